@@ -1,0 +1,35 @@
+//! The scheduler, run by the cron trigger. Each tick first applies pending migrations (under
+//! SQLite's write lock, so concurrent ticks on several machines apply each migration once), then
+//! records its heartbeat. Job dispatch, the watchdog and retention land with their issues.
+
+use dbackup_core::db::Db;
+use dbackup_core::migrations;
+use dbackup_web::SpinDb;
+
+wit_bindgen::generate!({
+    path: "../../wit/spin-cron",
+    world: "spin-cron",
+});
+
+struct Runner;
+
+impl Guest for Runner {
+    fn handle_cron_event(metadata: Metadata) -> Result<(), Error> {
+        let db = SpinDb::open().map_err(|e| Error::Other(e.to_string()))?;
+        let now = dbackup_core::time::iso8601(metadata.timestamp);
+        let applied = migrations::apply_pending(&db, &now).map_err(|e| Error::Other(e.to_string()))?;
+        if !applied.is_empty() {
+            eprintln!("dbackup runner: applied migrations {applied:?}");
+        }
+        db.execute(
+            "INSERT INTO SystemSetting (key, value, description, updatedAt) VALUES ('runner.lastTickAt', ?, 'When the scheduler last ran', ?) \
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value, updatedAt = excluded.updatedAt",
+            &[now.clone().into(), now.into()],
+        )
+        .map_err(|e| Error::Other(e.to_string()))?;
+        Ok(())
+    }
+}
+
+export!(Runner);
+

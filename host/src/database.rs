@@ -1,0 +1,256 @@
+//! The databases behind `spin:sqlite`: a local libSQL file by default, or a libSQL server named in
+//! a Spin runtime-config file (`[sqlite_database.<label>]`, `type = "libsql"`, `url`, `token`).
+
+use anyhow::{anyhow, bail, Context, Result};
+use dbackup_core::db::{Db, DbError, Rows, Value};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// How a database label is backed, as read from the runtime config.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DatabaseConfig {
+    Local { path: PathBuf },
+    Remote { url: String, token: String },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuntimeConfig {
+    #[serde(default)]
+    sqlite_database: BTreeMap<String, RawDatabase>,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", deny_unknown_fields)]
+enum RawDatabase {
+    #[serde(rename = "spin")]
+    Spin { path: Option<PathBuf> },
+    #[serde(rename = "libsql")]
+    Libsql { url: String, token: String },
+}
+
+/// Reads the `[sqlite_database.*]` tables of a runtime-config file. Relative paths resolve against
+/// the file's folder, as Spin does.
+pub fn read_runtime_config(path: &Path, default_dir: &Path) -> Result<BTreeMap<String, DatabaseConfig>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read runtime config {}", path.display()))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    parse_runtime_config(&text, dir, default_dir)
+        .with_context(|| format!("invalid runtime config {}", path.display()))
+}
+
+fn parse_runtime_config(
+    text: &str,
+    dir: &Path,
+    default_dir: &Path,
+) -> Result<BTreeMap<String, DatabaseConfig>> {
+    // Spin's runtime config has other sections (key_value_store, llm_compute …): keep only ours.
+    let value: toml::Table = toml::from_str(text).map_err(|e| anyhow!("{}", e.message()))?;
+    let only_sqlite: toml::Table = value
+        .into_iter()
+        .filter(|(k, _)| k == "sqlite_database")
+        .collect();
+    let rc: RuntimeConfig = only_sqlite
+        .try_into()
+        .map_err(|e: toml::de::Error| anyhow!("{}", e.message()))?;
+    let mut out = BTreeMap::new();
+    for (label, raw) in rc.sqlite_database {
+        let cfg = match raw {
+            RawDatabase::Spin { path } => DatabaseConfig::Local {
+                path: match path {
+                    Some(p) if p.is_absolute() => p,
+                    Some(p) => dir.join(p),
+                    None => default_dir.join(format!("{label}.db")),
+                },
+            },
+            RawDatabase::Libsql { url, token } => {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    bail!("sqlite_database.{label}: url must start with http:// or https://");
+                }
+                DatabaseConfig::Remote { url, token }
+            }
+        };
+        out.insert(label, cfg);
+    }
+    Ok(out)
+}
+
+/// An opened database; cheap to clone, hands out connections.
+#[derive(Clone)]
+pub struct Database {
+    db: std::sync::Arc<libsql::Database>,
+    local: bool,
+}
+
+impl Database {
+    /// Opens (creating if needed) the database. A local file is switched to WAL mode.
+    pub async fn open(cfg: &DatabaseConfig) -> Result<Self> {
+        match cfg {
+            DatabaseConfig::Local { path } => {
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent).with_context(|| {
+                        format!("cannot create database folder {}", parent.display())
+                    })?;
+                }
+                let db = libsql::Builder::new_local(path)
+                    .build()
+                    .await
+                    .with_context(|| format!("cannot open database {}", path.display()))?;
+                let this = Database {
+                    db: std::sync::Arc::new(db),
+                    local: true,
+                };
+                let conn = this.connect().await?;
+                // journal_mode answers with a row; query() and drain it.
+                let mut rows = conn
+                    .query("PRAGMA journal_mode=WAL", ())
+                    .await
+                    .with_context(|| format!("cannot use database {}", path.display()))?;
+                while rows.next().await?.is_some() {}
+                Ok(this)
+            }
+            DatabaseConfig::Remote { url, token } => {
+                let db = libsql::Builder::new_remote(url.clone(), token.clone())
+                    .build()
+                    .await
+                    .with_context(|| format!("cannot open libSQL database at {url}"))?;
+                Ok(Database {
+                    db: std::sync::Arc::new(db),
+                    local: false,
+                })
+            }
+        }
+    }
+
+    /// A new connection with the settings every caller expects (foreign keys on, busy timeout).
+    pub async fn connect(&self) -> Result<libsql::Connection> {
+        let conn = self.db.connect().context("cannot connect to the database")?;
+        if self.local {
+            conn.execute("PRAGMA foreign_keys=ON", ()).await?;
+            let mut rows = conn.query("PRAGMA busy_timeout=5000", ()).await?;
+            while rows.next().await?.is_some() {}
+        }
+        Ok(conn)
+    }
+}
+
+/// Converts our value into libSQL's.
+pub fn to_libsql(v: &Value) -> libsql::Value {
+    match v {
+        Value::Integer(i) => libsql::Value::Integer(*i),
+        Value::Real(f) => libsql::Value::Real(*f),
+        Value::Text(s) => libsql::Value::Text(s.clone()),
+        Value::Blob(b) => libsql::Value::Blob(b.clone()),
+        Value::Null => libsql::Value::Null,
+    }
+}
+
+/// Converts libSQL's value into ours.
+pub fn from_libsql(v: libsql::Value) -> Value {
+    match v {
+        libsql::Value::Integer(i) => Value::Integer(i),
+        libsql::Value::Real(f) => Value::Real(f),
+        libsql::Value::Text(s) => Value::Text(s),
+        libsql::Value::Blob(b) => Value::Blob(b),
+        libsql::Value::Null => Value::Null,
+    }
+}
+
+/// Runs one statement and collects every row.
+pub async fn run_statement(conn: &libsql::Connection, sql: &str, params: &[Value]) -> Result<Rows, DbError> {
+    let params: Vec<libsql::Value> = params.iter().map(to_libsql).collect();
+    let mut rows = conn
+        .query(sql, params)
+        .await
+        .map_err(|e| DbError::new(e.to_string()))?;
+    let count = rows.column_count();
+    let columns = (0..count)
+        .map(|i| rows.column_name(i).unwrap_or_default().to_owned())
+        .collect();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().await.map_err(|e| DbError::new(e.to_string()))? {
+        let mut values = Vec::with_capacity(count as usize);
+        for i in 0..count {
+            values.push(from_libsql(
+                row.get_value(i).map_err(|e| DbError::new(e.to_string()))?,
+            ));
+        }
+        out.push(values);
+    }
+    Ok(Rows { columns, rows: out })
+}
+
+/// A blocking `Db` over a libSQL connection, for the shared migration code. Use it only from a
+/// blocking thread (`spawn_blocking`), never on the async runtime's workers.
+pub struct BlockingDb {
+    pub conn: libsql::Connection,
+    pub handle: tokio::runtime::Handle,
+}
+
+impl Db for BlockingDb {
+    fn execute(&self, sql: &str, params: &[Value]) -> Result<Rows, DbError> {
+        self.handle.block_on(run_statement(&self.conn, sql, params))
+    }
+}
+
+/// Applies pending migrations; the error names the migration that failed.
+pub async fn migrate(db: &Database) -> Result<Vec<i64>> {
+    let conn = db.connect().await?;
+    let handle = tokio::runtime::Handle::current();
+    let now = chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string();
+    tokio::task::spawn_blocking(move || {
+        let db = BlockingDb { conn, handle };
+        dbackup_core::migrations::apply_pending(&db, &now).map_err(|e| anyhow!("{e}"))
+    })
+    .await
+    .context("migration task failed")?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runtime_config_parses_both_kinds() {
+        let text = r#"
+[sqlite_database.default]
+type = "libsql"
+url = "https://db.example.com"
+token = "abc"
+
+[sqlite_database.other]
+type = "spin"
+path = "data/other.db"
+
+[key_value_store.default]
+type = "spin"
+"#;
+        let cfg = parse_runtime_config(text, Path::new("/etc/app"), Path::new("/data")).expect("parses");
+        assert_eq!(
+            cfg["default"],
+            DatabaseConfig::Remote {
+                url: "https://db.example.com".into(),
+                token: "abc".into()
+            }
+        );
+        assert_eq!(
+            cfg["other"],
+            DatabaseConfig::Local {
+                path: PathBuf::from("/etc/app/data/other.db")
+            }
+        );
+    }
+
+    #[test]
+    fn runtime_config_rejects_what_spin_rejects() {
+        let no_scheme = "[sqlite_database.default]\ntype='libsql'\nurl='db.example.com'\ntoken='x'\n";
+        assert!(parse_runtime_config(no_scheme, Path::new("."), Path::new(".")).is_err());
+        let no_token = "[sqlite_database.default]\ntype='libsql'\nurl='https://x'\n";
+        assert!(parse_runtime_config(no_token, Path::new("."), Path::new(".")).is_err());
+        let unknown = "[sqlite_database.default]\ntype='libsql'\nurl='https://x'\ntoken='t'\nextra=1\n";
+        assert!(parse_runtime_config(unknown, Path::new("."), Path::new(".")).is_err());
+    }
+}

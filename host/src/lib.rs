@@ -1,0 +1,16 @@
+//! dbackup's local host: serves a Spin manifest (HTTP routes, cron triggers, static files, the
+//! SQLite and variables interfaces) with wasmtime, so the same components run here and under
+//! `spin up`.
+
+pub mod database;
+pub mod manifest;
+pub mod outbound;
+mod outbound_hooks;
+pub mod router;
+pub mod runtime;
+mod sqlite_host;
+pub mod variables;
+pub mod cron;
+pub mod server;
+pub mod app;
+pub mod worker;

@@ -1,0 +1,13 @@
+//! Code shared by dbackup's components, the host and the runner: the domain model, SQL access,
+//! migrations, errors and their HTTP mapping.
+
+pub mod db;
+pub mod error;
+pub mod health;
+pub mod migrations;
+pub mod time;
+
+pub use error::ApiError;
+
+/// The application version reported by the API.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

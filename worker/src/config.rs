@@ -1,0 +1,282 @@
+//! Worker configuration, read from the environment (plus `--listen`).
+
+use std::ffi::OsString;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Environment variable holding the listen address (`IP:PORT`).
+pub const ENV_LISTEN: &str = "DBACKUP_WORKER_LISTEN";
+/// Environment variable holding the bearer token (required, at least 32 characters).
+pub const ENV_TOKEN: &str = "DBACKUP_WORKER_TOKEN";
+/// Environment variable holding colon-separated directories searched for `psql`/`pg_dump`
+/// before `PATH`.
+pub const ENV_PG_BIN_DIRS: &str = "DBACKUP_PG_BIN_DIRS";
+
+/// Listen address used when neither `--listen` nor `DBACKUP_WORKER_LISTEN` is given.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:3001";
+/// Minimum token length, in characters.
+pub const MIN_TOKEN_LEN: usize = 32;
+/// Default overall time limit for a probe (the client tool is killed after it).
+pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runtime configuration of the worker.
+#[derive(Clone)]
+pub struct Config {
+    /// Address the HTTP server listens on (used by the binary to bind; `serve` takes a bound
+    /// listener).
+    pub listen: SocketAddr,
+    /// Bearer token every request except `GET /healthz` must present.
+    pub token: String,
+    /// Directories searched for PostgreSQL client tools before `PATH`.
+    pub pg_bin_dirs: Vec<PathBuf>,
+    /// Overall time limit for one probe; the client tool is killed when it elapses.
+    pub probe_timeout: Duration,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("token", &"********")
+            .field("pg_bin_dirs", &self.pg_bin_dirs)
+            .field("probe_timeout", &self.probe_timeout)
+            .finish()
+    }
+}
+
+/// A configuration problem; its `Display` is a single line meant for stderr.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Reads the configuration from the process environment only.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_env_and_args(std::iter::empty::<OsString>())
+    }
+
+    /// Reads the configuration from the process environment, then applies command-line
+    /// flags (without the program name). The only flag is `--listen ADDR` / `--listen=ADDR`;
+    /// the token is deliberately never accepted on the command line.
+    pub fn from_env_and_args<I, S>(args: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        Self::from_lookup(|key| std::env::var_os(key), args)
+    }
+
+    /// Like [`Config::from_env_and_args`] but with an explicit variable lookup.
+    fn from_lookup<F, I, S>(lookup: F, args: I) -> Result<Self, ConfigError>
+    where
+        F: Fn(&str) -> Option<OsString>,
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        let listen_flag = parse_args(args)?;
+
+        let listen = match listen_flag {
+            Some(addr) => addr,
+            None => match env_string(&lookup, ENV_LISTEN)? {
+                Some(value) if !value.is_empty() => parse_listen(&value, ENV_LISTEN)?,
+                _ => parse_listen(DEFAULT_LISTEN, ENV_LISTEN)?,
+            },
+        };
+
+        let token = match env_string(&lookup, ENV_TOKEN)? {
+            Some(token) if !token.is_empty() => token,
+            _ => return Err(ConfigError(format!("{ENV_TOKEN} is not set"))),
+        };
+
+        let pg_bin_dirs = match lookup(ENV_PG_BIN_DIRS) {
+            Some(value) => std::env::split_paths(&value)
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect(),
+            None => Vec::new(),
+        };
+
+        let config = Config {
+            listen,
+            token,
+            pg_bin_dirs,
+            probe_timeout: DEFAULT_PROBE_TIMEOUT,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks invariants that `serve` relies on (currently: the token's strength and charset).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let len = self.token.chars().count();
+        if len < MIN_TOKEN_LEN {
+            return Err(ConfigError(format!(
+                "{ENV_TOKEN} must be at least {MIN_TOKEN_LEN} characters (got {len})"
+            )));
+        }
+        if !self.token.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ConfigError(format!(
+                "{ENV_TOKEN} must contain only visible ASCII characters (no spaces)"
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn env_string<F>(lookup: &F, key: &str) -> Result<Option<String>, ConfigError>
+where
+    F: Fn(&str) -> Option<OsString>,
+{
+    match lookup(key) {
+        None => Ok(None),
+        Some(value) => value
+            .into_string()
+            .map(Some)
+            .map_err(|_| ConfigError(format!("{key} is not valid UTF-8"))),
+    }
+}
+
+fn parse_listen(value: &str, source: &str) -> Result<SocketAddr, ConfigError> {
+    value.trim().parse().map_err(|_| {
+        ConfigError(format!(
+            "invalid {source} {value:?}: expected IP:PORT, e.g. {DEFAULT_LISTEN}"
+        ))
+    })
+}
+
+/// Parses the command line; returns the `--listen` override, if any.
+fn parse_args<I, S>(args: I) -> Result<Option<SocketAddr>, ConfigError>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<OsString>,
+{
+    let mut listen = None;
+    let mut args = args.into_iter().map(Into::into);
+    while let Some(arg) = args.next() {
+        let arg = arg
+            .into_string()
+            .map_err(|_| ConfigError("command-line arguments must be valid UTF-8".into()))?;
+        if arg == "--listen" {
+            let value = args
+                .next()
+                .ok_or_else(|| ConfigError("--listen requires a value (IP:PORT)".into()))?;
+            let value = value.to_string_lossy().into_owned();
+            listen = Some(parse_listen(&value, "--listen")?);
+        } else if let Some(value) = arg.strip_prefix("--listen=") {
+            listen = Some(parse_listen(value, "--listen")?);
+        } else if arg == "--token" || arg.starts_with("--token=") {
+            return Err(ConfigError(format!(
+                "the token is never accepted on the command line; set {ENV_TOKEN}"
+            )));
+        } else {
+            return Err(ConfigError(format!(
+                "unexpected argument {arg:?} (usage: dbackup-worker [--listen IP:PORT])"
+            )));
+        }
+    }
+    Ok(listen)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+
+    fn load(vars: &[(&str, &str)], args: &[&str]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, OsString> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), OsString::from(v)))
+            .collect();
+        Config::from_lookup(|k| vars.get(k).cloned(), args.iter().copied())
+    }
+
+    #[test]
+    fn defaults() {
+        let c = load(&[(ENV_TOKEN, TOKEN)], &[]).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:3001".parse().unwrap());
+        assert!(c.pg_bin_dirs.is_empty());
+        assert_eq!(c.probe_timeout, DEFAULT_PROBE_TIMEOUT);
+    }
+
+    #[test]
+    fn flag_overrides_env() {
+        let c = load(
+            &[(ENV_TOKEN, TOKEN), (ENV_LISTEN, "not an address")],
+            &["--listen", "0.0.0.0:4000"],
+        )
+        .unwrap();
+        assert_eq!(c.listen, "0.0.0.0:4000".parse().unwrap());
+        let c = load(
+            &[(ENV_TOKEN, TOKEN), (ENV_LISTEN, "127.0.0.1:5000")],
+            &["--listen=[::1]:4001"],
+        )
+        .unwrap();
+        assert_eq!(c.listen, "[::1]:4001".parse().unwrap());
+        let c = load(&[(ENV_TOKEN, TOKEN), (ENV_LISTEN, "127.0.0.1:5000")], &[]).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:5000".parse().unwrap());
+    }
+
+    #[test]
+    fn token_rules() {
+        assert_eq!(
+            load(&[], &[]).unwrap_err().to_string(),
+            "DBACKUP_WORKER_TOKEN is not set"
+        );
+        assert_eq!(
+            load(&[(ENV_TOKEN, "")], &[]).unwrap_err().to_string(),
+            "DBACKUP_WORKER_TOKEN is not set"
+        );
+        let short = load(&[(ENV_TOKEN, "short")], &[]).unwrap_err().to_string();
+        assert!(short.contains("at least 32"), "{short}");
+        assert!(
+            !short.contains("short\""),
+            "token must not be echoed: {short}"
+        );
+        let spaced = "0123456789abcdef 0123456789abcdef";
+        assert!(load(&[(ENV_TOKEN, spaced)], &[]).is_err());
+    }
+
+    #[test]
+    fn token_never_from_argv() {
+        let err = load(&[(ENV_TOKEN, TOKEN)], &["--token", TOKEN]).unwrap_err();
+        assert!(err.to_string().contains(ENV_TOKEN));
+        assert!(!err.to_string().contains(TOKEN));
+        assert!(load(&[(ENV_TOKEN, TOKEN)], &["--bogus"]).is_err());
+        assert!(load(&[(ENV_TOKEN, TOKEN)], &["--listen"]).is_err());
+    }
+
+    #[test]
+    fn pg_bin_dirs_split_on_colon() {
+        let c = load(
+            &[
+                (ENV_TOKEN, TOKEN),
+                (ENV_PG_BIN_DIRS, "/usr/lib/postgresql/16/bin::/opt/pg/bin"),
+            ],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            c.pg_bin_dirs,
+            vec![
+                PathBuf::from("/usr/lib/postgresql/16/bin"),
+                PathBuf::from("/opt/pg/bin")
+            ]
+        );
+    }
+
+    #[test]
+    fn debug_redacts_token() {
+        let c = load(&[(ENV_TOKEN, TOKEN)], &[]).unwrap();
+        assert!(!format!("{c:?}").contains(TOKEN));
+    }
+}

@@ -1,0 +1,360 @@
+//! PostgreSQL, driven through the `psql` client tool.
+
+use std::fmt;
+use std::process::{ExitStatus, Stdio};
+use std::time::Instant;
+
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+
+use super::{require_token_like, Fields, ProbeResult};
+use crate::error::Error;
+use crate::{mask_secrets, tools, Config};
+
+/// The `engine` value handled by this module.
+pub const ENGINE: &str = "postgresql";
+
+/// `sslmode` values libpq accepts.
+const SSL_MODES: &[&str] = &[
+    "disable",
+    "allow",
+    "prefer",
+    "require",
+    "verify-ca",
+    "verify-full",
+];
+
+/// Seconds libpq waits for the TCP connection (`PGCONNECT_TIMEOUT`).
+const CONNECT_TIMEOUT_SECS: &str = "10";
+
+/// The probe SQL, sent on stdin (never on argv).
+const PROBE_SQL: &str = "SELECT current_setting('server_version');\n\
+SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname;\n";
+
+/// Longest piece of tool output returned in an error's details.
+const MAX_DETAILS_CHARS: usize = 500;
+
+/// Validated connection parameters for one PostgreSQL server.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PgConnection {
+    /// Host name, IP address, or socket directory.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// Login role.
+    pub user: String,
+    /// Password; passed to the client only through `PGPASSWORD`.
+    pub password: Option<String>,
+    /// Database to connect to.
+    pub database: String,
+    /// libpq `sslmode`.
+    pub sslmode: String,
+}
+
+impl fmt::Debug for PgConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgConnection")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field(
+                "password",
+                &self.password.as_ref().map(|_| crate::secrets::MASK),
+            )
+            .field("database", &self.database)
+            .field("sslmode", &self.sslmode)
+            .finish()
+    }
+}
+
+impl PgConnection {
+    /// Reads and validates the connection fields of a request body (`engine` is skipped).
+    pub(crate) fn from_fields(mut fields: Fields) -> Result<Self, Error> {
+        let _engine: Option<String> = fields.optional("engine")?;
+        let host: String = fields.required("host")?;
+        let port: i64 = fields.required("port")?;
+        let user: String = fields.required("user")?;
+        let password: Option<String> = fields.optional("password")?;
+        let database: Option<String> = fields.optional("database")?;
+        let sslmode: Option<String> = fields.optional("sslmode")?;
+        fields.finish()?;
+
+        require_token_like("host", &host)?;
+        if host.contains(',') {
+            return Err(Error::InvalidBody(
+                "host: must be a single host name or IP address".into(),
+            ));
+        }
+        if host.len() > 255 {
+            return Err(Error::InvalidBody("host: too long".into()));
+        }
+        let port = u16::try_from(port)
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| Error::InvalidBody("port: must be between 1 and 65535".into()))?;
+        if user.is_empty() {
+            return Err(Error::InvalidBody("user: must not be empty".into()));
+        }
+        if user.chars().any(char::is_control) {
+            return Err(Error::InvalidBody(
+                "user: must not contain control characters".into(),
+            ));
+        }
+        let password = password.filter(|p| !p.is_empty());
+        if password.as_deref().is_some_and(|p| p.contains('\0')) {
+            return Err(Error::InvalidBody(
+                "password: must not contain NUL characters".into(),
+            ));
+        }
+        let database = database.unwrap_or_else(|| "postgres".into());
+        if database.is_empty() {
+            return Err(Error::InvalidBody("database: must not be empty".into()));
+        }
+        if database.chars().any(char::is_control) {
+            return Err(Error::InvalidBody(
+                "database: must not contain control characters".into(),
+            ));
+        }
+        // psql expands a dbname that looks like a connection string, which would let the
+        // request override host, sslmode, etc. Only plain names are accepted.
+        if database.contains('=')
+            || database.starts_with("postgres://")
+            || database.starts_with("postgresql://")
+        {
+            return Err(Error::InvalidBody(
+                "database: must be a database name, not a connection string".into(),
+            ));
+        }
+        let sslmode = sslmode.unwrap_or_else(|| "prefer".into());
+        if !SSL_MODES.contains(&sslmode.as_str()) {
+            return Err(Error::InvalidBody(format!(
+                "sslmode: must be one of {}",
+                SSL_MODES.join(", ")
+            )));
+        }
+
+        Ok(PgConnection {
+            host,
+            port,
+            user,
+            password,
+            database,
+            sslmode,
+        })
+    }
+
+    /// Secrets that must be masked in any output produced for this connection.
+    fn secrets(&self) -> Vec<&str> {
+        self.password.iter().map(String::as_str).collect()
+    }
+
+    /// Builds a client-tool command with the connection's environment: inherited `PG*` and
+    /// `DBACKUP_*` variables removed, the password only in `PGPASSWORD`.
+    fn command(&self, program: &std::path::Path) -> Command {
+        let mut cmd = Command::new(program);
+        for (key, _) in std::env::vars_os() {
+            let key_str = key.to_string_lossy();
+            if key_str.starts_with("PG") || key_str.starts_with("DBACKUP_") {
+                cmd.env_remove(&key);
+            }
+        }
+        cmd.env("PGCONNECT_TIMEOUT", CONNECT_TIMEOUT_SECS)
+            .env("PGSSLMODE", &self.sslmode)
+            .env("PGAPPNAME", "dbackup-worker")
+            .env("PGCLIENTENCODING", "UTF8")
+            // Untranslated messages, so error details are stable.
+            .env("LC_ALL", "C");
+        if let Some(password) = &self.password {
+            cmd.env("PGPASSWORD", password);
+        }
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        cmd
+    }
+}
+
+/// Handles `POST /v1/probe` for PostgreSQL.
+pub(crate) async fn probe(config: &Config, fields: Fields) -> Result<ProbeResult, Error> {
+    let conn = PgConnection::from_fields(fields)?;
+    let psql = tools::find_tool("psql", &config.pg_bin_dirs).ok_or(Error::ToolNotFound("psql"))?;
+
+    let mut cmd = conn.command(&psql);
+    cmd.args(["-X", "-A", "-t", "-q", "-w", "-v", "ON_ERROR_STOP=1"])
+        .arg("-h")
+        .arg(&conn.host)
+        .arg("-p")
+        .arg(conn.port.to_string())
+        .arg("-U")
+        .arg(&conn.user)
+        .arg("-d")
+        .arg(&conn.database);
+
+    let started = Instant::now();
+    let run = async {
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| Error::Internal(format!("cannot start {}: {e}", psql.display())))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            // psql may exit before reading stdin (e.g. connection refused): ignore EPIPE.
+            let _ = stdin.write_all(PROBE_SQL.as_bytes()).await;
+        }
+        child
+            .wait_with_output()
+            .await
+            .map_err(|e| Error::Internal(format!("waiting for psql: {e}")))
+    };
+    // On timeout `run` is dropped, which drops the child and kills it (kill_on_drop).
+    let output = tokio::time::timeout(config.probe_timeout, run)
+        .await
+        .map_err(|_| {
+            Error::Timeout(format!(
+                "psql did not finish within {} s",
+                config.probe_timeout.as_secs()
+            ))
+        })??;
+    let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+
+    let secrets = conn.secrets();
+    if !output.status.success() {
+        let stderr = mask_secrets(&String::from_utf8_lossy(&output.stderr), &secrets);
+        return Err(failure(output.status, &stderr));
+    }
+    let stdout = mask_secrets(&String::from_utf8_lossy(&output.stdout), &secrets);
+    let (version, major_version, databases) = parse_probe_output(&stdout)?;
+    Ok(ProbeResult {
+        engine: ENGINE,
+        version,
+        major_version,
+        databases,
+        latency_ms,
+    })
+}
+
+/// Maps a failed psql run to an error, using the first line of its (already masked) stderr.
+fn failure(status: ExitStatus, masked_stderr: &str) -> Error {
+    let details = first_line(masked_stderr)
+        .unwrap_or_else(|| format!("psql exited with {status} and no message"));
+    match status.code() {
+        // psql: 2 = connection to the server went bad, 3 = error in the script.
+        Some(3) => Error::QueryFailed(details),
+        Some(_) => Error::ConnectionFailed(details),
+        None => Error::Internal(format!("psql terminated abnormally ({status}): {details}")),
+    }
+}
+
+/// First non-empty line, trimmed and bounded in length.
+fn first_line(text: &str) -> Option<String> {
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
+    Some(super::truncate(line, MAX_DETAILS_CHARS))
+}
+
+/// Parses psql's unaligned, tuples-only output of [`PROBE_SQL`].
+fn parse_probe_output(stdout: &str) -> Result<(String, u32, Vec<String>), Error> {
+    let mut lines = stdout.lines();
+    let version = lines
+        .next()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| Error::QueryFailed("psql returned no server version".into()))?
+        .to_owned();
+    let major_version = major_version(&version).ok_or_else(|| {
+        Error::QueryFailed(format!(
+            "unrecognised server version {:?}",
+            super::truncate(&version, 64)
+        ))
+    })?;
+    let databases = lines.filter(|l| !l.is_empty()).map(str::to_owned).collect();
+    Ok((version, major_version, databases))
+}
+
+/// Leading integer of a `server_version` string: `"15.19 (Debian …)"` → 15, `"17devel"` → 17.
+fn major_version(version: &str) -> Option<u32> {
+    let digits: String = version.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn conn(body: Value) -> Result<PgConnection, Error> {
+        let Value::Object(map) = body else {
+            unreachable!()
+        };
+        PgConnection::from_fields(Fields::new(map))
+    }
+
+    fn base() -> Value {
+        json!({"engine": "postgresql", "host": "127.0.0.1", "port": 5432, "user": "postgres"})
+    }
+
+    fn with(key: &str, value: Value) -> Value {
+        let mut body = base();
+        body[key] = value;
+        body
+    }
+
+    fn err(body: Value) -> String {
+        conn(body).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn defaults() {
+        let c = conn(base()).unwrap();
+        assert_eq!(c.database, "postgres");
+        assert_eq!(c.sslmode, "prefer");
+        assert_eq!(c.password, None);
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        assert!(err(with("host", json!(""))).starts_with("invalid request body: host:"));
+        assert!(err(with("host", json!("a b"))).contains("host:"));
+        assert!(err(with("host", json!("a,b"))).contains("host:"));
+        assert!(err(with("port", json!(0))).contains("port:"));
+        assert!(err(with("port", json!(65536))).contains("port:"));
+        assert!(err(with("port", json!(-1))).contains("port:"));
+        assert!(err(with("port", json!("5432"))).contains("port:"));
+        assert!(err(with("user", json!(""))).contains("user:"));
+        assert!(err(with("database", json!("host=evil"))).contains("database:"));
+        assert!(err(with("database", json!("postgresql://x/y"))).contains("database:"));
+        assert!(err(with("sslmode", json!("yes"))).contains("sslmode:"));
+        assert!(err(with("sslMode", json!("require"))).contains("`sslMode`"));
+        assert_eq!(conn(with("port", json!(65535))).unwrap().port, 65535);
+    }
+
+    #[test]
+    fn debug_hides_password() {
+        let c = conn(with("password", json!("s3cr3t-P@ss"))).unwrap();
+        assert!(!format!("{c:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn parses_output() {
+        let (version, major, dbs) =
+            parse_probe_output("15.19 (Debian 15.19-0+deb12u1)\npostgres\nroot\ntest\n").unwrap();
+        assert_eq!(version, "15.19 (Debian 15.19-0+deb12u1)");
+        assert_eq!(major, 15);
+        assert_eq!(dbs, ["postgres", "root", "test"]);
+        assert_eq!(major_version("9.6.24"), Some(9));
+        assert_eq!(major_version("17devel"), Some(17));
+        assert!(parse_probe_output("").is_err());
+    }
+
+    #[test]
+    fn first_line_skips_blank_and_bounds_length() {
+        assert_eq!(
+            first_line("\n  psql: error: x \nmore"),
+            Some("psql: error: x".into())
+        );
+        assert_eq!(first_line(" \n"), None);
+        let long = "x".repeat(2000);
+        assert_eq!(
+            first_line(&long).unwrap().chars().count(),
+            MAX_DETAILS_CHARS + 1
+        );
+    }
+}

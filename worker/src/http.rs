@@ -1,0 +1,174 @@
+//! HTTP routing, authentication, body handling and request logging.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{header, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use serde_json::json;
+use subtle::ConstantTimeEq;
+
+use crate::error::{json_response, Error};
+use crate::{engines, Config, MAX_BODY_BYTES};
+
+/// How long a client may take to send the request body.
+const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest request path written to the log.
+const MAX_LOGGED_PATH: usize = 200;
+
+/// Shared per-server state.
+pub(crate) struct State {
+    pub(crate) config: Config,
+}
+
+/// hyper service entry point: handles one request and logs one line for it.
+pub(crate) async fn handle(
+    state: Arc<State>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path: String = req.uri().path().chars().take(MAX_LOGGED_PATH).collect();
+
+    let response = match route(&state, req).await {
+        Ok(response) => response,
+        Err(error) => {
+            if let Error::Internal(message) = &error {
+                // Messages are masked where they are created; this is the only log of them.
+                eprintln!("dbackup-worker: {method} {path}: internal error: {message}");
+            }
+            error.into_response()
+        }
+    };
+    eprintln!(
+        "dbackup-worker: {method} {path} {} {}ms",
+        response.status().as_u16(),
+        started.elapsed().as_millis()
+    );
+    Ok(response)
+}
+
+async fn route(state: &State, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Error> {
+    if req.uri().path() == "/healthz" {
+        return match *req.method() {
+            Method::GET | Method::HEAD => Ok(json_response(
+                StatusCode::OK,
+                &json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }),
+            )),
+            _ => Err(Error::MethodNotAllowed("GET, HEAD")),
+        };
+    }
+
+    authorize(&req, state.config.token.as_bytes())?;
+
+    match req.uri().path() {
+        // Lets the host check at start that both sides hold the same token.
+        "/v1/ping" => Ok(json_response(
+            StatusCode::OK,
+            &serde_json::json!({"status": "ok"}),
+        )),
+        "/v1/probe" => {
+            if req.method() != Method::POST {
+                return Err(Error::MethodNotAllowed("POST"));
+            }
+            let body = read_json(req).await?;
+            let result = engines::probe(&state.config, body).await?;
+            let body = serde_json::to_value(&result)
+                .map_err(|e| Error::Internal(format!("serializing probe result: {e}")))?;
+            Ok(json_response(StatusCode::OK, &body))
+        }
+        _ => Err(Error::NotFound),
+    }
+}
+
+/// Checks `Authorization: Bearer <token>` in constant time.
+fn authorize<B>(req: &Request<B>, expected: &[u8]) -> Result<(), Error> {
+    let mut values = req.headers().get_all(header::AUTHORIZATION).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return Err(Error::Unauthorized);
+    };
+    let value = value.as_bytes();
+    let Some(space) = value.iter().position(|b| *b == b' ') else {
+        return Err(Error::Unauthorized);
+    };
+    let (scheme, rest) = value.split_at(space);
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
+        return Err(Error::Unauthorized);
+    }
+    let presented = rest.trim_ascii();
+    // Slices of different lengths compare unequal (only the length is not hidden).
+    if bool::from(presented.ct_eq(expected)) {
+        Ok(())
+    } else {
+        Err(Error::Unauthorized)
+    }
+}
+
+/// Reads a body of at most [`MAX_BODY_BYTES`] and parses it as JSON.
+async fn read_json(req: Request<Incoming>) -> Result<serde_json::Value, Error> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
+        return Err(Error::PayloadTooLarge);
+    }
+    let limited = Limited::new(req.into_body(), MAX_BODY_BYTES);
+    let collected = tokio::time::timeout(BODY_TIMEOUT, limited.collect())
+        .await
+        .map_err(|_| Error::RequestTimeout)?;
+    let bytes = match collected {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<LengthLimitError>() => return Err(Error::PayloadTooLarge),
+        Err(e) => return Err(Error::InvalidBody(format!("cannot read body: {e}"))),
+    };
+    serde_json::from_slice(&bytes).map_err(|e| Error::InvalidBody(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOKEN: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    fn check(value: Option<&str>) -> bool {
+        let mut builder = Request::builder();
+        if let Some(value) = value {
+            builder = builder.header(header::AUTHORIZATION, value);
+        }
+        authorize(&builder.body(()).unwrap(), TOKEN).is_ok()
+    }
+
+    #[test]
+    fn bearer_parsing() {
+        assert!(check(Some("Bearer 0123456789abcdef0123456789abcdef")));
+        assert!(check(Some("bearer 0123456789abcdef0123456789abcdef")));
+        assert!(!check(None));
+        assert!(!check(Some("Bearer")));
+        assert!(!check(Some("Bearer ")));
+        assert!(!check(Some("Basic 0123456789abcdef0123456789abcdef")));
+        assert!(!check(Some("Bearer 0123456789abcdef0123456789abcdeX")));
+        assert!(!check(Some("Bearer 0123456789abcdef")));
+        assert!(!check(Some("Bearer 0123456789abcdef0123456789abcdef0")));
+    }
+
+    #[test]
+    fn duplicate_headers_rejected() {
+        let req = Request::builder()
+            .header(
+                header::AUTHORIZATION,
+                "Bearer 0123456789abcdef0123456789abcdef",
+            )
+            .header(
+                header::AUTHORIZATION,
+                "Bearer 0123456789abcdef0123456789abcdef",
+            )
+            .body(())
+            .unwrap();
+        assert!(authorize(&req, TOKEN).is_err());
+    }
+}
