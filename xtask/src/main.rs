@@ -1,1 +1,298 @@
-fn main() {}
+//! Project tasks: `cargo xtask up | test | build | bench host`.
+//!
+//! Everything a fresh machine of the project's kind lacks (the wasm32-wasip2 target, Debian
+//! packages, test servers) is installed or started from here, so the README needs two commands.
+
+mod bench;
+mod infra;
+
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const USAGE: &str = "usage: cargo xtask <up [--listen IP:PORT] | test [-- nextest args] | build | bench host>";
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("xtask: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = repo_root();
+    std::env::set_current_dir(&root)?;
+    match args.first().map(String::as_str) {
+        Some("up") => up(&root, &args[1..]),
+        Some("test") => test(&root, &args[1..]),
+        Some("build") => build(&root, Profile::Release).map(|_| ()),
+        Some("bench") if args.get(1).map(String::as_str) == Some("host") => bench::host(&root),
+        _ => bail!("{USAGE}"),
+    }
+}
+
+/// The repository root (the folder above xtask/).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Runs a command, failing with its name when it fails.
+pub fn run_cmd(cmd: &mut Command) -> Result<()> {
+    let shown = format!("{cmd:?}");
+    eprintln!("xtask: $ {}", shown.replace('"', ""));
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot run {shown}"))?;
+    if !status.success() {
+        bail!("{shown} failed ({status})");
+    }
+    Ok(())
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+/// Cargo's target directory (honours CARGO_TARGET_DIR and config).
+pub fn target_dir(root: &Path) -> Result<PathBuf> {
+    if let Ok(dir) = std::env::var("CARGO_TARGET_DIR") {
+        let p = PathBuf::from(dir);
+        return Ok(if p.is_absolute() { p } else { root.join(p) });
+    }
+    Ok(root.join("target"))
+}
+
+#[derive(Clone, Copy, PartialEq)]
+pub enum Profile {
+    Release,
+    Debug,
+}
+
+/// Names of the wasm crates: every `components/*` plus the test fixtures under `tests/fixtures/*`.
+fn wasm_packages(root: &Path, with_fixtures: bool) -> Result<Vec<String>> {
+    let mut dirs = vec![root.join("components")];
+    if with_fixtures {
+        dirs.push(root.join("tests/fixtures"));
+    }
+    let mut out = Vec::new();
+    for dir in dirs {
+        let mut entries: Vec<_> = std::fs::read_dir(&dir)
+            .with_context(|| format!("cannot list {}", dir.display()))?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.join("Cargo.toml").is_file())
+            .collect();
+        entries.sort();
+        for p in entries {
+            let manifest = std::fs::read_to_string(p.join("Cargo.toml"))?;
+            let name = manifest
+                .lines()
+                .find_map(|l| l.strip_prefix("name = "))
+                .map(|n| n.trim().trim_matches('"').to_owned())
+                .with_context(|| format!("no package name in {}", p.display()))?;
+            out.push(name);
+        }
+    }
+    Ok(out)
+}
+
+/// Adds the wasm32-wasip2 target when rustup lacks it.
+fn ensure_wasm_target() -> Result<()> {
+    let out = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output();
+    match out {
+        Ok(o) if String::from_utf8_lossy(&o.stdout).contains("wasm32-wasip2") => Ok(()),
+        Ok(_) => run_cmd(Command::new("rustup").args(["target", "add", "wasm32-wasip2"])),
+        Err(_) => {
+            eprintln!("xtask: rustup not found; assuming wasm32-wasip2 is available");
+            Ok(())
+        }
+    }
+}
+
+/// Builds the wasm components (always release: they are what Spin runs) and puts them where
+/// spin.toml expects them.
+fn build_components(root: &Path, with_fixtures: bool) -> Result<PathBuf> {
+    ensure_wasm_target()?;
+    let mut cmd = cargo();
+    cmd.args(["build", "--release", "--target", "wasm32-wasip2"]);
+    for p in wasm_packages(root, with_fixtures)? {
+        cmd.args(["-p", &p]);
+    }
+    run_cmd(&mut cmd)?;
+    let built = target_dir(root)?.join("wasm32-wasip2/release");
+    let expected = root.join("target/wasm32-wasip2/release");
+    if built != expected {
+        // spin.toml names target/…: mirror the .wasm files there when CARGO_TARGET_DIR is elsewhere.
+        std::fs::create_dir_all(&expected)?;
+        for entry in std::fs::read_dir(&built)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "wasm") {
+                if let Some(name) = path.file_name() {
+                    std::fs::copy(&path, expected.join(name))?;
+                }
+            }
+        }
+    }
+    Ok(expected)
+}
+
+/// Builds the web UI into frontend/dist (npm when the frontend has a package.json, otherwise the
+/// static files in frontend/public are the UI).
+fn build_frontend(root: &Path) -> Result<()> {
+    let frontend = root.join("frontend");
+    let dist = frontend.join("dist");
+    if frontend.join("package.json").is_file() {
+        let install = if frontend.join("package-lock.json").is_file() {
+            "ci"
+        } else {
+            "install"
+        };
+        run_cmd(
+            Command::new("npm")
+                .args([install, "--no-audit", "--no-fund"])
+                .current_dir(&frontend),
+        )?;
+        run_cmd(Command::new("npm").args(["run", "build"]).current_dir(&frontend))?;
+    } else {
+        if dist.exists() {
+            std::fs::remove_dir_all(&dist)?;
+        }
+        copy_dir(&frontend.join("public"), &dist)?;
+    }
+    Ok(())
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))? {
+        let entry = entry?;
+        let dest = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &dest)?;
+        } else {
+            std::fs::copy(entry.path(), dest)?;
+        }
+    }
+    Ok(())
+}
+
+/// Builds everything `up` runs; returns the folder holding the native binaries.
+fn build(root: &Path, profile: Profile) -> Result<PathBuf> {
+    build_components(root, false)?;
+    build_frontend(root)?;
+    let mut cmd = cargo();
+    cmd.args(["build", "-p", "dbackup-host", "-p", "dbackup-worker"]);
+    if profile == Profile::Release {
+        cmd.arg("--release");
+    }
+    run_cmd(&mut cmd)?;
+    Ok(target_dir(root)?.join(if profile == Profile::Release {
+        "release"
+    } else {
+        "debug"
+    }))
+}
+
+/// Generates `.dbackup/secrets.env` (mode 0600) on first run and returns its variables.
+pub fn local_secrets(root: &Path) -> Result<Vec<(String, String)>> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let dir = root.join(".dbackup");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+    let path = dir.join("secrets.env");
+    if !path.exists() {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        writeln!(f, "# Generated by `cargo xtask up` on first run. Keep it: encryption_key decrypts stored secrets.")?;
+        for name in ["ENCRYPTION_KEY", "SESSION_SECRET", "WORKER_TOKEN"] {
+            writeln!(f, "SPIN_VARIABLE_{name}={}", random_hex(32)?)?;
+        }
+    }
+    let text = std::fs::read_to_string(&path)?;
+    Ok(text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect())
+}
+
+/// `n` random bytes from the OS, hex-encoded.
+pub fn random_hex(n: usize) -> Result<String> {
+    use std::io::Read;
+    let mut buf = vec![0u8; n];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut buf)?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn up(root: &Path, args: &[String]) -> Result<()> {
+    let bin = build(root, Profile::Release)?;
+    let secrets = local_secrets(root)?;
+    let mut cmd = Command::new(bin.join("dbackup"));
+    cmd.args(["--manifest", "spin.toml", "--data-dir", ".dbackup"]);
+    cmd.args(args);
+    for (k, v) in secrets {
+        // The environment of the user wins over the generated file.
+        if std::env::var_os(&k).is_none() {
+            cmd.env(k, v);
+        }
+    }
+    eprintln!("xtask: starting dbackup on http://127.0.0.1:3000 (Ctrl-C stops it)");
+    let status = cmd.status().context("cannot start dbackup")?;
+    if !status.success() {
+        bail!("dbackup exited with {status}");
+    }
+    Ok(())
+}
+
+fn test(root: &Path, extra: &[String]) -> Result<()> {
+    let env = infra::prepare()?;
+    let wasm_dir = build_components(root, true)?;
+    build_frontend(root)?;
+    // The end-to-end tests spawn the real binaries.
+    run_cmd(cargo().args(["build", "-p", "dbackup-host", "-p", "dbackup-worker"]))?;
+    let bin_dir = target_dir(root)?.join("debug");
+    let mut cmd = if infra::have("cargo-nextest") {
+        let mut c = cargo();
+        c.args(["nextest", "run", "--no-fail-fast"]);
+        c
+    } else {
+        eprintln!("xtask: cargo-nextest not found; using cargo test");
+        let mut c = cargo();
+        c.args(["test", "--no-fail-fast"]);
+        c
+    };
+    for p in native_packages() {
+        cmd.args(["-p", p]);
+    }
+    cmd.args(extra);
+    cmd.env("DBACKUP_WASM_DIR", &wasm_dir)
+        .env("DBACKUP_BIN_DIR", &bin_dir)
+        .env("DBACKUP_REPO", root);
+    for (k, v) in &env {
+        cmd.env(k, v);
+    }
+    run_cmd(&mut cmd)
+}
+
+/// Packages whose tests run natively.
+fn native_packages() -> [&'static str; 5] {
+    [
+        "dbackup-core",
+        "dbackup-host",
+        "dbackup-worker",
+        "dbackup-tests",
+        "xtask",
+    ]
+}

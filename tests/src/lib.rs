@@ -1,0 +1,1 @@
+//! Helpers for the integration tests (HTTP client, fixtures, paths).
