@@ -1,5 +1,6 @@
-//! Starting and stopping the whole host: manifest → variables → databases (migrated) → listener →
-//! compiled components → worker → HTTP server and cron triggers; and graceful shutdown.
+//! Starting and stopping the whole host: manifest → variables → listener (and an external
+//! worker's check) → databases (migrated) → compiled components → spawned worker → HTTP server
+//! and cron triggers; and graceful shutdown.
 
 use crate::cron::{self, CronTrigger};
 use crate::database::{self, Database, DatabaseConfig};
@@ -122,6 +123,20 @@ pub async fn start(config: HostConfig) -> Result<RunningHost> {
         })
         .collect::<Result<Vec<_>>>()?;
 
+    // The port and an external worker first: a host that cannot serve must not touch (migrate)
+    // the database.
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| anyhow!("cannot listen on {}: {e}", config.listen))?;
+    let addr = listener.local_addr()?;
+    if let WorkerMode::External = &config.worker {
+        let (url, token) = worker_settings(&variables)?;
+        let authority = worker::authority_of(&url)?;
+        if !worker::check(&authority, &token).await? {
+            eprintln!("dbackup: warning: no worker answers at {url} yet");
+        }
+    }
+
     let databases = open_databases(&manifest, &config).await?;
     if config.migrate {
         if let Some(db) = databases.get("default") {
@@ -131,11 +146,6 @@ pub async fn start(config: HostConfig) -> Result<RunningHost> {
             }
         }
     }
-
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| anyhow!("cannot listen on {}: {e}", config.listen))?;
-    let addr = listener.local_addr()?;
 
     let cache_dir = config.data_dir.join("cache");
     let shared = Arc::new(Shared { databases });
@@ -148,13 +158,8 @@ pub async fn start(config: HostConfig) -> Result<RunningHost> {
             let (url, token) = worker_settings(&variables)?;
             worker_process = Some(WorkerProcess::spawn(binary, &url, &token).await?);
         }
-        WorkerMode::External => {
-            let (url, token) = worker_settings(&variables)?;
-            let authority = worker::authority_of(&url)?;
-            if !worker::check(&authority, &token).await? {
-                eprintln!("dbackup: warning: no worker answers at {url} yet");
-            }
-        }
+        // Checked before the database is touched, above.
+        WorkerMode::External => {}
     }
 
     let router = Router::new(
@@ -206,7 +211,11 @@ fn worker_settings(variables: &Variables) -> Result<(String, String)> {
     Ok((url.to_owned(), token.to_owned()))
 }
 
-async fn serve(listener: tokio::net::TcpListener, app: Arc<HttpApp>, mut stop: watch::Receiver<bool>) {
+async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Arc<HttpApp>,
+    mut stop: watch::Receiver<bool>,
+) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     loop {
         tokio::select! {

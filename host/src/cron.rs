@@ -54,7 +54,10 @@ pub async fn run(runtime: Arc<Runtime>, trigger: CronTrigger, mut stop: watch::R
         let next = match trigger.schedule.find_next_occurrence(&now, false) {
             Ok(n) => n,
             Err(e) => {
-                eprintln!("dbackup: cron {}: no next occurrence: {e}", trigger.component);
+                eprintln!(
+                    "dbackup: cron {}: no next occurrence: {e}",
+                    trigger.component
+                );
                 return;
             }
         };

@@ -32,7 +32,10 @@ enum RawDatabase {
 
 /// Reads the `[sqlite_database.*]` tables of a runtime-config file. Relative paths resolve against
 /// the file's folder, as Spin does.
-pub fn read_runtime_config(path: &Path, default_dir: &Path) -> Result<BTreeMap<String, DatabaseConfig>> {
+pub fn read_runtime_config(
+    path: &Path,
+    default_dir: &Path,
+) -> Result<BTreeMap<String, DatabaseConfig>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read runtime config {}", path.display()))?;
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -123,9 +126,17 @@ impl Database {
         }
     }
 
+    /// Whether this is a local file (not a libSQL server).
+    pub fn is_local(&self) -> bool {
+        self.local
+    }
+
     /// A new connection with the settings every caller expects (foreign keys on, busy timeout).
     pub async fn connect(&self) -> Result<libsql::Connection> {
-        let conn = self.db.connect().context("cannot connect to the database")?;
+        let conn = self
+            .db
+            .connect()
+            .context("cannot connect to the database")?;
         if self.local {
             conn.execute("PRAGMA foreign_keys=ON", ()).await?;
             let mut rows = conn.query("PRAGMA busy_timeout=5000", ()).await?;
@@ -158,7 +169,11 @@ pub fn from_libsql(v: libsql::Value) -> Value {
 }
 
 /// Runs one statement and collects every row.
-pub async fn run_statement(conn: &libsql::Connection, sql: &str, params: &[Value]) -> Result<Rows, DbError> {
+pub async fn run_statement(
+    conn: &libsql::Connection,
+    sql: &str,
+    params: &[Value],
+) -> Result<Rows, DbError> {
     let params: Vec<libsql::Value> = params.iter().map(to_libsql).collect();
     let mut rows = conn
         .query(sql, params)
@@ -228,7 +243,8 @@ path = "data/other.db"
 [key_value_store.default]
 type = "spin"
 "#;
-        let cfg = parse_runtime_config(text, Path::new("/etc/app"), Path::new("/data")).expect("parses");
+        let cfg =
+            parse_runtime_config(text, Path::new("/etc/app"), Path::new("/data")).expect("parses");
         assert_eq!(
             cfg["default"],
             DatabaseConfig::Remote {
@@ -246,11 +262,13 @@ type = "spin"
 
     #[test]
     fn runtime_config_rejects_what_spin_rejects() {
-        let no_scheme = "[sqlite_database.default]\ntype='libsql'\nurl='db.example.com'\ntoken='x'\n";
+        let no_scheme =
+            "[sqlite_database.default]\ntype='libsql'\nurl='db.example.com'\ntoken='x'\n";
         assert!(parse_runtime_config(no_scheme, Path::new("."), Path::new(".")).is_err());
         let no_token = "[sqlite_database.default]\ntype='libsql'\nurl='https://x'\n";
         assert!(parse_runtime_config(no_token, Path::new("."), Path::new(".")).is_err());
-        let unknown = "[sqlite_database.default]\ntype='libsql'\nurl='https://x'\ntoken='t'\nextra=1\n";
+        let unknown =
+            "[sqlite_database.default]\ntype='libsql'\nurl='https://x'\ntoken='t'\nextra=1\n";
         assert!(parse_runtime_config(unknown, Path::new("."), Path::new(".")).is_err());
     }
 }

@@ -2,15 +2,15 @@
 //! SQLite and variables interfaces) with wasmtime, so the same components run here and under
 //! `spin up`.
 
+pub mod app;
+pub mod cron;
 pub mod database;
 pub mod manifest;
 pub mod outbound;
 mod outbound_hooks;
 pub mod router;
 pub mod runtime;
+pub mod server;
 mod sqlite_host;
 pub mod variables;
-pub mod cron;
-pub mod server;
-pub mod app;
 pub mod worker;

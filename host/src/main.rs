@@ -4,7 +4,8 @@ use dbackup_host::app::{self, HostConfig};
 use dbackup_host::worker::WorkerMode;
 use std::path::PathBuf;
 
-const USAGE: &str = "usage: dbackup [--manifest spin.toml] [--listen 127.0.0.1:3000] [--data-dir .dbackup] \
+const USAGE: &str =
+    "usage: dbackup [--manifest spin.toml] [--listen 127.0.0.1:3000] [--data-dir .dbackup] \
 [--runtime-config-file FILE] [--no-worker | --worker-bin PATH]";
 
 fn parse_args() -> Result<HostConfig, String> {

@@ -106,7 +106,8 @@ impl Manifest {
 
     /// Parses manifest text; `dir` is the folder relative paths resolve against.
     pub fn parse(text: &str, dir: PathBuf) -> Result<Self> {
-        let raw: RawManifest = toml::from_str(text).map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+        let raw: RawManifest =
+            toml::from_str(text).map_err(|e| anyhow::anyhow!("{}", e.message()))?;
         if raw.spin_manifest_version != 2 {
             bail!(
                 "spin_manifest_version {} is not supported (expected 2)",
@@ -138,7 +139,11 @@ impl Manifest {
         }
         for t in &self.http_triggers {
             if !self.components.contains_key(&t.component) {
-                bail!("route {} names unknown component {:?}", t.route, t.component);
+                bail!(
+                    "route {} names unknown component {:?}",
+                    t.route,
+                    t.component
+                );
             }
             if !t.route.starts_with('/') {
                 bail!("route {:?} must start with '/'", t.route);

@@ -14,7 +14,9 @@ pub struct AllowedHost {
 impl AllowedHost {
     pub fn parse(entry: &str) -> Result<Self> {
         let Some((scheme, rest)) = entry.split_once("://") else {
-            bail!("allowed_outbound_hosts entry {entry:?} needs a scheme (e.g. https://example.com)");
+            bail!(
+                "allowed_outbound_hosts entry {entry:?} needs a scheme (e.g. https://example.com)"
+            );
         };
         let authority = rest.trim_end_matches('/');
         if authority.is_empty() || authority.contains('/') {

@@ -38,7 +38,10 @@ impl WasiHttpHooks for OutboundHooks {
         let uri = request.uri();
         let scheme = uri.scheme_str().unwrap_or("https").to_ascii_lowercase();
         let host = uri.host().unwrap_or_default().to_owned();
-        let port = uri.port_u16().or_else(|| default_port(&scheme)).unwrap_or(0);
+        let port = uri
+            .port_u16()
+            .or_else(|| default_port(&scheme))
+            .unwrap_or(0);
         if !self.component.outbound.allows(&scheme, &host, port) {
             eprintln!(
                 "dbackup: denied outbound request from component {} to {scheme}://{host}:{port} (not in allowed_outbound_hosts)",

@@ -64,11 +64,9 @@ impl Router {
         } else {
             path
         };
-        if let Some(route) = self
-            .routes
-            .iter()
-            .find(|r| !r.wildcard && (r.prefix == trimmed || (r.prefix.is_empty() && trimmed == "/")))
-        {
+        if let Some(route) = self.routes.iter().find(|r| {
+            !r.wildcard && (r.prefix == trimmed || (r.prefix.is_empty() && trimmed == "/"))
+        }) {
             return Some(RouteMatch {
                 route,
                 path_info: String::new(),
@@ -93,7 +91,11 @@ impl Router {
 }
 
 /// The `spin-*` headers Spin adds to every request it hands to a component.
-pub fn spin_headers(m: &RouteMatch<'_>, full_url: &str, client_addr: &str) -> Vec<(&'static str, String)> {
+pub fn spin_headers(
+    m: &RouteMatch<'_>,
+    full_url: &str,
+    client_addr: &str,
+) -> Vec<(&'static str, String)> {
     let component_route = if m.route.component_route().is_empty() {
         "/".to_owned()
     } else {
@@ -155,7 +157,11 @@ mod tests {
     fn headers_follow_spin() {
         let r = router();
         let m = r.route("/api/users/42").expect("match");
-        let h = spin_headers(&m, "http://127.0.0.1:3000/api/users/42?x=1", "127.0.0.1:5555");
+        let h = spin_headers(
+            &m,
+            "http://127.0.0.1:3000/api/users/42?x=1",
+            "127.0.0.1:5555",
+        );
         let get = |k: &str| h.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
         assert_eq!(get("spin-path-info").as_deref(), Some("/42"));
         assert_eq!(get("spin-matched-route").as_deref(), Some("/api/users/..."));

@@ -224,7 +224,9 @@ fn component_info(manifest: &Manifest, id: &str, variables: &Variables) -> Resul
             } => (source.clone(), destination.clone()),
         };
         if source.contains('*') {
-            bail!("component {id}: glob file patterns are not supported by this host; mount a folder");
+            bail!(
+                "component {id}: glob file patterns are not supported by this host; mount a folder"
+            );
         }
         let host = manifest.dir.join(&source);
         if !host.is_dir() {
@@ -282,7 +284,11 @@ fn load_component(engine: &Engine, path: &Path, cache_dir: &Path) -> Result<Comp
     let component = Component::new(engine, &bytes).map_err(anyhow::Error::from)?;
     if std::fs::create_dir_all(cache_dir).is_ok() {
         if let Ok(serialized) = component.serialize() {
-            let tmp = cached.with_extension("tmp");
+            // A name of our own: several processes (or threads) may compile the same component
+            // into one cache at once, and must not write into each other's half-written file.
+            static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let tmp = cached.with_extension(format!("{}-{n}.tmp", std::process::id()));
             if std::fs::write(&tmp, serialized).is_ok() {
                 let _ = std::fs::rename(&tmp, &cached);
             }

@@ -25,8 +25,13 @@ pub struct HttpApp {
 /// A small JSON response produced by the host itself.
 pub fn json_response(status: u16, body: &serde_json::Value) -> hyper::Response<HyperOutgoingBody> {
     let bytes = Bytes::from(body.to_string());
-    let mut resp = hyper::Response::new(Full::new(bytes).map_err(|never| match never {}).boxed_unsync());
-    *resp.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = hyper::Response::new(
+        Full::new(bytes)
+            .map_err(|never| match never {})
+            .boxed_unsync(),
+    );
+    *resp.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     resp.headers_mut().insert(
         hyper::header::CONTENT_TYPE,
         hyper::header::HeaderValue::from_static("application/json"),

@@ -9,13 +9,19 @@ use wasmtime::component::Resource;
 /// The host side of a `connection` resource.
 pub struct Connection {
     conn: libsql::Connection,
+    /// Whether a statement's parameter count is checked before it runs (local files; a remote
+    /// statement does not know its parameters before they are bound).
+    check_params: bool,
 }
 
 impl sqlite::Host for StoreData {}
 
 impl sqlite::HostConnection for StoreData {
-    async fn open(&mut self, database: String) -> wasmtime::Result<Result<Resource<Connection>, Error>> {
-        if !self.component.sqlite_databases.iter().any(|l| *l == database) {
+    async fn open(
+        &mut self,
+        database: String,
+    ) -> wasmtime::Result<Result<Resource<Connection>, Error>> {
+        if !self.component.sqlite_databases.contains(&database) {
             return Ok(Err(Error::AccessDenied));
         }
         let Some(db) = self.shared.databases.get(&database) else {
@@ -25,7 +31,8 @@ impl sqlite::HostConnection for StoreData {
             Ok(c) => c,
             Err(e) => return Ok(Err(Error::Io(format!("{e:#}")))),
         };
-        let handle = self.table().push(Connection { conn })?;
+        let check_params = db.is_local();
+        let handle = self.table().push(Connection { conn, check_params })?;
         Ok(Ok(handle))
     }
 
@@ -35,8 +42,9 @@ impl sqlite::HostConnection for StoreData {
         statement: String,
         parameters: Vec<Value>,
     ) -> wasmtime::Result<Result<QueryResult, Error>> {
-        let conn = self.table().get(&this)?.conn.clone();
-        Ok(execute(&conn, &statement, parameters).await)
+        let this = self.table().get(&this)?;
+        let (conn, check_params) = (this.conn.clone(), this.check_params);
+        Ok(execute(&conn, check_params, &statement, parameters).await)
     }
 
     async fn last_insert_rowid(&mut self, this: Resource<Connection>) -> wasmtime::Result<i64> {
@@ -75,12 +83,32 @@ fn from_core(v: dbackup_core::db::Value) -> Value {
     }
 }
 
-async fn execute(conn: &libsql::Connection, sql: &str, params: Vec<Value>) -> Result<QueryResult, Error> {
+async fn execute(
+    conn: &libsql::Connection,
+    check_params: bool,
+    sql: &str,
+    params: Vec<Value>,
+) -> Result<QueryResult, Error> {
     let params: Vec<libsql::Value> = params.into_iter().map(|v| to_libsql(&to_core(v))).collect();
-    let mut rows = conn
-        .query(sql, params)
-        .await
-        .map_err(|e| Error::Io(e.to_string()))?;
+    let mut rows = if check_params {
+        // SQLite binds NULL to missing parameters and libSQL ignores extra ones; Spin (rusqlite)
+        // rejects both, so a component that works here works there.
+        let stmt = conn
+            .prepare(sql)
+            .await
+            .map_err(|e| Error::Io(e.to_string()))?;
+        let needed = stmt.parameter_count();
+        if needed != params.len() {
+            return Err(Error::Io(format!(
+                "Wrong number of parameters passed to query. Got {} parameters, needed {needed}",
+                params.len()
+            )));
+        }
+        stmt.query(params).await
+    } else {
+        conn.query(sql, params).await
+    }
+    .map_err(|e| Error::Io(e.to_string()))?;
     let count = rows.column_count();
     let columns = (0..count)
         .map(|i| rows.column_name(i).unwrap_or_default().to_owned())

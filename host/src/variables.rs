@@ -116,8 +116,14 @@ worker = "{{ url }}/v1"
         };
         let v = Variables::resolve(&manifest(), env).expect("resolves");
         assert_eq!(v.get("token"), Some("t0k"));
-        assert_eq!(v.expand("{{ url }}/v1").expect("expands"), "http://10.0.0.1:9/v1");
-        assert!(!format!("{v:?}").contains("t0k"), "Debug must not print values");
+        assert_eq!(
+            v.expand("{{ url }}/v1").expect("expands"),
+            "http://10.0.0.1:9/v1"
+        );
+        assert!(
+            !format!("{v:?}").contains("t0k"),
+            "Debug must not print values"
+        );
     }
 
     #[test]
@@ -129,7 +135,9 @@ worker = "{{ url }}/v1"
 
     #[test]
     fn missing_required_is_one_clear_error() {
-        let err = Variables::resolve(&manifest(), |_| None).unwrap_err().to_string();
+        let err = Variables::resolve(&manifest(), |_| None)
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             err,
             "required variable not set: SPIN_VARIABLE_TOKEN (set the environment variable)"

@@ -38,7 +38,12 @@ pub fn authority_of(url: &str) -> Result<String> {
 }
 
 /// Sends a bodiless request and returns the status code.
-pub async fn status_of(authority: &str, method: &str, path: &str, token: Option<&str>) -> Result<u16> {
+pub async fn status_of(
+    authority: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+) -> Result<u16> {
     let mut stream = tokio::time::timeout(
         Duration::from_secs(2),
         tokio::net::TcpStream::connect(authority),
@@ -53,7 +58,7 @@ pub async fn status_of(authority: &str, method: &str, path: &str, token: Option<
         "{method} {path} HTTP/1.1\r\nHost: {authority}\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n"
     );
     stream.write_all(request.as_bytes()).await?;
-    let mut head = vec![0u8; 64];
+    let mut head = [0u8; 64];
     let mut read = 0;
     while read < 12 {
         let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut head[read..]))
@@ -90,9 +95,9 @@ impl WorkerProcess {
     /// Starts the worker and waits until it answers (at most 15 s).
     pub async fn spawn(binary: &PathBuf, worker_url: &str, token: &str) -> Result<Self> {
         let authority = authority_of(worker_url)?;
-        let listen: SocketAddr = authority
-            .parse()
-            .with_context(|| format!("worker_url {worker_url:?} must name an IP address and port to start a worker"))?;
+        let listen: SocketAddr = authority.parse().with_context(|| {
+            format!("worker_url {worker_url:?} must name an IP address and port to start a worker")
+        })?;
         if check(&authority, token).await? {
             bail!("something already answers at {worker_url}; stop it or start the host with --no-worker to use it");
         }
@@ -141,8 +146,14 @@ mod tests {
 
     #[test]
     fn authority_parsing() {
-        assert_eq!(authority_of("http://127.0.0.1:3001").expect("ok"), "127.0.0.1:3001");
-        assert_eq!(authority_of("http://127.0.0.1:3001/").expect("ok"), "127.0.0.1:3001");
+        assert_eq!(
+            authority_of("http://127.0.0.1:3001").expect("ok"),
+            "127.0.0.1:3001"
+        );
+        assert_eq!(
+            authority_of("http://127.0.0.1:3001/").expect("ok"),
+            "127.0.0.1:3001"
+        );
         assert!(authority_of("https://x").is_err());
         assert!(authority_of("http://").is_err());
     }

@@ -1,1 +1,516 @@
 //! Helpers for the integration tests (HTTP client, fixtures, paths).
+//!
+//! The tests need the wasm components and the native binaries built first; `cargo xtask test`
+//! builds them and passes their folders in `DBACKUP_WASM_DIR`, `DBACKUP_BIN_DIR` and
+//! `DBACKUP_REPO`.
+
+use anyhow::{anyhow, Context, Result};
+use bytes::Bytes;
+use dbackup_host::app::{self, HostConfig, RunningHost};
+use dbackup_host::worker::WorkerMode;
+use http_body_util::{BodyExt, Full};
+use hyper::HeaderMap;
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+// ---------------------------------------------------------------------------------------------
+// Paths
+// ---------------------------------------------------------------------------------------------
+
+fn env_dir(var: &str) -> PathBuf {
+    match std::env::var_os(var) {
+        Some(v) if !v.is_empty() => PathBuf::from(v),
+        _ => panic!(
+            "{var} is not set: run the integration tests through `cargo xtask test` \
+             (it builds the wasm components and binaries first)"
+        ),
+    }
+}
+
+/// A built `.wasm` file from `DBACKUP_WASM_DIR` (`name` with or without `.wasm`).
+pub fn wasm(name: &str) -> PathBuf {
+    let file = if name.ends_with(".wasm") {
+        name.to_owned()
+    } else {
+        format!("{name}.wasm")
+    };
+    let path = env_dir("DBACKUP_WASM_DIR").join(file);
+    assert!(
+        path.is_file(),
+        "{} does not exist: run through `cargo xtask test`",
+        path.display()
+    );
+    path
+}
+
+/// The folder of the built `.wasm` files.
+pub fn wasm_dir() -> PathBuf {
+    env_dir("DBACKUP_WASM_DIR")
+}
+
+/// A native binary (`dbackup`, `dbackup-worker`) from `DBACKUP_BIN_DIR`.
+pub fn bin(name: &str) -> PathBuf {
+    let path = env_dir("DBACKUP_BIN_DIR").join(name);
+    assert!(
+        path.is_file(),
+        "{} does not exist: run through `cargo xtask test`",
+        path.display()
+    );
+    path
+}
+
+/// The repository root (`DBACKUP_REPO`, else the folder above this crate).
+pub fn repo() -> PathBuf {
+    match std::env::var_os("DBACKUP_REPO") {
+        Some(v) if !v.is_empty() => PathBuf::from(v),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("..")),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Temporary folders, manifests, ports
+// ---------------------------------------------------------------------------------------------
+
+/// A fresh folder under the system temp dir, removed on drop.
+pub struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    pub fn new() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let base = std::env::temp_dir();
+        loop {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or(0);
+            let path = base.join(format!(
+                "dbackup-tests-{}-{}-{nanos}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            ));
+            match std::fs::create_dir(&path) {
+                Ok(()) => return TempDir { path },
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => panic!("cannot create {}: {e}", path.display()),
+            }
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn join(&self, p: impl AsRef<Path>) -> PathBuf {
+        self.path.join(p)
+    }
+}
+
+impl Default for TempDir {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Writes `toml` as `dir/spin.toml` and returns its path.
+pub fn write_manifest(dir: &Path, toml: &str) -> PathBuf {
+    let path = dir.join("spin.toml");
+    std::fs::write(&path, toml).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    path
+}
+
+/// A TOML string literal (quotes and escapes) for a path or value.
+pub fn toml_str(s: impl AsRef<str>) -> String {
+    toml_quote(s.as_ref())
+}
+
+fn toml_quote(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A port nobody listens on right now (bound and released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind 127.0.0.1:0")
+}
+
+/// 32 random bytes as 64 hex digits.
+pub fn random_hex() -> String {
+    use std::io::Read;
+    let mut buf = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut buf))
+        .expect("read /dev/urandom");
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A folder under the target dir (`target/tmp/<name>`; the system temp dir when unknown) for
+/// caches shared by every test process.
+pub fn shared_tmp(name: &str) -> PathBuf {
+    let dir = match std::env::var_os("DBACKUP_BIN_DIR") {
+        Some(bin) if !bin.is_empty() => PathBuf::from(bin)
+            .parent()
+            .map(|target| target.join("tmp").join(name))
+            .unwrap_or_else(|| std::env::temp_dir().join(name)),
+        _ => std::env::temp_dir().join(name),
+    };
+    std::fs::create_dir_all(&dir)
+        .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    dir
+}
+
+fn compile_cache() -> PathBuf {
+    shared_tmp("dbackup-tests-cwasm")
+}
+
+/// Points `data_dir/cache` at one compiled-component cache shared by every test, so each
+/// component is compiled once per build rather than once per test (the cache is keyed by the
+/// wasm bytes and the engine, and written atomically).
+pub fn share_compile_cache(data_dir: &Path) {
+    let shared = compile_cache();
+    std::fs::create_dir_all(data_dir).expect("create the data dir");
+    let link = data_dir.join("cache");
+    if !link.exists() {
+        std::os::unix::fs::symlink(&shared, &link).expect("link the shared compile cache");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Starting the host in-process
+// ---------------------------------------------------------------------------------------------
+
+/// A config for an in-process host on a random port: no worker, no cron, no migrations, the
+/// given `SPIN_VARIABLE_*` environment, a data dir sharing the compile cache.
+pub fn host_config(manifest: PathBuf, data_dir: &Path, env: &[(&str, &str)]) -> HostConfig {
+    share_compile_cache(data_dir);
+    HostConfig {
+        manifest,
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        data_dir: data_dir.to_path_buf(),
+        runtime_config: None,
+        worker: WorkerMode::Disabled,
+        env: Some(
+            env.iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect::<BTreeMap<_, _>>(),
+        ),
+        cron: false,
+        migrate: false,
+    }
+}
+
+/// The variables the repository's spin.toml requires, with the worker at `worker_url`.
+pub fn real_app_env(worker_url: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("SPIN_VARIABLE_ENCRYPTION_KEY", random_hex()),
+        ("SPIN_VARIABLE_SESSION_SECRET", random_hex()),
+        ("SPIN_VARIABLE_WORKER_TOKEN", random_hex()),
+        ("SPIN_VARIABLE_WORKER_URL", worker_url.to_owned()),
+    ]
+}
+
+/// Makes sure every component of the repository's spin.toml is in the shared compile cache.
+///
+/// Compiling them all takes a while with a debug build of Cranelift; tests that start the real
+/// app in parallel would otherwise all compile the same components at once. The first caller
+/// compiles (by starting the app once) while holding a file lock; the others wait for it, then
+/// find the cache warm.
+pub async fn warm_real_app() {
+    let lock_path = compile_cache().join("real-app.lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .unwrap_or_else(|e| panic!("cannot open {}: {e}", lock_path.display()));
+    let lock = tokio::task::spawn_blocking(move || {
+        lock.lock().expect("lock the compile cache");
+        lock
+    })
+    .await
+    .expect("lock task");
+    let dir = TempDir::new();
+    let env = real_app_env("http://127.0.0.1:9");
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let config = host_config(repo().join("spin.toml"), &dir.join("data"), &env);
+    let host = app::start(config)
+        .await
+        .unwrap_or_else(|e| panic!("the real app does not start: {e:#}"));
+    host.shutdown().await;
+    drop(lock);
+}
+
+/// A host started on `toml` (written into a fresh temp dir, which is also the data dir).
+pub struct TestHost {
+    pub host: RunningHost,
+    pub dir: TempDir,
+}
+
+impl TestHost {
+    pub fn addr(&self) -> SocketAddr {
+        self.host.addr
+    }
+
+    pub async fn shutdown(self) -> TempDir {
+        self.host.shutdown().await;
+        self.dir
+    }
+}
+
+/// Starts a host on a manifest written to a fresh temp dir, with [`host_config`] defaults.
+pub async fn start_host(toml: &str, env: &[(&str, &str)]) -> TestHost {
+    let dir = TempDir::new();
+    let manifest = write_manifest(dir.path(), toml);
+    let config = host_config(manifest, &dir.join("data"), env);
+    let host = app::start(config).await.expect("the host starts");
+    TestHost { host, dir }
+}
+
+/// Starts a host expecting failure; returns the error as text (with its causes).
+pub async fn start_error(config: HostConfig) -> String {
+    match app::start(config).await {
+        Ok(host) => {
+            host.shutdown().await;
+            panic!("the host started but was expected to fail")
+        }
+        Err(e) => format!("{e:#}"),
+    }
+}
+
+/// A manifest routing `routes` to the component `probe` (hostprobe), with extra component
+/// settings (TOML lines inside `[component.probe]`).
+pub fn probe_manifest(routes: &[&str], component_settings: &str) -> String {
+    probe_manifest_with_variables("", routes, component_settings)
+}
+
+/// [`probe_manifest`] with application variables (TOML lines inside `[variables]`).
+pub fn probe_manifest_with_variables(
+    variables: &str,
+    routes: &[&str],
+    component_settings: &str,
+) -> String {
+    let mut toml = String::from("spin_manifest_version = 2\n[application]\nname = \"probe\"\n");
+    if !variables.is_empty() {
+        toml.push_str(&format!("\n[variables]\n{variables}\n"));
+    }
+    for r in routes {
+        toml.push_str(&format!(
+            "\n[[trigger.http]]\nroute = {}\ncomponent = \"probe\"\n",
+            toml_quote(r)
+        ));
+    }
+    toml.push_str(&format!(
+        "\n[component.probe]\nsource = {}\n{component_settings}\n",
+        toml_quote(&wasm("fixture_hostprobe").to_string_lossy())
+    ));
+    toml
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP client
+// ---------------------------------------------------------------------------------------------
+
+/// A whole response.
+#[derive(Debug)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl HttpResponse {
+    /// The body as JSON (panics with the body when it is not JSON).
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "response ({}) is not JSON ({e}): {}",
+                self.status,
+                self.text()
+            )
+        })
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Sends one HTTP/1.1 request on a new connection. `target` is sent as written (raw path and
+/// query), so tests can send paths a URL library would normalise.
+pub async fn request(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: Option<Vec<u8>>,
+) -> Result<HttpResponse> {
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        request_inner(addr, method, target, headers, body),
+    )
+    .await
+    .map_err(|_| anyhow!("{method} {target}: no answer within 60 s"))?
+}
+
+async fn request_inner(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: Option<Vec<u8>>,
+) -> Result<HttpResponse> {
+    let stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .with_context(|| format!("connect to {addr}"))?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .context("HTTP handshake")?;
+    let conn = tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    let mut builder = hyper::Request::builder()
+        .method(method)
+        .uri(target)
+        .header(hyper::header::HOST, addr.to_string());
+    for (k, v) in headers {
+        builder = builder.header(*k, *v);
+    }
+    let req = builder
+        .body(Full::new(Bytes::from(body.unwrap_or_default())))
+        .context("build the request")?;
+    let resp = sender
+        .send_request(req)
+        .await
+        .with_context(|| format!("{method} {target}"))?;
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .context("read the body")?
+        .to_bytes();
+    drop(sender);
+    conn.abort();
+    Ok(HttpResponse {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// `GET target`.
+pub async fn get(addr: SocketAddr, target: &str) -> HttpResponse {
+    request(addr, "GET", target, &[], None)
+        .await
+        .unwrap_or_else(|e| panic!("GET {target}: {e:#}"))
+}
+
+/// `POST target` with a JSON body.
+pub async fn post_json(addr: SocketAddr, target: &str, body: &Value) -> HttpResponse {
+    request(
+        addr,
+        "POST",
+        target,
+        &[("content-type", "application/json")],
+        Some(body.to_string().into_bytes()),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("POST {target}: {e:#}"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// hostprobe helpers
+// ---------------------------------------------------------------------------------------------
+
+/// Runs statements through hostprobe's `sql` action on database `db`; returns the JSON answer.
+pub async fn probe_sql(addr: SocketAddr, db: &str, statements: Value) -> Value {
+    let resp = post_json(
+        addr,
+        "/probe?action=sql",
+        &serde_json::json!({"db": db, "statements": statements}),
+    )
+    .await;
+    assert_eq!(resp.status, 200, "sql probe failed: {}", resp.text());
+    resp.json()
+}
+
+/// One statement without parameters, for [`probe_sql`].
+pub fn stmt(sql: &str) -> Value {
+    serde_json::json!({"sql": sql, "params": []})
+}
+
+/// One statement with parameters, for [`probe_sql`].
+pub fn stmt_with(sql: &str, params: Value) -> Value {
+    serde_json::json!({"sql": sql, "params": params})
+}
+
+/// Percent-encodes a query-string value.
+pub fn encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Waiting
+// ---------------------------------------------------------------------------------------------
+
+/// Polls `f` every 50 ms until it returns `Some`, for at most `timeout`.
+pub async fn wait_for<T, F, Fut>(timeout: Duration, mut f: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = f().await {
+            return Some(v);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Whether something accepts TCP connections at `addr`.
+pub async fn is_listening(addr: SocketAddr) -> bool {
+    tokio::net::TcpStream::connect(addr).await.is_ok()
+}

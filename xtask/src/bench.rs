@@ -2,7 +2,7 @@
 //! component doing SQLite and an outbound call to the worker) and a static file, at 1, 16 and 64
 //! connections, measured with wrk against a release build on loopback.
 
-use crate::{build, infra, local_secrets, run_cmd, Profile};
+use crate::{build, infra, local_secrets, Profile};
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -43,7 +43,16 @@ fn parse_latency(text: &str, pct: &str) -> Option<f64> {
 fn wrk(url: &str, connections: u32) -> Result<(f64, f64, f64)> {
     let threads = connections.min(2).to_string();
     let out = Command::new("wrk")
-        .args(["--latency", "-d", "5s", "-t", &threads, "-c", &connections.to_string(), url])
+        .args([
+            "--latency",
+            "-d",
+            "5s",
+            "-t",
+            &threads,
+            "-c",
+            &connections.to_string(),
+            url,
+        ])
         .output()
         .context("cannot run wrk")?;
     let text = String::from_utf8_lossy(&out.stdout);
@@ -71,7 +80,10 @@ pub fn host(root: &Path) -> Result<()> {
         .arg(format!("127.0.0.1:{port}"))
         .arg("--data-dir")
         .arg(&data)
-        .env("SPIN_VARIABLE_WORKER_URL", format!("http://127.0.0.1:{worker_port}"))
+        .env(
+            "SPIN_VARIABLE_WORKER_URL",
+            format!("http://127.0.0.1:{worker_port}"),
+        )
         .stdout(Stdio::null());
     for (k, v) in local_secrets(root)? {
         cmd.env(k, v);
@@ -89,10 +101,22 @@ pub fn host(root: &Path) -> Result<()> {
     if !ready {
         bail!("the host did not start");
     }
-    run_cmd(Command::new("curl").args(["-fsS", &format!("{base}/api/health")]))?;
-    eprintln!();
+    let health = Command::new("curl")
+        .args(["-fsS", &format!("{base}/api/health")])
+        .output()
+        .context("cannot run curl")?;
+    if !health.status.success() {
+        bail!("GET /api/health failed before the benchmark");
+    }
+    eprintln!(
+        "xtask: /api/health → {}",
+        String::from_utf8_lossy(&health.stdout)
+    );
     let mut rows = Vec::new();
-    for (target, path) in [("/api/health", "/api/health"), ("static /index.html", "/index.html")] {
+    for (target, path) in [
+        ("/api/health", "/api/health"),
+        ("static /index.html", "/index.html"),
+    ] {
         for c in [1, 16, 64] {
             let (rps, p50_ms, p99_ms) = wrk(&format!("{base}{path}"), c)?;
             rows.push(Row {

@@ -10,9 +10,8 @@ use std::time::{Duration, Instant};
 
 /// Whether a program is on PATH.
 pub fn have(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|dir| dir.join(program).is_file())
-    })
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
 
 fn is_root() -> bool {
@@ -73,7 +72,10 @@ fn ensure_postgres() -> Result<()> {
     if port_open(5432) {
         return Ok(());
     }
-    ensure_debian(&[("pg_ctlcluster", "postgresql"), ("psql", "postgresql-client")])?;
+    ensure_debian(&[
+        ("pg_ctlcluster", "postgresql"),
+        ("psql", "postgresql-client"),
+    ])?;
     let versions = std::fs::read_dir("/etc/postgresql")
         .map(|d| {
             d.filter_map(|e| e.ok())

@@ -10,7 +10,8 @@ use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const USAGE: &str = "usage: cargo xtask <up [--listen IP:PORT] | test [-- nextest args] | build | bench host>";
+const USAGE: &str =
+    "usage: cargo xtask <up [--listen IP:PORT] | test [-- nextest args] | build | bench host>";
 
 fn main() {
     if let Err(e) = run() {
@@ -158,7 +159,11 @@ fn build_frontend(root: &Path) -> Result<()> {
                 .args([install, "--no-audit", "--no-fund"])
                 .current_dir(&frontend),
         )?;
-        run_cmd(Command::new("npm").args(["run", "build"]).current_dir(&frontend))?;
+        run_cmd(
+            Command::new("npm")
+                .args(["run", "build"])
+                .current_dir(&frontend),
+        )?;
     } else {
         if dist.exists() {
             std::fs::remove_dir_all(&dist)?;
@@ -170,7 +175,9 @@ fn build_frontend(root: &Path) -> Result<()> {
 
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))? {
+    for entry in
+        std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))?
+    {
         let entry = entry?;
         let dest = to.join(entry.file_name());
         if entry.file_type()?.is_dir() {
@@ -273,9 +280,7 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
         c.args(["test", "--no-fail-fast"]);
         c
     };
-    for p in native_packages() {
-        cmd.args(["-p", p]);
-    }
+    // No -p: the workspace's default-members are exactly the natively testable crates.
     cmd.args(extra);
     cmd.env("DBACKUP_WASM_DIR", &wasm_dir)
         .env("DBACKUP_BIN_DIR", &bin_dir)
@@ -284,15 +289,4 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
         cmd.env(k, v);
     }
     run_cmd(&mut cmd)
-}
-
-/// Packages whose tests run natively.
-fn native_packages() -> [&'static str; 5] {
-    [
-        "dbackup-core",
-        "dbackup-host",
-        "dbackup-worker",
-        "dbackup-tests",
-        "xtask",
-    ]
 }

@@ -17,7 +17,8 @@ impl Guest for Runner {
     fn handle_cron_event(metadata: Metadata) -> Result<(), Error> {
         let db = SpinDb::open().map_err(|e| Error::Other(e.to_string()))?;
         let now = dbackup_core::time::iso8601(metadata.timestamp);
-        let applied = migrations::apply_pending(&db, &now).map_err(|e| Error::Other(e.to_string()))?;
+        let applied =
+            migrations::apply_pending(&db, &now).map_err(|e| Error::Other(e.to_string()))?;
         if !applied.is_empty() {
             eprintln!("dbackup runner: applied migrations {applied:?}");
         }
@@ -32,4 +33,3 @@ impl Guest for Runner {
 }
 
 export!(Runner);
-

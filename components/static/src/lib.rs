@@ -27,7 +27,11 @@ fn handle(req: Request) -> Response {
             return file(&candidate, bytes, head);
         }
         // A missing asset is a 404; a missing page is a client-side route.
-        if relative.rsplit('/').next().is_some_and(|last| last.contains('.')) {
+        if relative
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.contains('.'))
+        {
             return text(404, "not found");
         }
     }

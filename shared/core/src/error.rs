@@ -74,6 +74,14 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+impl ApiError {
+    /// Attaches a cause for the log.
+    pub fn with_cause(mut self, cause: impl Into<String>) -> Self {
+        self.cause = Some(cause.into());
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,13 +100,5 @@ mod tests {
             e.body(),
             json!({"error": "invalid field", "details": {"field": "name"}})
         );
-    }
-}
-
-impl ApiError {
-    /// Attaches a cause for the log.
-    pub fn with_cause(mut self, cause: impl Into<String>) -> Self {
-        self.cause = Some(cause.into());
-        self
     }
 }

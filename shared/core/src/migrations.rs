@@ -22,11 +22,18 @@ pub struct Migration {
 
 /// Every migration this build knows, oldest first. Append only: never edit or reorder an entry
 /// once it has shipped (the runner refuses a database whose applied checksum differs).
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_init",
-    sql: include_str!("../../../migrations/0001_init.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_init",
+        sql: include_str!("../../../migrations/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_identity",
+        sql: include_str!("../../../migrations/0002_identity.sql"),
+    },
+];
 
 /// The schema version this build brings a database to (0 when there are no migrations).
 pub fn latest_version() -> i64 {
@@ -708,6 +715,8 @@ mod tests {
         "AuditLog",
         "HealthCheckLog",
         "JobNotification",
+        "ApiKey",
+        "LoginThrottle",
         "schema_migrations",
     ];
 
@@ -722,7 +731,7 @@ mod tests {
     #[test]
     fn apply_creates_every_table_then_is_a_no_op() {
         let db = TestDb::memory();
-        assert_eq!(apply_pending(&db, NOW).unwrap(), vec![1]);
+        assert_eq!(apply_pending(&db, NOW).unwrap(), vec![1, 2]);
         let tables = table_names(&db);
         for t in ALL_TABLES {
             assert!(tables.iter().any(|n| n == t), "missing table {t}");
@@ -738,12 +747,20 @@ mod tests {
             .unwrap();
         assert_eq!(
             row.rows,
-            vec![vec![
-                Value::Integer(1),
-                Value::from("0001_init"),
-                Value::Text(checksum(MIGRATIONS[0].sql)),
-                Value::from(NOW),
-            ]]
+            vec![
+                vec![
+                    Value::Integer(1),
+                    Value::from("0001_init"),
+                    Value::Text(checksum(MIGRATIONS[0].sql)),
+                    Value::from(NOW),
+                ],
+                vec![
+                    Value::Integer(2),
+                    Value::from("0002_identity"),
+                    Value::Text(checksum(MIGRATIONS[1].sql)),
+                    Value::from(NOW),
+                ]
+            ]
         );
 
         let objects = schema_objects(&db);
@@ -752,7 +769,7 @@ mod tests {
             Vec::<i64>::new()
         );
         assert_eq!(schema_objects(&db), objects);
-        assert_eq!(count(&db, "SELECT COUNT(*) FROM schema_migrations"), 1);
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM schema_migrations"), 2);
     }
 
     #[test]
@@ -960,7 +977,7 @@ mod tests {
         let mut results: Vec<Vec<i64>> = workers.into_iter().map(|w| w.join().unwrap()).collect();
         results.sort();
         let _ = std::fs::remove_file(&path);
-        assert_eq!(results, vec![vec![], vec![], vec![], vec![1]]);
+        assert_eq!(results, vec![vec![], vec![], vec![], vec![1, 2]]);
     }
 
     // --- schema behaviour ---------------------------------------------------------------------

@@ -54,13 +54,12 @@ fn from_spin(v: sqlite3::Value) -> Value {
 impl Db for SpinDb {
     fn execute(&self, sql: &str, params: &[Value]) -> Result<Rows, DbError> {
         let params: Vec<sqlite3::Value> = params.iter().map(to_spin).collect();
-        let result = self
-            .conn
-            .execute(sql, params.as_slice())
-            .map_err(|e| DbError::new(match e {
+        let result = self.conn.execute(sql, params.as_slice()).map_err(|e| {
+            DbError::new(match e {
                 sqlite3::Error::Io(msg) => msg,
                 other => format!("{other:?}"),
-            }))?;
+            })
+        })?;
         Ok(Rows {
             columns: result.columns,
             rows: result

@@ -1,0 +1,44 @@
+//! dbackup's identity logic, shared by the `auth`, `users` and `system` components and tested
+//! natively: permissions and the route table, password hashing, session JWTs and API keys, TOTP,
+//! encryption of small secrets, brute-force lockout, CSRF, and the SQL for users, groups,
+//! sessions, API keys, 2FA and the audit log (over [`dbackup_core::db::Db`]).
+//!
+//! Nothing here reads a clock or the environment: time (`now`), `session_secret` and
+//! `encryption_key` are passed in. Every failure is an [`IdentityError`], which maps to one HTTP
+//! answer through `dbackup_core::ApiError`.
+//!
+//! A component handles a request in this order: [`routes::find`] (unknown → 404),
+//! [`authorize::resolve_principal`], [`authorize::authorize`] (401/403, before the body is
+//! read), [`csrf::check`] for cookie principals, then the operation.
+
+pub mod api_keys;
+pub mod audit;
+pub mod authorize;
+pub mod cookie;
+pub mod csrf;
+pub mod error;
+pub mod groups;
+pub(crate) mod input;
+pub mod lockout;
+pub mod login;
+pub mod password;
+pub mod permissions;
+pub mod routes;
+pub mod secretbox;
+pub mod sessions;
+pub mod settings;
+pub mod setup;
+pub(crate) mod sql;
+pub mod time;
+pub mod token;
+pub mod totp;
+pub mod two_factor;
+pub mod users;
+
+#[cfg(test)]
+pub(crate) mod testutil;
+
+pub use authorize::{Decision, Principal};
+pub use error::IdentityError;
+pub use permissions::{Permission, PermissionSet, SUPER_ADMIN_GROUP};
+pub use time::Timestamp;

@@ -1,0 +1,337 @@
+//! THE route table: every route the `auth`, `users` and `system` components serve, with what it
+//! requires. Components look the request up here before anything else (an unknown route is a
+//! 404, a known one goes through `authorize::decide`), and the HTTP tests generate their
+//! authorization matrix from it.
+
+use crate::permissions::Permission;
+
+/// What a route requires of the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, without credentials.
+    Public,
+    /// Any valid session or API key, whatever its permissions (own-account routes). Handlers
+    /// may check further permissions on fields (see `PATCH /api/profile`).
+    Authenticated,
+    /// A session or API key holding this permission.
+    Permission(Permission),
+}
+
+/// One route: method, path pattern (`{name}` matches one non-empty segment), access, and the
+/// component that serves it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteRule {
+    pub method: &'static str,
+    pub pattern: &'static str,
+    pub access: Access,
+    pub component: &'static str,
+}
+
+const fn rule(
+    method: &'static str,
+    pattern: &'static str,
+    access: Access,
+    component: &'static str,
+) -> RouteRule {
+    RouteRule {
+        method,
+        pattern,
+        access,
+        component,
+    }
+}
+
+use Access::{Authenticated as AUTHENTICATED, Public as PUBLIC};
+use Permission as P;
+
+const fn perm(p: Permission) -> Access {
+    Access::Permission(p)
+}
+
+/// Every route, grouped by component.
+pub static ROUTES: &[RouteRule] = &[
+    // --- auth: sign-up, login, sessions, 2FA ---------------------------------------------------
+    rule("GET", "/api/auth/setup-status", PUBLIC, "auth"),
+    rule("POST", "/api/auth/signup", PUBLIC, "auth"),
+    rule("POST", "/api/auth/login", PUBLIC, "auth"),
+    rule("POST", "/api/auth/login/2fa", PUBLIC, "auth"),
+    rule("POST", "/api/auth/logout", AUTHENTICATED, "auth"),
+    rule("GET", "/api/auth/session", AUTHENTICATED, "auth"),
+    rule("GET", "/api/auth/sessions", AUTHENTICATED, "auth"),
+    // Own sessions; holders of users:write may revoke anyone's.
+    rule("DELETE", "/api/auth/sessions/{id}", AUTHENTICATED, "auth"),
+    rule(
+        "POST",
+        "/api/auth/2fa/enroll",
+        perm(P::ProfileManage2fa),
+        "auth",
+    ),
+    rule(
+        "POST",
+        "/api/auth/2fa/verify",
+        perm(P::ProfileManage2fa),
+        "auth",
+    ),
+    rule(
+        "POST",
+        "/api/auth/2fa/disable",
+        perm(P::ProfileManage2fa),
+        "auth",
+    ),
+    rule(
+        "POST",
+        "/api/auth/2fa/backup-codes",
+        perm(P::ProfileManage2fa),
+        "auth",
+    ),
+    // --- users: users, groups, profile, API keys -----------------------------------------------
+    rule("GET", "/api/users", perm(P::UsersRead), "users"),
+    rule("POST", "/api/users", perm(P::UsersWrite), "users"),
+    rule("GET", "/api/users/{id}", perm(P::UsersRead), "users"),
+    rule("PATCH", "/api/users/{id}", perm(P::UsersWrite), "users"),
+    rule("DELETE", "/api/users/{id}", perm(P::UsersWrite), "users"),
+    rule(
+        "POST",
+        "/api/users/{id}/reset-2fa",
+        perm(P::UsersWrite),
+        "users",
+    ),
+    rule("GET", "/api/groups", perm(P::GroupsRead), "users"),
+    rule("POST", "/api/groups", perm(P::GroupsWrite), "users"),
+    rule("GET", "/api/groups/{id}", perm(P::GroupsRead), "users"),
+    rule("PATCH", "/api/groups/{id}", perm(P::GroupsWrite), "users"),
+    rule("DELETE", "/api/groups/{id}", perm(P::GroupsWrite), "users"),
+    rule("GET", "/api/profile", AUTHENTICATED, "users"),
+    // `name` needs profile:update_name, `email` profile:update_email; display preferences
+    // (timezone, dateFormat, timeFormat) need only a session: see `users::update_profile`.
+    rule("PATCH", "/api/profile", AUTHENTICATED, "users"),
+    rule(
+        "POST",
+        "/api/profile/password",
+        perm(P::ProfileUpdatePassword),
+        "users",
+    ),
+    rule("GET", "/api/api-keys", perm(P::ApiKeysRead), "users"),
+    rule("POST", "/api/api-keys", perm(P::ApiKeysWrite), "users"),
+    rule(
+        "DELETE",
+        "/api/api-keys/{id}",
+        perm(P::ApiKeysWrite),
+        "users",
+    ),
+    // --- system: health, audit, settings -------------------------------------------------------
+    rule("GET", "/api/health", PUBLIC, "system"),
+    rule("GET", "/api/audit", perm(P::AuditRead), "system"),
+    rule("GET", "/api/settings", perm(P::SettingsRead), "system"),
+    rule("PATCH", "/api/settings", perm(P::SettingsWrite), "system"),
+];
+
+/// A route found for a request, with its path parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteMatch {
+    pub rule: &'static RouteRule,
+    /// `(name, value)` for each `{name}` in the pattern, in order.
+    pub params: Vec<(&'static str, String)>,
+}
+
+impl RouteMatch {
+    /// The value of path parameter `name`.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The path without query string and trailing slash, split into segments.
+fn segments(path: &str) -> Vec<&str> {
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let path = path.strip_suffix('/').unwrap_or(path);
+    path.split('/').skip(1).collect()
+}
+
+fn match_pattern(pattern: &'static str, path: &[&str]) -> Option<Vec<(&'static str, String)>> {
+    let pat: Vec<&'static str> = pattern.split('/').skip(1).collect();
+    if pat.len() != path.len() {
+        return None;
+    }
+    let mut params = Vec::new();
+    for (p, s) in pat.into_iter().zip(path) {
+        match p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+            Some(name) if !s.is_empty() => params.push((name, (*s).to_owned())),
+            Some(_) => return None,
+            None if p == *s => {}
+            None => return None,
+        }
+    }
+    Some(params)
+}
+
+/// The rule for `method` and `path` (query string ignored, one trailing slash tolerated, HEAD
+/// treated as GET), or `None`: the component answers 404.
+pub fn find(method: &str, path: &str) -> Option<RouteMatch> {
+    let method = if method.eq_ignore_ascii_case("HEAD") {
+        "GET"
+    } else {
+        method
+    };
+    let segs = segments(path);
+    ROUTES.iter().find_map(|rule| {
+        if !rule.method.eq_ignore_ascii_case(method) {
+            return None;
+        }
+        match_pattern(rule.pattern, &segs).map(|params| RouteMatch { rule, params })
+    })
+}
+
+/// The methods served at `path` (for a 405 `Allow` header); empty if the path is unknown.
+pub fn allowed_methods(path: &str) -> Vec<&'static str> {
+    let segs = segments(path);
+    let mut methods: Vec<&'static str> = ROUTES
+        .iter()
+        .filter(|r| match_pattern(r.pattern, &segs).is_some())
+        .map(|r| r.method)
+        .collect();
+    methods.dedup();
+    methods
+}
+
+/// The routes a component serves.
+pub fn for_component(component: &str) -> impl Iterator<Item = &'static RouteRule> + '_ {
+    ROUTES.iter().filter(move |r| r.component == component)
+}
+
+/// The table as Markdown (`| Method | Path | Access | Component |`), for docs and reports.
+pub fn table_markdown() -> String {
+    let mut out = String::from("| Method | Path | Access | Component |\n|---|---|---|---|\n");
+    for r in ROUTES {
+        let access = match r.access {
+            Access::Public => "public".to_owned(),
+            Access::Authenticated => "authenticated".to_owned(),
+            Access::Permission(p) => p.as_str().to_owned(),
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            r.method, r.pattern, access, r.component
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_routes_with_parameters() {
+        let m = find("DELETE", "/api/users/abc-123").unwrap();
+        assert_eq!(m.rule.pattern, "/api/users/{id}");
+        assert_eq!(m.rule.access, Access::Permission(Permission::UsersWrite));
+        assert_eq!(m.param("id"), Some("abc-123"));
+        assert_eq!(m.param("other"), None);
+
+        let m = find("POST", "/api/users/u1/reset-2fa").unwrap();
+        assert_eq!(m.rule.pattern, "/api/users/{id}/reset-2fa");
+        assert_eq!(m.param("id"), Some("u1"));
+
+        let m = find("get", "/api/users?limit=5").unwrap();
+        assert_eq!(m.rule.pattern, "/api/users");
+        assert!(m.params.is_empty());
+        assert_eq!(
+            find("GET", "/api/users/").unwrap().rule.pattern,
+            "/api/users"
+        );
+        assert_eq!(
+            find("HEAD", "/api/health").unwrap().rule.access,
+            Access::Public
+        );
+        assert_eq!(
+            find("POST", "/api/auth/login/2fa").unwrap().rule.pattern,
+            "/api/auth/login/2fa"
+        );
+    }
+
+    #[test]
+    fn unknown_routes_are_none() {
+        for (m, p) in [
+            ("GET", "/api/nope"),
+            ("PUT", "/api/users/1"),
+            ("GET", "/api/users//reset-2fa"),
+            ("POST", "/api/users/1/reset-2fa/x"),
+            ("GET", "/api/users/1/2"),
+            ("DELETE", "/api/auth/sessions"),
+            ("DELETE", "/api/auth/sessions/"),
+            ("GET", "/api"),
+            ("GET", ""),
+            ("GET", "api/users"),
+        ] {
+            assert_eq!(find(m, p), None, "{m} {p}");
+        }
+    }
+
+    #[test]
+    fn allowed_methods_for_405() {
+        assert_eq!(
+            allowed_methods("/api/users/1"),
+            vec!["GET", "PATCH", "DELETE"]
+        );
+        assert_eq!(allowed_methods("/api/audit"), vec!["GET"]);
+        assert!(allowed_methods("/api/nope").is_empty());
+    }
+
+    #[test]
+    fn table_is_well_formed() {
+        for (i, r) in ROUTES.iter().enumerate() {
+            assert!(r.pattern.starts_with("/api/"), "{r:?}");
+            assert!(
+                ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&r.method),
+                "{r:?}"
+            );
+            assert!(["auth", "users", "system"].contains(&r.component), "{r:?}");
+            // No duplicate (method, pattern) and no rule shadowing another.
+            for other in &ROUTES[i + 1..] {
+                assert!(
+                    !(r.method == other.method && r.pattern == other.pattern),
+                    "duplicate {r:?}"
+                );
+            }
+            // Each rule is found by a concrete path built from its own pattern.
+            let concrete = r.pattern.replace("{id}", "x1");
+            assert_eq!(find(r.method, &concrete).map(|m| m.rule), Some(r), "{r:?}");
+        }
+        assert_eq!(for_component("system").count(), 4);
+        assert!(
+            table_markdown().contains("| DELETE | /api/api-keys/{id} | api-keys:write | users |")
+        );
+    }
+
+    #[test]
+    fn readme_lists_the_current_table() {
+        let readme = include_str!("../README.md");
+        assert!(
+            readme.contains(&table_markdown()),
+            "update shared/identity/README.md with routes::table_markdown():\n{}",
+            table_markdown()
+        );
+    }
+
+    #[test]
+    fn only_bootstrap_routes_are_public() {
+        let public: Vec<_> = ROUTES
+            .iter()
+            .filter(|r| r.access == Access::Public)
+            .map(|r| format!("{} {}", r.method, r.pattern))
+            .collect();
+        assert_eq!(
+            public,
+            vec![
+                "GET /api/auth/setup-status",
+                "POST /api/auth/signup",
+                "POST /api/auth/login",
+                "POST /api/auth/login/2fa",
+                "GET /api/health",
+            ]
+        );
+    }
+}

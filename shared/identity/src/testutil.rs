@@ -1,0 +1,177 @@
+//! Test support: a native `Db` over rusqlite (the pattern of `dbackup_core::migrations`'
+//! tests), a migrated database, fixtures.
+
+use std::sync::OnceLock;
+
+use dbackup_core::db::{Db, DbError, Rows, Value};
+use rusqlite::types::{Value as SqlValue, ValueRef};
+
+use crate::permissions::{self, Permission, PermissionSet, SUPER_ADMIN_GROUP};
+use crate::time::Timestamp;
+
+pub const NOW: Timestamp = Timestamp::from_secs(1_800_000_000);
+pub const SECRET: &str = "test-session-secret-0123456789abcdef";
+pub const KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A native `Db` over rusqlite.
+pub struct TestDb(pub rusqlite::Connection);
+
+impl TestDb {
+    /// An in-memory database with every migration applied and foreign keys on.
+    pub fn migrated() -> Self {
+        Self::prepare(rusqlite::Connection::open_in_memory().unwrap())
+    }
+
+    /// A file database (for concurrency tests), migrated, with a busy timeout.
+    pub fn file(path: &std::path::Path) -> Self {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .unwrap();
+        Self::prepare(conn)
+    }
+
+    fn prepare(conn: rusqlite::Connection) -> Self {
+        let db = TestDb(conn);
+        db.execute("PRAGMA foreign_keys = ON", &[]).unwrap();
+        dbackup_core::migrations::apply_pending(&db, &NOW.iso()).unwrap();
+        db
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        self.execute(sql, &[])
+            .unwrap()
+            .scalar()
+            .unwrap()
+            .as_i64()
+            .unwrap()
+    }
+
+    pub fn text(&self, sql: &str) -> Option<String> {
+        self.execute(sql, &[])
+            .unwrap()
+            .scalar()
+            .and_then(|v| v.as_str().map(str::to_owned))
+    }
+}
+
+impl Db for TestDb {
+    fn execute(&self, sql: &str, params: &[Value]) -> Result<Rows, DbError> {
+        let err = |e: rusqlite::Error| match e {
+            rusqlite::Error::SqlInputError { msg, .. } => DbError::new(msg),
+            rusqlite::Error::SqliteFailure(_, Some(msg)) => DbError::new(msg),
+            other => DbError::new(other.to_string()),
+        };
+        let mut stmt = self.0.prepare(sql).map_err(err)?;
+        let columns: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
+        let params = params.iter().map(|v| match v {
+            Value::Integer(i) => SqlValue::Integer(*i),
+            Value::Real(r) => SqlValue::Real(*r),
+            Value::Text(t) => SqlValue::Text(t.clone()),
+            Value::Blob(b) => SqlValue::Blob(b.clone()),
+            Value::Null => SqlValue::Null,
+        });
+        let mut query = stmt
+            .query(rusqlite::params_from_iter(params))
+            .map_err(err)?;
+        let mut rows = Vec::new();
+        while let Some(row) = query.next().map_err(err)? {
+            let mut out = Vec::with_capacity(columns.len());
+            for i in 0..columns.len() {
+                out.push(match row.get_ref(i).map_err(err)? {
+                    ValueRef::Null => Value::Null,
+                    ValueRef::Integer(i) => Value::Integer(i),
+                    ValueRef::Real(r) => Value::Real(r),
+                    ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+                    ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+                });
+            }
+            rows.push(out);
+        }
+        Ok(Rows { columns, rows })
+    }
+}
+
+/// The hash of [`PASSWORD`], computed once (argon2 is slow in debug builds).
+pub fn password_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| crate::password::hash(PASSWORD).unwrap())
+}
+
+/// Inserts a group directly.
+pub fn insert_group(db: &TestDb, id: &str, name: &str, perms: &[Permission]) {
+    let set: PermissionSet = perms.iter().copied().collect();
+    db.execute(
+        r#"INSERT INTO "Group" (id, name, permissions, createdAt, updatedAt) VALUES (?, ?, ?, ?, ?)"#,
+        &[
+            id.into(),
+            name.into(),
+            permissions::to_json(&set).into(),
+            NOW.iso().into(),
+            NOW.iso().into(),
+        ],
+    )
+    .unwrap();
+}
+
+/// Inserts the SuperAdmin group `sa`.
+pub fn insert_super_admin_group(db: &TestDb) {
+    insert_group(db, "sa", SUPER_ADMIN_GROUP, Permission::ALL);
+}
+
+/// Inserts a user with password [`PASSWORD`] (cached hash), `email` = `<id>@example.com`.
+pub fn insert_user(db: &TestDb, id: &str, group: Option<&str>) {
+    db.execute(
+        r#"INSERT INTO "User" (id, name, email, emailVerified, createdAt, updatedAt, groupId)
+           VALUES (?, ?, ?, 0, ?, ?, ?)"#,
+        &[
+            id.into(),
+            format!("User {id}").into(),
+            format!("{id}@example.com").into(),
+            NOW.iso().into(),
+            NOW.iso().into(),
+            group.into(),
+        ],
+    )
+    .unwrap();
+    db.execute(
+        r#"INSERT INTO "Account" (id, accountId, providerId, userId, password, createdAt, updatedAt)
+           VALUES (?, ?, 'credential', ?, ?, ?, ?)"#,
+        &[
+            format!("acc-{id}").into(),
+            id.into(),
+            id.into(),
+            password_hash().into(),
+            NOW.iso().into(),
+            NOW.iso().into(),
+        ],
+    )
+    .unwrap();
+}
+
+/// Enrolls and activates TOTP for `user_id` at [`NOW`]; returns the raw secret and the
+/// backup codes.
+pub fn enable_two_factor(
+    db: &TestDb,
+    sbox: &crate::secretbox::SecretBox,
+    user_id: &str,
+) -> (Vec<u8>, Vec<String>) {
+    use crate::{totp, two_factor};
+    let e = two_factor::enroll(db, sbox, user_id, PASSWORD, NOW).unwrap();
+    let secret = totp_rs::Secret::Encoded(e.secret).to_bytes().unwrap();
+    let code = totp::code_at_step(&secret, totp::step_at(NOW)).unwrap();
+    let codes = two_factor::activate(db, sbox, user_id, &code, NOW).unwrap();
+    (secret, codes)
+}
+
+/// A unique temporary file path.
+pub fn temp_db_path(tag: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!(
+        "dbackup-identity-{tag}-{}-{}.db",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ))
+}
