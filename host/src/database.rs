@@ -84,7 +84,12 @@ fn parse_runtime_config(
 pub struct Database {
     db: std::sync::Arc<libsql::Database>,
     local: bool,
+    /// Idle connections, reused so a request does not pay for opening the file and its pragmas.
+    idle: std::sync::Arc<std::sync::Mutex<Vec<libsql::Connection>>>,
 }
+
+/// Idle connections kept per database.
+const MAX_IDLE: usize = 32;
 
 impl Database {
     /// Opens (creating if needed) the database. A local file is switched to WAL mode.
@@ -103,6 +108,7 @@ impl Database {
                 let this = Database {
                     db: std::sync::Arc::new(db),
                     local: true,
+                    idle: Default::default(),
                 };
                 let conn = this.connect().await?;
                 // journal_mode answers with a row; query() and drain it.
@@ -121,6 +127,7 @@ impl Database {
                 Ok(Database {
                     db: std::sync::Arc::new(db),
                     local: false,
+                    idle: Default::default(),
                 })
             }
         }
@@ -129,6 +136,28 @@ impl Database {
     /// Whether this is a local file (not a libSQL server).
     pub fn is_local(&self) -> bool {
         self.local
+    }
+
+    /// A connection from the idle pool, or a new one.
+    pub async fn acquire(&self) -> Result<libsql::Connection> {
+        let pooled = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        match pooled {
+            Some(conn) => Ok(conn),
+            None => self.connect().await,
+        }
+    }
+
+    /// Returns a connection to the pool. One left inside a transaction is closed instead (closing
+    /// rolls the transaction back), so no caller ever inherits another's transaction.
+    pub fn release(&self, conn: libsql::Connection) {
+        if !conn.is_autocommit() {
+            return;
+        }
+        if let Ok(mut idle) = self.idle.lock() {
+            if idle.len() < MAX_IDLE {
+                idle.push(conn);
+            }
+        }
     }
 
     /// A new connection with the settings every caller expects (foreign keys on, busy timeout).
@@ -174,22 +203,43 @@ pub async fn run_statement(
     sql: &str,
     params: &[Value],
 ) -> Result<Rows, DbError> {
+    run_statement_checked(conn, sql, params, false).await
+}
+
+/// Runs one statement; with `check_params`, a wrong number of parameters is an error (SQLite would
+/// bind NULL to missing ones and libSQL ignores extra ones; Spin rejects both, so a component that
+/// works here works there). Only local statements know their parameter count before binding.
+pub async fn run_statement_checked(
+    conn: &libsql::Connection,
+    sql: &str,
+    params: &[Value],
+    check_params: bool,
+) -> Result<Rows, DbError> {
     let params: Vec<libsql::Value> = params.iter().map(to_libsql).collect();
-    let mut rows = conn
-        .query(sql, params)
-        .await
-        .map_err(|e| DbError::new(e.to_string()))?;
+    let err = |e: libsql::Error| DbError::new(e.to_string());
+    let mut rows = if check_params {
+        let stmt = conn.prepare(sql).await.map_err(err)?;
+        let needed = stmt.parameter_count();
+        if needed != params.len() {
+            return Err(DbError::new(format!(
+                "Wrong number of parameters passed to query. Got {} parameters, needed {needed}",
+                params.len()
+            )));
+        }
+        stmt.query(params).await
+    } else {
+        conn.query(sql, params).await
+    }
+    .map_err(err)?;
     let count = rows.column_count();
     let columns = (0..count)
         .map(|i| rows.column_name(i).unwrap_or_default().to_owned())
         .collect();
     let mut out = Vec::new();
-    while let Some(row) = rows.next().await.map_err(|e| DbError::new(e.to_string()))? {
-        let mut values = Vec::with_capacity(count as usize);
+    while let Some(row) = rows.next().await.map_err(err)? {
+        let mut values = Vec::with_capacity(usize::try_from(count).unwrap_or_default());
         for i in 0..count {
-            values.push(from_libsql(
-                row.get_value(i).map_err(|e| DbError::new(e.to_string()))?,
-            ));
+            values.push(from_libsql(row.get_value(i).map_err(err)?));
         }
         out.push(values);
     }

@@ -1,17 +1,48 @@
 //! `spin:sqlite/sqlite@3.0.0` and `fermyon:spin/variables@2.0.0` for the components.
 
-use crate::database::{from_libsql, to_libsql};
+use crate::database::{run_statement_checked, Database};
 use crate::runtime::spin::fermyon::spin::variables;
 use crate::runtime::spin::spin::sqlite::sqlite::{self, Error, QueryResult, RowResult, Value};
 use crate::runtime::StoreData;
 use wasmtime::component::Resource;
 
-/// The host side of a `connection` resource.
+/// The host side of a `connection` resource: a pooled connection plus what this resource did,
+/// so `last-insert-rowid` and `changes` never report another request's statements.
 pub struct Connection {
-    conn: libsql::Connection,
+    conn: Option<libsql::Connection>,
+    db: Database,
     /// Whether a statement's parameter count is checked before it runs (local files; a remote
     /// statement does not know its parameters before they are bound).
     check_params: bool,
+    baseline_rowid: i64,
+    baseline_total_changes: u64,
+    inserted: bool,
+}
+
+impl Connection {
+    fn conn(&self) -> wasmtime::Result<&libsql::Connection> {
+        self.conn
+            .as_ref()
+            .ok_or_else(|| wasmtime::Error::msg("connection already closed"))
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.db.release(conn);
+        }
+    }
+}
+
+/// Whether a statement inserts rows (its first keyword, past comments and `WITH …`, is INSERT or
+/// REPLACE), so `last-insert-rowid` may legitimately equal the pooled connection's old value.
+fn is_insert(sql: &str) -> bool {
+    let upper = sql.trim_start().to_ascii_uppercase();
+    upper.starts_with("INSERT")
+        || upper.starts_with("REPLACE")
+        || (upper.starts_with("WITH")
+            && (upper.contains(" INSERT ") || upper.contains(" REPLACE ")))
 }
 
 impl sqlite::Host for StoreData {}
@@ -24,16 +55,22 @@ impl sqlite::HostConnection for StoreData {
         if !self.component.sqlite_databases.contains(&database) {
             return Ok(Err(Error::AccessDenied));
         }
-        let Some(db) = self.shared.databases.get(&database) else {
+        let Some(db) = self.shared.databases.get(&database).cloned() else {
             return Ok(Err(Error::NoSuchDatabase));
         };
-        let conn = match db.connect().await {
+        let conn = match db.acquire().await {
             Ok(c) => c,
             Err(e) => return Ok(Err(Error::Io(format!("{e:#}")))),
         };
-        let check_params = db.is_local();
-        let handle = self.table().push(Connection { conn, check_params })?;
-        Ok(Ok(handle))
+        let resource = Connection {
+            baseline_rowid: conn.last_insert_rowid(),
+            baseline_total_changes: conn.total_changes(),
+            inserted: false,
+            check_params: db.is_local(),
+            conn: Some(conn),
+            db,
+        };
+        Ok(Ok(self.table().push(resource)?))
     }
 
     async fn execute(
@@ -42,20 +79,50 @@ impl sqlite::HostConnection for StoreData {
         statement: String,
         parameters: Vec<Value>,
     ) -> wasmtime::Result<Result<QueryResult, Error>> {
-        let this = self.table().get(&this)?;
-        let (conn, check_params) = (this.conn.clone(), this.check_params);
-        Ok(execute(&conn, check_params, &statement, parameters).await)
+        let resource = self.table().get(&this)?;
+        let conn = resource.conn()?.clone();
+        let check_params = resource.check_params;
+        let params: Vec<_> = parameters.into_iter().map(to_core).collect();
+        let result = run_statement_checked(&conn, &statement, &params, check_params).await;
+        if result.is_ok() && is_insert(&statement) {
+            self.table().get_mut(&this)?.inserted = true;
+        }
+        Ok(result
+            .map(|rows| QueryResult {
+                columns: rows.columns,
+                rows: rows
+                    .rows
+                    .into_iter()
+                    .map(|r| RowResult {
+                        values: r.into_iter().map(from_core).collect(),
+                    })
+                    .collect(),
+            })
+            .map_err(|e| Error::Io(e.message)))
     }
 
     async fn last_insert_rowid(&mut self, this: Resource<Connection>) -> wasmtime::Result<i64> {
-        Ok(self.table().get(&this)?.conn.last_insert_rowid())
+        let r = self.table().get(&this)?;
+        let rowid = r.conn()?.last_insert_rowid();
+        Ok(if r.inserted || rowid != r.baseline_rowid {
+            rowid
+        } else {
+            0
+        })
     }
 
     async fn changes(&mut self, this: Resource<Connection>) -> wasmtime::Result<u64> {
-        Ok(self.table().get(&this)?.conn.changes())
+        let r = self.table().get(&this)?;
+        let conn = r.conn()?;
+        Ok(if conn.total_changes() != r.baseline_total_changes {
+            conn.changes()
+        } else {
+            0
+        })
     }
 
     async fn drop(&mut self, this: Resource<Connection>) -> wasmtime::Result<()> {
+        // Dropping the resource returns its connection to the pool.
         self.table().delete(this)?;
         Ok(())
     }
@@ -81,48 +148,6 @@ fn from_core(v: dbackup_core::db::Value) -> Value {
         V::Blob(b) => Value::Blob(b),
         V::Null => Value::Null,
     }
-}
-
-async fn execute(
-    conn: &libsql::Connection,
-    check_params: bool,
-    sql: &str,
-    params: Vec<Value>,
-) -> Result<QueryResult, Error> {
-    let params: Vec<libsql::Value> = params.into_iter().map(|v| to_libsql(&to_core(v))).collect();
-    let mut rows = if check_params {
-        // SQLite binds NULL to missing parameters and libSQL ignores extra ones; Spin (rusqlite)
-        // rejects both, so a component that works here works there.
-        let stmt = conn
-            .prepare(sql)
-            .await
-            .map_err(|e| Error::Io(e.to_string()))?;
-        let needed = stmt.parameter_count();
-        if needed != params.len() {
-            return Err(Error::Io(format!(
-                "Wrong number of parameters passed to query. Got {} parameters, needed {needed}",
-                params.len()
-            )));
-        }
-        stmt.query(params).await
-    } else {
-        conn.query(sql, params).await
-    }
-    .map_err(|e| Error::Io(e.to_string()))?;
-    let count = rows.column_count();
-    let columns = (0..count)
-        .map(|i| rows.column_name(i).unwrap_or_default().to_owned())
-        .collect();
-    let mut out = Vec::new();
-    while let Some(row) = rows.next().await.map_err(|e| Error::Io(e.to_string()))? {
-        let mut values = Vec::with_capacity(count as usize);
-        for i in 0..count {
-            let v = row.get_value(i).map_err(|e| Error::Io(e.to_string()))?;
-            values.push(from_core(from_libsql(v)));
-        }
-        out.push(RowResult { values });
-    }
-    Ok(QueryResult { columns, rows: out })
 }
 
 impl variables::Host for StoreData {

@@ -332,3 +332,64 @@ async fn foreign_keys_are_enforced() {
     );
     host.shutdown().await;
 }
+
+/// The host pools connections: a later request must not see an earlier one's row id, change
+/// count or open transaction.
+#[tokio::test]
+async fn pooled_connections_carry_nothing_between_requests() {
+    let host = start_host(&probe_manifest(&["/..."], DEFAULT_ONLY), &[]).await;
+    let addr = host.addr();
+    let first = probe_sql(
+        addr,
+        "default",
+        json!([
+            stmt("CREATE TABLE pooled (v TEXT)"),
+            stmt("INSERT INTO pooled (v) VALUES ('a'), ('b'), ('c')"),
+        ]),
+    )
+    .await;
+    assert_eq!(ok(&results(&first)[1])["lastInsertRowid"], json!(3));
+    assert_eq!(ok(&results(&first)[1])["changes"], json!(3));
+
+    let second = probe_sql(
+        addr,
+        "default",
+        json!([stmt("SELECT count(*) FROM pooled")]),
+    )
+    .await;
+    let select = ok(&results(&second)[0]);
+    assert_eq!(select["lastInsertRowid"], json!(0), "{second}");
+    assert_eq!(select["changes"], json!(0), "{second}");
+
+    // A request that leaves a transaction open: its connection must not go back to the pool.
+    let open_tx = probe_sql(
+        addr,
+        "default",
+        json!([
+            stmt("BEGIN IMMEDIATE"),
+            stmt("INSERT INTO pooled (v) VALUES ('uncommitted')"),
+        ]),
+    )
+    .await;
+    assert!(
+        results(&open_tx).iter().all(|r| r.get("error").is_none()),
+        "{open_tx}"
+    );
+    let after = probe_sql(
+        addr,
+        "default",
+        json!([
+            stmt("INSERT INTO pooled (v) VALUES ('d')"),
+            stmt("SELECT v FROM pooled ORDER BY rowid"),
+        ]),
+    )
+    .await;
+    let r = results(&after);
+    assert!(
+        r[0].get("error").is_none(),
+        "the write lock was left behind: {after}"
+    );
+    let t = |s: &str| json!([{"type": "text", "value": s}]);
+    assert_eq!(ok(&r[1])["rows"], json!([t("a"), t("b"), t("c"), t("d")]));
+    host.shutdown().await;
+}
