@@ -137,6 +137,14 @@ pub async fn start(config: HostConfig) -> Result<RunningHost> {
         }
     }
 
+    if !config.data_dir.exists() {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&config.data_dir)
+            .with_context(|| format!("cannot create data folder {}", config.data_dir.display()))?;
+    }
     let databases = open_databases(&manifest, &config).await?;
     if config.migrate {
         if let Some(db) = databases.get("default") {

@@ -5,6 +5,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use dbackup_core::db::{Db, DbError, Rows, Value};
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// How a database label is backed, as read from the runtime config.
@@ -97,9 +98,19 @@ impl Database {
         match cfg {
             DatabaseConfig::Local { path } => {
                 if let Some(parent) = path.parent() {
-                    std::fs::create_dir_all(parent).with_context(|| {
-                        format!("cannot create database folder {}", parent.display())
-                    })?;
+                    if !parent.as_os_str().is_empty() && !parent.exists() {
+                        create_private_dir(parent)?;
+                    }
+                }
+                // The database holds password hashes, sessions and encrypted secrets: owner only.
+                // SQLite creates its -wal and -shm files with the same mode.
+                if !path.exists() {
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .mode(0o600)
+                        .open(path)
+                        .with_context(|| format!("cannot create database {}", path.display()))?;
                 }
                 let db = libsql::Builder::new_local(path)
                     .build()
@@ -173,6 +184,15 @@ impl Database {
         }
         Ok(conn)
     }
+}
+
+/// Creates a folder (and its parents) readable by the owner only.
+fn create_private_dir(dir: &Path) -> Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create database folder {}", dir.display()))
 }
 
 /// Converts our value into libSQL's.

@@ -142,3 +142,35 @@ async fn an_unmigrated_database_answers_503() {
         "migrate: false created tables"
     );
 }
+
+/// The database holds password hashes and encrypted secrets: the database file is the owner's
+/// alone, and so is a folder the host creates for it.
+#[tokio::test]
+async fn a_fresh_database_and_its_new_folder_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, manifest) = setup();
+    let rc = dir.join("runtime-config.toml");
+    std::fs::write(
+        &rc,
+        "[sqlite_database.default]\ntype = \"spin\"\npath = \"private/sub/app.db\"\n",
+    )
+    .expect("write the runtime config");
+    let mut cfg = config(&manifest, &dir, true);
+    cfg.runtime_config = Some(rc);
+    let host = app::start(cfg).await.expect("the host starts");
+    let mode = |p: &Path| {
+        std::fs::metadata(p)
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(&dir.join("private/sub")), 0o700, "database folder");
+    assert_eq!(mode(&dir.join("private")), 0o700, "its parent");
+    assert_eq!(
+        mode(&dir.join("private/sub/app.db")),
+        0o600,
+        "database file"
+    );
+    host.shutdown().await;
+}
