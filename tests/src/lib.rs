@@ -514,3 +514,272 @@ where
 pub async fn is_listening(addr: SocketAddr) -> bool {
     tokio::net::TcpStream::connect(addr).await.is_ok()
 }
+
+// ---------------------------------------------------------------------------------------------
+// Identity: the real app with accounts and credentials
+// ---------------------------------------------------------------------------------------------
+
+/// The repository's app started in-process for identity tests: migrated, no worker, no cron,
+/// its own data dir and port, and its secrets known to the test (to forge tokens).
+pub struct RealApp {
+    pub host: RunningHost,
+    pub dir: TempDir,
+    pub session_secret: String,
+    pub encryption_key: String,
+}
+
+impl RealApp {
+    /// Starts the app (compiling the components into the shared cache first if needed).
+    pub async fn start() -> RealApp {
+        Self::start_with_cron(false).await
+    }
+
+    /// [`RealApp::start`], with the cron trigger (the runner) running if `cron`.
+    pub async fn start_with_cron(cron: bool) -> RealApp {
+        warm_real_app().await;
+        let dir = TempDir::new();
+        let env = real_app_env(&format!("http://127.0.0.1:{}", free_port()));
+        let value = |name: &str| {
+            env.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        let (session_secret, encryption_key) = (
+            value("SPIN_VARIABLE_SESSION_SECRET"),
+            value("SPIN_VARIABLE_ENCRYPTION_KEY"),
+        );
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut config = host_config(repo().join("spin.toml"), &dir.join("data"), &env);
+        config.migrate = true;
+        config.cron = cron;
+        let host = app::start(config)
+            .await
+            .unwrap_or_else(|e| panic!("the real app does not start: {e:#}"));
+        RealApp {
+            host,
+            dir,
+            session_secret,
+            encryption_key,
+        }
+    }
+
+    pub fn api(&self) -> Api {
+        Api {
+            addr: self.host.addr,
+        }
+    }
+
+    /// The app's database file.
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.join("data").join("dbackup.db")
+    }
+
+    pub async fn shutdown(self) {
+        self.host.shutdown().await;
+    }
+}
+
+/// How a request authenticates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    Anonymous,
+    /// The session cookie's JWT. Requests send `X-Requested-With` too (the CSRF rule), unless
+    /// made with [`Api::send`] and explicit headers.
+    Cookie(String),
+    /// An API key, as `Authorization: Bearer`.
+    Bearer(String),
+}
+
+/// The password of the accounts identity tests create (unless a test picks its own).
+pub const TEST_PASSWORD: &str = "correct horse battery staple";
+
+/// The `User-Agent` of [`Api::call`] (audit rows record it).
+pub const TEST_USER_AGENT: &str = "dbackup-tests";
+
+/// An HTTP client for the app's API.
+#[derive(Debug, Clone, Copy)]
+pub struct Api {
+    pub addr: SocketAddr,
+}
+
+impl Api {
+    /// This app's origin, for a same-origin `Origin` header.
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Sends a request with exactly these headers (plus `Host`) and, if given, a JSON body.
+    pub async fn send(
+        &self,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> HttpResponse {
+        let mut all: Vec<(&str, &str)> = headers.to_vec();
+        if body.is_some() {
+            all.push(("content-type", "application/json"));
+        }
+        request(
+            self.addr,
+            method,
+            target,
+            &all,
+            body.map(|b| b.to_string().into_bytes()),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{method} {target}: {e:#}"))
+    }
+
+    /// Sends a request as `who` (cookie requests carry `X-Requested-With`; every one
+    /// `User-Agent: dbackup-tests`).
+    pub async fn call(
+        &self,
+        who: &Credential,
+        method: &str,
+        target: &str,
+        body: Option<&Value>,
+    ) -> HttpResponse {
+        let cookie;
+        let bearer;
+        let mut headers: Vec<(&str, &str)> = match who {
+            Credential::Anonymous => vec![],
+            Credential::Cookie(jwt) => {
+                cookie = format!("dbackup_session={jwt}");
+                vec![("cookie", &cookie), ("x-requested-with", "XMLHttpRequest")]
+            }
+            Credential::Bearer(key) => {
+                bearer = format!("Bearer {key}");
+                vec![("authorization", &bearer)]
+            }
+        };
+        headers.push(("user-agent", TEST_USER_AGENT));
+        self.send(method, target, &headers, body).await
+    }
+
+    /// [`Api::call`] expecting `status`; returns the JSON body (`null` for an empty one).
+    pub async fn expect(
+        &self,
+        who: &Credential,
+        method: &str,
+        target: &str,
+        body: Option<&Value>,
+        status: u16,
+    ) -> Value {
+        let resp = self.call(who, method, target, body).await;
+        assert_eq!(resp.status, status, "{method} {target}: {}", resp.text());
+        if resp.body.is_empty() {
+            Value::Null
+        } else {
+            resp.json()
+        }
+    }
+
+    /// Signs up the first user; returns the user and their session.
+    pub async fn signup(&self, name: &str, email: &str, password: &str) -> (Value, Credential) {
+        let body = serde_json::json!({"name": name, "email": email, "password": password});
+        let resp = self
+            .call(
+                &Credential::Anonymous,
+                "POST",
+                "/api/auth/signup",
+                Some(&body),
+            )
+            .await;
+        assert_eq!(resp.status, 201, "signup: {}", resp.text());
+        let jwt = session_cookie(&resp).expect("signup sets the session cookie");
+        (resp.json(), Credential::Cookie(jwt))
+    }
+
+    /// Logs in with a password (no 2FA); returns the session.
+    pub async fn login(&self, email: &str, password: &str) -> Credential {
+        let body = serde_json::json!({"email": email, "password": password});
+        let resp = self
+            .call(
+                &Credential::Anonymous,
+                "POST",
+                "/api/auth/login",
+                Some(&body),
+            )
+            .await;
+        assert_eq!(resp.status, 200, "login {email}: {}", resp.text());
+        Credential::Cookie(session_cookie(&resp).expect("login sets the session cookie"))
+    }
+
+    /// Creates a user as `admin` (in group `group_id`) with [`TEST_PASSWORD`]; returns it.
+    pub async fn create_user(
+        &self,
+        admin: &Credential,
+        name: &str,
+        email: &str,
+        group_id: Option<&str>,
+    ) -> Value {
+        let body = serde_json::json!({
+            "name": name, "email": email, "password": TEST_PASSWORD, "groupId": group_id,
+        });
+        self.expect(admin, "POST", "/api/users", Some(&body), 201)
+            .await
+    }
+
+    /// Creates a group as `admin`; returns it.
+    pub async fn create_group(
+        &self,
+        admin: &Credential,
+        name: &str,
+        permissions: &[&str],
+    ) -> Value {
+        let body = serde_json::json!({"name": name, "permissions": permissions});
+        self.expect(admin, "POST", "/api/groups", Some(&body), 201)
+            .await
+    }
+
+    /// Creates an API key as `owner`; returns the answer (with the one-time `key`) and the
+    /// bearer credential.
+    pub async fn create_api_key(
+        &self,
+        owner: &Credential,
+        name: &str,
+        permissions: &[&str],
+    ) -> (Value, Credential) {
+        let body = serde_json::json!({"name": name, "permissions": permissions});
+        let created = self
+            .expect(owner, "POST", "/api/api-keys", Some(&body), 201)
+            .await;
+        let key = created["key"].as_str().expect("the new key").to_owned();
+        (created, Credential::Bearer(key))
+    }
+}
+
+/// The session JWT a response sets (`Set-Cookie: dbackup_session=…`), if it sets a non-empty one.
+pub fn session_cookie(resp: &HttpResponse) -> Option<String> {
+    resp.headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("dbackup_session="))
+        .map(|rest| rest.split(';').next().unwrap_or_default().to_owned())
+        .filter(|jwt| !jwt.is_empty())
+}
+
+/// Runs `sql` with the `sqlite3` command-line tool on `db` (JSON mode); returns the rows.
+pub fn sqlite_json(db: &Path, sql: &str) -> Vec<Value> {
+    let out = std::process::Command::new("sqlite3")
+        .arg("-json")
+        .arg("-cmd")
+        .arg(".timeout 5000")
+        .arg(db)
+        .arg(sql)
+        .output()
+        .expect("run sqlite3 (apt-get install sqlite3)");
+    assert!(
+        out.status.success(),
+        "sqlite3 {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    if text.trim().is_empty() {
+        return Vec::new();
+    }
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("sqlite3 output ({e}): {text}"))
+}

@@ -187,7 +187,7 @@ async fn unusable_data_dir() {
         &vars.env(),
     ))
     .await;
-    assert!(line.contains("database"), "{line}");
+    assert!(line.contains("cannot create data folder"), "{line}");
     assert!(line.contains(&file.display().to_string()), "{line}");
 }
 

@@ -1,10 +1,32 @@
-//! Serves /api/auth: sign-up, sign-in, sessions, 2FA, passkeys, SSO.
-//! Its routes land with their issue; until then every request is a JSON 404.
+//! Serves /api/auth: first-user sign-up, password login with the second factor, logout, the
+//! caller's sessions, and TOTP 2FA management. Routes and their permissions are in
+//! `dbackup_identity::routes`; the gate checks them before any handler runs. Passkeys and SSO
+//! land with their issue.
+
+mod login;
+mod sessions;
+mod two_factor;
 
 use spin_sdk::http::{Request, Response};
 use spin_sdk::http_component;
 
 #[http_component]
-fn handle(_req: Request) -> Response {
-    dbackup_web::not_found()
+fn handle(req: Request) -> Response {
+    dbackup_web::gate::serve(req, "auth", |ctx| {
+        match (ctx.rule.method, ctx.rule.pattern) {
+            ("GET", "/api/auth/setup-status") => login::setup_status(ctx),
+            ("POST", "/api/auth/signup") => login::signup(ctx),
+            ("POST", "/api/auth/login") => login::login(ctx),
+            ("POST", "/api/auth/login/2fa") => login::second_factor(ctx),
+            ("POST", "/api/auth/logout") => login::logout(ctx),
+            ("GET", "/api/auth/session") => sessions::current(ctx),
+            ("GET", "/api/auth/sessions") => sessions::list(ctx),
+            ("DELETE", "/api/auth/sessions/{id}") => sessions::revoke(ctx),
+            ("POST", "/api/auth/2fa/enroll") => two_factor::enroll(ctx),
+            ("POST", "/api/auth/2fa/verify") => two_factor::verify(ctx),
+            ("POST", "/api/auth/2fa/disable") => two_factor::disable(ctx),
+            ("POST", "/api/auth/2fa/backup-codes") => two_factor::backup_codes(ctx),
+            _ => Err(ctx.unhandled()),
+        }
+    })
 }

@@ -1,9 +1,12 @@
 //! The scheduler, run by the cron trigger. Each tick first applies pending migrations (under
 //! SQLite's write lock, so concurrent ticks on several machines apply each migration once), then
-//! records its heartbeat. Job dispatch, the watchdog and retention land with their issues.
+//! records its heartbeat, then — at most once an hour — runs identity's housekeeping (expired
+//! sessions, idle login throttles, audit retention). Job dispatch and the watchdog land with
+//! their issues.
 
 use dbackup_core::db::Db;
 use dbackup_core::migrations;
+use dbackup_identity::{maintenance, Timestamp};
 use dbackup_web::SpinDb;
 
 wit_bindgen::generate!({
@@ -28,6 +31,9 @@ impl Guest for Runner {
             &[now.clone().into(), now.into()],
         )
         .map_err(|e| Error::Other(e.to_string()))?;
+        let tick = Timestamp::from_secs(i64::try_from(metadata.timestamp).unwrap_or(i64::MAX));
+        maintenance::run_if_due(&db, tick)
+            .map_err(|e| Error::Other(format!("maintenance: {e}")))?;
         Ok(())
     }
 }

@@ -1,47 +1,29 @@
-//! Serves `/api/health`, `/api/settings/...`, `/api/audit/...` and answers JSON 404 for any other
-//! `/api` route.
+//! Serves `/api/health` (public, before the gate: it reports an unmigrated or unreachable
+//! database instead of failing with it), `/api/audit`, `/api/settings`, and JSON 404 for any
+//! other `/api` route. Routes and their permissions are in `dbackup_identity::routes`.
 
-use dbackup_core::db::Db;
-use dbackup_core::health::{self, WorkerStatus};
-use dbackup_core::ApiError;
-use dbackup_web::SpinDb;
+mod audit;
+mod health;
+mod settings;
+
+use dbackup_identity::routes;
 use spin_sdk::http::{Method, Request, Response};
-use spin_sdk::{http_component, variables};
+use spin_sdk::http_component;
 
 #[http_component]
 async fn handle(req: Request) -> Response {
-    let route = req
-        .header("spin-matched-route")
-        .and_then(|h| h.as_str())
-        .unwrap_or_default()
-        .to_owned();
-    match route.as_str() {
-        "/api/health" => dbackup_web::respond(health(&req).await),
-        _ => dbackup_web::not_found(),
+    let method = req.method().to_string();
+    let is_health = matches!(req.method(), Method::Get | Method::Head)
+        && routes::find(&method, req.path()).is_some_and(|m| m.rule.pattern == "/api/health");
+    if is_health {
+        return dbackup_web::respond(health::health().await);
     }
-}
-
-async fn health(req: &Request) -> Result<Response, ApiError> {
-    if !matches!(req.method(), Method::Get | Method::Head) {
-        return Err(ApiError::method_not_allowed());
-    }
-    let worker = worker_status().await;
-    let db = SpinDb::open();
-    let db_ref: Result<&dyn Db, String> = match &db {
-        Ok(d) => Ok(d),
-        Err(e) => Err(e.to_string()),
-    };
-    let (status, body) = health::report(db_ref, worker, dbackup_core::VERSION);
-    Ok(dbackup_web::json(status, &body))
-}
-
-async fn worker_status() -> WorkerStatus {
-    let Ok(url) = variables::get("worker_url") else {
-        return WorkerStatus::Unreachable;
-    };
-    let request = Request::get(format!("{}/healthz", url.trim_end_matches('/'))).build();
-    match spin_sdk::http::send::<_, Response>(request).await {
-        Ok(resp) if *resp.status() == 200 => WorkerStatus::Ok,
-        _ => WorkerStatus::Unreachable,
-    }
+    dbackup_web::gate::serve(req, "system", |ctx| {
+        match (ctx.rule.method, ctx.rule.pattern) {
+            ("GET", "/api/audit") => audit::list(ctx),
+            ("GET", "/api/settings") => settings::get(ctx),
+            ("PATCH", "/api/settings") => settings::update(ctx),
+            _ => Err(ctx.unhandled()),
+        }
+    })
 }

@@ -36,7 +36,9 @@ pub struct ApiKey {
 pub struct CreatedApiKey {
     #[serde(flatten)]
     pub key: ApiKey,
-    /// `dbk_<prefix>_<secret>`: show once, never log.
+    /// `dbk_<prefix>_<secret>`: show once, never log. Serialized as `key`, the only time an
+    /// answer carries it.
+    #[serde(rename = "key")]
     pub token: String,
 }
 
@@ -290,7 +292,8 @@ mod tests {
             "{json}"
         );
         let json = serde_json::to_value(&created).unwrap();
-        assert_eq!(json["token"], created.token);
+        assert_eq!(json["key"], created.token);
+        assert!(json.get("token").is_none(), "{json}");
         assert_eq!(json["name"], "backup script");
     }
 

@@ -21,6 +21,7 @@ pub mod groups;
 pub(crate) mod input;
 pub mod lockout;
 pub mod login;
+pub mod maintenance;
 pub mod password;
 pub mod permissions;
 pub mod routes;

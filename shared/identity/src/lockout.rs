@@ -34,6 +34,26 @@ pub fn ip_key(addr: &str) -> String {
     format!("ip:{}", addr.trim())
 }
 
+/// The client's address without its port, from Spin's `spin-client-addr` (`127.0.0.1:5555`,
+/// `[::1]:5555`), so the per-IP counter does not restart with every new connection. `None` for
+/// an empty value.
+pub fn client_ip(client_addr: &str) -> Option<String> {
+    let addr = client_addr.trim();
+    if addr.is_empty() {
+        return None;
+    }
+    if let Some(v6) = addr.strip_prefix('[') {
+        return v6.split(']').next().map(str::to_owned);
+    }
+    match addr.rsplit_once(':') {
+        // One colon: IPv4 (or a name) with a port. More: a bare IPv6 address.
+        Some((host, port)) if !host.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(host.to_owned())
+        }
+        _ => Some(addr.to_owned()),
+    }
+}
+
 /// The keys for one login attempt: the account, and the client address if known.
 pub fn keys(email: &str, ip: Option<&str>) -> Vec<String> {
     let mut keys = vec![account_key(email)];
@@ -227,5 +247,14 @@ mod tests {
         let fresh = keys("new@x.io", Some("1.2.3.4"));
         assert_eq!(check(&db, &fresh, NOW).unwrap_err().status(), 429);
         check(&db, &keys("new@x.io", Some("5.6.7.8")), NOW).unwrap();
+    }
+
+    #[test]
+    fn client_ip_drops_the_port() {
+        assert_eq!(client_ip("127.0.0.1:5555").as_deref(), Some("127.0.0.1"));
+        assert_eq!(client_ip("[::1]:5555").as_deref(), Some("::1"));
+        assert_eq!(client_ip("10.1.2.3").as_deref(), Some("10.1.2.3"));
+        assert_eq!(client_ip("fe80::1").as_deref(), Some("fe80::1"));
+        assert_eq!(client_ip(" "), None);
     }
 }

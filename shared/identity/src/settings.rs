@@ -1,8 +1,14 @@
-//! The `SystemSetting` values identity logic reads, each with its default and range.
+//! The `SystemSetting` values identity logic reads, each with its default and range, and the
+//! reading and validated updating behind `GET/PATCH /api/settings`.
+//!
+//! [`KNOWN`] holds only the settings identity and the runner read today. DBackup's full settings
+//! list (instance name, notification defaults, retention defaults, …) is a later issue; each
+//! joins [`KNOWN`] with its type and range then, and `PATCH` keeps rejecting everything else.
 
 use dbackup_core::db::Db;
+use serde_json::{json, Map, Value};
 
-use crate::error::Result;
+use crate::error::{IdentityError, Result};
 use crate::sql;
 use crate::time::Timestamp;
 
@@ -66,6 +72,102 @@ pub fn audit_retention_days(db: &dyn Db) -> Result<i64> {
     )
 }
 
+/// An integer setting of the settings API: its key, default and inclusive range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IntSetting {
+    pub key: &'static str,
+    pub default: i64,
+    pub min: i64,
+    pub max: i64,
+}
+
+/// Every setting `GET/PATCH /api/settings` serves (see the module doc: more come later).
+pub const KNOWN: &[IntSetting] = &[
+    IntSetting {
+        key: SESSION_LIFETIME_HOURS,
+        default: DEFAULT_SESSION_LIFETIME_HOURS,
+        min: 1,
+        max: 90 * 24,
+    },
+    IntSetting {
+        key: AUDIT_LOG_RETENTION_DAYS,
+        default: DEFAULT_AUDIT_LOG_RETENTION_DAYS,
+        min: 1,
+        max: 365,
+    },
+];
+
+/// The known settings with their effective values (stored, else the default), keyed by name:
+/// the answer of `GET /api/settings`.
+pub fn current(db: &dyn Db) -> Result<Map<String, Value>> {
+    let mut out = Map::new();
+    for s in KNOWN {
+        out.insert(
+            s.key.to_owned(),
+            json!(get_i64(db, s.key, s.default, s.min, s.max)?),
+        );
+    }
+    Ok(out)
+}
+
+/// One applied change, for the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingChange {
+    pub key: &'static str,
+    /// The effective value before (the default if it was unset).
+    pub old: i64,
+    pub new: i64,
+}
+
+/// Applies `PATCH /api/settings`: `patch` must be a JSON object of known keys with integer
+/// values in range. Everything is validated before anything is written, and written in one
+/// transaction. 400 for a non-object, unknown keys (`details.unknownKeys`, every one named), or a
+/// wrong type or range (`details.field`). Returns the changes (unchanged values included).
+pub fn update(db: &dyn Db, patch: &Value, now: Timestamp) -> Result<Vec<SettingChange>> {
+    let Some(fields) = patch.as_object() else {
+        return Err(IdentityError::validation(
+            "the body must be a JSON object of settings",
+        ));
+    };
+    let unknown: Vec<&str> = fields
+        .keys()
+        .filter(|k| !KNOWN.iter().any(|s| s.key == k.as_str()))
+        .map(String::as_str)
+        .collect();
+    if !unknown.is_empty() {
+        return Err(IdentityError::Validation {
+            message: format!("unknown settings: {}", unknown.join(", ")),
+            details: Some(json!({ "unknownKeys": unknown })),
+        });
+    }
+    let mut wanted = Vec::new();
+    for s in KNOWN {
+        let Some(v) = fields.get(s.key) else { continue };
+        match v.as_i64() {
+            Some(n) if (s.min..=s.max).contains(&n) => wanted.push((s, n)),
+            _ => {
+                return Err(IdentityError::invalid_field(
+                    s.key,
+                    format!("{} must be an integer from {} to {}", s.key, s.min, s.max),
+                ))
+            }
+        }
+    }
+    sql::transaction(db, || {
+        let mut changes = Vec::new();
+        for (s, new) in &wanted {
+            let old = get_i64(db, s.key, s.default, s.min, s.max)?;
+            set(db, s.key, &new.to_string(), now)?;
+            changes.push(SettingChange {
+                key: s.key,
+                old,
+                new: *new,
+            });
+        }
+        Ok(changes)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,5 +189,73 @@ mod tests {
         set(&db, AUDIT_LOG_RETENTION_DAYS, "1000", NOW).unwrap();
         assert_eq!(audit_retention_days(&db).unwrap(), 365);
         assert_eq!(get(&db, "missing").unwrap(), None);
+    }
+
+    #[test]
+    fn current_lists_known_settings_with_defaults() {
+        let db = TestDb::migrated();
+        assert_eq!(
+            Value::Object(current(&db).unwrap()),
+            json!({"sessionLifetimeHours": 168, "auditLogRetentionDays": 90})
+        );
+        set(&db, AUDIT_LOG_RETENTION_DAYS, "30", NOW).unwrap();
+        assert_eq!(current(&db).unwrap()["auditLogRetentionDays"], json!(30));
+    }
+
+    #[test]
+    fn update_validates_everything_before_writing() {
+        let db = TestDb::migrated();
+        let changes = update(
+            &db,
+            &json!({"sessionLifetimeHours": 24, "auditLogRetentionDays": 90}),
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(
+            changes,
+            vec![
+                SettingChange {
+                    key: SESSION_LIFETIME_HOURS,
+                    old: 168,
+                    new: 24
+                },
+                SettingChange {
+                    key: AUDIT_LOG_RETENTION_DAYS,
+                    old: 90,
+                    new: 90
+                },
+            ]
+        );
+        assert_eq!(session_lifetime_secs(&db).unwrap(), 24 * 3600);
+
+        let err = update(
+            &db,
+            &json!({"sessionLifetimeHours": 2, "instanceName": "x", "bogus": 1}),
+            NOW,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            IdentityError::Validation {
+                message: "unknown settings: bogus, instanceName".into(),
+                details: Some(json!({"unknownKeys": ["bogus", "instanceName"]})),
+            }
+        );
+        for bad in [
+            json!({"sessionLifetimeHours": 0}),
+            json!({"sessionLifetimeHours": 2161}),
+            json!({"sessionLifetimeHours": "24"}),
+            json!({"sessionLifetimeHours": 1.5}),
+            json!({"auditLogRetentionDays": null}),
+            json!({"auditLogRetentionDays": 366}),
+            json!({"sessionLifetimeHours": 2, "auditLogRetentionDays": 0}),
+            json!([1]),
+            json!("x"),
+        ] {
+            assert_eq!(update(&db, &bad, NOW).unwrap_err().status(), 400, "{bad}");
+        }
+        // Nothing of the refused patches was written.
+        assert_eq!(session_lifetime_secs(&db).unwrap(), 24 * 3600);
+        assert!(update(&db, &json!({}), NOW).unwrap().is_empty());
     }
 }

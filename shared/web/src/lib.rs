@@ -1,9 +1,14 @@
 //! The glue every HTTP component uses: `spin:sqlite` as `dbackup_core::db::Db`, JSON responses,
-//! errors rendered once, and the gate that answers 503 until the database is migrated.
+//! errors rendered once (429 with `Retry-After`), the 503 until the database is migrated, and
+//! the request [`gate`] (route table → credentials → authorization → CSRF) of the identity-aware
+//! components.
+
+pub mod gate;
 
 use dbackup_core::db::{Db, DbError, Rows, Value};
 use dbackup_core::migrations;
 use dbackup_core::ApiError;
+use serde::Serialize;
 use spin_sdk::http::Response;
 use spin_sdk::sqlite3;
 
@@ -81,12 +86,47 @@ pub fn json(status: u16, body: &serde_json::Value) -> Response {
         .build()
 }
 
-/// Renders an error: the client gets the message, the log gets the cause.
+/// A value serialized as the JSON body (a serialization failure is a 500).
+pub fn json_of<T: Serialize + ?Sized>(status: u16, body: &T) -> Result<Response, ApiError> {
+    let value = serde_json::to_value(body)
+        .map_err(|e| ApiError::internal(format!("serializing the answer: {e}")))?;
+    Ok(json(status, &value))
+}
+
+/// `200` with `body` as JSON.
+pub fn ok<T: Serialize + ?Sized>(body: &T) -> Result<Response, ApiError> {
+    json_of(200, body)
+}
+
+/// `201` with the created resource (which carries its `id`) as JSON.
+pub fn created<T: Serialize + ?Sized>(body: &T) -> Result<Response, ApiError> {
+    json_of(201, body)
+}
+
+/// `204` without a body (deletions, logout).
+pub fn no_content() -> Result<Response, ApiError> {
+    Ok(Response::builder()
+        .status(204)
+        .header("cache-control", "no-store")
+        .build())
+}
+
+/// Renders an error: the client gets the message, the log gets the cause. A 429 carrying
+/// `details.retryAfterSecs` (identity's lockout) gets the matching `Retry-After` header.
 pub fn error(e: &ApiError) -> Response {
     if let Some(cause) = &e.cause {
         eprintln!("dbackup: {} {}: {cause}", e.status, e.message);
     }
-    json(e.status, &e.body())
+    let mut resp = json(e.status, &e.body());
+    let retry_after = e
+        .details
+        .as_ref()
+        .and_then(|d| d.get("retryAfterSecs"))
+        .and_then(serde_json::Value::as_u64);
+    if let (429, Some(secs)) = (e.status, retry_after) {
+        resp.set_header("retry-after", secs.max(1).to_string());
+    }
+    resp
 }
 
 /// Renders a handler's outcome.
@@ -97,4 +137,19 @@ pub fn respond(result: Result<Response, ApiError>) -> Response {
 /// The answer of a route group whose issue has not landed yet.
 pub fn not_found() -> Response {
     error(&ApiError::not_found())
+}
+
+/// The members of a JSON object named in `keys` (for audit details: what a request changed,
+/// without whatever else its body carried).
+pub fn pick(value: &serde_json::Value, keys: &[&str]) -> serde_json::Value {
+    let picked = value
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .filter(|(k, _)| keys.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    serde_json::Value::Object(picked)
 }
