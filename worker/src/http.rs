@@ -12,6 +12,7 @@ use serde_json::json;
 use subtle::ConstantTimeEq;
 
 use crate::error::{json_response, Error};
+use crate::tasks::{self, BackupPlan, BackupRequest, RestorePlan, RestoreRequest};
 use crate::{engines, Config, MAX_BODY_BYTES};
 
 /// How long a client may take to send the request body.
@@ -22,6 +23,7 @@ const MAX_LOGGED_PATH: usize = 200;
 /// Shared per-server state.
 pub(crate) struct State {
     pub(crate) config: Config,
+    pub(crate) tasks: tasks::Registry,
 }
 
 /// hyper service entry point: handles one request and logs one line for it.
@@ -80,8 +82,61 @@ async fn route(state: &State, req: Request<Incoming>) -> Result<Response<Full<By
                 .map_err(|e| Error::Internal(format!("serializing probe result: {e}")))?;
             Ok(json_response(StatusCode::OK, &body))
         }
-        _ => Err(Error::NotFound),
+        "/v1/backups" => {
+            if req.method() != Method::POST {
+                return Err(Error::MethodNotAllowed("POST"));
+            }
+            let body: BackupRequest = parse(read_json(req).await?)?;
+            let execution_id = body.execution_id.clone();
+            let plan = BackupPlan::new(body)?;
+            let id = tasks::start_backup(&state.tasks, &state.config, plan, execution_id)?;
+            Ok(json_response(
+                StatusCode::ACCEPTED,
+                &json!({ "taskId": id }),
+            ))
+        }
+        "/v1/restores" => {
+            if req.method() != Method::POST {
+                return Err(Error::MethodNotAllowed("POST"));
+            }
+            let body: RestoreRequest = parse(read_json(req).await?)?;
+            let execution_id = body.execution_id.clone();
+            let plan = RestorePlan::new(body)?;
+            let id = tasks::start_restore(&state.tasks, &state.config, plan, execution_id)?;
+            Ok(json_response(
+                StatusCode::ACCEPTED,
+                &json!({ "taskId": id }),
+            ))
+        }
+        path => {
+            let Some(rest) = path.strip_prefix("/v1/tasks/") else {
+                return Err(Error::NotFound);
+            };
+            match rest.split_once('/') {
+                None => {
+                    if req.method() != Method::GET {
+                        return Err(Error::MethodNotAllowed("GET"));
+                    }
+                    let task = state.tasks.get(rest).ok_or(Error::NotFound)?;
+                    Ok(json_response(StatusCode::OK, &task.to_json()))
+                }
+                Some((id, "cancel")) => {
+                    if req.method() != Method::POST {
+                        return Err(Error::MethodNotAllowed("POST"));
+                    }
+                    let task = state.tasks.get(id).ok_or(Error::NotFound)?;
+                    task.cancel();
+                    Ok(json_response(StatusCode::ACCEPTED, &task.to_json()))
+                }
+                Some(_) => Err(Error::NotFound),
+            }
+        }
     }
+}
+
+/// Deserializes a typed request body; errors name the problem (serde's message).
+fn parse<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> Result<T, Error> {
+    serde_json::from_value(body).map_err(|e| Error::InvalidBody(e.to_string()))
 }
 
 /// Checks `Authorization: Bearer <token>` in constant time.

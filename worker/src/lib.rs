@@ -6,8 +6,12 @@
 mod config;
 pub mod engines;
 mod error;
+pub mod format;
 mod http;
 mod secrets;
+pub mod storage;
+pub mod stream;
+pub mod tasks;
 pub mod tools;
 
 use std::future::Future;
@@ -45,7 +49,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     config.validate()?;
-    let state = Arc::new(http::State { config });
+    let state = Arc::new(http::State {
+        config,
+        tasks: tasks::Registry::default(),
+    });
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -79,6 +86,8 @@ pub async fn serve(
     }
 
     drop(listener);
+    // Running backups and restores are cancelled (children killed, partials removed).
+    state.tasks.cancel_all();
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(SHUTDOWN_GRACE) => {

@@ -1,6 +1,13 @@
 //! Database engines; one module per engine.
 
+pub mod mariadb;
+pub mod placement;
 pub mod postgres;
+pub mod process;
+pub mod redis;
+pub mod sqlite;
+
+use std::io::Read;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -38,6 +45,299 @@ pub(crate) async fn probe(config: &Config, body: Value) -> Result<ProbeResult, E
     match engine.as_str() {
         postgres::ENGINE => postgres::probe(config, Fields::new(map)).await,
         other => Err(Error::UnsupportedEngine(truncate(other, 64))),
+    }
+}
+
+/// The database a backup reads from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// PostgreSQL (`database` in the connection is the DB dumped).
+    Postgres(postgres::PgConnection),
+    /// MariaDB/MySQL.
+    MariaDb(mariadb::MariaConnection),
+    /// SQLite file.
+    Sqlite(sqlite::SqliteFile),
+    /// Redis/Valkey server.
+    Redis(redis::RedisConnection),
+}
+
+/// Where a restore writes to.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// PostgreSQL (`database` in the connection is the target DB; created if missing).
+    Postgres(postgres::PgConnection),
+    /// MariaDB/MySQL (`database` is the target DB; created if missing).
+    MariaDb(mariadb::MariaConnection),
+    /// SQLite file (replaced; the old file kept as a safety copy).
+    Sqlite(sqlite::SqliteFile),
+    /// Redis RDB file placement.
+    Redis(redis::RdbTarget),
+}
+
+fn object_and_engine(body: Value, field: &str) -> Result<(Map<String, Value>, String), Error> {
+    let Value::Object(map) = body else {
+        return Err(Error::InvalidBody(format!(
+            "{field}: expected a JSON object"
+        )));
+    };
+    let engine = match map.get("engine") {
+        Some(Value::String(engine)) => engine.clone(),
+        _ => {
+            return Err(Error::InvalidBody(format!(
+                "{field}.engine: expected a string"
+            )))
+        }
+    };
+    Ok((map, engine))
+}
+
+fn prefix_field(field: &str, e: Error) -> Error {
+    match e {
+        Error::InvalidBody(d) => Error::InvalidBody(format!("{field}.{d}")),
+        other => other,
+    }
+}
+
+impl Source {
+    /// Parses the `source` object of a backup request.
+    pub(crate) fn from_value(body: Value) -> Result<Self, Error> {
+        let (map, engine) = object_and_engine(body, "source")?;
+        let parsed = match engine.as_str() {
+            postgres::ENGINE => {
+                postgres::PgConnection::from_fields(Fields::new(map)).map(Source::Postgres)
+            }
+            mariadb::ENGINE | mariadb::ENGINE_MYSQL => {
+                mariadb::MariaConnection::from_fields(Fields::new(map)).map(Source::MariaDb)
+            }
+            sqlite::ENGINE => serde_json::from_value::<sqlite::SqliteFile>(Value::Object(map))
+                .map_err(|e| Error::InvalidBody(e.to_string()))
+                .and_then(|f| f.validate().map(|()| Source::Sqlite(f))),
+            redis::ENGINE | "valkey" => {
+                redis::RedisConnection::from_fields(Fields::new(map)).map(Source::Redis)
+            }
+            other => return Err(Error::UnsupportedEngine(truncate(other, 64))),
+        };
+        parsed.map_err(|e| prefix_field("source", e))
+    }
+
+    /// Engine name.
+    pub fn engine(&self) -> &'static str {
+        match self {
+            Source::Postgres(_) => postgres::ENGINE,
+            Source::MariaDb(_) => mariadb::ENGINE,
+            Source::Sqlite(_) => sqlite::ENGINE,
+            Source::Redis(_) => redis::ENGINE,
+        }
+    }
+
+    /// The database name used in object names and metadata.
+    pub fn database(&self) -> String {
+        match self {
+            Source::Postgres(c) => c.database.clone(),
+            Source::MariaDb(c) => c.database.clone(),
+            Source::Sqlite(f) => f.label(),
+            Source::Redis(_) => "redis".into(),
+        }
+    }
+
+    /// File extension of the raw dump.
+    pub fn extension(&self) -> &'static str {
+        match self {
+            Source::Postgres(_) => "dump",
+            Source::MariaDb(_) => "sql",
+            Source::Sqlite(_) => "db",
+            Source::Redis(_) => "rdb",
+        }
+    }
+
+    /// Client tool version line, for the metadata.
+    pub fn tool_version(&self, config: &Config) -> Option<String> {
+        match self {
+            Source::Postgres(_) => postgres::version(config),
+            Source::MariaDb(_) => mariadb::version(),
+            Source::Sqlite(_) => sqlite::version(),
+            Source::Redis(_) => redis::version(),
+        }
+    }
+
+    /// Starts the dump. Blocking (SQLite makes its copy here).
+    pub fn start_dump(&self, config: &Config, slot: &process::ChildSlot) -> Result<Dump, String> {
+        Ok(match self {
+            Source::Postgres(c) => {
+                Dump::from_process(postgres::start_dump(c, config, slot)?, None)?
+            }
+            Source::MariaDb(c) => {
+                let (p, dir) = mariadb::start_dump(c, slot)?;
+                Dump::from_process(p, Some(dir))?
+            }
+            Source::Sqlite(f) => {
+                let (reader, dir) = sqlite::start_dump(f, slot)?;
+                Dump {
+                    reader,
+                    process: None,
+                    _guard: Some(dir),
+                }
+            }
+            Source::Redis(c) => Dump::from_process(redis::start_dump(c, slot)?, None)?,
+        })
+    }
+}
+
+/// A dump in progress: its byte stream and the tool producing it.
+pub struct Dump {
+    /// The dump bytes.
+    pub reader: Box<dyn Read + Send>,
+    /// The tool, if one is still running.
+    pub process: Option<process::Process>,
+    _guard: Option<process::PrivateDir>,
+}
+
+impl Dump {
+    fn from_process(
+        mut p: process::Process,
+        guard: Option<process::PrivateDir>,
+    ) -> Result<Self, String> {
+        let stdout = p
+            .take_stdout()
+            .ok_or_else(|| format!("{} has no stdout", p.tool))?;
+        Ok(Dump {
+            reader: Box::new(stdout),
+            process: Some(p),
+            _guard: guard,
+        })
+    }
+}
+
+impl Target {
+    /// Parses the `target` object of a restore request.
+    pub(crate) fn from_value(body: Value) -> Result<Self, Error> {
+        let (map, engine) = object_and_engine(body, "target")?;
+        let parsed = match engine.as_str() {
+            postgres::ENGINE => {
+                postgres::PgConnection::from_fields(Fields::new(map)).map(Target::Postgres)
+            }
+            mariadb::ENGINE | mariadb::ENGINE_MYSQL => {
+                mariadb::MariaConnection::from_fields(Fields::new(map)).map(Target::MariaDb)
+            }
+            sqlite::ENGINE => serde_json::from_value::<sqlite::SqliteFile>(Value::Object(map))
+                .map_err(|e| Error::InvalidBody(e.to_string()))
+                .and_then(|f| f.validate().map(|()| Target::Sqlite(f))),
+            redis::ENGINE | "valkey" => {
+                serde_json::from_value::<redis::RdbTarget>(Value::Object(map))
+                    .map_err(|e| Error::InvalidBody(e.to_string()))
+                    .and_then(|t| {
+                        if t.rdb_path.is_absolute() {
+                            Ok(Target::Redis(t))
+                        } else {
+                            Err(Error::InvalidBody("rdbPath: must be absolute".into()))
+                        }
+                    })
+            }
+            other => return Err(Error::UnsupportedEngine(truncate(other, 64))),
+        };
+        parsed.map_err(|e| prefix_field("target", e))
+    }
+
+    /// Leading bytes every valid payload for this target starts with (checked before the
+    /// target is touched), if the format has a magic.
+    pub fn payload_magic(&self) -> Option<&'static [u8]> {
+        match self {
+            Target::Postgres(_) => Some(b"PGDMP"),
+            Target::MariaDb(_) => None,
+            Target::Sqlite(_) => Some(sqlite::MAGIC),
+            Target::Redis(_) => Some(b"REDIS"),
+        }
+    }
+
+    /// Creates the target database if missing (client-server engines only).
+    pub fn prepare(&self, config: &Config, slot: &process::ChildSlot) -> Result<(), String> {
+        match self {
+            Target::Postgres(c) => postgres::create_database_if_missing(c, config, slot),
+            Target::MariaDb(c) => mariadb::create_database_if_missing(c, slot),
+            Target::Sqlite(_) | Target::Redis(_) => Ok(()),
+        }
+    }
+
+    /// Starts the restore: a tool reading stdin, or a file placement.
+    pub fn start_restore(
+        &self,
+        config: &Config,
+        slot: &process::ChildSlot,
+    ) -> Result<Restore, String> {
+        Ok(match self {
+            Target::Postgres(c) => {
+                Restore::from_process(postgres::start_restore(c, config, slot)?, None)?
+            }
+            Target::MariaDb(c) => {
+                let (p, dir) = mariadb::start_restore(c, slot)?;
+                Restore::from_process(p, Some(dir))?
+            }
+            Target::Sqlite(f) => Restore::Placement(sqlite::start_restore(f)?),
+            Target::Redis(t) => Restore::Placement(redis::start_restore(t)?),
+        })
+    }
+
+    /// Completes a restore whose stream was fully written; returns the safety copy, if any.
+    pub fn finish_restore(
+        &self,
+        restore: Restore,
+        slot: &process::ChildSlot,
+    ) -> Result<Option<std::path::PathBuf>, String> {
+        match (self, restore) {
+            (
+                _,
+                Restore::Process {
+                    stdin,
+                    process,
+                    _guard,
+                },
+            ) => {
+                drop(stdin);
+                process.wait(slot).map(|_| None)
+            }
+            (Target::Sqlite(_), Restore::Placement(p)) => sqlite::finish_restore(p, slot),
+            (Target::Redis(t), Restore::Placement(p)) => redis::finish_restore(p, t),
+            (_, Restore::Placement(_)) => Err("internal: placement for a server target".into()),
+        }
+    }
+}
+
+/// A restore in progress.
+pub enum Restore {
+    /// A client tool reading the dump on stdin.
+    Process {
+        /// The tool's stdin.
+        stdin: std::process::ChildStdin,
+        /// The tool.
+        process: process::Process,
+        /// Keeps the defaults file alive.
+        _guard: Option<process::PrivateDir>,
+    },
+    /// A file being placed.
+    Placement(placement::Placement),
+}
+
+impl Restore {
+    fn from_process(
+        mut process: process::Process,
+        guard: Option<process::PrivateDir>,
+    ) -> Result<Self, String> {
+        let stdin = process
+            .take_stdin()
+            .ok_or_else(|| format!("{} has no stdin", process.tool))?;
+        Ok(Restore::Process {
+            stdin,
+            process,
+            _guard: guard,
+        })
+    }
+
+    /// The sink the decompressed stream is copied into.
+    pub fn writer(&mut self) -> &mut dyn std::io::Write {
+        match self {
+            Restore::Process { stdin, .. } => stdin,
+            Restore::Placement(p) => p,
+        }
     }
 }
 

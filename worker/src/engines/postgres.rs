@@ -232,6 +232,115 @@ pub(crate) async fn probe(config: &Config, fields: Fields) -> Result<ProbeResult
     })
 }
 
+impl PgConnection {
+    /// A blocking client-tool command (own process group) with the same environment rules
+    /// as [`PgConnection::command`]. Connection flags are added by the caller.
+    fn tool_command(&self, program: &std::path::Path) -> std::process::Command {
+        let mut cmd = super::process::tool_command(program);
+        cmd.env("PGCONNECT_TIMEOUT", CONNECT_TIMEOUT_SECS)
+            .env("PGSSLMODE", &self.sslmode)
+            .env("PGAPPNAME", "dbackup-worker")
+            .env("PGCLIENTENCODING", "UTF8");
+        if let Some(password) = &self.password {
+            cmd.env("PGPASSWORD", password);
+        }
+        cmd.arg("-w")
+            .arg("-h")
+            .arg(&self.host)
+            .arg("-p")
+            .arg(self.port.to_string())
+            .arg("-U")
+            .arg(&self.user);
+        cmd
+    }
+
+    fn owned_secrets(&self) -> Vec<String> {
+        self.password.iter().cloned().collect()
+    }
+}
+
+fn pg_tool(config: &Config, name: &'static str) -> Result<std::path::PathBuf, String> {
+    tools::find_tool(name, &config.pg_bin_dirs).ok_or_else(|| format!("{name} not found"))
+}
+
+/// `pg_dump -Fc -Z0` of `conn.database` (compression is the pipeline's).
+pub fn start_dump(
+    conn: &PgConnection,
+    config: &Config,
+    slot: &super::process::ChildSlot,
+) -> Result<super::process::Process, String> {
+    let program = pg_tool(config, "pg_dump")?;
+    let mut cmd = conn.tool_command(&program);
+    cmd.args(["-Fc", "-Z0", "-d"]).arg(&conn.database);
+    super::process::Process::spawn("pg_dump", &mut cmd, slot, conn.owned_secrets())
+}
+
+/// Version line of `pg_dump`.
+pub fn version(config: &Config) -> Option<String> {
+    pg_tool(config, "pg_dump")
+        .ok()
+        .and_then(|p| super::process::tool_version(&p))
+}
+
+/// SQL identifier quoting.
+fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// SQL literal quoting (standard_conforming_strings, the default since 9.1).
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// Creates `conn.database` (connecting to the `postgres` maintenance DB) unless it exists.
+pub fn create_database_if_missing(
+    conn: &PgConnection,
+    config: &Config,
+    slot: &super::process::ChildSlot,
+) -> Result<(), String> {
+    let program = pg_tool(config, "psql")?;
+    let mut cmd = conn.tool_command(&program);
+    cmd.args([
+        "-X",
+        "-q",
+        "-A",
+        "-t",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-d",
+        "postgres",
+    ]);
+    let sql = format!(
+        "SELECT 'CREATE DATABASE ' || {ident} WHERE NOT EXISTS \
+         (SELECT 1 FROM pg_database WHERE datname = {lit})\\gexec\n",
+        ident = literal(&ident(&conn.database)),
+        lit = literal(&conn.database),
+    );
+    super::process::run_with_input("psql", &mut cmd, sql.as_bytes(), slot, conn.owned_secrets())
+        .map(|_| ())
+}
+
+/// `pg_restore --clean --if-exists --no-owner -d <conn.database>` reading the dump on stdin.
+pub fn start_restore(
+    conn: &PgConnection,
+    config: &Config,
+    slot: &super::process::ChildSlot,
+) -> Result<super::process::Process, String> {
+    let program = pg_tool(config, "pg_restore")?;
+    let mut cmd = conn.tool_command(&program);
+    cmd.args([
+        "--clean",
+        "--if-exists",
+        "--no-owner",
+        "--exit-on-error",
+        "-d",
+    ])
+    .arg(&conn.database)
+    .stdin(Stdio::piped())
+    .stdout(Stdio::null());
+    super::process::Process::spawn("pg_restore", &mut cmd, slot, conn.owned_secrets())
+}
+
 /// Maps a failed psql run to an error, using the first line of its (already masked) stderr.
 fn failure(status: ExitStatus, masked_stderr: &str) -> Error {
     let details = first_line(masked_stderr)

@@ -1,0 +1,300 @@
+//! Stream stages (compression, hashing, channel hops) and the two pipelines built from them:
+//! backup `source → compress → encrypt → SHA-256 → sink` and its mirror for restore.
+//!
+//! Everything is `std::io` and blocking; callers run it on `spawn_blocking` threads. Memory is
+//! bounded by the stage buffers (one encryption chunk, the compressor's window, and a
+//! bounded channel of [`BLOCK_SIZE`] blocks), never by the size of the backup.
+
+mod compress;
+mod hash;
+
+use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+
+pub use compress::{
+    Compressor, Decompressor, DEFAULT_BROTLI_LEVEL, DEFAULT_GZIP_LEVEL, DEFAULT_ZSTD_LEVEL,
+};
+pub use hash::{HashReader, HashWriter};
+
+use crate::format::{BackupKey, Compression, DecryptReader, EncryptWriter, FormatError, MAGIC};
+
+/// Size of the blocks handed from the CPU stage to the storage stage.
+pub const BLOCK_SIZE: usize = 256 * 1024;
+/// Blocks in flight between the CPU stage and the storage stage.
+pub const CHANNEL_BLOCKS: usize = 8;
+
+/// Live counters shared with the task status.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Bytes read from the dump tool (or, for restore, written to the restore tool).
+    pub bytes_in: AtomicU64,
+    /// Bytes written to storage (or, for restore, read from storage).
+    pub bytes_out: AtomicU64,
+    /// Set to stop the pipeline at the next block.
+    pub cancelled: AtomicBool,
+}
+
+/// What a finished backup pipeline produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamSummary {
+    /// Bytes of dump output consumed.
+    pub bytes_in: u64,
+    /// Bytes stored (after compression and encryption).
+    pub bytes_out: u64,
+    /// SHA-256 of the stored bytes, lowercase hex.
+    pub sha256: String,
+}
+
+/// Reader that counts bytes into an atomic and stops when cancelled.
+pub struct CountingReader<'a, R> {
+    inner: R,
+    counter: &'a AtomicU64,
+    cancelled: &'a AtomicBool,
+}
+
+impl<'a, R: Read> CountingReader<'a, R> {
+    /// Wraps `inner`.
+    pub fn new(inner: R, counter: &'a AtomicU64, cancelled: &'a AtomicBool) -> Self {
+        CountingReader {
+            inner,
+            counter,
+            cancelled,
+        }
+    }
+}
+
+impl<R: Read> Read for CountingReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.cancelled.load(Ordering::Relaxed) {
+            return Err(cancelled());
+        }
+        let n = self.inner.read(buf)?;
+        self.counter.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// The error a cancelled pipeline stops with. (Not `Interrupted`: `io::copy` retries those.)
+pub fn cancelled() -> io::Error {
+    io::Error::other("cancelled")
+}
+
+/// `Write` end of a bounded channel: buffers [`BLOCK_SIZE`] bytes, then blocks on send
+/// while the consumer is [`CHANNEL_BLOCKS`] blocks behind.
+pub struct ChannelWriter {
+    tx: SyncSender<Vec<u8>>,
+    buf: Vec<u8>,
+}
+
+impl ChannelWriter {
+    fn send_buf(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let block = std::mem::replace(&mut self.buf, Vec::with_capacity(BLOCK_SIZE));
+        self.tx
+            .send(block)
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "storage stage stopped"))
+    }
+
+    /// Sends the last partial block and closes the channel.
+    pub fn finish(mut self) -> io::Result<()> {
+        self.send_buf()
+    }
+}
+
+impl Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let take = data.len().min(BLOCK_SIZE - self.buf.len());
+        self.buf.extend_from_slice(&data[..take]);
+        if self.buf.len() == BLOCK_SIZE {
+            self.send_buf()?;
+        }
+        Ok(take)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A bounded block channel between two threads.
+pub fn block_channel() -> (ChannelWriter, Receiver<Vec<u8>>) {
+    let (tx, rx) = sync_channel(CHANNEL_BLOCKS);
+    (
+        ChannelWriter {
+            tx,
+            buf: Vec::with_capacity(BLOCK_SIZE),
+        },
+        rx,
+    )
+}
+
+/// Encryption stage: present or not.
+enum MaybeEncrypt<W: Write> {
+    Plain(W),
+    Encrypted(Box<EncryptWriter<W>>),
+}
+
+impl<W: Write> MaybeEncrypt<W> {
+    fn finish(self) -> io::Result<W> {
+        match self {
+            MaybeEncrypt::Plain(w) => Ok(w),
+            MaybeEncrypt::Encrypted(w) => (*w).finish(),
+        }
+    }
+}
+
+impl<W: Write> Write for MaybeEncrypt<W> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        match self {
+            MaybeEncrypt::Plain(w) => w.write(data),
+            MaybeEncrypt::Encrypted(w) => w.write(data),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            MaybeEncrypt::Plain(w) => w.flush(),
+            MaybeEncrypt::Encrypted(w) => w.flush(),
+        }
+    }
+}
+
+/// Backup pipeline: reads `source` to EOF and writes `compress → encrypt → hash` into `sink`
+/// (which it flushes but does not commit). Two threads: this one does the CPU stages, a
+/// scoped second one writes to `sink`, connected by a bounded channel.
+pub fn run_backup_stream<R: Read, W: Write + Send>(
+    source: R,
+    compression: Compression,
+    level: Option<i32>,
+    key: Option<&BackupKey>,
+    sink: &mut W,
+    progress: &Progress,
+) -> io::Result<StreamSummary> {
+    let (tx, rx) = block_channel();
+    std::thread::scope(|scope| {
+        let storage = scope.spawn(move || -> io::Result<()> {
+            for block in rx {
+                sink.write_all(&block)?;
+                progress
+                    .bytes_out
+                    .fetch_add(block.len() as u64, Ordering::Relaxed);
+            }
+            sink.flush()
+        });
+        let cpu = (|| {
+            let hashed = HashWriter::new(tx);
+            let encrypt = match key {
+                Some(key) => MaybeEncrypt::Encrypted(Box::new(EncryptWriter::new(
+                    hashed,
+                    key,
+                    compression,
+                    crate::format::DEFAULT_CHUNK_SIZE,
+                )?)),
+                None => MaybeEncrypt::Plain(hashed),
+            };
+            let mut compressor = Compressor::new(compression, level, encrypt)?;
+            let mut source = CountingReader::new(source, &progress.bytes_in, &progress.cancelled);
+            io::copy(&mut source, &mut compressor)?;
+            let (tx, size, sha256) = compressor.finish()?.finish()?.finish()?;
+            tx.finish()?;
+            Ok::<_, io::Error>((size, sha256))
+        })();
+        // On a CPU-stage error the sender is dropped, so the storage thread ends too.
+        let stored = storage
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("storage stage panicked")));
+        let (bytes_out, sha256) = cpu?;
+        stored?;
+        Ok(StreamSummary {
+            bytes_in: progress.bytes_in.load(Ordering::Relaxed),
+            bytes_out,
+            sha256,
+        })
+    })
+}
+
+/// How a stored object is encoded, determined from its first bytes (and the caller's hint
+/// for unencrypted objects).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Encoding {
+    /// Whether the object is a `DBKENC01` container.
+    pub encrypted: bool,
+    /// Compression of the (decrypted) payload.
+    pub compression: Compression,
+}
+
+/// Restore pipeline: `source → [hash] → decrypt (if the object is a container) → decompress`,
+/// returned as one reader. Fails early if the object is encrypted and no key is given, or
+/// the key is wrong. `compression_hint` is used for unencrypted objects (whose compression
+/// is not recorded inside them); encrypted objects use their header.
+pub fn open_restore_stream<'a, R: Read + Send + 'a>(
+    source: R,
+    key: Option<&BackupKey>,
+    compression_hint: Compression,
+) -> Result<(Encoding, Box<dyn Read + Send + 'a>), RestoreStreamError> {
+    let mut source = io::BufReader::with_capacity(64 * 1024, source);
+    let head = {
+        use io::BufRead;
+        source.fill_buf().map_err(RestoreStreamError::Io)?.to_vec()
+    };
+    let encrypted = head.len() >= MAGIC.len() && &head[..MAGIC.len()] == MAGIC;
+    if encrypted {
+        let key = key.ok_or(RestoreStreamError::KeyRequired)?;
+        let reader = DecryptReader::new(source, key).map_err(RestoreStreamError::Format)?;
+        let compression = reader.header().compression;
+        Ok((
+            Encoding {
+                encrypted,
+                compression,
+            },
+            Box::new(Decompressor::new(compression, reader).map_err(RestoreStreamError::Io)?),
+        ))
+    } else {
+        Ok((
+            Encoding {
+                encrypted,
+                compression: compression_hint,
+            },
+            Box::new(Decompressor::new(compression_hint, source).map_err(RestoreStreamError::Io)?),
+        ))
+    }
+}
+
+/// Why a restore stream could not be opened.
+#[derive(Debug)]
+pub enum RestoreStreamError {
+    /// The object is encrypted but no key was supplied.
+    KeyRequired,
+    /// Container header problem (wrong key, unsupported version, …).
+    Format(FormatError),
+    /// Reading failed.
+    Io(io::Error),
+}
+
+impl std::fmt::Display for RestoreStreamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RestoreStreamError::KeyRequired => {
+                f.write_str("the backup is encrypted: an encryption key is required")
+            }
+            RestoreStreamError::Format(e) => e.fmt(f),
+            RestoreStreamError::Io(e) => describe_io_error(e).fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for RestoreStreamError {}
+
+/// A one-line description of a pipeline error, naming container failures precisely and
+/// decompression failures as such.
+pub fn describe_io_error(error: &io::Error) -> String {
+    if let Some(format) = FormatError::from_io(error) {
+        return format.to_string();
+    }
+    error.to_string()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,279 @@
+//! The task API over HTTP: backup → status → restore, validation, cancel.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{Worker, TOKEN};
+use http::{Method, StatusCode};
+use serde_json::{json, Value};
+
+const KEY_HEX: &str = "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100";
+
+async fn call(w: &Worker, method: Method, path: &str, body: Option<Value>) -> common::Reply {
+    let body = body.map(|b| b.to_string());
+    w.request(method, path, Some(TOKEN), body.as_deref()).await
+}
+
+async fn wait_task(w: &Worker, id: &str) -> Value {
+    for _ in 0..600 {
+        let r = call(w, Method::GET, &format!("/v1/tasks/{id}"), None).await;
+        assert_eq!(r.status, StatusCode::OK);
+        if r.json["status"] != "running" {
+            return r.json;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("task {id} did not finish");
+}
+
+fn sqlite(path: &std::path::Path, sql: &str) -> String {
+    let out = Command::new("sqlite3").arg(path).arg(sql).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[tokio::test]
+async fn backup_then_restore_over_http() {
+    let w = Worker::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    sqlite(&db, "CREATE TABLE t(id INTEGER PRIMARY KEY, s TEXT); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i < 5000) INSERT INTO t SELECT i, 'item ' || i FROM c;");
+    let base = dir.path().join("backups");
+    let fp = dbackup_worker::format::BackupKey::from_hex(KEY_HEX)
+        .unwrap()
+        .fingerprint_hex();
+    let r = call(&w, Method::POST,
+            "/v1/backups",
+            Some(json!({
+                "executionId": "exec-42",
+                "source": {"engine": "sqlite", "path": db},
+                "compression": "ZSTD",
+                "compressionLevel": 5,
+                "encryption": {"keyHex": KEY_HEX, "keyFingerprint": fp},
+                "destination": {"kind": "local", "baseDir": base, "prefix": "acme", "jobName": "nightly"},
+                "timestamp": "2026-11-27T03-00-00Z",
+            })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
+    let id = r.json["taskId"].as_str().unwrap().to_owned();
+    let task = wait_task(&w, &id).await;
+    assert_eq!(task["status"], "succeeded", "{task}");
+    assert_eq!(task["executionId"], "exec-42");
+    let object = task["result"]["objectName"].as_str().unwrap();
+    assert_eq!(object, "acme/nightly/2026-11-27T03-00-00Z_shop.db.zst.dbk");
+    assert!(task["bytesOut"].as_u64().unwrap() > 0);
+    let meta: Value =
+        serde_json::from_slice(&std::fs::read(base.join(format!("{object}.meta.json"))).unwrap())
+            .unwrap();
+    assert_eq!(meta["encryption"]["keyFingerprint"], fp);
+    assert_eq!(meta["sha256"], task["result"]["sha256"]);
+    // The sidecar is not needed for the restore.
+    std::fs::remove_file(base.join(format!("{object}.meta.json"))).unwrap();
+
+    let target = dir.path().join("restored.db");
+    let r = call(
+        &w,
+        Method::POST,
+        "/v1/restores",
+        Some(json!({
+            "source": {"kind": "local", "baseDir": base, "objectName": object},
+            "encryption": {"keyHex": KEY_HEX},
+            "target": {"engine": "sqlite", "path": target},
+            "expectedSha256": task["result"]["sha256"],
+        })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
+    let task = wait_task(&w, r.json["taskId"].as_str().unwrap()).await;
+    assert_eq!(task["status"], "succeeded", "{task}");
+    assert_eq!(
+        sqlite(&target, "SELECT count(*), max(s) FROM t"),
+        "5000|item 999"
+    );
+
+    // A wrong expected checksum fails before the target is touched.
+    let r = call(
+        &w,
+        Method::POST,
+        "/v1/restores",
+        Some(json!({
+            "source": {"kind": "local", "baseDir": base, "objectName": object},
+            "encryption": {"keyHex": KEY_HEX},
+            "target": {"engine": "sqlite", "path": dir.path().join("never.db")},
+            "expectedSha256": "00".repeat(32),
+        })),
+    )
+    .await;
+    let task = wait_task(&w, r.json["taskId"].as_str().unwrap()).await;
+    assert_eq!(task["status"], "failed");
+    assert!(
+        task["error"]
+            .as_str()
+            .unwrap()
+            .contains("checksum mismatch"),
+        "{task}"
+    );
+    assert!(!dir.path().join("never.db").exists());
+    w.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn invalid_requests_are_400() {
+    let w = Worker::start().await;
+    let cases = [
+        json!({"source": {"engine": "sqlite", "path": "/x.db"}, "compression": "LZ4",
+               "destination": {"kind": "local", "baseDir": "/tmp", "jobName": "j"}}),
+        json!({"source": {"engine": "sqlite", "path": "/x.db"}, "compression": "ZSTD", "compressionLevel": 40,
+               "destination": {"kind": "local", "baseDir": "/tmp", "jobName": "j"}}),
+        json!({"source": {"engine": "sqlite", "path": "/x.db"}, "compression": "NONE",
+               "encryption": {"keyHex": "abcd"},
+               "destination": {"kind": "local", "baseDir": "/tmp", "jobName": "j"}}),
+        json!({"source": {"engine": "sqlite", "path": "/x.db"}, "compression": "NONE",
+               "encryption": {"keyHex": KEY_HEX, "keyFingerprint": "0000000000000000"},
+               "destination": {"kind": "local", "baseDir": "/tmp", "jobName": "j"}}),
+        json!({"source": {"engine": "sqlite", "path": "/x.db"}, "compression": "NONE",
+               "destination": {"kind": "s3", "baseDir": "/tmp", "jobName": "j"}}),
+        json!({"source": {"engine": "postgresql", "host": "h", "port": 5432, "user": "u", "database": "host=evil"},
+               "compression": "NONE", "destination": {"kind": "local", "baseDir": "/tmp", "jobName": "j"}}),
+        json!({"source": {"engine": "sqlite", "path": "/x.db"}, "compression": "NONE", "extra": 1,
+               "destination": {"kind": "local", "baseDir": "/tmp", "jobName": "j"}}),
+    ];
+    for body in cases {
+        let r = call(&w, Method::POST, "/v1/backups", Some(body.clone())).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body} → {}", r.json);
+    }
+    let r = call(
+        &w,
+        Method::POST,
+        "/v1/restores",
+        Some(
+            json!({"source": {"kind": "local", "baseDir": "/tmp", "objectName": "../etc/passwd"},
+                        "target": {"engine": "sqlite", "path": "/tmp/x.db"}}),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.json);
+    let r = call(&w, Method::GET, "/v1/tasks/nope", None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    w.stop().await.unwrap();
+}
+
+fn psql(db: &str, sql: &str) -> String {
+    let out = Command::new("psql")
+        .args([
+            "-X",
+            "-A",
+            "-t",
+            "-q",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            db,
+            "-c",
+            sql,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn pg_dump_running_for(db: &str) -> bool {
+    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+        std::fs::read(e.path().join("cmdline")).is_ok_and(|c| {
+            let text = String::from_utf8_lossy(&c);
+            text.contains("pg_dump") && text.contains(db)
+        })
+    })
+}
+
+/// pg_dump blocks on a table lock held by another session; cancel kills it, and neither
+/// the object nor its `.partial` remains.
+#[tokio::test]
+async fn cancel_mid_dump_kills_the_child_and_leaves_nothing() {
+    let w = Worker::start().await;
+    let bytes: [u8; 5] = dbackup_worker::format::random_bytes().unwrap();
+    let db = format!("dbk_cancel_{}", hex::encode(bytes));
+    psql("postgres", &format!("CREATE DATABASE {db}"));
+    psql(
+        &db,
+        "CREATE TABLE t AS SELECT i FROM generate_series(1, 1000) i",
+    );
+    let mut locker = Command::new("psql")
+        .args(["-X", "-q", "-h", "127.0.0.1", "-U", "postgres", "-d", &db])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let stdin = locker.stdin.as_mut().unwrap();
+        stdin
+            .write_all(b"BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE;\n")
+            .unwrap();
+        stdin.flush().unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let base = tempfile::tempdir().unwrap();
+    let r = call(&w, Method::POST,
+            "/v1/backups",
+            Some(json!({
+                "source": {"engine": "postgresql", "host": "127.0.0.1", "port": 5432, "user": "postgres", "database": db},
+                "compression": "GZIP",
+                "destination": {"kind": "local", "baseDir": base.path(), "jobName": "j"},
+            })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
+    let id = r.json["taskId"].as_str().unwrap().to_owned();
+    let mut seen = false;
+    for _ in 0..100 {
+        if pg_dump_running_for(&db) {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let r = call(&w, Method::POST, &format!("/v1/tasks/{id}/cancel"), None).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    let task = wait_task(&w, &id).await;
+    let still_running = pg_dump_running_for(&db);
+    let files: Vec<_> = walk(base.path());
+    let _ = locker.kill();
+    let _ = locker.wait();
+    psql(
+        "postgres",
+        &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+    );
+    assert!(seen, "pg_dump never started");
+    assert_eq!(task["status"], "cancelled", "{task}");
+    assert!(!still_running, "pg_dump survived the cancel");
+    assert!(files.is_empty(), "left behind: {files:?}");
+    w.stop().await.unwrap();
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.file_type().unwrap().is_dir() {
+            out.extend(walk(&e.path()));
+        } else {
+            out.push(e.path());
+        }
+    }
+    out
+}
