@@ -3,6 +3,7 @@
 //!
 //! Embed it with [`Config`] and [`serve`]; the `dbackup-worker` binary is a thin wrapper.
 
+pub mod callback;
 mod config;
 pub mod engines;
 mod error;
@@ -38,9 +39,12 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Upper bound on waiting for in-flight requests after shutdown was requested.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(60);
+/// Upper bound on waiting for pending callback events after shutdown was requested.
+const CALLBACK_SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
 
 /// Serves the worker API on `listener` until `shutdown` completes, then stops accepting
-/// connections and waits (up to 60 s) for in-flight requests to finish.
+/// connections, cancels running tasks, waits (up to 15 s) for pending callback events and
+/// (up to 60 s) for in-flight requests to finish.
 ///
 /// `config.listen` is ignored here (the caller binds); the token is re-validated.
 pub async fn serve(
@@ -88,6 +92,8 @@ pub async fn serve(
     drop(listener);
     // Running backups and restores are cancelled (children killed, partials removed).
     state.tasks.cancel_all();
+    // Pending result events (including those of the tasks just cancelled) get a bounded wait.
+    state.tasks.drain_callbacks(CALLBACK_SHUTDOWN_GRACE).await;
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(SHUTDOWN_GRACE) => {

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use crate::callback::{Callback, CallbackSpec, Emitter};
 use crate::engines::process::ChildSlot;
 use crate::engines::{Source, Target};
 use crate::error::Error;
@@ -95,6 +96,8 @@ pub struct BackupRequest {
     pub destination: LocalDestination,
     /// Object timestamp (`YYYY-MM-DDTHH-MM-SSZ`); default now.
     pub timestamp: Option<String>,
+    /// Where to send signed events; absent = poll-only.
+    pub callback: Option<CallbackSpec>,
 }
 
 /// Location of a stored object.
@@ -129,6 +132,8 @@ pub struct RestoreRequest {
     pub verify: Option<bool>,
     /// Expected SHA-256 of the stored object (checked during verification).
     pub expected_sha256: Option<String>,
+    /// Where to send signed events; absent = poll-only.
+    pub callback: Option<CallbackSpec>,
 }
 
 /// Task lifecycle.
@@ -161,6 +166,7 @@ pub struct Task {
     progress: Progress,
     slot: ChildSlot,
     state: Mutex<TaskState>,
+    events: Option<Arc<Emitter>>,
 }
 
 impl Task {
@@ -168,10 +174,56 @@ impl Task {
         if let Ok(mut s) = self.state.lock() {
             s.stage = stage;
         }
+        if let Some(events) = &self.events {
+            events.stage(stage);
+        }
+    }
+
+    /// The task's byte counters.
+    pub fn progress(&self) -> &Progress {
+        &self.progress
+    }
+
+    fn log(&self, level: &str, message: &str) {
+        if let Some(events) = &self.events {
+            events.log(level, message);
+        }
     }
 
     fn finish(&self, outcome: Result<Value, String>) {
         let cancelled = self.progress.cancelled.load(Ordering::SeqCst);
+        let event = self.events.as_ref().map(|events| {
+            events.progress(&self.progress);
+            let (status, error) = match &outcome {
+                Ok(_) => (Status::Succeeded, None),
+                Err(_) if cancelled => (Status::Cancelled, Some("cancelled".to_owned())),
+                Err(e) => (Status::Failed, Some(e.clone())),
+            };
+            if let Some(e) = &error {
+                events.log(if cancelled { "warning" } else { "error" }, e);
+            }
+            let result = outcome.as_ref().ok();
+            if let Some(warning) = result.and_then(|r| r["warning"].as_str()) {
+                events.log("warning", warning);
+            }
+            let field = |k: &str| result.map_or(Value::Null, |r| r[k].clone());
+            let size = match field("size") {
+                Value::Null => field("bytesRestored"),
+                size => size,
+            };
+            let path = match field("path") {
+                Value::Null => field("objectName"),
+                path => path,
+            };
+            json!({
+                "status": status,
+                "size": size,
+                "sha256": field("sha256"),
+                "path": path,
+                "error": error,
+                "result": result,
+            })
+        });
         if let Ok(mut s) = self.state.lock() {
             s.finished = Some(Instant::now());
             match outcome {
@@ -189,6 +241,9 @@ impl Task {
                     s.error = Some(e);
                 }
             }
+        }
+        if let (Some(events), Some(event)) = (&self.events, event) {
+            events.result(event);
         }
     }
 
@@ -228,10 +283,16 @@ impl Task {
 #[derive(Default)]
 pub struct Registry {
     tasks: Mutex<HashMap<String, Arc<Task>>>,
+    senders: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl Registry {
-    fn insert(&self, kind: &'static str, execution_id: Option<String>) -> Result<Arc<Task>, Error> {
+    fn insert(
+        &self,
+        kind: &'static str,
+        execution_id: Option<String>,
+        callback: Option<(Callback, Vec<String>)>,
+    ) -> Result<Arc<Task>, Error> {
         let mut tasks = self
             .tasks
             .lock()
@@ -248,12 +309,22 @@ impl Registry {
         let id = hex::encode(
             crate::format::random_bytes::<16>().map_err(|e| Error::Internal(e.to_string()))?,
         );
+        let events = callback.map(|(callback, secrets)| {
+            let (emitter, sender) =
+                Emitter::start(callback, id.clone(), execution_id.clone(), secrets);
+            if let Ok(mut senders) = self.senders.lock() {
+                senders.retain(|s| !s.is_finished());
+                senders.push(sender);
+            }
+            emitter
+        });
         let task = Arc::new(Task {
             id: id.clone(),
             kind,
             execution_id,
             progress: Progress::default(),
             slot: ChildSlot::default(),
+            events,
             state: Mutex::new(TaskState {
                 status: Status::Running,
                 stage: "queued",
@@ -269,6 +340,26 @@ impl Registry {
     /// Looks a task up.
     pub fn get(&self, id: &str) -> Option<Arc<Task>> {
         self.tasks.lock().ok()?.get(id).cloned()
+    }
+
+    /// Waits up to `limit` for the callback senders to deliver their pending events
+    /// (the result events of tasks that just finished or were cancelled).
+    pub async fn drain_callbacks(&self, limit: std::time::Duration) {
+        let senders: Vec<_> = match self.senders.lock() {
+            Ok(mut s) => s.drain(..).collect(),
+            Err(_) => return,
+        };
+        let all = async {
+            for sender in senders {
+                let _ = sender.await;
+            }
+        };
+        if tokio::time::timeout(limit, all).await.is_err() {
+            eprintln!(
+                "dbackup-worker: callback events still pending after {} s; stopping",
+                limit.as_secs()
+            );
+        }
     }
 
     /// Cancels every running task (graceful shutdown).
@@ -310,12 +401,14 @@ pub struct BackupPlan {
     base_dir: PathBuf,
     object_name: String,
     job_name: String,
+    callback: Option<(Callback, Vec<String>)>,
 }
 
 impl BackupPlan {
     /// Validates a request; computes the object name
     /// `<prefix>/<job>/<timestamp>_<db>.<ext>[.gz|.zst|.br][.dbk]`.
     pub fn new(req: BackupRequest) -> Result<Self, Error> {
+        let callback = plan_callback(req.callback.as_ref(), &req.source, req.encryption.as_ref())?;
         let source = Source::from_value(req.source)?;
         stream::Compressor::<io::Sink>::new(req.compression, req.compression_level, io::sink())
             .map_err(|e| Error::InvalidBody(format!("compressionLevel: {e}")))?;
@@ -368,6 +461,7 @@ impl BackupPlan {
             base_dir: dest.base_dir,
             object_name: name,
             job_name: dest.job_name,
+            callback,
         })
     }
 }
@@ -382,11 +476,13 @@ pub struct RestorePlan {
     create_database: bool,
     verify: bool,
     expected_sha256: Option<String>,
+    callback: Option<(Callback, Vec<String>)>,
 }
 
 impl RestorePlan {
     /// Validates a request.
     pub fn new(req: RestoreRequest) -> Result<Self, Error> {
+        let callback = plan_callback(req.callback.as_ref(), &req.target, req.encryption.as_ref())?;
         let target = Target::from_value(req.target)?;
         let key = req
             .encryption
@@ -417,8 +513,28 @@ impl RestorePlan {
             create_database: req.create_database.unwrap_or(true),
             verify: req.verify.unwrap_or(true),
             expected_sha256: req.expected_sha256.map(|s| s.to_ascii_lowercase()),
+            callback,
         })
     }
+}
+
+/// Validates a request's callback and collects the task's secrets (connection passwords,
+/// encryption key) to mask in its events.
+fn plan_callback(
+    spec: Option<&CallbackSpec>,
+    connection: &Value,
+    encryption: Option<&EncryptionSpec>,
+) -> Result<Option<(Callback, Vec<String>)>, Error> {
+    let Some(spec) = spec else { return Ok(None) };
+    let callback = Callback::new(spec)?;
+    let mut secrets = Vec::new();
+    crate::callback::connection_secrets(connection, &mut secrets);
+    if let Some(e) = encryption {
+        secrets.push(e.key_hex.clone());
+        secrets.push(e.key_hex.to_ascii_lowercase());
+        secrets.push(e.key_hex.to_ascii_uppercase());
+    }
+    Ok(Some((callback, secrets)))
 }
 
 /// Compression implied by an object name's suffix (before an optional `.dbk`).
@@ -437,9 +553,10 @@ pub fn start_backup(
     plan: BackupPlan,
     execution_id: Option<String>,
 ) -> Result<String, Error> {
-    let task = registry.insert("backup", execution_id)?;
+    let task = registry.insert("backup", execution_id, plan.callback.clone())?;
     let id = task.id.clone();
     let config = config.clone();
+    start_events(&task, "backup");
     tokio::task::spawn_blocking(move || {
         let outcome = run_backup(&config, &task, &plan);
         task.finish(outcome);
@@ -454,14 +571,27 @@ pub fn start_restore(
     plan: RestorePlan,
     execution_id: Option<String>,
 ) -> Result<String, Error> {
-    let task = registry.insert("restore", execution_id)?;
+    let task = registry.insert("restore", execution_id, plan.callback.clone())?;
     let id = task.id.clone();
     let config = config.clone();
+    start_events(&task, "restore");
     tokio::task::spawn_blocking(move || {
         let outcome = run_restore(&config, &task, &plan);
         task.finish(outcome);
     });
     Ok(id)
+}
+
+/// First events of a task with a callback, and its once-a-second progress ticker.
+fn start_events(task: &Arc<Task>, kind: &str) {
+    if let Some(events) = &task.events {
+        events.stage("queued");
+        events.log("info", &format!("{kind} task {} started", task.id));
+        tokio::spawn(crate::callback::progress_ticker(
+            events.clone(),
+            task.clone(),
+        ));
+    }
 }
 
 /// Runs a backup to completion on the current (blocking) thread.
@@ -470,6 +600,15 @@ pub fn run_backup(config: &Config, task: &Task, plan: &BackupPlan) -> Result<Val
     let storage = LocalStorage::new(&plan.base_dir).map_err(|e| format!("storage: {e}"))?;
     let tool_version = plan.source.tool_version(config);
     task.set_stage("dumping");
+    task.log(
+        "info",
+        &format!(
+            "dumping {} database {} to {}",
+            plan.source.engine(),
+            plan.source.database(),
+            plan.object_name
+        ),
+    );
     let dump = plan.source.start_dump(config, &task.slot)?;
     let mut process = dump.process;
     let mut writer = match storage.put(&plan.object_name) {
@@ -580,6 +719,7 @@ pub fn run_restore(config: &Config, task: &Task, plan: &RestorePlan) -> Result<V
         plan.target.prepare(config, &task.slot)?;
     }
     task.set_stage("restoring");
+    task.log("info", &format!("restoring {}", plan.object_name));
     let reader =
         stream::CountingReader::new(open()?, &task.progress.bytes_out, &task.progress.cancelled);
     let (_, mut decoded) =
@@ -692,6 +832,7 @@ pub fn detached_task(kind: &'static str) -> Task {
             result: None,
             finished: None,
         }),
+        events: None,
     }
 }
 

@@ -1,0 +1,518 @@
+//! Signed callback events from a task to the components (see docs/WORKER.md, "Callback events").
+//!
+//! One sender task per worker task delivers the events in `seq` order, each retried with
+//! exponential backoff. Emitting never blocks the data pipeline: events go into a bounded
+//! in-memory queue (progress events are dropped first when it is full).
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use hmac::{Hmac, Mac};
+use http::{header, Request, StatusCode};
+use http_body_util::Full;
+use hyper_util::rt::TokioIo;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use sha2::Sha256;
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+
+use crate::error::Error;
+use crate::mask_secrets;
+use crate::stream::Progress;
+
+/// Header carrying the unix timestamp (seconds) that is part of the signed text.
+pub const TIMESTAMP_HEADER: &str = "x-dbackup-timestamp";
+/// Header carrying `v1=<hex HMAC-SHA256(key, timestamp "." body)>`.
+pub const SIGNATURE_HEADER: &str = "x-dbackup-signature";
+/// Queued (undelivered) events per task before progress events are dropped.
+pub const QUEUE_CAPACITY: usize = 1024;
+/// Minimum interval between two progress events of a task.
+pub const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+/// Retry budget of an ordinary event.
+const EVENT_RETRY_BUDGET: Duration = Duration::from_secs(120);
+/// Retry budget of the result event (retried longest).
+const RESULT_RETRY_BUDGET: Duration = Duration::from_secs(600);
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// `callback` of a task request. `Debug` never shows the key.
+#[derive(Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CallbackSpec {
+    /// `http://host[:port]/path` receiving the events.
+    pub url: String,
+    /// HMAC-SHA256 key, 64 hex characters (32 bytes).
+    pub signing_key_hex: String,
+}
+
+impl fmt::Debug for CallbackSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallbackSpec")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A validated callback target.
+#[derive(Clone)]
+pub struct Callback {
+    authority: String,
+    host: String,
+    port: u16,
+    path: String,
+    key: [u8; 32],
+}
+
+impl Callback {
+    /// Validates `url` (http) and the 32-byte hex key.
+    pub fn new(spec: &CallbackSpec) -> Result<Self, Error> {
+        let bad = |m: &str| Error::InvalidBody(format!("callback.{m}"));
+        let key: [u8; 32] = hex::decode(&spec.signing_key_hex)
+            .ok()
+            .and_then(|k| k.try_into().ok())
+            .ok_or_else(|| bad("signingKeyHex: expected 64 hex characters (32 bytes)"))?;
+        let uri: http::Uri = spec.url.parse().map_err(|_| bad("url: not a valid URL"))?;
+        match uri.scheme_str() {
+            Some("http") => {}
+            Some("https") => {
+                return Err(bad(
+                    "url: https callbacks are not supported by this worker build yet (use http on a trusted network)",
+                ))
+            }
+            _ => return Err(bad("url: must start with http:// or https://")),
+        }
+        let authority = uri.authority().ok_or_else(|| bad("url: missing host"))?;
+        if authority.as_str().contains('@') {
+            return Err(bad("url: credentials in the URL are not allowed"));
+        }
+        let host = authority.host().trim_matches(['[', ']']).to_owned();
+        if host.is_empty() {
+            return Err(bad("url: missing host"));
+        }
+        Ok(Callback {
+            authority: authority.as_str().to_owned(),
+            host,
+            port: authority.port_u16().unwrap_or(80),
+            path: uri
+                .path_and_query()
+                .map_or("/".into(), |p| p.as_str().to_owned()),
+            key,
+        })
+    }
+}
+
+/// `v1=<hex HMAC-SHA256(key, timestamp + "." + body)>`.
+pub fn sign(key: &[u8], timestamp: &str, body: &[u8]) -> String {
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC accepts any key length");
+    mac.update(timestamp.as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    format!("v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Receiver side: checks `X-Dbackup-Signature` (`header`) for `body` sent at `timestamp`
+/// (`X-Dbackup-Timestamp`, unix seconds) in constant time, and that the timestamp is within
+/// `max_skew_secs` of `now` (unix seconds).
+pub fn verify_signature(
+    key: &[u8],
+    timestamp: &str,
+    body: &[u8],
+    header: &str,
+    now: u64,
+    max_skew_secs: u64,
+) -> bool {
+    let Ok(ts) = timestamp.parse::<u64>() else {
+        return false;
+    };
+    if ts.abs_diff(now) > max_skew_secs {
+        return false;
+    }
+    let Some(tag) = header
+        .trim()
+        .strip_prefix("v1=")
+        .and_then(|h| hex::decode(h).ok())
+    else {
+        return false;
+    };
+    let Ok(mut mac) = HmacSha256::new_from_slice(key) else {
+        return false;
+    };
+    mac.update(timestamp.as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    mac.verify_slice(&tag).is_ok() // constant-time comparison
+}
+
+/// Collects the string values of every `password`-like field of a connection object.
+pub fn connection_secrets(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                let k = k.to_ascii_lowercase();
+                if let (true, Value::String(s)) = (
+                    k.contains("password") || k.contains("secret") || k.contains("token"),
+                    v,
+                ) {
+                    out.push(s.clone());
+                } else {
+                    connection_secrets(v, out);
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| connection_secrets(v, out)),
+        _ => {}
+    }
+}
+
+struct Queue {
+    events: VecDeque<Map<String, Value>>,
+    last_progress: Option<(Instant, u64, u64)>,
+    result_queued: bool,
+}
+
+/// The event source of one task; the sender task drains it.
+pub struct Emitter {
+    task_id: String,
+    execution_id: Option<String>,
+    secrets: Vec<String>,
+    queue: Mutex<Queue>,
+    notify: Notify,
+    started: Instant,
+}
+
+impl Emitter {
+    /// Creates the emitter and spawns its sender task (needs a tokio runtime context).
+    pub fn start(
+        callback: Callback,
+        task_id: String,
+        execution_id: Option<String>,
+        mut secrets: Vec<String>,
+    ) -> (Arc<Emitter>, tokio::task::JoinHandle<()>) {
+        secrets.push(hex::encode(callback.key));
+        secrets.push(hex::encode_upper(callback.key));
+        let emitter = Arc::new(Emitter {
+            task_id,
+            execution_id,
+            secrets,
+            queue: Mutex::new(Queue {
+                events: VecDeque::new(),
+                last_progress: None,
+                result_queued: false,
+            }),
+            notify: Notify::new(),
+            started: Instant::now(),
+        });
+        let handle = tokio::spawn(sender(emitter.clone(), callback));
+        (emitter, handle)
+    }
+
+    fn push(&self, kind: &str, payload: Value) {
+        let mut event = Map::new();
+        event.insert("type".into(), kind.into());
+        event.insert(
+            "at".into(),
+            chrono::Utc::now()
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                .into(),
+        );
+        if let Value::Object(p) = payload {
+            event.extend(p);
+        }
+        let Ok(mut q) = self.queue.lock() else { return };
+        if q.result_queued {
+            return;
+        }
+        if q.events.len() >= QUEUE_CAPACITY {
+            if kind == "progress" {
+                return;
+            }
+            // Make room by dropping the oldest progress event; never drop anything else.
+            if let Some(i) = q.events.iter().position(|e| e["type"] == "progress") {
+                q.events.remove(i);
+            }
+        }
+        if kind == "result" {
+            q.result_queued = true;
+        }
+        q.events.push_back(event);
+        drop(q);
+        self.notify.notify_one();
+    }
+
+    /// A stage change.
+    pub fn stage(&self, stage: &str) {
+        self.push("stage", json!({ "stage": stage }));
+    }
+
+    /// A log line; every secret of the task is masked.
+    pub fn log(&self, level: &str, message: &str) {
+        let message = mask_secrets(message, &self.secrets);
+        self.push("log", json!({ "level": level, "message": message }));
+    }
+
+    /// A progress event, unless one was emitted less than a second ago (or nothing changed).
+    pub fn progress(&self, progress: &Progress) {
+        let bytes_in = progress.bytes_in.load(Ordering::Relaxed);
+        let bytes_out = progress.bytes_out.load(Ordering::Relaxed);
+        let now = Instant::now();
+        let rate = {
+            let Ok(mut q) = self.queue.lock() else { return };
+            let (since, base, base_out) = q.last_progress.unwrap_or((self.started, 0, 0));
+            if q.last_progress.is_some()
+                && (now.duration_since(since) < PROGRESS_INTERVAL
+                    || (base, base_out) == (bytes_in, bytes_out))
+            {
+                return; // too soon, or nothing changed
+            }
+            q.last_progress = Some((now, bytes_in, bytes_out));
+            let secs = now.duration_since(since).as_secs_f64().max(0.001);
+            (bytes_in.saturating_sub(base) as f64 / secs) as u64
+        };
+        self.push(
+            "progress",
+            json!({ "bytesIn": bytes_in, "bytesOut": bytes_out, "rateBytesPerSec": rate }),
+        );
+    }
+
+    /// The final event; nothing is queued after it.
+    pub fn result(&self, payload: Value) {
+        let payload = match serde_json::to_string(&payload) {
+            Ok(text) => {
+                serde_json::from_str(&mask_secrets(&text, &self.secrets)).unwrap_or(payload)
+            }
+            Err(_) => payload,
+        };
+        self.push("result", payload);
+    }
+
+    /// Whether the result event has been queued.
+    pub fn finished(&self) -> bool {
+        self.queue.lock().map(|q| q.result_queued).unwrap_or(true)
+    }
+}
+
+/// Emits a progress event every second while the task runs.
+pub async fn progress_ticker(emitter: Arc<Emitter>, task: Arc<crate::tasks::Task>) {
+    let mut tick = tokio::time::interval(PROGRESS_INTERVAL);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        if emitter.finished() {
+            return;
+        }
+        emitter.progress(task.progress());
+    }
+}
+
+async fn sender(emitter: Arc<Emitter>, callback: Callback) {
+    let mut seq: u64 = 0;
+    loop {
+        let next = emitter
+            .queue
+            .lock()
+            .ok()
+            .and_then(|mut q| q.events.pop_front());
+        let Some(mut event) = next else {
+            emitter.notify.notified().await;
+            continue;
+        };
+        seq += 1;
+        let is_result = event["type"] == "result";
+        let mut body = Map::new();
+        body.insert("taskId".into(), emitter.task_id.clone().into());
+        body.insert("executionId".into(), emitter.execution_id.clone().into());
+        body.insert("seq".into(), seq.into());
+        body.append(&mut event);
+        let body = Value::Object(body).to_string();
+        deliver(&callback, &emitter.task_id, seq, body, is_result).await;
+        if is_result {
+            return;
+        }
+    }
+}
+
+/// Delivers one event, retrying connection errors, 5xx and 429 with exponential backoff.
+async fn deliver(callback: &Callback, task_id: &str, seq: u64, body: String, is_result: bool) {
+    let budget = if is_result {
+        RESULT_RETRY_BUDGET
+    } else {
+        EVENT_RETRY_BUDGET
+    };
+    let started = Instant::now();
+    let mut backoff = FIRST_BACKOFF;
+    let body = Bytes::from(body);
+    loop {
+        let outcome = tokio::time::timeout(ATTEMPT_TIMEOUT, post(callback, body.clone())).await;
+        let problem = match outcome {
+            Ok(Ok(status)) if status.is_success() => return,
+            Ok(Ok(status))
+                if status.is_client_error() && status != StatusCode::TOO_MANY_REQUESTS =>
+            {
+                eprintln!(
+                    "dbackup-worker: task {task_id}: callback rejected event {seq} with {status}; skipping it"
+                );
+                return;
+            }
+            Ok(Ok(status)) => format!("status {status}"),
+            Ok(Err(e)) => e,
+            Err(_) => "timed out".into(),
+        };
+        if started.elapsed() + backoff > budget {
+            eprintln!(
+                "dbackup-worker: task {task_id}: giving up on callback event {seq} after {} s: {problem}",
+                started.elapsed().as_secs()
+            );
+            return;
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+async fn post(callback: &Callback, body: Bytes) -> Result<StatusCode, String> {
+    let timestamp = chrono::Utc::now().timestamp().to_string();
+    let signature = sign(&callback.key, &timestamp, &body);
+    let stream = TcpStream::connect((callback.host.as_str(), callback.port))
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| format!("handshake: {e}"))?;
+    tokio::spawn(conn);
+    let req = Request::post(callback.path.as_str())
+        .header(header::HOST, callback.authority.as_str())
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(
+            header::USER_AGENT,
+            concat!("dbackup-worker/", env!("CARGO_PKG_VERSION")),
+        )
+        .header(TIMESTAMP_HEADER, timestamp)
+        .header(SIGNATURE_HEADER, signature)
+        .body(Full::new(body))
+        .map_err(|e| format!("request: {e}"))?;
+    let response = sender
+        .send_request(req)
+        .await
+        .map_err(|e| format!("send: {e}"))?;
+    Ok(response.status())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_and_verify() {
+        let key = [7u8; 32];
+        let sig = sign(&key, "1700000000", b"{}");
+        assert!(verify_signature(
+            &key,
+            "1700000000",
+            b"{}",
+            &sig,
+            1_700_000_010,
+            300
+        ));
+        assert!(!verify_signature(
+            &[8u8; 32],
+            "1700000000",
+            b"{}",
+            &sig,
+            1_700_000_010,
+            300
+        ));
+        assert!(!verify_signature(
+            &key,
+            "1700000000",
+            b"{ }",
+            &sig,
+            1_700_000_010,
+            300
+        ));
+        assert!(!verify_signature(
+            &key,
+            "1700000001",
+            b"{}",
+            &sig,
+            1_700_000_010,
+            300
+        ));
+        assert!(!verify_signature(
+            &key,
+            "1700000000",
+            b"{}",
+            &sig,
+            1_700_001_000,
+            300
+        ));
+        assert!(!verify_signature(
+            &key,
+            "1700000000",
+            b"{}",
+            "v1=zz",
+            1_700_000_010,
+            300
+        ));
+    }
+
+    #[tokio::test]
+    async fn log_lines_are_masked_and_progress_dropped_first() {
+        let callback = Callback::new(&CallbackSpec {
+            url: "http://127.0.0.1:1/cb".into(),
+            signing_key_hex: "cd".repeat(32),
+        })
+        .unwrap();
+        let (emitter, sender) = Emitter::start(
+            callback,
+            "t".into(),
+            None,
+            vec!["hunter2-pw".into(), "ab".repeat(32)],
+        );
+        sender.abort();
+        emitter.log(
+            "error",
+            &format!(
+                "auth failed for hunter2-pw key {} {}",
+                "ab".repeat(32),
+                "cd".repeat(32)
+            ),
+        );
+        {
+            let q = emitter.queue.lock().unwrap();
+            let message = q.events[0]["message"].as_str().unwrap();
+            assert_eq!(message, "auth failed for ******** key ******** ********");
+        }
+        let progress = Progress::default();
+        emitter.progress(&progress);
+        for _ in 0..QUEUE_CAPACITY {
+            emitter.stage("s");
+        }
+        emitter.progress(&progress);
+        let q = emitter.queue.lock().unwrap();
+        assert!(q.events.iter().all(|e| e["type"] != "progress"));
+        assert_eq!(q.events.len(), QUEUE_CAPACITY + 1);
+    }
+
+    #[test]
+    fn validation() {
+        let spec = |url: &str, key: &str| CallbackSpec {
+            url: url.into(),
+            signing_key_hex: key.into(),
+        };
+        let k = "ab".repeat(32);
+        assert!(Callback::new(&spec("http://127.0.0.1:8080/cb?x=1", &k)).is_ok());
+        assert!(Callback::new(&spec("ftp://h/cb", &k)).is_err());
+        assert!(Callback::new(&spec("h/cb", &k)).is_err());
+        assert!(Callback::new(&spec("http://u:p@h/cb", &k)).is_err());
+        assert!(Callback::new(&spec("http://h/cb", "abcd")).is_err());
+        assert!(Callback::new(&spec("http://h/cb", &"zz".repeat(32))).is_err());
+    }
+}

@@ -1,0 +1,396 @@
+//! Callback events over real HTTP: a tiny receiver records the signed events.
+
+mod common;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::{Worker, TOKEN};
+use dbackup_worker::callback::verify_signature;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+
+const KEY_HEX: &str = "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100";
+const SIGNING_KEY_HEX: &str = "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf";
+
+/// One accepted request: timestamp header, signature header, body.
+#[derive(Clone)]
+struct Received {
+    timestamp: String,
+    signature: String,
+    body: String,
+}
+
+struct Receiver {
+    addr: SocketAddr,
+    accepted: Arc<Mutex<Vec<Received>>>,
+    attempts: Arc<AtomicUsize>,
+}
+
+impl Receiver {
+    /// Answers 500 to the first `fail_first` requests, then 200.
+    async fn start(fail_first: usize) -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = Arc::new(Mutex::new(Vec::new()));
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let (acc, att) = (accepted.clone(), attempts.clone());
+        tokio::spawn(async move {
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                let (acc, att) = (acc.clone(), att.clone());
+                let service = service_fn(move |req: Request<Incoming>| {
+                    let (acc, att) = (acc.clone(), att.clone());
+                    async move {
+                        let header = |n: &str| {
+                            req.headers()
+                                .get(n)
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("")
+                                .to_owned()
+                        };
+                        let (timestamp, signature) =
+                            (header("x-dbackup-timestamp"), header("x-dbackup-signature"));
+                        let body = req.into_body().collect().await.unwrap().to_bytes();
+                        let n = att.fetch_add(1, Ordering::SeqCst);
+                        let status = if n < fail_first {
+                            StatusCode::INTERNAL_SERVER_ERROR
+                        } else {
+                            acc.lock().unwrap().push(Received {
+                                timestamp,
+                                signature,
+                                body: String::from_utf8(body.to_vec()).unwrap(),
+                            });
+                            StatusCode::OK
+                        };
+                        let mut response = Response::new(Full::new(Bytes::new()));
+                        *response.status_mut() = status;
+                        Ok::<_, Infallible>(response)
+                    }
+                });
+                tokio::spawn(http1::Builder::new().serve_connection(TokioIo::new(stream), service));
+            }
+        });
+        Receiver {
+            addr,
+            accepted,
+            attempts,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/hooks/dbackup", self.addr)
+    }
+
+    /// Waits for the result event; returns the accepted requests deduplicated by seq.
+    async fn until_result(&self) -> Vec<(Received, Value)> {
+        for _ in 0..200 {
+            let done = self
+                .accepted
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|r| r.body.contains("\"type\":\"result\""));
+            if done {
+                let mut last_seq = 0;
+                let mut out = Vec::new();
+                for r in self.accepted.lock().unwrap().iter() {
+                    let event: Value = serde_json::from_str(&r.body).unwrap();
+                    let seq = event["seq"].as_u64().unwrap();
+                    // The receiver contract: ignore seq <= last seen.
+                    if seq > last_seq {
+                        last_seq = seq;
+                        out.push((r.clone(), event));
+                    }
+                }
+                return out;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no result event received");
+    }
+}
+
+async fn call(w: &Worker, path: &str, body: Value) -> common::Reply {
+    w.request(Method::POST, path, Some(TOKEN), Some(&body.to_string()))
+        .await
+}
+
+async fn wait_task(w: &Worker, id: &str) -> Value {
+    for _ in 0..300 {
+        let r = w.get(&format!("/v1/tasks/{id}"), Some(TOKEN)).await;
+        if r.json["status"] != "running" {
+            return r.json;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("task {id} did not finish");
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[tokio::test]
+async fn backup_events_are_signed_ordered_retried_and_masked() {
+    // Two 500s: the first event is retried twice before it is accepted.
+    let receiver = Receiver::start(2).await;
+    let w = Worker::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.db");
+    let out = Command::new("sqlite3")
+        .arg(&db)
+        .arg("CREATE TABLE t(id INTEGER PRIMARY KEY, s TEXT); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i < 2000) INSERT INTO t SELECT i, 'row ' || i FROM c;")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let r = call(
+        &w,
+        "/v1/backups",
+        json!({
+            "executionId": "exec-cb",
+            "source": {"engine": "sqlite", "path": db},
+            "compression": "ZSTD",
+            "encryption": {"keyHex": KEY_HEX},
+            "destination": {"kind": "local", "baseDir": dir.path().join("b"), "jobName": "j"},
+            "callback": {"url": receiver.url(), "signingKeyHex": SIGNING_KEY_HEX},
+        }),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
+    let id = r.json["taskId"].as_str().unwrap().to_owned();
+    let task = wait_task(&w, &id).await;
+    assert_eq!(task["status"], "succeeded", "{task}");
+    let events = receiver.until_result().await;
+    assert!(receiver.attempts.load(Ordering::SeqCst) >= events.len() + 2);
+
+    let seqs: Vec<u64> = events
+        .iter()
+        .map(|(_, e)| e["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        seqs,
+        (1..=events.len() as u64).collect::<Vec<_>>(),
+        "gaps or disorder"
+    );
+    // Exactly once: no duplicate was accepted either.
+    assert_eq!(receiver.accepted.lock().unwrap().len(), events.len());
+
+    let key = hex::decode(SIGNING_KEY_HEX).unwrap();
+    let wrong = hex::decode(KEY_HEX).unwrap();
+    for (r, e) in &events {
+        assert_eq!(e["taskId"], id.as_str());
+        assert_eq!(e["executionId"], "exec-cb");
+        assert!(e["at"].as_str().unwrap().ends_with('Z'), "{e}");
+        assert!(r.signature.starts_with("v1="));
+        assert!(verify_signature(
+            &key,
+            &r.timestamp,
+            r.body.as_bytes(),
+            &r.signature,
+            now(),
+            300
+        ));
+        assert!(!verify_signature(
+            &wrong,
+            &r.timestamp,
+            r.body.as_bytes(),
+            &r.signature,
+            now(),
+            300
+        ));
+        let mut tampered = r.body.clone().into_bytes();
+        tampered.push(b' ');
+        assert!(!verify_signature(
+            &key,
+            &r.timestamp,
+            &tampered,
+            &r.signature,
+            now(),
+            300
+        ));
+        let lower = r.body.to_ascii_lowercase();
+        assert!(
+            !lower.contains(KEY_HEX) && !lower.contains(SIGNING_KEY_HEX),
+            "{}",
+            r.body
+        );
+    }
+
+    let types: Vec<&str> = events
+        .iter()
+        .map(|(_, e)| e["type"].as_str().unwrap())
+        .collect();
+    let stages: Vec<&str> = events
+        .iter()
+        .filter(|(_, e)| e["type"] == "stage")
+        .map(|(_, e)| e["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(stages, ["queued", "dumping", "storing"], "{types:?}");
+    assert!(types.contains(&"log"), "{types:?}");
+    let progress: Vec<&Value> = events
+        .iter()
+        .filter(|(_, e)| e["type"] == "progress")
+        .map(|(_, e)| e)
+        .collect();
+    assert!(!progress.is_empty(), "{types:?}");
+    let last_progress = progress.last().unwrap();
+    assert_eq!(last_progress["bytesOut"], task["bytesOut"]);
+    assert!(last_progress["rateBytesPerSec"].is_u64());
+    let (_, result) = events.last().unwrap();
+    assert_eq!(result["type"], "result");
+    assert_eq!(result["status"], "succeeded");
+    assert_eq!(result["sha256"], task["result"]["sha256"]);
+    assert_eq!(result["size"], task["result"]["size"]);
+    assert_eq!(result["path"], task["result"]["path"]);
+    assert!(result["error"].is_null());
+
+    // A restore with a callback: its own task id, stages and a result with the checksum.
+    let restore_receiver = Receiver::start(0).await;
+    let r = call(
+        &w,
+        "/v1/restores",
+        json!({
+            "source": {"kind": "local", "baseDir": dir.path().join("b"),
+                       "objectName": task["result"]["objectName"]},
+            "encryption": {"keyHex": KEY_HEX},
+            "target": {"engine": "sqlite", "path": dir.path().join("restored.db")},
+            "callback": {"url": restore_receiver.url(), "signingKeyHex": SIGNING_KEY_HEX},
+        }),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
+    let restore_id = r.json["taskId"].as_str().unwrap().to_owned();
+    let restored = wait_task(&w, &restore_id).await;
+    assert_eq!(restored["status"], "succeeded", "{restored}");
+    let events = restore_receiver.until_result().await;
+    let stages: Vec<&str> = events
+        .iter()
+        .filter(|(_, e)| e["type"] == "stage")
+        .map(|(_, e)| e["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(stages, ["queued", "verifying", "preparing", "restoring"]);
+    let (_, result) = events.last().unwrap();
+    assert_eq!(result["taskId"], restore_id.as_str());
+    assert_eq!(result["status"], "succeeded");
+    assert_eq!(result["sha256"], task["result"]["sha256"]);
+    for (r, _) in &events {
+        assert!(!r.body.to_ascii_lowercase().contains(KEY_HEX), "{}", r.body);
+    }
+    w.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn failed_task_events_mask_the_password() {
+    let receiver = Receiver::start(0).await;
+    let w = Worker::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let password = "Pw-callback-s3cret-77";
+    let r = call(
+        &w,
+        "/v1/backups",
+        json!({
+            // Nothing listens on port 1: the dump fails.
+            "source": {"engine": "mariadb", "host": "127.0.0.1", "port": 1, "user": "root",
+                       "password": password, "database": "shop"},
+            "compression": "GZIP",
+            "destination": {"kind": "local", "baseDir": dir.path(), "jobName": "j"},
+            "callback": {"url": receiver.url(), "signingKeyHex": SIGNING_KEY_HEX},
+        }),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
+    let task = wait_task(&w, r.json["taskId"].as_str().unwrap()).await;
+    assert_eq!(task["status"], "failed", "{task}");
+    let events = receiver.until_result().await;
+    for (r, _) in &events {
+        assert!(!r.body.contains(password), "{}", r.body);
+        assert!(
+            !r.body.to_ascii_lowercase().contains(SIGNING_KEY_HEX),
+            "{}",
+            r.body
+        );
+    }
+    let (_, result) = events.last().unwrap();
+    assert_eq!(result["status"], "failed");
+    assert_eq!(result["error"], task["error"]);
+    assert!(events
+        .iter()
+        .any(|(_, e)| e["type"] == "log" && e["level"] == "error"));
+    w.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn invalid_callbacks_are_400() {
+    let w = Worker::start().await;
+    for callback in [
+        json!({"url": "ftp://127.0.0.1/cb", "signingKeyHex": SIGNING_KEY_HEX}),
+        json!({"url": "127.0.0.1/cb", "signingKeyHex": SIGNING_KEY_HEX}),
+        json!({"url": "http://127.0.0.1/cb", "signingKeyHex": "abcd"}),
+        json!({"url": "http://127.0.0.1/cb"}),
+    ] {
+        let r = call(
+            &w,
+            "/v1/backups",
+            json!({
+                "source": {"engine": "sqlite", "path": "/x.db"},
+                "compression": "NONE",
+                "destination": {"kind": "local", "baseDir": "/tmp", "jobName": "j"},
+                "callback": callback,
+            }),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{callback} → {}", r.json);
+    }
+    w.stop().await.unwrap();
+}
+
+/// Shutdown right after a task finished still delivers its pending result event (bounded wait).
+#[tokio::test]
+async fn shutdown_waits_for_pending_result_events() {
+    // Three 500s: ~1.4 s of backoff before the first event gets through.
+    let receiver = Receiver::start(3).await;
+    let w = Worker::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("small.db");
+    let out = Command::new("sqlite3")
+        .arg(&db)
+        .arg("CREATE TABLE t(x); INSERT INTO t VALUES (1);")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let r = call(
+        &w,
+        "/v1/backups",
+        json!({
+            "source": {"engine": "sqlite", "path": db},
+            "compression": "NONE",
+            "destination": {"kind": "local", "baseDir": dir.path().join("b"), "jobName": "j"},
+            "callback": {"url": receiver.url(), "signingKeyHex": SIGNING_KEY_HEX},
+        }),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
+    let task = wait_task(&w, r.json["taskId"].as_str().unwrap()).await;
+    assert_eq!(task["status"], "succeeded", "{task}");
+    assert!(receiver.accepted.lock().unwrap().is_empty());
+    w.stop().await.unwrap();
+    let accepted = receiver.accepted.lock().unwrap().clone();
+    let last: Value = serde_json::from_str(&accepted.last().unwrap().body).unwrap();
+    assert_eq!(last["type"], "result");
+    assert_eq!(last["seq"].as_u64().unwrap() as usize, accepted.len());
+}
