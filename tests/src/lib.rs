@@ -783,3 +783,22 @@ pub fn sqlite_json(db: &Path, sql: &str) -> Vec<Value> {
     }
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("sqlite3 output ({e}): {text}"))
 }
+
+/// Lines a child process writes to stderr, collected as they arrive (the task ends at EOF).
+pub type CollectedLines = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// Starts collecting a child's stderr lines.
+pub fn collect_lines(
+    stderr: tokio::process::ChildStderr,
+) -> (CollectedLines, tokio::task::JoinHandle<()>) {
+    use tokio::io::AsyncBufReadExt;
+    let lines = CollectedLines::default();
+    let sink = lines.clone();
+    let reader = tokio::spawn(async move {
+        let mut reader = tokio::io::BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = reader.next_line().await {
+            sink.lock().expect("lines").push(line);
+        }
+    });
+    (lines, reader)
+}

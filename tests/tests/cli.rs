@@ -8,9 +8,7 @@ use dbackup_tests::{
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::AsyncBufReadExt;
 use tokio::process::{Child, Command};
 
 /// The four variables of spin.toml, with the worker on `worker_port`.
@@ -244,16 +242,7 @@ async fn serves_and_stops_on_sigterm() {
         .spawn()
         .expect("start dbackup");
     let stderr = child.stderr.take().expect("stderr");
-    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
-    let reader = {
-        let lines = lines.clone();
-        tokio::spawn(async move {
-            let mut reader = tokio::io::BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = reader.next_line().await {
-                lines.lock().expect("lines").push(line);
-            }
-        })
-    };
+    let (lines, reader) = dbackup_tests::collect_lines(stderr);
     let mut host = Running { child };
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);

@@ -6,7 +6,6 @@
 
 use std::net::SocketAddr;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use dbackup_tests::{
@@ -14,7 +13,6 @@ use dbackup_tests::{
     warm_real_app, Api, Credential, HttpResponse, TempDir,
 };
 use serde_json::{json, Value};
-use tokio::io::AsyncBufReadExt;
 use tokio::process::Command;
 
 /// Every response of the flow, labelled.
@@ -78,16 +76,7 @@ async fn canaries_never_leak() {
         .spawn()
         .expect("start dbackup");
     let stderr = child.stderr.take().expect("stderr");
-    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
-    let reader = {
-        let lines = lines.clone();
-        tokio::spawn(async move {
-            let mut reader = tokio::io::BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = reader.next_line().await {
-                lines.lock().expect("lines").push(line);
-            }
-        })
-    };
+    let (lines, reader) = dbackup_tests::collect_lines(stderr);
     let serving = format!("dbackup: serving on http://{listen}");
     let up = dbackup_tests::wait_for(Duration::from_secs(120), || {
         let lines = lines.clone();

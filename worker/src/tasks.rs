@@ -553,15 +553,15 @@ pub fn start_backup(
     plan: BackupPlan,
     execution_id: Option<String>,
 ) -> Result<String, Error> {
-    let task = registry.insert("backup", execution_id, plan.callback.clone())?;
-    let id = task.id.clone();
-    let config = config.clone();
-    start_events(&task, "backup");
-    tokio::task::spawn_blocking(move || {
-        let outcome = run_backup(&config, &task, &plan);
-        task.finish(outcome);
-    });
-    Ok(id)
+    let callback = plan.callback.clone();
+    start(
+        registry,
+        config,
+        "backup",
+        execution_id,
+        callback,
+        move |c, t| run_backup(c, t, &plan),
+    )
 }
 
 /// Registers and starts a restore; returns the task id.
@@ -571,12 +571,32 @@ pub fn start_restore(
     plan: RestorePlan,
     execution_id: Option<String>,
 ) -> Result<String, Error> {
-    let task = registry.insert("restore", execution_id, plan.callback.clone())?;
+    let callback = plan.callback.clone();
+    start(
+        registry,
+        config,
+        "restore",
+        execution_id,
+        callback,
+        move |c, t| run_restore(c, t, &plan),
+    )
+}
+
+/// Registers a task, sends its first events and runs `work` on a blocking thread.
+fn start(
+    registry: &Registry,
+    config: &Config,
+    kind: &'static str,
+    execution_id: Option<String>,
+    callback: Option<(Callback, Vec<String>)>,
+    work: impl FnOnce(&Config, &Task) -> Result<Value, String> + Send + 'static,
+) -> Result<String, Error> {
+    let task = registry.insert(kind, execution_id, callback)?;
     let id = task.id.clone();
     let config = config.clone();
-    start_events(&task, "restore");
+    start_events(&task, kind);
     tokio::task::spawn_blocking(move || {
-        let outcome = run_restore(&config, &task, &plan);
+        let outcome = work(&config, &task);
         task.finish(outcome);
     });
     Ok(id)
