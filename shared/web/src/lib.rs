@@ -4,6 +4,7 @@
 //! components.
 
 pub mod gate;
+pub mod worker;
 
 use dbackup_core::db::{Db, DbError, Rows, Value};
 use dbackup_core::migrations;
