@@ -1,0 +1,580 @@
+//! THE registry of adapters: every database source, storage destination and notification channel
+//! with its config fields. `GET /api/adapter-types` serves it (with a JSON Schema per adapter, from
+//! which the UI builds its forms), [`crate::validate`] checks configs against it and
+//! [`crate::secrets`] seals the fields it marks secret. Config keys follow docs/CONTRACTS.md.
+
+use serde_json::{json, Map, Value};
+
+/// What an adapter is for; the `AdapterConfig.type` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Database,
+    Storage,
+    Notification,
+}
+
+impl Kind {
+    /// The column / JSON value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Database => "database",
+            Kind::Storage => "storage",
+            Kind::Notification => "notification",
+        }
+    }
+
+    /// Parses the column / JSON value.
+    pub fn parse(s: &str) -> Option<Kind> {
+        match s {
+            "database" => Some(Kind::Database),
+            "storage" => Some(Kind::Storage),
+            "notification" => Some(Kind::Notification),
+            _ => None,
+        }
+    }
+}
+
+/// The JSON type of a config field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    /// A string (empty allowed only when the field is optional, where it counts as absent).
+    String,
+    /// An integer in `min..=max`.
+    Integer {
+        min: i64,
+        max: i64,
+    },
+    Boolean,
+    /// One of these strings.
+    Enum(&'static [&'static str]),
+    /// A non-empty list of strings.
+    StringList,
+    /// An object whose values are strings (HTTP headers).
+    StringMap,
+}
+
+/// One config field.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Field {
+    pub name: &'static str,
+    pub ty: FieldType,
+    pub required: bool,
+    /// Sealed at rest and masked in every answer.
+    pub secret: bool,
+    /// Filled in when absent.
+    pub default: Option<DefaultValue>,
+    /// Extra format rule checked by validation.
+    pub format: Format,
+    pub description: &'static str,
+}
+
+/// A default value (const-friendly).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DefaultValue {
+    Str(&'static str),
+    Int(i64),
+    Bool(bool),
+}
+
+impl DefaultValue {
+    /// As JSON.
+    pub fn to_json(self) -> Value {
+        match self {
+            DefaultValue::Str(s) => json!(s),
+            DefaultValue::Int(i) => json!(i),
+            DefaultValue::Bool(b) => json!(b),
+        }
+    }
+}
+
+/// Format rules beyond the JSON type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    None,
+    /// A host name or IP address: no whitespace, no scheme, no `/`.
+    Host,
+    /// An absolute path (`/…`).
+    AbsolutePath,
+    /// An `http://` or `https://` URL.
+    HttpUrl,
+    /// An e-mail address (something@something).
+    Email,
+}
+
+/// One adapter: id (`AdapterConfig.adapterId`), kind, display name and config fields.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdapterType {
+    pub id: &'static str,
+    pub kind: Kind,
+    pub name: &'static str,
+    pub fields: &'static [Field],
+    /// At least one of these must be present (e.g. an SFTP password or private key).
+    pub one_of: &'static [&'static str],
+}
+
+impl AdapterType {
+    /// The field named `name`.
+    pub fn field(&self, name: &str) -> Option<&'static Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// Names of the secret fields.
+    pub fn secret_fields(&self) -> impl Iterator<Item = &'static str> {
+        self.fields.iter().filter(|f| f.secret).map(|f| f.name)
+    }
+
+    /// JSON Schema (draft 2020-12) of the config, with `"x-secret": true` on secret fields and
+    /// `"writeOnly": true` (they are never read back).
+    pub fn json_schema(&self) -> Value {
+        let mut properties = Map::new();
+        for f in self.fields {
+            let mut p = match f.ty {
+                FieldType::String => json!({"type": "string"}),
+                FieldType::Integer { min, max } => {
+                    json!({"type": "integer", "minimum": min, "maximum": max})
+                }
+                FieldType::Boolean => json!({"type": "boolean"}),
+                FieldType::Enum(values) => json!({"type": "string", "enum": values}),
+                FieldType::StringList => {
+                    json!({"type": "array", "items": {"type": "string"}, "minItems": 1})
+                }
+                FieldType::StringMap => {
+                    json!({"type": "object", "additionalProperties": {"type": "string"}})
+                }
+            };
+            let obj = p.as_object_mut().expect("schema literal is an object");
+            if !f.description.is_empty() {
+                obj.insert("description".into(), json!(f.description));
+            }
+            if let Some(d) = f.default {
+                obj.insert("default".into(), d.to_json());
+            }
+            match f.format {
+                Format::None => {}
+                Format::Host => {
+                    obj.insert("format".into(), json!("hostname"));
+                }
+                Format::AbsolutePath => {
+                    obj.insert("pattern".into(), json!("^/"));
+                }
+                Format::HttpUrl => {
+                    obj.insert("format".into(), json!("uri"));
+                }
+                Format::Email => {
+                    obj.insert("format".into(), json!("email"));
+                }
+            }
+            if f.secret {
+                obj.insert("writeOnly".into(), json!(true));
+                obj.insert("x-secret".into(), json!(true));
+            }
+            properties.insert(f.name.into(), p);
+        }
+        let required: Vec<&str> = self
+            .fields
+            .iter()
+            .filter(|f| f.required)
+            .map(|f| f.name)
+            .collect();
+        let mut schema = json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "title": self.name,
+            "type": "object",
+            "properties": properties,
+            "required": required,
+            "additionalProperties": false,
+        });
+        if !self.one_of.is_empty() {
+            schema["anyOf"] = Value::Array(
+                self.one_of
+                    .iter()
+                    .map(|f| json!({"required": [f]}))
+                    .collect(),
+            );
+        }
+        schema
+    }
+
+    /// The `GET /api/adapter-types` entry.
+    pub fn describe(&self) -> Value {
+        json!({
+            "id": self.id,
+            "type": self.kind.as_str(),
+            "name": self.name,
+            "secretFields": self.secret_fields().collect::<Vec<_>>(),
+            "schema": self.json_schema(),
+        })
+    }
+}
+
+const fn field(name: &'static str, ty: FieldType, required: bool) -> Field {
+    Field {
+        name,
+        ty,
+        required,
+        secret: false,
+        default: None,
+        format: Format::None,
+        description: "",
+    }
+}
+
+const fn req(name: &'static str) -> Field {
+    field(name, FieldType::String, true)
+}
+const fn opt(name: &'static str) -> Field {
+    field(name, FieldType::String, false)
+}
+const fn secret(name: &'static str, required: bool) -> Field {
+    Field {
+        secret: true,
+        ..field(name, FieldType::String, required)
+    }
+}
+const fn host() -> Field {
+    Field {
+        format: Format::Host,
+        description: "Host name or IP address",
+        ..req("host")
+    }
+}
+const fn port(default: i64) -> Field {
+    Field {
+        default: Some(DefaultValue::Int(default)),
+        ..field("port", FieldType::Integer { min: 1, max: 65535 }, false)
+    }
+}
+const fn abs_path(name: &'static str, description: &'static str) -> Field {
+    Field {
+        format: Format::AbsolutePath,
+        description,
+        ..req(name)
+    }
+}
+const fn url(name: &'static str, required: bool, secret: bool) -> Field {
+    Field {
+        format: Format::HttpUrl,
+        secret,
+        ..field(name, FieldType::String, required)
+    }
+}
+const fn with_default(f: Field, d: DefaultValue) -> Field {
+    Field {
+        default: Some(d),
+        ..f
+    }
+}
+const fn described(f: Field, description: &'static str) -> Field {
+    Field { description, ..f }
+}
+
+const PRIORITY_1_10: FieldType = FieldType::Integer { min: 1, max: 10 };
+
+const POSTGRES: &[Field] = &[
+    host(),
+    port(5432),
+    req("user"),
+    secret("password", false),
+    with_default(opt("database"), DefaultValue::Str("postgres")),
+    field(
+        "sslmode",
+        FieldType::Enum(&[
+            "disable",
+            "allow",
+            "prefer",
+            "require",
+            "verify-ca",
+            "verify-full",
+        ]),
+        false,
+    ),
+];
+const MYSQL: &[Field] = &[
+    host(),
+    port(3306),
+    req("user"),
+    secret("password", false),
+    opt("database"),
+];
+const MONGODB: &[Field] = &[
+    described(
+        secret("uri", false),
+        "mongodb:// or mongodb+srv:// connection string (instead of host/port/user/password)",
+    ),
+    Field {
+        format: Format::Host,
+        ..opt("host")
+    },
+    port(27017),
+    opt("user"),
+    secret("password", false),
+    opt("authDatabase"),
+    opt("database"),
+];
+const SQLITE: &[Field] = &[abs_path(
+    "path",
+    "Absolute path of the database file on the worker's machine",
+)];
+const REDIS: &[Field] = &[
+    host(),
+    port(6379),
+    opt("username"),
+    secret("password", false),
+    field("database", FieldType::Integer { min: 0, max: 15 }, false),
+    field("tls", FieldType::Boolean, false),
+];
+const LOCAL: &[Field] = &[abs_path(
+    "path",
+    "Absolute base directory on the worker's machine",
+)];
+const S3: &[Field] = &[
+    url("endpoint", true, false),
+    req("region"),
+    req("bucket"),
+    opt("prefix"),
+    with_default(
+        field("forcePathStyle", FieldType::Boolean, false),
+        DefaultValue::Bool(false),
+    ),
+    req("accessKeyId"),
+    secret("secretAccessKey", true),
+];
+const S3_AWS: &[Field] = &[
+    req("region"),
+    req("bucket"),
+    opt("prefix"),
+    req("accessKeyId"),
+    secret("secretAccessKey", true),
+];
+const S3_R2: &[Field] = &[
+    described(req("accountId"), "Cloudflare account id"),
+    req("bucket"),
+    opt("prefix"),
+    req("accessKeyId"),
+    secret("secretAccessKey", true),
+];
+const S3_HETZNER: &[Field] = &[
+    described(req("region"), "fsn1, nbg1, hel1, …"),
+    req("bucket"),
+    opt("prefix"),
+    req("accessKeyId"),
+    secret("secretAccessKey", true),
+];
+const MINIO: &[Field] = &[
+    url("endpoint", true, false),
+    req("bucket"),
+    opt("prefix"),
+    req("accessKeyId"),
+    secret("secretAccessKey", true),
+];
+const SFTP: &[Field] = &[
+    host(),
+    port(22),
+    req("username"),
+    secret("password", false),
+    described(
+        secret("privateKey", false),
+        "OpenSSH private key (PEM text)",
+    ),
+    secret("passphrase", false),
+    described(
+        req("hostKey"),
+        "Pinned host key: an OpenSSH public key line or a SHA256: fingerprint",
+    ),
+    abs_path("path", "Base directory on the server"),
+];
+const DISCORD: &[Field] = &[
+    url("webhookUrl", true, true),
+    with_default(opt("username"), DefaultValue::Str("dbackup")),
+    url("avatarUrl", false, false),
+];
+const SLACK: &[Field] = &[
+    url("webhookUrl", true, true),
+    opt("channel"),
+    opt("username"),
+    opt("iconEmoji"),
+];
+const TEAMS: &[Field] = &[url("webhookUrl", true, true)];
+const TELEGRAM: &[Field] = &[
+    secret("botToken", true),
+    req("chatId"),
+    with_default(
+        url("apiUrl", false, false),
+        DefaultValue::Str("https://api.telegram.org"),
+    ),
+    field("disableNotification", FieldType::Boolean, false),
+];
+const GOTIFY: &[Field] = &[
+    url("serverUrl", true, false),
+    secret("appToken", true),
+    with_default(
+        field("priority", PRIORITY_1_10, false),
+        DefaultValue::Int(5),
+    ),
+];
+const NTFY: &[Field] = &[
+    with_default(
+        url("serverUrl", false, false),
+        DefaultValue::Str("https://ntfy.sh"),
+    ),
+    req("topic"),
+    secret("accessToken", false),
+    with_default(
+        field("priority", FieldType::Integer { min: 1, max: 5 }, false),
+        DefaultValue::Int(3),
+    ),
+];
+const WEBHOOK: &[Field] = &[
+    url("url", true, false),
+    with_default(
+        field("method", FieldType::Enum(&["POST", "PUT", "PATCH"]), false),
+        DefaultValue::Str("POST"),
+    ),
+    described(
+        field("headers", FieldType::StringMap, false),
+        "Extra request headers (not secret; put credentials in `authorization`)",
+    ),
+    described(
+        secret("authorization", false),
+        "Value of the Authorization header",
+    ),
+    described(
+        opt("bodyTemplate"),
+        "Request body with {{title}}, {{message}}, {{status}}, {{job}}, {{source}}, {{size}}, \
+         {{durationMs}}, {{error}} placeholders; default: the notification as JSON",
+    ),
+];
+const EMAIL: &[Field] = &[
+    host(),
+    port(587),
+    with_default(
+        field("tls", FieldType::Enum(&["none", "starttls", "tls"]), false),
+        DefaultValue::Str("starttls"),
+    ),
+    opt("username"),
+    secret("password", false),
+    Field {
+        format: Format::Email,
+        ..req("from")
+    },
+    Field {
+        format: Format::Email,
+        ..field("to", FieldType::StringList, true)
+    },
+];
+
+const fn adapter(
+    id: &'static str,
+    kind: Kind,
+    name: &'static str,
+    fields: &'static [Field],
+) -> AdapterType {
+    AdapterType {
+        id,
+        kind,
+        name,
+        fields,
+        one_of: &[],
+    }
+}
+
+/// Every adapter, in display order.
+pub static ADAPTERS: &[AdapterType] = &[
+    adapter("postgres", Kind::Database, "PostgreSQL", POSTGRES),
+    adapter("mysql", Kind::Database, "MySQL", MYSQL),
+    adapter("mariadb", Kind::Database, "MariaDB", MYSQL),
+    AdapterType {
+        one_of: &["uri", "host"],
+        ..adapter("mongodb", Kind::Database, "MongoDB", MONGODB)
+    },
+    adapter("sqlite", Kind::Database, "SQLite", SQLITE),
+    adapter("redis", Kind::Database, "Redis", REDIS),
+    adapter("valkey", Kind::Database, "Valkey", REDIS),
+    adapter("local", Kind::Storage, "Local filesystem", LOCAL),
+    adapter("s3", Kind::Storage, "S3-compatible", S3),
+    adapter("s3-aws", Kind::Storage, "Amazon S3", S3_AWS),
+    adapter("s3-r2", Kind::Storage, "Cloudflare R2", S3_R2),
+    adapter(
+        "s3-hetzner",
+        Kind::Storage,
+        "Hetzner Object Storage",
+        S3_HETZNER,
+    ),
+    adapter("minio", Kind::Storage, "MinIO", MINIO),
+    AdapterType {
+        one_of: &["password", "privateKey"],
+        ..adapter("sftp", Kind::Storage, "SFTP", SFTP)
+    },
+    adapter("discord", Kind::Notification, "Discord", DISCORD),
+    adapter("slack", Kind::Notification, "Slack", SLACK),
+    adapter("teams", Kind::Notification, "Microsoft Teams", TEAMS),
+    adapter("telegram", Kind::Notification, "Telegram", TELEGRAM),
+    adapter("gotify", Kind::Notification, "Gotify", GOTIFY),
+    adapter("ntfy", Kind::Notification, "ntfy", NTFY),
+    adapter("webhook", Kind::Notification, "Generic webhook", WEBHOOK),
+    adapter("email", Kind::Notification, "E-mail (SMTP)", EMAIL),
+];
+
+/// The adapter with this id.
+pub fn find(id: &str) -> Option<&'static AdapterType> {
+    ADAPTERS.iter().find(|a| a.id == id)
+}
+
+/// The `GET /api/adapter-types` answer, optionally for one kind.
+pub fn describe_all(kind: Option<Kind>) -> Value {
+    Value::Array(
+        ADAPTERS
+            .iter()
+            .filter(|a| kind.is_none_or(|k| a.kind == k))
+            .map(AdapterType::describe)
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_secrets_are_strings() {
+        for (i, a) in ADAPTERS.iter().enumerate() {
+            assert!(ADAPTERS[i + 1..].iter().all(|b| b.id != a.id), "{}", a.id);
+            for f in a.fields {
+                if f.secret {
+                    assert_eq!(f.ty, FieldType::String, "{}.{}", a.id, f.name);
+                }
+            }
+            for name in a.one_of {
+                assert!(a.field(name).is_some(), "{}.{name}", a.id);
+            }
+        }
+        assert_eq!(ADAPTERS.len(), 22);
+    }
+
+    #[test]
+    fn contract_keys() {
+        let keys =
+            |id: &str| -> Vec<&str> { find(id).unwrap().fields.iter().map(|f| f.name).collect() };
+        assert_eq!(
+            keys("postgres"),
+            ["host", "port", "user", "password", "database", "sslmode"]
+        );
+        assert_eq!(keys("local"), ["path"]);
+        assert_eq!(
+            find("s3").unwrap().secret_fields().collect::<Vec<_>>(),
+            ["secretAccessKey"]
+        );
+        assert_eq!(
+            find("sftp").unwrap().secret_fields().collect::<Vec<_>>(),
+            ["password", "privateKey", "passphrase"]
+        );
+    }
+
+    #[test]
+    fn schema_snapshot() {
+        insta::assert_json_snapshot!("postgres_schema", find("postgres").unwrap().describe());
+        insta::assert_json_snapshot!("sftp_schema", find("sftp").unwrap().describe());
+        let kinds = describe_all(Some(Kind::Notification));
+        assert_eq!(kinds.as_array().unwrap().len(), 8);
+    }
+}
