@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::io::{self, Read, Write};
-use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,7 +16,7 @@ use crate::engines::process::ChildSlot;
 use crate::engines::{Source, Target};
 use crate::error::Error;
 use crate::format::{BackupKey, Compression};
-use crate::storage::{LocalStorage, Storage};
+use crate::storage::{self as storage_mod, ObjectWriter, Storage, StorageSpec};
 use crate::stream::{self, describe_io_error, HashReader, Progress};
 use crate::Config;
 
@@ -63,20 +62,18 @@ impl EncryptionSpec {
     }
 }
 
-/// Local-directory destination of a backup.
+/// One destination of a backup: an id chosen by the caller (echoed in the result) and a storage.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct LocalDestination {
-    /// Storage kind; only `local` so far.
-    pub kind: String,
-    /// Absolute base directory.
-    pub base_dir: PathBuf,
-    /// Optional object-name prefix (`/`-separated).
-    #[serde(default)]
-    pub prefix: String,
-    /// Job name (a path segment of the object name).
-    pub job_name: String,
+pub struct DestinationSpec {
+    /// Caller's id of this destination (e.g. the adapter config id).
+    pub id: String,
+    /// Where to write.
+    pub storage: StorageSpec,
 }
+
+/// Most destinations one backup may have.
+pub const MAX_DESTINATIONS: usize = 16;
 
 /// `POST /v1/backups` body.
 #[derive(Debug, Deserialize)]
@@ -86,16 +83,28 @@ pub struct BackupRequest {
     pub execution_id: Option<String>,
     /// Engine connection (see the engine modules).
     pub source: Value,
+    /// Databases to dump; empty or absent = the source's own selection. Only one name is
+    /// supported per backup so far (it sets `source.database` when the source has none).
+    #[serde(default)]
+    pub databases: Option<Vec<String>>,
     /// NONE, GZIP, ZSTD or BROTLI.
     pub compression: Compression,
     /// Level; default per algorithm.
     pub compression_level: Option<i32>,
     /// Encryption; absent = none.
     pub encryption: Option<EncryptionSpec>,
-    /// Where to store.
-    pub destination: LocalDestination,
+    /// Where to store (written concurrently).
+    pub destinations: Vec<DestinationSpec>,
+    /// Job name (a path segment of the object name).
+    pub job_name: String,
+    /// Optional object-name prefix (`/`-separated).
+    #[serde(default)]
+    pub prefix: Option<String>,
     /// Object timestamp (`YYYY-MM-DDTHH-MM-SSZ`); default now.
     pub timestamp: Option<String>,
+    /// Free-form object copied into the `.meta.json` sidecar.
+    #[serde(default)]
+    pub meta: Option<Value>,
     /// Where to send signed events; absent = poll-only.
     pub callback: Option<CallbackSpec>,
 }
@@ -103,12 +112,10 @@ pub struct BackupRequest {
 /// Location of a stored object.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct LocalObject {
-    /// Storage kind; only `local` so far.
-    pub kind: String,
-    /// Absolute base directory.
-    pub base_dir: PathBuf,
-    /// Object name relative to the base.
+pub struct ObjectLocation {
+    /// The storage holding it.
+    pub storage: StorageSpec,
+    /// Object name relative to the storage's base.
     pub object_name: String,
 }
 
@@ -119,7 +126,7 @@ pub struct RestoreRequest {
     /// The host's execution id, echoed back.
     pub execution_id: Option<String>,
     /// The backup object.
-    pub source: LocalObject,
+    pub source: ObjectLocation,
     /// Key for encrypted objects.
     pub encryption: Option<EncryptionSpec>,
     /// Compression of an unencrypted object; default from its name suffix.
@@ -144,6 +151,8 @@ pub enum Status {
     Running,
     /// Finished successfully.
     Succeeded,
+    /// Backup stored at some but not all destinations.
+    Partial,
     /// Finished with an error.
     Failed,
     /// Stopped by a cancel request.
@@ -192,19 +201,34 @@ impl Task {
 
     fn finish(&self, outcome: Result<Value, String>) {
         let cancelled = self.progress.cancelled.load(Ordering::SeqCst);
+        let (status, error) = match &outcome {
+            Ok(result) => (success_status(result), None),
+            Err(_) if cancelled => (Status::Cancelled, Some("cancelled".to_owned())),
+            Err(e) => (Status::Failed, Some(e.clone())),
+        };
         let event = self.events.as_ref().map(|events| {
             events.progress(&self.progress);
-            let (status, error) = match &outcome {
-                Ok(_) => (Status::Succeeded, None),
-                Err(_) if cancelled => (Status::Cancelled, Some("cancelled".to_owned())),
-                Err(e) => (Status::Failed, Some(e.clone())),
-            };
             if let Some(e) = &error {
                 events.log(if cancelled { "warning" } else { "error" }, e);
             }
             let result = outcome.as_ref().ok();
             if let Some(warning) = result.and_then(|r| r["warning"].as_str()) {
                 events.log("warning", warning);
+            }
+            for failed in result
+                .and_then(|r| r["destinations"].as_array())
+                .into_iter()
+                .flatten()
+                .filter(|d| d["ok"] == false)
+            {
+                events.log(
+                    "error",
+                    &format!(
+                        "destination {}: {}",
+                        failed["id"].as_str().unwrap_or("?"),
+                        failed["error"].as_str().unwrap_or("failed")
+                    ),
+                );
             }
             let field = |k: &str| result.map_or(Value::Null, |r| r[k].clone());
             let size = match field("size") {
@@ -219,6 +243,9 @@ impl Task {
                 "status": status,
                 "size": size,
                 "sha256": field("sha256"),
+                "objectName": field("objectName"),
+                "engineVersion": field("engineToolVersion"),
+                "destinations": field("destinations"),
                 "path": path,
                 "error": error,
                 "result": result,
@@ -226,20 +253,11 @@ impl Task {
         });
         if let Ok(mut s) = self.state.lock() {
             s.finished = Some(Instant::now());
-            match outcome {
-                Ok(result) => {
-                    s.status = Status::Succeeded;
-                    s.stage = "done";
-                    s.result = Some(result);
-                }
-                Err(_) if cancelled => {
-                    s.status = Status::Cancelled;
-                    s.error = Some("cancelled".into());
-                }
-                Err(e) => {
-                    s.status = Status::Failed;
-                    s.error = Some(e);
-                }
+            s.status = status;
+            s.error = error;
+            if let Ok(result) = outcome {
+                s.stage = "done";
+                s.result = Some(result);
             }
         }
         if let (Some(events), Some(event)) = (&self.events, event) {
@@ -276,6 +294,18 @@ impl Task {
             .lock()
             .map(|s| s.status == Status::Running)
             .unwrap_or(false)
+    }
+}
+
+/// `partial` when a result lists a failed destination, else `succeeded`.
+fn success_status(result: &Value) -> Status {
+    let failed = result["destinations"]
+        .as_array()
+        .is_some_and(|d| d.iter().any(|d| d["ok"] == false));
+    if failed {
+        Status::Partial
+    } else {
+        Status::Succeeded
     }
 }
 
@@ -398,9 +428,10 @@ pub struct BackupPlan {
     compression: Compression,
     level: Option<i32>,
     key: Option<BackupKey>,
-    base_dir: PathBuf,
+    destinations: Vec<DestinationSpec>,
     object_name: String,
     job_name: String,
+    meta: Option<Value>,
     callback: Option<(Callback, Vec<String>)>,
 }
 
@@ -408,8 +439,59 @@ impl BackupPlan {
     /// Validates a request; computes the object name
     /// `<prefix>/<job>/<timestamp>_<db>.<ext>[.gz|.zst|.br][.dbk]`.
     pub fn new(req: BackupRequest) -> Result<Self, Error> {
-        let callback = plan_callback(req.callback.as_ref(), &req.source, req.encryption.as_ref())?;
-        let source = Source::from_value(req.source)?;
+        let mut source_value = req.source;
+        match req.databases.as_deref().unwrap_or_default() {
+            [] => {}
+            [one] => {
+                if let Some(obj) = source_value.as_object_mut() {
+                    obj.entry("database").or_insert_with(|| json!(one));
+                }
+            }
+            _ => {
+                return Err(Error::InvalidBody(
+                    "databases: one database per backup is supported so far".into(),
+                ))
+            }
+        }
+        if req.destinations.is_empty() {
+            return Err(Error::InvalidBody(
+                "destinations: at least one is required".into(),
+            ));
+        }
+        if req.destinations.len() > MAX_DESTINATIONS {
+            return Err(Error::InvalidBody(format!(
+                "destinations: at most {MAX_DESTINATIONS}"
+            )));
+        }
+        for (i, d) in req.destinations.iter().enumerate() {
+            if d.id.is_empty() || d.id.len() > 200 {
+                return Err(Error::InvalidBody(format!(
+                    "destinations[{i}].id: 1 to 200 characters"
+                )));
+            }
+            if req.destinations[..i].iter().any(|o| o.id == d.id) {
+                return Err(Error::InvalidBody(format!(
+                    "destinations[{i}].id: duplicate id"
+                )));
+            }
+            d.storage
+                .validate()
+                .map_err(|e| Error::InvalidBody(format!("destinations[{i}].{e}")))?;
+        }
+        if req.meta.as_ref().is_some_and(|m| !m.is_object()) {
+            return Err(Error::InvalidBody("meta: must be an object".into()));
+        }
+        let mut callback = plan_callback(
+            req.callback.as_ref(),
+            &source_value,
+            req.encryption.as_ref(),
+        )?;
+        if let Some((_, secrets)) = &mut callback {
+            for d in &req.destinations {
+                secrets.extend(d.storage.secrets());
+            }
+        }
+        let source = Source::from_value(source_value)?;
         stream::Compressor::<io::Sink>::new(req.compression, req.compression_level, io::sink())
             .map_err(|e| Error::InvalidBody(format!("compressionLevel: {e}")))?;
         let key = req
@@ -417,33 +499,25 @@ impl BackupPlan {
             .as_ref()
             .map(EncryptionSpec::key)
             .transpose()?;
-        let dest = req.destination;
-        if dest.kind != "local" {
-            return Err(Error::InvalidBody(format!(
-                "destination.kind: unsupported storage {:?} (only \"local\")",
-                dest.kind.chars().take(32).collect::<String>()
-            )));
-        }
-        if !dest.base_dir.is_absolute() {
-            return Err(Error::InvalidBody(
-                "destination.baseDir: must be absolute".into(),
-            ));
-        }
-        if dest.job_name.is_empty() {
-            return Err(Error::InvalidBody(
-                "destination.jobName: must not be empty".into(),
-            ));
+        if req.job_name.is_empty() {
+            return Err(Error::InvalidBody("jobName: must not be empty".into()));
         }
         let timestamp = match req.timestamp {
             Some(t) => sanitize(&t),
             None => chrono::Utc::now().format("%Y-%m-%dT%H-%M-%SZ").to_string(),
         };
         let mut name = String::new();
-        for segment in dest.prefix.split('/').filter(|s| !s.is_empty()) {
+        for segment in req
+            .prefix
+            .as_deref()
+            .unwrap_or("")
+            .split('/')
+            .filter(|s| !s.is_empty())
+        {
             name.push_str(&sanitize(segment));
             name.push('/');
         }
-        name.push_str(&sanitize(&dest.job_name));
+        name.push_str(&sanitize(&req.job_name));
         name.push('/');
         name.push_str(&format!(
             "{timestamp}_{}.{}{}{}",
@@ -452,15 +526,16 @@ impl BackupPlan {
             req.compression.suffix(),
             if key.is_some() { ENCRYPTED_SUFFIX } else { "" }
         ));
-        crate::storage::validate_name(&name).map_err(|e| Error::InvalidBody(e.to_string()))?;
+        storage_mod::validate_name(&name).map_err(|e| Error::InvalidBody(e.to_string()))?;
         Ok(BackupPlan {
             source,
             compression: req.compression,
             level: req.compression_level,
             key,
-            base_dir: dest.base_dir,
+            destinations: req.destinations,
             object_name: name,
-            job_name: dest.job_name,
+            job_name: req.job_name,
+            meta: req.meta,
             callback,
         })
     }
@@ -471,7 +546,7 @@ pub struct RestorePlan {
     target: Target,
     key: Option<BackupKey>,
     compression_hint: Compression,
-    base_dir: PathBuf,
+    storage: StorageSpec,
     object_name: String,
     create_database: bool,
     verify: bool,
@@ -482,24 +557,22 @@ pub struct RestorePlan {
 impl RestorePlan {
     /// Validates a request.
     pub fn new(req: RestoreRequest) -> Result<Self, Error> {
-        let callback = plan_callback(req.callback.as_ref(), &req.target, req.encryption.as_ref())?;
+        let mut callback =
+            plan_callback(req.callback.as_ref(), &req.target, req.encryption.as_ref())?;
+        if let Some((_, secrets)) = &mut callback {
+            secrets.extend(req.source.storage.secrets());
+        }
         let target = Target::from_value(req.target)?;
         let key = req
             .encryption
             .as_ref()
             .map(EncryptionSpec::key)
             .transpose()?;
-        if req.source.kind != "local" {
-            return Err(Error::InvalidBody(
-                "source.kind: only \"local\" is supported".into(),
-            ));
-        }
-        if !req.source.base_dir.is_absolute() {
-            return Err(Error::InvalidBody(
-                "source.baseDir: must be absolute".into(),
-            ));
-        }
-        crate::storage::validate_name(&req.source.object_name)
+        req.source
+            .storage
+            .validate()
+            .map_err(|e| Error::InvalidBody(format!("source.{e}")))?;
+        storage_mod::validate_name(&req.source.object_name)
             .map_err(|e| Error::InvalidBody(format!("source.objectName: {e}")))?;
         let compression_hint = req
             .compression
@@ -508,7 +581,7 @@ impl RestorePlan {
             target,
             key,
             compression_hint,
-            base_dir: req.source.base_dir,
+            storage: req.source.storage,
             object_name: req.source.object_name,
             create_database: req.create_database.unwrap_or(true),
             verify: req.verify.unwrap_or(true),
@@ -614,33 +687,98 @@ fn start_events(task: &Arc<Task>, kind: &str) {
     }
 }
 
-/// Runs a backup to completion on the current (blocking) thread.
+/// One destination during a backup.
+struct Dest {
+    id: String,
+    storage: Option<Box<dyn Storage>>,
+    location: Option<String>,
+    error: Option<String>,
+}
+
+impl Dest {
+    fn fail(&mut self, error: String) {
+        self.error.get_or_insert(error);
+    }
+
+    fn report(&self) -> Value {
+        match &self.error {
+            None => json!({"id": self.id, "ok": true, "path": self.location}),
+            Some(e) => json!({"id": self.id, "ok": false, "error": e}),
+        }
+    }
+}
+
+/// Joins the errors of failed destinations into one message.
+fn all_failed(dests: &[Dest]) -> String {
+    let errors: Vec<String> = dests
+        .iter()
+        .map(|d| format!("{}: {}", d.id, d.error.as_deref().unwrap_or("failed")))
+        .collect();
+    format!("storage: every destination failed ({})", errors.join("; "))
+}
+
+/// Runs a backup to completion on the current (blocking) thread: the stream is written to
+/// every destination at once; one failing destination does not stop the others.
 pub fn run_backup(config: &Config, task: &Task, plan: &BackupPlan) -> Result<Value, String> {
     let started = chrono::Utc::now();
-    let storage = LocalStorage::new(&plan.base_dir).map_err(|e| format!("storage: {e}"))?;
+    let mut dests: Vec<Dest> = plan
+        .destinations
+        .iter()
+        .map(|d| match storage_mod::open(&d.storage) {
+            Ok(storage) => Dest {
+                id: d.id.clone(),
+                location: Some(storage.location(&plan.object_name)),
+                storage: Some(storage),
+                error: None,
+            },
+            Err(e) => Dest {
+                id: d.id.clone(),
+                storage: None,
+                location: None,
+                error: Some(format!("storage: {e}")),
+            },
+        })
+        .collect();
+    // Start every object before the dump, so unreachable or refusing storages fail early.
+    let mut writers: Vec<(usize, Box<dyn ObjectWriter>)> = Vec::new();
+    for (i, dest) in dests.iter_mut().enumerate() {
+        let Some(storage) = &dest.storage else {
+            continue;
+        };
+        match storage.put(&plan.object_name) {
+            Ok(w) => writers.push((i, w)),
+            Err(e) => dest.fail(format!("storage: {e}")),
+        }
+    }
+    if writers.is_empty() {
+        return Err(all_failed(&dests));
+    }
     let tool_version = plan.source.tool_version(config);
     task.set_stage("dumping");
     task.log(
         "info",
         &format!(
-            "dumping {} database {} to {}",
+            "dumping {} database {} to {} ({} destination(s))",
             plan.source.engine(),
             plan.source.database(),
-            plan.object_name
+            plan.object_name,
+            writers.len()
         ),
     );
     let dump = plan.source.start_dump(config, &task.slot)?;
     let mut process = dump.process;
-    let mut writer = match storage.put(&plan.object_name) {
-        Ok(w) => w,
-        Err(e) => return Err(format!("storage: {e}")),
-    };
-    let streamed = stream::run_backup_stream(
+    let mut sinks: Vec<Box<dyn ObjectWriter>> = Vec::with_capacity(writers.len());
+    let mut owners = Vec::with_capacity(writers.len());
+    for (i, w) in writers {
+        owners.push(i);
+        sinks.push(w);
+    }
+    let streamed = stream::run_backup_fanout(
         dump.reader,
         plan.compression,
         plan.level,
         plan.key.as_ref(),
-        &mut writer,
+        &mut sinks,
         &task.progress,
     );
     if streamed.is_err() {
@@ -650,15 +788,48 @@ pub fn run_backup(config: &Config, task: &Task, plan: &BackupPlan) -> Result<Val
     }
     let waited = process.map(|p| p.wait(&task.slot)).transpose();
     if task.progress.cancelled.load(Ordering::SeqCst) {
-        return Err("cancelled".into()); // `writer` drops here: the partial is removed
+        return Err("cancelled".into()); // the writers drop here: partials removed, uploads aborted
     }
-    let summary = streamed.map_err(|e| format!("backup stream: {}", describe_io_error(&e)))?;
+    let (summary, sink_errors) =
+        streamed.map_err(|e| format!("backup stream: {}", describe_io_error(&e)))?;
     waited?;
     if summary.bytes_in == 0 {
         return Err("the dump tool produced no output".into());
     }
     task.set_stage("storing");
-    writer.commit().map_err(|e| format!("storage: {e}"))?;
+    // Commit the destinations whose stream succeeded, concurrently (S3 sends its last part).
+    let commits: Vec<(usize, Result<(), String>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = sinks
+            .into_iter()
+            .zip(owners.iter().copied())
+            .zip(sink_errors)
+            .map(|((writer, owner), error)| {
+                scope.spawn(move || {
+                    let result = match error {
+                        Some(e) => Err(format!("storage: {}", describe_io_error(&e))),
+                        None => writer.commit().map_err(|e| format!("storage: {e}")),
+                    };
+                    (owner, result)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .zip(owners.iter().copied())
+            .map(|(h, owner)| {
+                h.join()
+                    .unwrap_or_else(|_| (owner, Err("storage: commit panicked".into())))
+            })
+            .collect()
+    });
+    for (owner, result) in commits {
+        if let Err(e) = result {
+            dests[owner].fail(e);
+        }
+    }
+    if dests.iter().all(|d| d.error.is_some()) {
+        return Err(all_failed(&dests));
+    }
 
     let meta = json!({
         "version": 1,
@@ -682,36 +853,41 @@ pub fn run_backup(config: &Config, task: &Task, plan: &BackupPlan) -> Result<Val
         "createdAt": started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         "appVersion": env!("CARGO_PKG_VERSION"),
         "locked": false,
+        "meta": plan.meta,
     });
     let meta_name = format!("{}{META_SUFFIX}", plan.object_name);
+    let meta_text = serde_json::to_string_pretty(&meta).unwrap_or_default();
     // The object is restorable without its sidecar, so a sidecar failure is reported, not fatal.
-    let meta_error = storage
-        .put(&meta_name)
-        .and_then(|mut w| {
-            w.write_all(
-                serde_json::to_string_pretty(&meta)
-                    .unwrap_or_default()
-                    .as_bytes(),
-            )?;
+    let mut warnings = Vec::new();
+    for dest in dests.iter().filter(|d| d.error.is_none()) {
+        let Some(storage) = &dest.storage else {
+            continue;
+        };
+        let written = storage.put(&meta_name).and_then(|mut w| {
+            w.write_all(meta_text.as_bytes())?;
             w.commit()
-        })
-        .err()
-        .map(|e| format!("metadata sidecar not written: {e}"));
+        });
+        if let Err(e) = written {
+            warnings.push(format!("{}: metadata sidecar not written: {e}", dest.id));
+        }
+    }
+    let first_ok = dests.iter().find(|d| d.error.is_none());
     Ok(json!({
         "objectName": plan.object_name,
         "metaName": meta_name,
-        "path": storage.base().join(&plan.object_name),
+        "path": first_ok.and_then(|d| d.location.clone()),
         "size": summary.bytes_out,
         "dumpSize": summary.bytes_in,
         "sha256": summary.sha256,
         "engineToolVersion": meta["engineToolVersion"],
-        "warning": meta_error,
+        "destinations": dests.iter().map(Dest::report).collect::<Vec<_>>(),
+        "warning": (!warnings.is_empty()).then(|| warnings.join("; ")),
     }))
 }
 
 /// Runs a restore to completion on the current (blocking) thread.
 pub fn run_restore(config: &Config, task: &Task, plan: &RestorePlan) -> Result<Value, String> {
-    let storage = LocalStorage::new(&plan.base_dir).map_err(|e| format!("storage: {e}"))?;
+    let storage = storage_mod::open(&plan.storage).map_err(|e| format!("storage: {e}"))?;
     let open = || -> Result<Box<dyn Read + Send>, String> {
         storage
             .get(&plan.object_name)

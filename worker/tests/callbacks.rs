@@ -166,7 +166,7 @@ async fn backup_events_are_signed_ordered_retried_and_masked() {
             "source": {"engine": "sqlite", "path": db},
             "compression": "ZSTD",
             "encryption": {"keyHex": KEY_HEX},
-            "destination": {"kind": "local", "baseDir": dir.path().join("b"), "jobName": "j"},
+            "destinations": [{"id": "d1", "storage": {"kind": "local", "path": dir.path().join("b")}}], "jobName": "j",
             "callback": {"url": receiver.url(), "signingKeyHex": SIGNING_KEY_HEX},
         }),
     )
@@ -265,7 +265,7 @@ async fn backup_events_are_signed_ordered_retried_and_masked() {
         &w,
         "/v1/restores",
         json!({
-            "source": {"kind": "local", "baseDir": dir.path().join("b"),
+            "source": {"storage": {"kind": "local", "path": dir.path().join("b")},
                        "objectName": task["result"]["objectName"]},
             "encryption": {"keyHex": KEY_HEX},
             "target": {"engine": "sqlite", "path": dir.path().join("restored.db")},
@@ -308,7 +308,7 @@ async fn failed_task_events_mask_the_password() {
             "source": {"engine": "mariadb", "host": "127.0.0.1", "port": 1, "user": "root",
                        "password": password, "database": "shop"},
             "compression": "GZIP",
-            "destination": {"kind": "local", "baseDir": dir.path(), "jobName": "j"},
+            "destinations": [{"id": "d1", "storage": {"kind": "local", "path": dir.path()}}], "jobName": "j",
             "callback": {"url": receiver.url(), "signingKeyHex": SIGNING_KEY_HEX},
         }),
     )
@@ -349,7 +349,7 @@ async fn invalid_callbacks_are_400() {
             json!({
                 "source": {"engine": "sqlite", "path": "/x.db"},
                 "compression": "NONE",
-                "destination": {"kind": "local", "baseDir": "/tmp", "jobName": "j"},
+                "destinations": [{"id": "d1", "storage": {"kind": "local", "path": "/tmp"}}], "jobName": "j",
                 "callback": callback,
             }),
         )
@@ -379,7 +379,7 @@ async fn shutdown_waits_for_pending_result_events() {
         json!({
             "source": {"engine": "sqlite", "path": db},
             "compression": "NONE",
-            "destination": {"kind": "local", "baseDir": dir.path().join("b"), "jobName": "j"},
+            "destinations": [{"id": "d1", "storage": {"kind": "local", "path": dir.path().join("b")}}], "jobName": "j",
             "callback": {"url": receiver.url(), "signingKeyHex": SIGNING_KEY_HEX},
         }),
     )

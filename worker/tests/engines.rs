@@ -111,7 +111,7 @@ fn backup(source: Value, compression: Compression, encrypted: bool) -> Result<Ba
         "executionId": "exec-1",
         "source": source,
         "compression": compression,
-        "destination": {"kind": "local", "baseDir": base.path(), "prefix": "tests", "jobName": "round trip"},
+        "destinations": [{"id": "d1", "storage": {"kind": "local", "path": base.path()}}], "prefix": "tests", "jobName": "round trip",
     });
     if encrypted {
         req["encryption"] = json!({"keyHex": KEY_HEX});
@@ -125,7 +125,7 @@ fn backup(source: Value, compression: Compression, encrypted: bool) -> Result<Ba
 
 fn restore(b: &Backup, target: Value, key_hex: Option<&str>) -> Result<Value, String> {
     let mut req = json!({
-        "source": {"kind": "local", "baseDir": b.base.path(), "objectName": b.object()},
+        "source": {"storage": {"kind": "local", "path": b.base.path()}, "objectName": b.object()},
         "target": target,
     });
     if let Some(key) = key_hex {

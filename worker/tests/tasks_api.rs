@@ -56,7 +56,7 @@ async fn backup_then_restore_over_http() {
                 "compression": "ZSTD",
                 "compressionLevel": 5,
                 "encryption": {"keyHex": KEY_HEX, "keyFingerprint": fp},
-                "destination": {"kind": "local", "baseDir": base, "prefix": "acme", "jobName": "nightly"},
+                "destinations": [{"id": "d1", "storage": {"kind": "local", "path": base}}], "prefix": "acme", "jobName": "nightly",
                 "timestamp": "2026-11-27T03-00-00Z",
             })),
         )
@@ -83,7 +83,7 @@ async fn backup_then_restore_over_http() {
         Method::POST,
         "/v1/restores",
         Some(json!({
-            "source": {"kind": "local", "baseDir": base, "objectName": object},
+            "source": {"storage": {"kind": "local", "path": base}, "objectName": object},
             "encryption": {"keyHex": KEY_HEX},
             "target": {"engine": "sqlite", "path": target},
             "expectedSha256": task["result"]["sha256"],
@@ -104,7 +104,7 @@ async fn backup_then_restore_over_http() {
         Method::POST,
         "/v1/restores",
         Some(json!({
-            "source": {"kind": "local", "baseDir": base, "objectName": object},
+            "source": {"storage": {"kind": "local", "path": base}, "objectName": object},
             "encryption": {"keyHex": KEY_HEX},
             "target": {"engine": "sqlite", "path": dir.path().join("never.db")},
             "expectedSha256": "00".repeat(32),
@@ -129,21 +129,21 @@ async fn invalid_requests_are_400() {
     let w = Worker::start().await;
     let cases = [
         json!({"source": {"engine": "sqlite", "path": "/x.db"}, "compression": "LZ4",
-               "destination": {"kind": "local", "baseDir": "/tmp", "jobName": "j"}}),
+               "destinations": [{"id": "d1", "storage": {"kind": "local", "path": "/tmp"}}], "jobName": "j"}),
         json!({"source": {"engine": "sqlite", "path": "/x.db"}, "compression": "ZSTD", "compressionLevel": 40,
-               "destination": {"kind": "local", "baseDir": "/tmp", "jobName": "j"}}),
+               "destinations": [{"id": "d1", "storage": {"kind": "local", "path": "/tmp"}}], "jobName": "j"}),
         json!({"source": {"engine": "sqlite", "path": "/x.db"}, "compression": "NONE",
                "encryption": {"keyHex": "abcd"},
-               "destination": {"kind": "local", "baseDir": "/tmp", "jobName": "j"}}),
+               "destinations": [{"id": "d1", "storage": {"kind": "local", "path": "/tmp"}}], "jobName": "j"}),
         json!({"source": {"engine": "sqlite", "path": "/x.db"}, "compression": "NONE",
                "encryption": {"keyHex": KEY_HEX, "keyFingerprint": "0000000000000000"},
-               "destination": {"kind": "local", "baseDir": "/tmp", "jobName": "j"}}),
+               "destinations": [{"id": "d1", "storage": {"kind": "local", "path": "/tmp"}}], "jobName": "j"}),
         json!({"source": {"engine": "sqlite", "path": "/x.db"}, "compression": "NONE",
-               "destination": {"kind": "s3", "baseDir": "/tmp", "jobName": "j"}}),
+               "destinations": [{"id": "d1", "storage": {"kind": "s3", "path": "/tmp"}}], "jobName": "j"}),
         json!({"source": {"engine": "postgresql", "host": "h", "port": 5432, "user": "u", "database": "host=evil"},
-               "compression": "NONE", "destination": {"kind": "local", "baseDir": "/tmp", "jobName": "j"}}),
+               "compression": "NONE", "destinations": [{"id": "d1", "storage": {"kind": "local", "path": "/tmp"}}], "jobName": "j"}),
         json!({"source": {"engine": "sqlite", "path": "/x.db"}, "compression": "NONE", "extra": 1,
-               "destination": {"kind": "local", "baseDir": "/tmp", "jobName": "j"}}),
+               "destinations": [{"id": "d1", "storage": {"kind": "local", "path": "/tmp"}}], "jobName": "j"}),
     ];
     for body in cases {
         let r = call(&w, Method::POST, "/v1/backups", Some(body.clone())).await;
@@ -154,7 +154,7 @@ async fn invalid_requests_are_400() {
         Method::POST,
         "/v1/restores",
         Some(
-            json!({"source": {"kind": "local", "baseDir": "/tmp", "objectName": "../etc/passwd"},
+            json!({"source": {"storage": {"kind": "local", "path": "/tmp"}, "objectName": "../etc/passwd"},
                         "target": {"engine": "sqlite", "path": "/tmp/x.db"}}),
         ),
     )
@@ -233,7 +233,7 @@ async fn cancel_mid_dump_kills_the_child_and_leaves_nothing() {
             Some(json!({
                 "source": {"engine": "postgresql", "host": "127.0.0.1", "port": 5432, "user": "postgres", "database": db},
                 "compression": "GZIP",
-                "destination": {"kind": "local", "baseDir": base.path(), "jobName": "j"},
+                "destinations": [{"id": "d1", "storage": {"kind": "local", "path": base.path()}}], "jobName": "j",
             })),
         )
         .await;

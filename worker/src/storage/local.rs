@@ -200,6 +200,10 @@ impl Storage for LocalStorage {
             Err(e) => Err(e),
         }
     }
+
+    fn location(&self, name: &str) -> String {
+        self.base.join(name).display().to_string()
+    }
 }
 
 /// Writer of one local object.

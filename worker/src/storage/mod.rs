@@ -1,10 +1,194 @@
 //! Storage backends behind one small blocking trait; one module per backend.
+//!
+//! [`StorageSpec`] is what a request names (docs/CONTRACTS.md, "StorageSpec"); [`open`] turns
+//! it into a [`Storage`].
 
 pub mod local;
+pub mod s3;
 
+use std::fmt;
 use std::io::{self, Read, Write};
+use std::path::PathBuf;
+
+use serde::Deserialize;
 
 pub use local::LocalStorage;
+pub use s3::S3Storage;
+
+/// Where objects live: the `storage` object of a request. `Debug` masks every secret.
+#[derive(Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum StorageSpec {
+    /// A directory on the worker's machine.
+    Local(LocalSpec),
+    /// An S3-compatible bucket.
+    S3(S3Spec),
+    /// A directory on an SFTP server.
+    Sftp(SftpSpec),
+}
+
+/// `{"kind":"local", "path"}`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LocalSpec {
+    /// Absolute base directory.
+    pub path: PathBuf,
+}
+
+/// `{"kind":"s3", endpoint, region, bucket, prefix?, pathStyle, accessKeyId, secretAccessKey}`.
+#[derive(Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct S3Spec {
+    /// `http(s)://host[:port]`.
+    pub endpoint: String,
+    /// Signing region (`us-east-1` for most S3-compatible servers).
+    pub region: String,
+    /// Bucket name.
+    pub bucket: String,
+    /// Key prefix all object names live under (`/`-separated, no leading slash needed).
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// Path-style URLs (`endpoint/bucket/key`) instead of virtual-host style.
+    #[serde(default)]
+    pub path_style: bool,
+    /// Access key id.
+    pub access_key_id: String,
+    /// Secret access key.
+    pub secret_access_key: String,
+}
+
+impl fmt::Debug for S3Spec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("S3Spec")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("bucket", &self.bucket)
+            .field("prefix", &self.prefix)
+            .field("path_style", &self.path_style)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &crate::MASK)
+            .finish()
+    }
+}
+
+/// `{"kind":"sftp", host, port, username, password?, privateKey?, passphrase?, hostKey, path}`.
+#[derive(Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SftpSpec {
+    /// Server host name or address.
+    pub host: String,
+    /// Server port (default 22).
+    #[serde(default = "default_ssh_port")]
+    pub port: u16,
+    /// Login name.
+    pub username: String,
+    /// Password authentication.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// OpenSSH private key (PEM text) for key authentication.
+    #[serde(default)]
+    pub private_key: Option<String>,
+    /// Passphrase of `private_key`.
+    #[serde(default)]
+    pub passphrase: Option<String>,
+    /// The pinned host key: an OpenSSH public-key line or a `SHA256:` fingerprint.
+    pub host_key: String,
+    /// Base directory on the server.
+    pub path: String,
+}
+
+fn default_ssh_port() -> u16 {
+    22
+}
+
+impl fmt::Debug for SftpSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let masked = |v: &Option<String>| v.as_ref().map(|_| crate::MASK);
+        f.debug_struct("SftpSpec")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("username", &self.username)
+            .field("password", &masked(&self.password))
+            .field("private_key", &masked(&self.private_key))
+            .field("passphrase", &masked(&self.passphrase))
+            .field("host_key", &self.host_key)
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl fmt::Debug for StorageSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StorageSpec::Local(s) => s.fmt(f),
+            StorageSpec::S3(s) => s.fmt(f),
+            StorageSpec::Sftp(s) => s.fmt(f),
+        }
+    }
+}
+
+impl StorageSpec {
+    /// The kind name (`local`, `s3`, `sftp`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StorageSpec::Local(_) => "local",
+            StorageSpec::S3(_) => "s3",
+            StorageSpec::Sftp(_) => "sftp",
+        }
+    }
+
+    /// The secret values of this spec, to mask in events and logs.
+    pub fn secrets(&self) -> Vec<String> {
+        match self {
+            StorageSpec::Local(_) => Vec::new(),
+            StorageSpec::S3(s) => vec![s.secret_access_key.clone()],
+            StorageSpec::Sftp(s) => [&s.password, &s.private_key, &s.passphrase]
+                .into_iter()
+                .flatten()
+                .filter(|v| !v.is_empty())
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// Cheap checks that need no network (absolute paths, URL shape, required fields).
+    pub fn validate(&self) -> io::Result<()> {
+        let invalid = |m: String| Err(io::Error::new(io::ErrorKind::InvalidInput, m));
+        match self {
+            StorageSpec::Local(s) if !s.path.is_absolute() => {
+                invalid("storage.path: must be an absolute path".into())
+            }
+            StorageSpec::Local(_) => Ok(()),
+            StorageSpec::S3(s) => s3::validate(s),
+            StorageSpec::Sftp(s) => {
+                if s.host.is_empty() || s.username.is_empty() {
+                    return invalid("storage: sftp host and username are required".into());
+                }
+                if s.password.is_none() && s.private_key.is_none() {
+                    return invalid("storage: sftp needs a password or a privateKey".into());
+                }
+                if s.host_key.trim().is_empty() {
+                    return invalid("storage.hostKey: the server's host key must be pinned".into());
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Opens the backend a spec names. Local storage creates its base directory; remote backends
+/// connect lazily or on open (SFTP) and report unreachable servers as errors.
+pub fn open(spec: &StorageSpec) -> io::Result<Box<dyn Storage>> {
+    spec.validate()?;
+    match spec {
+        StorageSpec::Local(s) => Ok(Box::new(LocalStorage::new(&s.path)?)),
+        StorageSpec::S3(s) => Ok(Box::new(S3Storage::new(s)?)),
+        StorageSpec::Sftp(_) => Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "sftp storage is not available in this build",
+        )),
+    }
+}
 
 /// Metadata of one stored object.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -37,6 +221,8 @@ pub trait Storage: Send + Sync {
     fn stat(&self, name: &str) -> io::Result<ObjectInfo>;
     /// Deletes `name` (not an error if it is absent).
     fn delete(&self, name: &str) -> io::Result<()>;
+    /// A human-readable location of `name` (a path or URL, no secrets) for results and logs.
+    fn location(&self, name: &str) -> String;
 }
 
 /// Validates an object name: relative, `/`-separated, no empty, `.` or `..` segments, no

@@ -172,19 +172,59 @@ pub fn run_backup_stream<R: Read, W: Write + Send>(
     sink: &mut W,
     progress: &Progress,
 ) -> io::Result<StreamSummary> {
-    let (tx, rx) = block_channel();
+    let (summary, mut errors) = run_backup_fanout(
+        source,
+        compression,
+        level,
+        key,
+        std::slice::from_mut(sink),
+        progress,
+    )?;
+    match errors.pop().flatten() {
+        Some(e) => Err(e),
+        None => Ok(summary),
+    }
+}
+
+/// Backup pipeline with several sinks: the CPU stages run on this thread and every sink gets
+/// its own scoped thread behind a bounded channel of [`CHANNEL_BLOCKS`] shared blocks, so the
+/// slowest sink sets the pace (backpressure) and memory stays bounded. A sink that fails is
+/// dropped from the fan-out and its error returned in its slot; the others continue. Fails as
+/// a whole when the CPU stages fail or every sink failed (with the first sink's error).
+pub fn run_backup_fanout<R: Read, W: Write + Send>(
+    source: R,
+    compression: Compression,
+    level: Option<i32>,
+    key: Option<&BackupKey>,
+    sinks: &mut [W],
+    progress: &Progress,
+) -> io::Result<(StreamSummary, Vec<Option<io::Error>>)> {
+    if sinks.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "no destination",
+        ));
+    }
     std::thread::scope(|scope| {
-        let storage = scope.spawn(move || -> io::Result<()> {
-            for block in rx {
-                sink.write_all(&block)?;
-                progress
-                    .bytes_out
-                    .fetch_add(block.len() as u64, Ordering::Relaxed);
-            }
-            sink.flush()
-        });
+        let mut senders = Vec::with_capacity(sinks.len());
+        let mut threads = Vec::with_capacity(sinks.len());
+        for sink in sinks.iter_mut() {
+            let (tx, rx) = sync_channel::<std::sync::Arc<Vec<u8>>>(CHANNEL_BLOCKS);
+            senders.push(Some(tx));
+            threads.push(scope.spawn(move || -> io::Result<()> {
+                for block in rx {
+                    sink.write_all(&block)?;
+                }
+                sink.flush()
+            }));
+        }
+        let fanout = FanoutWriter {
+            senders,
+            buf: Vec::with_capacity(BLOCK_SIZE),
+            bytes_out: &progress.bytes_out,
+        };
         let cpu = (|| {
-            let hashed = HashWriter::new(tx);
+            let hashed = HashWriter::new(fanout);
             let encrypt = match key {
                 Some(key) => MaybeEncrypt::Encrypted(Box::new(EncryptWriter::new(
                     hashed,
@@ -197,22 +237,92 @@ pub fn run_backup_stream<R: Read, W: Write + Send>(
             let mut compressor = Compressor::new(compression, level, encrypt)?;
             let mut source = CountingReader::new(source, &progress.bytes_in, &progress.cancelled);
             io::copy(&mut source, &mut compressor)?;
-            let (tx, size, sha256) = compressor.finish()?.finish()?.finish()?;
-            tx.finish()?;
+            let (fanout, size, sha256) = compressor.finish()?.finish()?.finish()?;
+            fanout.finish()?;
             Ok::<_, io::Error>((size, sha256))
         })();
-        // On a CPU-stage error the sender is dropped, so the storage thread ends too.
-        let stored = storage
-            .join()
-            .unwrap_or_else(|_| Err(io::Error::other("storage stage panicked")));
+        // On a CPU-stage error the senders are dropped, so the sink threads end too.
+        let errors: Vec<Option<io::Error>> = threads
+            .into_iter()
+            .map(|t| {
+                t.join()
+                    .unwrap_or_else(|_| Err(io::Error::other("storage stage panicked")))
+                    .err()
+            })
+            .collect();
+        if errors.iter().all(Option::is_some) {
+            // Every sink failed: its error explains the CPU stage's broken pipe.
+            let first = errors.into_iter().flatten().next();
+            return Err(first.unwrap_or_else(|| io::Error::other("every destination failed")));
+        }
         let (bytes_out, sha256) = cpu?;
-        stored?;
-        Ok(StreamSummary {
-            bytes_in: progress.bytes_in.load(Ordering::Relaxed),
-            bytes_out,
-            sha256,
-        })
+        Ok((
+            StreamSummary {
+                bytes_in: progress.bytes_in.load(Ordering::Relaxed),
+                bytes_out,
+                sha256,
+            },
+            errors,
+        ))
     })
+}
+
+/// `Write` end of the fan-out: buffers [`BLOCK_SIZE`] bytes, then hands the block to every
+/// live sink channel (blocking while a sink is [`CHANNEL_BLOCKS`] blocks behind).
+struct FanoutWriter<'a> {
+    senders: Vec<Option<SyncSender<std::sync::Arc<Vec<u8>>>>>,
+    buf: Vec<u8>,
+    bytes_out: &'a AtomicU64,
+}
+
+impl FanoutWriter<'_> {
+    fn send_buf(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let block = std::sync::Arc::new(std::mem::replace(
+            &mut self.buf,
+            Vec::with_capacity(BLOCK_SIZE),
+        ));
+        let mut delivered = false;
+        for slot in &mut self.senders {
+            if let Some(tx) = slot {
+                if tx.send(block.clone()).is_ok() {
+                    delivered = true;
+                } else {
+                    *slot = None; // that sink failed; the others go on
+                }
+            }
+        }
+        if !delivered {
+            return Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "every storage destination failed",
+            ));
+        }
+        self.bytes_out
+            .fetch_add(block.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn finish(mut self) -> io::Result<()> {
+        self.send_buf()
+    }
+}
+
+impl Write for FanoutWriter<'_> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let take = data.len().min(BLOCK_SIZE - self.buf.len());
+        self.buf.extend_from_slice(&data[..take]);
+        if self.buf.len() == BLOCK_SIZE {
+            self.send_buf()?;
+        }
+        Ok(take)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// How a stored object is encoded, determined from its first bytes (and the caller's hint

@@ -130,3 +130,82 @@ fn levels_are_checked() {
 }
 
 use sha2::Digest;
+
+/// A sink that fails after accepting `limit` bytes, or sleeps per write to be slow.
+struct TestSink {
+    data: Vec<u8>,
+    limit: Option<usize>,
+    delay: Option<std::time::Duration>,
+}
+
+impl Write for TestSink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(d) = self.delay {
+            std::thread::sleep(d);
+        }
+        if self.limit.is_some_and(|l| self.data.len() + buf.len() > l) {
+            return Err(io::Error::other("disk full (test)"));
+        }
+        self.data.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn fanout_isolates_a_failing_sink() {
+    let key = BackupKey::from_bytes([7u8; 32]);
+    let plain = sample(6 * 1024 * 1024);
+    let sink = |limit, delay| TestSink {
+        data: Vec::new(),
+        limit,
+        delay,
+    };
+    let mut sinks = vec![
+        sink(None, None),
+        sink(Some(300 * 1024), None),
+        sink(None, Some(std::time::Duration::from_millis(2))),
+    ];
+    let progress = Progress::default();
+    let (summary, errors) = run_backup_fanout(
+        Cursor::new(&plain),
+        Compression::None,
+        None,
+        Some(&key),
+        &mut sinks,
+        &progress,
+    )
+    .unwrap();
+    assert!(errors[0].is_none() && errors[2].is_none());
+    assert!(errors[1]
+        .as_ref()
+        .is_some_and(|e| e.to_string().contains("disk full")));
+    assert_eq!(
+        sinks[0].data, sinks[2].data,
+        "the slow sink got the same bytes"
+    );
+    assert_eq!(sinks[0].data.len() as u64, summary.bytes_out);
+    assert_eq!(
+        hex::encode(sha2::Sha256::digest(&sinks[0].data)),
+        summary.sha256
+    );
+    assert_eq!(
+        restore(&sinks[0].data, Compression::None, Some(&key)).unwrap(),
+        plain
+    );
+
+    // Every sink failing fails the pipeline with the sink's error.
+    let mut sinks = vec![sink(Some(1024), None), sink(Some(2048), None)];
+    let err = run_backup_fanout(
+        Cursor::new(&plain),
+        Compression::None,
+        None,
+        None,
+        &mut sinks,
+        &Progress::default(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("disk full"), "{err}");
+}

@@ -1,0 +1,581 @@
+//! S3-compatible object storage.
+//!
+//! Requests are presigned with `rusty-s3` (SigV4, query-string auth, `UNSIGNED-PAYLOAD`) and
+//! sent with `ureq`: a small *blocking* HTTP client, which fits the blocking [`Storage`] trait
+//! without a second async runtime or `block_on` bridges, streams response bodies as
+//! `std::io::Read`, and uses rustls with the `ring` provider (no C toolchain, no OpenSSL).
+//!
+//! Writes buffer one part of [`PART_SIZE`] bytes: an object smaller than one part is sent with
+//! a single `PUT` at commit; larger ones become a multipart upload whose parts are sent as they
+//! fill. Any write error aborts the multipart upload, and so does dropping an uncommitted
+//! writer, so a failed backup never leaves a complete-looking object (S3 only makes a multipart
+//! object visible on `CompleteMultipartUpload`).
+
+use std::io::{self, Read, Write};
+use std::time::Duration;
+
+use rusty_s3::actions::{ListObjectsV2, S3Action};
+use rusty_s3::{Bucket, Credentials, UrlStyle};
+
+use super::{validate_name, ObjectInfo, ObjectWriter, S3Spec, Storage};
+
+/// Size of one multipart part (and of the writer's buffer).
+pub const PART_SIZE: usize = 8 * 1024 * 1024;
+/// Lifetime of a presigned request URL.
+const SIGN_TTL: Duration = Duration::from_secs(3600);
+/// Connection timeout.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest wait for a response (or between body bytes).
+const IO_TIMEOUT: Duration = Duration::from_secs(120);
+/// Largest error/listing body read into memory.
+const MAX_SMALL_BODY: u64 = 16 * 1024 * 1024;
+
+/// Validates an S3 spec without network access.
+pub fn validate(spec: &S3Spec) -> io::Result<()> {
+    let invalid = |m: &str| Err(io::Error::new(io::ErrorKind::InvalidInput, m.to_owned()));
+    let url = match url::Url::parse(&spec.endpoint) {
+        Ok(url) => url,
+        Err(_) => return invalid("storage.endpoint: not a URL"),
+    };
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return invalid("storage.endpoint: must be an http(s) URL with a host");
+    }
+    if spec.bucket.is_empty() || spec.bucket.contains('/') {
+        return invalid("storage.bucket: must be a bucket name");
+    }
+    if spec.region.is_empty() {
+        return invalid("storage.region: must not be empty");
+    }
+    if spec.access_key_id.is_empty() || spec.secret_access_key.is_empty() {
+        return invalid("storage: accessKeyId and secretAccessKey are required");
+    }
+    Ok(())
+}
+
+/// A bucket (and key prefix) on an S3-compatible server. Cheap to clone.
+#[derive(Clone)]
+pub struct S3Storage {
+    bucket: Bucket,
+    credentials: Credentials,
+    agent: ureq::Agent,
+    /// Normalised key prefix: empty or ending in `/`.
+    prefix: String,
+    endpoint: String,
+}
+
+impl S3Storage {
+    /// Builds the client; no request is made yet.
+    pub fn new(spec: &S3Spec) -> io::Result<Self> {
+        validate(spec)?;
+        let endpoint = url::Url::parse(&spec.endpoint)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        let style = if spec.path_style {
+            UrlStyle::Path
+        } else {
+            UrlStyle::VirtualHost
+        };
+        let bucket = Bucket::new(endpoint, style, spec.bucket.clone(), spec.region.clone())
+            .map_err(|e| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("storage: cannot address bucket {:?}: {e}", spec.bucket),
+                )
+            })?;
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(CONNECT_TIMEOUT))
+            .timeout_recv_response(Some(IO_TIMEOUT))
+            .timeout_per_read(Some(IO_TIMEOUT))
+            .timeout_per_write(Some(IO_TIMEOUT))
+            .build();
+        let prefix: Vec<&str> = spec
+            .prefix
+            .as_deref()
+            .unwrap_or("")
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .collect();
+        let mut prefix = prefix.join("/");
+        if !prefix.is_empty() {
+            validate_name(&prefix)?;
+            prefix.push('/');
+        }
+        Ok(S3Storage {
+            bucket,
+            credentials: Credentials::new(
+                spec.access_key_id.clone(),
+                spec.secret_access_key.clone(),
+            ),
+            agent: ureq::Agent::new_with_config(config),
+            prefix,
+            endpoint: spec.endpoint.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    fn key(&self, name: &str) -> io::Result<String> {
+        validate_name(name)?;
+        Ok(format!("{}{name}", self.prefix))
+    }
+
+    /// Sends a request and turns transport failures into clear errors.
+    fn send(
+        &self,
+        what: &str,
+        result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> io::Result<ureq::http::Response<ureq::Body>> {
+        result.map_err(|e| self.transport_error(what, e))
+    }
+
+    fn transport_error(&self, what: &str, e: ureq::Error) -> io::Error {
+        let kind = match &e {
+            ureq::Error::Timeout(_) => io::ErrorKind::TimedOut,
+            ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => {
+                io::ErrorKind::ConnectionRefused
+            }
+            ureq::Error::Io(io) => io.kind(),
+            _ => io::ErrorKind::Other,
+        };
+        io::Error::new(
+            kind,
+            format!(
+                "S3 {what}: cannot reach the endpoint {}: {e}",
+                self.endpoint
+            ),
+        )
+    }
+
+    /// Turns a non-success response into an error naming the S3 error code.
+    fn status_error(
+        &self,
+        what: &str,
+        key: &str,
+        mut response: ureq::http::Response<ureq::Body>,
+    ) -> io::Error {
+        let status = response.status().as_u16();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024)
+            .read_to_string()
+            .unwrap_or_default();
+        let code = xml_text(&body, "Code").unwrap_or_default();
+        let message = xml_text(&body, "Message").unwrap_or_default();
+        let bucket = self.bucket.name();
+        let (kind, text) = match (status, code.as_str()) {
+            (_, "NoSuchBucket") => (
+                io::ErrorKind::NotFound,
+                format!("bucket {bucket:?} does not exist"),
+            ),
+            (_, "NoSuchKey") | (404, "") => {
+                (io::ErrorKind::NotFound, format!("object {key:?} not found"))
+            }
+            (_, "SignatureDoesNotMatch") => (
+                io::ErrorKind::PermissionDenied,
+                "the secret access key is wrong (SignatureDoesNotMatch)".to_owned(),
+            ),
+            (_, "InvalidAccessKeyId") => (
+                io::ErrorKind::PermissionDenied,
+                "the access key id is unknown to the server (InvalidAccessKeyId)".to_owned(),
+            ),
+            (403, "AccessDenied") | (403, "") => (
+                io::ErrorKind::PermissionDenied,
+                format!("access denied to bucket {bucket:?}: check the credentials and policy"),
+            ),
+            _ => (
+                io::ErrorKind::Other,
+                format!("HTTP {status} {code} {message}").trim().to_owned(),
+            ),
+        };
+        io::Error::new(kind, format!("S3 {what}: {text}"))
+    }
+
+    fn head(&self, key: &str) -> io::Result<Option<(u64, u64)>> {
+        let url = self
+            .bucket
+            .head_object(Some(&self.credentials), key)
+            .sign(SIGN_TTL);
+        let response = self.send("stat", self.agent.head(url.as_str()).call())?;
+        let status = response.status().as_u16();
+        if status == 404 {
+            return Ok(None);
+        }
+        if !response.status().is_success() {
+            // HEAD responses have no body: name the likely causes by status.
+            return Err(match status {
+                403 => io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    format!(
+                        "S3 stat: access denied to bucket {:?}: wrong credentials or missing permission",
+                        self.bucket.name()
+                    ),
+                ),
+                _ => self.status_error("stat", key, response),
+            });
+        }
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let size = header("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let modified = header("last-modified")
+            .and_then(|v| chrono::DateTime::parse_from_rfc2822(&v).ok())
+            .map_or(0, |t| t.timestamp().max(0) as u64);
+        Ok(Some((size, modified)))
+    }
+
+    /// Aborts a multipart upload (best effort).
+    fn abort(&self, key: &str, upload_id: &str) {
+        let url = self
+            .bucket
+            .abort_multipart_upload(Some(&self.credentials), key, upload_id)
+            .sign(SIGN_TTL);
+        let _ = self.agent.delete(url.as_str()).call();
+    }
+
+    /// Verifies that the bucket exists and the credentials work (a one-key listing).
+    pub fn check(&self) -> io::Result<()> {
+        self.list_page(&self.prefix, None, Some(1)).map(|_| ())
+    }
+
+    fn list_page(
+        &self,
+        prefix: &str,
+        token: Option<&str>,
+        max_keys: Option<usize>,
+    ) -> io::Result<rusty_s3::actions::ListObjectsV2Response> {
+        let mut action = self.bucket.list_objects_v2(Some(&self.credentials));
+        if !prefix.is_empty() {
+            action.with_prefix(prefix);
+        }
+        if let Some(token) = token {
+            action.with_continuation_token(token);
+        }
+        if let Some(max) = max_keys {
+            action.with_max_keys(max);
+        }
+        let url = action.sign(SIGN_TTL);
+        let mut response = self.send("list", self.agent.get(url.as_str()).call())?;
+        if !response.status().is_success() {
+            return Err(self.status_error("list", prefix, response));
+        }
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_SMALL_BODY)
+            .read_to_string()
+            .map_err(|e| io::Error::other(format!("S3 list: reading the response: {e}")))?;
+        ListObjectsV2::parse_response(&body)
+            .map_err(|e| io::Error::other(format!("S3 list: unexpected response: {e}")))
+    }
+}
+
+impl Storage for S3Storage {
+    fn put(&self, name: &str) -> io::Result<Box<dyn ObjectWriter>> {
+        let key = self.key(name)?;
+        // S3 has no create-exclusive for multipart uploads; refuse names that exist now.
+        if self.head(&key)?.is_some() {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("object {name:?} already exists"),
+            ));
+        }
+        Ok(Box::new(S3Writer {
+            storage: self.clone(),
+            key,
+            buf: Vec::new(),
+            upload_id: None,
+            etags: Vec::new(),
+            failed: false,
+        }))
+    }
+
+    fn get(&self, name: &str) -> io::Result<Box<dyn Read + Send>> {
+        let key = self.key(name)?;
+        let url = self
+            .bucket
+            .get_object(Some(&self.credentials), &key)
+            .sign(SIGN_TTL);
+        let response = self.send("get", self.agent.get(url.as_str()).call())?;
+        if !response.status().is_success() {
+            return Err(self.status_error("get", name, response));
+        }
+        Ok(Box::new(response.into_body().into_reader()))
+    }
+
+    fn list(&self, prefix: &str) -> io::Result<Vec<ObjectInfo>> {
+        let full = format!("{}{prefix}", self.prefix);
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self.list_page(&full, token.as_deref(), None)?;
+            for object in page.contents {
+                let Some(name) = object.key.strip_prefix(&self.prefix) else {
+                    continue;
+                };
+                out.push(ObjectInfo {
+                    name: name.to_owned(),
+                    size: object.size.unwrap_or(0),
+                    modified_unix: object
+                        .last_modified
+                        .as_deref()
+                        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                        .map_or(0, |t| t.timestamp().max(0) as u64),
+                });
+            }
+            match page.next_continuation_token {
+                Some(next) if !next.is_empty() => token = Some(next),
+                _ => break,
+            }
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    fn stat(&self, name: &str) -> io::Result<ObjectInfo> {
+        let key = self.key(name)?;
+        match self.head(&key)? {
+            Some((size, modified_unix)) => Ok(ObjectInfo {
+                name: name.to_owned(),
+                size,
+                modified_unix,
+            }),
+            None => Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("object {name:?} not found"),
+            )),
+        }
+    }
+
+    fn delete(&self, name: &str) -> io::Result<()> {
+        let key = self.key(name)?;
+        let url = self
+            .bucket
+            .delete_object(Some(&self.credentials), &key)
+            .sign(SIGN_TTL);
+        let response = self.send("delete", self.agent.delete(url.as_str()).call())?;
+        if response.status().is_success() || response.status().as_u16() == 404 {
+            return Ok(());
+        }
+        Err(self.status_error("delete", name, response))
+    }
+
+    fn location(&self, name: &str) -> String {
+        format!("s3://{}/{}{name}", self.bucket.name(), self.prefix)
+    }
+}
+
+/// Writer of one S3 object: one part buffer, multipart once it fills.
+struct S3Writer {
+    storage: S3Storage,
+    key: String,
+    buf: Vec<u8>,
+    upload_id: Option<String>,
+    etags: Vec<String>,
+    failed: bool,
+}
+
+impl S3Writer {
+    fn fail(&mut self, e: io::Error) -> io::Error {
+        self.failed = true;
+        if let Some(id) = self.upload_id.take() {
+            self.storage.abort(&self.key, &id);
+        }
+        e
+    }
+
+    fn start_multipart(&mut self) -> io::Result<String> {
+        let s = &self.storage;
+        let url = s
+            .bucket
+            .create_multipart_upload(Some(&s.credentials), &self.key)
+            .sign(SIGN_TTL);
+        let mut response = s.send("upload", s.agent.post(url.as_str()).send(&[][..]))?;
+        if !response.status().is_success() {
+            return Err(s.status_error("upload", &self.key, response));
+        }
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024)
+            .read_to_string()
+            .map_err(|e| io::Error::other(format!("S3 upload: {e}")))?;
+        let created =
+            rusty_s3::actions::CreateMultipartUpload::parse_response(&body).map_err(|e| {
+                io::Error::other(format!(
+                    "S3 upload: unexpected CreateMultipartUpload response: {e}"
+                ))
+            })?;
+        Ok(created.upload_id().to_owned())
+    }
+
+    fn upload_part(&mut self) -> io::Result<()> {
+        let upload_id = match &self.upload_id {
+            Some(id) => id.clone(),
+            None => {
+                let id = self.start_multipart()?;
+                self.upload_id = Some(id.clone());
+                id
+            }
+        };
+        let s = &self.storage;
+        let number = u16::try_from(self.etags.len() + 1)
+            .ok()
+            .filter(|n| *n <= 10_000)
+            .ok_or_else(|| io::Error::other("S3 upload: more than 10,000 parts"))?;
+        let url = s
+            .bucket
+            .upload_part(Some(&s.credentials), &self.key, number, &upload_id)
+            .sign(SIGN_TTL);
+        let response = s.send("upload", s.agent.put(url.as_str()).send(&self.buf[..]))?;
+        if !response.status().is_success() {
+            return Err(s.status_error("upload", &self.key, response));
+        }
+        let etag = response
+            .headers()
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| io::Error::other("S3 upload: the server returned no ETag for a part"))?
+            .to_owned();
+        self.etags.push(etag);
+        self.buf.clear();
+        Ok(())
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        let s = &self.storage;
+        let Some(upload_id) = self.upload_id.clone() else {
+            let url = s
+                .bucket
+                .put_object(Some(&s.credentials), &self.key)
+                .sign(SIGN_TTL);
+            let response = s.send("upload", s.agent.put(url.as_str()).send(&self.buf[..]))?;
+            if !response.status().is_success() {
+                return Err(s.status_error("upload", &self.key, response));
+            }
+            return Ok(());
+        };
+        if !self.buf.is_empty() {
+            self.upload_part()?;
+        }
+        let s = &self.storage;
+        let action = s.bucket.complete_multipart_upload(
+            Some(&s.credentials),
+            &self.key,
+            &upload_id,
+            self.etags.iter().map(String::as_str),
+        );
+        let url = action.sign(SIGN_TTL);
+        let body = action.body();
+        let mut response = s.send("upload", s.agent.post(url.as_str()).send(body.as_bytes()))?;
+        // CompleteMultipartUpload may answer 200 with an error document.
+        let status = response.status();
+        let text = response
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024)
+            .read_to_string()
+            .unwrap_or_default();
+        if !status.is_success() || text.contains("<Error>") {
+            let code = xml_text(&text, "Code").unwrap_or_default();
+            return Err(io::Error::other(format!(
+                "S3 upload: completing the multipart upload failed: HTTP {} {code}",
+                status.as_u16()
+            )));
+        }
+        self.upload_id = None; // committed: nothing to abort
+        Ok(())
+    }
+}
+
+impl Write for S3Writer {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if self.failed {
+            return Err(io::Error::other("S3 upload already failed"));
+        }
+        if self.buf.capacity() == 0 {
+            self.buf.reserve_exact(PART_SIZE);
+        }
+        let take = data.len().min(PART_SIZE - self.buf.len());
+        self.buf.extend_from_slice(&data[..take]);
+        if self.buf.len() == PART_SIZE {
+            if let Err(e) = self.upload_part() {
+                return Err(self.fail(e));
+            }
+        }
+        Ok(take)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl ObjectWriter for S3Writer {
+    fn commit(mut self: Box<Self>) -> io::Result<()> {
+        if self.failed {
+            return Err(io::Error::other("S3 upload already failed"));
+        }
+        match self.finish() {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+}
+
+impl Drop for S3Writer {
+    fn drop(&mut self) {
+        if let Some(id) = self.upload_id.take() {
+            self.storage.abort(&self.key, &id);
+        }
+    }
+}
+
+/// The text of the first `<tag>…</tag>` in an XML document (enough for S3 error bodies).
+fn xml_text(xml: &str, tag: &str) -> Option<String> {
+    let open = format!("<{tag}>");
+    let start = xml.find(&open)? + open.len();
+    let end = xml[start..].find(&format!("</{tag}>"))? + start;
+    Some(xml[start..end].to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_are_extracted() {
+        let body =
+            "<?xml version=\"1.0\"?><Error><Code>NoSuchBucket</Code><Message>m</Message></Error>";
+        assert_eq!(xml_text(body, "Code").as_deref(), Some("NoSuchBucket"));
+        assert_eq!(xml_text(body, "Message").as_deref(), Some("m"));
+        assert_eq!(xml_text(body, "Nope"), None);
+    }
+
+    #[test]
+    fn specs_are_validated() {
+        let spec = |endpoint: &str| S3Spec {
+            endpoint: endpoint.into(),
+            region: "us-east-1".into(),
+            bucket: "b".into(),
+            prefix: Some("/a//b/".into()),
+            path_style: true,
+            access_key_id: "AK".into(),
+            secret_access_key: "SK".into(),
+        };
+        assert!(validate(&spec("ftp://x")).is_err());
+        assert!(validate(&spec("not a url")).is_err());
+        let s = S3Storage::new(&spec("http://127.0.0.1:9")).unwrap();
+        assert_eq!(s.prefix, "a/b/");
+        assert_eq!(s.key("x/y").unwrap(), "a/b/x/y");
+        assert!(s.key("../y").is_err());
+        assert_eq!(s.location("x"), "s3://b/a/b/x");
+        let debug = format!("{:?}", spec("http://h"));
+        assert!(!debug.contains("\"SK\""), "{debug}");
+        assert!(debug.contains("AK"), "{debug}");
+    }
+}
