@@ -1,0 +1,206 @@
+/**
+ * The typed API client: one `request` function (same-origin cookie session, the CSRF header
+ * the server requires, `{error, details}` errors) and one function per endpoint.
+ */
+import type * as T from './types';
+
+/** An error answer from the server (or a network failure, status 0). */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly details: unknown;
+  /** Seconds to wait, on a 429 lockout (`details.retryAfterSecs` or `Retry-After`). */
+  readonly retryAfterSecs: number | null;
+
+  constructor(status: number, message: string, details?: unknown, retryAfterSecs?: number | null) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.details = details;
+    this.retryAfterSecs = retryAfterSecs ?? null;
+  }
+
+  /** The API (route) is not deployed on this server yet. */
+  get notAvailable(): boolean {
+    return this.status === 404 || this.status === 405 || this.status === 501;
+  }
+}
+
+/** Builds an [`ApiError`] from a failed response's status, headers and body text. */
+export function errorFrom(status: number, bodyText: string, retryAfter: string | null): ApiError {
+  let message = `HTTP ${status}`;
+  let details: unknown;
+  try {
+    const body = JSON.parse(bodyText) as Partial<T.ErrorBody>;
+    if (body && typeof body.error === 'string') message = body.error;
+    details = body?.details;
+  } catch {
+    if (bodyText.trim() && bodyText.length < 300) message = bodyText.trim();
+  }
+  let retry: number | null = null;
+  if (details && typeof details === 'object' && 'retryAfterSecs' in details) {
+    const v = Number((details as { retryAfterSecs: unknown }).retryAfterSecs);
+    if (Number.isFinite(v)) retry = v;
+  }
+  if (retry === null && retryAfter !== null && /^\d+$/.test(retryAfter.trim())) {
+    retry = Number(retryAfter.trim());
+  }
+  return new ApiError(status, message, details, retry);
+}
+
+/** Human text for `details` (field errors, missing permissions…), or null. */
+export function detailsText(details: unknown): string | null {
+  if (details === null || details === undefined) return null;
+  if (typeof details === 'string') return details;
+  if (Array.isArray(details)) return details.map((d) => detailsText(d) ?? '').filter(Boolean).join('; ');
+  if (typeof details === 'object') {
+    const entries = Object.entries(details as Record<string, unknown>).filter(
+      ([k]) => k !== 'retryAfterSecs',
+    );
+    if (!entries.length) return null;
+    return entries
+      .map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
+      .join('; ');
+  }
+  return String(details);
+}
+
+let onUnauthorized: (() => void) | null = null;
+/** Called when an authenticated request answers 401 (the session ended). */
+export function setUnauthorizedHandler(f: (() => void) | null) {
+  onUnauthorized = f;
+}
+
+/** Sends one request. JSON in, JSON out; 204 → undefined. */
+export async function request<R>(method: string, path: string, body?: unknown): Promise<R> {
+  const headers: Record<string, string> = {
+    Accept: 'application/json',
+    // The server refuses cookie-authenticated state changes without a same-origin Origin or
+    // this header (shared/identity/src/csrf.rs); browsers never send it cross-site.
+    'X-Requested-With': 'dbackup-ui',
+  };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  let resp: Response;
+  try {
+    resp = await fetch(path, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (e) {
+    throw new ApiError(0, `The server cannot be reached (${(e as Error).message})`);
+  }
+  if (resp.status === 204) return undefined as R;
+  const text = await resp.text();
+  if (!resp.ok) {
+    const err = errorFrom(resp.status, text, resp.headers.get('Retry-After'));
+    if (resp.status === 401 && !path.startsWith('/api/auth/login') && onUnauthorized) onUnauthorized();
+    throw err;
+  }
+  if (!text) return undefined as R;
+  try {
+    return JSON.parse(text) as R;
+  } catch {
+    throw new ApiError(resp.status, 'The server answered something that is not JSON');
+  }
+}
+
+const get = <R>(p: string) => request<R>('GET', p);
+const post = <R>(p: string, b?: unknown) => request<R>('POST', p, b ?? {});
+const patch = <R>(p: string, b: unknown) => request<R>('PATCH', p, b);
+const put = <R>(p: string, b: unknown) => request<R>('PUT', p, b);
+const del = (p: string) => request<void>('DELETE', p);
+const id = (s: string) => encodeURIComponent(s);
+
+/** A query string from the defined, non-empty values. */
+export function query(params: Record<string, string | number | undefined | null>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  }
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+export const api = {
+  health: () => get<T.Health>('/api/health'),
+
+  // auth
+  setupStatus: () => get<{ needsSetup: boolean }>('/api/auth/setup-status'),
+  signup: (b: { name: string; email: string; password: string }) => post<T.User>('/api/auth/signup', b),
+  login: (b: { email: string; password: string }) => post<T.LoginAnswer>('/api/auth/login', b),
+  login2fa: (b: { challenge: string; code: string }) => post<T.LoginAnswer>('/api/auth/login/2fa', b),
+  logout: () => post<void>('/api/auth/logout'),
+  session: () => get<T.SessionInfo>('/api/auth/session'),
+  sessions: () => get<T.SessionRow[]>('/api/auth/sessions'),
+  revokeSession: (s: string) => del(`/api/auth/sessions/${id(s)}`),
+  enroll2fa: (password: string) => post<T.Enrollment>('/api/auth/2fa/enroll', { password }),
+  verify2fa: (code: string) => post<{ backupCodes: string[] }>('/api/auth/2fa/verify', { code }),
+  disable2fa: (proof: { password?: string; code?: string }) => post<void>('/api/auth/2fa/disable', proof),
+  backupCodes: (proof: { password?: string; code?: string }) =>
+    post<{ backupCodes: string[] }>('/api/auth/2fa/backup-codes', proof),
+
+  // users & groups
+  users: () => get<T.User[]>('/api/users'),
+  createUser: (b: T.NewUser) => post<T.User>('/api/users', b),
+  updateUser: (u: string, b: T.UserUpdate) => patch<T.User>(`/api/users/${id(u)}`, b),
+  deleteUser: (u: string) => del(`/api/users/${id(u)}`),
+  reset2fa: (u: string) => post<void>(`/api/users/${id(u)}/reset-2fa`),
+  groups: () => get<T.Group[]>('/api/groups'),
+  createGroup: (b: { name: string; permissions: string[] }) => post<T.Group>('/api/groups', b),
+  updateGroup: (g: string, b: { name?: string; permissions?: string[] }) =>
+    patch<T.Group>(`/api/groups/${id(g)}`, b),
+  deleteGroup: (g: string) => del(`/api/groups/${id(g)}`),
+
+  // profile
+  profile: () => get<T.User>('/api/profile'),
+  updateProfile: (b: T.ProfileUpdate) => patch<T.User>('/api/profile', b),
+  changePassword: (b: T.PasswordChange) => post<void>('/api/profile/password', b),
+
+  // API keys
+  apiKeys: () => get<T.ApiKey[]>('/api/api-keys'),
+  createApiKey: (b: { name: string; permissions: string[]; expiresAt?: string | null }) =>
+    post<T.CreatedApiKey>('/api/api-keys', b),
+  deleteApiKey: (k: string) => del(`/api/api-keys/${id(k)}`),
+
+  // system
+  audit: (f: T.AuditFilter & { cursor?: string | null; limit?: number }) =>
+    get<T.Page<T.AuditEntry>>(`/api/audit${query({ ...f })}`),
+  settings: () => get<T.Settings>('/api/settings'),
+  updateSettings: (b: Partial<T.Settings>) => patch<T.Settings>('/api/settings', b),
+
+  // adapters & vault (issue 5)
+  adapterTypes: () => get<T.AdapterType[]>('/api/adapter-types'),
+  adapters: (type: T.AdapterKind) => get<T.Adapter[]>(`/api/adapters${query({ type })}`),
+  createAdapter: (b: Omit<T.Adapter, 'id'>) => post<T.Adapter>('/api/adapters', b),
+  updateAdapter: (a: string, b: Omit<T.Adapter, 'id'>) => put<T.Adapter>(`/api/adapters/${id(a)}`, b),
+  deleteAdapter: (a: string) => del(`/api/adapters/${id(a)}`),
+  testAdapterConfig: (b: Omit<T.Adapter, 'id' | 'name'> & { name?: string; id?: string }) =>
+    post<T.AdapterTestResult>('/api/adapters/test', b),
+  testAdapter: (a: string) => post<T.AdapterTestResult>(`/api/adapters/${id(a)}/test`),
+  encryptionProfiles: () => get<T.EncryptionProfile[]>('/api/encryption-profiles'),
+  createEncryptionProfile: (b: { name: string; key?: string }) =>
+    post<T.EncryptionProfile>('/api/encryption-profiles', b),
+  deleteEncryptionProfile: (p: string) => del(`/api/encryption-profiles/${id(p)}`),
+  revealEncryptionProfile: (p: string, password: string) =>
+    post<{ key: string }>(`/api/encryption-profiles/${id(p)}/reveal`, { password }),
+
+  // jobs & executions (issue 7)
+  jobs: () => get<T.Job[]>('/api/jobs'),
+  job: (j: string) => get<T.Job>(`/api/jobs/${id(j)}`),
+  createJob: (b: T.JobBody) => post<T.Job>('/api/jobs', b),
+  updateJob: (j: string, b: T.JobBody) => put<T.Job>(`/api/jobs/${id(j)}`, b),
+  deleteJob: (j: string) => del(`/api/jobs/${id(j)}`),
+  runJob: (j: string) => post<{ executionId: string }>(`/api/jobs/${id(j)}/run`),
+  nextRuns: (j: string, count = 5) => get<string[] | { runs: string[] }>(`/api/jobs/${id(j)}/next-runs?count=${count}`),
+  executions: (f: { jobId?: string; status?: string; type?: string; cursor?: string | null; limit?: number }) =>
+    get<T.Page<T.Execution> | T.Execution[]>(`/api/executions${query(f)}`),
+  execution: (e: string) => get<T.Execution>(`/api/executions/${id(e)}`),
+  cancelExecution: (e: string) => post<void>(`/api/executions/${id(e)}/cancel`),
+};
+
+/** Lists answered as an array or as `{items}` (paged), as an array. */
+export function itemsOf<X>(v: X[] | { items: X[] } | undefined | null): X[] {
+  if (!v) return [];
+  return Array.isArray(v) ? v : (v.items ?? []);
+}

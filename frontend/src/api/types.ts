@@ -1,0 +1,320 @@
+/**
+ * JSON types of the dbackup API, hand-written to mirror the server.
+ *
+ * THIS FILE IS THE SINGLE PLACE TO REGENERATE FROM OPENAPI once the server publishes a spec.
+ * Identity types mirror shared/identity/src (users.rs, groups.rs, api_keys.rs, audit.rs,
+ * sessions.rs, settings.rs) and the snapshots in tests/tests/snapshots; adapters, vault, jobs and
+ * executions mirror the contracts of issues 5 and 7 (docs/CONTRACTS.md) and may still move.
+ */
+
+/** Every error answer: `{"error": ..., "details"?: ...}`. */
+export interface ErrorBody {
+  error: string;
+  details?: unknown;
+}
+
+export interface Health {
+  status: 'ok' | string;
+  database: string;
+  worker: string;
+  schemaVersion: number | string;
+  version: string;
+}
+
+export interface GroupRef {
+  id: string;
+  name: string;
+}
+
+export interface User {
+  id: string;
+  name: string;
+  email: string;
+  emailVerified: boolean;
+  image: string | null;
+  timezone: string;
+  dateFormat: string;
+  timeFormat: string;
+  twoFactorEnabled: boolean;
+  groupId: string | null;
+  group: GroupRef | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface NewUser {
+  name: string;
+  email: string;
+  password: string;
+  groupId?: string | null;
+}
+
+export interface UserUpdate {
+  name?: string;
+  email?: string;
+  groupId?: string | null;
+  timezone?: string;
+  dateFormat?: string;
+  timeFormat?: string;
+}
+
+export type ProfileUpdate = Omit<UserUpdate, 'groupId'>;
+
+export interface PasswordChange {
+  currentPassword: string;
+  newPassword: string;
+}
+
+export interface SessionInfo {
+  authenticatedBy: 'session' | 'apiKey' | string;
+  permissions: Permission[];
+  session: { id: string; expiresAt: string } | null;
+  user: User;
+}
+
+export interface SessionRow {
+  id: string;
+  userId: string;
+  ipAddress: string | null;
+  userAgent: string | null;
+  createdAt: string;
+  updatedAt: string;
+  expiresAt: string;
+  current: boolean;
+}
+
+export type LoginAnswer =
+  | { twoFactorRequired: true; challenge: string }
+  | { twoFactorRequired: false; user: User; session: { id: string; expiresAt: string } };
+
+export interface Enrollment {
+  secret: string;
+  otpauthUri: string;
+}
+
+export interface Group {
+  id: string;
+  name: string;
+  permissions: Permission[];
+  memberCount: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  prefix: string;
+  permissions: Permission[];
+  userId: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+  createdAt: string;
+}
+
+/** The 201 of `POST /api/api-keys`: the only time the full key is shown. */
+export interface CreatedApiKey extends ApiKey {
+  key: string;
+}
+
+export interface AuditEntry {
+  id: string;
+  userId: string | null;
+  userName: string | null;
+  userEmail: string | null;
+  action: string;
+  resource: string;
+  resourceId: string | null;
+  details: unknown;
+  ipAddress: string | null;
+  userAgent: string | null;
+  createdAt: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface AuditFilter {
+  resource?: string;
+  action?: string;
+  userId?: string;
+  from?: string;
+  to?: string;
+}
+
+/** `GET /api/settings`: the known settings, keyed by name. */
+export interface Settings {
+  sessionLifetimeHours: number;
+  auditLogRetentionDays: number;
+  [key: string]: number | string | boolean;
+}
+
+/** Permission strings (shared/identity/src/permissions.rs). */
+export const PERMISSIONS = [
+  'users:read',
+  'users:write',
+  'groups:read',
+  'groups:write',
+  'sources:read',
+  'sources:write',
+  'destinations:read',
+  'destinations:write',
+  'jobs:read',
+  'jobs:write',
+  'jobs:execute',
+  'storage:read',
+  'storage:download',
+  'storage:restore',
+  'storage:delete',
+  'history:read',
+  'audit:read',
+  'notifications:read',
+  'notifications:write',
+  'vault:read',
+  'vault:write',
+  'profile:update_name',
+  'profile:update_email',
+  'profile:update_password',
+  'profile:manage_2fa',
+  'profile:manage_passkeys',
+  'settings:read',
+  'settings:write',
+  'api-keys:read',
+  'api-keys:write',
+] as const;
+
+export type Permission = (typeof PERMISSIONS)[number];
+
+// ---------------------------------------------------------------------------------------------
+// Issue 5: adapters and the vault (contract; the API may not be deployed yet).
+// ---------------------------------------------------------------------------------------------
+
+export type AdapterKind = 'database' | 'storage' | 'notification';
+
+/** A JSON Schema subset, as `/api/adapter-types` describes adapter configs. */
+export interface JsonSchema {
+  type?: string | string[];
+  title?: string;
+  description?: string;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  enum?: (string | number)[];
+  default?: unknown;
+  format?: string;
+  minimum?: number;
+  maximum?: number;
+  items?: JsonSchema;
+  /** Secret fields are write-only: the API answers a mask, never the value. */
+  secret?: boolean;
+  writeOnly?: boolean;
+  'x-secret'?: boolean;
+}
+
+export interface AdapterType {
+  id: string;
+  type: AdapterKind;
+  name: string;
+  schema: JsonSchema;
+  /** Names of secret fields, when the server lists them beside the schema. */
+  secretFields?: string[];
+}
+
+export interface Adapter {
+  id: string;
+  name: string;
+  type: AdapterKind;
+  adapterId: string;
+  config: Record<string, unknown>;
+  lastStatus?: string | null;
+  lastHealthCheck?: string | null;
+  metadata?: Record<string, unknown> | null;
+  createdAt?: string;
+  updatedAt?: string;
+}
+
+export interface AdapterTestResult {
+  ok: boolean;
+  latencyMs: number;
+  version?: string;
+  message: string;
+}
+
+export interface EncryptionProfile {
+  id: string;
+  name: string;
+  fingerprint?: string;
+  description?: string | null;
+  createdAt?: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 7: jobs and executions (contract; the API may not be deployed yet).
+// ---------------------------------------------------------------------------------------------
+
+export type Compression = 'NONE' | 'GZIP' | 'ZSTD' | 'BROTLI';
+
+export type Retention =
+  | { mode: 'NONE' }
+  | { mode: 'SIMPLE'; simple: { keepCount: number } }
+  | { mode: 'SMART'; smart: { daily: number; weekly: number; monthly: number; yearly: number } };
+
+export interface JobDestination {
+  destinationId: string;
+  retention: Retention;
+}
+
+export interface JobBody {
+  name: string;
+  schedule: string;
+  timezone?: string;
+  enabled?: boolean;
+  sourceId: string;
+  databases: string[];
+  destinations: JobDestination[];
+  compression: Compression;
+  compressionLevel?: number;
+  encryptionProfileId?: string | null;
+  notificationIds?: string[];
+  notificationEvents?: 'ALWAYS' | 'FAILURE_ONLY' | 'SUCCESS_ONLY';
+}
+
+export interface Job extends JobBody {
+  id: string;
+  lastStatus?: string | null;
+  lastRunAt?: string | null;
+  nextRunAt?: string | null;
+  createdAt?: string;
+  updatedAt?: string;
+}
+
+export type ExecutionStatus = 'Pending' | 'Running' | 'Success' | 'Failed' | 'Cancelled' | 'Partial';
+
+export interface LogEntry {
+  timestamp: string;
+  level: string;
+  stage?: string;
+  message: string;
+  details?: unknown;
+}
+
+export interface Progress {
+  stage?: string;
+  percent?: number | null;
+  bytes?: number;
+  rate?: number;
+}
+
+export interface Execution {
+  id: string;
+  jobId: string | null;
+  type: 'Backup' | 'Restore' | string;
+  status: ExecutionStatus;
+  startedAt: string | null;
+  endedAt: string | null;
+  size: number | null;
+  path: string | null;
+  logs?: LogEntry[];
+  progress?: Progress | null;
+}

@@ -1,0 +1,214 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { api, ApiError } from '../api/client';
+import { Button, Card, Field, Input } from '../components/ui';
+import { ErrorAlert } from '../components/common';
+import { formatWait } from '../lib/utils';
+
+/** Seconds left until `until` (ms epoch), ticking every second. */
+function useCountdown(until: number | null): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (until === null) return;
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, [until]);
+  return until === null ? 0 : Math.max(0, Math.ceil((until - now) / 1000));
+}
+
+/** Sign-in (password, then TOTP or backup code) or, on a fresh install, first-user sign-up. */
+export function LoginPage() {
+  const setup = useQuery({ queryKey: ['setup-status'], queryFn: api.setupStatus, staleTime: 0 });
+  return (
+    <div className="flex min-h-screen items-center justify-center p-4">
+      <div className="w-full max-w-sm">
+        <div className="mb-6 flex items-center justify-center gap-2">
+          <img src="/favicon.svg" alt="" className="h-8 w-8" />
+          <span className="text-2xl font-semibold">dbackup</span>
+        </div>
+        <Card className="p-6">
+          {setup.isPending ? (
+            <p className="text-muted">Loading…</p>
+          ) : setup.error ? (
+            <ErrorAlert error={setup.error} />
+          ) : setup.data?.needsSetup ? (
+            <SignupForm />
+          ) : (
+            <LoginForm />
+          )}
+        </Card>
+      </div>
+    </div>
+  );
+}
+
+function useSignedIn() {
+  const qc = useQueryClient();
+  return async () => {
+    const s = await api.session();
+    qc.setQueryData(['session'], s);
+  };
+}
+
+function SignupForm() {
+  const signedIn = useSignedIn();
+  const [form, setForm] = useState({ name: '', email: '', password: '', confirm: '' });
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(null);
+    if (form.password !== form.confirm) {
+      setError(new Error('The passwords do not match'));
+      return;
+    }
+    setBusy(true);
+    try {
+      await api.signup({ name: form.name, email: form.email, password: form.password });
+      await signedIn();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const set = (k: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [k]: e.target.value });
+  return (
+    <form onSubmit={submit} className="space-y-4" aria-label="Create the first account">
+      <div>
+        <h1 className="text-xl font-semibold">Welcome</h1>
+        <p className="text-sm text-muted">Create the administrator account. Sign-up closes after this.</p>
+      </div>
+      <Field label="Name">{(id) => <Input id={id} value={form.name} onChange={set('name')} required autoComplete="name" />}</Field>
+      <Field label="Email">
+        {(id) => <Input id={id} type="email" value={form.email} onChange={set('email')} required autoComplete="email" />}
+      </Field>
+      <Field label="Password" hint="At least 8 characters.">
+        {(id, d) => (
+          <Input id={id} aria-describedby={d} type="password" value={form.password} onChange={set('password')} required autoComplete="new-password" />
+        )}
+      </Field>
+      <Field label="Confirm password">
+        {(id) => <Input id={id} type="password" value={form.confirm} onChange={set('confirm')} required autoComplete="new-password" />}
+      </Field>
+      <ErrorAlert error={error} />
+      <Button type="submit" className="w-full" disabled={busy}>
+        {busy ? 'Creating…' : 'Create account'}
+      </Button>
+    </form>
+  );
+}
+
+function LoginForm() {
+  const signedIn = useSignedIn();
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [challenge, setChallenge] = useState<string | null>(null);
+  const [code, setCode] = useState('');
+  const [useBackup, setUseBackup] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const [lockedUntil, setLockedUntil] = useState<number | null>(null);
+  const wait = useCountdown(lockedUntil);
+
+  const fail = (err: unknown) => {
+    if (err instanceof ApiError && err.status === 429 && err.retryAfterSecs !== null) {
+      setLockedUntil(Date.now() + err.retryAfterSecs * 1000);
+      setError(null);
+    } else setError(err);
+  };
+  const submitPassword = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(null);
+    setBusy(true);
+    try {
+      const r = await api.login({ email, password });
+      if (r.twoFactorRequired) {
+        setChallenge(r.challenge);
+        setCode('');
+      } else await signedIn();
+    } catch (err) {
+      fail(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const submitCode = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!challenge) return;
+    setError(null);
+    setBusy(true);
+    try {
+      await api.login2fa({ challenge, code: code.trim() });
+      await signedIn();
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401 && /challenge|expired/i.test(err.message)) setChallenge(null);
+      fail(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const locked = wait > 0 && (
+    <div role="alert" data-testid="lockout" className="rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-900 dark:border-amber-800 dark:bg-amber-950/50 dark:text-amber-200">
+      Too many failed attempts. Try again in <strong>{formatWait(wait)}</strong>.
+    </div>
+  );
+
+  if (challenge)
+    return (
+      <form onSubmit={submitCode} className="space-y-4" aria-label="Two-factor authentication">
+        <div>
+          <h1 className="text-xl font-semibold">Two-factor authentication</h1>
+          <p className="text-sm text-muted">
+            {useBackup ? 'Enter one of your backup codes.' : 'Enter the 6-digit code from your authenticator app.'}
+          </p>
+        </div>
+        <Field label={useBackup ? 'Backup code' : 'Authentication code'}>
+          {(id) => (
+            <Input
+              id={id}
+              value={code}
+              onChange={(e) => setCode(e.target.value)}
+              inputMode={useBackup ? 'text' : 'numeric'}
+              autoComplete="one-time-code"
+              placeholder={useBackup ? 'xxxxx-xxxxx' : '123456'}
+              autoFocus
+              required
+            />
+          )}
+        </Field>
+        <ErrorAlert error={error} />
+        {locked}
+        <Button type="submit" className="w-full" disabled={busy || wait > 0}>
+          {busy ? 'Checking…' : 'Verify'}
+        </Button>
+        <div className="flex justify-between text-sm">
+          <button type="button" className="text-primary underline" onClick={() => setUseBackup((b) => !b)}>
+            {useBackup ? 'Use an authenticator code' : 'Use a backup code'}
+          </button>
+          <button type="button" className="text-muted underline" onClick={() => (setChallenge(null), setError(null))}>
+            Back
+          </button>
+        </div>
+      </form>
+    );
+
+  return (
+    <form onSubmit={submitPassword} className="space-y-4" aria-label="Sign in">
+      <h1 className="text-xl font-semibold">Sign in</h1>
+      <Field label="Email">
+        {(id) => <Input id={id} type="email" value={email} onChange={(e) => setEmail(e.target.value)} required autoComplete="username" autoFocus />}
+      </Field>
+      <Field label="Password">
+        {(id) => (
+          <Input id={id} type="password" value={password} onChange={(e) => setPassword(e.target.value)} required autoComplete="current-password" />
+        )}
+      </Field>
+      <ErrorAlert error={error} />
+      {locked}
+      <Button type="submit" className="w-full" disabled={busy || wait > 0}>
+        {busy ? 'Signing in…' : 'Sign in'}
+      </Button>
+    </form>
+  );
+}
