@@ -173,9 +173,9 @@ impl S3Storage {
                 io::ErrorKind::PermissionDenied,
                 "the secret access key is wrong (SignatureDoesNotMatch)".to_owned(),
             ),
-            (_, "InvalidAccessKeyId") => (
+            (_, "InvalidAccessKeyId" | "NotSignedUp") => (
                 io::ErrorKind::PermissionDenied,
-                "the access key id is unknown to the server (InvalidAccessKeyId)".to_owned(),
+                format!("the access key id is unknown to the server ({code})"),
             ),
             (403, "AccessDenied") | (403, "") => (
                 io::ErrorKind::PermissionDenied,
