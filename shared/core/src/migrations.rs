@@ -33,6 +33,16 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0002_identity",
         sql: include_str!("../../../migrations/0002_identity.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_adapters",
+        sql: include_str!("../../../migrations/0003_adapters.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "0004_jobs",
+        sql: include_str!("../../../migrations/0004_jobs.sql"),
+    },
 ];
 
 /// The schema version this build brings a database to (0 when there are no migrations).
@@ -717,6 +727,7 @@ mod tests {
         "JobNotification",
         "ApiKey",
         "LoginThrottle",
+        "JobDestination",
         "schema_migrations",
     ];
 
@@ -731,7 +742,8 @@ mod tests {
     #[test]
     fn apply_creates_every_table_then_is_a_no_op() {
         let db = TestDb::memory();
-        assert_eq!(apply_pending(&db, NOW).unwrap(), vec![1, 2]);
+        let versions: Vec<i64> = MIGRATIONS.iter().map(|m| m.version).collect();
+        assert_eq!(apply_pending(&db, NOW).unwrap(), versions);
         let tables = table_names(&db);
         for t in ALL_TABLES {
             assert!(tables.iter().any(|n| n == t), "missing table {t}");
@@ -745,23 +757,20 @@ mod tests {
                 &[],
             )
             .unwrap();
-        assert_eq!(
-            row.rows,
-            vec![
+        let expected: Vec<Vec<Value>> = MIGRATIONS
+            .iter()
+            .map(|m| {
                 vec![
-                    Value::Integer(1),
-                    Value::from("0001_init"),
-                    Value::Text(checksum(MIGRATIONS[0].sql)),
-                    Value::from(NOW),
-                ],
-                vec![
-                    Value::Integer(2),
-                    Value::from("0002_identity"),
-                    Value::Text(checksum(MIGRATIONS[1].sql)),
+                    Value::Integer(m.version),
+                    Value::from(m.name),
+                    Value::Text(checksum(m.sql)),
                     Value::from(NOW),
                 ]
-            ]
-        );
+            })
+            .collect();
+        assert_eq!(row.rows, expected);
+        assert_eq!(MIGRATIONS[0].name, "0001_init");
+        assert_eq!(MIGRATIONS[1].name, "0002_identity");
 
         let objects = schema_objects(&db);
         assert_eq!(
@@ -769,7 +778,10 @@ mod tests {
             Vec::<i64>::new()
         );
         assert_eq!(schema_objects(&db), objects);
-        assert_eq!(count(&db, "SELECT COUNT(*) FROM schema_migrations"), 2);
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) FROM schema_migrations"),
+            MIGRATIONS.len() as i64
+        );
     }
 
     #[test]
@@ -977,7 +989,8 @@ mod tests {
         let mut results: Vec<Vec<i64>> = workers.into_iter().map(|w| w.join().unwrap()).collect();
         results.sort();
         let _ = std::fs::remove_file(&path);
-        assert_eq!(results, vec![vec![], vec![], vec![], vec![1, 2]]);
+        let all: Vec<i64> = MIGRATIONS.iter().map(|m| m.version).collect();
+        assert_eq!(results, vec![vec![], vec![], vec![], all]);
     }
 
     // --- schema behaviour ---------------------------------------------------------------------

@@ -1,0 +1,321 @@
+//! The worker requests the runner sends (docs/CONTRACTS.md `POST /v1/backups`, `POST
+//! /v1/restores`), built from already-resolved parts: the worker connection/storage specs come
+//! from the adapters crate, keys from the vault. Pure, so the shapes are unit-tested.
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value};
+
+use crate::job::StoredJob;
+
+/// The callback URL the worker posts an execution's events to.
+pub fn callback_url(app_url: &str, execution_id: &str) -> String {
+    format!(
+        "{}/api/internal/executions/{execution_id}/events",
+        app_url.trim_end_matches('/')
+    )
+}
+
+/// The object timestamp the worker puts in the name (`YYYY-MM-DDTHH-MM-SSZ`).
+pub fn object_timestamp(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H-%M-%SZ").to_string()
+}
+
+/// An encryption key for the worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    pub profile_id: String,
+    pub key_hex: String,
+}
+
+/// Everything a backup request needs besides the job.
+#[derive(Debug, Clone)]
+pub struct BackupParts {
+    pub execution_id: String,
+    /// The source's worker connection (`worker_source`).
+    pub source: Value,
+    /// `(destinationId, StorageSpec)` in the job's order.
+    pub destinations: Vec<(String, Value)>,
+    pub key: Option<Key>,
+    pub callback_url: String,
+    pub signing_key_hex: String,
+    pub now: DateTime<Utc>,
+    pub trigger: String,
+}
+
+/// `POST /v1/backups` body for `job`.
+pub fn backup_request(job: &StoredJob, parts: &BackupParts) -> Value {
+    let mut body = Map::new();
+    body.insert("executionId".into(), json!(parts.execution_id));
+    body.insert("source".into(), parts.source.clone());
+    if !job.databases.is_empty() {
+        body.insert("databases".into(), json!(job.databases));
+    }
+    body.insert("compression".into(), json!(job.compression));
+    if let Some(level) = job.compression_level {
+        body.insert("compressionLevel".into(), json!(level));
+    }
+    if let Some(k) = &parts.key {
+        body.insert("encryption".into(), json!({"keyHex": k.key_hex}));
+    }
+    body.insert(
+        "destinations".into(),
+        Value::Array(
+            parts
+                .destinations
+                .iter()
+                .map(|(id, storage)| json!({"id": id, "storage": storage}))
+                .collect(),
+        ),
+    );
+    body.insert("jobName".into(), json!(job.name));
+    body.insert("timestamp".into(), json!(object_timestamp(parts.now)));
+    body.insert(
+        "meta".into(),
+        json!({
+            "jobId": job.id,
+            "jobName": job.name,
+            "sourceId": job.source_id,
+            "databases": job.databases,
+            "encryptionProfileId": parts.key.as_ref().map(|k| &k.profile_id),
+            "executionId": parts.execution_id,
+            "trigger": parts.trigger,
+            "timezone": job.timezone,
+        }),
+    );
+    body.insert(
+        "callback".into(),
+        json!({"url": parts.callback_url, "signingKeyHex": parts.signing_key_hex}),
+    );
+    Value::Object(body)
+}
+
+/// A validated `POST /api/restores` body, as stored on the Restore execution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestoreParams {
+    pub destination_id: String,
+    pub path: String,
+    pub target_source_id: String,
+    /// `{from: to}` database renames.
+    pub database_mapping: Map<String, Value>,
+    pub privileged: bool,
+}
+
+impl RestoreParams {
+    /// Validates the API body (400 naming the field).
+    pub fn from_body(body: &Value) -> Result<Self, dbackup_core::ApiError> {
+        use dbackup_core::ApiError;
+        let text = |k: &str| -> Result<String, ApiError> {
+            body.get(k)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!("invalid {k}: is required"))
+                        .with_details(json!({"field": k}))
+                })
+        };
+        let path = text("path")?;
+        if path.starts_with('/') || path.split('/').any(|s| s == ".." || s.is_empty()) {
+            return Err(ApiError::bad_request(
+                "invalid path: must be an object name relative to the destination",
+            )
+            .with_details(json!({"field": "path"})));
+        }
+        let mapping = match body.get("databaseMapping") {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(m)) => {
+                for (from, to) in m {
+                    if from.trim().is_empty() || to.as_str().is_none_or(|t| t.trim().is_empty()) {
+                        return Err(ApiError::bad_request(
+                            "invalid databaseMapping: names must be non-empty strings",
+                        )
+                        .with_details(json!({"field": "databaseMapping"})));
+                    }
+                }
+                m.clone()
+            }
+            Some(_) => {
+                return Err(
+                    ApiError::bad_request("invalid databaseMapping: must be an object")
+                        .with_details(json!({"field": "databaseMapping"})),
+                )
+            }
+        };
+        Ok(RestoreParams {
+            destination_id: text("destinationId")?,
+            path,
+            target_source_id: text("targetSourceId")?,
+            database_mapping: mapping,
+            privileged: body
+                .get("privileged")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        })
+    }
+
+    /// The stored JSON form.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "destinationId": self.destination_id,
+            "path": self.path,
+            "targetSourceId": self.target_source_id,
+            "databaseMapping": self.database_mapping,
+            "privileged": self.privileged,
+        })
+    }
+
+    /// The target database for a backup of `source_database` (the mapping, else the same
+    /// name, else the target connection's own database).
+    pub fn target_database(&self, source_database: Option<&str>) -> Option<String> {
+        if let Some(from) = source_database {
+            if let Some(to) = self.database_mapping.get(from).and_then(Value::as_str) {
+                return Some(to.to_owned());
+            }
+        }
+        if self.database_mapping.len() == 1 {
+            return self
+                .database_mapping
+                .values()
+                .next()
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+        }
+        source_database.map(str::to_owned)
+    }
+}
+
+/// `POST /v1/restores` body. `target` is the target source's worker connection; its
+/// `database` is replaced by the mapped name. `sidecar` is the backup's `.meta.json` (null if
+/// absent): it gives the source database and the checksum.
+#[allow(clippy::too_many_arguments)]
+pub fn restore_request(
+    execution_id: &str,
+    params: &RestoreParams,
+    storage: Value,
+    mut target: Value,
+    sidecar: &Value,
+    key: Option<&Key>,
+    callback_url: &str,
+    signing_key_hex: &str,
+) -> Value {
+    let source_db = sidecar.get("database").and_then(Value::as_str);
+    if let (Some(db), Some(obj)) = (params.target_database(source_db), target.as_object_mut()) {
+        obj.insert("database".into(), json!(db));
+    }
+    let mut body = json!({
+        "executionId": execution_id,
+        "source": {"storage": storage, "objectName": params.path},
+        "target": target,
+        "createDatabase": true,
+        "verify": true,
+        "callback": {"url": callback_url, "signingKeyHex": signing_key_hex},
+    });
+    if let Some(k) = key {
+        body["encryption"] = json!({"keyHex": k.key_hex});
+    }
+    if let Some(sha) = sidecar.get("sha256").and_then(Value::as_str) {
+        body["expectedSha256"] = json!(sha);
+    }
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::retention::RetentionPolicy;
+    use chrono::TimeZone;
+
+    fn job() -> StoredJob {
+        StoredJob {
+            id: "j1".into(),
+            name: "nightly".into(),
+            schedule: "@daily".into(),
+            timezone: "Europe/Berlin".into(),
+            enabled: true,
+            source_id: "src".into(),
+            databases: vec!["shop".into()],
+            destinations: vec![("d1".into(), RetentionPolicy::None)],
+            compression: "ZSTD".into(),
+            compression_level: Some(5),
+            encryption_profile_id: Some("prof".into()),
+            notification_ids: vec![],
+            notification_events: "ALWAYS".into(),
+            created_at: String::new(),
+            updated_at: String::new(),
+            last_scheduled_at: None,
+        }
+    }
+
+    #[test]
+    fn backup_request_shape() {
+        let parts = BackupParts {
+            execution_id: "e1".into(),
+            source: json!({"engine": "postgresql", "host": "127.0.0.1"}),
+            destinations: vec![("d1".into(), json!({"kind": "local", "path": "/b"}))],
+            key: Some(Key {
+                profile_id: "prof".into(),
+                key_hex: "ab".repeat(32),
+            }),
+            callback_url: callback_url("http://127.0.0.1:3000/", "e1"),
+            signing_key_hex: "cd".repeat(32),
+            now: Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap(),
+            trigger: "Manual".into(),
+        };
+        let body = backup_request(&job(), &parts);
+        assert_eq!(
+            body,
+            json!({
+                "executionId": "e1",
+                "source": {"engine": "postgresql", "host": "127.0.0.1"},
+                "databases": ["shop"],
+                "compression": "ZSTD",
+                "compressionLevel": 5,
+                "encryption": {"keyHex": "ab".repeat(32)},
+                "destinations": [{"id": "d1", "storage": {"kind": "local", "path": "/b"}}],
+                "jobName": "nightly",
+                "timestamp": "2026-01-02T03-04-05Z",
+                "meta": {"jobId": "j1", "jobName": "nightly", "sourceId": "src", "databases": ["shop"],
+                         "encryptionProfileId": "prof", "executionId": "e1", "trigger": "Manual",
+                         "timezone": "Europe/Berlin"},
+                "callback": {"url": "http://127.0.0.1:3000/api/internal/executions/e1/events",
+                             "signingKeyHex": "cd".repeat(32)},
+            })
+        );
+    }
+
+    #[test]
+    fn restore_params_and_request() {
+        let p = RestoreParams::from_body(&json!({
+            "destinationId": "d1", "path": "nightly/x.dump", "targetSourceId": "t",
+            "databaseMapping": {"shop": "shop_copy"}
+        }))
+        .unwrap();
+        let body = restore_request(
+            "e2",
+            &p,
+            json!({"kind": "local", "path": "/b"}),
+            json!({"engine": "postgresql", "database": "postgres"}),
+            &json!({"database": "shop", "sha256": "00ff"}),
+            None,
+            "http://a/cb",
+            "k",
+        );
+        assert_eq!(body["target"]["database"], "shop_copy");
+        assert_eq!(body["source"]["objectName"], "nightly/x.dump");
+        assert_eq!(body["expectedSha256"], "00ff");
+        assert!(body.get("encryption").is_none());
+        for bad in [
+            json!({"path": "x", "targetSourceId": "t"}),
+            json!({"destinationId": "d", "path": "../x", "targetSourceId": "t"}),
+            json!({"destinationId": "d", "path": "/abs", "targetSourceId": "t"}),
+            json!({"destinationId": "d", "path": "x", "targetSourceId": "t", "databaseMapping": {"a": 1}}),
+        ] {
+            assert_eq!(
+                RestoreParams::from_body(&bad).unwrap_err().status,
+                400,
+                "{bad}"
+            );
+        }
+    }
+}

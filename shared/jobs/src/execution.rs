@@ -1,0 +1,789 @@
+//! Executions: the queue (enqueue, the atomic claim, cancel), the scheduler's per-tick
+//! decisions, the watchdog, worker events, and the API views.
+//!
+//! Lifecycle: Pending → Running → Success | Partial | Failed | Cancelled. Every transition is
+//! one conditional UPDATE, so two runner ticks or two hosts on one database never move the same
+//! execution twice.
+
+use chrono::{DateTime, Utc};
+use dbackup_core::db::{Db, Value as SqlValue};
+use dbackup_core::ApiError;
+use serde_json::{json, Map, Value};
+
+use crate::schedule;
+use crate::sql::{self, Row};
+
+/// Default of SystemSetting `maxConcurrentJobs` (restores count too).
+pub const DEFAULT_MAX_CONCURRENT: i64 = 1;
+/// Default of SystemSetting `stallTimeoutMinutes`.
+pub const DEFAULT_STALL_MINUTES: i64 = 10;
+/// Logs kept per execution (the first entry and the newest ones).
+pub const MAX_LOG_ENTRIES: usize = 2000;
+
+/// Terminal statuses.
+pub const TERMINAL: [&str; 4] = ["Success", "Partial", "Failed", "Cancelled"];
+
+/// One log entry `{timestamp, level, stage, message, details?}`.
+pub fn log_entry(at: &str, level: &str, stage: &str, message: &str) -> Value {
+    json!({"timestamp": at, "level": level, "stage": stage, "message": message})
+}
+
+/// Creates a Pending backup execution for a job; with `scheduled_for`, at most one per
+/// occurrence (a second insert for the same occurrence is ignored and returns `None`).
+pub fn enqueue_backup(
+    db: &dyn Db,
+    id: &str,
+    job_id: &str,
+    trigger: &str,
+    scheduled_for: Option<&str>,
+    now: &str,
+) -> Result<Option<String>, ApiError> {
+    let logs = json!([log_entry(
+        now,
+        "info",
+        "Queued",
+        &format!("Job queued ({trigger})")
+    )]);
+    let rows = sql::query(
+        db,
+        r#"INSERT INTO "Execution" ("id", "jobId", "type", "status", "logs", "startedAt", "metadata",
+               "triggerType", "scheduledFor")
+           VALUES (?, ?, 'Backup', 'Pending', ?, ?, ?, ?, ?)
+           ON CONFLICT DO NOTHING RETURNING "id""#,
+        &[
+            id.into(),
+            job_id.into(),
+            logs.to_string().into(),
+            now.into(),
+            json!({"stage": "Queued", "percent": 0}).to_string().into(),
+            trigger.into(),
+            scheduled_for.map(str::to_owned).into(),
+        ],
+    )?;
+    Ok(rows.first().and_then(|r| r.text("id")))
+}
+
+/// Creates a Pending restore execution; `request` is `{destinationId, path, targetSourceId,
+/// databaseMapping, privileged}` (validated by the caller).
+pub fn enqueue_restore(
+    db: &dyn Db,
+    id: &str,
+    job_id: Option<&str>,
+    request: &Value,
+    now: &str,
+) -> Result<(), ApiError> {
+    let logs = json!([log_entry(now, "info", "Queued", "Restore queued")]);
+    db.execute(
+        r#"INSERT INTO "Execution" ("id", "jobId", "type", "status", "logs", "startedAt", "metadata",
+               "triggerType", "request")
+           VALUES (?, ?, 'Restore', 'Pending', ?, ?, ?, 'Manual', ?)"#,
+        &[
+            id.into(),
+            job_id.map(str::to_owned).into(),
+            logs.to_string().into(),
+            now.into(),
+            json!({"stage": "Queued", "percent": 0}).to_string().into(),
+            request.to_string().into(),
+        ],
+    )?;
+    Ok(())
+}
+
+/// One scheduler decision taken (and recorded) for a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    pub job_id: String,
+    /// The occurrence, ISO-8601 UTC.
+    pub occurrence: String,
+    /// Whether it is to run (false: it was too old and only the marker moved).
+    pub run: bool,
+}
+
+/// The scheduler's part of a tick: for every enabled job, decide the due occurrence and move
+/// the job's marker with a compare-and-set (`WHERE lastScheduledAt IS <old>`), so exactly one
+/// of several racing schedulers wins each occurrence; the winner enqueues it. Jobs with an
+/// unparsable schedule or timezone are skipped (the API refuses them; this is for old rows).
+/// `new_id` supplies execution ids.
+pub fn schedule_due(
+    db: &dyn Db,
+    now: DateTime<Utc>,
+    mut new_id: impl FnMut() -> Result<String, ApiError>,
+) -> Result<Vec<Planned>, ApiError> {
+    let now_iso = crate::iso(now);
+    let jobs = sql::query(
+        db,
+        r#"SELECT "id", "schedule", "timezone", "lastScheduledAt", "createdAt" FROM "Job" WHERE "enabled" = 1"#,
+        &[],
+    )?;
+    let mut planned = Vec::new();
+    for j in jobs {
+        let id = j.text("id").unwrap_or_default();
+        let (Ok(cron), Ok(tz)) = (
+            schedule::parse(&j.text("schedule").unwrap_or_default()),
+            schedule::parse_timezone(&j.text("timezone").unwrap_or_else(|| "UTC".into())),
+        ) else {
+            continue;
+        };
+        let marker_text = j.text("lastScheduledAt");
+        let base = marker_text
+            .as_deref()
+            .or(j.text("createdAt").as_deref())
+            .and_then(crate::parse_iso)
+            .unwrap_or(now);
+        let due = schedule::due(&cron, tz, base, now);
+        let Some(marker) = due.marker else { continue };
+        let marker_iso = crate::iso(marker);
+        let won = sql::query(
+            db,
+            r#"UPDATE "Job" SET "lastScheduledAt" = ? WHERE "id" = ? AND "enabled" = 1
+                 AND "lastScheduledAt" IS ? RETURNING "id""#,
+            &[
+                marker_iso.as_str().into(),
+                id.as_str().into(),
+                marker_text.clone().into(),
+            ],
+        )?;
+        if won.is_empty() {
+            continue;
+        }
+        let run = due.run.is_some();
+        if run {
+            enqueue_backup(
+                db,
+                &new_id()?,
+                &id,
+                "Scheduler",
+                Some(&marker_iso),
+                &now_iso,
+            )?;
+        }
+        planned.push(Planned {
+            job_id: id,
+            occurrence: marker_iso,
+            run,
+        });
+    }
+    Ok(planned)
+}
+
+/// An execution the dispatcher claimed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claimed {
+    pub id: String,
+    pub job_id: Option<String>,
+    pub kind: String,
+    pub request: Option<Value>,
+}
+
+/// Claims the oldest Pending execution (FIFO) if fewer than `max_running` are Running — one
+/// conditional UPDATE, so concurrent dispatchers never claim the same row or exceed the cap.
+/// `sealed_key` (the sealed callback signing key) is stored with it.
+pub fn claim_next(
+    db: &dyn Db,
+    max_running: i64,
+    sealed_key: &str,
+    now: &str,
+) -> Result<Option<Claimed>, ApiError> {
+    let rows = sql::query(
+        db,
+        r#"UPDATE "Execution"
+              SET "status" = 'Running', "startedAt" = ?, "heartbeatAt" = ?, "callbackKey" = ?,
+                  "metadata" = json_set(COALESCE("metadata", '{}'), '$.stage', 'Starting')
+            WHERE "id" = (SELECT "id" FROM "Execution" WHERE "status" = 'Pending'
+                           ORDER BY "startedAt", "rowid" LIMIT 1)
+              AND "status" = 'Pending'
+              AND (SELECT COUNT(*) FROM "Execution" WHERE "status" = 'Running') < ?
+        RETURNING "id", "jobId", "type", "request""#,
+        &[
+            now.into(),
+            now.into(),
+            sealed_key.into(),
+            SqlValue::Integer(max_running),
+        ],
+    )?;
+    Ok(rows.first().map(|r| Claimed {
+        id: r.text("id").unwrap_or_default(),
+        job_id: r.text("jobId"),
+        kind: r.text("type").unwrap_or_else(|| "Backup".into()),
+        request: r
+            .text("request")
+            .and_then(|t| serde_json::from_str(&t).ok()),
+    }))
+}
+
+/// Records the worker task of a dispatched execution (unless an event already did).
+pub fn set_task(db: &dyn Db, id: &str, task_id: &str, now: &str) -> Result<(), ApiError> {
+    db.execute(
+        r#"UPDATE "Execution" SET "taskId" = COALESCE("taskId", ?), "heartbeatAt" = ? WHERE "id" = ?"#,
+        &[task_id.into(), now.into(), id.into()],
+    )?;
+    Ok(())
+}
+
+/// Moves a non-terminal execution to a terminal status with a final log entry (`level`
+/// error for Failed, warning for Cancelled). Returns the worker task id when it changed
+/// something (`Some(None)`: changed, no task), `None` when the execution was already finished.
+pub fn finish(
+    db: &dyn Db,
+    id: &str,
+    status: &str,
+    message: &str,
+    now: &str,
+) -> Result<Option<Option<String>>, ApiError> {
+    let level = if status == "Failed" {
+        "error"
+    } else {
+        "warning"
+    };
+    let entry = log_entry(now, level, status, message);
+    let rows = sql::query(
+        db,
+        r#"UPDATE "Execution"
+              SET "status" = ?, "endedAt" = ?, "logs" = json_insert("logs", '$[#]', json(?)),
+                  "metadata" = json_set(json_set(COALESCE("metadata", '{}'), '$.stage', ?), '$.error', ?)
+            WHERE "id" = ? AND "status" IN ('Pending', 'Running')
+        RETURNING "taskId""#,
+        &[
+            status.into(),
+            now.into(),
+            entry.to_string().into(),
+            status.into(),
+            message.into(),
+            id.into(),
+        ],
+    )?;
+    Ok(rows.first().map(|r| r.text("taskId")))
+}
+
+/// The watchdog: fails every Running execution without a sign of life since `stall_before`
+/// ("stalled"); returns `(id, taskId)` of each, so the caller cancels the worker tasks.
+pub fn fail_stalled(
+    db: &dyn Db,
+    stall_before: &str,
+    minutes: i64,
+    now: &str,
+) -> Result<Vec<(String, Option<String>)>, ApiError> {
+    let message = format!("stalled: no sign of life from the worker for {minutes} minutes");
+    let entry = log_entry(now, "error", "Failed", &message);
+    let rows = sql::query(
+        db,
+        r#"UPDATE "Execution"
+              SET "status" = 'Failed', "endedAt" = ?, "logs" = json_insert("logs", '$[#]', json(?)),
+                  "metadata" = json_set(json_set(COALESCE("metadata", '{}'), '$.stage', 'Failed'), '$.error', ?)
+            WHERE "status" = 'Running' AND COALESCE("heartbeatAt", "startedAt") < ?
+        RETURNING "id", "taskId""#,
+        &[
+            now.into(),
+            entry.to_string().into(),
+            message.as_str().into(),
+            stall_before.into(),
+        ],
+    )?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.text("id").unwrap_or_default(), r.text("taskId")))
+        .collect())
+}
+
+/// Running executions quiet since `quiet_before`, `(id, taskId)`: the runner asks the worker
+/// about them (a task it does not know is lost: Failed).
+pub fn quiet_running(
+    db: &dyn Db,
+    quiet_before: &str,
+) -> Result<Vec<(String, Option<String>)>, ApiError> {
+    Ok(sql::query(
+        db,
+        r#"SELECT "id", "taskId" FROM "Execution"
+            WHERE "status" = 'Running' AND COALESCE("heartbeatAt", "startedAt") < ?
+            ORDER BY "startedAt" LIMIT 20"#,
+        &[quiet_before.into()],
+    )?
+    .iter()
+    .map(|r| (r.text("id").unwrap_or_default(), r.text("taskId")))
+    .collect())
+}
+
+/// The sealed callback key and status of an execution.
+pub fn callback_key(db: &dyn Db, id: &str) -> Result<Option<Option<String>>, ApiError> {
+    Ok(sql::query(
+        db,
+        r#"SELECT "callbackKey" FROM "Execution" WHERE "id" = ?"#,
+        &[id.into()],
+    )?
+    .first()
+    .map(|r| r.text("callbackKey")))
+}
+
+/// What applying one worker event did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventOutcome {
+    /// Stored; `finished` when it moved the execution to a terminal status.
+    Applied {
+        finished: bool,
+    },
+    /// A `seq` at or below the last one stored: ignored (answered 2xx).
+    Duplicate,
+    NotFound,
+}
+
+fn str_field<'a>(event: &'a Value, key: &str) -> Option<&'a str> {
+    event.get(key).and_then(Value::as_str)
+}
+
+/// Applies one worker event (docs/WORKER.md "Callback events") to an execution: idempotent by
+/// `seq` (≤ last stored: duplicate), compare-and-set on `lastSeq` so concurrent deliveries
+/// cannot both apply. A result for an execution that is already finished (cancelled, stalled)
+/// is logged but does not change its status.
+pub fn apply_event(
+    db: &dyn Db,
+    id: &str,
+    event: &Value,
+    now: &str,
+) -> Result<EventOutcome, ApiError> {
+    let seq = event
+        .get("seq")
+        .and_then(Value::as_i64)
+        .filter(|s| *s >= 1)
+        .ok_or_else(|| ApiError::bad_request("event: seq must be a positive integer"))?;
+    let kind =
+        str_field(event, "type").ok_or_else(|| ApiError::bad_request("event: type is required"))?;
+    if !["stage", "log", "progress", "result"].contains(&kind) {
+        return Err(ApiError::bad_request(format!(
+            "event: unknown type {kind:?}"
+        )));
+    }
+    let task_id = str_field(event, "taskId").map(str::to_owned);
+    let at = str_field(event, "at").unwrap_or(now).to_owned();
+
+    for _ in 0..8 {
+        let rows = sql::query(
+            db,
+            r#"SELECT "status", "type", "lastSeq", "taskId", "logs", "metadata" FROM "Execution" WHERE "id" = ?"#,
+            &[id.into()],
+        )?;
+        let Some(row) = rows.first() else {
+            return Ok(EventOutcome::NotFound);
+        };
+        let last_seq = row.int("lastSeq").unwrap_or(0);
+        if seq <= last_seq {
+            return Ok(EventOutcome::Duplicate);
+        }
+        if let (Some(stored), Some(got)) = (row.text("taskId"), task_id.as_deref()) {
+            if stored != got {
+                return Err(ApiError::new(409, "event for another task"));
+            }
+        }
+        let change = compute_change(row, kind, event, &at);
+        let updated = sql::query(
+            db,
+            r#"UPDATE "Execution"
+                  SET "lastSeq" = ?, "heartbeatAt" = ?, "taskId" = COALESCE("taskId", ?),
+                      "logs" = ?, "metadata" = ?, "status" = ?,
+                      "size" = COALESCE(?, "size"), "path" = COALESCE(?, "path"),
+                      "endedAt" = COALESCE(?, "endedAt")
+                WHERE "id" = ? AND "lastSeq" = ? RETURNING "id""#,
+            &[
+                SqlValue::Integer(seq),
+                now.into(),
+                task_id.clone().into(),
+                Value::Array(change.logs).to_string().into(),
+                Value::Object(change.metadata).to_string().into(),
+                change.status.as_str().into(),
+                change.size.into(),
+                change.path.into(),
+                change.ended_at.into(),
+                id.into(),
+                SqlValue::Integer(last_seq),
+            ],
+        )?;
+        if !updated.is_empty() {
+            return Ok(EventOutcome::Applied {
+                finished: change.finished,
+            });
+        }
+    }
+    Err(ApiError::new(
+        409,
+        "event conflicts with concurrent updates; retry",
+    ))
+}
+
+struct Change {
+    logs: Vec<Value>,
+    metadata: Map<String, Value>,
+    status: String,
+    size: Option<i64>,
+    path: Option<String>,
+    ended_at: Option<String>,
+    finished: bool,
+}
+
+fn compute_change(row: &Row, kind: &str, event: &Value, at: &str) -> Change {
+    let mut logs: Vec<Value> = row
+        .text("logs")
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let mut metadata: Map<String, Value> = row
+        .text("metadata")
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let status = row.text("status").unwrap_or_else(|| "Running".into());
+    let terminal = TERMINAL.contains(&status.as_str());
+    let stage = metadata
+        .get("stage")
+        .and_then(Value::as_str)
+        .unwrap_or("Running")
+        .to_owned();
+    let mut change = Change {
+        logs: Vec::new(),
+        metadata: Map::new(),
+        status: status.clone(),
+        size: None,
+        path: None,
+        ended_at: None,
+        finished: false,
+    };
+    match kind {
+        "stage" => {
+            let new_stage = stage_label(str_field(event, "stage").unwrap_or("running"));
+            logs.push(log_entry(
+                at,
+                "info",
+                &new_stage,
+                &format!("Stage: {new_stage}"),
+            ));
+            if !terminal {
+                metadata.insert("stage".into(), json!(new_stage));
+            }
+        }
+        "log" => {
+            let level = match str_field(event, "level") {
+                Some("warning") => "warning",
+                Some("error") => "error",
+                _ => "info",
+            };
+            let mut entry = log_entry(at, level, &stage, str_field(event, "message").unwrap_or(""));
+            if let Some(d) = event.get("details").filter(|d| !d.is_null()) {
+                entry["details"] = d.clone();
+            }
+            logs.push(entry);
+        }
+        "progress" => {
+            for key in ["bytesIn", "bytesOut", "rateBytesPerSec", "percent"] {
+                if let Some(v) = event.get(key).filter(|v| v.is_number()) {
+                    metadata.insert(key.into(), v.clone());
+                }
+            }
+        }
+        _ => {
+            // result
+            let worker_status = str_field(event, "status").unwrap_or("failed");
+            let new_status = match worker_status {
+                "succeeded" => "Success",
+                "partial" => "Partial",
+                "cancelled" => "Cancelled",
+                _ => "Failed",
+            };
+            if terminal {
+                logs.push(log_entry(
+                    at,
+                    "warning",
+                    &stage,
+                    &format!("late result from the worker ignored ({worker_status}): the execution is already {status}"),
+                ));
+            } else {
+                change.status = new_status.into();
+                change.finished = true;
+                change.ended_at = Some(at.to_owned());
+                change.size = event.get("size").and_then(Value::as_i64);
+                change.path = str_field(event, "objectName")
+                    .or_else(|| str_field(event, "path"))
+                    .map(str::to_owned);
+                let mut result = Map::new();
+                for key in [
+                    "sha256",
+                    "objectName",
+                    "engineVersion",
+                    "destinations",
+                    "path",
+                ] {
+                    if let Some(v) = event.get(key).filter(|v| !v.is_null()) {
+                        result.insert(key.into(), v.clone());
+                    }
+                }
+                if let Some(inner) = event.get("result").filter(|v| v.is_object()) {
+                    for key in ["dumpSize", "bytesRestored", "warning", "metaName"] {
+                        if let Some(v) = inner.get(key).filter(|v| !v.is_null()) {
+                            result.insert(key.into(), v.clone());
+                        }
+                    }
+                }
+                metadata.insert("result".into(), Value::Object(result));
+                metadata.insert("stage".into(), json!(new_status_stage(new_status)));
+                if matches!(new_status, "Success" | "Partial") {
+                    metadata.insert("percent".into(), json!(100));
+                }
+                let message = match new_status {
+                    "Success" => match change.size {
+                        Some(s) => format!("Completed: {s} bytes stored"),
+                        None => "Completed".to_owned(),
+                    },
+                    "Partial" => "Completed at some destinations only".to_owned(),
+                    "Cancelled" => "Cancelled".to_owned(),
+                    _ => format!(
+                        "ERROR: {}",
+                        str_field(event, "error").unwrap_or("the worker reported a failure")
+                    ),
+                };
+                if let Some(e) = str_field(event, "error") {
+                    metadata.insert("error".into(), json!(e));
+                }
+                let level = match new_status {
+                    "Success" => "success",
+                    "Partial" | "Cancelled" => "warning",
+                    _ => "error",
+                };
+                logs.push(log_entry(at, level, new_status_stage(new_status), &message));
+            }
+        }
+    }
+    if logs.len() > MAX_LOG_ENTRIES {
+        let excess = logs.len() - MAX_LOG_ENTRIES;
+        logs.drain(1..=excess);
+    }
+    change.logs = logs;
+    change.metadata = metadata;
+    change
+}
+
+fn new_status_stage(status: &str) -> &'static str {
+    match status {
+        "Success" | "Partial" => "Completed",
+        "Cancelled" => "Cancelled",
+        _ => "Failed",
+    }
+}
+
+fn stage_label(stage: &str) -> String {
+    let mut c = stage.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => "Running".into(),
+    }
+}
+
+const VIEW_COLUMNS: &str = r#"e."id", e."jobId", e."type", e."status", e."startedAt", e."endedAt",
+    e."size", e."path", e."metadata", e."triggerType", e."scheduledFor", e."taskId", j."name" AS "jobName""#;
+
+fn view(r: &Row, logs: Option<Value>) -> Value {
+    let metadata: Map<String, Value> = r
+        .text("metadata")
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let progress = json!({
+        "stage": metadata.get("stage").cloned().unwrap_or(Value::Null),
+        "percent": metadata.get("percent").cloned().unwrap_or(Value::Null),
+        "bytesIn": metadata.get("bytesIn").cloned().unwrap_or(Value::Null),
+        "bytesOut": metadata.get("bytesOut").cloned().unwrap_or(Value::Null),
+        "rateBytesPerSec": metadata.get("rateBytesPerSec").cloned().unwrap_or(Value::Null),
+    });
+    let mut o = json!({
+        "id": r.text("id"),
+        "jobId": r.text("jobId"),
+        "jobName": r.text("jobName"),
+        "type": r.text("type"),
+        "status": r.text("status"),
+        "trigger": r.text("triggerType"),
+        "scheduledFor": r.text("scheduledFor"),
+        "startedAt": r.text("startedAt"),
+        "endedAt": r.text("endedAt"),
+        "size": r.int("size"),
+        "path": r.text("path"),
+        "progress": progress,
+        "error": metadata.get("error").cloned().unwrap_or(Value::Null),
+        "result": metadata.get("result").cloned().unwrap_or(Value::Null),
+        "retention": metadata.get("retention").cloned().unwrap_or(Value::Null),
+    });
+    if let Some(l) = logs {
+        o["logs"] = l;
+    }
+    o
+}
+
+/// One execution with its logs and progress (`GET /api/executions/{id}`).
+pub fn get_view(db: &dyn Db, id: &str) -> Result<Option<Value>, ApiError> {
+    let rows = sql::query(
+        db,
+        &format!(
+            r#"SELECT {VIEW_COLUMNS}, e."logs" FROM "Execution" e LEFT JOIN "Job" j ON j."id" = e."jobId" WHERE e."id" = ?"#
+        ),
+        &[id.into()],
+    )?;
+    Ok(rows.first().map(|r| {
+        let logs = r
+            .text("logs")
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_else(|| json!([]));
+        view(r, Some(logs))
+    }))
+}
+
+/// Filters of `GET /api/executions`.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub job_id: Option<String>,
+    pub status: Option<String>,
+    pub kind: Option<String>,
+    /// `<startedAt>|<id>` of the last item of the previous page.
+    pub cursor: Option<String>,
+    pub limit: i64,
+}
+
+/// A page of executions, newest first, without logs; `nextCursor` when more remain.
+pub fn list_view(db: &dyn Db, q: &ListQuery) -> Result<Value, ApiError> {
+    let mut sql_text = format!(
+        r#"SELECT {VIEW_COLUMNS} FROM "Execution" e LEFT JOIN "Job" j ON j."id" = e."jobId" WHERE 1 = 1"#
+    );
+    let mut params: Vec<SqlValue> = Vec::new();
+    if let Some(j) = &q.job_id {
+        sql_text.push_str(r#" AND e."jobId" = ?"#);
+        params.push(j.as_str().into());
+    }
+    if let Some(s) = &q.status {
+        sql_text.push_str(r#" AND e."status" = ?"#);
+        params.push(s.as_str().into());
+    }
+    if let Some(t) = &q.kind {
+        sql_text.push_str(r#" AND e."type" = ?"#);
+        params.push(t.as_str().into());
+    }
+    if let Some(c) = &q.cursor {
+        let (started, id) = c
+            .split_once('|')
+            .ok_or_else(|| ApiError::bad_request("invalid cursor"))?;
+        sql_text.push_str(r#" AND (e."startedAt" < ? OR (e."startedAt" = ? AND e."id" < ?))"#);
+        params.extend([started.into(), started.into(), id.into()]);
+    }
+    sql_text.push_str(r#" ORDER BY e."startedAt" DESC, e."id" DESC LIMIT ?"#);
+    params.push(SqlValue::Integer(q.limit + 1));
+    let rows = sql::query(db, &sql_text, &params)?;
+    let more = rows.len() as i64 > q.limit;
+    let items: Vec<Value> = rows
+        .iter()
+        .take(q.limit as usize)
+        .map(|r| view(r, None))
+        .collect();
+    let next = if more {
+        rows.get(q.limit as usize - 1).map(|r| {
+            format!(
+                "{}|{}",
+                r.text("startedAt").unwrap_or_default(),
+                r.text("id").unwrap_or_default()
+            )
+        })
+    } else {
+        None
+    };
+    Ok(json!({"items": items, "nextCursor": next}))
+}
+
+/// The last execution of a job, short form, for the job list.
+pub fn last_of_job(db: &dyn Db, job_id: &str) -> Result<Option<Value>, ApiError> {
+    Ok(sql::query(
+        db,
+        r#"SELECT "id", "status", "startedAt", "endedAt" FROM "Execution" WHERE "jobId" = ?
+            ORDER BY "startedAt" DESC, "id" DESC LIMIT 1"#,
+        &[job_id.into()],
+    )?
+    .first()
+    .map(|r| {
+        json!({"id": r.text("id"), "status": r.text("status"), "startedAt": r.text("startedAt"),
+               "endedAt": r.text("endedAt")})
+    }))
+}
+
+/// A finished execution whose post-processing (retention, notifications) is claimed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finished {
+    pub id: String,
+    pub job_id: Option<String>,
+    pub kind: String,
+    pub status: String,
+    pub path: Option<String>,
+    pub size: Option<i64>,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    pub metadata: Map<String, Value>,
+    pub logs: Vec<Value>,
+}
+
+/// Claims one finished, not yet post-processed execution (compare-and-set on `finalizedAt`).
+pub fn claim_finished(db: &dyn Db, now: &str) -> Result<Option<Finished>, ApiError> {
+    let candidates = sql::query(
+        db,
+        r#"SELECT "id" FROM "Execution" WHERE "finalizedAt" IS NULL
+              AND "status" IN ('Success', 'Partial', 'Failed', 'Cancelled')
+            ORDER BY "endedAt" LIMIT 5"#,
+        &[],
+    )?;
+    for c in candidates {
+        let id = c.text("id").unwrap_or_default();
+        let rows = sql::query(
+            db,
+            r#"UPDATE "Execution" SET "finalizedAt" = ? WHERE "id" = ? AND "finalizedAt" IS NULL
+            RETURNING "id", "jobId", "type", "status", "path", "size", "startedAt", "endedAt", "metadata", "logs""#,
+            &[now.into(), id.as_str().into()],
+        )?;
+        if let Some(r) = rows.first() {
+            return Ok(Some(Finished {
+                id: r.text("id").unwrap_or_default(),
+                job_id: r.text("jobId"),
+                kind: r.text("type").unwrap_or_default(),
+                status: r.text("status").unwrap_or_default(),
+                path: r.text("path"),
+                size: r.int("size"),
+                started_at: r.text("startedAt").unwrap_or_default(),
+                ended_at: r.text("endedAt"),
+                metadata: r
+                    .text("metadata")
+                    .and_then(|t| serde_json::from_str(&t).ok())
+                    .unwrap_or_default(),
+                logs: r
+                    .text("logs")
+                    .and_then(|t| serde_json::from_str(&t).ok())
+                    .unwrap_or_default(),
+            }));
+        }
+    }
+    Ok(None)
+}
+
+/// Appends log entries to an execution (post-processing: retention, notifications) and merges
+/// `metadata_patch` into its metadata.
+pub fn append_logs(
+    db: &dyn Db,
+    id: &str,
+    entries: &[Value],
+    metadata_patch: Option<(&str, Value)>,
+) -> Result<(), ApiError> {
+    for e in entries {
+        db.execute(
+            r#"UPDATE "Execution" SET "logs" = json_insert("logs", '$[#]', json(?)) WHERE "id" = ?"#,
+            &[e.to_string().into(), id.into()],
+        )?;
+    }
+    if let Some((key, value)) = metadata_patch {
+        db.execute(
+            r#"UPDATE "Execution" SET "metadata" = json_set(COALESCE("metadata", '{}'), ?, json(?)) WHERE "id" = ?"#,
+            &[
+                format!("$.{key}").into(),
+                value.to_string().into(),
+                id.into(),
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,577 @@
+//! The Job: what the API accepts (validated before anything is written), how it is stored (Job +
+//! JobDestination + JobNotification, in one transaction) and how it is shown.
+
+use chrono::{DateTime, Utc};
+use dbackup_core::db::{Db, Value as SqlValue};
+use dbackup_core::ApiError;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::retention::RetentionPolicy;
+use crate::schedule;
+use crate::sql::{self, Row};
+
+/// Most destinations one job may write to.
+pub const MAX_DESTINATIONS: usize = 10;
+
+/// The request body of `POST /api/jobs` and `PUT /api/jobs/{id}` (PUT replaces the job).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobInput {
+    pub name: String,
+    pub schedule: String,
+    #[serde(default)]
+    pub timezone: Option<String>,
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    pub source_id: String,
+    #[serde(default)]
+    pub databases: Vec<String>,
+    pub destinations: Vec<DestinationInput>,
+    #[serde(default)]
+    pub compression: Option<String>,
+    #[serde(default)]
+    pub compression_level: Option<i64>,
+    #[serde(default)]
+    pub encryption_profile_id: Option<String>,
+    #[serde(default)]
+    pub notification_ids: Vec<String>,
+    #[serde(default)]
+    pub notification_events: Option<String>,
+}
+
+/// One destination of a job, with its retention.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DestinationInput {
+    pub destination_id: String,
+    #[serde(default)]
+    pub retention: Value,
+}
+
+/// A validated job, ready to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobSpec {
+    pub name: String,
+    pub schedule: String,
+    pub timezone: String,
+    pub enabled: bool,
+    pub source_id: String,
+    pub databases: Vec<String>,
+    pub destinations: Vec<(String, RetentionPolicy)>,
+    pub compression: String,
+    pub compression_level: Option<i64>,
+    pub encryption_profile_id: Option<String>,
+    pub notification_ids: Vec<String>,
+    pub notification_events: String,
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> ApiError {
+    let message = message.into();
+    ApiError::bad_request(format!("invalid {field}: {message}"))
+        .with_details(json!({"field": field, "message": message}))
+}
+
+/// The compression level range the worker accepts for `compression` (None: no level allowed).
+pub fn level_range(compression: &str) -> Option<(i64, i64)> {
+    match compression {
+        "GZIP" => Some((1, 9)),
+        "ZSTD" => Some((1, 19)),
+        "BROTLI" => Some((0, 11)),
+        _ => None,
+    }
+}
+
+impl JobInput {
+    /// Checks every field that needs no database; `default_tz` fills a missing timezone.
+    pub fn validate(self, default_tz: &str) -> Result<JobSpec, ApiError> {
+        let name = self.name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(invalid("name", "must be 1 to 100 characters"));
+        }
+        if name.contains(['/', '\\'])
+            || name.chars().any(char::is_control)
+            || name == "."
+            || name == ".."
+        {
+            return Err(invalid(
+                "name",
+                "must not contain slashes or control characters (it names the backup folder)",
+            ));
+        }
+        let schedule_text = self.schedule.trim().to_owned();
+        schedule::parse(&schedule_text).map_err(|e| {
+            ApiError::bad_request(format!("invalid schedule: {e}"))
+                .with_details(json!({"field": "schedule", "message": e}))
+        })?;
+        let timezone = match self.timezone.as_deref().map(str::trim) {
+            None | Some("") => default_tz.to_owned(),
+            Some(tz) => tz.to_owned(),
+        };
+        schedule::parse_timezone(&timezone).map_err(|e| invalid("timezone", e))?;
+        let source_id = self.source_id.trim().to_owned();
+        if source_id.is_empty() {
+            return Err(invalid("sourceId", "is required"));
+        }
+        let mut databases = Vec::new();
+        for db in self.databases {
+            let db = db.trim().to_owned();
+            if db.is_empty() || db.len() > 128 || db.chars().any(char::is_control) {
+                return Err(invalid(
+                    "databases",
+                    "each name must be 1 to 128 characters",
+                ));
+            }
+            if !databases.contains(&db) {
+                databases.push(db);
+            }
+        }
+        if self.destinations.is_empty() {
+            return Err(invalid(
+                "destinations",
+                "at least one destination is required",
+            ));
+        }
+        if self.destinations.len() > MAX_DESTINATIONS {
+            return Err(invalid(
+                "destinations",
+                format!("at most {MAX_DESTINATIONS} destinations"),
+            ));
+        }
+        let mut destinations: Vec<(String, RetentionPolicy)> = Vec::new();
+        for (i, d) in self.destinations.into_iter().enumerate() {
+            let id = d.destination_id.trim().to_owned();
+            if id.is_empty() {
+                return Err(invalid(
+                    &format!("destinations[{i}].destinationId"),
+                    "is required",
+                ));
+            }
+            if destinations.iter().any(|(other, _)| *other == id) {
+                return Err(invalid(
+                    &format!("destinations[{i}].destinationId"),
+                    "is listed twice",
+                ));
+            }
+            let policy = RetentionPolicy::from_json(&d.retention)
+                .map_err(|e| invalid(&format!("destinations[{i}].retention"), e.0))?;
+            destinations.push((id, policy));
+        }
+        let compression = self
+            .compression
+            .as_deref()
+            .unwrap_or("NONE")
+            .trim()
+            .to_ascii_uppercase();
+        if !["NONE", "GZIP", "ZSTD", "BROTLI"].contains(&compression.as_str()) {
+            return Err(invalid("compression", "must be NONE, GZIP, ZSTD or BROTLI"));
+        }
+        if let Some(level) = self.compression_level {
+            match level_range(&compression) {
+                None => {
+                    return Err(invalid(
+                        "compressionLevel",
+                        "is only allowed with GZIP, ZSTD or BROTLI",
+                    ))
+                }
+                Some((lo, hi)) if level < lo || level > hi => {
+                    return Err(invalid(
+                        "compressionLevel",
+                        format!("must be between {lo} and {hi} for {compression}"),
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        let encryption_profile_id = self
+            .encryption_profile_id
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty());
+        let mut notification_ids = Vec::new();
+        for n in self.notification_ids {
+            let n = n.trim().to_owned();
+            if n.is_empty() {
+                return Err(invalid("notificationIds", "ids must not be empty"));
+            }
+            if !notification_ids.contains(&n) {
+                notification_ids.push(n);
+            }
+        }
+        let notification_events = self
+            .notification_events
+            .as_deref()
+            .unwrap_or("ALWAYS")
+            .trim()
+            .to_ascii_uppercase();
+        if !["ALWAYS", "FAILURE_ONLY", "SUCCESS_ONLY"].contains(&notification_events.as_str()) {
+            return Err(invalid(
+                "notificationEvents",
+                "must be ALWAYS, FAILURE_ONLY or SUCCESS_ONLY",
+            ));
+        }
+        Ok(JobSpec {
+            name,
+            schedule: schedule_text,
+            timezone,
+            enabled: self.enabled.unwrap_or(true),
+            source_id,
+            databases,
+            destinations,
+            compression,
+            compression_level: self.compression_level,
+            encryption_profile_id,
+            notification_ids,
+            notification_events,
+        })
+    }
+}
+
+/// Parses and validates a request body.
+pub fn parse_input(body: Value, default_tz: &str) -> Result<JobSpec, ApiError> {
+    let input: JobInput = serde_json::from_value(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))?;
+    input.validate(default_tz)
+}
+
+/// The system's default timezone (SystemSetting `timezone`, else UTC).
+pub fn default_timezone(db: &dyn Db) -> Result<String, ApiError> {
+    let tz = sql::setting(db, "timezone")?;
+    Ok(tz
+        .filter(|t| schedule::parse_timezone(t).is_ok())
+        .unwrap_or_else(|| "UTC".to_owned()))
+}
+
+/// Checks that every referenced adapter exists with the right type (400 naming the field).
+pub fn check_references(db: &dyn Db, spec: &JobSpec) -> Result<(), ApiError> {
+    let adapter_type = |id: &str| -> Result<Option<String>, ApiError> {
+        Ok(sql::query(
+            db,
+            r#"SELECT "type" FROM "AdapterConfig" WHERE "id" = ?"#,
+            &[id.into()],
+        )?
+        .first()
+        .and_then(|r| r.text("type")))
+    };
+    if adapter_type(&spec.source_id)?.as_deref() != Some("database") {
+        return Err(invalid(
+            "sourceId",
+            format!("no database source {:?}", spec.source_id),
+        ));
+    }
+    for (i, (id, _)) in spec.destinations.iter().enumerate() {
+        if adapter_type(id)?.as_deref() != Some("storage") {
+            return Err(invalid(
+                &format!("destinations[{i}].destinationId"),
+                format!("no storage destination {id:?}"),
+            ));
+        }
+    }
+    for id in &spec.notification_ids {
+        if adapter_type(id)?.as_deref() != Some("notification") {
+            return Err(invalid(
+                "notificationIds",
+                format!("no notification channel {id:?}"),
+            ));
+        }
+    }
+    if let Some(p) = &spec.encryption_profile_id {
+        let found = sql::query(
+            db,
+            r#"SELECT "id" FROM "EncryptionProfile" WHERE "id" = ?"#,
+            &[p.as_str().into()],
+        )?;
+        if found.is_empty() {
+            return Err(invalid(
+                "encryptionProfileId",
+                format!("no encryption profile {p:?}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn write_links(db: &dyn Db, id: &str, spec: &JobSpec) -> Result<(), ApiError> {
+    db.execute(
+        r#"DELETE FROM "JobDestination" WHERE "jobId" = ?"#,
+        &[id.into()],
+    )?;
+    for (pos, (dest, policy)) in spec.destinations.iter().enumerate() {
+        db.execute(
+            r#"INSERT INTO "JobDestination" ("jobId", "destinationId", "retention", "position") VALUES (?, ?, ?, ?)"#,
+            &[
+                id.into(),
+                dest.as_str().into(),
+                policy.to_json().to_string().into(),
+                SqlValue::Integer(pos as i64),
+            ],
+        )?;
+    }
+    db.execute(
+        r#"DELETE FROM "JobNotification" WHERE "jobId" = ?"#,
+        &[id.into()],
+    )?;
+    for n in &spec.notification_ids {
+        db.execute(
+            r#"INSERT INTO "JobNotification" ("jobId", "adapterConfigId") VALUES (?, ?)"#,
+            &[id.into(), n.as_str().into()],
+        )?;
+    }
+    Ok(())
+}
+
+fn first_retention(spec: &JobSpec) -> String {
+    spec.destinations
+        .first()
+        .map(|(_, p)| p.to_json().to_string())
+        .unwrap_or_else(|| "{}".into())
+}
+
+/// Inserts a job (Job + links, one transaction). `lastScheduledAt` starts at `now`: the first
+/// run is the first occurrence after the job was saved.
+pub fn insert(db: &dyn Db, id: &str, spec: &JobSpec, now: &str) -> Result<(), ApiError> {
+    sql::transaction(db, || {
+        db.execute(
+            r#"INSERT INTO "Job" ("id", "name", "schedule", "enabled", "compression", "retention",
+                 "notificationEvents", "createdAt", "updatedAt", "sourceId", "destinationId",
+                 "encryptionProfileId", "databases", "timezone", "compressionLevel", "lastScheduledAt")
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"#,
+            &[
+                id.into(),
+                spec.name.as_str().into(),
+                spec.schedule.as_str().into(),
+                spec.enabled.into(),
+                spec.compression.as_str().into(),
+                first_retention(spec).into(),
+                spec.notification_events.as_str().into(),
+                now.into(),
+                now.into(),
+                spec.source_id.as_str().into(),
+                spec.destinations[0].0.as_str().into(),
+                spec.encryption_profile_id.clone().into(),
+                Value::from(spec.databases.clone()).to_string().into(),
+                spec.timezone.as_str().into(),
+                spec.compression_level.into(),
+                now.into(),
+            ],
+        )?;
+        write_links(db, id, spec)
+    })
+}
+
+/// Replaces a job; false if it does not exist. The scheduling marker moves to `now` when the
+/// schedule, timezone or enabled flag changed (no burst of "missed" runs after an edit).
+pub fn update(db: &dyn Db, id: &str, spec: &JobSpec, now: &str) -> Result<bool, ApiError> {
+    sql::transaction(db, || {
+        let rows = sql::query(
+            db,
+            r#"UPDATE "Job" SET "name" = ?, "schedule" = ?, "enabled" = ?, "compression" = ?,
+                 "retention" = ?, "notificationEvents" = ?, "updatedAt" = ?, "sourceId" = ?,
+                 "destinationId" = ?, "encryptionProfileId" = ?, "databases" = ?, "timezone" = ?,
+                 "compressionLevel" = ?,
+                 "lastScheduledAt" = CASE WHEN "schedule" = ? AND "timezone" IS ? AND "enabled" = ?
+                                          THEN "lastScheduledAt" ELSE ? END
+               WHERE "id" = ? RETURNING "id""#,
+            &[
+                spec.name.as_str().into(),
+                spec.schedule.as_str().into(),
+                spec.enabled.into(),
+                spec.compression.as_str().into(),
+                first_retention(spec).into(),
+                spec.notification_events.as_str().into(),
+                now.into(),
+                spec.source_id.as_str().into(),
+                spec.destinations[0].0.as_str().into(),
+                spec.encryption_profile_id.clone().into(),
+                Value::from(spec.databases.clone()).to_string().into(),
+                spec.timezone.as_str().into(),
+                spec.compression_level.into(),
+                spec.schedule.as_str().into(),
+                spec.timezone.as_str().into(),
+                spec.enabled.into(),
+                now.into(),
+                id.into(),
+            ],
+        )?;
+        if rows.is_empty() {
+            return Ok(false);
+        }
+        write_links(db, id, spec)?;
+        Ok(true)
+    })
+}
+
+/// Deletes a job (its executions stay, with jobId NULL); false if it does not exist.
+pub fn delete(db: &dyn Db, id: &str) -> Result<bool, ApiError> {
+    let rows = sql::query(
+        db,
+        r#"DELETE FROM "Job" WHERE "id" = ? RETURNING "id""#,
+        &[id.into()],
+    )?;
+    Ok(!rows.is_empty())
+}
+
+/// A stored job as the runner and the API need it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredJob {
+    pub id: String,
+    pub name: String,
+    pub schedule: String,
+    pub timezone: String,
+    pub enabled: bool,
+    pub source_id: String,
+    pub databases: Vec<String>,
+    pub destinations: Vec<(String, RetentionPolicy)>,
+    pub compression: String,
+    pub compression_level: Option<i64>,
+    pub encryption_profile_id: Option<String>,
+    pub notification_ids: Vec<String>,
+    pub notification_events: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub last_scheduled_at: Option<String>,
+}
+
+const JOB_COLUMNS: &str = r#""id", "name", "schedule", "timezone", "enabled", "sourceId", "databases",
+    "compression", "compressionLevel", "encryptionProfileId", "notificationEvents", "createdAt",
+    "updatedAt", "lastScheduledAt", "destinationId", "retention""#;
+
+fn from_row(db: &dyn Db, r: &Row) -> Result<StoredJob, ApiError> {
+    let id = r.text("id").unwrap_or_default();
+    let mut destinations = Vec::new();
+    for d in sql::query(
+        db,
+        r#"SELECT "destinationId", "retention" FROM "JobDestination" WHERE "jobId" = ? ORDER BY "position""#,
+        &[id.as_str().into()],
+    )? {
+        let policy = d
+            .text("retention")
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .and_then(|v| RetentionPolicy::from_json(&v).ok())
+            .unwrap_or_default();
+        destinations.push((d.text("destinationId").unwrap_or_default(), policy));
+    }
+    if destinations.is_empty() {
+        // A row written by the seed schema only.
+        let policy = r
+            .text("retention")
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .and_then(|v| RetentionPolicy::from_json(&v).ok())
+            .unwrap_or_default();
+        destinations.push((r.text("destinationId").unwrap_or_default(), policy));
+    }
+    let notification_ids = sql::query(
+        db,
+        r#"SELECT "adapterConfigId" FROM "JobNotification" WHERE "jobId" = ? ORDER BY "adapterConfigId""#,
+        &[id.as_str().into()],
+    )?
+    .iter()
+    .filter_map(|n| n.text("adapterConfigId"))
+    .collect();
+    Ok(StoredJob {
+        name: r.text("name").unwrap_or_default(),
+        schedule: r.text("schedule").unwrap_or_default(),
+        timezone: r.text("timezone").unwrap_or_else(|| "UTC".into()),
+        enabled: r.int("enabled") == Some(1),
+        source_id: r.text("sourceId").unwrap_or_default(),
+        databases: r
+            .text("databases")
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default(),
+        destinations,
+        compression: r.text("compression").unwrap_or_else(|| "NONE".into()),
+        compression_level: r.int("compressionLevel"),
+        encryption_profile_id: r.text("encryptionProfileId"),
+        notification_ids,
+        notification_events: r
+            .text("notificationEvents")
+            .unwrap_or_else(|| "ALWAYS".into()),
+        created_at: r.text("createdAt").unwrap_or_default(),
+        updated_at: r.text("updatedAt").unwrap_or_default(),
+        last_scheduled_at: r.text("lastScheduledAt"),
+        id,
+    })
+}
+
+/// One job, or `None`.
+pub fn get(db: &dyn Db, id: &str) -> Result<Option<StoredJob>, ApiError> {
+    let rows = sql::query(
+        db,
+        &format!(r#"SELECT {JOB_COLUMNS} FROM "Job" WHERE "id" = ?"#),
+        &[id.into()],
+    )?;
+    rows.first().map(|r| from_row(db, r)).transpose()
+}
+
+/// Every job, by name.
+pub fn list(db: &dyn Db) -> Result<Vec<StoredJob>, ApiError> {
+    sql::query(
+        db,
+        &format!(r#"SELECT {JOB_COLUMNS} FROM "Job" ORDER BY "name", "id""#),
+        &[],
+    )?
+    .iter()
+    .map(|r| from_row(db, r))
+    .collect()
+}
+
+impl StoredJob {
+    /// The API representation, with the next run (if enabled and the schedule parses) and the
+    /// last execution when known.
+    pub fn to_json(&self, now: DateTime<Utc>, last_execution: Option<Value>) -> Value {
+        let next_run = if self.enabled {
+            match (
+                schedule::parse(&self.schedule),
+                schedule::parse_timezone(&self.timezone),
+            ) {
+                (Ok(c), Ok(tz)) => schedule::next_runs(&c, tz, now, 1)
+                    .first()
+                    .map(|t| Value::String(crate::iso(*t))),
+                _ => None,
+            }
+        } else {
+            None
+        };
+        let destinations: Vec<Value> = self
+            .destinations
+            .iter()
+            .enumerate()
+            .map(|(i, (id, p))| json!({"destinationId": id, "retention": p.to_json(), "position": i}))
+            .collect();
+        let mut o = Map::new();
+        o.insert("id".into(), json!(self.id));
+        o.insert("name".into(), json!(self.name));
+        o.insert("schedule".into(), json!(self.schedule));
+        o.insert("timezone".into(), json!(self.timezone));
+        o.insert("enabled".into(), json!(self.enabled));
+        o.insert("sourceId".into(), json!(self.source_id));
+        o.insert("databases".into(), json!(self.databases));
+        o.insert("destinations".into(), Value::Array(destinations));
+        o.insert(
+            "destinationId".into(),
+            json!(self.destinations.first().map(|d| &d.0)),
+        );
+        o.insert(
+            "retention".into(),
+            self.destinations
+                .first()
+                .map(|d| d.1.to_json())
+                .unwrap_or(json!({"mode": "NONE"})),
+        );
+        o.insert("compression".into(), json!(self.compression));
+        o.insert("compressionLevel".into(), json!(self.compression_level));
+        o.insert(
+            "encryptionProfileId".into(),
+            json!(self.encryption_profile_id),
+        );
+        o.insert("notificationIds".into(), json!(self.notification_ids));
+        o.insert("notificationEvents".into(), json!(self.notification_events));
+        o.insert("createdAt".into(), json!(self.created_at));
+        o.insert("updatedAt".into(), json!(self.updated_at));
+        o.insert("nextRunAt".into(), next_run.unwrap_or(Value::Null));
+        o.insert(
+            "lastExecution".into(),
+            last_execution.unwrap_or(Value::Null),
+        );
+        Value::Object(o)
+    }
+}
