@@ -98,6 +98,12 @@ fn ensure_postgres() -> Result<()> {
 /// Prepares everything; returns `(name, value)` pairs for the test environment.
 pub fn prepare() -> Result<Vec<(String, String)>> {
     ensure_debian(&[("psql", "postgresql-client"), ("sqlite3", "sqlite3")])?;
+    // SFTP tests (worker/tests/sftp.rs) start their own sshd; an absolute path because /usr/sbin
+    // is not always on PATH. `openssl passwd` hashes the test user's password.
+    ensure_debian(&[
+        ("/usr/sbin/sshd", "openssh-server"),
+        ("openssl", "openssl"),
+    ])?;
     ensure_postgres()?;
     Ok(vec![(
         "DBACKUP_TEST_PG".to_owned(),

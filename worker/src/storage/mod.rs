@@ -5,6 +5,7 @@
 
 pub mod local;
 pub mod s3;
+pub mod sftp;
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -14,6 +15,7 @@ use serde::Deserialize;
 
 pub use local::LocalStorage;
 pub use s3::S3Storage;
+pub use sftp::SftpStorage;
 
 /// Where objects live: the `storage` object of a request. `Debug` masks every secret.
 #[derive(Clone, Deserialize)]
@@ -183,10 +185,7 @@ pub fn open(spec: &StorageSpec) -> io::Result<Box<dyn Storage>> {
     match spec {
         StorageSpec::Local(s) => Ok(Box::new(LocalStorage::new(&s.path)?)),
         StorageSpec::S3(s) => Ok(Box::new(S3Storage::new(s)?)),
-        StorageSpec::Sftp(_) => Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "sftp storage is not available in this build",
-        )),
+        StorageSpec::Sftp(s) => Ok(Box::new(SftpStorage::connect(s)?)),
     }
 }
 

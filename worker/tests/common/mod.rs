@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod s3;
+pub mod sshd;
 
 use std::net::SocketAddr;
 use std::time::Duration;

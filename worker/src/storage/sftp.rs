@@ -1,0 +1,642 @@
+//! SFTP storage over SSH, pure Rust (`russh` + `russh-sftp`, `ring` crypto).
+//!
+//! The SSH client is async; it runs on one small dedicated tokio runtime (shared by every SFTP
+//! storage of the process) and this module exposes it through the blocking [`Storage`] trait
+//! by sending each operation to that runtime and waiting on a std channel, which works from
+//! any thread (the worker's blocking task threads, the HTTP routes' `spawn_blocking`, tests).
+//!
+//! The server's host key must be pinned (an OpenSSH public-key line or a `SHA256:`
+//! fingerprint); any other key is refused before authentication. Objects are written to
+//! `<name>.partial` and renamed at commit (SFTP rename does not replace an existing file);
+//! dropping an uncommitted writer removes the partial.
+
+use std::future::Future;
+use std::io::{self, Read, Write};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use russh::keys::{HashAlg, PrivateKeyWithHashAlg, PublicKey};
+use russh_sftp::client::SftpSession;
+use russh_sftp::protocol::{OpenFlags, StatusCode};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::local::PARTIAL_SUFFIX;
+use super::{validate_name, ObjectInfo, ObjectWriter, SftpSpec, Storage};
+
+/// Timeout for connecting and for the SSH handshake + authentication.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+/// Timeout of one SFTP request.
+const OP_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The runtime all SFTP sessions run on.
+fn runtime() -> io::Result<&'static tokio::runtime::Runtime> {
+    static RT: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("dbackup-sftp")
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())
+    })
+    .as_ref()
+    .map_err(|e| io::Error::other(format!("sftp runtime: {e}")))
+}
+
+/// Runs `fut` on the SFTP runtime and blocks the calling thread until it is done.
+fn block<T: Send + 'static>(fut: impl Future<Output = T> + Send + 'static) -> io::Result<T> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    runtime()?.spawn(async move {
+        let _ = tx.send(fut.await);
+    });
+    rx.recv()
+        .map_err(|_| io::Error::other("sftp: the operation was dropped"))
+}
+
+/// The pinned host key.
+#[derive(Debug, Clone)]
+enum Pin {
+    Key(Box<PublicKey>),
+    Fingerprint(String),
+}
+
+impl Pin {
+    fn parse(text: &str) -> io::Result<Pin> {
+        let text = text.trim();
+        if let Some(fp) = text.strip_prefix("SHA256:") {
+            return Ok(Pin::Fingerprint(fp.trim_end_matches('=').to_owned()));
+        }
+        PublicKey::from_openssh(text)
+            .map(|k| Pin::Key(Box::new(k)))
+            .map_err(|e| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "storage.hostKey: expected an OpenSSH public key line (\"ssh-ed25519 AAAA…\") or a \"SHA256:…\" fingerprint ({e})"
+                    ),
+                )
+            })
+    }
+
+    fn matches(&self, key: &PublicKey) -> bool {
+        match self {
+            Pin::Key(pinned) => pinned.key_data() == key.key_data(),
+            Pin::Fingerprint(fp) => {
+                let seen = key.fingerprint(HashAlg::Sha256).to_string();
+                seen.strip_prefix("SHA256:")
+                    .map(|s| s.trim_end_matches('='))
+                    == Some(fp.as_str())
+            }
+        }
+    }
+}
+
+/// SSH client callbacks: only the host key check matters.
+struct Client {
+    pin: Pin,
+    /// The fingerprint of a refused key, for the error message.
+    refused: Arc<Mutex<Option<String>>>,
+}
+
+impl russh::client::Handler for Client {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        server_public_key: &russh::keys::PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        let key = match server_public_key {
+            russh::keys::PublicKeyOrCertificate::PublicKey { key, .. } => key.clone(),
+            russh::keys::PublicKeyOrCertificate::Certificate(cert) => {
+                PublicKey::new(cert.public_key().clone(), "")
+            }
+        };
+        if self.pin.matches(&key) {
+            return Ok(true);
+        }
+        if let Ok(mut refused) = self.refused.lock() {
+            *refused = Some(key.fingerprint(HashAlg::Sha256).to_string());
+        }
+        Ok(false)
+    }
+}
+
+struct Session {
+    handle: russh::client::Handle<Client>,
+    sftp: SftpSession,
+}
+
+/// A directory on an SFTP server, over one SSH connection opened by [`SftpStorage::connect`].
+pub struct SftpStorage {
+    session: Arc<Session>,
+    /// Base directory without a trailing slash (empty = the login directory).
+    base: String,
+    display: String,
+}
+
+fn sftp_error(what: &str, e: russh_sftp::client::error::Error) -> io::Error {
+    let kind = match &e {
+        russh_sftp::client::error::Error::Status(s) => match s.status_code {
+            StatusCode::NoSuchFile => io::ErrorKind::NotFound,
+            StatusCode::PermissionDenied => io::ErrorKind::PermissionDenied,
+            _ => io::ErrorKind::Other,
+        },
+        russh_sftp::client::error::Error::Timeout => io::ErrorKind::TimedOut,
+        _ => io::ErrorKind::Other,
+    };
+    io::Error::new(kind, format!("SFTP {what}: {e}"))
+}
+
+async fn timed<T>(
+    what: &str,
+    fut: impl Future<Output = Result<T, russh_sftp::client::error::Error>>,
+) -> io::Result<T> {
+    match tokio::time::timeout(OP_TIMEOUT, fut).await {
+        Ok(r) => r.map_err(|e| sftp_error(what, e)),
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("SFTP {what}: timed out"),
+        )),
+    }
+}
+
+impl SftpStorage {
+    /// Connects, checks the pinned host key, authenticates (private key first, then
+    /// password) and opens the SFTP subsystem.
+    pub fn connect(spec: &SftpSpec) -> io::Result<Self> {
+        let pin = Pin::parse(&spec.host_key)?;
+        let key = match &spec.private_key {
+            Some(pem) if !pem.trim().is_empty() => Some(
+                russh::keys::decode_secret_key(pem, spec.passphrase.as_deref()).map_err(|e| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("storage.privateKey: cannot read the key: {e}"),
+                    )
+                })?,
+            ),
+            _ => None,
+        };
+        let spec = spec.clone();
+        let address = format!("{}:{}", spec.host, spec.port);
+        let display = format!(
+            "sftp://{}@{}:{}{}",
+            spec.username,
+            spec.host,
+            spec.port,
+            if spec.path.starts_with('/') { "" } else { "/" }
+        );
+        let base = spec.path.trim_end_matches('/').to_owned();
+        let session = block(async move {
+            let refused = Arc::new(Mutex::new(None));
+            let client = Client {
+                pin,
+                refused: refused.clone(),
+            };
+            let config = Arc::new(russh::client::Config {
+                inactivity_timeout: Some(Duration::from_secs(300)),
+                keepalive_interval: Some(Duration::from_secs(30)),
+                ..Default::default()
+            });
+            let connect = russh::client::connect(config, (spec.host.as_str(), spec.port), client);
+            let mut handle = match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
+                Err(_) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("SFTP: connecting to {address} timed out"),
+                    ))
+                }
+                Ok(Err(e)) => {
+                    if let Some(seen) = refused.lock().ok().and_then(|r| r.clone()) {
+                        return Err(io::Error::new(
+                            io::ErrorKind::PermissionDenied,
+                            format!(
+                                "SFTP: host key mismatch for {address}: the server presented {seen}, which is not the pinned hostKey; refusing to connect"
+                            ),
+                        ));
+                    }
+                    let kind = match &e {
+                        russh::Error::IO(io) => io.kind(),
+                        _ => io::ErrorKind::Other,
+                    };
+                    return Err(io::Error::new(
+                        kind,
+                        format!("SFTP: cannot connect to {address}: {e}"),
+                    ));
+                }
+                Ok(Ok(handle)) => handle,
+            };
+            let auth = async {
+                let mut ok = false;
+                if let Some(key) = key {
+                    let hash = handle.best_supported_rsa_hash().await?.flatten();
+                    ok = handle
+                        .authenticate_publickey(
+                            spec.username.clone(),
+                            PrivateKeyWithHashAlg::new(Arc::new(key), hash),
+                        )
+                        .await?
+                        .success();
+                }
+                if !ok {
+                    if let Some(password) = &spec.password {
+                        ok = handle
+                            .authenticate_password(spec.username.clone(), password.clone())
+                            .await?
+                            .success();
+                    }
+                }
+                Ok::<_, russh::Error>(ok)
+            };
+            match tokio::time::timeout(CONNECT_TIMEOUT, auth).await {
+                Ok(Ok(true)) => {}
+                Ok(Ok(false)) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::PermissionDenied,
+                        format!(
+                            "SFTP: authentication failed for user {:?} on {address} (wrong password or key not authorized)",
+                            spec.username
+                        ),
+                    ))
+                }
+                Ok(Err(e)) => return Err(io::Error::other(format!("SFTP authentication: {e}"))),
+                Err(_) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "SFTP: authentication timed out",
+                    ))
+                }
+            }
+            let channel = handle
+                .channel_open_session()
+                .await
+                .map_err(|e| io::Error::other(format!("SFTP: opening a channel: {e}")))?;
+            channel
+                .request_subsystem(true, "sftp")
+                .await
+                .map_err(|e| io::Error::other(format!("SFTP: subsystem request: {e}")))?;
+            let sftp = SftpSession::new(channel.into_stream())
+                .await
+                .map_err(|e| sftp_error("session", e))?;
+            sftp.set_timeout(OP_TIMEOUT.as_secs());
+            Ok(Session { handle, sftp })
+        })??;
+        Ok(SftpStorage {
+            session: Arc::new(session),
+            display: format!("{display}{base}"),
+            base,
+        })
+    }
+
+    fn path(&self, name: &str) -> io::Result<String> {
+        validate_name(name)?;
+        Ok(self.join(name))
+    }
+
+    fn join(&self, rel: &str) -> String {
+        if self.base.is_empty() {
+            rel.to_owned()
+        } else if rel.is_empty() {
+            self.base.clone()
+        } else {
+            format!("{}/{rel}", self.base)
+        }
+    }
+
+    /// Creates the missing directories of `name`'s parent (and the base).
+    fn ensure_parents(&self, name: &str) -> io::Result<()> {
+        let mut dirs = Vec::new();
+        let mut acc = String::new();
+        if !self.base.is_empty() {
+            for segment in self.base.split('/') {
+                if segment.is_empty() {
+                    acc.push('/');
+                    continue;
+                }
+                if !acc.is_empty() && !acc.ends_with('/') {
+                    acc.push('/');
+                }
+                acc.push_str(segment);
+                dirs.push(acc.clone());
+            }
+        }
+        let segments: Vec<&str> = name.split('/').collect();
+        for segment in &segments[..segments.len().saturating_sub(1)] {
+            if !acc.is_empty() && !acc.ends_with('/') {
+                acc.push('/');
+            }
+            acc.push_str(segment);
+            dirs.push(acc.clone());
+        }
+        let session = self.session.clone();
+        block(async move {
+            for dir in dirs {
+                match session.sftp.metadata(dir.clone()).await {
+                    Ok(m) if m.is_dir() => continue,
+                    Ok(_) => {
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidInput,
+                            format!("SFTP: {dir} is not a directory"),
+                        ))
+                    }
+                    Err(_) => {}
+                }
+                if let Err(e) = timed("mkdir", session.sftp.create_dir(dir.clone())).await {
+                    // Lost a race with another writer: fine if it is a directory now.
+                    let now = session.sftp.metadata(dir.clone()).await;
+                    if !now.is_ok_and(|m| m.is_dir()) {
+                        return Err(e);
+                    }
+                }
+            }
+            Ok(())
+        })?
+    }
+}
+
+impl Drop for SftpStorage {
+    fn drop(&mut self) {
+        if let Ok(rt) = runtime() {
+            let session = self.session.clone();
+            rt.spawn(async move {
+                let _ = session.sftp.close().await;
+                let _ = session
+                    .handle
+                    .disconnect(russh::Disconnect::ByApplication, "", "en")
+                    .await;
+            });
+        }
+    }
+}
+
+impl Storage for SftpStorage {
+    fn put(&self, name: &str) -> io::Result<Box<dyn ObjectWriter>> {
+        let path = self.path(name)?;
+        self.ensure_parents(name)?;
+        let partial = format!("{path}{PARTIAL_SUFFIX}");
+        let session = self.session.clone();
+        let (p, q) = (path.clone(), partial.clone());
+        let file = block(async move {
+            if session.sftp.metadata(p.clone()).await.is_ok() {
+                return Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!("object {p:?} already exists"),
+                ));
+            }
+            timed(
+                "create",
+                session.sftp.open_with_flags(
+                    q,
+                    OpenFlags::CREATE | OpenFlags::TRUNCATE | OpenFlags::WRITE,
+                ),
+            )
+            .await
+        })??;
+        Ok(Box::new(SftpWriter {
+            session: self.session.clone(),
+            file: Some(file),
+            partial,
+            path,
+        }))
+    }
+
+    fn get(&self, name: &str) -> io::Result<Box<dyn Read + Send>> {
+        let path = self.path(name)?;
+        let session = self.session.clone();
+        let file = block(async move { timed("open", session.sftp.open(path)).await })??;
+        Ok(Box::new(SftpReader { file: Some(file) }))
+    }
+
+    fn list(&self, prefix: &str) -> io::Result<Vec<ObjectInfo>> {
+        let start = prefix.trim_end_matches('/').to_owned();
+        if !start.is_empty() {
+            validate_name(&start)?;
+        }
+        let session = self.session.clone();
+        let root = self.join("");
+        let base = self.base.clone();
+        let mut out = block(async move {
+            let mut out = Vec::new();
+            let mut stack = vec![start];
+            while let Some(rel) = stack.pop() {
+                let dir = if rel.is_empty() {
+                    if root.is_empty() {
+                        ".".to_owned()
+                    } else {
+                        root.clone()
+                    }
+                } else if base.is_empty() {
+                    rel.clone()
+                } else {
+                    format!("{base}/{rel}")
+                };
+                let entries = match timed("list", session.sftp.read_dir(dir)).await {
+                    Ok(entries) => entries,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e),
+                };
+                for entry in entries {
+                    let file_name = entry.file_name();
+                    if file_name == "." || file_name == ".." {
+                        continue;
+                    }
+                    let child = if rel.is_empty() {
+                        file_name.clone()
+                    } else {
+                        format!("{rel}/{file_name}")
+                    };
+                    let meta = entry.metadata();
+                    if meta.is_dir() {
+                        stack.push(child);
+                    } else if meta.is_regular() && !child.ends_with(PARTIAL_SUFFIX) {
+                        out.push(ObjectInfo {
+                            name: child,
+                            size: meta.size.unwrap_or(0),
+                            modified_unix: u64::from(meta.mtime.unwrap_or(0)),
+                        });
+                    }
+                }
+            }
+            Ok(out)
+        })??;
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    fn stat(&self, name: &str) -> io::Result<ObjectInfo> {
+        let path = self.path(name)?;
+        let session = self.session.clone();
+        let meta = block(async move { timed("stat", session.sftp.metadata(path)).await })??;
+        if !meta.is_regular() {
+            return Err(io::Error::new(io::ErrorKind::NotFound, "not a file"));
+        }
+        Ok(ObjectInfo {
+            name: name.to_owned(),
+            size: meta.size.unwrap_or(0),
+            modified_unix: u64::from(meta.mtime.unwrap_or(0)),
+        })
+    }
+
+    fn delete(&self, name: &str) -> io::Result<()> {
+        let path = self.path(name)?;
+        let session = self.session.clone();
+        block(async move {
+            match timed("delete", session.sftp.remove_file(path)).await {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            }
+        })?
+    }
+
+    fn location(&self, name: &str) -> String {
+        format!("{}/{name}", self.display)
+    }
+}
+
+/// Writer of one SFTP object (`<name>.partial`, renamed at commit).
+struct SftpWriter {
+    session: Arc<Session>,
+    file: Option<russh_sftp::client::fs::File>,
+    partial: String,
+    path: String,
+}
+
+impl Write for SftpWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let mut file = self
+            .file
+            .take()
+            .ok_or_else(|| io::Error::other("SFTP upload already closed or failed"))?;
+        let data = data.to_vec();
+        let (file, result) = block(async move {
+            let r = match tokio::time::timeout(OP_TIMEOUT, file.write_all(&data)).await {
+                Ok(r) => r.map(|()| data.len()),
+                Err(_) => Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "SFTP write timed out",
+                )),
+            };
+            (file, r)
+        })?;
+        if result.is_ok() {
+            self.file = Some(file); // after an error the file is dropped; Drop removes the partial
+        }
+        result.map_err(|e| io::Error::new(e.kind(), format!("SFTP write: {e}")))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl ObjectWriter for SftpWriter {
+    fn commit(mut self: Box<Self>) -> io::Result<()> {
+        let mut file = self
+            .file
+            .take()
+            .ok_or_else(|| io::Error::other("SFTP upload already closed or failed"))?;
+        let session = self.session.clone();
+        // From here on this function, not Drop, owns the cleanup.
+        let partial = std::mem::take(&mut self.partial);
+        let path = self.path.clone();
+        block(async move {
+            let done = async {
+                // fsync@openssh.com when offered; not every server has it.
+                let _ = file.sync_all().await;
+                file.shutdown()
+                    .await
+                    .map_err(|e| io::Error::new(e.kind(), format!("SFTP close: {e}")))?;
+                timed("rename", session.sftp.rename(partial.clone(), path)).await
+            }
+            .await;
+            if done.is_err() {
+                let _ = tokio::time::timeout(
+                    Duration::from_secs(10),
+                    session.sftp.remove_file(partial),
+                )
+                .await;
+            }
+            done
+        })?
+    }
+}
+
+impl Drop for SftpWriter {
+    fn drop(&mut self) {
+        if self.partial.is_empty() {
+            return; // committed (or commit cleaned up)
+        }
+        // Uncommitted or failed: close and remove the partial.
+        let file = self.file.take();
+        let session = self.session.clone();
+        let partial = std::mem::take(&mut self.partial);
+        let _ = block(async move {
+            if let Some(mut file) = file {
+                let _ = tokio::time::timeout(Duration::from_secs(10), file.shutdown()).await;
+            }
+            let _ =
+                tokio::time::timeout(Duration::from_secs(10), session.sftp.remove_file(partial))
+                    .await;
+        });
+    }
+}
+
+/// Streaming reader of one SFTP object.
+struct SftpReader {
+    file: Option<russh_sftp::client::fs::File>,
+}
+
+impl Read for SftpReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut file = self
+            .file
+            .take()
+            .ok_or_else(|| io::Error::other("SFTP read after an error"))?;
+        let want = buf.len().min(256 * 1024);
+        let (file, result) = block(async move {
+            let mut chunk = vec![0u8; want];
+            let r = match tokio::time::timeout(OP_TIMEOUT, file.read(&mut chunk)).await {
+                Ok(Ok(n)) => {
+                    chunk.truncate(n);
+                    Ok(chunk)
+                }
+                Ok(Err(e)) => Err(e),
+                Err(_) => Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "SFTP read timed out",
+                )),
+            };
+            (file, r)
+        })?;
+        let chunk = result?;
+        self.file = Some(file);
+        buf[..chunk.len()].copy_from_slice(&chunk);
+        Ok(chunk.len())
+    }
+}
+
+impl Drop for SftpReader {
+    fn drop(&mut self) {
+        if let (Some(mut file), Ok(rt)) = (self.file.take(), runtime()) {
+            rt.spawn(async move {
+                let _ = file.shutdown().await;
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_key_pins_parse() {
+        let line =
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl test";
+        let key = PublicKey::from_openssh(line).unwrap();
+        assert!(Pin::parse(line).unwrap().matches(&key));
+        let fp = key.fingerprint(HashAlg::Sha256).to_string();
+        assert!(Pin::parse(&fp).unwrap().matches(&key));
+        assert!(!Pin::parse("SHA256:AAAA").unwrap().matches(&key));
+        assert!(Pin::parse("not a key").is_err());
+    }
+}

@@ -1,0 +1,207 @@
+//! The SFTP backend against a real OpenSSH sshd on loopback: key and password auth, host
+//! key pinning, partial-then-rename writes, and a whole backup + restore through SFTP.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::process::Command;
+use std::time::Duration;
+
+use common::sshd::Sshd;
+use common::{Worker, TOKEN};
+use dbackup_worker::storage::{self, Storage, StorageSpec};
+use http::{Method, StatusCode};
+use serde_json::{json, Value};
+
+const KEY_HEX: &str = "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100";
+
+fn open(spec: Value) -> std::io::Result<Box<dyn Storage>> {
+    let spec: StorageSpec = serde_json::from_value(spec).unwrap();
+    storage::open(&spec)
+}
+
+#[test]
+fn round_trip_with_key_auth() {
+    let sshd = Sshd::start();
+    let s = open(sshd.key_spec()).unwrap();
+    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 31 % 251) as u8).collect();
+    let mut w = s.put("job/a.dump").unwrap();
+    for chunk in data.chunks(200_000) {
+        w.write_all(chunk).unwrap();
+    }
+    let partial = sshd.base.join("job/a.dump.partial");
+    assert!(partial.is_file(), "written to <name>.partial first");
+    assert!(!sshd.base.join("job/a.dump").exists());
+    assert!(s.list("").unwrap().is_empty(), "partials are not listed");
+    w.commit().unwrap();
+    assert!(!partial.exists());
+    assert_eq!(std::fs::read(sshd.base.join("job/a.dump")).unwrap(), data);
+
+    let mut back = Vec::new();
+    s.get("job/a.dump").unwrap().read_to_end(&mut back).unwrap();
+    assert!(back == data, "read back differs");
+    let info = s.stat("job/a.dump").unwrap();
+    assert_eq!(info.size, data.len() as u64);
+    assert!(info.modified_unix > 1_700_000_000);
+    let listed = s.list("job").unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].name, "job/a.dump");
+    assert_eq!(
+        s.put("job/a.dump").err().unwrap().kind(),
+        std::io::ErrorKind::AlreadyExists
+    );
+    assert_eq!(
+        s.stat("job/nope").unwrap_err().kind(),
+        std::io::ErrorKind::NotFound
+    );
+    assert!(s.put("../escape").is_err());
+
+    // A dropped writer leaves nothing behind.
+    let mut w = s.put("job/dropped").unwrap();
+    w.write_all(b"some bytes").unwrap();
+    drop(w);
+    assert!(!sshd.base.join("job/dropped.partial").exists());
+    assert!(!sshd.base.join("job/dropped").exists());
+
+    s.delete("job/a.dump").unwrap();
+    s.delete("job/a.dump").unwrap();
+    assert!(s.list("").unwrap().is_empty());
+    assert!(s
+        .location("x")
+        .starts_with("sftp://dbackup-sftp@127.0.0.1:"));
+}
+
+#[test]
+fn password_auth_with_fingerprint_pin() {
+    let sshd = Sshd::start();
+    let s = open(sshd.password_spec()).unwrap();
+    let mut w = s.put("p.txt").unwrap();
+    w.write_all(b"password auth works").unwrap();
+    w.commit().unwrap();
+    let mut text = String::new();
+    s.get("p.txt").unwrap().read_to_string(&mut text).unwrap();
+    assert_eq!(text, "password auth works");
+}
+
+#[test]
+fn wrong_host_key_and_wrong_password_are_refused() {
+    let sshd = Sshd::start();
+    let mut spec = sshd.password_spec();
+    spec["hostKey"] = json!(sshd.other_key());
+    let e = open(spec).err().unwrap().to_string();
+    assert!(e.contains("host key mismatch"), "{e}");
+    assert!(
+        e.contains(&sshd.host_fingerprint),
+        "names the presented key: {e}"
+    );
+
+    let mut spec = sshd.password_spec();
+    spec["hostKey"] = json!("SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    let e = open(spec).err().unwrap().to_string();
+    assert!(e.contains("host key mismatch"), "{e}");
+
+    let mut spec = sshd.password_spec();
+    spec["password"] = json!("Nope-xyz-123");
+    let e = open(spec).err().unwrap().to_string();
+    assert!(e.contains("authentication failed"), "{e}");
+    assert!(!e.contains("Nope-xyz-123"), "{e}");
+
+    let mut spec = sshd.key_spec();
+    spec["passphrase"] = json!("not the passphrase");
+    let e = open(spec).err().unwrap().to_string();
+    // Either the key cannot be decrypted or the server refuses what it decrypts to.
+    assert!(
+        e.contains("privateKey") || e.contains("authentication failed"),
+        "{e}"
+    );
+
+    let mut spec = sshd.password_spec();
+    spec["hostKey"] = json!("garbage");
+    let e = open(spec).err().unwrap().to_string();
+    assert!(e.contains("hostKey"), "{e}");
+}
+
+async fn call(w: &Worker, method: Method, path: &str, body: Option<Value>) -> common::Reply {
+    let body = body.map(|b| b.to_string());
+    w.request(method, path, Some(TOKEN), body.as_deref()).await
+}
+
+async fn wait_task(w: &Worker, id: &str) -> Value {
+    for _ in 0..600 {
+        let r = call(w, Method::GET, &format!("/v1/tasks/{id}"), None).await;
+        if r.json["status"] != "running" {
+            return r.json;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("task {id} did not finish");
+}
+
+fn sqlite(path: &std::path::Path, sql: &str) -> String {
+    let out = Command::new("sqlite3").arg(path).arg(sql).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_to_sftp_and_restore() {
+    let sshd = Sshd::start();
+    let w = Worker::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    sqlite(&db, "CREATE TABLE t(id INTEGER PRIMARY KEY, s TEXT); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i < 20000) INSERT INTO t SELECT i, 'row ' || i FROM c;");
+    let r = call(
+        &w,
+        Method::POST,
+        "/v1/backups",
+        Some(json!({
+            "source": {"engine": "sqlite", "path": db},
+            "compression": "GZIP",
+            "encryption": {"keyHex": KEY_HEX},
+            "destinations": [{"id": "sftp", "storage": sshd.key_spec()}],
+            "jobName": "nightly",
+            "meta": {"jobId": "j1"},
+        })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
+    let task = wait_task(&w, r.json["taskId"].as_str().unwrap()).await;
+    assert_eq!(task["status"], "succeeded", "{task}");
+    let object = task["result"]["objectName"].as_str().unwrap().to_owned();
+    assert!(sshd.base.join(&object).is_file());
+    let meta: Value = serde_json::from_slice(
+        &std::fs::read(sshd.base.join(format!("{object}.meta.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(meta["meta"]["jobId"], "j1");
+    let path = task["result"]["destinations"][0]["path"].as_str().unwrap();
+    assert!(
+        path.starts_with("sftp://") && path.ends_with(&object),
+        "{path}"
+    );
+
+    let target = dir.path().join("restored.db");
+    let r = call(
+        &w,
+        Method::POST,
+        "/v1/restores",
+        Some(json!({
+            "source": {"storage": sshd.password_spec(), "objectName": object},
+            "encryption": {"keyHex": KEY_HEX},
+            "target": {"engine": "sqlite", "path": target},
+            "expectedSha256": task["result"]["sha256"],
+        })),
+    )
+    .await;
+    let restored = wait_task(&w, r.json["taskId"].as_str().unwrap()).await;
+    assert_eq!(restored["status"], "succeeded", "{restored}");
+    assert_eq!(
+        sqlite(&target, "SELECT count(*), max(s) FROM t"),
+        "20000|row 9999"
+    );
+    w.stop().await.unwrap();
+}
