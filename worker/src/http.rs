@@ -26,23 +26,36 @@ pub(crate) struct State {
     pub(crate) tasks: tasks::Registry,
 }
 
+/// Response body of every route: JSON bodies are `Full`, `/v1/storage/get` streams.
+pub(crate) type ResponseBody = http_body_util::combinators::BoxBody<Bytes, std::io::Error>;
+
+/// Boxes a `Full` JSON response.
+pub(crate) fn boxed(response: Response<Full<Bytes>>) -> Response<ResponseBody> {
+    response.map(|body| body.map_err(|never| match never {}).boxed())
+}
+
 /// hyper service entry point: handles one request and logs one line for it.
 pub(crate) async fn handle(
     state: Arc<State>,
     req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+) -> Result<Response<ResponseBody>, Infallible> {
     let started = Instant::now();
     let method = req.method().clone();
     let path: String = req.uri().path().chars().take(MAX_LOGGED_PATH).collect();
 
-    let response = match route(&state, req).await {
+    let routed = if path.starts_with("/v1/storage/") {
+        crate::storage_api::route(&state, req).await
+    } else {
+        route(&state, req).await.map(boxed)
+    };
+    let response = match routed {
         Ok(response) => response,
         Err(error) => {
             if let Error::Internal(message) = &error {
                 // Messages are masked where they are created; this is the only log of them.
                 eprintln!("dbackup-worker: {method} {path}: internal error: {message}");
             }
-            error.into_response()
+            boxed(error.into_response())
         }
     };
     eprintln!(
@@ -135,12 +148,12 @@ async fn route(state: &State, req: Request<Incoming>) -> Result<Response<Full<By
 }
 
 /// Deserializes a typed request body; errors name the problem (serde's message).
-fn parse<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> Result<T, Error> {
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> Result<T, Error> {
     serde_json::from_value(body).map_err(|e| Error::InvalidBody(e.to_string()))
 }
 
 /// Checks `Authorization: Bearer <token>` in constant time.
-fn authorize<B>(req: &Request<B>, expected: &[u8]) -> Result<(), Error> {
+pub(crate) fn authorize<B>(req: &Request<B>, expected: &[u8]) -> Result<(), Error> {
     let mut values = req.headers().get_all(header::AUTHORIZATION).iter();
     let (Some(value), None) = (values.next(), values.next()) else {
         return Err(Error::Unauthorized);
@@ -163,7 +176,7 @@ fn authorize<B>(req: &Request<B>, expected: &[u8]) -> Result<(), Error> {
 }
 
 /// Reads a body of at most [`MAX_BODY_BYTES`] and parses it as JSON.
-async fn read_json(req: Request<Incoming>) -> Result<serde_json::Value, Error> {
+pub(crate) async fn read_json(req: Request<Incoming>) -> Result<serde_json::Value, Error> {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)

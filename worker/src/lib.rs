@@ -11,6 +11,7 @@ pub mod format;
 mod http;
 mod secrets;
 pub mod storage;
+mod storage_api;
 pub mod stream;
 pub mod tasks;
 pub mod tools;

@@ -1,0 +1,367 @@
+//! `POST /v1/storage/{probe,list,stat,delete,get,put}`: the storage explorer and retention API
+//! (docs/CONTRACTS.md). Storage calls block (S3 and SFTP are network clients behind the
+//! blocking [`Storage`] trait), so every one runs on a blocking thread; `get` streams the
+//! object through a bounded channel into the response body and can decrypt it on the fly.
+
+use std::fmt;
+use std::io::{self, BufReader, Read, Write};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use hyper::body::{Frame, Incoming};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::error::{json_response, Error};
+use crate::format::{BackupKey, DecryptReader};
+use crate::http::{authorize, boxed, parse, read_json, ResponseBody, State};
+use crate::storage::{self, Storage, StorageSpec};
+
+/// Largest `content` of `put` (a `.meta.json` sidecar).
+pub const MAX_PUT_BYTES: usize = 1024 * 1024;
+/// Size of the chunks `get` streams.
+const GET_CHUNK: usize = 128 * 1024;
+/// Chunks in flight between the storage thread and the response.
+const GET_CHANNEL: usize = 4;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ProbeRequest {
+    storage: StorageSpec,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ListRequest {
+    storage: StorageSpec,
+    #[serde(default)]
+    prefix: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct NameRequest {
+    storage: StorageSpec,
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct GetRequest {
+    storage: StorageSpec,
+    name: String,
+    #[serde(default)]
+    decrypt: Option<DecryptSpec>,
+}
+
+/// `{keyHex}`; `Debug` never shows the key.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct DecryptSpec {
+    key_hex: String,
+}
+
+impl fmt::Debug for DecryptSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DecryptSpec { .. }")
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PutRequest {
+    storage: StorageSpec,
+    name: String,
+    content: String,
+    #[serde(default)]
+    overwrite: bool,
+}
+
+/// Routes one `/v1/storage/...` request (the caller has matched the prefix).
+pub(crate) async fn route(
+    state: &State,
+    req: Request<Incoming>,
+) -> Result<Response<ResponseBody>, Error> {
+    authorize(&req, state.config.token.as_bytes())?;
+    let op = req
+        .uri()
+        .path()
+        .strip_prefix("/v1/storage/")
+        .unwrap_or_default()
+        .to_owned();
+    if !matches!(
+        op.as_str(),
+        "probe" | "list" | "stat" | "delete" | "get" | "put"
+    ) {
+        return Err(Error::NotFound);
+    }
+    if req.method() != Method::POST {
+        return Err(Error::MethodNotAllowed("POST"));
+    }
+    let body = read_json(req).await?;
+    match op.as_str() {
+        "probe" => {
+            let r: ProbeRequest = parse(body)?;
+            checked(&r.storage)?;
+            let started = Instant::now();
+            let outcome = blocking(move || probe(&r.storage)).await?;
+            let latency = started.elapsed().as_millis() as u64;
+            Ok(boxed(json_response(
+                StatusCode::OK,
+                &match outcome {
+                    Ok(message) => json!({"ok": true, "latencyMs": latency, "message": message}),
+                    Err(e) => json!({"ok": false, "latencyMs": latency, "message": e.to_string()}),
+                },
+            )))
+        }
+        "list" => {
+            let r: ListRequest = parse(body)?;
+            checked(&r.storage)?;
+            let listed = blocking(move || storage::open(&r.storage)?.list(&r.prefix)).await?;
+            match listed {
+                Ok(objects) => Ok(boxed(json_response(
+                    StatusCode::OK,
+                    &json!({ "objects": objects }),
+                ))),
+                Err(e) => Ok(storage_error(&e)),
+            }
+        }
+        "stat" => {
+            let r: NameRequest = parse(body)?;
+            checked(&r.storage)?;
+            match blocking(move || storage::open(&r.storage)?.stat(&r.name)).await? {
+                Ok(info) => Ok(boxed(json_response(StatusCode::OK, &json!(info)))),
+                Err(e) => Ok(storage_error(&e)),
+            }
+        }
+        "delete" => {
+            let r: NameRequest = parse(body)?;
+            checked(&r.storage)?;
+            match blocking(move || storage::open(&r.storage)?.delete(&r.name)).await? {
+                Ok(()) => Ok(no_content()),
+                Err(e) => Ok(storage_error(&e)),
+            }
+        }
+        "put" => {
+            let r: PutRequest = parse(body)?;
+            checked(&r.storage)?;
+            if r.content.len() > MAX_PUT_BYTES {
+                return Err(Error::InvalidBody(format!(
+                    "content: at most {MAX_PUT_BYTES} bytes"
+                )));
+            }
+            match blocking(move || put(&r)).await? {
+                Ok(()) => Ok(no_content()),
+                Err(e) => Ok(storage_error(&e)),
+            }
+        }
+        _ => get(parse(body)?).await,
+    }
+}
+
+/// Spec checks that need no network: 400 on failure.
+fn checked(spec: &StorageSpec) -> Result<(), Error> {
+    spec.validate()
+        .map_err(|e| Error::InvalidBody(e.to_string()))
+}
+
+/// Runs a blocking storage call on the blocking pool.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, Error> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Internal(format!("storage call failed: {e}")))
+}
+
+fn no_content() -> Response<ResponseBody> {
+    let mut response = boxed(json_response(StatusCode::NO_CONTENT, &Value::Null));
+    *response.body_mut() = http_body_util::Empty::new()
+        .map_err(|never| match never {})
+        .boxed();
+    response.headers_mut().remove(header::CONTENT_TYPE);
+    response
+}
+
+/// Maps a storage error to a JSON error response: bad names/specs 400, missing objects 404,
+/// existing objects 409, timeouts 504, anything the storage refused or failed 422.
+fn storage_error(e: &io::Error) -> Response<ResponseBody> {
+    let (status, error) = match e.kind() {
+        io::ErrorKind::InvalidInput => (StatusCode::BAD_REQUEST, "invalid request body"),
+        io::ErrorKind::NotFound => (StatusCode::NOT_FOUND, "not found"),
+        io::ErrorKind::AlreadyExists => (StatusCode::CONFLICT, "object exists"),
+        io::ErrorKind::TimedOut => (StatusCode::GATEWAY_TIMEOUT, "timed out"),
+        _ => (StatusCode::UNPROCESSABLE_ENTITY, "storage error"),
+    };
+    boxed(json_response(
+        status,
+        &json!({"error": error, "details": e.to_string()}),
+    ))
+}
+
+/// Lists, writes, reads back and deletes a probe object under the base.
+fn probe(spec: &StorageSpec) -> io::Result<String> {
+    let s = storage::open(spec)?;
+    let suffix: [u8; 8] = crate::format::random_bytes().map_err(io::Error::other)?;
+    let name = format!(".dbackup-probe-{}", hex::encode(suffix));
+    let content = format!("dbackup storage probe {name}\n");
+    s.list(&name)?;
+    let mut w = s.put(&name)?;
+    w.write_all(content.as_bytes())?;
+    w.commit()?;
+    let mut back = String::new();
+    let read = s.get(&name).and_then(|mut r| r.read_to_string(&mut back));
+    let deleted = s.delete(&name);
+    read?;
+    if back != content {
+        return Err(io::Error::other(
+            "the probe object read back differs from what was written",
+        ));
+    }
+    deleted?;
+    Ok(format!(
+        "listed, wrote, read back and deleted a probe object at {}",
+        s.location(&name)
+    ))
+}
+
+/// Writes a small object, replacing an existing one when asked to.
+fn put(r: &PutRequest) -> io::Result<()> {
+    let s = storage::open(&r.storage)?;
+    storage::validate_name(&r.name)?;
+    if r.overwrite {
+        // No backend replaces atomically through the trait: remove, then write.
+        s.delete(&r.name)?;
+    }
+    let mut w = s.put(&r.name)?;
+    w.write_all(r.content.as_bytes())?;
+    w.commit()
+}
+
+/// Streams an object (decrypted with `decrypt.keyHex` when given) as the response body.
+async fn get(r: GetRequest) -> Result<Response<ResponseBody>, Error> {
+    checked(&r.storage)?;
+    let key = r
+        .decrypt
+        .as_ref()
+        .map(|d| BackupKey::from_hex(&d.key_hex))
+        .transpose()
+        .map_err(|e| Error::InvalidBody(format!("decrypt.keyHex: {e}")))?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(GET_CHANNEL);
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<Result<Option<u64>, Opened>>();
+    let name = r.name.clone();
+    let decrypting = key.is_some();
+    tokio::task::spawn_blocking(move || {
+        let opened = (|| -> Result<OpenedObject, Opened> {
+            let s = storage::open(&r.storage).map_err(Opened::Storage)?;
+            let size = match key {
+                None => Some(s.stat(&r.name).map_err(Opened::Storage)?.size),
+                Some(_) => None,
+            };
+            let reader = s.get(&r.name).map_err(Opened::Storage)?;
+            let reader: Box<dyn Read + Send> = match &key {
+                Some(key) => Box::new(
+                    DecryptReader::new(BufReader::with_capacity(64 * 1024, reader), key)
+                        .map_err(|e| Opened::Decrypt(e.to_string()))?,
+                ),
+                None => reader,
+            };
+            Ok((s, reader, size))
+        })();
+        let (s, mut reader, size) = match opened {
+            Ok(opened) => opened,
+            Err(e) => {
+                let _ = ready_tx.send(Err(e));
+                return;
+            }
+        };
+        if ready_tx.send(Ok(size)).is_err() {
+            return;
+        }
+        let mut buf = vec![0u8; GET_CHUNK];
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    if tx
+                        .blocking_send(Ok(Bytes::copy_from_slice(&buf[..n])))
+                        .is_err()
+                    {
+                        break; // the client went away
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    // An error frame makes hyper abort the response: the client sees a
+                    // truncated transfer, never a clean end.
+                    let _ = tx.blocking_send(Err(e));
+                    break;
+                }
+            }
+        }
+        drop(reader);
+        drop(s);
+    });
+    let size = match ready_rx.await {
+        Ok(Ok(size)) => size,
+        Ok(Err(Opened::Storage(e))) => return Ok(storage_error(&e)),
+        Ok(Err(Opened::Decrypt(d))) => {
+            return Ok(boxed(json_response(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &json!({"error": "cannot decrypt", "details": d}),
+            )))
+        }
+        Err(_) => return Err(Error::Internal("storage reader stopped".into())),
+    };
+    let base = name.rsplit('/').next().unwrap_or("object");
+    let base = if decrypting {
+        base.strip_suffix(crate::tasks::ENCRYPTED_SUFFIX)
+            .unwrap_or(base)
+    } else {
+        base
+    };
+    let filename = base.replace(['"', '\\'], "_");
+    let mut response = Response::new(ChannelBody { rx }.boxed());
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    if let Some(size) = size {
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(response)
+}
+
+/// A storage, a reader of one of its objects and the object's size (when known).
+type OpenedObject = (Box<dyn Storage>, Box<dyn Read + Send>, Option<u64>);
+
+/// Why `get` could not start streaming.
+enum Opened {
+    Storage(io::Error),
+    Decrypt(String),
+}
+
+/// Response body fed by the storage thread.
+struct ChannelBody {
+    rx: tokio::sync::mpsc::Receiver<io::Result<Bytes>>,
+}
+
+impl hyper::body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        self.rx
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(|r| r.map(Frame::data)))
+    }
+}
