@@ -257,3 +257,61 @@ pub fn validate_name(name: &str) -> io::Result<Vec<&str>> {
     }
     Ok(segments)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_parse_by_kind_and_mask_secrets() {
+        let parse = |v: serde_json::Value| serde_json::from_value::<StorageSpec>(v);
+        let local = parse(serde_json::json!({"kind": "local", "path": "/b"})).unwrap();
+        assert_eq!(local.kind(), "local");
+        assert!(local.validate().is_ok());
+        assert!(parse(serde_json::json!({"kind": "local", "path": "/b", "extra": 1})).is_err());
+        assert!(parse(serde_json::json!({"kind": "ftp", "path": "/b"})).is_err());
+        let rel = parse(serde_json::json!({"kind": "local", "path": "b"})).unwrap();
+        assert!(rel.validate().is_err());
+
+        let s3 = parse(
+            serde_json::json!({"kind": "s3", "endpoint": "http://h:9000",
+            "region": "us-east-1", "bucket": "b", "pathStyle": true,
+            "accessKeyId": "AKID", "secretAccessKey": "s3-secret-value"}),
+        )
+        .unwrap();
+        let debug = format!("{s3:?}");
+        assert!(
+            debug.contains("AKID") && !debug.contains("s3-secret-value"),
+            "{debug}"
+        );
+        assert_eq!(s3.secrets(), ["s3-secret-value"]);
+
+        let sftp = parse(
+            serde_json::json!({"kind": "sftp", "host": "h", "username": "u",
+            "password": "pw-value", "privateKey": "-----BEGIN KEY-----", "passphrase": "pp-value",
+            "hostKey": "SHA256:abc", "path": "/base"}),
+        )
+        .unwrap();
+        let StorageSpec::Sftp(inner) = &sftp else {
+            panic!("not sftp")
+        };
+        assert_eq!(inner.port, 22);
+        let debug = format!("{sftp:?}");
+        for secret in ["pw-value", "BEGIN KEY", "pp-value"] {
+            assert!(!debug.contains(secret), "{debug}");
+        }
+        assert_eq!(sftp.secrets().len(), 3);
+        let no_auth = parse(
+            serde_json::json!({"kind": "sftp", "host": "h", "username": "u",
+            "hostKey": "SHA256:abc", "path": "/base"}),
+        )
+        .unwrap();
+        assert!(no_auth.validate().is_err());
+        let no_pin = parse(
+            serde_json::json!({"kind": "sftp", "host": "h", "username": "u",
+            "password": "p", "hostKey": " ", "path": "/base"}),
+        )
+        .unwrap();
+        assert!(no_pin.validate().is_err());
+    }
+}

@@ -6,12 +6,13 @@
 //! `std::io::Read`, and uses rustls with the `ring` provider (no C toolchain, no OpenSSL).
 //!
 //! Writes buffer one part of [`PART_SIZE`] bytes: an object smaller than one part is sent with
-//! a single `PUT` at commit; larger ones become a multipart upload whose parts are sent as they
-//! fill. Any write error aborts the multipart upload, and so does dropping an uncommitted
+//! a single `PUT` at commit; larger ones become a multipart upload whose parts are sent by a
+//! background thread as they fill (one part uploading while the next fills: two part buffers). Any write error aborts the multipart upload, and so does dropping an uncommitted
 //! writer, so a failed backup never leaves a complete-looking object (S3 only makes a multipart
 //! object visible on `CompleteMultipartUpload`).
 
 use std::io::{self, Read, Write};
+use std::sync::mpsc::{sync_channel, SyncSender};
 use std::time::Duration;
 
 use rusty_s3::actions::{ListObjectsV2, S3Action};
@@ -288,8 +289,7 @@ impl Storage for S3Storage {
             storage: self.clone(),
             key,
             buf: Vec::new(),
-            upload_id: None,
-            etags: Vec::new(),
+            upload: None,
             failed: false,
         }))
     }
@@ -369,34 +369,47 @@ impl Storage for S3Storage {
     }
 }
 
-/// Writer of one S3 object: one part buffer, multipart once it fills.
+/// Writer of one S3 object. Fills one part buffer; once it is full a multipart upload starts
+/// and parts go to a background uploader thread through a rendezvous channel, so one part
+/// uploads while the next fills (at most two part buffers per writer).
 struct S3Writer {
     storage: S3Storage,
     key: String,
     buf: Vec<u8>,
-    upload_id: Option<String>,
-    etags: Vec<String>,
+    upload: Option<Uploader>,
     failed: bool,
 }
 
-impl S3Writer {
-    fn fail(&mut self, e: io::Error) -> io::Error {
-        self.failed = true;
-        if let Some(id) = self.upload_id.take() {
-            self.storage.abort(&self.key, &id);
-        }
-        e
-    }
+/// The multipart upload in progress and its uploader thread.
+struct Uploader {
+    upload_id: String,
+    tx: Option<SyncSender<Vec<u8>>>,
+    thread: Option<std::thread::JoinHandle<io::Result<Vec<String>>>>,
+}
 
-    fn start_multipart(&mut self) -> io::Result<String> {
-        let s = &self.storage;
-        let url = s
+impl Uploader {
+    /// Closes the part channel and waits for the uploader: the ETags of every part, or the
+    /// first upload error.
+    fn finish(&mut self) -> io::Result<Vec<String>> {
+        self.tx = None;
+        match self.thread.take() {
+            Some(t) => t
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("S3 upload: uploader panicked"))),
+            None => Err(io::Error::other("S3 upload: uploader already finished")),
+        }
+    }
+}
+
+impl S3Storage {
+    fn create_multipart(&self, key: &str) -> io::Result<String> {
+        let url = self
             .bucket
-            .create_multipart_upload(Some(&s.credentials), &self.key)
+            .create_multipart_upload(Some(&self.credentials), key)
             .sign(SIGN_TTL);
-        let mut response = s.send("upload", s.agent.post(url.as_str()).send(&[][..]))?;
+        let mut response = self.send("upload", self.agent.post(url.as_str()).send(&[][..]))?;
         if !response.status().is_success() {
-            return Err(s.status_error("upload", &self.key, response));
+            return Err(self.status_error("upload", key, response));
         }
         let body = response
             .body_mut()
@@ -413,65 +426,47 @@ impl S3Writer {
         Ok(created.upload_id().to_owned())
     }
 
-    fn upload_part(&mut self) -> io::Result<()> {
-        let upload_id = match &self.upload_id {
-            Some(id) => id.clone(),
-            None => {
-                let id = self.start_multipart()?;
-                self.upload_id = Some(id.clone());
-                id
-            }
-        };
-        let s = &self.storage;
-        let number = u16::try_from(self.etags.len() + 1)
+    /// Uploads part `number` (1-based); returns its ETag.
+    fn upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: usize,
+        data: &[u8],
+    ) -> io::Result<String> {
+        let number = u16::try_from(number)
             .ok()
             .filter(|n| *n <= 10_000)
             .ok_or_else(|| io::Error::other("S3 upload: more than 10,000 parts"))?;
-        let url = s
+        let url = self
             .bucket
-            .upload_part(Some(&s.credentials), &self.key, number, &upload_id)
+            .upload_part(Some(&self.credentials), key, number, upload_id)
             .sign(SIGN_TTL);
-        let response = s.send("upload", s.agent.put(url.as_str()).send(&self.buf[..]))?;
+        let response = self.send("upload", self.agent.put(url.as_str()).send(data))?;
         if !response.status().is_success() {
-            return Err(s.status_error("upload", &self.key, response));
+            return Err(self.status_error("upload", key, response));
         }
-        let etag = response
+        response
             .headers()
             .get("etag")
             .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| io::Error::other("S3 upload: the server returned no ETag for a part"))?
-            .to_owned();
-        self.etags.push(etag);
-        self.buf.clear();
-        Ok(())
+            .map(str::to_owned)
+            .ok_or_else(|| io::Error::other("S3 upload: the server returned no ETag for a part"))
     }
 
-    fn finish(&mut self) -> io::Result<()> {
-        let s = &self.storage;
-        let Some(upload_id) = self.upload_id.clone() else {
-            let url = s
-                .bucket
-                .put_object(Some(&s.credentials), &self.key)
-                .sign(SIGN_TTL);
-            let response = s.send("upload", s.agent.put(url.as_str()).send(&self.buf[..]))?;
-            if !response.status().is_success() {
-                return Err(s.status_error("upload", &self.key, response));
-            }
-            return Ok(());
-        };
-        if !self.buf.is_empty() {
-            self.upload_part()?;
-        }
-        let s = &self.storage;
-        let action = s.bucket.complete_multipart_upload(
-            Some(&s.credentials),
-            &self.key,
-            &upload_id,
-            self.etags.iter().map(String::as_str),
+    fn complete(&self, key: &str, upload_id: &str, etags: &[String]) -> io::Result<()> {
+        let action = self.bucket.complete_multipart_upload(
+            Some(&self.credentials),
+            key,
+            upload_id,
+            etags.iter().map(String::as_str),
         );
         let url = action.sign(SIGN_TTL);
         let body = action.body();
-        let mut response = s.send("upload", s.agent.post(url.as_str()).send(body.as_bytes()))?;
+        let mut response = self.send(
+            "upload",
+            self.agent.post(url.as_str()).send(body.as_bytes()),
+        )?;
         // CompleteMultipartUpload may answer 200 with an error document.
         let status = response.status();
         let text = response
@@ -487,7 +482,89 @@ impl S3Writer {
                 status.as_u16()
             )));
         }
-        self.upload_id = None; // committed: nothing to abort
+        Ok(())
+    }
+}
+
+impl S3Writer {
+    /// Aborts the multipart upload (if any) after an error and remembers the failure.
+    fn fail(&mut self, e: io::Error) -> io::Error {
+        self.failed = true;
+        if let Some(mut upload) = self.upload.take() {
+            let _ = upload.finish();
+            self.storage.abort(&self.key, &upload.upload_id);
+        }
+        e
+    }
+
+    /// Hands the full buffer to the uploader, starting the multipart upload on the first part.
+    fn send_part(&mut self) -> io::Result<()> {
+        if self.upload.is_none() {
+            let upload_id = self.storage.create_multipart(&self.key)?;
+            let (tx, rx) = sync_channel::<Vec<u8>>(0);
+            let (storage, key, id) = (self.storage.clone(), self.key.clone(), upload_id.clone());
+            let thread = std::thread::Builder::new()
+                .name("dbackup-s3-upload".into())
+                .spawn(move || -> io::Result<Vec<String>> {
+                    let mut etags = Vec::new();
+                    for part in rx {
+                        etags.push(storage.upload_part(&key, &id, etags.len() + 1, &part)?);
+                    }
+                    Ok(etags)
+                })?;
+            self.upload = Some(Uploader {
+                upload_id,
+                tx: Some(tx),
+                thread: Some(thread),
+            });
+        }
+        let part = std::mem::replace(&mut self.buf, Vec::with_capacity(PART_SIZE));
+        let sent = self
+            .upload
+            .as_ref()
+            .and_then(|u| u.tx.as_ref())
+            .map(|tx| tx.send(part).is_ok());
+        if sent == Some(true) {
+            return Ok(());
+        }
+        // The uploader stopped: its error explains why.
+        let error = match self.upload.as_mut().map(Uploader::finish) {
+            Some(Err(e)) => e,
+            _ => io::Error::other("S3 upload: the part uploader stopped"),
+        };
+        Err(error)
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        if self.upload.is_none() {
+            let s = &self.storage;
+            let url = s
+                .bucket
+                .put_object(Some(&s.credentials), &self.key)
+                .sign(SIGN_TTL);
+            let response = s.send("upload", s.agent.put(url.as_str()).send(&self.buf[..]))?;
+            if !response.status().is_success() {
+                return Err(s.status_error("upload", &self.key, response));
+            }
+            return Ok(());
+        }
+        if !self.buf.is_empty() {
+            self.send_part()?;
+        }
+        let Some(mut upload) = self.upload.take() else {
+            return Err(io::Error::other("S3 upload: no upload in progress"));
+        };
+        let etags = match upload.finish() {
+            Ok(etags) => etags,
+            Err(e) => {
+                self.upload = Some(upload); // aborted by `fail`
+                return Err(e);
+            }
+        };
+        if let Err(e) = self.storage.complete(&self.key, &upload.upload_id, &etags) {
+            self.upload = Some(upload);
+            return Err(e);
+        }
         Ok(())
     }
 }
@@ -503,7 +580,7 @@ impl Write for S3Writer {
         let take = data.len().min(PART_SIZE - self.buf.len());
         self.buf.extend_from_slice(&data[..take]);
         if self.buf.len() == PART_SIZE {
-            if let Err(e) = self.upload_part() {
+            if let Err(e) = self.send_part() {
                 return Err(self.fail(e));
             }
         }
@@ -529,8 +606,10 @@ impl ObjectWriter for S3Writer {
 
 impl Drop for S3Writer {
     fn drop(&mut self) {
-        if let Some(id) = self.upload_id.take() {
-            self.storage.abort(&self.key, &id);
+        // Not committed: stop the uploader and abort, so no part outlives the writer.
+        if let Some(mut upload) = self.upload.take() {
+            let _ = upload.finish();
+            self.storage.abort(&self.key, &upload.upload_id);
         }
     }
 }
