@@ -450,3 +450,57 @@ fn throughput_100_mib() {
         100.0 / down
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_mid_upload_aborts_and_leaves_nothing() {
+    let w = Worker::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    big_db(&db, 30);
+    let server = S3Server::start();
+    server.stats.part_delay_ms.store(400, Ordering::SeqCst);
+    let local = dir.path().join("local");
+    let r = call(
+        &w,
+        Method::POST,
+        "/v1/backups",
+        Some(json!({
+            "source": {"engine": "sqlite", "path": db},
+            "compression": "NONE",
+            "destinations": [
+                {"id": "s3", "storage": server.spec("")},
+                {"id": "disk", "storage": {"kind": "local", "path": local}},
+            ],
+            "jobName": "j",
+        })),
+    )
+    .await;
+    let id = r.json["taskId"].as_str().unwrap().to_owned();
+    let started = Instant::now();
+    while server.stats.parts.load(Ordering::SeqCst) < 1 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no part was uploaded"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let r = call(&w, Method::POST, &format!("/v1/tasks/{id}/cancel"), None).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    let task = wait_task(&w, &id).await;
+    assert_eq!(task["status"], "cancelled", "{task}");
+    assert!(
+        server.stats.parts.load(Ordering::SeqCst) < 4,
+        "cancelled before the end"
+    );
+    assert_eq!(
+        server.stats.aborts.load(Ordering::SeqCst),
+        1,
+        "multipart aborted"
+    );
+    let left: Vec<_> = walk(&server.root.path().join(BUCKET))
+        .into_iter()
+        .chain(walk(&local))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    w.stop().await.unwrap();
+}

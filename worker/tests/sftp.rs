@@ -205,3 +205,38 @@ async fn backup_to_sftp_and_restore() {
     );
     w.stop().await.unwrap();
 }
+
+/// Throughput of a 100 MiB object through the SFTP backend (a measurement, not a timed
+/// assertion): `cargo nextest run -p dbackup-worker --test sftp --run-ignored only --no-capture`.
+#[test]
+#[ignore]
+fn throughput_100_mib() {
+    let sshd = Sshd::start();
+    let s = open(sshd.key_spec()).unwrap();
+    let block: Vec<u8> = (0..256 * 1024u32).map(|i| (i * 7 % 253) as u8).collect();
+    let started = std::time::Instant::now();
+    let mut w = s.put("t.bin").unwrap();
+    for _ in 0..400 {
+        w.write_all(&block).unwrap();
+    }
+    w.commit().unwrap();
+    let up = started.elapsed().as_secs_f64();
+    let started = std::time::Instant::now();
+    let mut reader = s.get("t.bin").unwrap();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut total = 0;
+    loop {
+        let n = reader.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        total += n;
+    }
+    let down = started.elapsed().as_secs_f64();
+    assert_eq!(total, 100 * 1024 * 1024);
+    eprintln!(
+        "SFTP 100 MiB: upload {up:.2} s ({:.0} MiB/s), download {down:.2} s ({:.0} MiB/s)",
+        100.0 / up,
+        100.0 / down
+    );
+}

@@ -28,6 +28,8 @@ pub struct Stats {
     pub aborts: AtomicUsize,
     /// Stop the server once this many parts were uploaded (0 = never).
     pub stop_after_parts: AtomicUsize,
+    /// Delay before answering each `UploadPart`, in milliseconds (a slow server).
+    pub part_delay_ms: AtomicUsize,
     stop: Notify,
 }
 
@@ -74,6 +76,10 @@ impl S3Server {
                                 let service = service.clone();
                                 let stats = stats.clone();
                                 async move {
+                                    let delay = stats.part_delay_ms.load(Ordering::SeqCst);
+                                    if delay > 0 && query.contains("partNumber=") {
+                                        tokio::time::sleep(std::time::Duration::from_millis(delay as u64)).await;
+                                    }
                                     let response = hyper::service::Service::call(&service, req).await;
                                     if query.contains("partNumber=") && method == http::Method::PUT {
                                         let n = stats.parts.fetch_add(1, Ordering::SeqCst) + 1;
