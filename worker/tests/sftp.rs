@@ -81,6 +81,19 @@ fn password_auth_with_fingerprint_pin() {
     let mut text = String::new();
     s.get("p.txt").unwrap().read_to_string(&mut text).unwrap();
     assert_eq!(text, "password auth works");
+
+    // A relative base is below the login directory.
+    let rel = sshd.base.file_name().unwrap().to_str().unwrap().to_owned() + "-rel";
+    let mut spec = sshd.password_spec();
+    spec["path"] = json!(rel);
+    let s = open(spec).unwrap();
+    let mut w = s.put("a/b.txt").unwrap();
+    w.write_all(b"relative").unwrap();
+    w.commit().unwrap();
+    let home = sshd.base.parent().unwrap().join(&rel);
+    assert_eq!(std::fs::read(home.join("a/b.txt")).unwrap(), b"relative");
+    assert_eq!(s.list("").unwrap()[0].name, "a/b.txt");
+    std::fs::remove_dir_all(home).unwrap();
 }
 
 #[test]

@@ -28,12 +28,12 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// Timeout of one SFTP request.
 const OP_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// The runtime all SFTP sessions run on.
+/// The runtime all SFTP sessions run on (two threads: SSH crypto for concurrent transfers).
 fn runtime() -> io::Result<&'static tokio::runtime::Runtime> {
     static RT: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
     RT.get_or_init(|| {
         tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
+            .worker_threads(2)
             .thread_name("dbackup-sftp")
             .enable_all()
             .build()
@@ -185,7 +185,10 @@ impl SftpStorage {
             spec.port,
             if spec.path.starts_with('/') { "" } else { "/" }
         );
-        let base = spec.path.trim_end_matches('/').to_owned();
+        let base = match spec.path.trim_end_matches('/') {
+            "" if spec.path.starts_with('/') => "/".to_owned(),
+            trimmed => trimmed.to_owned(),
+        };
         let session = block(async move {
             let refused = Arc::new(Mutex::new(None));
             let client = Client {
@@ -297,6 +300,8 @@ impl SftpStorage {
             rel.to_owned()
         } else if rel.is_empty() {
             self.base.clone()
+        } else if self.base.ends_with('/') {
+            format!("{}{rel}", self.base)
         } else {
             format!("{}/{rel}", self.base)
         }
@@ -304,23 +309,15 @@ impl SftpStorage {
 
     /// Creates the missing directories of `name`'s parent (and the base).
     fn ensure_parents(&self, name: &str) -> io::Result<()> {
+        let parent = name.rsplit_once('/').map_or("", |(p, _)| p);
+        let full = self.join(parent);
         let mut dirs = Vec::new();
-        let mut acc = String::new();
-        if !self.base.is_empty() {
-            for segment in self.base.split('/') {
-                if segment.is_empty() {
-                    acc.push('/');
-                    continue;
-                }
-                if !acc.is_empty() && !acc.ends_with('/') {
-                    acc.push('/');
-                }
-                acc.push_str(segment);
-                dirs.push(acc.clone());
-            }
-        }
-        let segments: Vec<&str> = name.split('/').collect();
-        for segment in &segments[..segments.len().saturating_sub(1)] {
+        let mut acc = if full.starts_with('/') {
+            "/".to_owned()
+        } else {
+            String::new()
+        };
+        for segment in full.split('/').filter(|s| !s.is_empty()) {
             if !acc.is_empty() && !acc.ends_with('/') {
                 acc.push('/');
             }
@@ -426,6 +423,8 @@ impl Storage for SftpStorage {
                     }
                 } else if base.is_empty() {
                     rel.clone()
+                } else if base.ends_with('/') {
+                    format!("{base}{rel}")
                 } else {
                     format!("{base}/{rel}")
                 };
