@@ -94,9 +94,18 @@ async fn probe_local_postgres() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|d| d.as_str().unwrap())
+        .map(|d| d["name"].as_str().unwrap())
         .collect();
     assert!(dbs.contains(&"postgres"), "{dbs:?}");
+    assert_eq!(r.json["ok"], true);
+    let system: Vec<&str> = r.json["databases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["system"] == true)
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(system, ["postgres"]);
     assert!(dbs.contains(&"test"), "{dbs:?}");
     assert!(!dbs.iter().any(|d| d.starts_with("template")), "{dbs:?}");
     let mut sorted = dbs.clone();
@@ -193,9 +202,9 @@ async fn invalid_bodies_are_400() {
 #[tokio::test]
 async fn unsupported_engine_is_400() {
     let w = Worker::start().await;
-    let r = w.probe(pg(json!({"engine": "mysql"}))).await;
+    let r = w.probe(pg(json!({"engine": "oracle"}))).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert_eq!(r.json, json!({"error": "unsupported engine: mysql"}));
+    assert_eq!(r.json, json!({"error": "unsupported engine: oracle"}));
     let r = w.probe(json!({"host": "x"})).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.json["details"], "missing field `engine`");

@@ -98,7 +98,7 @@ impl MariaConnection {
 
     /// A tool command with the defaults file first (the tools require that) and connection
     /// flags. The returned directory holds the defaults file; keep it alive while the tool runs.
-    fn command(
+    pub(super) fn command(
         &self,
         program: &std::path::Path,
     ) -> Result<(std::process::Command, PrivateDir), String> {

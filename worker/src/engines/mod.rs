@@ -3,6 +3,7 @@
 pub mod mariadb;
 pub mod placement;
 pub mod postgres;
+mod probe;
 pub mod process;
 pub mod redis;
 pub mod sqlite;
@@ -16,20 +17,55 @@ use serde_json::{Map, Value};
 use crate::error::Error;
 use crate::Config;
 
-/// Successful answer of `POST /v1/probe`.
+/// Successful answer of `POST /v1/probe` (docs/CONTRACTS.md).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProbeResult {
+    /// Always `true` (failures are error answers).
+    pub ok: bool,
     /// Engine name as sent in the request (e.g. `postgresql`).
     pub engine: &'static str,
     /// Full server version string.
     pub version: String,
-    /// Major server version (e.g. 15).
+    /// Major server version (e.g. 15; 0 when the version does not start with a number).
     pub major_version: u32,
-    /// Databases that accept connections, excluding templates, sorted by name.
-    pub databases: Vec<String>,
+    /// Flavour or edition when the engine has several (`MariaDB (…)`, `Valkey`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edition: Option<String>,
+    /// Databases that accept connections (templates excluded), system ones flagged.
+    pub databases: Vec<ProbeDatabase>,
     /// Wall time of the probe in milliseconds.
     pub latency_ms: u64,
+}
+
+/// One database a probe saw.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProbeDatabase {
+    pub name: String,
+    /// The server's own database (`postgres`, `mysql`, `information_schema`, `admin`, …).
+    pub system: bool,
+}
+
+impl ProbeResult {
+    /// A successful probe; the major version is the version's leading number.
+    pub fn new(
+        engine: &'static str,
+        version: String,
+        edition: Option<String>,
+        databases: Vec<ProbeDatabase>,
+        latency_ms: u64,
+    ) -> Self {
+        let digits: String = version.chars().take_while(char::is_ascii_digit).collect();
+        ProbeResult {
+            ok: true,
+            engine,
+            major_version: digits.parse().unwrap_or(0),
+            version,
+            edition,
+            databases,
+            latency_ms,
+        }
+    }
 }
 
 /// Dispatches a probe request body to the engine it names.
@@ -44,6 +80,10 @@ pub(crate) async fn probe(config: &Config, body: Value) -> Result<ProbeResult, E
     };
     match engine.as_str() {
         postgres::ENGINE => postgres::probe(config, Fields::new(map)).await,
+        mariadb::ENGINE | mariadb::ENGINE_MYSQL => probe::mariadb(config, map).await,
+        sqlite::ENGINE => probe::sqlite(config, map).await,
+        redis::ENGINE | "valkey" => probe::redis(config, map).await,
+        "mongodb" => probe::mongodb(config, Fields::new(map)).await,
         other => Err(Error::UnsupportedEngine(truncate(other, 64))),
     }
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
-use super::{require_token_like, Fields, ProbeResult};
+use super::{require_token_like, Fields, ProbeDatabase, ProbeResult};
 use crate::error::Error;
 use crate::{mask_secrets, tools, Config};
 
@@ -222,14 +222,17 @@ pub(crate) async fn probe(config: &Config, fields: Fields) -> Result<ProbeResult
         return Err(failure(output.status, &stderr));
     }
     let stdout = mask_secrets(&String::from_utf8_lossy(&output.stdout), &secrets);
-    let (version, major_version, databases) = parse_probe_output(&stdout)?;
-    Ok(ProbeResult {
-        engine: ENGINE,
-        version,
-        major_version,
-        databases,
-        latency_ms,
-    })
+    let (version, _major_version, databases) = parse_probe_output(&stdout)?;
+    let databases = databases
+        .into_iter()
+        .map(|name| ProbeDatabase {
+            system: name == "postgres",
+            name,
+        })
+        .collect();
+    Ok(ProbeResult::new(
+        ENGINE, version, None, databases, latency_ms,
+    ))
 }
 
 impl PgConnection {
