@@ -1,5 +1,5 @@
 import { lazy, Suspense, useEffect, useState } from 'react';
-import { createBrowserRouter, Navigate, NavLink, Outlet, RouterProvider, useNavigate } from 'react-router';
+import { createBrowserRouter, Navigate, NavLink, Outlet, RouterProvider, useNavigate, useRouteError } from 'react-router';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, ApiError } from './api/client';
 import { SessionContext, useSession } from './lib/session';
@@ -33,12 +33,17 @@ function AuthGate() {
       }
     },
     staleTime: 60_000,
+    // 503 while the server is starting (e.g. migrations not applied yet under Spin): keep trying.
+    refetchInterval: (q) => (q.state.error instanceof ApiError && q.state.error.status === 503 ? 3000 : false),
   });
   if (session.isPending) return <div className="p-8 text-muted">Loading…</div>;
   if (session.error)
     return (
       <div className="mx-auto max-w-md p-8">
         <ErrorAlert error={session.error} />
+        {session.error instanceof ApiError && session.error.status === 503 && (
+          <p className="mt-2 text-sm text-muted">The server is starting; retrying every few seconds.</p>
+        )}
         <Button className="mt-3" onClick={() => session.refetch()}>
           Retry
         </Button>
@@ -82,8 +87,9 @@ function Shell() {
     try {
       await api.logout();
     } finally {
-      qc.clear();
+      // Back to the login page first (unmounting every page), then forget their cached data.
       qc.setQueryData(['session'], null);
+      qc.removeQueries({ predicate: (q) => q.queryKey[0] !== 'session' });
       navigate('/');
     }
   };
@@ -155,6 +161,7 @@ const router = createBrowserRouter([
   {
     path: '/',
     element: <AuthGate />,
+    errorElement: <Crash />,
     children: [
       { index: true, element: <Navigate to="/dashboard" replace /> },
       { path: 'dashboard', element: <DashboardPage /> },
@@ -174,6 +181,21 @@ const router = createBrowserRouter([
     ],
   },
 ]);
+
+/** A page crashed: say so plainly and offer a way back (the details go to the console). */
+function Crash() {
+  const error = useRouteError();
+  useEffect(() => console.error(error), [error]);
+  return (
+    <div role="alert" className="mx-auto max-w-lg p-8">
+      <h1 className="text-xl font-semibold">This page failed</h1>
+      <p className="mt-1 text-sm text-muted">{error instanceof Error ? error.message : String(error)}</p>
+      <a href="/dashboard" className="mt-3 inline-block text-primary underline">
+        Back to the dashboard
+      </a>
+    </div>
+  );
+}
 
 function NotFound() {
   return (

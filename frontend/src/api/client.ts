@@ -106,6 +106,8 @@ export async function request<R>(method: string, path: string, body?: unknown): 
 }
 
 const get = <R>(p: string) => request<R>('GET', p);
+/** A list answered as a bare array or as `{items}`. */
+const list = <X>(p: string) => request<X[] | { items: X[] }>('GET', p).then(itemsOf);
 const post = <R>(p: string, b?: unknown) => request<R>('POST', p, b ?? {});
 const patch = <R>(p: string, b: unknown) => request<R>('PATCH', p, b);
 const put = <R>(p: string, b: unknown) => request<R>('PUT', p, b);
@@ -132,7 +134,7 @@ export const api = {
   login2fa: (b: { challenge: string; code: string }) => post<T.LoginAnswer>('/api/auth/login/2fa', b),
   logout: () => post<void>('/api/auth/logout'),
   session: () => get<T.SessionInfo>('/api/auth/session'),
-  sessions: () => get<T.SessionRow[]>('/api/auth/sessions'),
+  sessions: () => list<T.SessionRow>('/api/auth/sessions'),
   revokeSession: (s: string) => del(`/api/auth/sessions/${id(s)}`),
   enroll2fa: (password: string) => post<T.Enrollment>('/api/auth/2fa/enroll', { password }),
   verify2fa: (code: string) => post<{ backupCodes: string[] }>('/api/auth/2fa/verify', { code }),
@@ -141,12 +143,12 @@ export const api = {
     post<{ backupCodes: string[] }>('/api/auth/2fa/backup-codes', proof),
 
   // users & groups
-  users: () => get<T.User[]>('/api/users'),
+  users: () => list<T.User>('/api/users'),
   createUser: (b: T.NewUser) => post<T.User>('/api/users', b),
   updateUser: (u: string, b: T.UserUpdate) => patch<T.User>(`/api/users/${id(u)}`, b),
   deleteUser: (u: string) => del(`/api/users/${id(u)}`),
   reset2fa: (u: string) => post<void>(`/api/users/${id(u)}/reset-2fa`),
-  groups: () => get<T.Group[]>('/api/groups'),
+  groups: () => list<T.Group>('/api/groups'),
   createGroup: (b: { name: string; permissions: string[] }) => post<T.Group>('/api/groups', b),
   updateGroup: (g: string, b: { name?: string; permissions?: string[] }) =>
     patch<T.Group>(`/api/groups/${id(g)}`, b),
@@ -158,7 +160,7 @@ export const api = {
   changePassword: (b: T.PasswordChange) => post<void>('/api/profile/password', b),
 
   // API keys
-  apiKeys: () => get<T.ApiKey[]>('/api/api-keys'),
+  apiKeys: () => list<T.ApiKey>('/api/api-keys'),
   createApiKey: (b: { name: string; permissions: string[]; expiresAt?: string | null }) =>
     post<T.CreatedApiKey>('/api/api-keys', b),
   deleteApiKey: (k: string) => del(`/api/api-keys/${id(k)}`),
@@ -170,15 +172,15 @@ export const api = {
   updateSettings: (b: Partial<T.Settings>) => patch<T.Settings>('/api/settings', b),
 
   // adapters & vault (issue 5)
-  adapterTypes: () => get<T.AdapterType[]>('/api/adapter-types'),
-  adapters: (type: T.AdapterKind) => get<T.Adapter[]>(`/api/adapters${query({ type })}`),
+  adapterTypes: () => list<T.AdapterType>('/api/adapter-types'),
+  adapters: (type: T.AdapterKind) => list<T.Adapter>(`/api/adapters${query({ type })}`),
   createAdapter: (b: Omit<T.Adapter, 'id'>) => post<T.Adapter>('/api/adapters', b),
   updateAdapter: (a: string, b: Omit<T.Adapter, 'id'>) => put<T.Adapter>(`/api/adapters/${id(a)}`, b),
   deleteAdapter: (a: string) => del(`/api/adapters/${id(a)}`),
   testAdapterConfig: (b: Omit<T.Adapter, 'id' | 'name'> & { name?: string; id?: string }) =>
     post<T.AdapterTestResult>('/api/adapters/test', b),
   testAdapter: (a: string) => post<T.AdapterTestResult>(`/api/adapters/${id(a)}/test`),
-  encryptionProfiles: () => get<T.EncryptionProfile[]>('/api/encryption-profiles'),
+  encryptionProfiles: () => list<T.EncryptionProfile>('/api/encryption-profiles'),
   createEncryptionProfile: (b: { name: string; key?: string }) =>
     post<T.EncryptionProfile>('/api/encryption-profiles', b),
   deleteEncryptionProfile: (p: string) => del(`/api/encryption-profiles/${id(p)}`),
@@ -186,13 +188,13 @@ export const api = {
     post<{ key: string }>(`/api/encryption-profiles/${id(p)}/reveal`, { password }),
 
   // jobs & executions (issue 7)
-  jobs: () => get<T.Job[]>('/api/jobs'),
+  jobs: () => list<T.Job>('/api/jobs'),
   job: (j: string) => get<T.Job>(`/api/jobs/${id(j)}`),
   createJob: (b: T.JobBody) => post<T.Job>('/api/jobs', b),
   updateJob: (j: string, b: T.JobBody) => put<T.Job>(`/api/jobs/${id(j)}`, b),
   deleteJob: (j: string) => del(`/api/jobs/${id(j)}`),
   runJob: (j: string) => post<{ executionId: string }>(`/api/jobs/${id(j)}/run`),
-  nextRuns: (j: string, count = 5) => get<string[] | { runs: string[] }>(`/api/jobs/${id(j)}/next-runs?count=${count}`),
+  nextRuns: (j: string, count = 5) => get<{ runs: string[]; timezone?: string }>(`/api/jobs/${id(j)}/next-runs?count=${count}`),
   executions: (f: { jobId?: string; status?: string; type?: string; cursor?: string | null; limit?: number }) =>
     get<T.Page<T.Execution> | T.Execution[]>(`/api/executions${query(f)}`),
   execution: (e: string) => get<T.Execution>(`/api/executions/${id(e)}`),

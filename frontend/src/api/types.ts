@@ -206,6 +206,7 @@ export interface JsonSchema {
   minimum?: number;
   maximum?: number;
   items?: JsonSchema;
+  additionalProperties?: boolean | JsonSchema;
   /** Secret fields are write-only: the API answers a mask, never the value. */
   secret?: boolean;
   writeOnly?: boolean;
@@ -229,6 +230,7 @@ export interface Adapter {
   config: Record<string, unknown>;
   lastStatus?: string | null;
   lastHealthCheck?: string | null;
+  consecutiveFailures?: number;
   metadata?: Record<string, unknown> | null;
   createdAt?: string;
   updatedAt?: string;
@@ -282,8 +284,7 @@ export interface JobBody {
 
 export interface Job extends JobBody {
   id: string;
-  lastStatus?: string | null;
-  lastRunAt?: string | null;
+  lastExecution?: { id: string; status: ExecutionStatus; startedAt: string | null; endedAt: string | null } | null;
   nextRunAt?: string | null;
   createdAt?: string;
   updatedAt?: string;
@@ -300,15 +301,19 @@ export interface LogEntry {
 }
 
 export interface Progress {
-  stage?: string;
+  stage?: string | null;
   percent?: number | null;
-  bytes?: number;
-  rate?: number;
+  bytesIn?: number | null;
+  bytesOut?: number | null;
+  rateBytesPerSec?: number | null;
 }
 
 export interface Execution {
   id: string;
   jobId: string | null;
+  jobName?: string | null;
+  trigger?: string | null;
+  error?: string | null;
   type: 'Backup' | 'Restore' | string;
   status: ExecutionStatus;
   startedAt: string | null;

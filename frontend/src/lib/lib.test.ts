@@ -21,6 +21,7 @@ const postgres: AdapterType = {
       sslMode: { type: 'string', enum: ['disable', 'require'] },
       useTls: { type: 'boolean' },
       databases: { type: 'array', items: { type: 'string' } },
+      headers: { type: 'object', additionalProperties: { type: 'string' } },
     },
   },
 };
@@ -36,6 +37,7 @@ describe('schema forms', () => {
       ['sslMode', 'select', false, false],
       ['useTls', 'boolean', false, false],
       ['databases', 'list', false, false],
+      ['headers', 'map', false, false],
     ]);
     expect(fieldsOf({ ...postgres, secretFields: ['user'] }).find((x) => x.name === 'user')?.secret).toBe(true);
   });
@@ -44,11 +46,21 @@ describe('schema forms', () => {
     const v = initialValues(postgres, { host: 'db', user: 'u', password: SECRET_MASK, databases: ['a', 'b'] });
     expect(v.port).toBe('5432'); // absent from the stored config: the schema default
     expect(initialValues(postgres).port).toBe('5432');
-    const { config, errors } = toConfig(postgres, { ...v, port: '6543' });
+    const { config, errors } = toConfig(postgres, { ...v, port: '6543', headers: 'X-A: 1\nAuthorization: Bearer x:y' });
     expect(errors).toEqual({});
-    expect(config).toEqual({ host: 'db', port: 6543, user: 'u', password: SECRET_MASK, useTls: false, databases: ['a', 'b'] });
+    expect(config).toEqual({
+      host: 'db',
+      port: 6543,
+      user: 'u',
+      password: SECRET_MASK,
+      useTls: false,
+      databases: ['a', 'b'],
+      headers: { 'X-A': '1', Authorization: 'Bearer x:y' },
+    });
+    expect(initialValues(postgres, { headers: { a: 'b' } }).headers).toBe('a: b');
     const bad = toConfig(postgres, { ...v, host: ' ', port: '70000' });
     expect(bad.errors).toEqual({ host: 'required', port: 'at most 65535' });
+    expect(toConfig(postgres, { ...v, headers: 'nocolon' }).errors).toEqual({ headers: '"nocolon" is not "name: value"' });
   });
 
   it('humanizes names', () => {

@@ -7,7 +7,7 @@ import type { AdapterType, JsonSchema } from '../api/types';
 /** What the API answers in place of a stored secret; sending it back keeps the secret. */
 export const SECRET_MASK = '••••';
 
-export type FieldKind = 'text' | 'password' | 'number' | 'boolean' | 'select' | 'textarea' | 'list';
+export type FieldKind = 'text' | 'password' | 'number' | 'boolean' | 'select' | 'textarea' | 'list' | 'map';
 
 export interface Field {
   name: string;
@@ -47,6 +47,7 @@ export function fieldsOf(t: AdapterType): Field[] {
     else if (ty === 'boolean') kind = 'boolean';
     else if (ty === 'integer' || ty === 'number') kind = 'number';
     else if (ty === 'array') kind = 'list';
+    else if (ty === 'object') kind = 'map';
     else if (s.format === 'textarea' || s.format === 'multiline') kind = 'textarea';
     return {
       name,
@@ -82,6 +83,8 @@ export function initialValues(t: AdapterType, config?: Record<string, unknown>):
     const v = config && f.name in config ? config[f.name] : s.default;
     if (f.kind === 'boolean') out[f.name] = v === true;
     else if (f.kind === 'list') out[f.name] = Array.isArray(v) ? v.join('\n') : '';
+    else if (f.kind === 'map')
+      out[f.name] = v && typeof v === 'object' ? Object.entries(v).map(([k, x]) => `${k}: ${String(x)}`).join('\n') : '';
     else out[f.name] = v === undefined || v === null ? '' : String(v);
   }
   return out;
@@ -108,6 +111,17 @@ export function toConfig(t: AdapterType, values: FormValues): { config: Record<s
       else if (f.min !== undefined && n < f.min) errors[f.name] = `at least ${f.min}`;
       else if (f.max !== undefined && n > f.max) errors[f.name] = `at most ${f.max}`;
       else config[f.name] = n;
+    } else if (f.kind === 'map') {
+      const map: Record<string, string> = {};
+      for (const line of s.split('\n').map((l) => l.trim()).filter(Boolean)) {
+        const i = line.indexOf(':');
+        if (i <= 0) {
+          errors[f.name] = `"${line}" is not "name: value"`;
+          break;
+        }
+        map[line.slice(0, i).trim()] = line.slice(i + 1).trim();
+      }
+      config[f.name] = map;
     } else if (f.kind === 'list') {
       config[f.name] = s.split(/[\n,]/).map((x) => x.trim()).filter(Boolean);
     } else if (f.kind === 'select' && typeof f.options?.[0] === 'number') {

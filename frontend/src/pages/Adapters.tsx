@@ -210,7 +210,7 @@ function AdapterDialog({ kind, types, adapter, onClose, onSaved }: { kind: Adapt
           fieldsOf(type).map((f) => {
             const v = values[f.name];
             const set = (x: string | boolean) => setValues({ ...values, [f.name]: x });
-            const wide = f.kind === 'textarea' || f.kind === 'list';
+            const wide = f.kind === 'textarea' || f.kind === 'list' || f.kind === 'map';
             return (
               <div key={f.name} className={wide ? 'md:col-span-2' : undefined}>
                 <Field label={`${f.label}${f.required ? ' *' : ''}`} hint={f.description} error={fieldErrors[f.name]}>
@@ -224,12 +224,12 @@ function AdapterDialog({ kind, types, adapter, onClose, onSaved }: { kind: Adapt
                           <option key={String(o)}>{String(o)}</option>
                         ))}
                       </Select>
-                    ) : f.kind === 'textarea' || f.kind === 'list' ? (
+                    ) : f.kind === 'textarea' || f.kind === 'list' || f.kind === 'map' ? (
                       <Textarea
                         id={id}
                         aria-describedby={d}
                         value={String(v ?? '')}
-                        placeholder={f.kind === 'list' ? 'one per line' : f.secret && adapter ? SECRET_MASK : undefined}
+                        placeholder={f.kind === 'list' ? 'one per line' : f.kind === 'map' ? 'Name: value, one per line' : f.secret && adapter ? SECRET_MASK : undefined}
                         onChange={(e) => set(e.target.value)}
                         autoComplete="off"
                       />

@@ -31,7 +31,8 @@ function ExecutionList() {
       q.state.data?.pages.some((p) => itemsOf(p).some((e) => LIVE.includes(e.status))) ? 1000 : 10_000,
   });
   const rows = list.data?.pages.flatMap((p) => itemsOf(p)) ?? [];
-  const jobName = (id: string | null) => jobs.data?.find((j) => j.id === id)?.name ?? (id ? id.slice(0, 8) : '—');
+  const jobName = (e: { jobId: string | null; jobName?: string | null }) =>
+    e.jobName ?? jobs.data?.find((j) => j.id === e.jobId)?.name ?? (e.jobId ? e.jobId.slice(0, 8) : '—');
   return (
     <div>
       <PageHeader title="History">Backups and restores, newest first. Running executions update live.</PageHeader>
@@ -79,7 +80,7 @@ function ExecutionList() {
                       {formatDate(e.startedAt)}
                     </Link>
                   </Td>
-                  <Td>{jobName(e.jobId)}</Td>
+                  <Td>{jobName(e)}</Td>
                   <Td>{e.type}</Td>
                   <Td>
                     <StatusBadge status={e.status} />
@@ -108,8 +109,8 @@ export function ProgressBar({ execution }: { execution: Execution }) {
       <div className="mb-1 flex justify-between text-sm">
         <span>{done ? execution.status : (p.stage ?? execution.status)}</span>
         <span className="text-muted">
-          {p.bytes != null && formatBytes(p.bytes)}
-          {p.rate != null && !done && ` · ${formatBytes(p.rate)}/s`}
+          {p.bytesOut != null && formatBytes(p.bytesOut)}
+          {p.rateBytesPerSec != null && !done && ` · ${formatBytes(p.rateBytesPerSec)}/s`}
           {pct != null && ` · ${Math.round(pct)}%`}
         </span>
       </div>
@@ -187,6 +188,11 @@ function ExecutionDetail({ id }: { id: string }) {
                 <span>size {formatBytes(e.size)}</span>
                 {e.path && <span className="font-mono text-xs">{e.path}</span>}
               </div>
+              {e.error && (
+                <p role="alert" className="text-sm text-danger">
+                  {e.error}
+                </p>
+              )}
               <ProgressBar execution={e} />
             </Card>
             <Card>

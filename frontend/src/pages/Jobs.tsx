@@ -17,9 +17,22 @@ export const PRESETS: { label: string; cron: string }[] = [
   { label: 'First of the month at 04:00', cron: '0 4 1 * *' },
 ];
 
+/** The writable fields of a job (the PUT body). */
 function jobBody(j: Job): JobBody {
-  const { id: _id, lastStatus: _l, lastRunAt: _r, nextRunAt: _n, createdAt: _c, updatedAt: _u, ...body } = j;
-  return body;
+  return {
+    name: j.name,
+    schedule: j.schedule,
+    timezone: j.timezone,
+    enabled: j.enabled,
+    sourceId: j.sourceId,
+    databases: j.databases ?? [],
+    destinations: (j.destinations ?? []).map((d) => ({ destinationId: d.destinationId, retention: d.retention })),
+    compression: j.compression,
+    compressionLevel: j.compressionLevel ?? undefined,
+    encryptionProfileId: j.encryptionProfileId ?? null,
+    notificationIds: j.notificationIds ?? [],
+    notificationEvents: j.notificationEvents,
+  };
 }
 
 export default function JobsPage() {
@@ -75,7 +88,7 @@ export default function JobsPage() {
                 <tr key={j.id}>
                   <Td className="font-medium">{j.name}</Td>
                   <Td className="font-mono text-xs">{j.schedule}</Td>
-                  <Td>{j.lastStatus ? <StatusBadge status={j.lastStatus} /> : <span className="text-muted">never run</span>}</Td>
+                  <Td>{j.lastExecution ? <StatusBadge status={j.lastExecution.status} /> : <span className="text-muted">never run</span>}</Td>
                   <Td className="whitespace-nowrap">{j.enabled === false ? '—' : formatDate(j.nextRunAt)}</Td>
                   <Td>
                     <Switch checked={j.enabled !== false} disabled={!canWrite} aria-label={`Enable ${j.name}`} onCheckedChange={(c) => toggle(j, c)} />
@@ -183,7 +196,7 @@ function JobEditor({ job, onClose, onSaved }: { job: Job | null; onClose: () => 
       setError(err);
     }
   };
-  const runs = nextRuns.data ? (Array.isArray(nextRuns.data) ? nextRuns.data : nextRuns.data.runs) : null;
+  const runs = nextRuns.data?.runs ?? null;
   return (
     <Dialog open wide onOpenChange={(o) => !o && onClose()} title={job ? `Edit ${job.name}` : 'New job'}>
       <form onSubmit={submit} className="space-y-4">

@@ -159,7 +159,6 @@ export function Dialog({
             'fixed left-1/2 top-1/2 z-50 max-h-[90vh] w-[calc(100vw-2rem)] -translate-x-1/2 -translate-y-1/2 overflow-y-auto rounded-lg border border-border bg-card p-5 text-fg shadow-xl',
             wide ? 'max-w-3xl' : 'max-w-lg',
           )}
-          aria-describedby={description ? undefined : undefined}
         >
           <DialogPrimitive.Title className="mb-1 text-lg font-semibold">{title}</DialogPrimitive.Title>
           {description ? (
