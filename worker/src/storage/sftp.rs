@@ -168,9 +168,16 @@ impl SftpStorage {
         let key = match &spec.private_key {
             Some(pem) if !pem.trim().is_empty() => Some(
                 russh::keys::decode_secret_key(pem, spec.passphrase.as_deref()).map_err(|e| {
+                    let why = match (&e, &spec.passphrase) {
+                        (russh::keys::Error::KeyIsEncrypted, _) => {
+                            "the key is encrypted: a passphrase is required".to_owned()
+                        }
+                        (_, Some(_)) => format!("cannot decrypt the key (wrong passphrase?): {e}"),
+                        _ => format!("cannot read the key: {e}"),
+                    };
                     io::Error::new(
                         io::ErrorKind::InvalidInput,
-                        format!("storage.privateKey: cannot read the key: {e}"),
+                        format!("storage.privateKey: {why}"),
                     )
                 })?,
             ),
