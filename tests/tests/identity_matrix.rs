@@ -184,6 +184,26 @@ impl Fixtures {
             }
             return self.fodder_session.clone();
         }
+        if ["/api/adapters/", "/api/encryption-profiles/"]
+            .iter()
+            .any(|p| rule.pattern.starts_with(p))
+        {
+            // Adapters and encryption profiles: a missing id is the handler's 404 ("adapter
+            // not found"), never a 401/403. The per-type permissions of the adapter routes
+            // are covered by tests/tests/adapters_api.rs.
+            return "00000000-0000-4000-8000-000000000000".to_owned();
+        }
+        if [
+            "/api/auth/passkeys/",
+            "/api/sso-providers/",
+            "/api/profile/accounts/",
+        ]
+        .iter()
+        .any(|p| rule.pattern.starts_with(p))
+        {
+            // Passkeys, SSO providers, linked accounts: a missing id is the handler's 404.
+            return "00000000-0000-4000-8000-000000000000".to_owned();
+        }
         panic!(
             "no fixture for the {{id}} of {} {}",
             rule.method, rule.pattern

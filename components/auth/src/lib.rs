@@ -1,9 +1,9 @@
 //! Serves /api/auth: first-user sign-up, password login with the second factor, logout, the
-//! caller's sessions, and TOTP 2FA management. Routes and their permissions are in
-//! `dbackup_identity::routes`; the gate checks them before any handler runs. Passkeys and SSO
-//! land with their issue.
+//! caller's sessions, TOTP 2FA management, and passkeys (WebAuthn). Routes and their
+//! permissions are in `dbackup_identity::routes`; the gate checks them before any handler runs.
 
 mod login;
+mod passkeys;
 mod sessions;
 mod two_factor;
 
@@ -26,6 +26,14 @@ fn handle(req: Request) -> Response {
             ("POST", "/api/auth/2fa/verify") => two_factor::verify(ctx),
             ("POST", "/api/auth/2fa/disable") => two_factor::disable(ctx),
             ("POST", "/api/auth/2fa/backup-codes") => two_factor::backup_codes(ctx),
+            ("GET", "/api/auth/passkeys") => passkeys::list(ctx),
+            ("POST", "/api/auth/passkeys/register/options") => passkeys::register_options(ctx),
+            ("POST", "/api/auth/passkeys/register/verify") => passkeys::register_verify(ctx),
+            ("POST", "/api/auth/passkeys/two-factor") => passkeys::two_factor(ctx),
+            ("PATCH", "/api/auth/passkeys/{id}") => passkeys::rename(ctx),
+            ("DELETE", "/api/auth/passkeys/{id}") => passkeys::delete(ctx),
+            ("POST", "/api/auth/passkeys/login/options") => passkeys::login_options(ctx),
+            ("POST", "/api/auth/passkeys/login/verify") => passkeys::login_verify(ctx),
             _ => Err(ctx.unhandled()),
         }
     })

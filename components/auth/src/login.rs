@@ -31,9 +31,10 @@ pub fn login(ctx: &Ctx) -> Answer {
     let req: LoginRequest = ctx.body()?;
     match login::login(&ctx.db, &req, ctx.client(), &ctx.session_secret, ctx.now)? {
         LoginOutcome::LoggedIn(l) => signed_in(ctx, &l),
-        LoginOutcome::TwoFactorRequired { challenge } => dbackup_web::ok(&json!({
+        LoginOutcome::TwoFactorRequired { challenge, methods } => dbackup_web::ok(&json!({
             "twoFactorRequired": true,
             "challenge": challenge,
+            "methods": methods,
         })),
     }
 }
@@ -62,7 +63,7 @@ pub fn logout(ctx: &Ctx) -> Answer {
     Ok(resp)
 }
 
-fn signed_in(ctx: &Ctx, l: &LoggedIn) -> Answer {
+pub(crate) fn signed_in(ctx: &Ctx, l: &LoggedIn) -> Answer {
     let body = json!({
         "twoFactorRequired": false,
         "user": l.user,

@@ -39,6 +39,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../../migrations/0003_adapters.sql"),
     },
     Migration {
+        version: 3,
+        name: "0003_adapters",
+        sql: include_str!("../../../migrations/0003_adapters.sql"),
+    },
+    Migration {
         version: 4,
         name: "0004_jobs",
         sql: include_str!("../../../migrations/0004_jobs.sql"),

@@ -1,7 +1,7 @@
 //! dbackup's identity logic, shared by the `auth`, `users` and `system` components and tested
 //! natively: permissions and the route table, password hashing, session JWTs and API keys, TOTP,
 //! encryption of small secrets, brute-force lockout, CSRF, and the SQL for users, groups,
-//! sessions, API keys, 2FA and the audit log (over [`dbackup_core::db::Db`]).
+//! sessions, API keys, 2FA, passkeys (WebAuthn) and the audit log (over [`dbackup_core::db::Db`]).
 //!
 //! Nothing here reads a clock or the environment: time (`now`), `session_secret` and
 //! `encryption_key` are passed in. Every failure is an [`IdentityError`], which maps to one HTTP
@@ -22,6 +22,7 @@ pub(crate) mod input;
 pub mod lockout;
 pub mod login;
 pub mod maintenance;
+pub mod passkeys;
 pub mod password;
 pub mod permissions;
 pub mod routes;
@@ -35,6 +36,9 @@ pub mod token;
 pub mod totp;
 pub mod two_factor;
 pub mod users;
+pub mod webauthn;
+#[cfg(any(test, feature = "soft-authenticator"))]
+pub mod webauthn_authenticator;
 
 #[cfg(test)]
 pub(crate) mod testutil;

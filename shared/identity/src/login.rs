@@ -50,13 +50,15 @@ pub struct LoggedIn {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoginOutcome {
     LoggedIn(Box<LoggedIn>),
-    /// Answer `200 {"twoFactorRequired": true, "challenge": …}`; no session yet.
+    /// Answer `200 {"twoFactorRequired": true, "challenge": …, "methods": […]}`; no session
+    /// yet. `methods` holds `"totp"` and/or `"passkey"` (see `passkeys::login_verify`).
     TwoFactorRequired {
         challenge: String,
+        methods: Vec<&'static str>,
     },
 }
 
-fn audit_event<'a>(
+pub(crate) fn audit_event<'a>(
     client: ClientInfo<'a>,
     user_id: Option<&'a str>,
     act: &'a str,
@@ -74,7 +76,7 @@ fn audit_event<'a>(
     }
 }
 
-fn start_session(
+pub(crate) fn start_session(
     db: &dyn Db,
     user: User,
     client: ClientInfo<'_>,
@@ -122,7 +124,7 @@ pub fn signup(
 }
 
 /// Counts a failed attempt against the lockout keys and audits it.
-fn record_failure(
+pub(crate) fn record_failure(
     db: &dyn Db,
     keys: &[String],
     client: ClientInfo<'_>,
@@ -178,9 +180,17 @@ pub fn login(
     if password::needs_rehash(&hash) {
         users::set_password_hash(db, &user.id, &password::hash(&req.password)?, now)?;
     }
+    let mut methods = Vec::new();
     if two_factor::is_enabled(db, &user.id)? {
+        methods.push("totp");
+    }
+    if crate::passkeys::second_factor_enabled(db, &user.id)? {
+        methods.push("passkey");
+    }
+    if !methods.is_empty() {
         return Ok(LoginOutcome::TwoFactorRequired {
             challenge: token::issue_challenge(secret, &user.id, now)?,
+            methods,
         });
     }
     lockout::record_success(db, &email)?;
@@ -416,7 +426,7 @@ mod tests {
         )
         .unwrap()
         {
-            LoginOutcome::TwoFactorRequired { challenge } => challenge,
+            LoginOutcome::TwoFactorRequired { challenge, .. } => challenge,
             other => panic!("{other:?}"),
         };
         // The challenge is not a session.

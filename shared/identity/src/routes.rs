@@ -124,6 +124,62 @@ pub static ROUTES: &[RouteRule] = &[
     rule("GET", "/api/audit", perm(P::AuditRead), "system"),
     rule("GET", "/api/settings", perm(P::SettingsRead), "system"),
     rule("PATCH", "/api/settings", perm(P::SettingsWrite), "system"),
+    // --- adapters: sources, destinations, notification channels ---------------------------------
+    // Authenticated here; the adapter's type decides the permission in the handler
+    // (sources:*, destinations:*, notifications:*; read for GET and a saved adapter's test,
+    // write otherwise). Lists show only the kinds the caller may read.
+    rule("GET", "/api/adapter-types", AUTHENTICATED, "adapters"),
+    rule("GET", "/api/adapters", AUTHENTICATED, "adapters"),
+    rule("POST", "/api/adapters", AUTHENTICATED, "adapters"),
+    rule("POST", "/api/adapters/test", AUTHENTICATED, "adapters"),
+    rule("GET", "/api/adapters/{id}", AUTHENTICATED, "adapters"),
+    rule("PUT", "/api/adapters/{id}", AUTHENTICATED, "adapters"),
+    rule("DELETE", "/api/adapters/{id}", AUTHENTICATED, "adapters"),
+    rule("POST", "/api/adapters/{id}/test", AUTHENTICATED, "adapters"),
+    rule(
+        "GET",
+        "/api/adapters/{id}/databases",
+        AUTHENTICATED,
+        "adapters",
+    ),
+    rule(
+        "GET",
+        "/api/adapters/{id}/health",
+        AUTHENTICATED,
+        "adapters",
+    ),
+    // --- vault: encryption profiles ------------------------------------------------------------
+    rule(
+        "GET",
+        "/api/encryption-profiles",
+        perm(P::VaultRead),
+        "vault",
+    ),
+    rule(
+        "POST",
+        "/api/encryption-profiles",
+        perm(P::VaultWrite),
+        "vault",
+    ),
+    rule(
+        "GET",
+        "/api/encryption-profiles/{id}",
+        perm(P::VaultRead),
+        "vault",
+    ),
+    rule(
+        "DELETE",
+        "/api/encryption-profiles/{id}",
+        perm(P::VaultWrite),
+        "vault",
+    ),
+    // Re-entering the password is checked by the handler (a wrong one is a 400).
+    rule(
+        "POST",
+        "/api/encryption-profiles/{id}/reveal",
+        perm(P::VaultWrite),
+        "vault",
+    ),
 ];
 
 /// A route found for a request, with its path parameters.
@@ -288,7 +344,8 @@ mod tests {
                 ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&r.method),
                 "{r:?}"
             );
-            assert!(["auth", "users", "system"].contains(&r.component), "{r:?}");
+            assert!(["auth", "users", "system", "adapters", "vault", "jobs", "executions", "runner"]
+                    .contains(&r.component), "{r:?}");
             // No duplicate (method, pattern) and no rule shadowing another.
             for other in &ROUTES[i + 1..] {
                 assert!(

@@ -97,6 +97,22 @@ pub const KNOWN: &[IntSetting] = &[
     },
 ];
 
+/// On/off settings of the settings API (JSON booleans): key and default. They appear in
+/// [`current`] once set, so the answer for an untouched instance lists the integers only.
+pub const FLAGS: &[(&str, bool)] = &[("auth.disablePasskeyLogin", false)];
+
+/// A flag setting: `default` when unset or unreadable (`true`/`1` read as on).
+pub fn get_flag(db: &dyn Db, key: &str, default: bool) -> Result<bool> {
+    Ok(match get(db, key)? {
+        Some(v) => match v.trim().trim_matches('"') {
+            "true" | "1" => true,
+            "false" | "0" => false,
+            _ => default,
+        },
+        None => default,
+    })
+}
+
 /// The known settings with their effective values (stored, else the default), keyed by name:
 /// the answer of `GET /api/settings`.
 pub fn current(db: &dyn Db) -> Result<Map<String, Value>> {
@@ -106,6 +122,11 @@ pub fn current(db: &dyn Db) -> Result<Map<String, Value>> {
             s.key.to_owned(),
             json!(get_i64(db, s.key, s.default, s.min, s.max)?),
         );
+    }
+    for (key, default) in FLAGS {
+        if get(db, key)?.is_some() {
+            out.insert((*key).to_owned(), json!(get_flag(db, key, *default)?));
+        }
     }
     Ok(out)
 }
@@ -131,7 +152,10 @@ pub fn update(db: &dyn Db, patch: &Value, now: Timestamp) -> Result<Vec<SettingC
     };
     let unknown: Vec<&str> = fields
         .keys()
-        .filter(|k| !KNOWN.iter().any(|s| s.key == k.as_str()))
+        .filter(|k| {
+            !KNOWN.iter().any(|s| s.key == k.as_str())
+                && !FLAGS.iter().any(|(f, _)| *f == k.as_str())
+        })
         .map(String::as_str)
         .collect();
     if !unknown.is_empty() {
@@ -153,8 +177,30 @@ pub fn update(db: &dyn Db, patch: &Value, now: Timestamp) -> Result<Vec<SettingC
             }
         }
     }
+    let mut flags = Vec::new();
+    for (key, default) in FLAGS {
+        let Some(v) = fields.get(*key) else { continue };
+        match v.as_bool() {
+            Some(b) => flags.push((*key, *default, b)),
+            None => {
+                return Err(IdentityError::invalid_field(
+                    key,
+                    format!("{key} must be true or false"),
+                ))
+            }
+        }
+    }
     sql::transaction(db, || {
         let mut changes = Vec::new();
+        for (key, default, new) in &flags {
+            let old = get_flag(db, key, *default)?;
+            set(db, key, if *new { "true" } else { "false" }, now)?;
+            changes.push(SettingChange {
+                key,
+                old: i64::from(old),
+                new: i64::from(*new),
+            });
+        }
         for (s, new) in &wanted {
             let old = get_i64(db, s.key, s.default, s.min, s.max)?;
             set(db, s.key, &new.to_string(), now)?;
