@@ -5,85 +5,16 @@
 //
 // Starts nothing itself: the server must be fresh (no users yet). Prints "ok N - step" per step
 // and "ALL OK" at the end; on failure prints "FAILED: step: error" with a screenshot path and
-// exits 1. Env: DBACKUP_E2E_ARTIFACTS (where failure screenshots go; default a new temp dir),
+// exits 1 (e2e/lib.mjs). Env: DBACKUP_E2E_ARTIFACTS (where failure screenshots go; default a new temp dir),
 // DBACKUP_E2E_SCREENSHOTS (if set, a screenshot of each main page, light and dark, goes there),
 // CHROMIUM (default /usr/bin/chromium).
-import { chromium } from 'playwright-core';
-import { mkdtempSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { assert, start } from './lib.mjs';
 import { currentStep, totp } from './totp.mjs';
-
-const base = (process.argv[2] ?? '').replace(/\/$/, '');
-if (!/^https?:\/\//.test(base)) {
-  console.error('usage: node e2e/journey.mjs <base URL>');
-  process.exit(2);
-}
-const artifacts = process.env.DBACKUP_E2E_ARTIFACTS || mkdtempSync(join(tmpdir(), 'dbackup-e2e-'));
-mkdirSync(artifacts, { recursive: true });
-const shots = process.env.DBACKUP_E2E_SCREENSHOTS;
-if (shots) mkdirSync(shots, { recursive: true });
 
 const ADMIN = { name: 'Ada Admin', email: 'ada@example.com', password: 'correct horse battery staple' };
 const USER = { name: 'Olli Operator', email: 'olli@example.com', password: 'another long password' };
-const TIMEOUT = 15_000;
 
-const profileDir = mkdtempSync(join(tmpdir(), 'dbackup-chromium-'));
-const ctx = await chromium.launchPersistentContext(profileDir, {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  viewport: { width: 1280, height: 860 },
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
-ctx.setDefaultTimeout(TIMEOUT);
-const page = ctx.pages()[0] ?? (await ctx.newPage());
-const pageErrors = [];
-page.on('pageerror', (e) => pageErrors.push(e.message));
-page.on('console', (m) => {
-  // Answers like 401/403/404/409/429 are expected in this journey; Chromium logs each as a
-  // "Failed to load resource" console error. Anything else logged as an error is a defect.
-  if (m.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) pageErrors.push(`console: ${m.text()}`);
-});
-
-let n = 0;
-async function step(name, f) {
-  n++;
-  const t0 = Date.now();
-  try {
-    await f();
-  } catch (e) {
-    const file = join(artifacts, `failed-${String(n).padStart(2, '0')}.png`);
-    await page.screenshot({ path: file, fullPage: true }).catch(() => {});
-    console.log(`FAILED: ${name}: ${(e && e.message) || e}`);
-    console.log(`screenshot: ${file}`);
-    console.log(`url: ${page.url()}`);
-    await ctx.close().catch(() => {});
-    process.exit(1);
-  }
-  console.log(`ok ${n} - ${name} (${Date.now() - t0} ms)`);
-}
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-async function snap(name) {
-  if (!shots) return;
-  for (const theme of ['light', 'dark']) {
-    await page.evaluate((t) => document.documentElement.classList.toggle('dark', t === 'dark'), theme);
-    await page.waitForTimeout(100);
-    await page.screenshot({ path: join(shots, `${name}-${theme}.png`) });
-  }
-  await page.evaluate(() => document.documentElement.classList.remove('dark'));
-}
-const nav = (label) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: label, exact: true });
-async function signIn(email, password) {
-  await page.getByLabel('Email', { exact: true }).fill(email);
-  await page.getByLabel('Password', { exact: true }).fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
-async function signOut() {
-  await page.getByRole('button', { name: 'Sign out' }).click();
-  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-}
+const { base, page, step, snap, nav, signIn, signOut, finish } = await start('journey.mjs');
 
 await step('first run shows sign-up', async () => {
   await page.goto(base + '/');
@@ -298,9 +229,4 @@ await step('repeated failures show the lockout with the wait time', async () => 
   await snap('lockout');
 });
 
-await step('no uncaught errors in the page', async () => {
-  assert(pageErrors.length === 0, `page errors:\n${pageErrors.join('\n')}`);
-});
-
-await ctx.close();
-console.log(`ALL OK (${n} steps)`);
+await finish();

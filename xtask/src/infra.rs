@@ -104,6 +104,8 @@ pub fn prepare() -> Result<Vec<(String, String)>> {
         ("/usr/sbin/sshd", "openssh-server"),
         ("openssl", "openssl"),
     ])?;
+    // Headless browser for tests/tests/ui_browser.rs (playwright-core comes from frontend's lockfile).
+    ensure_debian(&[("chromium", "chromium")])?;
     ensure_postgres()?;
     Ok(vec![(
         "DBACKUP_TEST_PG".to_owned(),

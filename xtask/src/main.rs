@@ -154,11 +154,13 @@ fn build_frontend(root: &Path) -> Result<()> {
         } else {
             "install"
         };
-        run_cmd(
-            Command::new("npm")
-                .args([install, "--no-audit", "--no-fund"])
-                .current_dir(&frontend),
-        )?;
+        if !node_modules_current(&frontend) {
+            run_cmd(
+                Command::new("npm")
+                    .args([install, "--no-audit", "--no-fund"])
+                    .current_dir(&frontend),
+            )?;
+        }
         run_cmd(
             Command::new("npm")
                 .args(["run", "build"])
@@ -171,6 +173,19 @@ fn build_frontend(root: &Path) -> Result<()> {
         copy_dir(&frontend.join("public"), &dist)?;
     }
     Ok(())
+}
+
+/// Whether `npm ci` already installed frontend/node_modules from the current lockfile: npm writes
+/// node_modules/.package-lock.json on every install, so it is newer than package.json and
+/// package-lock.json unless either changed since.
+fn node_modules_current(frontend: &Path) -> bool {
+    let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let Some(installed) = mtime(&frontend.join("node_modules/.package-lock.json")) else {
+        return false;
+    };
+    ["package.json", "package-lock.json"]
+        .iter()
+        .all(|f| mtime(&frontend.join(f)).is_some_and(|t| t <= installed))
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {

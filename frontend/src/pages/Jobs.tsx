@@ -272,7 +272,7 @@ function JobEditor({ job, onClose, onSaved }: { job: Job | null; onClose: () => 
             <div className="text-sm">
               <p className="font-medium">Next runs {job.schedule !== body.schedule && <span className="text-muted">(of the saved schedule)</span>}</p>
               {runs ? (
-                <ul className="text-muted">
+                <ul className="text-muted" data-testid="next-runs">
                   {runs.map((r) => (
                     <li key={r}>{formatDate(r)}</li>
                   ))}
