@@ -92,7 +92,10 @@ async fn client_tool_gets_secrets_only_via_env_and_is_killed_on_timeout() {
         serde_json::from_str(response.split("\r\n\r\n").nth(1).unwrap()).unwrap();
     assert_eq!(json["version"], "16.4 (fake)");
     assert_eq!(json["majorVersion"], 16);
-    assert_eq!(json["databases"], json!(["postgres", "zeta"]));
+    assert_eq!(
+        json["databases"],
+        json!([{"name": "postgres", "system": true}, {"name": "zeta", "system": false}])
+    );
 
     let argv = std::fs::read_to_string(rec.with_extension("argv")).unwrap();
     let args: Vec<&str> = argv.lines().collect();

@@ -1,10 +1,35 @@
-//! Serves /api/adapters: sources, destinations, notification channels.
-//! Its routes land with their issue; until then every request is a JSON 404.
+//! Serves `/api/adapter-types` and `/api/adapters`: sources, destinations and notification
+//! channels (CRUD with secrets sealed and masked), connection tests, database lists and health
+//! history. The logic lives in `dbackup_adapters_core`; the routes and their access in
+//! `dbackup_identity::routes` (authenticated; the adapter's type decides the permission, see
+//! [`access`]).
+
+mod access;
+mod crud;
+mod deadline;
+mod probe;
 
 use spin_sdk::http::{Request, Response};
 use spin_sdk::http_component;
 
 #[http_component]
-fn handle(_req: Request) -> Response {
-    dbackup_web::not_found()
+async fn handle(req: Request) -> Response {
+    let ctx = match dbackup_web::gate::gate(req, "adapters") {
+        Ok(ctx) => ctx,
+        Err(refusal) => return refusal,
+    };
+    let result = match (ctx.rule.method, ctx.rule.pattern) {
+        ("GET", "/api/adapter-types") => crud::types(&ctx),
+        ("GET", "/api/adapters") => crud::list(&ctx),
+        ("POST", "/api/adapters") => crud::create(&ctx),
+        ("GET", "/api/adapters/{id}") => crud::get(&ctx),
+        ("PUT", "/api/adapters/{id}") => crud::update(&ctx),
+        ("DELETE", "/api/adapters/{id}") => crud::delete(&ctx),
+        ("POST", "/api/adapters/test") => probe::test_unsaved(&ctx).await,
+        ("POST", "/api/adapters/{id}/test") => probe::test_saved(&ctx).await,
+        ("GET", "/api/adapters/{id}/databases") => probe::databases(&ctx).await,
+        ("GET", "/api/adapters/{id}/health") => crud::health(&ctx),
+        _ => Err(ctx.unhandled()),
+    };
+    ctx.finish(result)
 }

@@ -1,10 +1,116 @@
-//! Serves /api/encryption-profiles.
-//! Its routes land with their issue; until then every request is a JSON 404.
+//! Serves `/api/encryption-profiles`: backup keys generated or imported, sealed with
+//! `encryption_key`, listed by fingerprint, revealed only with the caller's password (audited).
+//! The logic is `dbackup_adapters_core::vault`; routes and permissions are in
+//! `dbackup_identity::routes`.
 
+use dbackup_adapters_core::vault;
+use dbackup_core::ApiError;
+use dbackup_identity::{users, IdentityError};
+use dbackup_web::gate::Ctx;
+use serde::Deserialize;
+use serde_json::json;
 use spin_sdk::http::{Request, Response};
 use spin_sdk::http_component;
 
 #[http_component]
-fn handle(_req: Request) -> Response {
-    dbackup_web::not_found()
+fn handle(req: Request) -> Response {
+    dbackup_web::gate::serve(req, "vault", |ctx| {
+        match (ctx.rule.method, ctx.rule.pattern) {
+            ("GET", "/api/encryption-profiles") => list(ctx),
+            ("POST", "/api/encryption-profiles") => create(ctx),
+            ("GET", "/api/encryption-profiles/{id}") => get(ctx),
+            ("DELETE", "/api/encryption-profiles/{id}") => delete(ctx),
+            ("POST", "/api/encryption-profiles/{id}/reveal") => reveal(ctx),
+            _ => Err(ctx.unhandled()),
+        }
+    })
+}
+
+fn list(ctx: &Ctx) -> Result<Response, ApiError> {
+    dbackup_web::ok(&vault::list(&ctx.db, &ctx.secret_box()?)?)
+}
+
+fn get(ctx: &Ctx) -> Result<Response, ApiError> {
+    dbackup_web::ok(&vault::get(&ctx.db, &ctx.secret_box()?, ctx.param("id")?)?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    name: String,
+    description: Option<String>,
+    /// 64 hex characters to import; absent: a random key is generated.
+    key: Option<String>,
+}
+
+/// `POST` `{name, description?, key?}` → 201 with the profile (never the key).
+fn create(ctx: &Ctx) -> Result<Response, ApiError> {
+    let body: CreateBody = ctx.body()?;
+    let (key, origin) = match body.key.as_deref() {
+        Some(k) => (vault::parse_key(k)?, "imported"),
+        None => (vault::generate_key()?, "generated"),
+    };
+    let profile = vault::create(
+        &ctx.db,
+        &ctx.secret_box()?,
+        &body.name,
+        body.description.as_deref(),
+        &key,
+    )?;
+    ctx.audit(
+        "create",
+        "encryption-profile",
+        Some(&profile.id),
+        json!({"name": profile.name, "fingerprint": profile.fingerprint, "key": origin}),
+    )?;
+    dbackup_web::created(&profile)
+}
+
+/// `DELETE`: 409 naming the jobs that encrypt with it.
+fn delete(ctx: &Ctx) -> Result<Response, ApiError> {
+    let id = ctx.param("id")?;
+    let name = vault::delete(&ctx.db, id)?;
+    ctx.audit(
+        "delete",
+        "encryption-profile",
+        Some(id),
+        json!({"name": name}),
+    )?;
+    dbackup_web::no_content()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevealBody {
+    password: String,
+}
+
+/// `POST …/reveal` `{password}` → `{id, key, fingerprint}`; a wrong password is a 400, and
+/// every attempt is audited (the key never is).
+fn reveal(ctx: &Ctx) -> Result<Response, ApiError> {
+    let id = ctx.param("id")?;
+    let sealer = ctx.secret_box()?;
+    let profile = vault::get(&ctx.db, &sealer, id)?;
+    let body: RevealBody = ctx.body()?;
+    let user_id = ctx.principal()?.user_id().to_owned();
+    let ok = users::check_password(&ctx.db, &user_id, &body.password)?;
+    if !ok {
+        ctx.audit(
+            "reveal-denied",
+            "encryption-profile",
+            Some(id),
+            json!({"name": profile.name, "reason": "wrong password"}),
+        )?;
+        return Err(IdentityError::ReauthFailed("password is incorrect").into());
+    }
+    let (key, fingerprint) = vault::key_hex(&ctx.db, &sealer, id)?;
+    ctx.audit(
+        "reveal",
+        "encryption-profile",
+        Some(id),
+        json!({"name": profile.name, "fingerprint": fingerprint}),
+    )?;
+    dbackup_web::ok(
+        &json!({"id": id, "name": profile.name, "key": key, "fingerprint": fingerprint}),
+    )
 }

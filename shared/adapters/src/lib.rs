@@ -14,6 +14,7 @@ pub mod registry;
 pub mod secrets;
 pub mod store;
 pub mod validate;
+pub mod vault;
 pub mod worker_spec;
 
 pub use dbackup_identity::secretbox::SecretBox;

@@ -160,7 +160,7 @@ pub fn load(db: &dyn Db, sealer: &SecretBox, id: &str) -> Result<Adapter, ApiErr
         &format!(r#"SELECT {COLUMNS} FROM "AdapterConfig" WHERE "id" = ?"#),
         &[id.into()],
     )?;
-    let row = rows.rows.first().ok_or_else(ApiError::not_found)?;
+    let row = rows.rows.first().ok_or_else(adapter_not_found)?;
     from_row(sealer, &rows, row)
 }
 
@@ -329,7 +329,7 @@ pub fn delete(db: &dyn Db, id: &str) -> Result<(), ApiError> {
         &[id.into()],
     )?;
     if exists.rows.is_empty() {
-        return Err(ApiError::not_found());
+        return Err(adapter_not_found());
     }
     let jobs = jobs_using(db, id)?;
     if !jobs.is_empty() {
@@ -345,4 +345,9 @@ pub fn delete(db: &dyn Db, id: &str) -> Result<(), ApiError> {
         &[id.into()],
     )?;
     Ok(())
+}
+
+/// The 404 for an adapter that does not exist (or that the caller may not see).
+pub fn adapter_not_found() -> ApiError {
+    ApiError::new(404, "adapter not found")
 }

@@ -39,14 +39,14 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../../migrations/0003_adapters.sql"),
     },
     Migration {
-        version: 3,
-        name: "0003_adapters",
-        sql: include_str!("../../../migrations/0003_adapters.sql"),
-    },
-    Migration {
         version: 4,
         name: "0004_jobs",
         sql: include_str!("../../../migrations/0004_jobs.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "0005_auth",
+        sql: include_str!("../../../migrations/0005_auth.sql"),
     },
 ];
 

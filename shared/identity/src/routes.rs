@@ -84,6 +84,45 @@ pub static ROUTES: &[RouteRule] = &[
         perm(P::ProfileManage2fa),
         "auth",
     ),
+    // --- auth: passkeys (own passkeys; login public, see `passkeys`) ----------------------------
+    rule("POST", "/api/auth/passkeys/login/options", PUBLIC, "auth"),
+    rule("POST", "/api/auth/passkeys/login/verify", PUBLIC, "auth"),
+    rule(
+        "GET",
+        "/api/auth/passkeys",
+        perm(P::ProfileManagePasskeys),
+        "auth",
+    ),
+    rule(
+        "POST",
+        "/api/auth/passkeys/register/options",
+        perm(P::ProfileManagePasskeys),
+        "auth",
+    ),
+    rule(
+        "POST",
+        "/api/auth/passkeys/register/verify",
+        perm(P::ProfileManagePasskeys),
+        "auth",
+    ),
+    rule(
+        "POST",
+        "/api/auth/passkeys/two-factor",
+        perm(P::ProfileManagePasskeys),
+        "auth",
+    ),
+    rule(
+        "PATCH",
+        "/api/auth/passkeys/{id}",
+        perm(P::ProfileManagePasskeys),
+        "auth",
+    ),
+    rule(
+        "DELETE",
+        "/api/auth/passkeys/{id}",
+        perm(P::ProfileManagePasskeys),
+        "auth",
+    ),
     // --- users: users, groups, profile, API keys -----------------------------------------------
     rule("GET", "/api/users", perm(P::UsersRead), "users"),
     rule("POST", "/api/users", perm(P::UsersWrite), "users"),
@@ -344,8 +383,20 @@ mod tests {
                 ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&r.method),
                 "{r:?}"
             );
-            assert!(["auth", "users", "system", "adapters", "vault", "jobs", "executions", "runner"]
-                    .contains(&r.component), "{r:?}");
+            assert!(
+                [
+                    "auth",
+                    "users",
+                    "system",
+                    "adapters",
+                    "vault",
+                    "jobs",
+                    "executions",
+                    "runner"
+                ]
+                .contains(&r.component),
+                "{r:?}"
+            );
             // No duplicate (method, pattern) and no rule shadowing another.
             for other in &ROUTES[i + 1..] {
                 assert!(
@@ -387,6 +438,8 @@ mod tests {
                 "POST /api/auth/signup",
                 "POST /api/auth/login",
                 "POST /api/auth/login/2fa",
+                "POST /api/auth/passkeys/login/options",
+                "POST /api/auth/passkeys/login/verify",
                 "GET /api/health",
             ]
         );
