@@ -184,6 +184,13 @@ impl Fixtures {
             }
             return self.fodder_session.clone();
         }
+        if ["/api/jobs/", "/api/executions/"]
+            .iter()
+            .any(|p| rule.pattern.starts_with(p))
+        {
+            // Jobs and executions: a missing id is the handler's 404, never a 401/403.
+            return "00000000-0000-4000-8000-000000000000".to_owned();
+        }
         if ["/api/adapters/", "/api/encryption-profiles/"]
             .iter()
             .any(|p| rule.pattern.starts_with(p))

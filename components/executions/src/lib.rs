@@ -1,10 +1,32 @@
-//! Serves /api/executions, /api/restores, /api/internal (worker callbacks).
-//! Its routes land with their issue; until then every request is a JSON 404.
+//! Serves `/api/executions` (history, one execution with logs and live progress, cancel),
+//! `/api/restores` (queues a Restore execution) and `/api/internal/executions/{id}/events`
+//! (the worker's signed callback events, verified with the execution's own HMAC key before
+//! anything else; not in the route table because no user credential applies to it).
 
-use spin_sdk::http::{Request, Response};
+mod events;
+mod history;
+
+use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
 
 #[http_component]
-fn handle(_req: Request) -> Response {
-    dbackup_web::not_found()
+async fn handle(req: Request) -> Response {
+    if let Some(id) = events::route(&req) {
+        if *req.method() != Method::Post {
+            return dbackup_web::error(&dbackup_core::ApiError::method_not_allowed());
+        }
+        return dbackup_web::respond(events::receive(&id, req));
+    }
+    let ctx = match dbackup_web::gate::gate(req, "executions") {
+        Ok(ctx) => ctx,
+        Err(refusal) => return refusal,
+    };
+    let result = match (ctx.rule.method, ctx.rule.pattern) {
+        ("GET", "/api/executions") => history::list(&ctx),
+        ("GET", "/api/executions/{id}") => history::get(&ctx),
+        ("POST", "/api/executions/{id}/cancel") => history::cancel(&ctx).await,
+        ("POST", "/api/restores") => history::restore(&ctx),
+        _ => Err(ctx.unhandled()),
+    };
+    ctx.finish(result)
 }

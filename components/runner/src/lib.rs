@@ -1,8 +1,12 @@
-//! The scheduler, run by the cron trigger. Each tick first applies pending migrations (under
-//! SQLite's write lock, so concurrent ticks on several machines apply each migration once), then
-//! records its heartbeat, then — at most once an hour — runs identity's housekeeping (expired
-//! sessions, idle login throttles, audit retention). Job dispatch and the watchdog land with
-//! their issues.
+//! The scheduler, run by the cron trigger (every 10 s). Each tick first applies pending
+//! migrations (under SQLite's write lock, so concurrent ticks on several machines apply each
+//! migration once), then records its heartbeat, runs identity's hourly housekeeping, and then
+//! the jobs part ([`tick`]): schedule due jobs, watchdog and reconciliation, dispatch queued
+//! executions to the worker, and post-process finished ones (retention, notifications).
+
+mod dispatch;
+mod finalize;
+mod tick;
 
 use dbackup_core::db::Db;
 use dbackup_core::migrations;
@@ -34,7 +38,7 @@ impl Guest for Runner {
         let tick = Timestamp::from_secs(i64::try_from(metadata.timestamp).unwrap_or(i64::MAX));
         maintenance::run_if_due(&db, tick)
             .map_err(|e| Error::Other(format!("maintenance: {e}")))?;
-        Ok(())
+        spin_sdk::http::run(tick::run(&db)).map_err(|e| Error::Other(format!("jobs: {e}")))
     }
 }
 

@@ -219,6 +219,26 @@ pub static ROUTES: &[RouteRule] = &[
         perm(P::VaultWrite),
         "vault",
     ),
+    // --- jobs: backup jobs ----------------------------------------------------------------------
+    rule("GET", "/api/jobs", perm(P::JobsRead), "jobs"),
+    rule("POST", "/api/jobs", perm(P::JobsWrite), "jobs"),
+    rule("GET", "/api/jobs/{id}", perm(P::JobsRead), "jobs"),
+    rule("PUT", "/api/jobs/{id}", perm(P::JobsWrite), "jobs"),
+    rule("DELETE", "/api/jobs/{id}", perm(P::JobsWrite), "jobs"),
+    rule("POST", "/api/jobs/{id}/run", perm(P::JobsExecute), "jobs"),
+    rule("GET", "/api/jobs/{id}/next-runs", perm(P::JobsRead), "jobs"),
+    // --- executions: history, cancel, restores ------------------------------------------------
+    // (`POST /api/internal/executions/{id}/events` is not here: the worker authenticates it
+    // with the execution's HMAC key, checked by the executions component before the gate.)
+    rule("GET", "/api/executions", perm(P::HistoryRead), "executions"),
+    rule("GET", "/api/executions/{id}", perm(P::HistoryRead), "executions"),
+    rule(
+        "POST",
+        "/api/executions/{id}/cancel",
+        perm(P::JobsExecute),
+        "executions",
+    ),
+    rule("POST", "/api/restores", perm(P::StorageRestore), "executions"),
 ];
 
 /// A route found for a request, with its path parameters.

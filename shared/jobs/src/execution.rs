@@ -572,6 +572,55 @@ fn stage_label(stage: &str) -> String {
     }
 }
 
+/// Records a sign of life for a Running execution (the worker reports its task running).
+pub fn touch(db: &dyn Db, id: &str, now: &str) -> Result<(), ApiError> {
+    db.execute(
+        r#"UPDATE "Execution" SET "heartbeatAt" = ? WHERE "id" = ? AND "status" = 'Running'"#,
+        &[now.into(), id.into()],
+    )?;
+    Ok(())
+}
+
+/// Applies a finished worker task (`GET /v1/tasks/{id}`) as its result event, for when the
+/// result event itself was lost (the worker gave up delivering it).
+pub fn apply_task_result(
+    db: &dyn Db,
+    id: &str,
+    task_id: &str,
+    task: &Value,
+    now: &str,
+) -> Result<EventOutcome, ApiError> {
+    let last = sql::query(
+        db,
+        r#"SELECT "lastSeq" FROM "Execution" WHERE "id" = ?"#,
+        &[id.into()],
+    )?
+    .first()
+    .and_then(|r| r.int("lastSeq"))
+    .unwrap_or(0);
+    let r = task.get("result").cloned().unwrap_or(Value::Null);
+    let size = r
+        .get("size")
+        .filter(|v| !v.is_null())
+        .or_else(|| r.get("bytesRestored"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let event = json!({
+        "seq": last + 1,
+        "taskId": task_id,
+        "type": "result",
+        "at": now,
+        "status": task.get("status").cloned().unwrap_or(json!("failed")),
+        "size": size,
+        "sha256": r.get("sha256").cloned().unwrap_or(Value::Null),
+        "objectName": r.get("objectName").cloned().unwrap_or(Value::Null),
+        "destinations": r.get("destinations").cloned().unwrap_or(Value::Null),
+        "error": task.get("error").cloned().unwrap_or(Value::Null),
+        "result": r,
+    });
+    apply_event(db, id, &event, now)
+}
+
 const VIEW_COLUMNS: &str = r#"e."id", e."jobId", e."type", e."status", e."startedAt", e."endedAt",
     e."size", e."path", e."metadata", e."triggerType", e."scheduledFor", e."taskId", j."name" AS "jobName""#;
 

@@ -6,7 +6,7 @@
 //! then stored and compared in UTC.
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
+pub use chrono_tz::Tz;
 use croner::parser::{CronParser, Seconds};
 use croner::Cron;
 

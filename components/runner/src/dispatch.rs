@@ -1,0 +1,202 @@
+//! Starting a claimed execution on the worker: the backup or restore request built from the
+//! job, the decrypted adapters and the encryption profile key, with the callback URL and the
+//! execution's signing key.
+
+use chrono::Utc;
+use dbackup_adapters_core::{store, worker_source, worker_storage};
+use dbackup_core::ApiError;
+use dbackup_identity::secretbox::SecretBox;
+use dbackup_jobs_core::dispatch::{self, BackupParts, Key, RestoreParams};
+use dbackup_jobs_core::execution::{self, Claimed};
+use dbackup_jobs_core::{iso, job, sql};
+use dbackup_web::{worker, SpinDb};
+use serde_json::{json, Value};
+use spin_sdk::http::Method;
+
+use crate::tick::app_url;
+
+/// The raw key of encryption profile `id`, unsealed with `encryption_key`.
+///
+/// Mirrors the vault's sealing (`SecretBox`, context `EncryptionProfile.secretKey:<id>`, 32
+/// raw bytes); switch to `dbackup_adapters_core::vault::key_hex` once it is committed.
+fn profile_key(db: &SpinDb, sealer: &SecretBox, id: &str) -> Result<Key, ApiError> {
+    let sealed = sql::query(
+        db,
+        r#"SELECT "secretKey" FROM "EncryptionProfile" WHERE "id" = ?"#,
+        &[id.into()],
+    )?
+    .first()
+    .and_then(|r| r.text("secretKey"))
+    .ok_or_else(|| ApiError::bad_request(format!("encryption profile {id} no longer exists")))?;
+    let key = sealer
+        .decrypt(&sealed, &format!("EncryptionProfile.secretKey:{id}"))
+        .map_err(|_| {
+            ApiError::internal(format!(
+                "encryption profile {id}: key does not decrypt (encryption_key changed?)"
+            ))
+        })?;
+    if key.len() != 32 {
+        return Err(ApiError::internal(format!(
+            "encryption profile {id}: the key is not 32 bytes"
+        )));
+    }
+    Ok(Key {
+        profile_id: id.to_owned(),
+        key_hex: hex::encode(key),
+    })
+}
+
+fn worker_refused(what: &str, status: u16, body: &Value) -> ApiError {
+    let error = body.get("error").and_then(Value::as_str).unwrap_or("error");
+    let details = body.get("details").and_then(Value::as_str);
+    let mut e = ApiError::new(
+        502,
+        format!("the worker refused the {what} ({status} {error})"),
+    );
+    if let Some(d) = details {
+        e = e.with_details(json!(d));
+    }
+    e
+}
+
+/// Posts the claimed execution to the worker and records its task id.
+pub async fn start(
+    db: &SpinDb,
+    sealer: &SecretBox,
+    claimed: &Claimed,
+    signing_key_hex: &str,
+) -> Result<(), ApiError> {
+    let callback = dispatch::callback_url(&app_url(), &claimed.id);
+    let (path, body, what) = if claimed.kind == "Restore" {
+        let body = restore_body(db, sealer, claimed, &callback, signing_key_hex).await?;
+        ("/v1/restores", body, "restore")
+    } else {
+        let body = backup_body(db, sealer, claimed, &callback, signing_key_hex)?;
+        ("/v1/backups", body, "backup")
+    };
+    let (status, answer) = worker::post_json(path, &body).await?;
+    if status != 202 && status != 200 {
+        return Err(worker_refused(what, status, &answer));
+    }
+    let task = answer
+        .get("taskId")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::new(502, "the worker answered without a taskId"))?;
+    execution::set_task(db, &claimed.id, task, &iso(Utc::now()))?;
+    execution::append_logs(
+        db,
+        &claimed.id,
+        &[execution::log_entry(
+            &iso(Utc::now()),
+            "info",
+            "Starting",
+            &format!("Started on the worker (task {task})"),
+        )],
+        None,
+    )?;
+    Ok(())
+}
+
+fn backup_body(
+    db: &SpinDb,
+    sealer: &SecretBox,
+    claimed: &Claimed,
+    callback: &str,
+    signing_key_hex: &str,
+) -> Result<Value, ApiError> {
+    let job_id = claimed
+        .job_id
+        .as_deref()
+        .ok_or_else(|| ApiError::bad_request("the job of this execution was deleted"))?;
+    let j = job::get(db, job_id)?
+        .ok_or_else(|| ApiError::bad_request("the job of this execution was deleted"))?;
+    let source = worker_source(&store::load(db, sealer, &j.source_id)?)?;
+    let mut destinations = Vec::new();
+    for (id, _) in &j.destinations {
+        destinations.push((id.clone(), worker_storage(&store::load(db, sealer, id)?)?));
+    }
+    let key = match &j.encryption_profile_id {
+        Some(p) => Some(profile_key(db, sealer, p)?),
+        None => None,
+    };
+    let trigger = sql::query(
+        db,
+        r#"SELECT "triggerType" FROM "Execution" WHERE "id" = ?"#,
+        &[claimed.id.as_str().into()],
+    )?
+    .first()
+    .and_then(|r| r.text("triggerType"))
+    .unwrap_or_else(|| "Manual".into());
+    let parts = BackupParts {
+        execution_id: claimed.id.clone(),
+        source,
+        destinations,
+        key,
+        callback_url: callback.to_owned(),
+        signing_key_hex: signing_key_hex.to_owned(),
+        now: Utc::now(),
+        trigger,
+    };
+    Ok(dispatch::backup_request(&j, &parts))
+}
+
+/// The `.meta.json` sidecar of an object (`null` when absent or unreadable).
+pub async fn read_sidecar(storage: &Value, name: &str) -> Value {
+    let body = json!({"storage": storage, "name": format!("{name}.meta.json")});
+    match worker::send(Method::Post, "/v1/storage/get", Some(&body)).await {
+        Ok(resp) if *resp.status() == 200 => {
+            serde_json::from_slice(resp.body()).unwrap_or(Value::Null)
+        }
+        _ => Value::Null,
+    }
+}
+
+async fn restore_body(
+    db: &SpinDb,
+    sealer: &SecretBox,
+    claimed: &Claimed,
+    callback: &str,
+    signing_key_hex: &str,
+) -> Result<Value, ApiError> {
+    let request = claimed
+        .request
+        .as_ref()
+        .ok_or_else(|| ApiError::bad_request("the restore has no parameters"))?;
+    let params = RestoreParams::from_body(request)?;
+    let storage = worker_storage(&store::load(db, sealer, &params.destination_id)?)?;
+    let target = worker_source(&store::load(db, sealer, &params.target_source_id)?)?;
+    let sidecar = read_sidecar(&storage, &params.path).await;
+    // The key: the profile named in the sidecar, else the job's (when the object is encrypted).
+    let profile = sidecar
+        .pointer("/meta/encryptionProfileId")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let profile = match profile {
+        Some(p) => Some(p),
+        None => match &claimed.job_id {
+            Some(j) => job::get(db, j)?.and_then(|j| j.encryption_profile_id),
+            None => None,
+        },
+    };
+    let encrypted =
+        params.path.ends_with(".dbk") || sidecar.get("encryption").is_some_and(|e| !e.is_null());
+    let key = match (encrypted, profile) {
+        (true, Some(p)) => Some(profile_key(db, sealer, &p)?),
+        (true, None) => {
+            return Err(ApiError::bad_request(
+                "the backup is encrypted and its encryption profile is unknown",
+            ))
+        }
+        (false, _) => None,
+    };
+    Ok(dispatch::restore_request(
+        &claimed.id,
+        &params,
+        storage,
+        target,
+        &sidecar,
+        key.as_ref(),
+        callback,
+        signing_key_hex,
+    ))
+}
