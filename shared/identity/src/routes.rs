@@ -231,14 +231,24 @@ pub static ROUTES: &[RouteRule] = &[
     // (`POST /api/internal/executions/{id}/events` is not here: the worker authenticates it
     // with the execution's HMAC key, checked by the executions component before the gate.)
     rule("GET", "/api/executions", perm(P::HistoryRead), "executions"),
-    rule("GET", "/api/executions/{id}", perm(P::HistoryRead), "executions"),
+    rule(
+        "GET",
+        "/api/executions/{id}",
+        perm(P::HistoryRead),
+        "executions",
+    ),
     rule(
         "POST",
         "/api/executions/{id}/cancel",
         perm(P::JobsExecute),
         "executions",
     ),
-    rule("POST", "/api/restores", perm(P::StorageRestore), "executions"),
+    rule(
+        "POST",
+        "/api/restores",
+        perm(P::StorageRestore),
+        "executions",
+    ),
 ];
 
 /// A route found for a request, with its path parameters.
