@@ -695,7 +695,38 @@ struct Dest {
     error: Option<String>,
 }
 
+/// Opens one destination's storage and starts the object there.
+fn open_destination(d: &DestinationSpec, name: &str) -> (Dest, Option<Box<dyn ObjectWriter>>) {
+    let mut dest = Dest::new(&d.id);
+    let storage = match storage_mod::open(&d.storage) {
+        Ok(storage) => storage,
+        Err(e) => {
+            dest.fail(format!("storage: {e}"));
+            return (dest, None);
+        }
+    };
+    dest.location = Some(storage.location(name));
+    let writer = match storage.put(name) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            dest.fail(format!("storage: {e}"));
+            None
+        }
+    };
+    dest.storage = Some(storage);
+    (dest, writer)
+}
+
 impl Dest {
+    fn new(id: &str) -> Self {
+        Dest {
+            id: id.to_owned(),
+            storage: None,
+            location: None,
+            error: None,
+        }
+    }
+
     fn fail(&mut self, error: String) {
         self.error.get_or_insert(error);
     }
@@ -721,33 +752,32 @@ fn all_failed(dests: &[Dest]) -> String {
 /// every destination at once; one failing destination does not stop the others.
 pub fn run_backup(config: &Config, task: &Task, plan: &BackupPlan) -> Result<Value, String> {
     let started = chrono::Utc::now();
-    let mut dests: Vec<Dest> = plan
-        .destinations
-        .iter()
-        .map(|d| match storage_mod::open(&d.storage) {
-            Ok(storage) => Dest {
-                id: d.id.clone(),
-                location: Some(storage.location(&plan.object_name)),
-                storage: Some(storage),
-                error: None,
-            },
-            Err(e) => Dest {
-                id: d.id.clone(),
-                storage: None,
-                location: None,
-                error: Some(format!("storage: {e}")),
-            },
-        })
-        .collect();
-    // Start every object before the dump, so unreachable or refusing storages fail early.
+    // Open every storage and start every object before the dump, concurrently, so
+    // unreachable or refusing storages fail early and slow handshakes (SSH) overlap.
+    let opened: Vec<(Dest, Option<Box<dyn ObjectWriter>>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = plan
+            .destinations
+            .iter()
+            .map(|d| scope.spawn(|| open_destination(d, &plan.object_name)))
+            .collect();
+        handles
+            .into_iter()
+            .zip(&plan.destinations)
+            .map(|(h, d)| {
+                h.join().unwrap_or_else(|_| {
+                    let mut dest = Dest::new(&d.id);
+                    dest.fail("storage: opening panicked".into());
+                    (dest, None)
+                })
+            })
+            .collect()
+    });
+    let mut dests = Vec::with_capacity(opened.len());
     let mut writers: Vec<(usize, Box<dyn ObjectWriter>)> = Vec::new();
-    for (i, dest) in dests.iter_mut().enumerate() {
-        let Some(storage) = &dest.storage else {
-            continue;
-        };
-        match storage.put(&plan.object_name) {
-            Ok(w) => writers.push((i, w)),
-            Err(e) => dest.fail(format!("storage: {e}")),
+    for (i, (dest, writer)) in opened.into_iter().enumerate() {
+        dests.push(dest);
+        if let Some(w) = writer {
+            writers.push((i, w));
         }
     }
     if writers.is_empty() {

@@ -277,3 +277,95 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// Three destinations, one of which cannot be created: the two others get identical
+/// objects and sidecars, the task is `partial` and names the failed destination.
+#[tokio::test]
+async fn fan_out_with_one_failing_destination_is_partial() {
+    let w = Worker::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    sqlite(&db, "CREATE TABLE t(id INTEGER PRIMARY KEY, s TEXT); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i < 3000) INSERT INTO t SELECT i, 'v' || i FROM c;");
+    std::fs::write(dir.path().join("a-file"), "not a directory").unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let r = call(&w, Method::POST, "/v1/backups", Some(json!({
+        "source": {"engine": "sqlite", "path": db},
+        "compression": "ZSTD",
+        "destinations": [
+            {"id": "a", "storage": {"kind": "local", "path": a}},
+            {"id": "broken", "storage": {"kind": "local", "path": dir.path().join("a-file/sub")}},
+            {"id": "b", "storage": {"kind": "local", "path": b}},
+        ],
+        "jobName": "j",
+        "meta": {"k": "v"},
+    }))).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
+    let task = wait_task(&w, r.json["taskId"].as_str().unwrap()).await;
+    assert_eq!(task["status"], "partial", "{task}");
+    let result = &task["result"];
+    let object = result["objectName"].as_str().unwrap();
+    let dests = result["destinations"].as_array().unwrap();
+    assert_eq!(dests.len(), 3);
+    assert_eq!(
+        (dests[0]["id"].as_str(), dests[0]["ok"].as_bool()),
+        (Some("a"), Some(true))
+    );
+    assert_eq!(
+        (dests[1]["id"].as_str(), dests[1]["ok"].as_bool()),
+        (Some("broken"), Some(false))
+    );
+    assert!(
+        dests[1]["error"].as_str().unwrap().starts_with("storage: "),
+        "{task}"
+    );
+    assert_eq!(dests[2]["ok"], true);
+    assert_eq!(dests[2]["path"], json!(b.join(object)));
+    let (copy_a, copy_b) = (
+        std::fs::read(a.join(object)).unwrap(),
+        std::fs::read(b.join(object)).unwrap(),
+    );
+    assert!(copy_a == copy_b);
+    for base in [&a, &b] {
+        let meta: Value = serde_json::from_slice(
+            &std::fs::read(base.join(format!("{object}.meta.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(meta["meta"], json!({"k": "v"}));
+        assert_eq!(meta["sha256"], result["sha256"]);
+    }
+
+    // Every destination failing fails the task.
+    let r = call(&w, Method::POST, "/v1/backups", Some(json!({
+        "source": {"engine": "sqlite", "path": db},
+        "compression": "NONE",
+        "destinations": [{"id": "broken", "storage": {"kind": "local", "path": dir.path().join("a-file/x")}}],
+        "jobName": "j",
+    }))).await;
+    let task = wait_task(&w, r.json["taskId"].as_str().unwrap()).await;
+    assert_eq!(task["status"], "failed", "{task}");
+    assert!(
+        task["error"]
+            .as_str()
+            .unwrap()
+            .contains("every destination failed"),
+        "{task}"
+    );
+
+    // Duplicate ids and an empty list are 400.
+    for destinations in [
+        json!([]),
+        json!([{"id": "x", "storage": {"kind": "local", "path": a}}, {"id": "x", "storage": {"kind": "local", "path": b}}]),
+    ] {
+        let r = call(
+            &w,
+            Method::POST,
+            "/v1/backups",
+            Some(json!({
+            "source": {"engine": "sqlite", "path": db}, "compression": "NONE",
+            "destinations": destinations, "jobName": "j"})),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.json);
+    }
+    w.stop().await.unwrap();
+}
