@@ -6,8 +6,9 @@
 // Starts nothing itself: the server must be fresh (no users yet). Creates a destination and a
 // PostgreSQL source through the forms generated from /api/adapter-types (secret fields
 // write-only), runs "Test connection" and shows its result inline, creates an encryption
-// profile and reveals its key, and creates a job with a destination and retention, checking its
-// next-runs preview and the enabled toggle. Output as e2e/journey.mjs.
+// profile and reveals its key, creates a job with a destination and retention, checks its
+// next-runs preview, runs it (the execution view with its progress bar; cancelled while queued)
+// and pauses it. Output as e2e/journey.mjs.
 import { assert, start } from './lib.mjs';
 
 const ADMIN = { name: 'Bea Backup', email: 'bea@example.com', password: 'correct horse battery staple' };
@@ -142,6 +143,24 @@ await step('the editor previews the next runs; cron mode edits the schedule', as
   await dialog.waitFor({ state: 'hidden' });
   await page.getByRole('row', { name: /Nightly shop/ }).getByText('30 3 * * 1').waitFor();
   await snap('jobs');
+});
+
+await step('run now opens the live execution view; cancel it', async () => {
+  await page.getByRole('row', { name: /Nightly shop/ }).getByRole('button', { name: 'Run now' }).click();
+  await page.waitForURL(/\/history\/[^/]+$/);
+  await page.getByRole('progressbar', { name: 'Execution progress' }).waitFor();
+  const status = (await page.getByTestId('execution-status').first().textContent()).trim();
+  // No worker in this test: the execution waits in the queue.
+  assert(status === 'Pending' || status === 'Running', `queued: ${status}`);
+  await snap('execution');
+  await page.getByRole('button', { name: 'Cancel', exact: true }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Cancel execution' }).click();
+  await page.getByTestId('execution-status').filter({ hasText: 'Cancelled' }).first().waitFor();
+  await nav('History').click();
+  await page.getByRole('row').filter({ hasText: 'Nightly shop' }).filter({ hasText: 'Cancelled' }).waitFor();
+  await snap('history');
+  await nav('Jobs').click();
+  await page.getByRole('row', { name: /Nightly shop/ }).getByText('Cancelled').waitFor();
 });
 
 await step('the enabled toggle pauses the job', async () => {

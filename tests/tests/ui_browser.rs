@@ -123,7 +123,8 @@ async fn identity_journey_in_chromium() {
 /// `backup-setup.mjs`: a destination and a PostgreSQL source through the forms generated from
 /// `/api/adapter-types` (write-only secret kept on edit, never in a response), "Test connection"
 /// inline, an encryption profile revealed with the password, a job with a destination and
-/// retention, its next-runs preview, a refused cron, the enabled toggle, and the dashboard
+/// retention, its next-runs preview, a refused cron, run now (the execution page with its
+/// progress bar, cancelled while queued: no worker here), the enabled toggle, and the dashboard
 /// counts.
 #[tokio::test]
 async fn backup_setup_pages_in_chromium() {
@@ -142,6 +143,7 @@ async fn backup_setup_pages_in_chromium() {
             "create an encryption profile and reveal its key",
             "create a job with the editor",
             "the editor previews the next runs; cron mode edits the schedule",
+            "run now opens the live execution view; cancel it",
             "the enabled toggle pauses the job",
             "history renders",
             "no uncaught errors in the page",

@@ -8,9 +8,12 @@ import { useSession } from '../lib/session';
 import { formatDate } from '../lib/utils';
 import { StatusBadge } from '../components/StatusBadge';
 
-/** A count query that is skipped without the permission and hidden when its API is missing. */
-function useCount(key: string, enabled: boolean, fn: () => Promise<unknown[]>) {
-  return useQuery({ queryKey: ['count', key], queryFn: fn, enabled, retry: false });
+/**
+ * A count from the same query (and cache key) as the list page, so changes made there show here;
+ * skipped without the permission and hidden when its API is missing.
+ */
+function useCount(key: unknown[], enabled: boolean, fn: () => Promise<unknown[]>) {
+  return useQuery({ queryKey: key, queryFn: fn, enabled, retry: false });
 }
 
 function Stat({ label, q, to }: { label: string; q: ReturnType<typeof useCount>; to: string }) {
@@ -67,11 +70,11 @@ export function DashboardPage() {
   const s = useSession();
   const can = (p: string) => s.permissions.includes(p as never);
   const health = useQuery({ queryKey: ['health'], queryFn: api.health, refetchInterval: 30_000 });
-  const users = useCount('users', can('users:read'), api.users);
-  const groups = useCount('groups', can('groups:read'), api.groups);
-  const keys = useCount('api-keys', can('api-keys:read'), api.apiKeys);
-  const sources = useCount('sources', can('sources:read'), () => api.adapters('database'));
-  const dests = useCount('destinations', can('destinations:read'), () => api.adapters('storage'));
+  const users = useCount(['users'], can('users:read'), api.users);
+  const groups = useCount(['groups'], can('groups:read'), api.groups);
+  const keys = useCount(['api-keys'], can('api-keys:read'), api.apiKeys);
+  const sources = useCount(['adapters', 'database'], can('sources:read'), () => api.adapters('database'));
+  const dests = useCount(['adapters', 'storage'], can('destinations:read'), () => api.adapters('storage'));
   const jobs = useQuery({ queryKey: ['jobs'], queryFn: api.jobs, enabled: can('jobs:read'), retry: false });
   const execs = useQuery({
     queryKey: ['executions', 'dashboard'],

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
-import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
+import { useInfiniteQuery, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate, useParams } from 'react-router';
 import { api, itemsOf } from '../api/client';
 import type { Execution, ExecutionStatus, LogEntry } from '../api/types';
@@ -152,6 +152,15 @@ function ExecutionDetail({ id }: { id: string }) {
     // Poll every second while live; stop when finished.
     refetchInterval: (q) => (q.state.data && !LIVE.includes(q.state.data.status) ? false : 1000),
   });
+  const qc = useQueryClient();
+  const status = exec.data?.status;
+  useEffect(() => {
+    // A finished execution changes the jobs' last status and the history list.
+    if (status && !LIVE.includes(status)) {
+      qc.invalidateQueries({ queryKey: ['jobs'] });
+      qc.invalidateQueries({ queryKey: ['executions'] });
+    }
+  }, [status, qc]);
   const logEnd = useRef<HTMLDivElement>(null);
   const [follow, setFollow] = useState(true);
   const count = exec.data?.logs?.length ?? 0;

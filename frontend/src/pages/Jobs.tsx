@@ -57,6 +57,7 @@ export default function JobsPage() {
     setError(null);
     try {
       const { executionId } = await api.runJob(j.id);
+      refresh();
       navigate(`/history/${executionId}`);
     } catch (e) {
       setError(e);
