@@ -211,6 +211,16 @@ await step('the operator sees only their navigation', async () => {
   }
   await page.goto(base + '/audit');
   await page.getByText('You may not view the audit log').waitFor();
+  // Read-only jobs access: the list renders without edit controls.
+  await nav('Jobs').click();
+  await page.getByRole('heading', { name: 'Jobs', level: 1 }).waitFor();
+  await page.locator('[data-testid=api-unavailable], table, :text("No jobs yet")').first().waitFor();
+  for (const name of ['New job', 'Edit', 'Delete']) {
+    assert((await page.getByRole('button', { name, exact: true }).count()) === 0, `operator sees no ${name} button`);
+  }
+  // A page the group may not read answers 403: shown as such, not as a crash.
+  await page.goto(base + '/sources');
+  await page.getByText('You may not view sources').waitFor();
   await signOut();
 });
 

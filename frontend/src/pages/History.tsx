@@ -109,9 +109,13 @@ export function ProgressBar({ execution }: { execution: Execution }) {
       <div className="mb-1 flex justify-between text-sm">
         <span>{done ? execution.status : (p.stage ?? execution.status)}</span>
         <span className="text-muted">
-          {p.bytesOut != null && formatBytes(p.bytesOut)}
-          {p.rateBytesPerSec != null && !done && ` · ${formatBytes(p.rateBytesPerSec)}/s`}
-          {pct != null && ` · ${Math.round(pct)}%`}
+          {[
+            p.bytesOut != null ? formatBytes(p.bytesOut) : null,
+            p.rateBytesPerSec != null && !done ? `${formatBytes(p.rateBytesPerSec)}/s` : null,
+            pct != null ? `${Math.round(pct)}%` : null,
+          ]
+            .filter(Boolean)
+            .join(' · ')}
         </span>
       </div>
       <div
@@ -175,7 +179,7 @@ function ExecutionDetail({ id }: { id: string }) {
         actions={
           <>
             {e && LIVE.includes(e.status) && canCancel && (
-              <ConfirmButton label="Cancel" title="Cancel this execution?" description="The worker stops it and cleans up." confirmLabel="Cancel execution" onConfirm={() => api.cancelExecution(id).then(() => exec.refetch())} />
+              <ConfirmButton size="md" label="Cancel" title="Cancel this execution?" description="The worker stops it and cleans up." confirmLabel="Cancel execution" onConfirm={() => api.cancelExecution(id).then(() => exec.refetch())} />
             )}
             <Button variant="secondary" onClick={() => navigate('/history')}>
               Back
