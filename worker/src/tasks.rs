@@ -22,6 +22,8 @@ use crate::Config;
 
 /// Tasks allowed to run at once; more get 429.
 pub const MAX_RUNNING_TASKS: usize = 4;
+/// Bytes of a restore's payload read before the target is touched (format header checks).
+const HEAD_BYTES: usize = 4096;
 /// How long finished tasks stay queryable.
 const FINISHED_TASK_TTL: Duration = Duration::from_secs(3600);
 /// Suffix of encrypted objects.
@@ -139,6 +141,8 @@ pub struct RestoreRequest {
     pub verify: Option<bool>,
     /// Expected SHA-256 of the stored object (checked during verification).
     pub expected_sha256: Option<String>,
+    /// Restore even where a version check refuses (e.g. a dump of a newer PostgreSQL major).
+    pub force: Option<bool>,
     /// Where to send signed events; absent = poll-only.
     pub callback: Option<CallbackSpec>,
 }
@@ -244,7 +248,10 @@ impl Task {
                 "size": size,
                 "sha256": field("sha256"),
                 "objectName": field("objectName"),
-                "engineVersion": field("engineToolVersion"),
+                "engineVersion": match field("serverVersion") {
+                    Value::Null => field("engineToolVersion"),
+                    server => server,
+                },
                 "destinations": field("destinations"),
                 "path": path,
                 "error": error,
@@ -550,6 +557,7 @@ pub struct RestorePlan {
     object_name: String,
     create_database: bool,
     verify: bool,
+    force: bool,
     expected_sha256: Option<String>,
     callback: Option<(Callback, Vec<String>)>,
 }
@@ -585,6 +593,7 @@ impl RestorePlan {
             object_name: req.source.object_name,
             create_database: req.create_database.unwrap_or(true),
             verify: req.verify.unwrap_or(true),
+            force: req.force.unwrap_or(false),
             expected_sha256: req.expected_sha256.map(|s| s.to_ascii_lowercase()),
             callback,
         })
@@ -783,7 +792,7 @@ pub fn run_backup(config: &Config, task: &Task, plan: &BackupPlan) -> Result<Val
     if writers.is_empty() {
         return Err(all_failed(&dests));
     }
-    let tool_version = plan.source.tool_version(config);
+    let mut tool_version = plan.source.tool_version(config);
     task.set_stage("dumping");
     task.log(
         "info",
@@ -796,6 +805,19 @@ pub fn run_backup(config: &Config, task: &Task, plan: &BackupPlan) -> Result<Val
         ),
     );
     let dump = plan.source.start_dump(config, &task.slot)?;
+    if dump.tool_version.is_some() {
+        tool_version = dump.tool_version;
+    }
+    let server_version = dump.server_version;
+    if let Some(v) = &server_version {
+        task.log(
+            "info",
+            &format!(
+                "server version {v}; using {}",
+                tool_version.as_deref().unwrap_or("?")
+            ),
+        );
+    }
     let mut process = dump.process;
     let mut sinks: Vec<Box<dyn ObjectWriter>> = Vec::with_capacity(writers.len());
     let mut owners = Vec::with_capacity(writers.len());
@@ -865,6 +887,7 @@ pub fn run_backup(config: &Config, task: &Task, plan: &BackupPlan) -> Result<Val
         "version": 1,
         "engine": plan.source.engine(),
         "engineToolVersion": tool_version,
+        "serverVersion": server_version,
         "database": plan.source.database(),
         "jobName": plan.job_name,
         "executionId": task.execution_id,
@@ -910,6 +933,7 @@ pub fn run_backup(config: &Config, task: &Task, plan: &BackupPlan) -> Result<Val
         "dumpSize": summary.bytes_in,
         "sha256": summary.sha256,
         "engineToolVersion": meta["engineToolVersion"],
+        "serverVersion": meta["serverVersion"],
         "destinations": dests.iter().map(Dest::report).collect::<Vec<_>>(),
         "warning": (!warnings.is_empty()).then(|| warnings.join("; ")),
     }))
@@ -940,19 +964,41 @@ pub fn run_restore(config: &Config, task: &Task, plan: &RestorePlan) -> Result<V
         task.progress.bytes_out.store(0, Ordering::Relaxed);
         verified_sha = Some((count, sha));
     }
-    if plan.create_database {
-        task.set_stage("preparing");
-        plan.target.prepare(config, &task.slot)?;
-    }
-    task.set_stage("restoring");
-    task.log("info", &format!("restoring {}", plan.object_name));
     let reader =
         stream::CountingReader::new(open()?, &task.progress.bytes_out, &task.progress.cancelled);
     let (_, mut decoded) =
         stream::open_restore_stream(reader, plan.key.as_ref(), plan.compression_hint)
             .map_err(|e| e.to_string())?;
-    let mut restore = plan.target.start_restore(config, &task.slot)?;
-    let copied = copy_counting(&mut decoded, restore.writer(), &task.progress);
+    // The payload's head (e.g. the PostgreSQL archive header with the source server's
+    // version) decides the tools and whether the target can take it, before it is touched.
+    let mut head = Vec::with_capacity(HEAD_BYTES);
+    (&mut decoded)
+        .take(HEAD_BYTES as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| format!("restore stream: {}", describe_io_error(&e)))?;
+    task.set_stage("preparing");
+    let preflight = plan
+        .target
+        .preflight(config, &head, plan.force, &task.slot)?;
+    if let (Some(source), Some(target)) = (preflight.source_version(), preflight.target_version()) {
+        task.log(
+            "info",
+            &format!("dump of server {source}, target server {target}"),
+        );
+    }
+    if plan.create_database {
+        plan.target.prepare(&preflight, &task.slot)?;
+    }
+    task.set_stage("restoring");
+    task.log("info", &format!("restoring {}", plan.object_name));
+    let mut restore = plan.target.start_restore(&preflight, &task.slot)?;
+    task.progress
+        .bytes_in
+        .fetch_add(head.len() as u64, Ordering::Relaxed);
+    let copied = restore
+        .writer()
+        .write_all(&head)
+        .and_then(|()| copy_counting(&mut decoded, restore.writer(), &task.progress));
     if task.progress.cancelled.load(Ordering::SeqCst) {
         return Err("cancelled".into());
     }

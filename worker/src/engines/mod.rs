@@ -1,6 +1,7 @@
 //! Database engines; one module per engine.
 
 pub mod mariadb;
+pub mod pg_tools;
 pub mod placement;
 pub mod postgres;
 mod probe;
@@ -191,9 +192,10 @@ impl Source {
     }
 
     /// Client tool version line, for the metadata.
-    pub fn tool_version(&self, config: &Config) -> Option<String> {
+    pub fn tool_version(&self, _config: &Config) -> Option<String> {
         match self {
-            Source::Postgres(_) => postgres::version(config),
+            // Known only once the tool is matched to the server (see Dump).
+            Source::Postgres(_) => None,
             Source::MariaDb(_) => mariadb::version(),
             Source::Sqlite(_) => sqlite::version(),
             Source::Redis(_) => redis::version(),
@@ -204,7 +206,11 @@ impl Source {
     pub fn start_dump(&self, config: &Config, slot: &process::ChildSlot) -> Result<Dump, String> {
         Ok(match self {
             Source::Postgres(c) => {
-                Dump::from_process(postgres::start_dump(c, config, slot)?, None)?
+                let started = postgres::start_dump(c, config, slot)?;
+                let mut dump = Dump::from_process(started.process, None)?;
+                dump.server_version = Some(started.server_version);
+                dump.tool_version = Some(started.tool_version);
+                dump
             }
             Source::MariaDb(c) => {
                 let (p, dir) = mariadb::start_dump(c, slot)?;
@@ -215,6 +221,8 @@ impl Source {
                 Dump {
                     reader,
                     process: None,
+                    server_version: None,
+                    tool_version: None,
                     _guard: Some(dir),
                 }
             }
@@ -229,6 +237,10 @@ pub struct Dump {
     pub reader: Box<dyn Read + Send>,
     /// The tool, if one is still running.
     pub process: Option<process::Process>,
+    /// The source server's version, when the engine asked for it (PostgreSQL).
+    pub server_version: Option<String>,
+    /// Version line of the tool matched to the server, when chosen per task.
+    pub tool_version: Option<String>,
     _guard: Option<process::PrivateDir>,
 }
 
@@ -243,6 +255,8 @@ impl Dump {
         Ok(Dump {
             reader: Box::new(stdout),
             process: Some(p),
+            server_version: None,
+            tool_version: None,
             _guard: guard,
         })
     }
@@ -289,10 +303,28 @@ impl Target {
         }
     }
 
+    /// Checks, before anything is written, that the payload starting with `head` can go onto
+    /// this target, and chooses the tools (PostgreSQL: server-version check, version-matched
+    /// `pg_restore`; a newer-major dump is refused unless `force`).
+    pub fn preflight(
+        &self,
+        config: &Config,
+        head: &[u8],
+        force: bool,
+        slot: &process::ChildSlot,
+    ) -> Result<Preflight, String> {
+        Ok(match self {
+            Target::Postgres(c) => Preflight {
+                pg: Some(postgres::plan_restore(c, config, head, force, slot)?),
+            },
+            _ => Preflight::default(),
+        })
+    }
+
     /// Creates the target database if missing (client-server engines only).
-    pub fn prepare(&self, config: &Config, slot: &process::ChildSlot) -> Result<(), String> {
+    pub fn prepare(&self, pre: &Preflight, slot: &process::ChildSlot) -> Result<(), String> {
         match self {
-            Target::Postgres(c) => postgres::create_database_if_missing(c, config, slot),
+            Target::Postgres(c) => postgres::create_database_if_missing(c, pre.pg()?, slot),
             Target::MariaDb(c) => mariadb::create_database_if_missing(c, slot),
             Target::Sqlite(_) | Target::Redis(_) => Ok(()),
         }
@@ -301,12 +333,12 @@ impl Target {
     /// Starts the restore: a tool reading stdin, or a file placement.
     pub fn start_restore(
         &self,
-        config: &Config,
+        pre: &Preflight,
         slot: &process::ChildSlot,
     ) -> Result<Restore, String> {
         Ok(match self {
             Target::Postgres(c) => {
-                Restore::from_process(postgres::start_restore(c, config, slot)?, None)?
+                Restore::from_process(postgres::start_restore(c, pre.pg()?, slot)?, None)?
             }
             Target::MariaDb(c) => {
                 let (p, dir) = mariadb::start_restore(c, slot)?;
@@ -339,6 +371,33 @@ impl Target {
             (Target::Redis(t), Restore::Placement(p)) => redis::finish_restore(p, t),
             (_, Restore::Placement(_)) => Err("internal: placement for a server target".into()),
         }
+    }
+}
+
+/// What [`Target::preflight`] decided.
+#[derive(Debug, Default)]
+pub struct Preflight {
+    pg: Option<postgres::PgRestorePlan>,
+}
+
+impl Preflight {
+    fn pg(&self) -> Result<&postgres::PgRestorePlan, String> {
+        self.pg
+            .as_ref()
+            .ok_or_else(|| "internal: PostgreSQL restore without preflight".to_owned())
+    }
+
+    /// The target server's version, when it was asked (PostgreSQL).
+    pub fn target_version(&self) -> Option<&str> {
+        self.pg.as_ref().map(|p| p.target_version.as_str())
+    }
+
+    /// The source server's version recorded in the dump, when the format carries it.
+    pub fn source_version(&self) -> Option<&str> {
+        self.pg
+            .as_ref()
+            .and_then(|p| p.archive.as_ref())
+            .and_then(|a| a.server_version.as_deref())
     }
 }
 

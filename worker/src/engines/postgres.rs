@@ -7,6 +7,7 @@ use std::time::Instant;
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
+use super::pg_tools::{self, PgTools};
 use super::{require_token_like, Fields, ProbeDatabase, ProbeResult};
 use crate::error::Error;
 use crate::{mask_secrets, tools, Config};
@@ -262,27 +263,121 @@ impl PgConnection {
     }
 }
 
-fn pg_tool(config: &Config, name: &'static str) -> Result<std::path::PathBuf, String> {
-    tools::find_tool(name, &config.pg_bin_dirs).ok_or_else(|| format!("{name} not found"))
+/// Server version of `conn` (`(major, server_version)`), asked with any `psql` found,
+/// connecting to `database`.
+pub fn server_version(
+    conn: &PgConnection,
+    sets: &[PgTools],
+    database: &str,
+    slot: &super::process::ChildSlot,
+) -> Result<(u32, String), String> {
+    let psql = pg_tools::any_psql(sets)?;
+    let mut cmd = conn.tool_command(&psql);
+    cmd.args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d"])
+        .arg(database);
+    let out = super::process::run_with_input(
+        "psql",
+        &mut cmd,
+        b"SELECT current_setting('server_version_num') || ' ' || current_setting('server_version');\n",
+        slot,
+        conn.owned_secrets(),
+    )?;
+    let line = out.trim();
+    let (num, version) = line
+        .split_once(' ')
+        .ok_or_else(|| format!("unexpected server version answer {line:?}"))?;
+    let num: u32 = num
+        .parse()
+        .map_err(|_| format!("unexpected server_version_num {num:?}"))?;
+    // 150020 → 15; before 10 the major had two parts (90624 → 9).
+    Ok((num / 10_000, version.to_owned()))
 }
 
-/// `pg_dump -Fc -Z0` of `conn.database` (compression is the pipeline's).
+/// A started `pg_dump` and what it was matched to.
+pub struct PgDump {
+    /// The running `pg_dump`.
+    pub process: super::process::Process,
+    /// The source server's `server_version`.
+    pub server_version: String,
+    /// The `pg_dump --version` line of the tool chosen.
+    pub tool_version: String,
+}
+
+/// `pg_dump -Fc -Z0` of `conn.database` (compression is the pipeline's), with the `pg_dump`
+/// of the lowest major ≥ the server's among the tool sets found.
 pub fn start_dump(
     conn: &PgConnection,
     config: &Config,
     slot: &super::process::ChildSlot,
-) -> Result<super::process::Process, String> {
-    let program = pg_tool(config, "pg_dump")?;
+) -> Result<PgDump, String> {
+    let sets = pg_tools::discover(&config.pg_bin_dirs);
+    let (major, server_version) = server_version(conn, &sets, &conn.database, slot)?;
+    let (set, program) = pg_tools::select(&sets, major, "pg_dump")?;
     let mut cmd = conn.tool_command(&program);
     cmd.args(["-Fc", "-Z0", "-d"]).arg(&conn.database);
-    super::process::Process::spawn("pg_dump", &mut cmd, slot, conn.owned_secrets())
+    let process = super::process::Process::spawn("pg_dump", &mut cmd, slot, conn.owned_secrets())?;
+    Ok(PgDump {
+        process,
+        server_version,
+        tool_version: set.version_line,
+    })
 }
 
-/// Version line of `pg_dump`.
-pub fn version(config: &Config) -> Option<String> {
-    pg_tool(config, "pg_dump")
-        .ok()
-        .and_then(|p| super::process::tool_version(&p))
+/// Tools chosen for one restore, after the version check.
+#[derive(Debug, Clone)]
+pub struct PgRestorePlan {
+    /// `psql` for `CREATE DATABASE`.
+    pub psql: std::path::PathBuf,
+    /// `pg_restore` of a major ≥ both the target server's and the archive's `pg_dump`.
+    pub pg_restore: std::path::PathBuf,
+    /// The target server's `server_version`.
+    pub target_version: String,
+    /// What the archive header says.
+    pub archive: Option<pg_tools::ArchiveInfo>,
+}
+
+/// Checks that the archive in `head` can go onto the target server and picks the tools:
+/// a dump of a newer server major than the target's is refused unless `force`.
+pub fn plan_restore(
+    conn: &PgConnection,
+    config: &Config,
+    head: &[u8],
+    force: bool,
+    slot: &super::process::ChildSlot,
+) -> Result<PgRestorePlan, String> {
+    let sets = pg_tools::discover(&config.pg_bin_dirs);
+    let (target_major, target_version) = server_version(conn, &sets, "postgres", slot)?;
+    let archive = pg_tools::parse_archive_header(head);
+    let source_major = archive
+        .as_ref()
+        .and_then(|a| a.server_version.as_deref())
+        .and_then(pg_tools::leading_number);
+    if let Some(source_major) = source_major.filter(|m| *m > target_major) {
+        if !force {
+            return Err(format!(
+                "the backup was taken from PostgreSQL {source_major} ({}) and the target server \
+                 runs {target_version}: restoring onto an older major can fail or lose \
+                 features; upgrade the target or set force: true",
+                archive
+                    .as_ref()
+                    .and_then(|a| a.server_version.as_deref())
+                    .unwrap_or("?"),
+            ));
+        }
+    }
+    let dump_major = archive
+        .as_ref()
+        .and_then(|a| a.dump_version.as_deref())
+        .and_then(pg_tools::leading_number)
+        .unwrap_or(0);
+    let (_, pg_restore) = pg_tools::select(&sets, target_major.max(dump_major), "pg_restore")?;
+    let (_, psql) = pg_tools::select(&sets, 0, "psql")?;
+    Ok(PgRestorePlan {
+        psql,
+        pg_restore,
+        target_version,
+        archive,
+    })
 }
 
 /// SQL identifier quoting.
@@ -298,10 +393,10 @@ fn literal(text: &str) -> String {
 /// Creates `conn.database` (connecting to the `postgres` maintenance DB) unless it exists.
 pub fn create_database_if_missing(
     conn: &PgConnection,
-    config: &Config,
+    plan: &PgRestorePlan,
     slot: &super::process::ChildSlot,
 ) -> Result<(), String> {
-    let program = pg_tool(config, "psql")?;
+    let program = plan.psql.clone();
     let mut cmd = conn.tool_command(&program);
     cmd.args([
         "-X",
@@ -326,10 +421,10 @@ pub fn create_database_if_missing(
 /// `pg_restore --clean --if-exists --no-owner -d <conn.database>` reading the dump on stdin.
 pub fn start_restore(
     conn: &PgConnection,
-    config: &Config,
+    plan: &PgRestorePlan,
     slot: &super::process::ChildSlot,
 ) -> Result<super::process::Process, String> {
-    let program = pg_tool(config, "pg_restore")?;
+    let program = plan.pg_restore.clone();
     let mut cmd = conn.tool_command(&program);
     cmd.args([
         "--clean",
