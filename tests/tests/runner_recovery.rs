@@ -1,0 +1,208 @@
+//! The runner's recovery through the host with the real worker: the worker is killed with
+//! SIGKILL in the middle of a backup and started again; the runner asks it about the task, fails
+//! the execution ("no longer knows this task") and the next backup runs — the queue (one slot)
+//! does not stay blocked.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use dbackup_host::app;
+use dbackup_host::worker::WorkerMode;
+use dbackup_tests::{
+    bin, free_port, host_config, real_app_env, repo, sqlite_json, wait_for, warm_real_app, Api,
+    Credential, TempDir, TEST_PASSWORD,
+};
+use serde_json::{json, Value};
+
+fn psql(db: &str, sql: &str) -> String {
+    let out = Command::new("psql")
+        .args([
+            "-X",
+            "-A",
+            "-t",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            db,
+            "-c",
+            sql,
+        ])
+        .output()
+        .expect("run psql");
+    assert!(
+        out.status.success(),
+        "psql {db} {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn spawn_worker(listen: &str, token: &str) -> tokio::process::Child {
+    tokio::process::Command::new(bin("dbackup-worker"))
+        .env("DBACKUP_WORKER_LISTEN", listen)
+        .env("DBACKUP_WORKER_TOKEN", token)
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the worker")
+}
+
+async fn wait_listening(addr: &str) {
+    let ok = wait_for(Duration::from_secs(15), || async {
+        tokio::net::TcpStream::connect(addr).await.ok().map(|_| ())
+    })
+    .await;
+    assert!(ok.is_some(), "the worker does not listen on {addr}");
+}
+
+async fn execution(api: &Api, who: &Credential, id: &str) -> Value {
+    api.expect(who, "GET", &format!("/api/executions/{id}"), None, 200)
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn worker_killed_mid_backup_fails_the_execution_and_the_queue_moves_on() {
+    let db_name = format!("recovery_src_{}", std::process::id());
+    psql("postgres", &format!("DROP DATABASE IF EXISTS {db_name}"));
+    psql("postgres", &format!("CREATE DATABASE {db_name}"));
+    // Big enough that the backup is still running when the worker is killed.
+    psql(
+        &db_name,
+        "CREATE TABLE blob (id int PRIMARY KEY, a text, b text, c text); \
+         INSERT INTO blob SELECT g, md5(g::text), md5((g * 7)::text), repeat(md5((g * 13)::text), 4) \
+         FROM generate_series(1, 1500000) g;",
+    );
+
+    warm_real_app().await;
+    let dir = TempDir::new();
+    let store = dir.join("backups");
+    std::fs::create_dir_all(&store).expect("backup folder");
+    let worker_addr = format!("127.0.0.1:{}", free_port());
+    let env = real_app_env(&format!("http://{worker_addr}"));
+    let token = env
+        .iter()
+        .find(|(k, _)| *k == "SPIN_VARIABLE_WORKER_TOKEN")
+        .map(|(_, v)| v.clone())
+        .expect("token");
+    let mut worker = spawn_worker(&worker_addr, &token);
+    wait_listening(&worker_addr).await;
+
+    let port = free_port();
+    let mut env = env.clone();
+    env.push(("SPIN_VARIABLE_APP_URL", format!("http://127.0.0.1:{port}")));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let data = dir.join("data");
+    let mut config = host_config(repo().join("spin.toml"), &data, &env);
+    config.listen = ([127, 0, 0, 1], port).into();
+    config.migrate = true;
+    config.cron = true;
+    config.worker = WorkerMode::External;
+    let host = app::start(config).await.expect("the host starts");
+    let api = Api { addr: host.addr };
+    let db_file = data.join("dbackup.db");
+    let (_, admin) = api
+        .signup("Admin", "admin@example.com", TEST_PASSWORD)
+        .await;
+    sqlite_json(
+        &db_file,
+        &format!(
+            r#"INSERT INTO "AdapterConfig" ("id", "name", "type", "adapterId", "config") VALUES
+               ('pg', 'PG', 'database', 'postgres', '{{"host":"127.0.0.1","port":5432,"user":"postgres","database":"{db_name}"}}'),
+               ('disk', 'Disk', 'storage', 'local', '{{"path":"{}"}}')"#,
+            store.display()
+        ),
+    );
+    let job = api
+        .expect(
+            &admin,
+            "POST",
+            "/api/jobs",
+            Some(&json!({
+                "name": "recovery", "schedule": "@yearly", "sourceId": "pg",
+                "destinations": [{"destinationId": "disk"}],
+                "compression": "GZIP", "compressionLevel": 9
+            })),
+            201,
+        )
+        .await;
+    let run = format!("/api/jobs/{}/run", job["id"].as_str().expect("id"));
+
+    // Run; kill the worker as soon as its task exists.
+    let first = api.expect(&admin, "POST", &run, None, 202).await;
+    let first = first["executionId"].as_str().expect("id").to_owned();
+    let sql = format!(
+        r#"SELECT "taskId" FROM "Execution" WHERE "id" = '{first}' AND "status" = 'Running'"#
+    );
+    let task = wait_for(Duration::from_secs(60), || async {
+        sqlite_json(&db_file, &sql)
+            .first()
+            .and_then(|r| r["taskId"].as_str().map(str::to_owned))
+    })
+    .await
+    .expect("the backup starts on the worker");
+    worker.start_kill().expect("SIGKILL the worker");
+    let _ = worker.wait().await;
+    let killed_at = Instant::now();
+    let v = execution(&api, &admin, &first).await;
+    assert_eq!(
+        v["status"], "Running",
+        "the backup finished before the kill: {v}"
+    );
+
+    // A new worker (empty task list) on the same address.
+    let mut worker = spawn_worker(&worker_addr, &token);
+    wait_listening(&worker_addr).await;
+    let failed = wait_for(Duration::from_secs(90), || async {
+        let v = execution(&api, &admin, &first).await;
+        (v["status"] != "Running").then_some(v)
+    })
+    .await
+    .expect("the lost execution is failed");
+    let recovered_after = killed_at.elapsed();
+    assert_eq!(failed["status"], "Failed", "{failed}");
+    let error = failed["error"].as_str().unwrap_or_default();
+    assert!(error.contains("no longer knows this task"), "{failed}");
+    assert!(failed["endedAt"].is_string());
+    eprintln!("recovery: task {task} lost; execution failed {recovered_after:?} after the kill");
+    // No finished object appeared (a `.partial` may remain: SIGKILL leaves no time to clean up).
+    let complete: Vec<_> = walk(&store)
+        .into_iter()
+        .filter(|p| !p.ends_with(".partial"))
+        .collect();
+    assert!(complete.is_empty(), "{complete:?}");
+
+    // The single slot is free again: the next run succeeds.
+    let second = api.expect(&admin, "POST", &run, None, 202).await;
+    let second = second["executionId"].as_str().expect("id").to_owned();
+    let done = wait_for(Duration::from_secs(180), || async {
+        let v = execution(&api, &admin, &second).await;
+        (!matches!(v["status"].as_str(), Some("Pending" | "Running"))).then_some(v)
+    })
+    .await
+    .expect("the next backup finishes");
+    assert_eq!(done["status"], "Success", "{done}");
+    assert!(store.join(done["path"].as_str().expect("path")).is_file());
+
+    host.shutdown().await;
+    let _ = worker.start_kill();
+    psql("postgres", &format!("DROP DATABASE IF EXISTS {db_name}"));
+}
+
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p.to_string_lossy().into_owned());
+            }
+        }
+    }
+    out
+}
