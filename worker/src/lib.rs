@@ -8,6 +8,7 @@ mod config;
 pub mod engines;
 mod error;
 pub mod format;
+pub mod multi;
 mod http;
 mod secrets;
 pub mod storage;

@@ -143,6 +143,9 @@ pub struct RestoreRequest {
     pub expected_sha256: Option<String>,
     /// Restore even where a version check refuses (e.g. a dump of a newer PostgreSQL major).
     pub force: Option<bool>,
+    /// Multi-database backups: restore only these databases, under the mapped names
+    /// (`{"shop": "shop_copy"}`); absent = every database under its own name.
+    pub database_mapping: Option<std::collections::BTreeMap<String, String>>,
     /// Where to send signed events; absent = poll-only.
     pub callback: Option<CallbackSpec>,
 }
@@ -432,6 +435,8 @@ fn sanitize(segment: &str) -> String {
 /// A validated backup.
 pub struct BackupPlan {
     source: Source,
+    /// Several databases (empty = every non-system one): a TAR of per-database dumps.
+    multi: Option<Vec<String>>,
     compression: Compression,
     level: Option<i32>,
     key: Option<BackupKey>,
@@ -447,19 +452,42 @@ impl BackupPlan {
     /// `<prefix>/<job>/<timestamp>_<db>.<ext>[.gz|.zst|.br][.dbk]`.
     pub fn new(req: BackupRequest) -> Result<Self, Error> {
         let mut source_value = req.source;
-        match req.databases.as_deref().unwrap_or_default() {
-            [] => {}
-            [one] => {
+        let engine = source_value["engine"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let multi = match req.databases.as_deref() {
+            None => None,
+            Some([one]) => {
                 if let Some(obj) = source_value.as_object_mut() {
                     obj.entry("database").or_insert_with(|| json!(one));
                 }
+                None
             }
-            _ => {
-                return Err(Error::InvalidBody(
-                    "databases: one database per backup is supported so far".into(),
-                ))
+            Some(list) => {
+                for (i, name) in list.iter().enumerate() {
+                    if name.is_empty() || name.len() > 128 || name.chars().any(char::is_control) {
+                        return Err(Error::InvalidBody(format!(
+                            "databases[{i}]: 1 to 128 characters, no control characters"
+                        )));
+                    }
+                    if list[..i].contains(name) {
+                        return Err(Error::InvalidBody(format!("databases[{i}]: duplicate")));
+                    }
+                }
+                // The connection needs some database to validate and connect to.
+                let connect_to = match (list.first(), engine.as_str()) {
+                    (Some(first), _) => first.clone(),
+                    (None, "postgresql") => "postgres".into(),
+                    (None, _) => "information_schema".into(),
+                };
+                let client_server = matches!(engine.as_str(), "postgresql" | "mariadb" | "mysql");
+                if let Some(obj) = source_value.as_object_mut().filter(|_| client_server) {
+                    obj.entry("database").or_insert_with(|| json!(connect_to));
+                }
+                Some(list.to_vec())
             }
-        }
+        };
         if req.destinations.is_empty() {
             return Err(Error::InvalidBody(
                 "destinations: at least one is required".into(),
@@ -499,6 +527,12 @@ impl BackupPlan {
             }
         }
         let source = Source::from_value(source_value)?;
+        if multi.is_some() && !source.supports_multi() {
+            return Err(Error::InvalidBody(
+                "databases: several databases per backup only for postgresql and mariadb/mysql"
+                    .into(),
+            ));
+        }
         stream::Compressor::<io::Sink>::new(req.compression, req.compression_level, io::sink())
             .map_err(|e| Error::InvalidBody(format!("compressionLevel: {e}")))?;
         let key = req
@@ -526,16 +560,22 @@ impl BackupPlan {
         }
         name.push_str(&sanitize(&req.job_name));
         name.push('/');
+        let (label, extension) = match &multi {
+            None => (source.database(), source.extension()),
+            Some(list) if list.is_empty() => ("all".to_owned(), "tar"),
+            Some(list) => (list.join("+"), "tar"),
+        };
         name.push_str(&format!(
             "{timestamp}_{}.{}{}{}",
-            sanitize(&source.database()),
-            source.extension(),
+            sanitize(&label),
+            extension,
             req.compression.suffix(),
             if key.is_some() { ENCRYPTED_SUFFIX } else { "" }
         ));
         storage_mod::validate_name(&name).map_err(|e| Error::InvalidBody(e.to_string()))?;
         Ok(BackupPlan {
             source,
+            multi,
             compression: req.compression,
             level: req.compression_level,
             key,
@@ -558,6 +598,8 @@ pub struct RestorePlan {
     create_database: bool,
     verify: bool,
     force: bool,
+    database_mapping: Option<std::collections::BTreeMap<String, String>>,
+    target_database_given: bool,
     expected_sha256: Option<String>,
     callback: Option<(Callback, Vec<String>)>,
 }
@@ -570,7 +612,21 @@ impl RestorePlan {
         if let Some((_, secrets)) = &mut callback {
             secrets.extend(req.source.storage.secrets());
         }
-        let target = Target::from_value(req.target)?;
+        // A multi-database restore names its databases in the archive (or the mapping), so
+        // `target.database` may be left out; a single-database restore then refuses.
+        let mut target_value = req.target;
+        let mut target_database_given = true;
+        if let Some(obj) = target_value.as_object_mut() {
+            let maria = matches!(
+                obj.get("engine").and_then(Value::as_str),
+                Some("mariadb" | "mysql")
+            );
+            if maria && !obj.contains_key("database") {
+                target_database_given = false;
+                obj.insert("database".into(), json!("information_schema"));
+            }
+        }
+        let target = Target::from_value(target_value)?;
         let key = req
             .encryption
             .as_ref()
@@ -582,6 +638,29 @@ impl RestorePlan {
             .map_err(|e| Error::InvalidBody(format!("source.{e}")))?;
         storage_mod::validate_name(&req.source.object_name)
             .map_err(|e| Error::InvalidBody(format!("source.objectName: {e}")))?;
+        if let Some(mapping) = &req.database_mapping {
+            if mapping.is_empty() {
+                return Err(Error::InvalidBody(
+                    "databaseMapping: name at least one database (or leave it out)".into(),
+                ));
+            }
+            let mut targets: Vec<&String> = mapping.values().collect();
+            if targets
+                .iter()
+                .any(|t| t.is_empty() || t.chars().any(char::is_control))
+            {
+                return Err(Error::InvalidBody(
+                    "databaseMapping: target names must be non-empty".into(),
+                ));
+            }
+            targets.sort();
+            targets.dedup();
+            if targets.len() != mapping.len() {
+                return Err(Error::InvalidBody(
+                    "databaseMapping: two databases map to the same target".into(),
+                ));
+            }
+        }
         let compression_hint = req
             .compression
             .unwrap_or_else(|| compression_from_name(&req.source.object_name));
@@ -594,6 +673,8 @@ impl RestorePlan {
             create_database: req.create_database.unwrap_or(true),
             verify: req.verify.unwrap_or(true),
             force: req.force.unwrap_or(false),
+            database_mapping: req.database_mapping,
+            target_database_given,
             expected_sha256: req.expected_sha256.map(|s| s.to_ascii_lowercase()),
             callback,
         })
@@ -804,35 +885,77 @@ pub fn run_backup(config: &Config, task: &Task, plan: &BackupPlan) -> Result<Val
             writers.len()
         ),
     );
-    let dump = plan.source.start_dump(config, &task.slot)?;
-    if dump.tool_version.is_some() {
-        tool_version = dump.tool_version;
-    }
-    let server_version = dump.server_version;
-    if let Some(v) = &server_version {
-        task.log(
-            "info",
-            &format!(
-                "server version {v}; using {}",
-                tool_version.as_deref().unwrap_or("?")
-            ),
-        );
-    }
-    let mut process = dump.process;
     let mut sinks: Vec<Box<dyn ObjectWriter>> = Vec::with_capacity(writers.len());
     let mut owners = Vec::with_capacity(writers.len());
     for (i, w) in writers {
         owners.push(i);
         sinks.push(w);
     }
-    let streamed = stream::run_backup_fanout(
-        dump.reader,
-        plan.compression,
-        plan.level,
-        plan.key.as_ref(),
-        &mut sinks,
-        &task.progress,
-    );
+    let mut server_version = None;
+    let mut databases = vec![plan.source.database()];
+    let mut process = None;
+    let streamed = match &plan.multi {
+        None => {
+            let dump = plan.source.start_dump(config, &task.slot)?;
+            if dump.tool_version.is_some() {
+                tool_version = dump.tool_version;
+            }
+            server_version = dump.server_version;
+            if let Some(v) = &server_version {
+                task.log(
+                    "info",
+                    &format!(
+                        "server version {v}; using {}",
+                        tool_version.as_deref().unwrap_or("?")
+                    ),
+                );
+            }
+            process = dump.process;
+            stream::run_backup_fanout(
+                dump.reader,
+                plan.compression,
+                plan.level,
+                plan.key.as_ref(),
+                &mut sinks,
+                &task.progress,
+            )
+        }
+        Some(list) => {
+            databases = if list.is_empty() {
+                plan.source.list_databases(config, &task.slot)?
+            } else {
+                list.clone()
+            };
+            if databases.is_empty() {
+                return Err("the server has no non-system database to back up".into());
+            }
+            task.log("info", &format!("databases: {}", databases.join(", ")));
+            let slot = &task.slot;
+            let mut reader = crate::multi::MultiDumpReader::new(
+                plan.source.engine(),
+                databases.clone(),
+                |name: &str| {
+                    let dump = plan.source.with_database(name).start_dump(config, slot)?;
+                    Ok(dump.into_part_source(slot))
+                },
+            );
+            let streamed = stream::run_backup_fanout(
+                &mut reader,
+                plan.compression,
+                plan.level,
+                plan.key.as_ref(),
+                &mut sinks,
+                &task.progress,
+            );
+            if streamed.is_ok() {
+                server_version = reader.server_version().map(str::to_owned);
+                if let Some(v) = reader.tool_version() {
+                    tool_version = Some(v.to_owned());
+                }
+            }
+            streamed
+        }
+    };
     if streamed.is_err() {
         if let Some(p) = process.as_mut() {
             p.kill();
@@ -888,11 +1011,12 @@ pub fn run_backup(config: &Config, task: &Task, plan: &BackupPlan) -> Result<Val
         "engine": plan.source.engine(),
         "engineToolVersion": tool_version,
         "serverVersion": server_version,
-        "database": plan.source.database(),
+        "database": if plan.multi.is_some() { Value::Null } else { json!(plan.source.database()) },
+        "databases": databases,
         "jobName": plan.job_name,
         "executionId": task.execution_id,
         "objectName": plan.object_name,
-        "format": plan.source.extension(),
+        "format": if plan.multi.is_some() { "tar" } else { plan.source.extension() },
         "compression": plan.compression,
         "compressionLevel": plan.level,
         "encryption": plan.key.as_ref().map(|k| json!({
@@ -976,6 +1100,22 @@ pub fn run_restore(config: &Config, task: &Task, plan: &RestorePlan) -> Result<V
         .take(HEAD_BYTES as u64)
         .read_to_end(&mut head)
         .map_err(|e| format!("restore stream: {}", describe_io_error(&e)))?;
+    if crate::multi::is_multi(&head) {
+        let payload = io::Cursor::new(head).chain(decoded);
+        return run_restore_multi(config, task, plan, payload).map(|mut result| {
+            result["sha256"] = json!(verified_sha.map(|(_, s)| s));
+            result
+        });
+    }
+    if plan.database_mapping.is_some() {
+        return Err(
+            "databaseMapping: the backup holds one database; name the target in target.database"
+                .into(),
+        );
+    }
+    if !plan.target_database_given {
+        return Err("target.database: required for a single-database backup".into());
+    }
     task.set_stage("preparing");
     let preflight = plan
         .target
@@ -1039,10 +1179,23 @@ fn verify_stream<R: Read + Send>(
                 .map_err(|e| e.to_string())?;
         let mut head = Vec::new();
         (&mut decoded)
-            .take(16)
+            .take(1024)
             .read_to_end(&mut head)
             .map_err(|e| format!("verification failed: {}", describe_io_error(&e)))?;
-        if let Some(magic) = magic {
+        let multi = crate::multi::is_multi(&head);
+        if multi {
+            let counted = CountingWrite {
+                inner: io::Cursor::new(&head).chain(&mut decoded),
+                progress: &task.progress,
+            };
+            let manifest = crate::multi::verify(counted, magic)?;
+            check_mapping(plan, &manifest.databases)?;
+        } else if plan.database_mapping.is_some() {
+            return Err(
+                "databaseMapping: the backup holds one database; name the target in target.database"
+                    .into(),
+            );
+        } else if let Some(magic) = magic {
             if !head.starts_with(magic) {
                 return Err(format!(
                     "verification failed: the backup is not a {} dump for this target",
@@ -1050,11 +1203,13 @@ fn verify_stream<R: Read + Send>(
                 ));
             }
         }
-        task.progress
-            .bytes_in
-            .fetch_add(head.len() as u64, Ordering::Relaxed);
-        copy_counting(&mut decoded, &mut io::sink(), &task.progress)
-            .map_err(|e| format!("verification failed: {}", describe_io_error(&e)))?;
+        if !multi {
+            task.progress
+                .bytes_in
+                .fetch_add(head.len() as u64, Ordering::Relaxed);
+            copy_counting(&mut decoded, &mut io::sink(), &task.progress)
+                .map_err(|e| format!("verification failed: {}", describe_io_error(&e)))?;
+        }
     }
     // Anything after the end of the payload (e.g. appended bytes) is also an error.
     let mut rest = [0u8; 1];
@@ -1062,6 +1217,118 @@ fn verify_stream<R: Read + Send>(
         return Err("verification failed: unexpected data after the end of the backup".into());
     }
     Ok(hashed.finish())
+}
+
+/// A reader that counts what passes through into `bytes_in` (and stops on cancel).
+struct CountingWrite<'p, R> {
+    inner: R,
+    progress: &'p Progress,
+}
+
+impl<R: Read> Read for CountingWrite<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.progress.cancelled.load(Ordering::Relaxed) {
+            return Err(stream::cancelled());
+        }
+        let n = self.inner.read(buf)?;
+        self.progress
+            .bytes_in
+            .fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Every `databaseMapping` key must be a database of the archive; targets must be distinct.
+fn check_mapping(plan: &RestorePlan, databases: &[String]) -> Result<(), String> {
+    let Some(mapping) = &plan.database_mapping else {
+        return Ok(());
+    };
+    for source in mapping.keys() {
+        if !databases.contains(source) {
+            return Err(format!(
+                "databaseMapping: the backup has no database {source:?} (it has: {})",
+                databases.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Restores a multi-database archive: all databases under their names, or the
+/// `databaseMapping` keys under the mapped names. The first database's archive head decides
+/// the tools and the version check before anything is created.
+fn run_restore_multi(
+    config: &Config,
+    task: &Task,
+    plan: &RestorePlan,
+    payload: impl Read,
+) -> Result<Value, String> {
+    let mut restored = Vec::new();
+    let mut preflight: Option<crate::engines::Preflight> = None;
+    let target_name = |name: &str| -> Option<String> {
+        match &plan.database_mapping {
+            None => Some(name.to_owned()),
+            Some(m) => m.get(name).cloned(),
+        }
+    };
+    let manifest = crate::multi::restore_each(
+        payload,
+        |name| target_name(name).is_some(),
+        |name, reader| {
+            let Some(to) = target_name(name) else {
+                return Ok(());
+            };
+            let target = plan.target.with_database(&to)?;
+            let mut head = Vec::with_capacity(HEAD_BYTES);
+            reader
+                .take(HEAD_BYTES as u64)
+                .read_to_end(&mut head)
+                .map_err(|e| format!("restore stream: {}", describe_io_error(&e)))?;
+            task.set_stage("preparing");
+            let pre = target.preflight(config, &head, plan.force, &task.slot)?;
+            if plan.create_database {
+                target.prepare(&pre, &task.slot)?;
+            }
+            task.set_stage("restoring");
+            task.log("info", &format!("restoring database {name} into {to}"));
+            let mut restore = target.start_restore(&pre, &task.slot)?;
+            let before = task.progress.bytes_in.load(Ordering::Relaxed);
+            task.progress
+                .bytes_in
+                .fetch_add(head.len() as u64, Ordering::Relaxed);
+            let copied = restore
+                .writer()
+                .write_all(&head)
+                .and_then(|()| copy_counting(reader, restore.writer(), &task.progress));
+            if task.progress.cancelled.load(Ordering::SeqCst) {
+                return Err("cancelled".into());
+            }
+            if let Err(e) = copied {
+                let tool = target.finish_restore(restore, &task.slot).err();
+                return Err(match tool {
+                    Some(tool) if e.kind() == io::ErrorKind::BrokenPipe => {
+                        format!("{name} → {to}: {tool}")
+                    }
+                    _ => format!("{name} → {to}: restore stream: {}", describe_io_error(&e)),
+                });
+            }
+            target
+                .finish_restore(restore, &task.slot)
+                .map_err(|e| format!("{name} → {to}: {e}"))?;
+            let bytes = task.progress.bytes_in.load(Ordering::Relaxed) - before;
+            restored.push(json!({"source": name, "target": to, "bytes": bytes}));
+            preflight.get_or_insert(pre);
+            Ok(())
+        },
+    )?;
+    Ok(json!({
+        "objectName": plan.object_name,
+        "bytesRestored": task.progress.bytes_in.load(Ordering::Relaxed),
+        "verified": plan.verify,
+        "databases": restored,
+        "serverVersion": manifest.server_version,
+        "targetVersion": preflight.as_ref().and_then(|p| p.target_version()),
+    }))
 }
 
 fn copy_counting(

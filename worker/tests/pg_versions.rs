@@ -400,3 +400,46 @@ fn source_killed_mid_dump_fails_cleanly_without_object() {
         files_under(base.path())
     );
 }
+
+/// `databases: []` backs up every non-system database of the server (a multi-database
+/// TAR), which then restores onto a newer major.
+#[test]
+fn empty_database_list_means_every_non_system_database() {
+    let clusters = start_all(&[16, 18]);
+    let (c16, c18) = (&clusters[0], &clusters[1]);
+    c16.create("alpha", 500);
+    c16.create("beta", 700);
+    let expected = [c16.checksum("alpha"), c16.checksum("beta")];
+    let mut source = c16.conn("x");
+    source.as_object_mut().unwrap().remove("database");
+    let base = tempfile::tempdir().unwrap();
+    let req: BackupRequest = serde_json::from_value(json!({
+        "source": source,
+        "databases": [],
+        "compression": Compression::Gzip,
+        "destinations": [{"id": "d1", "storage": {"kind": "local", "path": base.path()}}],
+        "jobName": "all",
+    }))
+    .unwrap();
+    let plan = BackupPlan::new(req).unwrap();
+    let result = tasks::run_backup(&all_tools(), &tasks::detached_task("backup"), &plan).unwrap();
+    let object = result["objectName"].as_str().unwrap();
+    assert!(object.ends_with("_all.tar.gz"), "{object}");
+    assert!(result["serverVersion"].as_str().unwrap().starts_with("16."));
+    let meta: Value = serde_json::from_str(
+        &std::fs::read_to_string(base.path().join(result["metaName"].as_str().unwrap())).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(meta["databases"], json!(["alpha", "beta"]));
+
+    let req: RestoreRequest = serde_json::from_value(json!({
+        "source": {"storage": {"kind": "local", "path": base.path()}, "objectName": object},
+        "target": c18.conn("postgres"),
+    }))
+    .unwrap();
+    let plan = RestorePlan::new(req).unwrap();
+    let r = tasks::run_restore(&all_tools(), &tasks::detached_task("restore"), &plan).unwrap();
+    assert_eq!(r["databases"].as_array().unwrap().len(), 2, "{r}");
+    assert_eq!(c18.checksum("alpha"), expected[0]);
+    assert_eq!(c18.checksum("beta"), expected[1]);
+}

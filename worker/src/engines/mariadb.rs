@@ -154,6 +154,28 @@ pub fn start_dump(
     Ok((process, dir))
 }
 
+/// Schemas that are the server's own.
+const SYSTEM_SCHEMAS: &[&str] = &["information_schema", "mysql", "performance_schema", "sys"];
+
+/// The server's non-system databases.
+pub fn list_databases(conn: &MariaConnection, slot: &ChildSlot) -> Result<Vec<String>, String> {
+    let program = find(&["mariadb", "mysql"])?;
+    let (mut cmd, _dir) = conn.command(&program)?;
+    cmd.args(["-N", "-B"]);
+    let out = run_with_input(
+        "mariadb",
+        &mut cmd,
+        b"SHOW DATABASES;\n",
+        slot,
+        conn.secrets(),
+    )?;
+    Ok(out
+        .lines()
+        .filter(|l| !l.is_empty() && !SYSTEM_SCHEMAS.contains(l))
+        .map(str::to_owned)
+        .collect())
+}
+
 /// Version line of the dump tool.
 pub fn version() -> Option<String> {
     find(&["mariadb-dump", "mysqldump"])

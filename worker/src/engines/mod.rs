@@ -181,6 +181,39 @@ impl Source {
         }
     }
 
+    /// Whether several databases can go into one backup (a TAR of per-database dumps).
+    pub fn supports_multi(&self) -> bool {
+        matches!(self, Source::Postgres(_) | Source::MariaDb(_))
+    }
+
+    /// The same server, another database.
+    pub fn with_database(&self, database: &str) -> Source {
+        match self {
+            Source::Postgres(c) => Source::Postgres(postgres::PgConnection {
+                database: database.to_owned(),
+                ..c.clone()
+            }),
+            Source::MariaDb(c) => Source::MariaDb(mariadb::MariaConnection {
+                database: database.to_owned(),
+                ..c.clone()
+            }),
+            other => other.clone(),
+        }
+    }
+
+    /// The server's non-system databases (for `databases: []`).
+    pub fn list_databases(
+        &self,
+        config: &Config,
+        slot: &process::ChildSlot,
+    ) -> Result<Vec<String>, String> {
+        match self {
+            Source::Postgres(c) => postgres::list_databases(c, config, slot),
+            Source::MariaDb(c) => mariadb::list_databases(c, slot),
+            _ => Err("several databases per backup: only for PostgreSQL and MariaDB/MySQL".into()),
+        }
+    }
+
     /// File extension of the raw dump.
     pub fn extension(&self) -> &'static str {
         match self {
@@ -245,6 +278,26 @@ pub struct Dump {
 }
 
 impl Dump {
+    /// This dump as one database of a multi-database archive: `finish` waits for the tool.
+    pub fn into_part_source(self, slot: &process::ChildSlot) -> crate::multi::PartSource<'_> {
+        let Dump {
+            reader,
+            process,
+            server_version,
+            tool_version,
+            _guard,
+        } = self;
+        crate::multi::PartSource {
+            reader,
+            finish: Box::new(move || {
+                let _guard = _guard;
+                process.map(|p| p.wait(slot)).transpose().map(|_| ())
+            }),
+            server_version,
+            tool_version,
+        }
+    }
+
     fn from_process(
         mut p: process::Process,
         guard: Option<process::PrivateDir>,
@@ -319,6 +372,23 @@ impl Target {
             },
             _ => Preflight::default(),
         })
+    }
+
+    /// The same server, another database (multi-database restores).
+    pub fn with_database(&self, database: &str) -> Result<Target, String> {
+        match self {
+            Target::Postgres(c) => Ok(Target::Postgres(postgres::PgConnection {
+                database: database.to_owned(),
+                ..c.clone()
+            })),
+            Target::MariaDb(c) => Ok(Target::MariaDb(mariadb::MariaConnection {
+                database: database.to_owned(),
+                ..c.clone()
+            })),
+            _ => {
+                Err("a multi-database backup restores only onto PostgreSQL or MariaDB/MySQL".into())
+            }
+        }
     }
 
     /// Creates the target database if missing (client-server engines only).

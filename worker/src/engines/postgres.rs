@@ -293,6 +293,32 @@ pub fn server_version(
     Ok((num / 10_000, version.to_owned()))
 }
 
+/// Databases of the server that accept connections, except templates and `postgres`.
+pub fn list_databases(
+    conn: &PgConnection,
+    config: &Config,
+    slot: &super::process::ChildSlot,
+) -> Result<Vec<String>, String> {
+    let sets = pg_tools::discover(&config.pg_bin_dirs);
+    let psql = pg_tools::any_psql(&sets)?;
+    let mut cmd = conn.tool_command(&psql);
+    cmd.args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d"])
+        .arg(&conn.database);
+    let out = super::process::run_with_input(
+        "psql",
+        &mut cmd,
+        b"SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate \
+          AND datname <> 'postgres' ORDER BY datname;\n",
+        slot,
+        conn.owned_secrets(),
+    )?;
+    Ok(out
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect())
+}
+
 /// A started `pg_dump` and what it was matched to.
 pub struct PgDump {
     /// The running `pg_dump`.
