@@ -7,13 +7,19 @@
 //! `npm ci`) and Chromium (installed by `xtask/src/infra.rs` `prepare()`). A failing step saves
 //! a full-page screenshot; the test names the folder.
 
+use std::net::SocketAddr;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use dbackup_tests::{repo, RealApp, TempDir};
+use dbackup_host::app::{self, RunningHost};
+use dbackup_host::worker::WorkerMode;
+use dbackup_tests::{
+    bin, free_port, host_config, random_hex, real_app_env, repo, warm_real_app, RealApp, TempDir,
+};
 
-/// Runs `frontend/e2e/<script>` against `app` and checks that it reports `steps` in order.
-async fn run_script(app: &RealApp, script: &str, extra_args: &[&str], steps: &[&str]) {
+/// Runs `frontend/e2e/<script>` against the app at `addr` and checks that it reports `steps`
+/// in order.
+async fn run_script(addr: SocketAddr, script: &str, extra_args: &[&str], steps: &[&str]) {
     let frontend = repo().join("frontend");
     assert!(
         frontend.join("dist/index.html").is_file(),
@@ -29,7 +35,7 @@ async fn run_script(app: &RealApp, script: &str, extra_args: &[&str], steps: &[&
         "{chromium} is missing: `cargo xtask test` installs Debian's chromium"
     );
 
-    let base = format!("http://{}", app.host.addr);
+    let base = format!("http://{addr}");
     let artifacts = TempDir::new();
     let started = Instant::now();
     let child = tokio::process::Command::new("node")
@@ -92,7 +98,7 @@ async fn run_script(app: &RealApp, script: &str, extra_args: &[&str], steps: &[&
 async fn identity_journey_in_chromium() {
     let app = RealApp::start().await;
     run_script(
-        &app,
+        app.host.addr,
         "journey.mjs",
         &[],
         &[
@@ -132,7 +138,7 @@ async fn backup_setup_pages_in_chromium() {
     let storage = TempDir::new();
     let storage_dir = storage.path().to_string_lossy().into_owned();
     run_script(
-        &app,
+        app.host.addr,
         "backup-setup.mjs",
         &[&storage_dir],
         &[
@@ -151,4 +157,115 @@ async fn backup_setup_pages_in_chromium() {
     )
     .await;
     app.shutdown().await;
+}
+
+fn psql(db: &str, sql: &str) {
+    let out = std::process::Command::new("psql")
+        .args([
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+        ])
+        .args(["-d", db, "-c", sql])
+        .output()
+        .expect("run psql");
+    assert!(
+        out.status.success(),
+        "psql {db} {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The real app with its worker and the runner (cron), like `cargo xtask up`.
+async fn start_with_worker(data: &std::path::Path) -> RunningHost {
+    warm_real_app().await;
+    let port = free_port();
+    let mut env = real_app_env(&format!("http://127.0.0.1:{}", free_port()));
+    env.push(("SPIN_VARIABLE_APP_URL", format!("http://127.0.0.1:{port}")));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut config = host_config(repo().join("spin.toml"), data, &env);
+    config.listen = ([127, 0, 0, 1], port).into();
+    config.migrate = true;
+    config.cron = true;
+    config.worker = WorkerMode::Spawn {
+        binary: bin("dbackup-worker"),
+    };
+    app::start(config)
+        .await
+        .unwrap_or_else(|e| panic!("the app does not start: {e:#}"))
+}
+
+/// `run-backup.mjs`: with the worker and runner running, the source's "Test connection" says
+/// Connected, and "Run now" on a job for a real PostgreSQL database is followed on the
+/// execution page (live progress bar and logs) to Success, then listed in the history and on
+/// the dashboard. The dump file is checked on disk here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn backup_run_in_chromium() {
+    let dir = TempDir::new();
+    let storage = TempDir::new();
+    let database = format!("ui_backup_{}", &random_hex()[..12]);
+    tokio::task::spawn_blocking({
+        let database = database.clone();
+        move || {
+            psql("postgres", &format!("CREATE DATABASE {database}"));
+            psql(
+                &database,
+                "CREATE TABLE orders (id int PRIMARY KEY, item text); \
+                 INSERT INTO orders SELECT g, 'item ' || g FROM generate_series(1, 5000) g",
+            );
+        }
+    })
+    .await
+    .expect("create the database");
+    let host = start_with_worker(&dir.join("data")).await;
+    let storage_dir = storage.path().to_string_lossy().into_owned();
+    run_script(
+        host.addr,
+        "run-backup.mjs",
+        &[&storage_dir, &database],
+        &[
+            "sign up",
+            "a PostgreSQL source tests \"Connected\" through the worker",
+            "a local destination",
+            "a job for the database",
+            "run now: the live view follows the execution to Success",
+            "the history and the dashboard show the successful backup",
+            "no uncaught errors in the page",
+        ],
+    )
+    .await;
+    host.shutdown().await;
+    fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                files(&p, out);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    let mut written = Vec::new();
+    files(storage.path(), &mut written);
+    // The dump of 5,000 rows, gzip-compressed (an empty database dumps to well under 1 KiB).
+    let dump = written
+        .iter()
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.contains(&format!("_{database}.dump")))
+        })
+        .unwrap_or_else(|| panic!("no dump of {database} in {written:?}"));
+    let size = std::fs::metadata(dump).map(|m| m.len()).unwrap_or(0);
+    assert!(size > 4096, "{} is only {size} bytes", dump.display());
+    tokio::task::spawn_blocking(move || {
+        psql("postgres", &format!("DROP DATABASE IF EXISTS {database}"))
+    })
+    .await
+    .expect("drop the database");
 }
