@@ -202,6 +202,7 @@ impl Fixtures {
         }
         if [
             "/api/auth/passkeys/",
+            "/api/auth/sso/",
             "/api/sso-providers/",
             "/api/profile/accounts/",
         ]

@@ -158,6 +158,21 @@ fn ensure_pg_wheels() -> Result<()> {
     Ok(())
 }
 
+/// The OpenID Connect provider of tests/tests/sso_oidc.rs (npm `oidc-provider`, locked in
+/// tests/oidc/package-lock.json): `npm ci` unless already installed.
+fn ensure_oidc_provider() -> Result<()> {
+    ensure_debian(&[("node", "nodejs"), ("npm", "npm")])?;
+    let dir = crate::repo_root().join("tests").join("oidc");
+    if dir.join("node_modules").join("oidc-provider").is_dir() {
+        return Ok(());
+    }
+    run_cmd(
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir),
+    )
+}
+
 /// Prepares everything; returns `(name, value)` pairs for the test environment.
 pub fn prepare() -> Result<Vec<(String, String)>> {
     ensure_debian(&[("psql", "postgresql-client"), ("sqlite3", "sqlite3")])?;
@@ -170,6 +185,7 @@ pub fn prepare() -> Result<Vec<(String, String)>> {
     // Headless browser for tests/tests/ui_browser.rs (playwright-core comes from frontend's lockfile).
     ensure_debian(&[("chromium", "chromium")])?;
     ensure_postgres()?;
+    ensure_oidc_provider()?;
     ensure_debian(&[("unzip", "unzip")])?;
     ensure_pg_wheels()?;
     Ok(vec![

@@ -1,10 +1,12 @@
 //! Serves /api/auth: first-user sign-up, password login with the second factor, logout, the
-//! caller's sessions, TOTP 2FA management, and passkeys (WebAuthn). Routes and their
+//! caller's sessions, TOTP 2FA management, passkeys (WebAuthn), and SSO (OpenID Connect)
+//! with its provider administration (`/api/sso-providers`). Routes and their
 //! permissions are in `dbackup_identity::routes`; the gate checks them before any handler runs.
 
 mod login;
 mod passkeys;
 mod sessions;
+mod sso;
 mod two_factor;
 
 use spin_sdk::http::{Request, Response};
@@ -34,6 +36,14 @@ fn handle(req: Request) -> Response {
             ("DELETE", "/api/auth/passkeys/{id}") => passkeys::delete(ctx),
             ("POST", "/api/auth/passkeys/login/options") => passkeys::login_options(ctx),
             ("POST", "/api/auth/passkeys/login/verify") => passkeys::login_verify(ctx),
+            ("GET", "/api/auth/sso/providers") => sso::public_list(ctx),
+            ("GET", "/api/auth/sso/{id}/start") => sso::start(ctx),
+            ("GET", "/api/auth/sso/{id}/callback") => sso::callback(ctx),
+            ("GET", "/api/sso-providers") => sso::list(ctx),
+            ("POST", "/api/sso-providers") => sso::create(ctx),
+            ("GET", "/api/sso-providers/{id}") => sso::get(ctx),
+            ("PATCH", "/api/sso-providers/{id}") => sso::update(ctx),
+            ("DELETE", "/api/sso-providers/{id}") => sso::delete(ctx),
             _ => Err(ctx.unhandled()),
         }
     })

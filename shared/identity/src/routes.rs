@@ -123,6 +123,30 @@ pub static ROUTES: &[RouteRule] = &[
         perm(P::ProfileManagePasskeys),
         "auth",
     ),
+    // --- auth: SSO (OIDC) login, public; providers administered with settings:write ---------
+    rule("GET", "/api/auth/sso/providers", PUBLIC, "auth"),
+    rule("GET", "/api/auth/sso/{id}/start", PUBLIC, "auth"),
+    rule("GET", "/api/auth/sso/{id}/callback", PUBLIC, "auth"),
+    rule("GET", "/api/sso-providers", perm(P::SettingsWrite), "auth"),
+    rule("POST", "/api/sso-providers", perm(P::SettingsWrite), "auth"),
+    rule(
+        "GET",
+        "/api/sso-providers/{id}",
+        perm(P::SettingsWrite),
+        "auth",
+    ),
+    rule(
+        "PATCH",
+        "/api/sso-providers/{id}",
+        perm(P::SettingsWrite),
+        "auth",
+    ),
+    rule(
+        "DELETE",
+        "/api/sso-providers/{id}",
+        perm(P::SettingsWrite),
+        "auth",
+    ),
     // --- users: users, groups, profile, API keys -----------------------------------------------
     rule("GET", "/api/users", perm(P::UsersRead), "users"),
     rule("POST", "/api/users", perm(P::UsersWrite), "users"),
@@ -470,6 +494,9 @@ mod tests {
                 "POST /api/auth/login/2fa",
                 "POST /api/auth/passkeys/login/options",
                 "POST /api/auth/passkeys/login/verify",
+                "GET /api/auth/sso/providers",
+                "GET /api/auth/sso/{id}/start",
+                "GET /api/auth/sso/{id}/callback",
                 "GET /api/health",
             ]
         );

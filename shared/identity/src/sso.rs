@@ -1,0 +1,680 @@
+//! SSO (OpenID Connect): the `SsoProvider` rows behind the admin API, the login start record,
+//! and what a verified ID token leads to — the linked `Account` (provider, sub), else a user
+//! with the same verified email (linked now), else a new user when the provider allows
+//! provisioning (no group until an admin assigns one). The client secret is sealed with the
+//! `encryption_key` box and never leaves this module in an answer.
+//!
+//! Network steps (discovery, token exchange, JWKS) run in the `auth` component; the pure
+//! pieces are in [`crate::oidc`].
+
+use dbackup_core::db::Db;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value as Json};
+
+use crate::audit;
+use crate::error::{IdentityError, Result};
+use crate::login::{self, ClientInfo, LoggedIn};
+use crate::oidc::{self, Discovery, IdClaims};
+use crate::passkeys;
+use crate::secretbox::SecretBox;
+use crate::sql::{self, Row};
+use crate::time::Timestamp;
+use crate::users::{self, User};
+
+/// How long a started SSO login may take.
+pub const STATE_TTL_SECS: i64 = 600;
+/// The audit resource of SSO providers and SSO logins.
+pub const AUDIT_RESOURCE: &str = "SSO";
+
+/// An SSO provider as the admin API shows it (`hasClientSecret` instead of the secret).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SsoProvider {
+    pub id: String,
+    pub provider_id: String,
+    pub name: String,
+    pub adapter: String,
+    pub adapter_config: Json,
+    pub issuer: Option<String>,
+    pub authorization_endpoint: Option<String>,
+    pub token_endpoint: Option<String>,
+    pub user_info_endpoint: Option<String>,
+    pub jwks_endpoint: Option<String>,
+    pub client_id: Option<String>,
+    pub has_client_secret: bool,
+    pub domain: Option<String>,
+    pub enabled: bool,
+    pub allow_provisioning: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+const COLUMNS: &str = r#"id, providerId, name, adapterId, adapterConfig, issuer,
+    authorizationEndpoint, tokenEndpoint, userInfoEndpoint, jwksEndpoint, clientId,
+    clientSecret, domain, enabled, allowProvisioning, createdAt, updatedAt"#;
+
+fn from_row(r: &Row<'_>) -> Result<SsoProvider> {
+    Ok(SsoProvider {
+        id: r.text("id")?,
+        provider_id: r.text("providerId")?,
+        name: r.text("name")?,
+        adapter: r.text("adapterId")?,
+        adapter_config: r
+            .opt_text("adapterConfig")?
+            .and_then(|c| serde_json::from_str(&c).ok())
+            .unwrap_or(Json::Null),
+        issuer: r.opt_text("issuer")?,
+        authorization_endpoint: r.opt_text("authorizationEndpoint")?,
+        token_endpoint: r.opt_text("tokenEndpoint")?,
+        user_info_endpoint: r.opt_text("userInfoEndpoint")?,
+        jwks_endpoint: r.opt_text("jwksEndpoint")?,
+        client_id: r.opt_text("clientId")?,
+        has_client_secret: r.opt_text("clientSecret")?.is_some(),
+        domain: r.opt_text("domain")?,
+        enabled: r.flag("enabled")?,
+        allow_provisioning: r.flag("allowProvisioning")?,
+        created_at: r.text("createdAt")?,
+        updated_at: r.text("updatedAt")?,
+    })
+}
+
+/// All providers, by name.
+pub fn list(db: &dyn Db) -> Result<Vec<SsoProvider>> {
+    sql::all(
+        db,
+        &format!(r#"SELECT {COLUMNS} FROM "SsoProvider" ORDER BY name, id"#),
+        &[],
+        from_row,
+    )
+}
+
+/// One provider by its id, or by its `providerId` slug.
+pub fn find(db: &dyn Db, id_or_slug: &str) -> Result<Option<SsoProvider>> {
+    sql::first(
+        db,
+        &format!(r#"SELECT {COLUMNS} FROM "SsoProvider" WHERE id = ? OR providerId = ? LIMIT 1"#),
+        &[id_or_slug.into(), id_or_slug.into()],
+        from_row,
+    )
+}
+
+/// One provider; 404 if missing.
+pub fn get(db: &dyn Db, id: &str) -> Result<SsoProvider> {
+    find(db, id)?.ok_or(IdentityError::NotFound("SSO provider"))
+}
+
+/// `GET /api/auth/sso/providers`: the enabled providers (id, name, adapter) for the login page.
+pub fn public_list(db: &dyn Db) -> Result<Json> {
+    Ok(Json::Array(
+        list(db)?
+            .into_iter()
+            .filter(|p| p.enabled)
+            .map(|p| json!({"id": p.provider_id, "name": p.name, "adapter": p.adapter}))
+            .collect(),
+    ))
+}
+
+/// Body of `POST /api/sso-providers` and `PATCH /api/sso-providers/{id}` (absent fields stay).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProviderInput {
+    pub name: Option<String>,
+    pub provider_id: Option<String>,
+    pub adapter: Option<String>,
+    pub issuer: Option<String>,
+    pub base_url: Option<String>,
+    pub slug: Option<String>,
+    pub realm: Option<String>,
+    pub authorization_endpoint: Option<String>,
+    pub token_endpoint: Option<String>,
+    pub user_info_endpoint: Option<String>,
+    pub jwks_endpoint: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub domain: Option<String>,
+    pub enabled: Option<bool>,
+    pub allow_provisioning: Option<bool>,
+}
+
+/// A provider input merged with the stored row and checked, before discovery.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prepared {
+    pub name: String,
+    pub provider_id: String,
+    pub adapter: String,
+    pub adapter_config: Json,
+    pub issuer: String,
+    pub client_id: String,
+    /// A new secret to seal; `None` keeps the stored one.
+    pub client_secret: Option<String>,
+    pub domain: Option<String>,
+    pub enabled: bool,
+    pub allow_provisioning: bool,
+    /// Explicit endpoints (generic adapter) that override discovery.
+    pub overrides: [Option<String>; 4],
+}
+
+fn text(v: &Option<String>) -> Option<String> {
+    v.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+fn cfg(existing: Option<&SsoProvider>, key: &str) -> Option<String> {
+    existing
+        .and_then(|p| p.adapter_config.get(key))
+        .and_then(Json::as_str)
+        .map(str::to_owned)
+}
+
+/// Merges `input` over `existing` (for PATCH) and validates everything but the network part.
+pub fn prepare(input: &ProviderInput, existing: Option<&SsoProvider>) -> Result<Prepared> {
+    let pick = |new: &Option<String>, old: Option<String>| text(new).or(old);
+    let name = pick(&input.name, existing.map(|p| p.name.clone()))
+        .ok_or_else(|| IdentityError::invalid_field("name", "name is required"))?;
+    if name.chars().count() > 100 {
+        return Err(IdentityError::invalid_field("name", "name is too long"));
+    }
+    let provider_id = pick(&input.provider_id, existing.map(|p| p.provider_id.clone()))
+        .ok_or_else(|| IdentityError::invalid_field("providerId", "providerId is required"))?;
+    if provider_id.len() > 64
+        || !provider_id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+    {
+        return Err(IdentityError::invalid_field(
+            "providerId",
+            "providerId must be 1-64 of [a-z0-9-_]",
+        ));
+    }
+    let adapter = pick(&input.adapter, existing.map(|p| p.adapter.clone()))
+        .ok_or_else(|| IdentityError::invalid_field("adapter", "adapter is required"))?;
+    let (issuer_in, base_url, slug, realm) = (
+        pick(&input.issuer, cfg(existing, "issuer")),
+        pick(&input.base_url, cfg(existing, "baseUrl")),
+        pick(&input.slug, cfg(existing, "slug")),
+        pick(&input.realm, cfg(existing, "realm")),
+    );
+    let issuer = oidc::adapter_issuer(
+        &adapter,
+        issuer_in.as_deref(),
+        base_url.as_deref(),
+        slug.as_deref(),
+        realm.as_deref(),
+    )?;
+    let overrides = if adapter == "generic" {
+        [
+            pick(
+                &input.authorization_endpoint,
+                cfg(existing, "authorizationEndpoint"),
+            ),
+            pick(&input.token_endpoint, cfg(existing, "tokenEndpoint")),
+            pick(&input.user_info_endpoint, cfg(existing, "userInfoEndpoint")),
+            pick(&input.jwks_endpoint, cfg(existing, "jwksEndpoint")),
+        ]
+    } else {
+        [None, None, None, None]
+    };
+    let mut adapter_config = serde_json::Map::new();
+    for (k, v) in [
+        ("issuer", &issuer_in),
+        ("baseUrl", &base_url),
+        ("slug", &slug),
+        ("realm", &realm),
+        ("authorizationEndpoint", &overrides[0]),
+        ("tokenEndpoint", &overrides[1]),
+        ("userInfoEndpoint", &overrides[2]),
+        ("jwksEndpoint", &overrides[3]),
+    ] {
+        if let Some(v) = v {
+            adapter_config.insert(k.to_owned(), json!(v));
+        }
+    }
+    let client_id = pick(&input.client_id, existing.and_then(|p| p.client_id.clone()))
+        .ok_or_else(|| IdentityError::invalid_field("clientId", "clientId is required"))?;
+    let client_secret = text(&input.client_secret);
+    if existing.is_none_or(|p| !p.has_client_secret) && client_secret.is_none() {
+        return Err(IdentityError::invalid_field(
+            "clientSecret",
+            "clientSecret is required",
+        ));
+    }
+    let domain = match &input.domain {
+        Some(d) => text(&Some(d.trim().trim_start_matches('@').to_lowercase())),
+        None => existing.and_then(|p| p.domain.clone()),
+    };
+    Ok(Prepared {
+        name,
+        provider_id,
+        adapter,
+        adapter_config: Json::Object(adapter_config),
+        issuer,
+        client_id,
+        client_secret,
+        domain,
+        enabled: input
+            .enabled
+            .or(existing.map(|p| p.enabled))
+            .unwrap_or(true),
+        allow_provisioning: input
+            .allow_provisioning
+            .or(existing.map(|p| p.allow_provisioning))
+            .unwrap_or(true),
+        overrides,
+    })
+}
+
+fn seal(sbox: &SecretBox, provider_id: &str, secret: &str) -> Result<String> {
+    sbox.encrypt(
+        secret.as_bytes(),
+        &format!("SsoProvider.clientSecret:{provider_id}"),
+    )
+}
+
+/// The provider's client secret, unsealed (for the token request only).
+pub fn client_secret(db: &dyn Db, sbox: &SecretBox, p: &SsoProvider) -> Result<String> {
+    let sealed = sql::first(
+        db,
+        r#"SELECT clientSecret FROM "SsoProvider" WHERE id = ?"#,
+        &[p.id.clone().into()],
+        |r| r.opt_text("clientSecret"),
+    )?
+    .flatten()
+    .ok_or_else(|| IdentityError::Config("the SSO provider has no client secret".into()))?;
+    let bytes = sbox.decrypt(
+        &sealed,
+        &format!("SsoProvider.clientSecret:{}", p.provider_id),
+    )?;
+    String::from_utf8(bytes).map_err(|_| IdentityError::Internal("client secret".into()))
+}
+
+/// Stores a prepared provider with its validated discovery: inserts (`id` `None`) or updates.
+/// 409 for a `providerId` in use.
+pub fn save(
+    db: &dyn Db,
+    sbox: &SecretBox,
+    id: Option<&str>,
+    p: &Prepared,
+    d: &Discovery,
+    now: Timestamp,
+) -> Result<SsoProvider> {
+    let endpoint = |i: usize, from_discovery: Option<&String>| {
+        p.overrides[i].clone().or_else(|| from_discovery.cloned())
+    };
+    let (auth, token, userinfo, jwks) = (
+        endpoint(0, Some(&d.authorization_endpoint)),
+        endpoint(1, Some(&d.token_endpoint)),
+        endpoint(2, d.userinfo_endpoint.as_ref()),
+        endpoint(3, Some(&d.jwks_uri)),
+    );
+    let sealed = p
+        .client_secret
+        .as_deref()
+        .map(|s| seal(sbox, &p.provider_id, s))
+        .transpose()?;
+    let config = p.adapter_config.to_string();
+    let result = match id {
+        None => {
+            let new_id = sql::new_id()?;
+            sql::exec(
+                db,
+                r#"INSERT INTO "SsoProvider" (id, providerId, type, domain, issuer,
+                       authorizationEndpoint, tokenEndpoint, userInfoEndpoint, jwksEndpoint,
+                       clientId, clientSecret, adapterId, adapterConfig, name, enabled,
+                       allowProvisioning, createdAt, updatedAt)
+                   VALUES (?, ?, 'oidc', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"#,
+                &[
+                    new_id.clone().into(),
+                    p.provider_id.clone().into(),
+                    p.domain.clone().into(),
+                    d.issuer.clone().into(),
+                    auth.into(),
+                    token.into(),
+                    userinfo.into(),
+                    jwks.into(),
+                    p.client_id.clone().into(),
+                    sealed.into(),
+                    p.adapter.clone().into(),
+                    config.into(),
+                    p.name.clone().into(),
+                    i64::from(p.enabled).into(),
+                    i64::from(p.allow_provisioning).into(),
+                    now.iso().into(),
+                    now.iso().into(),
+                ],
+            )
+            .map(|_| new_id)
+        }
+        Some(id) => {
+            // A renamed providerId re-seals the secret under its new context.
+            let secret_sql = match &sealed {
+                Some(_) => "clientSecret = ?,",
+                None => "",
+            };
+            let mut params: Vec<dbackup_core::db::Value> = vec![
+                p.provider_id.clone().into(),
+                p.domain.clone().into(),
+                d.issuer.clone().into(),
+                auth.into(),
+                token.into(),
+                userinfo.into(),
+                jwks.into(),
+                p.client_id.clone().into(),
+            ];
+            if let Some(s) = sealed {
+                params.push(s.into());
+            }
+            params.extend([
+                p.adapter.clone().into(),
+                config.into(),
+                p.name.clone().into(),
+                i64::from(p.enabled).into(),
+                i64::from(p.allow_provisioning).into(),
+                now.iso().into(),
+                id.into(),
+            ]);
+            sql::exec(
+                db,
+                &format!(
+                    r#"UPDATE "SsoProvider" SET providerId = ?, domain = ?, issuer = ?,
+                       authorizationEndpoint = ?, tokenEndpoint = ?, userInfoEndpoint = ?,
+                       jwksEndpoint = ?, clientId = ?, {secret_sql} adapterId = ?,
+                       adapterConfig = ?, name = ?, enabled = ?, allowProvisioning = ?,
+                       updatedAt = ? WHERE id = ?"#
+                ),
+                &params,
+            )
+            .map(|_| id.to_owned())
+        }
+    };
+    let id = match result {
+        Err(e) if sql::is_unique_violation(&e) => {
+            return Err(IdentityError::Conflict(format!(
+                "providerId {:?} is in use",
+                p.provider_id
+            )))
+        }
+        other => other?,
+    };
+    get(db, &id)
+}
+
+/// Whether a PATCH renames the provider while keeping its sealed secret (then the secret must
+/// be re-sealed under the new name: the caller passes it again, or this refuses).
+pub fn rename_needs_secret(existing: &SsoProvider, p: &Prepared) -> bool {
+    existing.provider_id != p.provider_id && p.client_secret.is_none()
+}
+
+/// Deletes a provider and the accounts linked through it.
+pub fn delete(db: &dyn Db, id: &str) -> Result<SsoProvider> {
+    let p = get(db, id)?;
+    sql::transaction(db, || {
+        sql::exec(
+            db,
+            r#"DELETE FROM "Account" WHERE providerId = ?"#,
+            &[p.provider_id.clone().into()],
+        )?;
+        sql::exec(
+            db,
+            r#"DELETE FROM "SsoProvider" WHERE id = ?"#,
+            &[p.id.clone().into()],
+        )
+    })?;
+    Ok(p)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Login
+// ---------------------------------------------------------------------------------------------
+
+/// What the start of an SSO login stores (bound to `state`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginState {
+    pub provider: String,
+    pub nonce: String,
+    pub code_verifier: String,
+    pub redirect_uri: String,
+}
+
+/// Starts a login with `provider`: stores state, nonce and PKCE verifier; returns the
+/// authorization URL to redirect to.
+pub fn start(
+    db: &dyn Db,
+    provider: &SsoProvider,
+    redirect_uri: &str,
+    now: Timestamp,
+) -> Result<String> {
+    let endpoint = provider
+        .authorization_endpoint
+        .as_deref()
+        .ok_or_else(|| IdentityError::Config("the SSO provider has no endpoints".into()))?;
+    let client_id = provider.client_id.as_deref().unwrap_or_default();
+    let state = LoginState {
+        provider: provider.id.clone(),
+        nonce: sql::random_hex(16)?,
+        code_verifier: crate::webauthn::b64url(
+            &hex::decode(sql::random_hex(32)?).unwrap_or_default(),
+        ),
+        redirect_uri: redirect_uri.to_owned(),
+    };
+    let data = serde_json::to_string(&state).map_err(|e| IdentityError::Internal(e.to_string()))?;
+    let key = passkeys::store_challenge(db, "sso", None, Some(&data), STATE_TTL_SECS, now)?;
+    Ok(oidc::authorization_url(
+        endpoint,
+        client_id,
+        redirect_uri,
+        &key,
+        &state.nonce,
+        &state.code_verifier,
+    ))
+}
+
+/// Consumes the state of a login (single use); `None` if unknown, used or expired.
+pub fn take_state(db: &dyn Db, state: &str, now: Timestamp) -> Result<Option<LoginState>> {
+    Ok(passkeys::take_challenge(db, state, "sso", now)?
+        .and_then(|r| r.data)
+        .and_then(|d| serde_json::from_str(&d).ok()))
+}
+
+/// Why an SSO login failed: the short code the login page shows (`/login?error=<code>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoFailure {
+    pub code: &'static str,
+    pub reason: String,
+}
+
+impl SsoFailure {
+    /// A failure with its code and an explanation for the audit log.
+    pub fn new(code: &'static str, reason: impl Into<String>) -> SsoFailure {
+        SsoFailure {
+            code,
+            reason: reason.into(),
+        }
+    }
+}
+
+fn account_user(db: &dyn Db, provider_slug: &str, sub: &str) -> Result<Option<String>> {
+    sql::first(
+        db,
+        r#"SELECT userId FROM "Account" WHERE providerId = ? AND accountId = ?"#,
+        &[provider_slug.into(), sub.into()],
+        |r| r.text("userId"),
+    )
+}
+
+fn link(db: &dyn Db, provider_slug: &str, sub: &str, user_id: &str, now: Timestamp) -> Result<()> {
+    sql::exec(
+        db,
+        r#"INSERT INTO "Account" (id, accountId, providerId, userId, createdAt, updatedAt)
+           VALUES (?, ?, ?, ?, ?, ?)"#,
+        &[
+            sql::new_id()?.into(),
+            sub.into(),
+            provider_slug.into(),
+            user_id.into(),
+            now.iso().into(),
+            now.iso().into(),
+        ],
+    )
+}
+
+fn provision(db: &dyn Db, email: &str, name: &str, now: Timestamp) -> Result<String> {
+    let id = sql::new_id()?;
+    sql::exec(
+        db,
+        r#"INSERT INTO "User" (id, name, email, emailVerified, createdAt, updatedAt, groupId)
+           VALUES (?, ?, ?, 1, ?, ?, NULL)"#,
+        &[
+            id.clone().into(),
+            name.into(),
+            email.into(),
+            now.iso().into(),
+            now.iso().into(),
+        ],
+    )?;
+    Ok(id)
+}
+
+/// How the user of a verified ID token was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    Linked,
+    LinkedByEmail,
+    Provisioned,
+}
+
+impl Resolution {
+    fn as_str(self) -> &'static str {
+        match self {
+            Resolution::Linked => "linked",
+            Resolution::LinkedByEmail => "linkedByEmail",
+            Resolution::Provisioned => "provisioned",
+        }
+    }
+}
+
+/// The user a verified ID token signs in: by (provider, sub), else by verified email (then
+/// linked), else provisioned if allowed. `Err(Ok(failure))` is a refusal to show the user.
+pub fn resolve_user(
+    db: &dyn Db,
+    provider: &SsoProvider,
+    claims: &IdClaims,
+    now: Timestamp,
+) -> Result<std::result::Result<(User, Resolution), SsoFailure>> {
+    sql::transaction(db, || {
+        if let Some(user_id) = account_user(db, &provider.provider_id, &claims.sub)? {
+            return Ok(Ok((users::get(db, &user_id)?, Resolution::Linked)));
+        }
+        let Some(email) = claims.email.clone().filter(|e| !e.is_empty()) else {
+            return Ok(Err(SsoFailure::new(
+                "sso_no_email",
+                "the ID token has no email",
+            )));
+        };
+        if !claims.email_verified {
+            return Ok(Err(SsoFailure::new(
+                "sso_email_unverified",
+                format!("{email} is not verified by the provider"),
+            )));
+        }
+        if let Some(domain) = &provider.domain {
+            if !email.ends_with(&format!("@{domain}")) {
+                return Ok(Err(SsoFailure::new(
+                    "sso_domain",
+                    format!("{email} is not in {domain}"),
+                )));
+            }
+        }
+        if let Some(user) = users::find_by_email(db, &email)? {
+            link(db, &provider.provider_id, &claims.sub, &user.id, now)?;
+            return Ok(Ok((user, Resolution::LinkedByEmail)));
+        }
+        if !provider.allow_provisioning {
+            return Ok(Err(SsoFailure::new(
+                "sso_no_account",
+                format!("no account for {email} and provisioning is off"),
+            )));
+        }
+        let name = claims
+            .name
+            .clone()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| email.clone());
+        let name: String = name.chars().take(users::MAX_NAME_CHARS).collect();
+        let id = provision(db, &email, &name, now)?;
+        link(db, &provider.provider_id, &claims.sub, &id, now)?;
+        Ok(Ok((users::get(db, &id)?, Resolution::Provisioned)))
+    })
+}
+
+/// Signs in the user of a verified ID token (audited with how they were found).
+pub fn sign_in(
+    db: &dyn Db,
+    provider: &SsoProvider,
+    claims: &IdClaims,
+    client: ClientInfo<'_>,
+    secret: &str,
+    now: Timestamp,
+) -> Result<std::result::Result<LoggedIn, SsoFailure>> {
+    let (user, how) = match resolve_user(db, provider, claims, now)? {
+        Ok(found) => found,
+        Err(failure) => return Ok(Err(failure)),
+    };
+    if how == Resolution::Provisioned {
+        audit::write(
+            db,
+            &login::audit_event(
+                client,
+                Some(&user.id),
+                audit::action::CREATE,
+                audit::resource::USER,
+                json!({ "email": user.email, "via": "sso", "provider": provider.provider_id }),
+            ),
+            now,
+        )?;
+    }
+    audit::write(
+        db,
+        &login::audit_event(
+            client,
+            Some(&user.id),
+            audit::action::UPDATE,
+            AUDIT_RESOURCE,
+            json!({ "event": how.as_str(), "provider": provider.provider_id, "sub": claims.sub }),
+        ),
+        now,
+    )?;
+    Ok(Ok(login::start_session(
+        db,
+        user,
+        client,
+        &format!("sso:{}", provider.provider_id),
+        secret,
+        now,
+    )?))
+}
+
+/// Audits a failed SSO login.
+pub fn audit_failure(
+    db: &dyn Db,
+    client: ClientInfo<'_>,
+    provider: Option<&str>,
+    failure: &SsoFailure,
+    now: Timestamp,
+) -> Result<()> {
+    audit::write(
+        db,
+        &login::audit_event(
+            client,
+            None,
+            audit::action::LOGIN_FAILED,
+            audit::resource::AUTH,
+            json!({ "method": "sso", "provider": provider, "error": failure.code,
+                    "reason": failure.reason }),
+        ),
+        now,
+    )?;
+    Ok(())
+}

@@ -1,0 +1,550 @@
+//! SSO end to end against a real OpenID Connect provider (node-oidc-provider, tests/oidc/,
+//! started here on loopback): the admin API (discovery on save, the sealed secret), and the
+//! full redirect flow driven like a browser — a cookie jar, following redirects, posting the
+//! provider's login and consent forms — through provisioning on and off, linking by verified
+//! email, wrong state, a replayed code, a tampered ID token, a wrong audience, and a JWKS key
+//! rotation (the provider restarted with a new signing key).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use dbackup_tests::{
+    free_port, repo, session_cookie, sqlite_json, Api, Credential, RealApp, TEST_PASSWORD,
+};
+use serde_json::{json, Value};
+
+const SLUG: &str = "test-idp";
+
+fn oidc_dir() -> PathBuf {
+    repo().join("tests").join("oidc")
+}
+
+/// Installs the provider's locked dependencies if `cargo xtask test` has not.
+fn ensure_installed() {
+    if oidc_dir().join("node_modules/oidc-provider").is_dir() {
+        return;
+    }
+    let status = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(oidc_dir())
+        .status()
+        .expect("run npm ci in tests/oidc");
+    assert!(status.success(), "npm ci in tests/oidc failed");
+}
+
+/// The provider process, killed on drop.
+struct Provider {
+    child: Child,
+    port: u16,
+}
+
+impl Provider {
+    fn start(port: u16, redirect_uri: &str, kid: &str) -> Provider {
+        ensure_installed();
+        let child = Command::new("node")
+            .arg("provider.mjs")
+            .current_dir(oidc_dir())
+            .env("PORT", port.to_string())
+            .env("REDIRECT_URIS", redirect_uri)
+            .env("KID", kid)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start node tests/oidc/provider.mjs");
+        let provider = Provider { child, port };
+        let url = format!("{}/.well-known/openid-configuration", provider.issuer());
+        for _ in 0..100 {
+            if ureq::get(&url).call().is_ok() {
+                return provider;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("the OIDC provider did not come up on {url}");
+    }
+
+    fn issuer(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn set_mode(&self, mode: &str) {
+        ureq::post(&format!("{}/__test/mode", self.issuer()))
+            .send(mode)
+            .expect("set the provider's test mode");
+    }
+
+    fn kids(&self) -> Vec<String> {
+        let jwks: Value = ureq::get(&format!("{}/jwks", self.issuer()))
+            .call()
+            .expect("jwks")
+            .into_body()
+            .read_to_string()
+            .ok()
+            .and_then(|b| serde_json::from_str(&b).ok())
+            .expect("jwks json");
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal browser: one cookie jar for every loopback origin, manual redirects.
+struct Browser {
+    agent: ureq::Agent,
+    jar: BTreeMap<String, String>,
+}
+
+struct Page {
+    status: u16,
+    location: Option<String>,
+    body: String,
+    url: String,
+}
+
+fn absolute(base: &str, location: &str) -> String {
+    if location.starts_with("http://") || location.starts_with("https://") {
+        return location.to_owned();
+    }
+    let origin: String = {
+        let (scheme, rest) = base.split_once("://").unwrap();
+        format!("{scheme}://{}", rest.split('/').next().unwrap())
+    };
+    format!("{origin}{location}")
+}
+
+impl Browser {
+    fn new() -> Browser {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .max_redirects(0)
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Browser {
+            agent,
+            jar: BTreeMap::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.jar
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn absorb(&mut self, url: &str, resp: ureq::http::Response<ureq::Body>) -> Page {
+        for c in resp.headers().get_all("set-cookie") {
+            let c = c.to_str().unwrap_or_default();
+            let pair = c.split(';').next().unwrap_or_default();
+            if let Some((k, v)) = pair.split_once('=') {
+                let expired = c.to_lowercase().contains("expires=thu, 01 jan 1970")
+                    || c.to_lowercase().contains("max-age=0");
+                if v.is_empty() || expired {
+                    self.jar.remove(k.trim());
+                } else {
+                    self.jar.insert(k.trim().to_owned(), v.to_owned());
+                }
+            }
+        }
+        let status = resp.status().as_u16();
+        let location = resp
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .map(|l| absolute(url, l));
+        let body = resp.into_body().read_to_string().unwrap_or_default();
+        Page {
+            status,
+            location,
+            body,
+            url: url.to_owned(),
+        }
+    }
+
+    fn get(&mut self, url: &str) -> Page {
+        let resp = self
+            .agent
+            .get(url)
+            .header("cookie", &self.cookie_header())
+            .call()
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        self.absorb(url, resp)
+    }
+
+    fn post_form(&mut self, url: &str, fields: &[(&str, &str)]) -> Page {
+        let resp = self
+            .agent
+            .post(url)
+            .header("cookie", &self.cookie_header())
+            .send_form(fields.iter().copied())
+            .unwrap_or_else(|e| panic!("POST {url}: {e}"));
+        self.absorb(url, resp)
+    }
+
+    /// From the app's `/start` through the provider's login and consent forms up to the
+    /// redirect back to the app; returns the callback URL (not yet visited).
+    fn until_callback(&mut self, app: &str, user: &str) -> String {
+        let mut page = self.get(&format!("{app}/api/auth/sso/{SLUG}/start"));
+        for _ in 0..20 {
+            if let Some(next) = page.location.clone() {
+                if next.starts_with(app) {
+                    return next;
+                }
+                page = self.get(&next);
+                continue;
+            }
+            assert_eq!(page.status, 200, "{}: {}", page.url, page.body);
+            page = if page.body.contains(r#"name="login""#) {
+                self.post_form(
+                    &page.url,
+                    &[("prompt", "login"), ("login", user), ("password", "x")],
+                )
+            } else if page.body.contains("consent") {
+                self.post_form(&page.url, &[("prompt", "consent")])
+            } else {
+                panic!("unexpected provider page {}: {}", page.url, page.body)
+            };
+        }
+        panic!("the flow did not return to the app")
+    }
+
+    /// A whole login: the final redirect's location and the session it set, if any.
+    fn login(&mut self, app: &str, user: &str) -> (String, Option<String>) {
+        let callback = self.until_callback(app, user);
+        self.finish(&callback)
+    }
+
+    /// Visits a callback URL; returns where the app redirects and the session it set.
+    fn finish(&mut self, callback: &str) -> (String, Option<String>) {
+        self.jar.remove("dbackup_session");
+        let page = self.get(callback);
+        assert_eq!(page.status, 302, "{}: {}", page.url, page.body);
+        let location = page.location.expect("a redirect");
+        let app = callback.split("/api/").next().unwrap();
+        let relative = location.strip_prefix(app).unwrap_or(&location).to_owned();
+        (relative, self.jar.get("dbackup_session").cloned())
+    }
+}
+
+/// Runs a blocking browser step off the runtime (the app is served by the same runtime).
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f).await.expect("browser step")
+}
+
+async fn session_user(api: &Api, jwt: &str) -> Value {
+    api.expect(
+        &Credential::Cookie(jwt.to_owned()),
+        "GET",
+        "/api/auth/session",
+        None,
+        200,
+    )
+    .await["user"]
+        .clone()
+}
+
+async fn sso_failures(api: &Api, admin: &Credential) -> Vec<Value> {
+    let page = api
+        .expect(
+            admin,
+            "GET",
+            "/api/audit?action=LOGIN_FAILED&limit=200",
+            None,
+            200,
+        )
+        .await;
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["details"]["method"] == "sso")
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn oidc_login_against_a_real_provider() {
+    let app = RealApp::start().await;
+    let api = app.api();
+    let origin = api.origin();
+    let (_, admin) = api
+        .signup("Admin", "admin@example.com", TEST_PASSWORD)
+        .await;
+    let port = free_port();
+    let callback = format!("{origin}/api/auth/sso/{SLUG}/callback");
+    let cb = callback.clone();
+    let provider = blocking(move || Provider::start(port, &cb, "key-1")).await;
+    let issuer = provider.issuer();
+
+    // --- admin API -------------------------------------------------------------------------
+    let mut body = json!({
+        "name": "Test IdP", "providerId": SLUG, "adapter": "generic", "issuer": issuer,
+        "clientId": "backup-app", "clientSecret": "backup-secret", "allowProvisioning": true,
+    });
+    // Discovery is fetched on save: an issuer where nothing answers is a 400.
+    let mut unreachable = body.clone();
+    unreachable["issuer"] = json!(format!("http://127.0.0.1:{}", free_port()));
+    let resp = api
+        .call(&admin, "POST", "/api/sso-providers", Some(&unreachable))
+        .await;
+    assert_eq!(resp.status, 400, "{}", resp.text());
+    assert_eq!(resp.json()["details"]["field"], "issuer");
+    for (field, bad) in [
+        ("providerId", json!("Not Valid!")),
+        ("adapter", json!("okta")),
+        ("clientSecret", json!("")),
+    ] {
+        let mut b = body.clone();
+        b[field] = bad;
+        let resp = api
+            .call(&admin, "POST", "/api/sso-providers", Some(&b))
+            .await;
+        assert_eq!(resp.status, 400, "{field}: {}", resp.text());
+    }
+    let created = api
+        .expect(&admin, "POST", "/api/sso-providers", Some(&body), 201)
+        .await;
+    assert_eq!(created["issuer"], issuer);
+    assert_eq!(created["tokenEndpoint"], format!("{issuer}/token"));
+    assert_eq!(created["jwksEndpoint"], format!("{issuer}/jwks"));
+    assert_eq!(created["hasClientSecret"], true);
+    assert!(!created.to_string().contains("backup-secret"), "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let stored = sqlite_json(
+        &app.db_path(),
+        &format!(r#"SELECT clientSecret FROM "SsoProvider" WHERE id = '{id}'"#),
+    );
+    let sealed = stored[0]["clientSecret"].as_str().unwrap();
+    assert!(
+        sealed.starts_with("v1:") && !sealed.contains("backup-secret"),
+        "{sealed}"
+    );
+    let listed = api
+        .expect(&admin, "GET", "/api/sso-providers", None, 200)
+        .await;
+    assert!(!listed.to_string().contains("backup-secret"));
+    body["name"] = json!("Duplicate");
+    let resp = api
+        .call(&admin, "POST", "/api/sso-providers", Some(&body))
+        .await;
+    assert_eq!(resp.status, 409, "{}", resp.text());
+    let public = api
+        .expect(
+            &Credential::Anonymous,
+            "GET",
+            "/api/auth/sso/providers",
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(
+        public,
+        json!([{"id": SLUG, "name": "Test IdP", "adapter": "generic"}])
+    );
+
+    // --- provisioning on: a new user, without a group ------------------------------------------
+    let o = origin.clone();
+    let (location, jwt) = blocking(move || Browser::new().login(&o, "alice")).await;
+    assert_eq!(location, "/");
+    let alice = session_user(&api, &jwt.expect("alice is signed in")).await;
+    assert_eq!(alice["email"], "alice@example.test");
+    assert_eq!(alice["name"], "Alice Test");
+    assert!(alice["group"].is_null(), "{alice}");
+    // Again: the same user through the linked account.
+    let o = origin.clone();
+    let (_, jwt) = blocking(move || Browser::new().login(&o, "alice")).await;
+    assert_eq!(session_user(&api, &jwt.unwrap()).await["id"], alice["id"]);
+
+    // --- linking by verified email ------------------------------------------------------------
+    let bob = api
+        .create_user(&admin, "Bob Local", "bob@example.test", None)
+        .await;
+    let o = origin.clone();
+    let (_, jwt) = blocking(move || Browser::new().login(&o, "bob")).await;
+    assert_eq!(session_user(&api, &jwt.unwrap()).await["id"], bob["id"]);
+    let accounts = sqlite_json(
+        &app.db_path(),
+        &format!(
+            r#"SELECT userId FROM "Account" WHERE providerId = '{SLUG}' AND accountId = 'bob'"#
+        ),
+    );
+    assert_eq!(accounts[0]["userId"], bob["id"]);
+    // An unverified email is never linked or provisioned.
+    let o = origin.clone();
+    let (location, jwt) = blocking(move || Browser::new().login(&o, "carol")).await;
+    assert_eq!(location, "/login?error=sso_email_unverified");
+    assert!(jwt.is_none());
+
+    // --- provisioning off ---------------------------------------------------------------------
+    api.expect(
+        &admin,
+        "PATCH",
+        &format!("/api/sso-providers/{id}"),
+        Some(&json!({"allowProvisioning": false})),
+        200,
+    )
+    .await;
+    let o = origin.clone();
+    let (location, jwt) = blocking(move || Browser::new().login(&o, "dave")).await;
+    assert_eq!(location, "/login?error=sso_no_account");
+    assert!(jwt.is_none());
+    let users = api.expect(&admin, "GET", "/api/users", None, 200).await;
+    assert!(!users.to_string().contains("dave@example.test"));
+    // Existing links still work with provisioning off.
+    let o = origin.clone();
+    let (location, _) = blocking(move || Browser::new().login(&o, "alice")).await;
+    assert_eq!(location, "/");
+
+    // --- wrong state, replayed state and code -------------------------------------------------
+    let o = origin.clone();
+    let (wrong, right, replay, second) = blocking(move || {
+        let mut b = Browser::new();
+        let cb = b.until_callback(&o, "alice");
+        let state = cb
+            .split("state=")
+            .nth(1)
+            .unwrap()
+            .split('&')
+            .next()
+            .unwrap()
+            .to_owned();
+        let forged = cb.replace(&state, "not-the-state");
+        let wrong = b.finish(&forged);
+        let right = b.finish(&cb);
+        let replay = b.finish(&cb);
+        // A fresh login's state with the first login's (used) code.
+        let cb2 = b.until_callback(&o, "alice");
+        let state2 = cb2
+            .split("state=")
+            .nth(1)
+            .unwrap()
+            .split('&')
+            .next()
+            .unwrap()
+            .to_owned();
+        let second = b.finish(&cb.replace(&state, &state2));
+        (wrong, right, replay, second)
+    })
+    .await;
+    assert_eq!(wrong.0, "/login?error=sso_state");
+    assert_eq!(right.0, "/");
+    assert!(right.1.is_some());
+    assert_eq!(replay.0, "/login?error=sso_state");
+    assert_eq!(second.0, "/login?error=sso_exchange_failed");
+    assert!(wrong.1.is_none() && replay.1.is_none() && second.1.is_none());
+
+    // --- a tampered ID token and a validly signed one for another audience --------------------
+    for (mode, reason) in [
+        ("tamper", "ID token rejected"),
+        ("wrong-aud", "ID token rejected"),
+    ] {
+        provider.set_mode(mode);
+        let o = origin.clone();
+        let (location, jwt) = blocking(move || Browser::new().login(&o, "alice")).await;
+        assert_eq!(location, "/login?error=sso_invalid_token", "{mode}");
+        assert!(jwt.is_none(), "{mode}");
+        let failures = sso_failures(&api, &admin).await;
+        assert!(
+            failures[0]["details"]["reason"]
+                .as_str()
+                .unwrap()
+                .contains(reason),
+            "{mode}: {failures:?}"
+        );
+    }
+    provider.set_mode("normal");
+    let failures = sso_failures(&api, &admin).await;
+    let reasons = failures
+        .iter()
+        .map(|r| r["details"]["reason"].as_str().unwrap().to_owned())
+        .collect::<Vec<_>>()
+        .join(" | ");
+    assert!(reasons.to_lowercase().contains("audience"), "{reasons}");
+
+    // --- JWKS rotation: the provider restarts with a new signing key ----------------------------
+    assert_eq!(provider.kids(), vec!["key-1"]);
+    drop(provider);
+    let cb = callback.clone();
+    let provider = blocking(move || Provider::start(port, &cb, "key-2")).await;
+    assert_eq!(provider.kids(), vec!["key-2"]);
+    let o = origin.clone();
+    let (location, jwt) = blocking(move || Browser::new().login(&o, "alice")).await;
+    assert_eq!(location, "/");
+    assert_eq!(session_user(&api, &jwt.unwrap()).await["id"], alice["id"]);
+
+    // --- disabled, then deleted ---------------------------------------------------------------
+    api.expect(
+        &admin,
+        "PATCH",
+        &format!("/api/sso-providers/{id}"),
+        Some(&json!({"enabled": false})),
+        200,
+    )
+    .await;
+    let public = api
+        .expect(
+            &Credential::Anonymous,
+            "GET",
+            "/api/auth/sso/providers",
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(public, json!([]));
+    let resp = api
+        .call(
+            &Credential::Anonymous,
+            "GET",
+            &format!("/api/auth/sso/{SLUG}/start"),
+            None,
+        )
+        .await;
+    assert_eq!(resp.status, 302);
+    assert_eq!(resp.header("location"), Some("/login?error=sso_disabled"));
+    assert!(session_cookie(&resp).is_none());
+    api.expect(
+        &admin,
+        "DELETE",
+        &format!("/api/sso-providers/{id}"),
+        None,
+        204,
+    )
+    .await;
+    let accounts = sqlite_json(
+        &app.db_path(),
+        &format!(r#"SELECT COUNT(*) AS n FROM "Account" WHERE providerId = '{SLUG}'"#),
+    );
+    assert_eq!(accounts[0]["n"], 0);
+    let audit = api
+        .expect(
+            &admin,
+            "GET",
+            "/api/audit?resource=SSO&limit=200",
+            None,
+            200,
+        )
+        .await;
+    let events: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["details"]["event"].as_str())
+        .collect();
+    for e in ["provisioned", "linked", "linkedByEmail"] {
+        assert!(events.contains(&e), "{e} not in {events:?}");
+    }
+    drop(provider);
+    app.shutdown().await;
+}
