@@ -95,6 +95,16 @@ async fn route(state: &State, req: Request<Incoming>) -> Result<Response<Full<By
                 .map_err(|e| Error::Internal(format!("serializing probe result: {e}")))?;
             Ok(json_response(StatusCode::OK, &body))
         }
+        "/v1/notify/email" => {
+            if req.method() != Method::POST {
+                return Err(Error::MethodNotAllowed("POST"));
+            }
+            let body = read_json(req).await?;
+            Ok(json_response(
+                StatusCode::OK,
+                &crate::notify::send(&state.config, body).await?,
+            ))
+        }
         "/v1/backups" => {
             if req.method() != Method::POST {
                 return Err(Error::MethodNotAllowed("POST"));

@@ -10,6 +10,7 @@ mod error;
 pub mod format;
 pub mod multi;
 mod http;
+mod notify;
 mod secrets;
 pub mod storage;
 mod storage_api;

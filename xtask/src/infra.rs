@@ -184,6 +184,8 @@ pub fn prepare() -> Result<Vec<(String, String)>> {
     ])?;
     // Headless browser for tests/tests/ui_browser.rs (playwright-core comes from frontend's lockfile).
     ensure_debian(&[("chromium", "chromium")])?;
+    // SMTP capture for the e-mail channel test (tests/tests/adapters_email.rs).
+    ensure_debian(&[("/usr/bin/aiosmtpd", "python3-aiosmtpd")])?;
     ensure_postgres()?;
     ensure_oidc_provider()?;
     ensure_debian(&[("unzip", "unzip")])?;

@@ -1,0 +1,164 @@
+//! `POST /v1/notify/email`: sends one plain-text e-mail over SMTP (lettre, rustls): TLS mode
+//! `none` (plain, for local relays), `starttls` (upgrade required) or `tls` (implicit TLS).
+//! Bounded by `probe_timeout`. The SMTP password is never logged or echoed: it is masked in
+//! every message. Delivery failures are `200 {ok: false, message}` (the request was fine);
+//! malformed requests are 400.
+
+use lettre::message::header::ContentType;
+use lettre::message::Mailbox;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::error::Error;
+use crate::{mask_secrets, Config};
+
+/// How the connection to the SMTP server is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    None,
+    Starttls,
+    Tls,
+}
+
+/// The SMTP server.
+#[derive(Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Smtp {
+    pub host: String,
+    pub port: u16,
+    pub tls: TlsMode,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for Smtp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Smtp")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The request body (docs/CONTRACTS.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EmailRequest {
+    pub smtp: Smtp,
+    pub from: String,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub text: String,
+}
+
+fn mailbox(field: &str, text: &str) -> Result<Mailbox, Error> {
+    text.parse().map_err(|e| {
+        Error::InvalidBody(format!("{field}: {text:?} is not an e-mail address ({e})"))
+    })
+}
+
+/// Builds the message (400 for bad addresses), then sends it.
+pub(crate) async fn send(config: &Config, body: Value) -> Result<Value, Error> {
+    let req: EmailRequest =
+        serde_json::from_value(body).map_err(|e| Error::InvalidBody(e.to_string()))?;
+    crate::engines::require_token_like("smtp.host", &req.smtp.host)?;
+    if req.smtp.port == 0 {
+        return Err(Error::InvalidBody(
+            "smtp.port: must be between 1 and 65535".into(),
+        ));
+    }
+    if req.to.is_empty() {
+        return Err(Error::InvalidBody("to: at least one recipient".into()));
+    }
+    let mut builder = Message::builder()
+        .from(mailbox("from", &req.from)?)
+        .subject(req.subject.clone());
+    for to in &req.to {
+        builder = builder.to(mailbox("to", to)?);
+    }
+    let message = builder
+        .header(ContentType::TEXT_PLAIN)
+        .body(req.text.clone())
+        .map_err(|e| Error::InvalidBody(format!("message: {e}")))?;
+
+    let smtp = &req.smtp;
+    let secrets: Vec<String> = smtp.password.iter().cloned().collect();
+    let failed = |what: &str, e: &dyn std::fmt::Display| json!({"ok": false, "message": mask_secrets(&format!("{what}: {e}"), &secrets)});
+    let builder = match smtp.tls {
+        TlsMode::None => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(
+            &smtp.host,
+        )),
+        TlsMode::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host),
+        TlsMode::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host),
+    };
+    let builder = match builder {
+        Ok(b) => b,
+        Err(e) => return Ok(failed("TLS setup failed", &e)),
+    };
+    let mut builder = builder.port(smtp.port).timeout(Some(config.probe_timeout));
+    if let Some(user) = smtp.username.as_ref().filter(|u| !u.is_empty()) {
+        builder = builder.credentials(Credentials::new(
+            user.clone(),
+            smtp.password.clone().unwrap_or_default(),
+        ));
+    }
+    let transport = builder.build();
+    let sent = tokio::time::timeout(config.probe_timeout, transport.send(message)).await;
+    Ok(match sent {
+        Err(_) => json!({"ok": false, "message": format!(
+            "the SMTP server did not answer within {} s",
+            config.probe_timeout.as_secs()
+        )}),
+        Ok(Err(e)) => failed(
+            &format!("sending via {}:{} failed", smtp.host, smtp.port),
+            &error_chain(&e),
+        ),
+        Ok(Ok(resp)) => json!({
+            "ok": true,
+            "message": format!(
+                "sent to {} recipient(s) via {}:{} ({})",
+                req.to.len(),
+                smtp.host,
+                smtp.port,
+                resp.code()
+            ),
+        }),
+    })
+}
+
+/// The error with its sources, `: `-joined (lettre's top-level text alone is vague).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_password() {
+        let smtp: Smtp = serde_json::from_value(json!({
+            "host": "h", "port": 25, "tls": "none", "username": "u", "password": "hunter2"
+        }))
+        .unwrap();
+        assert!(!format!("{smtp:?}").contains("hunter2"));
+        assert!(
+            serde_json::from_value::<Smtp>(json!({"host": "h", "port": 25, "tls": "ssl"})).is_err()
+        );
+    }
+}
