@@ -252,13 +252,14 @@ async fn backup_run_in_chromium() {
     }
     let mut written = Vec::new();
     files(storage.path(), &mut written);
-    // The dump of 5,000 rows, gzip-compressed (an empty database dumps to well under 1 KiB).
+    // The dump of 5,000 rows, gzip-compressed (an empty database dumps to well under 1 KiB);
+    // not its `.meta.json` sidecar.
     let dump = written
         .iter()
         .find(|p| {
             p.file_name()
                 .and_then(|n| n.to_str())
-                .is_some_and(|n| n.contains(&format!("_{database}.dump")))
+                .is_some_and(|n| n.contains(&format!("_{database}.dump")) && !n.ends_with(".json"))
         })
         .unwrap_or_else(|| panic!("no dump of {database} in {written:?}"));
     let size = std::fs::metadata(dump).map(|m| m.len()).unwrap_or(0);
