@@ -3,7 +3,7 @@
 //! hosts (two runners) on one database file → Success with the object on disk → a restore
 //! into a new database → the data is equal.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -113,14 +113,68 @@ async fn wait_status(api: &Api, who: &Credential, id: &str, timeout: Duration) -
     })
 }
 
-fn object_path(base: &Path, exec: &Value) -> std::path::PathBuf {
-    base.join(exec["path"].as_str().expect("path"))
+/// Where the journey's backups go.
+enum Target {
+    /// A local folder.
+    Local,
+    /// The in-process S3 server (s3s-fs, SigV4), with an object-name prefix.
+    S3(S3Server),
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn scheduled_backup_runs_once_per_occurrence_on_two_hosts_then_restores() {
+impl Target {
+    /// The AdapterConfig row of the destination `disk` (secrets sealed like the adapters API).
+    fn adapter_sql(&self, store: &Path, encryption_key: &str) -> String {
+        match self {
+            Target::Local => format!(
+                r#"('disk', 'Local disk', 'storage', 'local', '{{"path":"{}"}}')"#,
+                store.display()
+            ),
+            Target::S3(s3) => {
+                let sealed = SecretBox::from_hex_key(encryption_key)
+                    .expect("box")
+                    .encrypt(
+                        S3_SECRET_KEY.as_bytes(),
+                        "AdapterConfig.config.secretAccessKey:disk",
+                    )
+                    .expect("seal");
+                let config = json!({"endpoint": format!("http://{}", s3.addr), "region": "us-east-1",
+                    "bucket": S3_BUCKET, "prefix": "tenant-a", "forcePathStyle": true,
+                    "accessKeyId": S3_ACCESS_KEY, "secretAccessKey": sealed});
+                format!("('disk', 'S3', 'storage', 's3', '{config}')")
+            }
+        }
+    }
+
+    /// The file holding object `name` (relative to the destination's base).
+    fn file(&self, store: &Path, name: &str) -> PathBuf {
+        match self {
+            Target::Local => store.join(name),
+            Target::S3(s3) => s3.root.join(S3_BUCKET).join("tenant-a").join(name),
+        }
+    }
+
+    /// Every stored object of the job (without sidecars and partials).
+    fn objects(&self, store: &Path, job: &str) -> Vec<PathBuf> {
+        let dir = self.file(store, job);
+        let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        out.retain(|p| {
+            let n = p.to_string_lossy();
+            !n.ends_with(".meta.json") && !n.ends_with(".partial") && !n.contains(".s3s-fs")
+        });
+        out.sort();
+        out
+    }
+}
+
+/// The journey: a scheduled job (every minute, Asia/Kolkata, GZIP, encrypted, keep 1) runs on
+/// its own on `hosts` hosts sharing one database: exactly one execution per occurrence; after
+/// two successes retention has left one object; it restores into a new database with equal
+/// data. Returns the time to the second success and to the restored data.
+async fn journey(target: Target, hosts_n: usize, label: &str) {
     let started = Instant::now();
-    let suffix = std::process::id();
+    let suffix = format!("{}_{label}", std::process::id());
     let (src_db, copy_db) = (
         format!("journey_src_{suffix}"),
         format!("journey_copy_{suffix}"),
@@ -138,12 +192,12 @@ async fn scheduled_backup_runs_once_per_occurrence_on_two_hosts_then_restores() 
     let dir = TempDir::new();
     let store = dir.join("backups");
     std::fs::create_dir_all(&store).expect("backup folder");
-    let hosts = start_hosts(2, dir).await;
+    let hosts = start_hosts(hosts_n, dir).await;
     let api = Api {
         addr: hosts.hosts[0].addr,
     };
     let api_b = Api {
-        addr: hosts.hosts[1].addr,
+        addr: hosts.hosts[hosts_n - 1].addr,
     };
     let (_, admin) = api
         .signup("Admin", "admin@example.com", TEST_PASSWORD)
@@ -154,11 +208,10 @@ async fn scheduled_backup_runs_once_per_occurrence_on_two_hosts_then_restores() 
             r#"INSERT INTO "AdapterConfig" ("id", "name", "type", "adapterId", "config") VALUES
                ('pg', 'PG source', 'database', 'postgres', '{{"host":"127.0.0.1","port":5432,"user":"postgres","database":"{src_db}"}}'),
                ('pg-target', 'PG target', 'database', 'postgres', '{{"host":"127.0.0.1","port":5432,"user":"postgres","database":"postgres"}}'),
-               ('disk', 'Local disk', 'storage', 'local', '{{"path":"{}"}}')"#,
-            store.display()
+               {}"#,
+            target.adapter_sql(&store, &hosts.encryption_key)
         ),
     );
-
     // An encryption profile, sealed the way the vault seals it.
     let sealed = SecretBox::from_hex_key(&hosts.encryption_key)
         .expect("box")
@@ -171,7 +224,6 @@ async fn scheduled_backup_runs_once_per_occurrence_on_two_hosts_then_restores() 
         ),
     );
 
-    // Every minute, in a non-UTC timezone, compressed and encrypted.
     let job = api
         .expect(
             &admin,
@@ -180,7 +232,7 @@ async fn scheduled_backup_runs_once_per_occurrence_on_two_hosts_then_restores() 
             Some(&json!({
                 "name": "journey", "schedule": "* * * * *", "timezone": "Asia/Kolkata",
                 "sourceId": "pg", "databases": [src_db],
-                "destinations": [{"destinationId": "disk", "retention": {"mode": "SIMPLE", "simple": {"keepCount": 5}}}],
+                "destinations": [{"destinationId": "disk", "retention": {"mode": "SIMPLE", "simple": {"keepCount": 1}}}],
                 "compression": "GZIP", "encryptionProfileId": "prof"
             })),
             201,
@@ -190,16 +242,15 @@ async fn scheduled_backup_runs_once_per_occurrence_on_two_hosts_then_restores() 
 
     // Wait for two occurrences to run on their own.
     let listing = format!("/api/executions?jobId={job_id}&limit=50");
-    let two = wait_for(Duration::from_secs(200), || async {
+    wait_for(Duration::from_secs(200), || async {
         let page = api.expect(&admin, "GET", &listing, None, 200).await;
-        let done: Vec<Value> = page["items"]
+        let done = page["items"]
             .as_array()
             .expect("items")
             .iter()
             .filter(|e| e["status"] == "Success")
-            .cloned()
-            .collect();
-        (done.len() >= 2).then_some(done)
+            .count();
+        (done >= 2).then_some(())
     })
     .await
     .unwrap_or_else(|| {
@@ -208,97 +259,9 @@ async fn scheduled_backup_runs_once_per_occurrence_on_two_hosts_then_restores() 
             api_rows(&hosts.db)
         )
     });
-    let first_success = started.elapsed();
+    let second_success = started.elapsed();
 
-    // Exactly one execution per occurrence, all from the scheduler, none failed.
-    let rows = sqlite_json(
-        &hosts.db,
-        &format!(
-            r#"SELECT "scheduledFor", COUNT(*) AS n, GROUP_CONCAT("status") AS s, COUNT(DISTINCT "taskId") AS tasks
-               FROM "Execution" WHERE "jobId" = '{job_id}' GROUP BY "scheduledFor""#
-        ),
-    );
-    for r in &rows {
-        assert!(
-            r["scheduledFor"].is_string(),
-            "a run without an occurrence: {rows:?}"
-        );
-        assert_eq!(r["n"], 1, "{rows:?}");
-        assert!(r["tasks"].as_i64() <= Some(1), "{rows:?}");
-        assert!(
-            ["Success", "Running", "Pending"].contains(&r["s"].as_str().unwrap_or("")),
-            "{rows:?}"
-        );
-    }
-    // Each occurrence is a whole minute.
-    for r in &rows {
-        assert!(
-            r["scheduledFor"]
-                .as_str()
-                .is_some_and(|t| t.ends_with(":00.000Z")),
-            "{r}"
-        );
-    }
-
-    // The object is on disk, with its sidecar; the second host sees the same history.
-    let exec = api
-        .expect(
-            &admin,
-            "GET",
-            &format!("/api/executions/{}", two[0]["id"].as_str().expect("id")),
-            None,
-            200,
-        )
-        .await;
-    let exec_b = api_b
-        .expect(
-            &admin,
-            "GET",
-            &format!("/api/executions/{}", two[0]["id"].as_str().expect("id")),
-            None,
-            200,
-        )
-        .await;
-    assert_eq!(exec["status"], exec_b["status"]);
-    assert_eq!(exec["trigger"], "Scheduler");
-    let object = object_path(&store, &exec);
-    let size = std::fs::metadata(&object).expect("backup object").len();
-    let head = std::fs::read(&object).expect("read the backup");
-    assert!(head.starts_with(b"DBKENC01"), "the backup is not encrypted");
-    assert_eq!(exec["size"].as_u64(), Some(size));
-    assert!(object
-        .with_file_name(format!(
-            "{}.meta.json",
-            object.file_name().expect("name").to_string_lossy()
-        ))
-        .is_file());
-    assert!(
-        exec["logs"].as_array().is_some_and(|l| l.len() >= 3),
-        "{exec}"
-    );
-    assert_eq!(exec["progress"]["percent"], 100);
-
-    // Restore the newest backup into a new database.
-    let restore = api
-        .expect(
-            &admin,
-            "POST",
-            "/api/restores",
-            Some(&json!({"destinationId": "disk", "path": exec["path"], "targetSourceId": "pg-target",
-                          "databaseMapping": {src_db.clone(): copy_db.clone()}})),
-            202,
-        )
-        .await;
-    let rid = restore["executionId"].as_str().expect("id").to_owned();
-    let restored = wait_status(&api, &admin, &rid, Duration::from_secs(90)).await;
-    assert_eq!(restored["status"], "Success", "{restored}");
-    assert_eq!(restored["type"], "Restore");
-    let q = "SELECT count(*) || ':' || md5(string_agg(id || name, ',' ORDER BY id)) FROM item";
-    assert_eq!(psql(&copy_db, q), psql(&src_db, q));
-    let total = started.elapsed();
-    eprintln!("journey: first two scheduled successes after {first_success:?}, restore done after {total:?}");
-
-    // Disable the job: nothing new is scheduled.
+    // Stop scheduling, and let everything in flight finish and be post-processed.
     let mut body = job.clone();
     body["enabled"] = json!(false);
     api.expect(
@@ -309,6 +272,109 @@ async fn scheduled_backup_runs_once_per_occurrence_on_two_hosts_then_restores() 
         200,
     )
     .await;
+    let settled = format!(
+        r#"SELECT COUNT(*) AS n FROM "Execution" WHERE "jobId" = '{job_id}' AND "finalizedAt" IS NULL"#
+    );
+    wait_for(Duration::from_secs(120), || async {
+        (sqlite_json(&hosts.db, &settled)[0]["n"] == 0).then_some(())
+    })
+    .await
+    .unwrap_or_else(|| panic!("executions did not settle: {}", api_rows(&hosts.db)));
+
+    // Exactly one execution per occurrence, all from the scheduler, each one worker task.
+    let rows = sqlite_json(
+        &hosts.db,
+        &format!(
+            r#"SELECT "scheduledFor", COUNT(*) AS n, GROUP_CONCAT("status") AS s, COUNT(DISTINCT "taskId") AS tasks
+               FROM "Execution" WHERE "jobId" = '{job_id}' GROUP BY "scheduledFor""#
+        ),
+    );
+    for r in &rows {
+        assert!(
+            r["scheduledFor"]
+                .as_str()
+                .is_some_and(|t| t.ends_with(":00.000Z")),
+            "{rows:?}"
+        );
+        assert_eq!(r["n"], 1, "{rows:?}");
+        assert_eq!(r["tasks"], 1, "{rows:?}");
+        assert_eq!(r["s"], "Success", "{rows:?}");
+    }
+
+    // Retention (keep 1): one object is left, the newest success's; its sidecar beside it.
+    let newest = &sqlite_json(
+        &hosts.db,
+        &format!(
+            r#"SELECT "id" FROM "Execution" WHERE "jobId" = '{job_id}' AND "status" = 'Success' ORDER BY "startedAt" DESC LIMIT 1"#
+        ),
+    )[0]["id"];
+    let exec = api
+        .expect(
+            &admin,
+            "GET",
+            &format!("/api/executions/{}", newest.as_str().expect("id")),
+            None,
+            200,
+        )
+        .await;
+    let exec_b = api_b
+        .expect(
+            &admin,
+            "GET",
+            &format!("/api/executions/{}", newest.as_str().expect("id")),
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(exec["status"], exec_b["status"]);
+    assert_eq!(exec["trigger"], "Scheduler");
+    let path = exec["path"].as_str().expect("path").to_owned();
+    let object = target.file(&store, &path);
+    assert_eq!(target.objects(&store, "journey"), vec![object.clone()]);
+    let size = std::fs::metadata(&object).expect("backup object").len();
+    assert_eq!(exec["size"].as_u64(), Some(size));
+    let head = std::fs::read(&object).expect("read the backup");
+    assert!(head.starts_with(b"DBKENC01"), "the backup is not encrypted");
+    assert!(target.file(&store, &format!("{path}.meta.json")).is_file());
+    assert_eq!(exec["progress"]["percent"], 100);
+    let older_logs: String = sqlite_json(
+        &hosts.db,
+        &format!(
+            r#"SELECT "logs" FROM "Execution" WHERE "jobId" = '{job_id}' AND "status" = 'Success'"#
+        ),
+    )
+    .iter()
+    .map(|r| r["logs"].as_str().unwrap_or_default().to_owned())
+    .collect();
+    assert!(
+        older_logs.contains("deleted journey/") && older_logs.contains("not among the newest 1"),
+        "retention logged no deletion: {older_logs}"
+    );
+
+    // Restore it into a new database.
+    let restore = api
+        .expect(
+            &admin,
+            "POST",
+            "/api/restores",
+            Some(
+                &json!({"destinationId": "disk", "path": path, "targetSourceId": "pg-target",
+                          "databaseMapping": {src_db.clone(): copy_db.clone()}}),
+            ),
+            202,
+        )
+        .await;
+    let rid = restore["executionId"].as_str().expect("id").to_owned();
+    let restored = wait_status(&api, &admin, &rid, Duration::from_secs(90)).await;
+    assert_eq!(restored["status"], "Success", "{restored}");
+    assert_eq!(restored["type"], "Restore");
+    let q = "SELECT count(*) || ':' || md5(string_agg(id || name, ',' ORDER BY id)) FROM item";
+    assert_eq!(psql(&copy_db, q), psql(&src_db, q));
+    eprintln!(
+        "journey ({label}, {hosts_n} host(s)): second scheduled success after {second_success:?}, \
+         restored data checked after {:?}",
+        started.elapsed()
+    );
 
     for h in hosts.hosts {
         h.shutdown().await;
@@ -316,6 +382,16 @@ async fn scheduled_backup_runs_once_per_occurrence_on_two_hosts_then_restores() 
     for db in [&src_db, &copy_db] {
         psql("postgres", &format!("DROP DATABASE IF EXISTS {db}"));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn local_journey_on_two_hosts_runs_each_occurrence_once() {
+    journey(Target::Local, 2, "local").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s3_journey() {
+    journey(Target::S3(S3Server::start()), 1, "s3").await;
 }
 
 fn api_rows(db: &Path) -> String {
@@ -326,4 +402,80 @@ fn api_rows(db: &Path) -> String {
             r#"SELECT "id", "status", "scheduledFor", "taskId", "logs" FROM "Execution""#
         )
     )
+}
+
+const S3_ACCESS_KEY: &str = "AKIDJOURNEY";
+const S3_SECRET_KEY: &str = "SECRETJOURNEY";
+const S3_BUCKET: &str = "backups";
+
+/// An in-process S3 server (s3s-fs with SigV4 checking) on a loopback port, on its own thread
+/// and runtime; stopped on drop.
+struct S3Server {
+    addr: std::net::SocketAddr,
+    root: PathBuf,
+    _dir: TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl S3Server {
+    fn start() -> S3Server {
+        use s3s::auth::SimpleAuth;
+        use s3s::service::S3ServiceBuilder;
+
+        let dir = TempDir::new();
+        let root = dir.join("s3");
+        std::fs::create_dir_all(root.join(S3_BUCKET)).expect("bucket folder");
+        let fs = s3s_fs::FileSystem::new(&root).expect("s3s-fs");
+        let mut builder = S3ServiceBuilder::new(fs);
+        builder.set_auth(SimpleAuth::from_single(S3_ACCESS_KEY, S3_SECRET_KEY));
+        let service = builder.build();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                loop {
+                    tokio::select! {
+                        _ = &mut stopped => break,
+                        accepted = listener.accept() => {
+                            let Ok((stream, _)) = accepted else { continue };
+                            let service = service.clone();
+                            tokio::spawn(async move {
+                                let _ = hyper::server::conn::http1::Builder::new()
+                                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                                    .await;
+                            });
+                        }
+                    }
+                }
+            });
+            rt.shutdown_background();
+        });
+        S3Server {
+            addr,
+            root,
+            _dir: dir,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
