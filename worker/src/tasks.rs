@@ -460,7 +460,7 @@ impl BackupPlan {
             None => None,
             Some([one]) => {
                 if let Some(obj) = source_value.as_object_mut() {
-                    obj.entry("database").or_insert_with(|| json!(one));
+                    obj.insert("database".into(), json!(one));
                 }
                 None
             }
