@@ -173,6 +173,26 @@ fn ensure_oidc_provider() -> Result<()> {
     )
 }
 
+/// Valkey 8 (worker/tests/valkey.rs) from Debian bookworm-backports (TEST-INFRA §5): the
+/// backports source is added once; a failed install leaves the tests to skip with a reason.
+fn ensure_valkey() {
+    if have("valkey-server") || !is_root() {
+        return;
+    }
+    let sources = "/etc/apt/sources.list.d/bookworm-backports.sources";
+    if !std::path::Path::new(sources).exists() {
+        let text = "Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm-backports\n\
+                    Components: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n";
+        if let Err(e) = std::fs::write(sources, text) {
+            eprintln!("xtask: cannot add bookworm-backports ({e}); Valkey tests will skip");
+            return;
+        }
+    }
+    if let Err(e) = ensure_debian(&[("valkey-server", "valkey-server")]) {
+        eprintln!("xtask: valkey-server not installed ({e}); Valkey tests will skip");
+    }
+}
+
 /// Prepares everything; returns `(name, value)` pairs for the test environment.
 pub fn prepare() -> Result<Vec<(String, String)>> {
     ensure_debian(&[("psql", "postgresql-client"), ("sqlite3", "sqlite3")])?;
@@ -190,6 +210,7 @@ pub fn prepare() -> Result<Vec<(String, String)>> {
     ensure_oidc_provider()?;
     ensure_debian(&[("unzip", "unzip")])?;
     ensure_pg_wheels()?;
+    ensure_valkey();
     Ok(vec![
         (
             "DBACKUP_TEST_PG".to_owned(),

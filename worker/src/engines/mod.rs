@@ -370,6 +370,10 @@ impl Target {
             Target::Postgres(c) => Preflight {
                 pg: Some(postgres::plan_restore(c, config, head, force, slot)?),
             },
+            Target::Redis(t) => {
+                redis::check_rdb_version(t, head)?;
+                Preflight::default()
+            }
             _ => Preflight::default(),
         })
     }

@@ -127,6 +127,18 @@ pub fn rdb_version(head: &[u8]) -> Option<u32> {
     std::str::from_utf8(&head[5..9]).ok()?.parse().ok()
 }
 
+/// Refuses an RDB newer than the target loads (`maxRdbVersion`), before anything is written.
+pub fn check_rdb_version(target: &RdbTarget, head: &[u8]) -> Result<(), String> {
+    let version = rdb_version(head).ok_or("the backup is not an RDB file (bad magic)")?;
+    match target.max_rdb_version {
+        Some(max) if version > max => Err(format!(
+            "the backup is RDB version {version}; the target loads at most version {max} \
+             (e.g. Valkey 8 writes 11, Redis 7.0 loads up to 10)"
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Checks the RDB magic and version, then swaps the file in.
 pub fn finish_restore(
     mut placement: Placement,
