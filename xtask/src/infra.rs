@@ -158,19 +158,27 @@ fn ensure_pg_wheels() -> Result<()> {
     Ok(())
 }
 
-/// The OpenID Connect provider of tests/tests/sso_oidc.rs (npm `oidc-provider`, locked in
-/// tests/oidc/package-lock.json): `npm ci` unless already installed.
+/// The node packages of the auth tests, each locked in its package-lock.json: the OpenID
+/// Connect provider of tests/tests/sso_oidc.rs (tests/oidc, `oidc-provider`) and the
+/// playwright-core driver of tests/tests/passkey_browser.rs (tests/passkey_browser).
+/// `npm ci` for each not yet installed.
 fn ensure_oidc_provider() -> Result<()> {
     ensure_debian(&[("node", "nodejs"), ("npm", "npm")])?;
-    let dir = crate::repo_root().join("tests").join("oidc");
-    if dir.join("node_modules").join("oidc-provider").is_dir() {
-        return Ok(());
+    for (dir, package) in [
+        ("oidc", "oidc-provider"),
+        ("passkey_browser", "playwright-core"),
+    ] {
+        let dir = crate::repo_root().join("tests").join(dir);
+        if dir.join("node_modules").join(package).is_dir() {
+            continue;
+        }
+        run_cmd(
+            Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(&dir),
+        )?;
     }
-    run_cmd(
-        Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&dir),
-    )
+    Ok(())
 }
 
 /// Valkey 8 (worker/tests/valkey.rs) from Debian bookworm-backports (TEST-INFRA §5): the
