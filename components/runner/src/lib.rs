@@ -6,6 +6,7 @@
 
 mod dispatch;
 mod finalize;
+mod health;
 mod tick;
 
 use dbackup_core::db::Db;
@@ -38,7 +39,14 @@ impl Guest for Runner {
         let tick = Timestamp::from_secs(i64::try_from(metadata.timestamp).unwrap_or(i64::MAX));
         maintenance::run_if_due(&db, tick)
             .map_err(|e| Error::Other(format!("maintenance: {e}")))?;
-        spin_sdk::http::run(tick::run(&db)).map_err(|e| Error::Other(format!("jobs: {e}")))
+        let jobs =
+            spin_sdk::http::run(tick::run(&db)).map_err(|e| Error::Other(format!("jobs: {e}")));
+        // Adapter health checks after the jobs part, so a slow probe never delays a backup.
+        let secs = i64::try_from(metadata.timestamp).unwrap_or(i64::MAX);
+        if let Err(e) = spin_sdk::http::run(health::run(&db, secs)) {
+            eprintln!("dbackup runner: health checks: {e}");
+        }
+        jobs
     }
 }
 

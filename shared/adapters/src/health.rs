@@ -1,5 +1,12 @@
 //! Health status transitions of an adapter (pure): success → ONLINE with the failure counter
 //! reset; a failure increments it, DEGRADED below [`OFFLINE_AFTER`] failures, OFFLINE from it.
+//! Plus the SQL of a check round (claim, targets, record, prune); the runner component makes
+//! the probe calls.
+
+use dbackup_core::db::{Db, Value as DbValue};
+use dbackup_core::ApiError;
+
+use crate::store::new_id;
 
 /// Consecutive failures from which an adapter is OFFLINE.
 pub const OFFLINE_AFTER: i64 = 3;
@@ -66,6 +73,115 @@ pub fn next(previous: HealthStatus, failures: i64, ok: bool) -> Transition {
         went_offline: status == HealthStatus::Offline && previous != HealthStatus::Offline,
         came_back: false,
     }
+}
+
+/// `SystemSetting` key of the check interval in seconds (default [`DEFAULT_INTERVAL_SECS`]).
+pub const INTERVAL_SETTING: &str = "healthCheckInterval";
+/// `SystemSetting` key recording when the last check round started (unix seconds).
+pub const LAST_RUN_SETTING: &str = "runner.lastHealthCheckAt";
+/// Default check interval.
+pub const DEFAULT_INTERVAL_SECS: i64 = 60;
+/// HealthCheckLog rows older than this are deleted.
+pub const RETENTION_SECS: i64 = 48 * 3600;
+
+fn setting(db: &dyn Db, key: &str) -> Result<Option<String>, ApiError> {
+    let rows = db.execute(
+        r#"SELECT "value" FROM "SystemSetting" WHERE "key" = ?"#,
+        &[key.into()],
+    )?;
+    Ok(rows.scalar().and_then(DbValue::as_str).map(str::to_owned))
+}
+
+/// Claims a check round if the interval has passed since the last one (`now` in unix
+/// seconds): records `now` and returns true, else false. The claim is one conditional write,
+/// so of two runners ticking together only one checks.
+pub fn claim_round(db: &dyn Db, now: i64) -> Result<bool, ApiError> {
+    let interval = setting(db, INTERVAL_SETTING)?
+        .and_then(|v| v.trim().trim_matches('"').parse::<i64>().ok())
+        .filter(|v| *v > 0)
+        .unwrap_or(DEFAULT_INTERVAL_SECS);
+    let rows = db.execute(
+        r#"INSERT INTO "SystemSetting" ("key", "value", "description") VALUES (?1, ?2, 'When the runner last started health checks (unix seconds)')
+           ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value",
+               "updatedAt" = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+           WHERE CAST("SystemSetting"."value" AS INTEGER) <= ?3
+           RETURNING "key""#,
+        &[LAST_RUN_SETTING.into(), now.to_string().into(), (now - interval).into()],
+    )?;
+    Ok(!rows.rows.is_empty())
+}
+
+/// The ids of the adapters a round checks: every database and storage adapter.
+pub fn targets(db: &dyn Db) -> Result<Vec<String>, ApiError> {
+    let rows = db.execute(
+        r#"SELECT "id" FROM "AdapterConfig" WHERE "type" IN ('database', 'storage') ORDER BY "id""#,
+        &[],
+    )?;
+    Ok(rows
+        .rows
+        .iter()
+        .filter_map(|r| r.first().and_then(DbValue::as_str).map(str::to_owned))
+        .collect())
+}
+
+/// Records one check of adapter `id`: a HealthCheckLog row and the adapter's new state
+/// (`lastHealthCheck`, `lastStatus`, `consecutiveFailures`). `now` is an ISO timestamp.
+/// `None` if the adapter no longer exists.
+pub fn record(
+    db: &dyn Db,
+    id: &str,
+    ok: bool,
+    latency_ms: u64,
+    error: Option<&str>,
+    now: &str,
+) -> Result<Option<Transition>, ApiError> {
+    let rows = db.execute(
+        r#"SELECT "lastStatus", "consecutiveFailures" FROM "AdapterConfig" WHERE "id" = ?"#,
+        &[id.into()],
+    )?;
+    let Some(row) = rows.rows.first() else {
+        return Ok(None);
+    };
+    let previous = row
+        .first()
+        .and_then(DbValue::as_str)
+        .and_then(HealthStatus::parse)
+        .unwrap_or(HealthStatus::Online);
+    let failures = row.get(1).and_then(DbValue::as_i64).unwrap_or(0);
+    let t = next(previous, failures, ok);
+    let error: Option<String> = error.map(|e| e.chars().take(1000).collect());
+    db.execute(
+        r#"INSERT INTO "HealthCheckLog" ("id", "adapterConfigId", "status", "latencyMs", "error", "createdAt")
+           VALUES (?, ?, ?, ?, ?, ?)"#,
+        &[
+            new_id()?.into(),
+            id.into(),
+            t.status.as_str().into(),
+            i64::try_from(latency_ms).unwrap_or(i64::MAX).into(),
+            error.into(),
+            now.into(),
+        ],
+    )?;
+    db.execute(
+        r#"UPDATE "AdapterConfig" SET "lastHealthCheck" = ?, "lastStatus" = ?, "consecutiveFailures" = ?
+           WHERE "id" = ?"#,
+        &[
+            now.into(),
+            t.status.as_str().into(),
+            t.consecutive_failures.into(),
+            id.into(),
+        ],
+    )?;
+    Ok(Some(t))
+}
+
+/// Deletes HealthCheckLog rows created before `cutoff` (ISO timestamp).
+pub fn prune(db: &dyn Db, cutoff: &str) -> Result<(), ApiError> {
+    db.execute(
+        r#"DELETE FROM "HealthCheckLog" WHERE "createdAt" < ?"#,
+        &[cutoff.into()],
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -5,7 +5,13 @@ use dbackup_host::worker::WorkerMode;
 use dbackup_tests::{bin, free_port, host_config, real_app_env, repo, RealApp, TempDir};
 
 /// The app with its worker spawned (the probes and storage tests go through it).
+#[allow(dead_code)]
 pub async fn start_app_with_worker() -> RealApp {
+    start_app(false).await
+}
+
+/// [`start_app_with_worker`], with the cron trigger (the runner) running if `cron`.
+pub async fn start_app(cron: bool) -> RealApp {
     dbackup_tests::warm_real_app().await;
     let dir = TempDir::new();
     let env = real_app_env(&format!("http://127.0.0.1:{}", free_port()));
@@ -22,6 +28,7 @@ pub async fn start_app_with_worker() -> RealApp {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let mut config = host_config(repo().join("spin.toml"), &dir.join("data"), &env);
     config.migrate = true;
+    config.cron = cron;
     config.worker = WorkerMode::Spawn {
         binary: bin("dbackup-worker"),
     };
