@@ -485,7 +485,8 @@ impl BackupPlan {
                 if let Some(obj) = source_value.as_object_mut().filter(|_| client_server) {
                     obj.entry("database").or_insert_with(|| json!(connect_to));
                 }
-                Some(list.to_vec())
+                // mongodump without --db writes every database into one archive.
+                (!(engine == "mongodb" && list.is_empty())).then(|| list.to_vec())
             }
         };
         if req.destinations.is_empty() {
@@ -1107,12 +1108,24 @@ pub fn run_restore(config: &Config, task: &Task, plan: &RestorePlan) -> Result<V
             result
         });
     }
-    if plan.database_mapping.is_some() {
-        return Err(
+    let mongo_target;
+    let target = match (&plan.target, &plan.database_mapping) {
+        // A MongoDB archive may hold several databases: the mapping goes to mongorestore.
+        (Target::Mongo(t), Some(mapping)) => {
+            let mut renamed = t.clone();
+            for (from, to) in mapping {
+                crate::engines::mongodb::check_rename(from, to)?;
+                renamed.renames.push((from.clone(), to.clone()));
+            }
+            mongo_target = Target::Mongo(renamed);
+            &mongo_target
+        }
+        (_, Some(_)) => return Err(
             "databaseMapping: the backup holds one database; name the target in target.database"
                 .into(),
-        );
-    }
+        ),
+        (_, None) => &plan.target,
+    };
     if !plan.target_database_given {
         return Err("target.database: required for a single-database backup".into());
     }
@@ -1127,11 +1140,11 @@ pub fn run_restore(config: &Config, task: &Task, plan: &RestorePlan) -> Result<V
         );
     }
     if plan.create_database {
-        plan.target.prepare(&preflight, &task.slot)?;
+        target.prepare(&preflight, &task.slot)?;
     }
     task.set_stage("restoring");
     task.log("info", &format!("restoring {}", plan.object_name));
-    let mut restore = plan.target.start_restore(&preflight, &task.slot)?;
+    let mut restore = target.start_restore(&preflight, &task.slot)?;
     task.progress
         .bytes_in
         .fetch_add(head.len() as u64, Ordering::Relaxed);
@@ -1144,13 +1157,13 @@ pub fn run_restore(config: &Config, task: &Task, plan: &RestorePlan) -> Result<V
     }
     if let Err(e) = copied {
         // Let the tool report its own error if it stopped reading first.
-        let tool = plan.target.finish_restore(restore, &task.slot).err();
+        let tool = target.finish_restore(restore, &task.slot).err();
         return Err(match tool {
             Some(tool) if e.kind() == io::ErrorKind::BrokenPipe => tool,
             _ => format!("restore stream: {}", describe_io_error(&e)),
         });
     }
-    let safety_copy = plan.target.finish_restore(restore, &task.slot)?;
+    let safety_copy = target.finish_restore(restore, &task.slot)?;
     Ok(json!({
         "objectName": plan.object_name,
         "bytesRestored": task.progress.bytes_in.load(Ordering::Relaxed),
@@ -1190,7 +1203,7 @@ fn verify_stream<R: Read + Send>(
             };
             let manifest = crate::multi::verify(counted, magic)?;
             check_mapping(plan, &manifest.databases)?;
-        } else if plan.database_mapping.is_some() {
+        } else if plan.database_mapping.is_some() && !matches!(plan.target, Target::Mongo(_)) {
             return Err(
                 "databaseMapping: the backup holds one database; name the target in target.database"
                     .into(),
@@ -1278,7 +1291,7 @@ fn run_restore_multi(
             let Some(to) = target_name(name) else {
                 return Ok(());
             };
-            let target = plan.target.with_database(&to)?;
+            let target = plan.target.for_database(name, &to)?;
             let mut head = Vec::with_capacity(HEAD_BYTES);
             reader
                 .take(HEAD_BYTES as u64)

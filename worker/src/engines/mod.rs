@@ -1,6 +1,7 @@
 //! Database engines; one module per engine.
 
 pub mod mariadb;
+pub mod mongodb;
 pub mod pg_tools;
 pub mod placement;
 pub mod postgres;
@@ -100,6 +101,8 @@ pub enum Source {
     Sqlite(sqlite::SqliteFile),
     /// Redis/Valkey server.
     Redis(redis::RedisConnection),
+    /// MongoDB (`database` none = every database in one archive).
+    Mongo(mongodb::MongoConnection),
 }
 
 /// Where a restore writes to.
@@ -113,6 +116,8 @@ pub enum Target {
     Sqlite(sqlite::SqliteFile),
     /// Redis RDB file placement.
     Redis(redis::RdbTarget),
+    /// MongoDB (`mongorestore`, renames via `--nsFrom/--nsTo`).
+    Mongo(mongodb::MongoTarget),
 }
 
 fn object_and_engine(body: Value, field: &str) -> Result<(Map<String, Value>, String), Error> {
@@ -156,6 +161,9 @@ impl Source {
             redis::ENGINE | "valkey" => {
                 redis::RedisConnection::from_fields(Fields::new(map)).map(Source::Redis)
             }
+            mongodb::ENGINE => {
+                mongodb::MongoConnection::from_fields(Fields::new(map)).map(Source::Mongo)
+            }
             other => return Err(Error::UnsupportedEngine(truncate(other, 64))),
         };
         parsed.map_err(|e| prefix_field("source", e))
@@ -168,6 +176,7 @@ impl Source {
             Source::MariaDb(_) => mariadb::ENGINE,
             Source::Sqlite(_) => sqlite::ENGINE,
             Source::Redis(_) => redis::ENGINE,
+            Source::Mongo(_) => mongodb::ENGINE,
         }
     }
 
@@ -178,12 +187,16 @@ impl Source {
             Source::MariaDb(c) => c.database.clone(),
             Source::Sqlite(f) => f.label(),
             Source::Redis(_) => "redis".into(),
+            Source::Mongo(c) => c.database.clone().unwrap_or_else(|| "all".into()),
         }
     }
 
     /// Whether several databases can go into one backup (a TAR of per-database dumps).
     pub fn supports_multi(&self) -> bool {
-        matches!(self, Source::Postgres(_) | Source::MariaDb(_))
+        matches!(
+            self,
+            Source::Postgres(_) | Source::MariaDb(_) | Source::Mongo(_)
+        )
     }
 
     /// The same server, another database.
@@ -195,6 +208,10 @@ impl Source {
             }),
             Source::MariaDb(c) => Source::MariaDb(mariadb::MariaConnection {
                 database: database.to_owned(),
+                ..c.clone()
+            }),
+            Source::Mongo(c) => Source::Mongo(mongodb::MongoConnection {
+                database: Some(database.to_owned()),
                 ..c.clone()
             }),
             other => other.clone(),
@@ -210,6 +227,9 @@ impl Source {
         match self {
             Source::Postgres(c) => postgres::list_databases(c, config, slot),
             Source::MariaDb(c) => mariadb::list_databases(c, slot),
+            Source::Mongo(_) => {
+                Err("MongoDB: leave `databases` out or empty to dump every database".into())
+            }
             _ => Err("several databases per backup: only for PostgreSQL and MariaDB/MySQL".into()),
         }
     }
@@ -221,6 +241,7 @@ impl Source {
             Source::MariaDb(_) => "sql",
             Source::Sqlite(_) => "db",
             Source::Redis(_) => "rdb",
+            Source::Mongo(_) => "archive",
         }
     }
 
@@ -232,6 +253,7 @@ impl Source {
             Source::MariaDb(_) => mariadb::version(),
             Source::Sqlite(_) => sqlite::version(),
             Source::Redis(_) => redis::version(),
+            Source::Mongo(_) => mongodb::version(),
         }
     }
 
@@ -260,6 +282,10 @@ impl Source {
                 }
             }
             Source::Redis(c) => Dump::from_process(redis::start_dump(c, slot)?, None)?,
+            Source::Mongo(c) => {
+                let (p, dir) = mongodb::start_dump(c, slot)?;
+                Dump::from_process(p, Some(dir))?
+            }
         })
     }
 }
@@ -340,6 +366,14 @@ impl Target {
                         }
                     })
             }
+            mongodb::ENGINE => {
+                mongodb::MongoConnection::from_fields(Fields::new(map)).map(|conn| {
+                    Target::Mongo(mongodb::MongoTarget {
+                        conn,
+                        renames: Vec::new(),
+                    })
+                })
+            }
             other => return Err(Error::UnsupportedEngine(truncate(other, 64))),
         };
         parsed.map_err(|e| prefix_field("target", e))
@@ -353,6 +387,7 @@ impl Target {
             Target::MariaDb(_) => None,
             Target::Sqlite(_) => Some(sqlite::MAGIC),
             Target::Redis(_) => Some(b"REDIS"),
+            Target::Mongo(_) => Some(mongodb::MAGIC),
         }
     }
 
@@ -378,9 +413,16 @@ impl Target {
         })
     }
 
-    /// The same server, another database (multi-database restores).
-    pub fn with_database(&self, database: &str) -> Result<Target, String> {
+    /// The same server, database `source` of a multi-database archive restored as `database`.
+    pub fn for_database(&self, source: &str, database: &str) -> Result<Target, String> {
         match self {
+            Target::Mongo(t) => {
+                mongodb::check_rename(source, database)?;
+                Ok(Target::Mongo(mongodb::MongoTarget {
+                    conn: t.conn.clone(),
+                    renames: vec![(source.to_owned(), database.to_owned())],
+                }))
+            }
             Target::Postgres(c) => Ok(Target::Postgres(postgres::PgConnection {
                 database: database.to_owned(),
                 ..c.clone()
@@ -389,9 +431,10 @@ impl Target {
                 database: database.to_owned(),
                 ..c.clone()
             })),
-            _ => {
-                Err("a multi-database backup restores only onto PostgreSQL or MariaDB/MySQL".into())
-            }
+            _ => Err(
+                "a multi-database backup restores only onto PostgreSQL, MariaDB/MySQL or MongoDB"
+                    .into(),
+            ),
         }
     }
 
@@ -400,7 +443,7 @@ impl Target {
         match self {
             Target::Postgres(c) => postgres::create_database_if_missing(c, pre.pg()?, slot),
             Target::MariaDb(c) => mariadb::create_database_if_missing(c, slot),
-            Target::Sqlite(_) | Target::Redis(_) => Ok(()),
+            Target::Sqlite(_) | Target::Redis(_) | Target::Mongo(_) => Ok(()),
         }
     }
 
@@ -420,6 +463,10 @@ impl Target {
             }
             Target::Sqlite(f) => Restore::Placement(sqlite::start_restore(f)?),
             Target::Redis(t) => Restore::Placement(redis::start_restore(t)?),
+            Target::Mongo(t) => {
+                let (p, dir) = mongodb::start_restore(t, slot)?;
+                Restore::from_process(p, Some(dir))?
+            }
         })
     }
 
