@@ -279,7 +279,8 @@ async fn notify(
     }
 }
 
-async fn send(out: OutboundMessage) -> Result<(), String> {
+/// Delivers one rendered notification (HTTP from here, e-mail through the worker).
+pub(crate) async fn send(out: OutboundMessage) -> Result<(), String> {
     match out {
         OutboundMessage::Email { request } => {
             let (status, body) = worker::post_json("/v1/notify/email", &request)
@@ -302,6 +303,7 @@ async fn send(out: OutboundMessage) -> Result<(), String> {
         } => {
             let method = match method.as_str() {
                 "PUT" => Method::Put,
+                "PATCH" => Method::Patch,
                 "GET" => Method::Get,
                 _ => Method::Post,
             };

@@ -2,11 +2,13 @@
 //! runner claims a round and probes every database and storage adapter through the worker
 //! (`/v1/probe`, `/v1/storage/probe`; each probe bounded by the worker's probe timeout), at most
 //! [`CONCURRENCY`] at a time, then records each result and its status transition
-//! (`dbackup_adapters_core::health`) and deletes log rows older than 48 h.
+//! (`dbackup_adapters_core::health`), notifies the system-event channels when an adapter goes
+//! OFFLINE, comes back, or stays OFFLINE past the reminder interval, and deletes log rows older
+//! than 48 h.
 
 use dbackup_adapters_core::health::{self, Transition};
 use dbackup_adapters_core::registry::Kind;
-use dbackup_adapters_core::{store, worker_source, worker_storage, SecretBox};
+use dbackup_adapters_core::{render_notification, store, worker_source, worker_storage, SecretBox};
 use dbackup_core::db::Db;
 use dbackup_web::worker;
 use futures::StreamExt;
@@ -99,6 +101,7 @@ pub async fn run(db: &dyn Db, now: i64) -> Result<Vec<(String, Transition)>, Str
         .await;
     let now_iso = dbackup_core::time::iso8601(u64::try_from(now).unwrap_or(0));
     let mut transitions = Vec::new();
+    let mut notices = Vec::new();
     for o in outcomes {
         match health::record(db, &o.id, o.ok, o.latency_ms, o.error.as_deref(), &now_iso) {
             Ok(Some(t)) => {
@@ -113,14 +116,64 @@ pub async fn run(db: &dyn Db, now: i64) -> Result<Vec<(String, Transition)>, Str
                             .unwrap_or_default()
                     );
                 }
+                notices.push((o.id.clone(), t, o.error.clone()));
                 transitions.push((o.id, t));
             }
             Ok(None) => {}
             Err(e) => eprintln!("dbackup runner: recording the health of {}: {e}", o.id),
         }
     }
+    if let Err(e) = notify(db, &sealer, &notices, now).await {
+        eprintln!("dbackup runner: health notifications: {e}");
+    }
     let cutoff =
         dbackup_core::time::iso8601(u64::try_from(now - health::RETENTION_SECS).unwrap_or(0));
     health::prune(db, &cutoff).map_err(|e| e.to_string())?;
     Ok(transitions)
+}
+
+/// Sends the system-event notification of each transition that warrants one (going OFFLINE,
+/// coming back, or a reminder while OFFLINE) to the channels of the
+/// `notifications.systemChannels` setting; the time of the notice goes into the adapter's
+/// metadata (`lastHealthNotice`, unix seconds) for the reminder cooldown.
+async fn notify(
+    db: &dyn Db,
+    sealer: &SecretBox,
+    notices: &[(String, Transition, Option<String>)],
+    now: i64,
+) -> Result<(), String> {
+    let channels = health::system_channels(db).map_err(|e| e.to_string())?;
+    if channels.is_empty() {
+        return Ok(());
+    }
+    let reminder = health::reminder_secs(db).map_err(|e| e.to_string())?;
+    for (id, t, error) in notices {
+        let Ok(adapter) = store::load(db, sealer, id) else {
+            continue;
+        };
+        let last = adapter
+            .metadata
+            .get("lastHealthNotice")
+            .and_then(Value::as_i64);
+        if !health::should_notify(t, last, now, reminder) {
+            continue;
+        }
+        let msg = health::transition_notification(&adapter.name, t, error.as_deref());
+        for channel_id in &channels {
+            let sent = match store::load(db, sealer, channel_id) {
+                Ok(channel) => match render_notification(&channel, &msg) {
+                    Ok(out) => crate::finalize::send(out).await,
+                    Err(e) => Err(e.message),
+                },
+                Err(e) => Err(e.message),
+            };
+            if let Err(e) = sent {
+                eprintln!("dbackup runner: health notification to {channel_id}: {e}");
+            }
+        }
+        let mut patch = serde_json::Map::new();
+        patch.insert("lastHealthNotice".into(), json!(now));
+        store::merge_metadata(db, id, &patch).map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
