@@ -4,105 +4,11 @@
 //! services (exact payloads snapshotted). A canary secret in every secret field must never
 //! appear in an answer, an audit row or the database files.
 
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-
 mod adapters_common;
 
-use adapters_common::start_app_with_worker;
+use adapters_common::{start_app_with_worker, Received, Receiver};
 use dbackup_tests::{sqlite_json, Api, Credential, RealApp, TempDir, TEST_PASSWORD};
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
-
-/// One request the local receiver got.
-#[derive(Debug, Clone)]
-struct Received {
-    method: String,
-    path: String,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-/// An HTTP server on loopback that records every request and answers 200 (or `status` set
-/// by path: `/fail...` answers 500).
-struct Receiver {
-    addr: SocketAddr,
-    got: Arc<Mutex<Vec<Received>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Receiver {
-    async fn start() -> Receiver {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let got: Arc<Mutex<Vec<Received>>> = Arc::default();
-        let sink = got.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    return;
-                };
-                let sink = sink.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(
-                        move |req: hyper::Request<hyper::body::Incoming>| {
-                            let sink = sink.clone();
-                            async move {
-                                let method = req.method().to_string();
-                                let path = req.uri().to_string();
-                                let mut headers: Vec<(String, String)> = req
-                                    .headers()
-                                    .iter()
-                                    .filter(|(k, _)| {
-                                        !["host", "content-length"].contains(&k.as_str())
-                                    })
-                                    .map(|(k, v)| {
-                                        (k.to_string(), v.to_str().unwrap_or("?").to_owned())
-                                    })
-                                    .collect();
-                                headers.sort();
-                                let body = req
-                                    .into_body()
-                                    .collect()
-                                    .await
-                                    .map(|b| b.to_bytes())
-                                    .unwrap_or_default();
-                                let fail = path.starts_with("/fail");
-                                sink.lock().unwrap().push(Received {
-                                    method,
-                                    path,
-                                    headers,
-                                    body: String::from_utf8_lossy(&body).into_owned(),
-                                });
-                                let status = if fail { 500 } else { 200 };
-                                Ok::<_, std::convert::Infallible>(
-                                    hyper::Response::builder()
-                                        .status(status)
-                                        .body(http_body_util::Full::new(bytes::Bytes::from_static(
-                                            b"{\"ok\":true}",
-                                        )))
-                                        .unwrap(),
-                                )
-                            }
-                        },
-                    );
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        Receiver { addr, got, task }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    fn take(&self) -> Vec<Received> {
-        std::mem::take(&mut *self.got.lock().unwrap())
-    }
-}
 
 const CANARY: &str = "CANARY-7f3a9b";
 

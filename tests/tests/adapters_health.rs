@@ -1,13 +1,14 @@
 //! Health monitoring by the runner (cron every 10 s): a Redis server started here goes
 //! ONLINE → DEGRADED → DEGRADED → OFFLINE when stopped and ONLINE again when restarted, as
-//! recorded in HealthCheckLog and shown by `GET /api/adapters/{id}/health`.
+//! recorded in HealthCheckLog and shown by `GET /api/adapters/{id}/health`; the system-event
+//! channel (a webhook to a local receiver) gets "offline" and "back online" exactly once each.
 
 mod adapters_common;
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use adapters_common::start_app;
+use adapters_common::{start_app, Receiver};
 use dbackup_tests::{free_port, sqlite_json, Api, Credential, TEST_PASSWORD};
 use serde_json::{json, Value};
 
@@ -75,6 +76,19 @@ async fn online_degraded_offline_online() {
         )
         .await;
     let id = a["id"].as_str().unwrap().to_owned();
+    // System events go to a webhook channel (a local receiver).
+    let receiver = Receiver::start().await;
+    let channel = api
+        .expect(&admin, "POST", "/api/adapters", Some(&json!({"name": "ops hook", "adapterId": "webhook",
+            "config": {"url": receiver.url("/events"), "bodyTemplate": "{\"title\": \"{{title}}\", \"status\": \"{{status}}\"}"}})), 201)
+        .await;
+    sqlite_json(
+        &app.db_path(),
+        &format!(
+            "INSERT INTO SystemSetting (key, value) VALUES ('notifications.systemChannels', '[\"{}\"]')",
+            channel["id"].as_str().unwrap()
+        ),
+    );
 
     let h = until(&api, &admin, &id, "ONLINE", 40).await;
     assert_eq!(h["consecutiveFailures"], 0);
@@ -100,11 +114,34 @@ async fn online_degraded_offline_online() {
     let error = h["entries"][first_failure]["error"].as_str().unwrap();
     assert!(error.contains("Connection refused"), "{error}");
 
+    let events = |r: &Receiver| -> Vec<serde_json::Value> {
+        r.take()
+            .iter()
+            .map(|e| serde_json::from_str(&e.body).unwrap())
+            .collect()
+    };
+    assert_eq!(
+        events(&receiver),
+        [json!({"title": "cache is offline", "status": "failure"})]
+    );
+
     let mut server = redis(port);
     let h = until(&api, &admin, &id, "ONLINE", 40).await;
     assert_eq!(h["consecutiveFailures"], 0);
     assert!(h["lastHealthCheck"].as_str().unwrap().ends_with('Z'));
+    let back = dbackup_tests::wait_for(Duration::from_secs(5), || {
+        let got = events(&receiver);
+        async move { (!got.is_empty()).then_some(got) }
+    })
+    .await;
+    assert_eq!(
+        back,
+        Some(vec![
+            json!({"title": "cache is back online", "status": "success"})
+        ])
+    );
     server.kill().unwrap();
     server.wait().unwrap();
+    receiver.task.abort();
     app.shutdown().await;
 }

@@ -6,6 +6,7 @@
 use dbackup_core::db::{Db, Value as DbValue};
 use dbackup_core::ApiError;
 
+use crate::notify::{Notification, NotificationField, Status};
 use crate::store::new_id;
 
 /// Consecutive failures from which an adapter is OFFLINE.
@@ -184,6 +185,68 @@ pub fn prune(db: &dyn Db, cutoff: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// `SystemSetting` key: JSON array of the notification channel ids that get system events
+/// (an adapter going OFFLINE or coming back ONLINE).
+pub const SYSTEM_CHANNELS_SETTING: &str = "notifications.systemChannels";
+/// `SystemSetting` key: seconds between reminders while an adapter stays OFFLINE.
+pub const REMINDER_SETTING: &str = "healthReminderInterval";
+/// Default reminder interval.
+pub const DEFAULT_REMINDER_SECS: i64 = 3600;
+
+/// The channels configured for system events (absent or malformed setting: none).
+pub fn system_channels(db: &dyn Db) -> Result<Vec<String>, ApiError> {
+    Ok(setting(db, SYSTEM_CHANNELS_SETTING)?
+        .and_then(|v| serde_json::from_str::<Vec<String>>(&v).ok())
+        .unwrap_or_default())
+}
+
+/// Seconds between OFFLINE reminders.
+pub fn reminder_secs(db: &dyn Db) -> Result<i64, ApiError> {
+    Ok(setting(db, REMINDER_SETTING)?
+        .and_then(|v| v.trim().trim_matches('"').parse::<i64>().ok())
+        .filter(|v| *v > 0)
+        .unwrap_or(DEFAULT_REMINDER_SECS))
+}
+
+/// Whether a transition is worth a notification: going OFFLINE, coming back, or still OFFLINE
+/// and the last notice (unix seconds, from the adapter's metadata) older than `reminder_secs`.
+pub fn should_notify(
+    t: &Transition,
+    last_notice: Option<i64>,
+    now: i64,
+    reminder_secs: i64,
+) -> bool {
+    t.went_offline
+        || t.came_back
+        || (t.status == HealthStatus::Offline
+            && last_notice.is_none_or(|at| now - at >= reminder_secs))
+}
+
+/// The notification for a transition of adapter `name` (`error`: the failed check's message).
+pub fn transition_notification(name: &str, t: &Transition, error: Option<&str>) -> Notification {
+    let (title, status) = if t.status == HealthStatus::Online {
+        (format!("{name} is back online"), Status::Success)
+    } else if t.went_offline {
+        (format!("{name} is offline"), Status::Failure)
+    } else {
+        (format!("{name} is still offline"), Status::Warning)
+    };
+    Notification {
+        title,
+        status,
+        job: None,
+        source: Some(name.to_owned()),
+        destinations: Vec::new(),
+        size: None,
+        duration_ms: None,
+        error: error.map(str::to_owned),
+        fields: vec![NotificationField {
+            name: "Failed checks".into(),
+            value: t.consecutive_failures.to_string(),
+        }],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,6 +278,23 @@ mod tests {
             ]
         );
         assert_eq!(HealthStatus::parse("OFFLINE"), Some(Offline));
+        let offline = next(Degraded, 2, false);
+        assert!(should_notify(&offline, Some(0), 10, 3600));
+        let still = next(Offline, 3, false);
+        assert!(!should_notify(&still, Some(100), 200, 3600));
+        assert!(should_notify(&still, Some(100), 3700, 3600));
+        assert!(!should_notify(&next(Degraded, 1, false), None, 0, 3600));
+        let back = next(Offline, 5, true);
+        assert_eq!(
+            transition_notification("db", &back, None).title,
+            "db is back online"
+        );
+        assert_eq!(
+            transition_notification("db", &offline, Some("refused"))
+                .error
+                .as_deref(),
+            Some("refused")
+        );
         assert_eq!(Degraded.as_str(), "DEGRADED");
     }
 }
