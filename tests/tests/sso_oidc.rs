@@ -482,7 +482,55 @@ async fn oidc_login_against_a_real_provider() {
     let o = origin.clone();
     let (location, jwt) = blocking(move || Browser::new().login(&o, "alice")).await;
     assert_eq!(location, "/");
-    assert_eq!(session_user(&api, &jwt.unwrap()).await["id"], alice["id"]);
+    let alice_jwt = jwt.unwrap();
+    assert_eq!(session_user(&api, &alice_jwt).await["id"], alice["id"]);
+
+    // --- linked accounts in the profile: never the last way to sign in ------------------------
+    let alice_session = Credential::Cookie(alice_jwt);
+    let mine = api
+        .expect(&alice_session, "GET", "/api/profile/accounts", None, 200)
+        .await;
+    assert_eq!(mine["hasPassword"], false);
+    assert_eq!(mine["accounts"][0]["providerId"], SLUG);
+    assert_eq!(mine["accounts"][0]["providerName"], "Test IdP");
+    assert_eq!(mine["accounts"][0]["accountId"], "alice");
+    let alice_link = mine["accounts"][0]["id"].as_str().unwrap().to_owned();
+    let resp = api
+        .call(
+            &alice_session,
+            "DELETE",
+            &format!("/api/profile/accounts/{alice_link}"),
+            None,
+        )
+        .await;
+    assert_eq!(resp.status, 409, "{}", resp.text());
+    let bob_session = api.login("bob@example.test", TEST_PASSWORD).await;
+    let resp = api
+        .call(
+            &bob_session,
+            "DELETE",
+            &format!("/api/profile/accounts/{alice_link}"),
+            None,
+        )
+        .await;
+    assert_eq!(resp.status, 404, "{}", resp.text());
+    let bobs = api
+        .expect(&bob_session, "GET", "/api/profile/accounts", None, 200)
+        .await;
+    assert_eq!(bobs["hasPassword"], true);
+    let bob_link = bobs["accounts"][0]["id"].as_str().unwrap().to_owned();
+    api.expect(
+        &bob_session,
+        "DELETE",
+        &format!("/api/profile/accounts/{bob_link}"),
+        None,
+        204,
+    )
+    .await;
+    let bobs = api
+        .expect(&bob_session, "GET", "/api/profile/accounts", None, 200)
+        .await;
+    assert_eq!(bobs["accounts"], json!([]));
 
     // --- disabled, then deleted ---------------------------------------------------------------
     api.expect(
@@ -542,7 +590,7 @@ async fn oidc_login_against_a_real_provider() {
         .iter()
         .filter_map(|r| r["details"]["event"].as_str())
         .collect();
-    for e in ["provisioned", "linked", "linkedByEmail"] {
+    for e in ["provisioned", "linked", "linkedByEmail", "unlinked"] {
         assert!(events.contains(&e), "{e} not in {events:?}");
     }
     drop(provider);

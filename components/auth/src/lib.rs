@@ -39,6 +39,8 @@ fn handle(req: Request) -> Response {
             ("GET", "/api/auth/sso/providers") => sso::public_list(ctx),
             ("GET", "/api/auth/sso/{id}/start") => sso::start(ctx),
             ("GET", "/api/auth/sso/{id}/callback") => sso::callback(ctx),
+            ("GET", "/api/profile/accounts") => sso::accounts(ctx),
+            ("DELETE", "/api/profile/accounts/{id}") => sso::unlink(ctx),
             ("GET", "/api/sso-providers") => sso::list(ctx),
             ("POST", "/api/sso-providers") => sso::create(ctx),
             ("GET", "/api/sso-providers/{id}") => sso::get(ctx),

@@ -334,3 +334,23 @@ pub fn callback(ctx: &Ctx) -> Answer {
         Err(f) => fail(ctx, Some(&slug), f),
     }
 }
+
+/// `GET /api/profile/accounts` → the caller's SSO links and other sign-in methods.
+pub fn accounts(ctx: &Ctx) -> Answer {
+    let user_id = ctx.principal()?.user_id();
+    dbackup_web::ok(&sso::linked_accounts(&ctx.db, user_id)?)
+}
+
+/// `DELETE /api/profile/accounts/{id}` → 204; 409 for the last way to sign in.
+pub fn unlink(ctx: &Ctx) -> Answer {
+    let user_id = ctx.principal()?.user_id();
+    let id = ctx.param("id")?;
+    let provider = sso::unlink(&ctx.db, user_id, id)?;
+    ctx.audit(
+        action::DELETE,
+        sso::AUDIT_RESOURCE,
+        Some(id),
+        json!({ "event": "unlinked", "provider": provider }),
+    )?;
+    dbackup_web::no_content()
+}

@@ -127,6 +127,9 @@ pub static ROUTES: &[RouteRule] = &[
     rule("GET", "/api/auth/sso/providers", PUBLIC, "auth"),
     rule("GET", "/api/auth/sso/{id}/start", PUBLIC, "auth"),
     rule("GET", "/api/auth/sso/{id}/callback", PUBLIC, "auth"),
+    // The caller's own SSO links (served by auth; spin.toml routes this prefix there).
+    rule("GET", "/api/profile/accounts", AUTHENTICATED, "auth"),
+    rule("DELETE", "/api/profile/accounts/{id}", AUTHENTICATED, "auth"),
     rule("GET", "/api/sso-providers", perm(P::SettingsWrite), "auth"),
     rule("POST", "/api/sso-providers", perm(P::SettingsWrite), "auth"),
     rule(

@@ -678,3 +678,73 @@ pub fn audit_failure(
     )?;
     Ok(())
 }
+
+// ---------------------------------------------------------------------------------------------
+// The caller's linked accounts
+// ---------------------------------------------------------------------------------------------
+
+/// `GET /api/profile/accounts`: the user's SSO links (`id`, `providerId`, `providerName`,
+/// `accountId`, `createdAt`) and the other ways they can sign in.
+pub fn linked_accounts(db: &dyn Db, user_id: &str) -> Result<Json> {
+    let accounts = sql::all(
+        db,
+        r#"SELECT a.id, a.providerId, a.accountId, a.createdAt, p.name AS providerName
+           FROM "Account" a LEFT JOIN "SsoProvider" p ON p.providerId = a.providerId
+           WHERE a.userId = ? AND a.providerId != ? ORDER BY a.createdAt, a.id"#,
+        &[user_id.into(), users::CREDENTIAL_PROVIDER.into()],
+        |r| {
+            Ok(json!({
+                "id": r.text("id")?, "providerId": r.text("providerId")?,
+                "providerName": r.opt_text("providerName")?, "accountId": r.text("accountId")?,
+                "createdAt": r.text("createdAt")?,
+            }))
+        },
+    )?;
+    Ok(json!({
+        "accounts": accounts,
+        "hasPassword": users::password_hash(db, user_id)?.is_some(),
+        "passkeys": passkeys::list(db, user_id)?.len(),
+    }))
+}
+
+/// `DELETE /api/profile/accounts/{id}`: unlinks one of the user's SSO accounts. 404 for anyone
+/// else's; 409 when it is the last way to sign in (no password, no other link, and no passkey
+/// usable for login).
+pub fn unlink(db: &dyn Db, user_id: &str, account_id: &str) -> Result<String> {
+    sql::transaction(db, || {
+        let provider = sql::first(
+            db,
+            r#"SELECT providerId FROM "Account" WHERE id = ? AND userId = ? AND providerId != ?"#,
+            &[
+                account_id.into(),
+                user_id.into(),
+                users::CREDENTIAL_PROVIDER.into(),
+            ],
+            |r| r.text("providerId"),
+        )?
+        .ok_or(IdentityError::NotFound("linked account"))?;
+        let other_links = sql::scalar_i64(
+            db,
+            r#"SELECT COUNT(*) FROM "Account" WHERE userId = ? AND id != ? AND providerId != ?"#,
+            &[
+                user_id.into(),
+                account_id.into(),
+                users::CREDENTIAL_PROVIDER.into(),
+            ],
+        )?;
+        let password = users::password_hash(db, user_id)?.is_some();
+        let passkey_login =
+            !passkeys::passkey_login_disabled(db)? && !passkeys::list(db, user_id)?.is_empty();
+        if other_links == 0 && !password && !passkey_login {
+            return Err(IdentityError::Conflict(
+                "this is your last way to sign in: set a password or add a passkey first".into(),
+            ));
+        }
+        sql::exec(
+            db,
+            r#"DELETE FROM "Account" WHERE id = ?"#,
+            &[account_id.into()],
+        )?;
+        Ok(provider)
+    })
+}
