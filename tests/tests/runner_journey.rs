@@ -281,6 +281,24 @@ async fn journey(target: Target, hosts_n: usize, label: &str) {
     .await
     .unwrap_or_else(|| panic!("executions did not settle: {}", api_rows(&hosts.db)));
 
+    // Post-processing is claimed first (finalizedAt) and logged when done: wait for the log.
+    let logs_sql = format!(
+        r#"SELECT "logs" FROM "Execution" WHERE "jobId" = '{job_id}' AND "status" = 'Success'"#
+    );
+    let retention_logged = wait_for(Duration::from_secs(60), || async {
+        let logs: String = sqlite_json(&hosts.db, &logs_sql)
+            .iter()
+            .map(|r| r["logs"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        (logs.contains("deleted journey/") && logs.contains("not among the newest 1")).then_some(())
+    })
+    .await;
+    assert!(
+        retention_logged.is_some(),
+        "retention logged no deletion: {}",
+        api_rows(&hosts.db)
+    );
+
     // Exactly one execution per occurrence, all from the scheduler, each one worker task.
     let rows = sqlite_json(
         &hosts.db,
@@ -337,20 +355,6 @@ async fn journey(target: Target, hosts_n: usize, label: &str) {
     assert!(head.starts_with(b"DBKENC01"), "the backup is not encrypted");
     assert!(target.file(&store, &format!("{path}.meta.json")).is_file());
     assert_eq!(exec["progress"]["percent"], 100);
-    let older_logs: String = sqlite_json(
-        &hosts.db,
-        &format!(
-            r#"SELECT "logs" FROM "Execution" WHERE "jobId" = '{job_id}' AND "status" = 'Success'"#
-        ),
-    )
-    .iter()
-    .map(|r| r["logs"].as_str().unwrap_or_default().to_owned())
-    .collect();
-    assert!(
-        older_logs.contains("deleted journey/") && older_logs.contains("not among the newest 1"),
-        "retention logged no deletion: {older_logs}"
-    );
-
     // Restore it into a new database.
     let restore = api
         .expect(

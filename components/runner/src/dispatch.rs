@@ -3,7 +3,7 @@
 //! execution's signing key.
 
 use chrono::Utc;
-use dbackup_adapters_core::{store, worker_source, worker_storage};
+use dbackup_adapters_core::{store, vault, worker_source, worker_storage};
 use dbackup_core::ApiError;
 use dbackup_identity::secretbox::SecretBox;
 use dbackup_jobs_core::dispatch::{self, BackupParts, Key, RestoreParams};
@@ -15,34 +15,19 @@ use spin_sdk::http::Method;
 
 use crate::tick::app_url;
 
-/// The raw key of encryption profile `id`, unsealed with `encryption_key`.
-///
-/// Mirrors the vault's sealing (`SecretBox`, context `EncryptionProfile.secretKey:<id>`, 32
-/// raw bytes); switch to `dbackup_adapters_core::vault::key_hex` once it is committed.
+/// The key of encryption profile `id` (a missing profile fails the execution with a 400-style
+/// message rather than a 404).
 fn profile_key(db: &SpinDb, sealer: &SecretBox, id: &str) -> Result<Key, ApiError> {
-    let sealed = sql::query(
-        db,
-        r#"SELECT "secretKey" FROM "EncryptionProfile" WHERE "id" = ?"#,
-        &[id.into()],
-    )?
-    .first()
-    .and_then(|r| r.text("secretKey"))
-    .ok_or_else(|| ApiError::bad_request(format!("encryption profile {id} no longer exists")))?;
-    let key = sealer
-        .decrypt(&sealed, &format!("EncryptionProfile.secretKey:{id}"))
-        .map_err(|_| {
-            ApiError::internal(format!(
-                "encryption profile {id}: key does not decrypt (encryption_key changed?)"
-            ))
-        })?;
-    if key.len() != 32 {
-        return Err(ApiError::internal(format!(
-            "encryption profile {id}: the key is not 32 bytes"
-        )));
-    }
+    let (key_hex, _fingerprint) = vault::key_hex(db, sealer, id).map_err(|e| {
+        if e.status == 404 {
+            ApiError::bad_request(format!("encryption profile {id} no longer exists"))
+        } else {
+            e
+        }
+    })?;
     Ok(Key {
         profile_id: id.to_owned(),
-        key_hex: hex::encode(key),
+        key_hex,
     })
 }
 
