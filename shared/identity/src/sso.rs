@@ -748,3 +748,205 @@ pub fn unlink(db: &dyn Db, user_id: &str, account_id: &str) -> Result<String> {
         Ok(provider)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::*;
+
+    fn discovery(issuer: &str) -> Discovery {
+        Discovery {
+            issuer: issuer.into(),
+            authorization_endpoint: format!("{issuer}/auth"),
+            token_endpoint: format!("{issuer}/token"),
+            userinfo_endpoint: None,
+            jwks_uri: format!("{issuer}/jwks"),
+            token_endpoint_auth_methods_supported: None,
+        }
+    }
+
+    fn input(v: Json) -> ProviderInput {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn provider(db: &TestDb, domain: Option<&str>, provisioning: bool) -> SsoProvider {
+        let sbox = SecretBox::from_hex_key(KEY).unwrap();
+        let p = prepare(
+            &input(
+                json!({"name": "IdP", "providerId": "idp", "adapter": "keycloak",
+                "baseUrl": "https://kc.example/", "realm": "main", "clientId": "app",
+                "clientSecret": "s3cret", "domain": domain, "allowProvisioning": provisioning}),
+            ),
+            None,
+        )
+        .unwrap();
+        assert_eq!(p.issuer, "https://kc.example/realms/main");
+        save(db, &sbox, None, &p, &discovery(&p.issuer), NOW).unwrap()
+    }
+
+    fn claims(sub: &str, email: &str, verified: bool) -> IdClaims {
+        IdClaims {
+            sub: sub.into(),
+            email: Some(email.into()),
+            email_verified: verified,
+            name: Some("Someone".into()),
+        }
+    }
+
+    #[test]
+    fn secret_is_sealed_and_never_shown() {
+        let db = TestDb::migrated();
+        let p = provider(&db, None, true);
+        assert!(p.has_client_secret);
+        assert!(!serde_json::to_string(&p).unwrap().contains("s3cret"));
+        let stored = db
+            .text(r#"SELECT clientSecret FROM "SsoProvider""#)
+            .unwrap();
+        assert!(stored.starts_with("v1:") && !stored.contains("s3cret"));
+        let sbox = SecretBox::from_hex_key(KEY).unwrap();
+        assert_eq!(client_secret(&db, &sbox, &p).unwrap(), "s3cret");
+        // PATCH without a secret keeps it; renaming needs it again.
+        let patch = input(json!({"name": "Renamed"}));
+        let prepared = prepare(&patch, Some(&p)).unwrap();
+        assert_eq!(prepared.client_secret, None);
+        assert!(!rename_needs_secret(&p, &prepared));
+        let renamed = prepare(&input(json!({"providerId": "other"})), Some(&p)).unwrap();
+        assert!(rename_needs_secret(&p, &renamed));
+    }
+
+    #[test]
+    fn inputs_are_validated() {
+        for (body, field) in [
+            (
+                json!({"providerId": "x", "adapter": "generic", "issuer": "https://i",
+                    "clientId": "c", "clientSecret": "s"}),
+                "name",
+            ),
+            (
+                json!({"name": "n", "providerId": "UPPER", "adapter": "generic",
+                    "issuer": "https://i", "clientId": "c", "clientSecret": "s"}),
+                "providerId",
+            ),
+            (
+                json!({"name": "n", "providerId": "x", "adapter": "authentik",
+                    "baseUrl": "https://a", "clientId": "c", "clientSecret": "s"}),
+                "slug",
+            ),
+            (
+                json!({"name": "n", "providerId": "x", "adapter": "generic",
+                    "issuer": "https://i", "clientId": "c"}),
+                "clientSecret",
+            ),
+        ] {
+            let err = prepare(&input(body), None).unwrap_err();
+            assert_eq!(
+                err,
+                IdentityError::Validation {
+                    message: err.to_string(),
+                    details: Some(json!({ "field": field })),
+                },
+                "{field}"
+            );
+        }
+        assert!(serde_json::from_value::<ProviderInput>(json!({"bogus": 1})).is_err());
+    }
+
+    #[test]
+    fn users_are_found_linked_or_provisioned() {
+        let db = TestDb::migrated();
+        insert_user(&db, "a", None);
+        let p = provider(&db, None, true);
+        // A verified email links the existing user, then the link is used.
+        let (u, how) = resolve_user(&db, &p, &claims("s1", "a@example.com", true), NOW)
+            .unwrap()
+            .unwrap();
+        assert_eq!((u.id.as_str(), how), ("a", Resolution::LinkedByEmail));
+        let (u, how) = resolve_user(&db, &p, &claims("s1", "changed@x", false), NOW)
+            .unwrap()
+            .unwrap();
+        assert_eq!((u.id.as_str(), how), ("a", Resolution::Linked));
+        // An unverified email never links.
+        let f = resolve_user(&db, &p, &claims("s2", "a@example.com", false), NOW)
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(f.code, "sso_email_unverified");
+        // Provisioning: a user without a group and without a password.
+        let (u, how) = resolve_user(&db, &p, &claims("s3", "new@example.org", true), NOW)
+            .unwrap()
+            .unwrap();
+        assert_eq!(how, Resolution::Provisioned);
+        assert_eq!(u.group_id, None);
+        assert_eq!(users::password_hash(&db, &u.id).unwrap(), None);
+        // The last way to sign in cannot be unlinked; with a password it can.
+        let link = db
+            .text(&format!(
+                r#"SELECT id FROM "Account" WHERE userId = '{}'"#,
+                u.id
+            ))
+            .unwrap();
+        assert!(matches!(
+            unlink(&db, &u.id, &link),
+            Err(IdentityError::Conflict(_))
+        ));
+        assert_eq!(
+            unlink(&db, "a", &link),
+            Err(IdentityError::NotFound("linked account"))
+        );
+        let a_link = db
+            .text(r#"SELECT id FROM "Account" WHERE userId = 'a' AND providerId = 'idp'"#)
+            .unwrap();
+        assert_eq!(unlink(&db, "a", &a_link).unwrap(), "idp");
+    }
+
+    #[test]
+    fn provisioning_off_and_domain() {
+        let db = TestDb::migrated();
+        insert_user(&db, "b", None);
+        let p = provider(&db, Some("@Example.com"), false);
+        assert_eq!(p.domain.as_deref(), Some("example.com"));
+        let f = resolve_user(&db, &p, &claims("s1", "x@other.org", true), NOW)
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(f.code, "sso_domain");
+        let f = resolve_user(&db, &p, &claims("s1", "new@example.com", true), NOW)
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(f.code, "sso_no_account");
+        assert_eq!(db.count(r#"SELECT COUNT(*) FROM "User""#), 1);
+        let mut no_email = claims("s1", "", true);
+        no_email.email = None;
+        let f = resolve_user(&db, &p, &no_email, NOW).unwrap().unwrap_err();
+        assert_eq!(f.code, "sso_no_email");
+        // Existing users still link by email with provisioning off.
+        assert!(
+            resolve_user(&db, &p, &claims("s1", "b@example.com", true), NOW)
+                .unwrap()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn start_stores_a_single_use_state() {
+        let db = TestDb::migrated();
+        let p = provider(&db, None, true);
+        let url = start(&db, &p, "https://app/cb", NOW).unwrap();
+        let params = oidc::query_params(url.split_once('?').unwrap().1);
+        let get = |k: &str| params.iter().find(|(n, _)| n == k).unwrap().1.clone();
+        assert_eq!(get("code_challenge_method"), "S256");
+        let state = take_state(&db, &get("state"), NOW).unwrap().unwrap();
+        assert_eq!(state.nonce, get("nonce"));
+        assert_eq!(
+            oidc::pkce_challenge(&state.code_verifier),
+            get("code_challenge")
+        );
+        assert_eq!(take_state(&db, &get("state"), NOW).unwrap(), None);
+        // Expired states are refused.
+        let url = start(&db, &p, "https://app/cb", NOW).unwrap();
+        let params = oidc::query_params(url.split_once('?').unwrap().1);
+        let st = params.iter().find(|(n, _)| n == "state").unwrap().1.clone();
+        assert_eq!(
+            take_state(&db, &st, NOW.plus_secs(STATE_TTL_SECS + 1)).unwrap(),
+            None
+        );
+    }
+}
