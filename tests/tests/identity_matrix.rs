@@ -184,7 +184,7 @@ impl Fixtures {
             }
             return self.fodder_session.clone();
         }
-        if ["/api/jobs/", "/api/executions/"]
+        if ["/api/jobs/", "/api/executions/", "/api/storage/"]
             .iter()
             .any(|p| rule.pattern.starts_with(p))
         {

@@ -129,7 +129,12 @@ pub static ROUTES: &[RouteRule] = &[
     rule("GET", "/api/auth/sso/{id}/callback", PUBLIC, "auth"),
     // The caller's own SSO links (served by auth; spin.toml routes this prefix there).
     rule("GET", "/api/profile/accounts", AUTHENTICATED, "auth"),
-    rule("DELETE", "/api/profile/accounts/{id}", AUTHENTICATED, "auth"),
+    rule(
+        "DELETE",
+        "/api/profile/accounts/{id}",
+        AUTHENTICATED,
+        "auth",
+    ),
     rule("GET", "/api/sso-providers", perm(P::SettingsWrite), "auth"),
     rule("POST", "/api/sso-providers", perm(P::SettingsWrite), "auth"),
     rule(
@@ -275,6 +280,38 @@ pub static ROUTES: &[RouteRule] = &[
         "/api/restores",
         perm(P::StorageRestore),
         "executions",
+    ),
+    // --- storage: the storage explorer (`?path=` names the backup) ---------------------------
+    rule(
+        "GET",
+        "/api/storage/{id}/backups",
+        perm(P::StorageRead),
+        "storage",
+    ),
+    rule(
+        "DELETE",
+        "/api/storage/{id}/backups",
+        perm(P::StorageDelete),
+        "storage",
+    ),
+    // Locking protects from deletion, so changing it needs the right to delete.
+    rule(
+        "POST",
+        "/api/storage/{id}/backups/lock",
+        perm(P::StorageDelete),
+        "storage",
+    ),
+    rule(
+        "POST",
+        "/api/storage/{id}/backups/unlock",
+        perm(P::StorageDelete),
+        "storage",
+    ),
+    rule(
+        "GET",
+        "/api/storage/{id}/download",
+        perm(P::StorageDownload),
+        "storage",
     ),
 ];
 
@@ -449,7 +486,8 @@ mod tests {
                     "vault",
                     "jobs",
                     "executions",
-                    "runner"
+                    "runner",
+                    "storage"
                 ]
                 .contains(&r.component),
                 "{r:?}"

@@ -1,0 +1,337 @@
+//! The storage explorer's logic (served by the `storage` component): which objects of a
+//! worker listing are backups, their order and pages, the item shown for an object and its
+//! `.meta.json` sidecar, and the sidecar rewritten by lock/unlock.
+
+use dbackup_core::ApiError;
+use serde_json::{json, Value};
+
+/// Suffix of a backup's metadata sidecar (written by the worker next to the object).
+pub const META_SUFFIX: &str = ".meta.json";
+
+/// Default and largest page size of `GET /api/storage/{id}/backups`.
+pub const DEFAULT_LIMIT: usize = 50;
+/// See [`DEFAULT_LIMIT`].
+pub const MAX_LIMIT: usize = 200;
+
+/// One object of a worker `/v1/storage/list` answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub name: String,
+    pub size: u64,
+    pub modified_unix: i64,
+}
+
+/// The sidecar's name for backup `path`.
+pub fn sidecar_name(path: &str) -> String {
+    format!("{path}{META_SUFFIX}")
+}
+
+/// Checks a backup path given by a client: relative to the destination's base, no `..`, no
+/// empty segment, not a sidecar or partial object. 400 otherwise.
+pub fn validate_path(path: &str) -> Result<&str, ApiError> {
+    let bad = |why: &str| {
+        Err(ApiError::bad_request(format!("invalid path: {why}"))
+            .with_details(json!({"field": "path"})))
+    };
+    if path.is_empty() {
+        return bad("required");
+    }
+    if path.len() > 1024 {
+        return bad("too long");
+    }
+    if path.starts_with('/') || path.contains('\\') || path.chars().any(char::is_control) {
+        return bad("must be a relative object name");
+    }
+    if path
+        .split('/')
+        .any(|s| s.is_empty() || s == "." || s == "..")
+    {
+        return bad("must not contain empty, '.' or '..' segments");
+    }
+    if path.ends_with(META_SUFFIX) || path.ends_with(".partial") {
+        return bad("names a sidecar or partial object, not a backup");
+    }
+    Ok(path)
+}
+
+/// The backups of a listing (sidecars and `.partial` objects left out), newest first (by
+/// modification time, then name, so that pages are stable). 502 on a malformed listing.
+pub fn backups_of(listing: &Value) -> Result<Vec<Listed>, ApiError> {
+    let objects = listing["objects"].as_array().ok_or_else(|| {
+        ApiError::new(
+            502,
+            "storage listing failed: the worker sent no object list",
+        )
+    })?;
+    let mut out: Vec<Listed> = objects
+        .iter()
+        .filter_map(|o| {
+            let name = o["name"].as_str()?;
+            if name.ends_with(META_SUFFIX) || name.ends_with(".partial") {
+                return None;
+            }
+            Some(Listed {
+                name: name.to_owned(),
+                size: o["size"].as_u64().unwrap_or(0),
+                modified_unix: o["modifiedUnix"].as_i64().unwrap_or(0),
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.modified_unix
+            .cmp(&a.modified_unix)
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    Ok(out)
+}
+
+/// The cursor that continues after `item`.
+pub fn cursor_after(item: &Listed) -> String {
+    format!("{}:{}", item.modified_unix, item.name)
+}
+
+/// The items after `cursor` (from [`cursor_after`]) in a list from [`backups_of`]; 400 on a
+/// malformed cursor. A cursor whose object was deleted meanwhile still resumes at its place.
+pub fn after_cursor<'a>(
+    items: &'a [Listed],
+    cursor: Option<&str>,
+) -> Result<&'a [Listed], ApiError> {
+    let Some(cursor) = cursor.filter(|c| !c.is_empty()) else {
+        return Ok(items);
+    };
+    let (m, name) = cursor
+        .split_once(':')
+        .and_then(|(m, n)| Some((m.parse::<i64>().ok()?, n)))
+        .ok_or_else(|| ApiError::bad_request("invalid cursor"))?;
+    let start = items
+        .iter()
+        .position(|i| (i.modified_unix < m) || (i.modified_unix == m && i.name.as_str() > name))
+        .unwrap_or(items.len());
+    Ok(&items[start..])
+}
+
+/// Parses `limit` (1–[`MAX_LIMIT`], default [`DEFAULT_LIMIT`]).
+pub fn parse_limit(limit: Option<&str>) -> Result<usize, ApiError> {
+    match limit.filter(|l| !l.is_empty()) {
+        None => Ok(DEFAULT_LIMIT),
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=MAX_LIMIT).contains(l))
+            .ok_or_else(|| {
+                ApiError::bad_request(format!("invalid limit: must be 1 to {MAX_LIMIT}"))
+            }),
+    }
+}
+
+/// Whether the sidecar says the backup is locked (protected from deletion and retention).
+pub fn is_locked(sidecar: &Value) -> bool {
+    sidecar["locked"].as_bool().unwrap_or(false)
+}
+
+/// The job id recorded in a sidecar (`meta.jobId`).
+pub fn job_id_of(sidecar: &Value) -> Option<&str> {
+    sidecar["meta"]["jobId"].as_str()
+}
+
+/// The explorer's item for `object` and its sidecar (`null` when it has none: then only the
+/// storage's facts are known, and `hasMetadata` is false).
+pub fn item(object: &Listed, sidecar: &Value) -> Value {
+    let meta = &sidecar["meta"];
+    let has = sidecar.is_object();
+    let str_of = |v: &Value| v.as_str().map(str::to_owned);
+    // The recorded creation time; the modification time only when there is no sidecar.
+    let created_at = str_of(&sidecar["createdAt"])
+        .or_else(|| chrono::DateTime::from_timestamp(object.modified_unix, 0).map(crate::iso));
+    let databases = match &sidecar["databases"] {
+        Value::Array(a) if !a.is_empty() => Value::Array(a.clone()),
+        _ => match (&sidecar["database"], &meta["databases"]) {
+            (Value::String(d), _) => json!([d]),
+            (_, Value::Array(a)) => Value::Array(a.clone()),
+            _ => json!([]),
+        },
+    };
+    let encryption = &sidecar["encryption"];
+    json!({
+        "path": object.name,
+        "size": sidecar["size"].as_u64().unwrap_or(object.size),
+        "modifiedAt": chrono::DateTime::from_timestamp(object.modified_unix, 0).map(crate::iso),
+        "createdAt": created_at,
+        "hasMetadata": has,
+        "jobId": str_of(&meta["jobId"]),
+        "jobName": str_of(&meta["jobName"]).or_else(|| str_of(&sidecar["jobName"])),
+        "sourceId": str_of(&meta["sourceId"]),
+        "databases": databases,
+        "engine": str_of(&sidecar["engine"]),
+        "engineVersion": str_of(&sidecar["serverVersion"]),
+        "format": str_of(&sidecar["format"]),
+        "compression": str_of(&sidecar["compression"]),
+        "encrypted": encryption.is_object(),
+        "keyFingerprint": str_of(&encryption["keyFingerprint"]),
+        "encryptionProfileId": str_of(&meta["encryptionProfileId"]),
+        "sha256": str_of(&sidecar["sha256"]),
+        "executionId": str_of(&meta["executionId"]).or_else(|| str_of(&sidecar["executionId"])),
+        "locked": is_locked(sidecar),
+    })
+}
+
+/// The sidecar text with `locked` set; 409 when the backup has no sidecar to record it in.
+pub fn with_lock(sidecar: &Value, locked: bool) -> Result<String, ApiError> {
+    let Value::Object(map) = sidecar else {
+        return Err(ApiError::new(
+            409,
+            "this backup has no metadata sidecar: it cannot be locked or unlocked",
+        ));
+    };
+    let mut map = map.clone();
+    map.insert("locked".into(), json!(locked));
+    serde_json::to_string_pretty(&Value::Object(map))
+        .map_err(|e| ApiError::internal(format!("encoding sidecar: {e}")))
+}
+
+/// A download's file name: the last segment of `path`, reduced to safe characters (for
+/// `Content-Disposition`).
+pub fn download_name(path: &str, decrypted: bool) -> String {
+    let last = path.rsplit('/').next().unwrap_or(path);
+    let last = if decrypted {
+        last.strip_suffix(".enc").unwrap_or(last)
+    } else {
+        last
+    };
+    let safe: String = last
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-+".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if safe.is_empty() {
+        "backup".into()
+    } else {
+        safe
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listing(n: usize) -> Value {
+        let mut objects = Vec::new();
+        for i in 0..n {
+            let name = format!("job/job_{i:05}.sql.gz");
+            objects.push(json!({"name": name, "size": 10 + i, "modifiedUnix": 1_000 + i as i64}));
+            objects.push(json!({"name": format!("{name}.meta.json"), "size": 5, "modifiedUnix": 1_000 + i as i64}));
+        }
+        objects.push(json!({"name": "job/x.sql.partial", "size": 1, "modifiedUnix": 99_999}));
+        json!({ "objects": objects })
+    }
+
+    #[test]
+    fn pages_walk_every_backup_once_beyond_a_thousand() {
+        let all = backups_of(&listing(2_345)).unwrap();
+        assert_eq!(all.len(), 2_345);
+        assert_eq!(all[0].name, "job/job_02344.sql.gz");
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let rest = after_cursor(&all, cursor.as_deref()).unwrap();
+            let page = &rest[..rest.len().min(MAX_LIMIT)];
+            if page.is_empty() {
+                break;
+            }
+            seen.extend(page.iter().map(|p| p.name.clone()));
+            cursor = Some(cursor_after(page.last().unwrap()));
+        }
+        assert_eq!(seen.len(), 2_345);
+        let unique: std::collections::BTreeSet<_> = seen.iter().collect();
+        assert_eq!(unique.len(), 2_345);
+    }
+
+    #[test]
+    fn cursor_resumes_after_a_deleted_object_and_rejects_garbage() {
+        let all = backups_of(&listing(5)).unwrap();
+        let cursor = cursor_after(&all[1]);
+        let without: Vec<Listed> = all
+            .iter()
+            .filter(|l| l.name != all[1].name)
+            .cloned()
+            .collect();
+        let rest = after_cursor(&without, Some(&cursor)).unwrap();
+        assert_eq!(rest[0].name, all[2].name);
+        assert!(after_cursor(&all, Some("nonsense")).is_err());
+        assert_eq!(after_cursor(&all, Some("")).unwrap().len(), 5);
+    }
+
+    #[test]
+    fn malformed_listing_is_an_error_not_empty() {
+        assert_eq!(backups_of(&json!({"error": "x"})).unwrap_err().status, 502);
+        assert!(backups_of(&json!({"objects": []})).unwrap().is_empty());
+    }
+
+    #[test]
+    fn paths_are_checked() {
+        assert!(validate_path("job/a.sql.gz").is_ok());
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../b",
+            "a//b",
+            "a/./b",
+            "a.sql.meta.json",
+            "a.partial",
+            "a\\b",
+            "a\nb",
+        ] {
+            assert_eq!(validate_path(bad).unwrap_err().status, 400, "{bad:?}");
+        }
+        assert!(parse_limit(Some("0")).is_err());
+        assert!(parse_limit(Some("201")).is_err());
+        assert_eq!(parse_limit(None).unwrap(), DEFAULT_LIMIT);
+    }
+
+    #[test]
+    fn item_from_sidecar_and_without_one() {
+        let object = Listed {
+            name: "nightly/nightly_2026.sql.gz.enc".into(),
+            size: 1234,
+            modified_unix: 1_767_225_600,
+        };
+        let sidecar = json!({
+            "version": 1, "engine": "postgresql", "serverVersion": "16.4",
+            "database": "shop", "databases": null, "jobName": "nightly",
+            "format": "sql", "compression": "Gzip", "size": 1234, "sha256": "ab",
+            "encryption": {"algorithm": "AES-256-GCM", "keyFingerprint": "f00d"},
+            "createdAt": "2026-01-01T00:00:00Z", "locked": true,
+            "meta": {"jobId": "j1", "jobName": "nightly", "encryptionProfileId": "p1", "executionId": "e1"},
+        });
+        let v = item(&object, &sidecar);
+        assert_eq!(v["jobId"], "j1");
+        assert_eq!(v["databases"], json!(["shop"]));
+        assert_eq!(v["engine"], "postgresql");
+        assert_eq!(v["engineVersion"], "16.4");
+        assert_eq!(v["encrypted"], true);
+        assert_eq!(v["keyFingerprint"], "f00d");
+        assert_eq!(v["locked"], true);
+        assert_eq!(v["createdAt"], "2026-01-01T00:00:00Z");
+        let bare = item(&object, &Value::Null);
+        assert_eq!(bare["hasMetadata"], false);
+        assert_eq!(bare["locked"], false);
+        assert_eq!(bare["size"], 1234);
+        assert_eq!(bare["createdAt"], "2026-01-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn lock_rewrites_only_the_flag() {
+        let sidecar = json!({"locked": false, "sha256": "ab"});
+        let text = with_lock(&sidecar, true).unwrap();
+        let back: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, json!({"locked": true, "sha256": "ab"}));
+        assert_eq!(with_lock(&Value::Null, true).unwrap_err().status, 409);
+        assert_eq!(download_name("job/a b\".sql.gz.enc", true), "a_b_.sql.gz");
+    }
+}
