@@ -187,6 +187,51 @@ async fn worker_killed_mid_backup_fails_the_execution_and_the_queue_moves_on() {
     assert_eq!(done["status"], "Success", "{done}");
     assert!(store.join(done["path"].as_str().expect("path")).is_file());
 
+    // Cancel a running backup: the execution is Cancelled at once, the worker task stops.
+    let third = api.expect(&admin, "POST", &run, None, 202).await;
+    let third = third["executionId"].as_str().expect("id").to_owned();
+    let sql = format!(
+        r#"SELECT "taskId" FROM "Execution" WHERE "id" = '{third}' AND "status" = 'Running'"#
+    );
+    let task = wait_for(Duration::from_secs(60), || async {
+        sqlite_json(&db_file, &sql)
+            .first()
+            .and_then(|r| r["taskId"].as_str().map(str::to_owned))
+    })
+    .await
+    .expect("the third backup starts on the worker");
+    let cancelled = api
+        .expect(
+            &admin,
+            "POST",
+            &format!("/api/executions/{third}/cancel"),
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(cancelled["status"], "Cancelled", "{cancelled}");
+    let worker_status = wait_for(Duration::from_secs(30), || async {
+        let auth = format!("Bearer {token}");
+        let resp = dbackup_tests::request(
+            worker_addr.parse().expect("worker address"),
+            "GET",
+            &format!("/v1/tasks/{task}"),
+            &[("authorization", auth.as_str())],
+            None,
+        )
+        .await
+        .ok()?;
+        let v: Value = serde_json::from_slice(&resp.body).ok()?;
+        (v["status"] != "running").then_some(v)
+    })
+    .await
+    .expect("the worker task stops");
+    assert_eq!(worker_status["status"], "cancelled", "{worker_status}");
+    // Its late result (cancelled) does not change the execution.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let v = execution(&api, &admin, &third).await;
+    assert_eq!(v["status"], "Cancelled");
+
     host.shutdown().await;
     let _ = worker.start_kill();
     psql("postgres", &format!("DROP DATABASE IF EXISTS {db_name}"));
