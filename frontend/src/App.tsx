@@ -19,6 +19,7 @@ const AdaptersPage = lazy(() => import('./pages/Adapters'));
 const VaultPage = lazy(() => import('./pages/Vault'));
 const JobsPage = lazy(() => import('./pages/Jobs'));
 const HistoryPage = lazy(() => import('./pages/History'));
+const StoragePage = lazy(() => import('./pages/Storage'));
 
 /** Shows the login page until there is a session, then the app. */
 function AuthGate() {
@@ -171,6 +172,8 @@ const router = createBrowserRouter([
       { path: 'jobs', element: <JobsPage /> },
       { path: 'history', element: <HistoryPage /> },
       { path: 'history/:id', element: <HistoryPage /> },
+      { path: 'storage', element: <StoragePage /> },
+      { path: 'storage/:destinationId', element: <StoragePage /> },
       { path: 'vault', element: <VaultPage /> },
       { path: 'users', element: <UsersPage /> },
       { path: 'api-keys', element: <ApiKeysPage /> },

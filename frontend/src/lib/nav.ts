@@ -15,6 +15,7 @@ export const NAV: NavItem[] = [
   { to: '/notifications', label: 'Notifications', anyOf: ['notifications:read'], section: 'main' },
   { to: '/jobs', label: 'Jobs', anyOf: ['jobs:read'], section: 'main' },
   { to: '/history', label: 'History', anyOf: ['history:read'], section: 'main' },
+  { to: '/storage', label: 'Storage', anyOf: ['storage:read'], section: 'main' },
   { to: '/vault', label: 'Vault', anyOf: ['vault:read'], section: 'main' },
   { to: '/users', label: 'Users & groups', anyOf: ['users:read', 'groups:read'], section: 'admin' },
   { to: '/api-keys', label: 'API keys', anyOf: ['api-keys:read'], section: 'admin' },

@@ -1,0 +1,379 @@
+import { useState } from 'react';
+import { useInfiniteQuery, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Link, useNavigate, useParams } from 'react-router';
+import { api, ApiError, query, request } from '../api/client';
+import type { Adapter } from '../api/types';
+import { Badge, Button, Dialog, Field, Input, PageHeader, Select, Table, Td, Th } from '../components/ui';
+import { ConfirmButton, Empty, ErrorAlert, LoadMore, QueryState } from '../components/common';
+import { useCan } from '../lib/session';
+import { formatBytes, formatDate } from '../lib/utils';
+
+/** One backup of `GET /api/storage/{destinationId}/backups` (components/storage). */
+export interface StoredBackup {
+  path: string;
+  size: number;
+  createdAt: string | null;
+  modifiedAt: string | null;
+  hasMetadata: boolean;
+  jobId: string | null;
+  jobName: string | null;
+  sourceId: string | null;
+  databases: string[];
+  engine: string | null;
+  engineVersion: string | null;
+  format: string | null;
+  compression: string | null;
+  encrypted: boolean;
+  keyFingerprint: string | null;
+  encryptionProfileId: string | null;
+  locked: boolean;
+}
+
+interface BackupPage {
+  items: StoredBackup[];
+  nextCursor: string | null;
+  total: number;
+}
+
+const enc = encodeURIComponent;
+
+/** The storage explorer's endpoints. */
+export const storageApi = {
+  backups: (dest: string, f: { jobId?: string; cursor?: string | null; limit?: number }) =>
+    request<BackupPage>('GET', `/api/storage/${enc(dest)}/backups${query(f)}`),
+  remove: (dest: string, path: string) => request<void>('DELETE', `/api/storage/${enc(dest)}/backups${query({ path })}`),
+  lock: (dest: string, path: string, locked: boolean) =>
+    request<StoredBackup>('POST', `/api/storage/${enc(dest)}/backups/${locked ? 'lock' : 'unlock'}`, { path }),
+  downloadUrl: (dest: string, path: string, decrypt = false) =>
+    `/api/storage/${enc(dest)}/download${query({ path, decrypt: decrypt ? 'true' : undefined })}`,
+  restore: (b: { destinationId: string; path: string; targetSourceId: string; databaseMapping?: Record<string, string> }) =>
+    request<{ executionId: string }>('POST', '/api/restores', b),
+};
+
+/** Compares "major.minor" of two versions (-1, 0, 1), or null when either is unknown. */
+export function compareVersions(a: string | null | undefined, b: string | null | undefined): number | null {
+  const pa = /(\d+)(?:\.(\d+))?/.exec(a ?? '');
+  const pb = /(\d+)(?:\.(\d+))?/.exec(b ?? '');
+  if (!pa || !pb) return null;
+  const [ma, na, mb, nb] = [Number(pa[1]), Number(pa[2] ?? 0), Number(pb[1]), Number(pb[2] ?? 0)];
+  if (ma !== mb) return ma < mb ? -1 : 1;
+  if (na !== nb) return na < nb ? -1 : 1;
+  return 0;
+}
+
+export default function StoragePage() {
+  const { destinationId } = useParams();
+  const destinations = useQuery({ queryKey: ['adapters', 'storage'], queryFn: () => api.adapters('storage'), retry: false });
+  const navigate = useNavigate();
+  const current = destinations.data?.find((d) => d.id === destinationId) ?? null;
+  return (
+    <div>
+      <PageHeader
+        title={current ? `Storage: ${current.name}` : 'Storage'}
+        actions={
+          destinations.data && destinations.data.length > 0 ? (
+            <Field label="Destination">
+              {(fid) => (
+                <Select
+                  id={fid}
+                  value={destinationId ?? ''}
+                  onChange={(e) => navigate(e.target.value ? `/storage/${enc(e.target.value)}` : '/storage')}
+                >
+                  <option value="">Choose…</option>
+                  {destinations.data.map((d) => (
+                    <option key={d.id} value={d.id}>
+                      {d.name}
+                    </option>
+                  ))}
+                </Select>
+              )}
+            </Field>
+          ) : undefined
+        }
+      >
+        The backups stored on a destination, read from the storage itself.
+      </PageHeader>
+      <QueryState query={destinations} what="destinations">
+        {destinationId ? (
+          <Backups destinationId={destinationId} />
+        ) : destinations.data && destinations.data.length > 0 ? (
+          <ul className="grid gap-2 sm:grid-cols-2 lg:grid-cols-3">
+            {destinations.data.map((d) => (
+              <li key={d.id}>
+                <Link
+                  to={`/storage/${enc(d.id)}`}
+                  className="block rounded-lg border border-border bg-card p-4 hover:bg-subtle"
+                >
+                  <p className="font-medium">{d.name}</p>
+                  <p className="text-xs text-muted">{d.adapterId}</p>
+                </Link>
+              </li>
+            ))}
+          </ul>
+        ) : (
+          <Empty title="No destinations yet">Add one under Destinations.</Empty>
+        )}
+      </QueryState>
+    </div>
+  );
+}
+
+function Backups({ destinationId }: { destinationId: string }) {
+  const [jobId, setJobId] = useState('');
+  const [restoring, setRestoring] = useState<StoredBackup | null>(null);
+  const [actionError, setActionError] = useState<unknown>(null);
+  const qc = useQueryClient();
+  const canDelete = useCan('storage:delete');
+  const canDownload = useCan('storage:download');
+  const canRestore = useCan('storage:restore');
+  const jobs = useQuery({ queryKey: ['jobs'], queryFn: api.jobs, enabled: useCan('jobs:read'), retry: false });
+  const list = useInfiniteQuery({
+    queryKey: ['storage', destinationId, jobId],
+    queryFn: ({ pageParam }) => storageApi.backups(destinationId, { jobId, cursor: pageParam, limit: 50 }),
+    initialPageParam: null as string | null,
+    getNextPageParam: (last) => last.nextCursor,
+    retry: false,
+  });
+  const rows = list.data?.pages.flatMap((p) => p.items) ?? [];
+  const refresh = () => qc.invalidateQueries({ queryKey: ['storage', destinationId] });
+  const toggleLock = async (b: StoredBackup) => {
+    setActionError(null);
+    try {
+      await storageApi.lock(destinationId, b.path, !b.locked);
+      await refresh();
+    } catch (e) {
+      setActionError(e);
+    }
+  };
+  return (
+    <div>
+      <div className="mb-4 flex flex-wrap items-end gap-3">
+        {jobs.data && (
+          <Field label="Job">
+            {(fid) => (
+              <Select id={fid} value={jobId} onChange={(e) => setJobId(e.target.value)}>
+                <option value="">All jobs</option>
+                {jobs.data.map((j) => (
+                  <option key={j.id} value={j.id}>
+                    {j.name}
+                  </option>
+                ))}
+              </Select>
+            )}
+          </Field>
+        )}
+        <Button variant="secondary" onClick={refresh}>
+          Refresh
+        </Button>
+        {list.data && (
+          <p className="text-sm text-muted" data-testid="backup-count">
+            {list.data.pages[0]?.total ?? 0} backup(s)
+          </p>
+        )}
+      </div>
+      <ErrorAlert error={actionError} className="mb-3" />
+      <QueryState query={list} what="the storage explorer">
+        {rows.length === 0 ? (
+          <Empty title="No backups on this destination" testId="no-backups" />
+        ) : (
+          <Table aria-label="Backups">
+            <thead>
+              <tr>
+                <Th>Backup</Th>
+                <Th>Databases</Th>
+                <Th>Size</Th>
+                <Th>Created</Th>
+                <Th>Encrypted</Th>
+                <Th>Locked</Th>
+                <Th className="text-right">Actions</Th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((b) => (
+                <tr key={b.path} data-testid="backup-row">
+                  <Td>
+                    <p className="font-medium">{b.jobName ?? '—'}</p>
+                    <p className="break-all font-mono text-xs text-muted">{b.path}</p>
+                    {b.engine && (
+                      <p className="text-xs text-muted">
+                        {b.engine}
+                        {b.engineVersion ? ` ${b.engineVersion}` : ''}
+                        {b.compression ? ` · ${b.compression}` : ''}
+                      </p>
+                    )}
+                  </Td>
+                  <Td>{b.databases.length ? b.databases.join(', ') : '—'}</Td>
+                  <Td className="whitespace-nowrap">{formatBytes(b.size)}</Td>
+                  <Td className="whitespace-nowrap">{formatDate(b.createdAt)}</Td>
+                  <Td>
+                    {b.encrypted ? (
+                      <Badge tone="info" title={b.keyFingerprint ? `Key ${b.keyFingerprint}` : undefined}>
+                        Encrypted
+                      </Badge>
+                    ) : (
+                      <span className="text-muted">No</span>
+                    )}
+                  </Td>
+                  <Td>{b.locked ? <Badge tone="warn">Locked</Badge> : <span className="text-muted">No</span>}</Td>
+                  <Td>
+                    <div className="flex flex-wrap justify-end gap-1">
+                      {canDownload && (
+                        <Button asChild size="sm" variant="secondary">
+                          <a href={storageApi.downloadUrl(destinationId, b.path)} download>
+                            Download
+                          </a>
+                        </Button>
+                      )}
+                      {canDownload && b.encrypted && (
+                        <Button asChild size="sm" variant="ghost">
+                          <a href={storageApi.downloadUrl(destinationId, b.path, true)} download>
+                            Decrypted
+                          </a>
+                        </Button>
+                      )}
+                      {canRestore && (
+                        <Button size="sm" variant="secondary" onClick={() => setRestoring(b)}>
+                          Restore
+                        </Button>
+                      )}
+                      {canDelete && b.hasMetadata && (
+                        <Button size="sm" variant="ghost" onClick={() => toggleLock(b)}>
+                          {b.locked ? 'Unlock' : 'Lock'}
+                        </Button>
+                      )}
+                      {canDelete && (
+                        <ConfirmButton
+                          label="Delete"
+                          title="Delete this backup?"
+                          description={`${b.path} and its metadata are removed from the storage. This cannot be undone.`}
+                          disabled={b.locked}
+                          onConfirm={async () => {
+                            await storageApi.remove(destinationId, b.path);
+                            await refresh();
+                          }}
+                        />
+                      )}
+                    </div>
+                  </Td>
+                </tr>
+              ))}
+            </tbody>
+          </Table>
+        )}
+        <LoadMore hasMore={!!list.hasNextPage} loading={list.isFetchingNextPage} onClick={() => list.fetchNextPage()} />
+      </QueryState>
+      {restoring && (
+        <RestoreDialog destinationId={destinationId} backup={restoring} onClose={() => setRestoring(null)} />
+      )}
+    </div>
+  );
+}
+
+function RestoreDialog({
+  destinationId,
+  backup,
+  onClose,
+}: {
+  destinationId: string;
+  backup: StoredBackup;
+  onClose: () => void;
+}) {
+  const navigate = useNavigate();
+  const sources = useQuery({ queryKey: ['adapters', 'database'], queryFn: () => api.adapters('database'), retry: false });
+  const [targetId, setTargetId] = useState('');
+  const [mapping, setMapping] = useState<Record<string, string>>(() =>
+    Object.fromEntries(backup.databases.map((d) => [d, d])),
+  );
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const target: Adapter | undefined = sources.data?.find((s) => s.id === targetId);
+  const targetVersion = (target?.metadata?.engineVersion as string | undefined) ?? null;
+  const newer = compareVersions(backup.engineVersion, targetVersion) === 1;
+  const submit = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const databaseMapping = Object.fromEntries(
+        Object.entries(mapping).filter(([, to]) => to.trim() !== ''),
+      );
+      const r = await storageApi.restore({
+        destinationId,
+        path: backup.path,
+        targetSourceId: targetId,
+        databaseMapping: Object.keys(databaseMapping).length ? databaseMapping : undefined,
+      });
+      onClose();
+      navigate(`/history/${enc(r.executionId)}`);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog
+      open
+      onOpenChange={(o) => !o && onClose()}
+      title="Restore backup"
+      description={`${backup.path} (${formatBytes(backup.size)}, ${formatDate(backup.createdAt)})`}
+    >
+      <div className="space-y-3">
+        <Field label="Target source">
+          {(fid) => (
+            <Select id={fid} value={targetId} onChange={(e) => setTargetId(e.target.value)}>
+              <option value="">Choose…</option>
+              {(sources.data ?? []).map((s) => (
+                <option key={s.id} value={s.id}>
+                  {s.name}
+                </option>
+              ))}
+            </Select>
+          )}
+        </Field>
+        {sources.error instanceof ApiError && <ErrorAlert error={sources.error} />}
+        {target && backup.engineVersion && (
+          <p className="text-xs text-muted">
+            Backup from {backup.engine ?? 'the engine'} {backup.engineVersion}; target{' '}
+            {targetVersion ?? 'version unknown (test its connection to record it)'}.
+          </p>
+        )}
+        {newer && (
+          <div
+            role="alert"
+            data-testid="version-warning"
+            className="rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-900 dark:border-amber-800 dark:bg-amber-950/50 dark:text-amber-200"
+          >
+            The backup comes from a newer server ({backup.engineVersion}) than the target ({targetVersion}). The restore
+            may fail or lose features.
+          </div>
+        )}
+        {backup.databases.length > 0 && (
+          <fieldset className="space-y-2">
+            <legend className="text-sm font-medium">Database mapping</legend>
+            <p className="text-xs text-muted">Restore each database under this name (created if missing).</p>
+            {backup.databases.map((d) => (
+              <Field key={d} label={`Restore ${d} as`}>
+                {(fid) => (
+                  <Input
+                    id={fid}
+                    value={mapping[d] ?? ''}
+                    onChange={(e) => setMapping((m) => ({ ...m, [d]: e.target.value }))}
+                  />
+                )}
+              </Field>
+            ))}
+          </fieldset>
+        )}
+        <ErrorAlert error={error} />
+        <div className="flex justify-end gap-2">
+          <Button variant="secondary" onClick={onClose}>
+            Cancel
+          </Button>
+          <Button disabled={!targetId || busy} onClick={submit}>
+            {busy ? 'Starting…' : 'Start restore'}
+          </Button>
+        </div>
+      </div>
+    </Dialog>
+  );
+}
