@@ -14,6 +14,11 @@ pub const ENV_TOKEN: &str = "DBACKUP_WORKER_TOKEN";
 /// before `PATH`.
 pub const ENV_PG_BIN_DIRS: &str = "DBACKUP_PG_BIN_DIRS";
 
+/// Environment variable holding the number of backup/restore tasks run at once (1–64).
+pub const ENV_MAX_TASKS: &str = "DBACKUP_WORKER_MAX_TASKS";
+/// Tasks run at once when `DBACKUP_WORKER_MAX_TASKS` is not set.
+pub const DEFAULT_MAX_TASKS: usize = 4;
+
 /// Listen address used when neither `--listen` nor `DBACKUP_WORKER_LISTEN` is given.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3001";
 /// Minimum token length, in characters.
@@ -33,6 +38,8 @@ pub struct Config {
     pub pg_bin_dirs: Vec<PathBuf>,
     /// Overall time limit for one probe; the client tool is killed when it elapses.
     pub probe_timeout: Duration,
+    /// Backup/restore tasks run at once; more are refused with 429.
+    pub max_tasks: usize,
 }
 
 impl fmt::Debug for Config {
@@ -42,6 +49,7 @@ impl fmt::Debug for Config {
             .field("token", &"********")
             .field("pg_bin_dirs", &self.pg_bin_dirs)
             .field("probe_timeout", &self.probe_timeout)
+            .field("max_tasks", &self.max_tasks)
             .finish()
     }
 }
@@ -104,11 +112,24 @@ impl Config {
             None => Vec::new(),
         };
 
+        let max_tasks = match env_string(&lookup, ENV_MAX_TASKS)? {
+            Some(value) if !value.trim().is_empty() => value
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=64).contains(n))
+                .ok_or_else(|| {
+                    ConfigError(format!("{ENV_MAX_TASKS} must be a number from 1 to 64"))
+                })?,
+            _ => DEFAULT_MAX_TASKS,
+        };
+
         let config = Config {
             listen,
             token,
             pg_bin_dirs,
             probe_timeout: DEFAULT_PROBE_TIMEOUT,
+            max_tasks,
         };
         config.validate()?;
         Ok(config)
@@ -244,6 +265,20 @@ mod tests {
         );
         let spaced = "0123456789abcdef 0123456789abcdef";
         assert!(load(&[(ENV_TOKEN, spaced)], &[]).is_err());
+    }
+
+    #[test]
+    fn max_tasks_from_env() {
+        assert_eq!(
+            load(&[(ENV_TOKEN, TOKEN)], &[]).unwrap().max_tasks,
+            DEFAULT_MAX_TASKS
+        );
+        let c = load(&[(ENV_TOKEN, TOKEN), (ENV_MAX_TASKS, "1")], &[]).unwrap();
+        assert_eq!(c.max_tasks, 1);
+        for bad in ["0", "65", "many", "-1"] {
+            let err = load(&[(ENV_TOKEN, TOKEN), (ENV_MAX_TASKS, bad)], &[]).unwrap_err();
+            assert!(err.to_string().contains(ENV_MAX_TASKS), "{bad}: {err}");
+        }
     }
 
     #[test]

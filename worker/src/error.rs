@@ -34,7 +34,7 @@ pub enum Error {
     /// The client tool did not finish in time and was killed (504); holds the details.
     Timeout(String),
     /// The worker already runs its maximum number of tasks (429).
-    TooManyTasks,
+    TooManyTasks(usize),
     /// Anything else (500). The message is logged, never sent to the client.
     Internal(String),
 }
@@ -52,7 +52,7 @@ impl Error {
             Error::ConnectionFailed(_) | Error::QueryFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::ToolNotFound(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
-            Error::TooManyTasks => StatusCode::TOO_MANY_REQUESTS,
+            Error::TooManyTasks(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -80,11 +80,11 @@ impl Error {
                 )),
             ),
             Error::Timeout(d) => ("timed out".into(), Some(d.clone())),
-            Error::TooManyTasks => (
+            Error::TooManyTasks(max) => (
                 "too many tasks".into(),
                 Some(format!(
-                    "this worker runs at most {} tasks at once",
-                    crate::tasks::MAX_RUNNING_TASKS
+                    "this worker runs at most {max} tasks at once ({})",
+                    crate::config::ENV_MAX_TASKS
                 )),
             ),
             Error::Internal(_) => ("internal error".into(), None),

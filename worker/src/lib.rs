@@ -8,8 +8,8 @@ mod config;
 pub mod engines;
 mod error;
 pub mod format;
-pub mod multi;
 mod http;
+pub mod multi;
 mod notify;
 mod secrets;
 pub mod storage;
@@ -29,8 +29,8 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
 pub use config::{
-    Config, ConfigError, DEFAULT_LISTEN, DEFAULT_PROBE_TIMEOUT, ENV_LISTEN, ENV_PG_BIN_DIRS,
-    ENV_TOKEN, MIN_TOKEN_LEN,
+    Config, ConfigError, DEFAULT_LISTEN, DEFAULT_MAX_TASKS, DEFAULT_PROBE_TIMEOUT, ENV_LISTEN,
+    ENV_MAX_TASKS, ENV_PG_BIN_DIRS, ENV_TOKEN, MIN_TOKEN_LEN,
 };
 pub use error::Error;
 pub use secrets::{mask_secrets, MASK};

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use dbackup_worker::{serve, Config, ENV_TOKEN};
 
 const USAGE: &str = "usage: dbackup-worker [--listen IP:PORT]
-environment: DBACKUP_WORKER_TOKEN (required, >= 32 chars), DBACKUP_WORKER_LISTEN (default 127.0.0.1:3001), DBACKUP_PG_BIN_DIRS (colon-separated)";
+environment: DBACKUP_WORKER_TOKEN (required, >= 32 chars), DBACKUP_WORKER_LISTEN (default 127.0.0.1:3001), DBACKUP_PG_BIN_DIRS (colon-separated), DBACKUP_WORKER_MAX_TASKS (default 4)";
 
 fn main() -> ExitCode {
     let args: Vec<_> = std::env::args_os().skip(1).collect();

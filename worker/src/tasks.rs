@@ -21,7 +21,7 @@ use crate::stream::{self, describe_io_error, HashReader, Progress};
 use crate::Config;
 
 /// Tasks allowed to run at once; more get 429.
-pub const MAX_RUNNING_TASKS: usize = 4;
+pub const MAX_RUNNING_TASKS: usize = crate::config::DEFAULT_MAX_TASKS;
 /// Bytes of a restore's payload read before the target is touched (format header checks).
 const HEAD_BYTES: usize = 4096;
 /// How long finished tasks stay queryable.
@@ -332,6 +332,7 @@ impl Registry {
         kind: &'static str,
         execution_id: Option<String>,
         callback: Option<(Callback, Vec<String>)>,
+        max_tasks: usize,
     ) -> Result<Arc<Task>, Error> {
         let mut tasks = self
             .tasks
@@ -343,8 +344,8 @@ impl Registry {
                 .map(|s| s.finished.is_none_or(|f| f.elapsed() < FINISHED_TASK_TTL))
                 .unwrap_or(false)
         });
-        if tasks.values().filter(|t| t.is_running()).count() >= MAX_RUNNING_TASKS {
-            return Err(Error::TooManyTasks);
+        if tasks.values().filter(|t| t.is_running()).count() >= max_tasks {
+            return Err(Error::TooManyTasks(max_tasks));
         }
         let id = hex::encode(
             crate::format::random_bytes::<16>().map_err(|e| Error::Internal(e.to_string()))?,
@@ -755,7 +756,7 @@ fn start(
     callback: Option<(Callback, Vec<String>)>,
     work: impl FnOnce(&Config, &Task) -> Result<Value, String> + Send + 'static,
 ) -> Result<String, Error> {
-    let task = registry.insert(kind, execution_id, callback)?;
+    let task = registry.insert(kind, execution_id, callback, config.max_tasks)?;
     let id = task.id.clone();
     let config = config.clone();
     start_events(&task, kind);

@@ -173,6 +173,7 @@ async fn client_tool_gets_secrets_only_via_env_and_is_killed_on_timeout() {
         token: TOKEN.into(),
         pg_bin_dirs: vec![dir.clone()],
         probe_timeout: Duration::from_secs(1),
+        max_tasks: dbackup_worker::DEFAULT_MAX_TASKS,
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(serve(listener, config, async move {

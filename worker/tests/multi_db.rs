@@ -19,6 +19,7 @@ fn config() -> Config {
         token: "test-token-0123456789abcdef-0123456789".into(),
         pg_bin_dirs: Vec::new(),
         probe_timeout: DEFAULT_PROBE_TIMEOUT,
+        max_tasks: dbackup_worker::DEFAULT_MAX_TASKS,
     }
 }
 

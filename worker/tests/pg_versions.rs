@@ -45,6 +45,7 @@ fn config_with(dirs: Vec<PathBuf>) -> Config {
         token: "test-token-0123456789abcdef-0123456789".into(),
         pg_bin_dirs: dirs,
         probe_timeout: DEFAULT_PROBE_TIMEOUT,
+        max_tasks: dbackup_worker::DEFAULT_MAX_TASKS,
     }
 }
 

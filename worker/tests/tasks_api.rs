@@ -266,6 +266,70 @@ async fn cancel_mid_dump_kills_the_child_and_leaves_nothing() {
     w.stop().await.unwrap();
 }
 
+/// `DBACKUP_WORKER_MAX_TASKS` = 1: a second task while one runs is 429, naming the limit;
+/// once the first is done, a new one is accepted.
+#[tokio::test]
+async fn concurrency_limit_answers_429_when_full() {
+    let w = Worker::start_with_max_tasks(1).await;
+    let bytes: [u8; 5] = dbackup_worker::format::random_bytes().unwrap();
+    let db = format!("dbk_limit_{}", hex::encode(bytes));
+    psql("postgres", &format!("CREATE DATABASE {db}"));
+    psql(
+        &db,
+        "CREATE TABLE t AS SELECT i FROM generate_series(1, 100) i",
+    );
+    // A held lock keeps the first backup's pg_dump waiting.
+    let mut locker = Command::new("psql")
+        .args(["-X", "-q", "-h", "127.0.0.1", "-U", "postgres", "-d", &db])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let stdin = locker.stdin.as_mut().unwrap();
+        stdin
+            .write_all(b"BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE;\n")
+            .unwrap();
+        stdin.flush().unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let base = tempfile::tempdir().unwrap();
+    let body = json!({
+        "source": {"engine": "postgresql", "host": "127.0.0.1", "port": 5432, "user": "postgres", "database": db},
+        "compression": "NONE",
+        "destinations": [{"id": "d1", "storage": {"kind": "local", "path": base.path()}}], "jobName": "j",
+    });
+    let first = call(&w, Method::POST, "/v1/backups", Some(body.clone())).await;
+    assert_eq!(first.status, StatusCode::ACCEPTED, "{}", first.json);
+    let second = call(&w, Method::POST, "/v1/backups", Some(body.clone())).await;
+    let _ = locker.kill();
+    let _ = locker.wait();
+    assert_eq!(
+        second.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        second.json
+    );
+    assert_eq!(second.json["error"], "too many tasks");
+    let details = second.json["details"].as_str().unwrap();
+    assert!(
+        details.contains("at most 1") && details.contains("DBACKUP_WORKER_MAX_TASKS"),
+        "{details}"
+    );
+    let done = wait_task(&w, first.json["taskId"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let third = call(&w, Method::POST, "/v1/backups", Some(body)).await;
+    assert_eq!(third.status, StatusCode::ACCEPTED, "{}", third.json);
+    let done = wait_task(&w, third.json["taskId"].as_str().unwrap()).await;
+    psql(
+        "postgres",
+        &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+    );
+    assert_eq!(done["status"], "succeeded", "{done}");
+    w.stop().await.unwrap();
+}
+
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap().flatten() {

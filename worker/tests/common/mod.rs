@@ -29,6 +29,11 @@ pub struct Worker {
 
 impl Worker {
     pub async fn start() -> Worker {
+        Self::start_with_max_tasks(dbackup_worker::DEFAULT_MAX_TASKS).await
+    }
+
+    /// A worker that runs at most `max_tasks` tasks at once.
+    pub async fn start_with_max_tasks(max_tasks: usize) -> Worker {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let config = Config {
@@ -36,6 +41,7 @@ impl Worker {
             token: TOKEN.to_owned(),
             pg_bin_dirs: Vec::new(),
             probe_timeout: DEFAULT_PROBE_TIMEOUT,
+            max_tasks,
         };
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(serve(listener, config, async move {
