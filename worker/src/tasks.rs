@@ -143,6 +143,8 @@ pub struct RestoreRequest {
     pub expected_sha256: Option<String>,
     /// Restore even where a version check refuses (e.g. a dump of a newer PostgreSQL major).
     pub force: Option<bool>,
+    /// Account for `CREATE DATABASE` / ownership when the target user lacks the right.
+    pub privileged: Option<crate::engines::Privileged>,
     /// Multi-database backups: restore only these databases, under the mapped names
     /// (`{"shop": "shop_copy"}`); absent = every database under its own name.
     pub database_mapping: Option<std::collections::BTreeMap<String, String>>,
@@ -601,6 +603,7 @@ pub struct RestorePlan {
     verify: bool,
     force: bool,
     database_mapping: Option<std::collections::BTreeMap<String, String>>,
+    privileged: Option<crate::engines::Privileged>,
     target_database_given: bool,
     expected_sha256: Option<String>,
     callback: Option<(Callback, Vec<String>)>,
@@ -613,6 +616,14 @@ impl RestorePlan {
             plan_callback(req.callback.as_ref(), &req.target, req.encryption.as_ref())?;
         if let Some((_, secrets)) = &mut callback {
             secrets.extend(req.source.storage.secrets());
+            secrets.extend(req.privileged.iter().filter_map(|p| p.password.clone()));
+        }
+        if let Some(p) = &req.privileged {
+            if p.user.is_empty() || p.user.chars().any(char::is_control) {
+                return Err(Error::InvalidBody(
+                    "privileged.user: must not be empty".into(),
+                ));
+            }
         }
         // A multi-database restore names its databases in the archive (or the mapping), so
         // `target.database` may be left out; a single-database restore then refuses.
@@ -676,6 +687,7 @@ impl RestorePlan {
             verify: req.verify.unwrap_or(true),
             force: req.force.unwrap_or(false),
             database_mapping: req.database_mapping,
+            privileged: req.privileged,
             target_database_given,
             expected_sha256: req.expected_sha256.map(|s| s.to_ascii_lowercase()),
             callback,
@@ -1141,7 +1153,7 @@ pub fn run_restore(config: &Config, task: &Task, plan: &RestorePlan) -> Result<V
         );
     }
     if plan.create_database {
-        target.prepare(&preflight, &task.slot)?;
+        target.prepare(&preflight, plan.privileged.as_ref(), &task.slot)?;
     }
     task.set_stage("restoring");
     task.log("info", &format!("restoring {}", plan.object_name));
@@ -1301,7 +1313,7 @@ fn run_restore_multi(
             task.set_stage("preparing");
             let pre = target.preflight(config, &head, plan.force, &task.slot)?;
             if plan.create_database {
-                target.prepare(&pre, &task.slot)?;
+                target.prepare(&pre, plan.privileged.as_ref(), &task.slot)?;
             }
             task.set_stage("restoring");
             task.log("info", &format!("restoring database {name} into {to}"));

@@ -243,6 +243,57 @@ fn postgres_round_trip_every_compression_plain_and_encrypted() {
     assert_eq!(got, expected);
 }
 
+/// A restore user without CREATEDB: refused alone; with `privileged` credentials the
+/// database is created by them, handed to the user, and pg_restore runs as the user.
+#[test]
+fn postgres_privileged_credentials_create_the_database() {
+    let src = rand_name("dbk_pg_src");
+    pg_create(&src, 1_000);
+    let expected = pg_checksum(&src);
+    let b = backup(pg_source(&src), Compression::Zstd, false).unwrap();
+    pg_drop(&src);
+    let user = rand_name("dbk_restorer");
+    psql(
+        "postgres",
+        &format!("CREATE ROLE {user} LOGIN NOCREATEDB PASSWORD 'r-pw'"),
+    );
+    let dst = rand_name("dbk_pg_priv");
+    let target = json!({"engine": "postgresql", "host": "127.0.0.1", "port": 5432,
+                        "user": user, "password": "r-pw", "database": dst});
+    let run = |privileged: Option<Value>| {
+        let mut req = json!({
+            "source": {"storage": {"kind": "local", "path": b.base.path()}, "objectName": b.object()},
+            "target": target,
+        });
+        if let Some(p) = privileged {
+            req["privileged"] = p;
+        }
+        let req: RestoreRequest = serde_json::from_value(req).unwrap();
+        let plan = RestorePlan::new(req).map_err(|e| e.to_string())?;
+        tasks::run_restore(&config(), &tasks::detached_task("restore"), &plan)
+    };
+    let err = run(None).unwrap_err();
+    let created = run(Some(json!({"user": "postgres", "password": "admin-pw"})));
+    let owner = psql(
+        "postgres",
+        &format!("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '{dst}'"),
+    );
+    let got = if pg_exists(&dst) {
+        pg_checksum(&dst)
+    } else {
+        String::new()
+    };
+    pg_drop(&dst);
+    psql("postgres", &format!("DROP ROLE {user}"));
+    assert!(
+        err.contains("permission denied to create database"),
+        "{err}"
+    );
+    created.unwrap();
+    assert_eq!(owner, user);
+    assert_eq!(got, expected);
+}
+
 /// Corruptions of an encrypted object fail in the verification pass: the target database
 /// is never created, and the error names the cause.
 #[test]

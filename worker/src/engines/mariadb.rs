@@ -188,11 +188,23 @@ fn ident(name: &str) -> String {
 }
 
 /// `CREATE DATABASE IF NOT EXISTS` for the target (SQL on stdin).
-pub fn create_database_if_missing(conn: &MariaConnection, slot: &ChildSlot) -> Result<(), String> {
+///
+/// With `privileged` credentials that account creates it (grants stay the operator's job).
+pub fn create_database_if_missing(
+    conn: &MariaConnection,
+    privileged: Option<&super::Privileged>,
+    slot: &ChildSlot,
+) -> Result<(), String> {
     let program = find(&["mariadb", "mysql"])?;
-    let (mut cmd, _dir) = conn.command(&program)?;
+    let admin = privileged.map(|p| MariaConnection {
+        user: p.user.clone(),
+        password: p.password.clone(),
+        ..conn.clone()
+    });
+    let runner = admin.as_ref().unwrap_or(conn);
+    let (mut cmd, _dir) = runner.command(&program)?;
     let sql = format!("CREATE DATABASE IF NOT EXISTS {};\n", ident(&conn.database));
-    run_with_input("mariadb", &mut cmd, sql.as_bytes(), slot, conn.secrets()).map(|_| ())
+    run_with_input("mariadb", &mut cmd, sql.as_bytes(), slot, runner.secrets()).map(|_| ())
 }
 
 /// Starts `mariadb <target>` reading the dump on stdin.

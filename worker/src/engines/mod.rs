@@ -438,11 +438,19 @@ impl Target {
         }
     }
 
-    /// Creates the target database if missing (client-server engines only).
-    pub fn prepare(&self, pre: &Preflight, slot: &process::ChildSlot) -> Result<(), String> {
+    /// Creates the target database if missing (client-server engines only), with the
+    /// `privileged` account when given.
+    pub fn prepare(
+        &self,
+        pre: &Preflight,
+        privileged: Option<&Privileged>,
+        slot: &process::ChildSlot,
+    ) -> Result<(), String> {
         match self {
-            Target::Postgres(c) => postgres::create_database_if_missing(c, pre.pg()?, slot),
-            Target::MariaDb(c) => mariadb::create_database_if_missing(c, slot),
+            Target::Postgres(c) => {
+                postgres::create_database_if_missing(c, pre.pg()?, privileged, slot)
+            }
+            Target::MariaDb(c) => mariadb::create_database_if_missing(c, privileged, slot),
             Target::Sqlite(_) | Target::Redis(_) | Target::Mongo(_) => Ok(()),
         }
     }
@@ -492,6 +500,29 @@ impl Target {
             (Target::Redis(t), Restore::Placement(p)) => redis::finish_restore(p, t),
             (_, Restore::Placement(_)) => Err("internal: placement for a server target".into()),
         }
+    }
+}
+
+/// Credentials for the steps a restore user may not be allowed to do (`CREATE DATABASE`,
+/// ownership), from the restore request's `privileged`.
+#[derive(Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Privileged {
+    /// Login of the privileged account.
+    pub user: String,
+    /// Its password (masked like every secret).
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for Privileged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Privileged")
+            .field("user", &self.user)
+            .field(
+                "password",
+                &self.password.as_ref().map(|_| crate::secrets::MASK),
+            )
+            .finish()
     }
 }
 

@@ -417,13 +417,23 @@ fn literal(text: &str) -> String {
 }
 
 /// Creates `conn.database` (connecting to the `postgres` maintenance DB) unless it exists.
+///
+/// With `privileged` credentials the database is created by that role and then handed to
+/// the target's user (`ALTER DATABASE … OWNER TO`), so the restore itself runs unprivileged.
 pub fn create_database_if_missing(
     conn: &PgConnection,
     plan: &PgRestorePlan,
+    privileged: Option<&super::Privileged>,
     slot: &super::process::ChildSlot,
 ) -> Result<(), String> {
     let program = plan.psql.clone();
-    let mut cmd = conn.tool_command(&program);
+    let admin = privileged.map(|p| PgConnection {
+        user: p.user.clone(),
+        password: p.password.clone(),
+        ..conn.clone()
+    });
+    let runner = admin.as_ref().unwrap_or(conn);
+    let mut cmd = runner.tool_command(&program);
     cmd.args([
         "-X",
         "-q",
@@ -434,14 +444,22 @@ pub fn create_database_if_missing(
         "-d",
         "postgres",
     ]);
-    let sql = format!(
+    let mut sql = format!(
         "SELECT 'CREATE DATABASE ' || {ident} WHERE NOT EXISTS \
          (SELECT 1 FROM pg_database WHERE datname = {lit})\\gexec\n",
         ident = literal(&ident(&conn.database)),
         lit = literal(&conn.database),
     );
-    super::process::run_with_input("psql", &mut cmd, sql.as_bytes(), slot, conn.owned_secrets())
-        .map(|_| ())
+    if admin.is_some() {
+        sql.push_str(&format!(
+            "ALTER DATABASE {} OWNER TO {};\n",
+            ident(&conn.database),
+            ident(&conn.user)
+        ));
+    }
+    let mut secrets = conn.owned_secrets();
+    secrets.extend(runner.owned_secrets());
+    super::process::run_with_input("psql", &mut cmd, sql.as_bytes(), slot, secrets).map(|_| ())
 }
 
 /// `pg_restore --clean --if-exists --no-owner -d <conn.database>` reading the dump on stdin.
