@@ -514,6 +514,16 @@ async fn explorer_lists_locks_deletes_and_downloads_real_backups() {
             && r["details"].as_str().is_some_and(|d| d.contains(&p2_path))),
         "{audit:?}"
     );
+    // Downloads and lock changes are audited too (path in the details, never a key).
+    for (action, needle) in [("EXPORT", secret_path.as_str()), ("UPDATE", "\"lock\"")] {
+        assert!(
+            audit.iter().any(|r| r["action"] == action
+                && r["details"]
+                    .as_str()
+                    .is_some_and(|d| d.contains(needle) && !d.contains("keyHex"))),
+            "{action}: {audit:?}"
+        );
+    }
 
     // --- bad input and broken destinations -------------------------------------------------------
     for (method, target, status) in [
