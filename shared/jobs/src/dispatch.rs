@@ -98,6 +98,8 @@ pub struct RestoreParams {
     /// `{from: to}` database renames.
     pub database_mapping: Map<String, Value>,
     pub privileged: bool,
+    /// Restore even where the worker's version check refuses (a dump of a newer server major).
+    pub force: bool,
 }
 
 impl RestoreParams {
@@ -151,6 +153,14 @@ impl RestoreParams {
                 .get("privileged")
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
+            force: match body.get("force") {
+                None | Some(Value::Null) => false,
+                Some(Value::Bool(b)) => *b,
+                Some(_) => {
+                    return Err(ApiError::bad_request("invalid force: must be a boolean")
+                        .with_details(json!({"field": "force"})))
+                }
+            },
         })
     }
 
@@ -162,6 +172,7 @@ impl RestoreParams {
             "targetSourceId": self.target_source_id,
             "databaseMapping": self.database_mapping,
             "privileged": self.privileged,
+            "force": self.force,
         })
     }
 
@@ -200,8 +211,16 @@ pub fn restore_request(
     signing_key_hex: &str,
 ) -> Value {
     let source_db = sidecar.get("database").and_then(Value::as_str);
-    if let (Some(db), Some(obj)) = (params.target_database(source_db), target.as_object_mut()) {
-        obj.insert("database".into(), json!(db));
+    // A multi-database backup (a TAR with a manifest) names its databases itself: the worker
+    // applies the mapping per database; a single-database one is restored into the mapped name.
+    let multi = sidecar
+        .get("databases")
+        .and_then(Value::as_array)
+        .is_some_and(|d| d.len() > 1);
+    if !multi {
+        if let (Some(db), Some(obj)) = (params.target_database(source_db), target.as_object_mut()) {
+            obj.insert("database".into(), json!(db));
+        }
     }
     let mut body = json!({
         "executionId": execution_id,
@@ -216,6 +235,12 @@ pub fn restore_request(
     }
     if let Some(sha) = sidecar.get("sha256").and_then(Value::as_str) {
         body["expectedSha256"] = json!(sha);
+    }
+    if multi && !params.database_mapping.is_empty() {
+        body["databaseMapping"] = Value::Object(params.database_mapping.clone());
+    }
+    if params.force {
+        body["force"] = json!(true);
     }
     body
 }
@@ -305,7 +330,30 @@ mod tests {
         assert_eq!(body["source"]["objectName"], "nightly/x.dump");
         assert_eq!(body["expectedSha256"], "00ff");
         assert!(body.get("encryption").is_none());
+        assert!(body.get("databaseMapping").is_none());
+        assert!(body.get("force").is_none());
+
+        // A multi-database backup: the worker maps per database; the target keeps its own.
+        let p = RestoreParams::from_body(&json!({
+            "destinationId": "d1", "path": "nightly/x.tar", "targetSourceId": "t",
+            "databaseMapping": {"shop": "shop_copy"}, "force": true
+        }))
+        .unwrap();
+        let body = restore_request(
+            "e3",
+            &p,
+            json!({"kind": "local", "path": "/b"}),
+            json!({"engine": "postgresql", "database": "postgres"}),
+            &json!({"database": null, "databases": ["shop", "crm"]}),
+            None,
+            "http://a/cb",
+            "k",
+        );
+        assert_eq!(body["target"]["database"], "postgres");
+        assert_eq!(body["databaseMapping"], json!({"shop": "shop_copy"}));
+        assert_eq!(body["force"], true);
         for bad in [
+            json!({"destinationId": "d", "path": "x", "targetSourceId": "t", "force": "yes"}),
             json!({"path": "x", "targetSourceId": "t"}),
             json!({"destinationId": "d", "path": "../x", "targetSourceId": "t"}),
             json!({"destinationId": "d", "path": "/abs", "targetSourceId": "t"}),
