@@ -1,9 +1,10 @@
-//! Project tasks: `cargo xtask up | test | build | bench host`.
+//! Project tasks: `cargo xtask up | test | build | bench host | bench pipeline [--size-mb N]`.
 //!
 //! Everything a fresh machine of the project's kind lacks (the wasm32-wasip2 target, Debian
 //! packages, test servers) is installed or started from here, so the README needs two commands.
 
 mod bench;
+mod bench_pipeline;
 mod infra;
 
 use anyhow::{bail, Context, Result};
@@ -11,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const USAGE: &str =
-    "usage: cargo xtask <up [--listen IP:PORT] | test [-- nextest args] | build | bench host>";
+    "usage: cargo xtask <up [--listen IP:PORT] | test [-- nextest args] | build | bench host | bench pipeline [--size-mb N]>";
 
 fn main() {
     if let Err(e) = run() {
@@ -29,6 +30,9 @@ fn run() -> Result<()> {
         Some("test") => test(&root, &args[1..]),
         Some("build") => build(&root, Profile::Release).map(|_| ()),
         Some("bench") if args.get(1).map(String::as_str) == Some("host") => bench::host(&root),
+        Some("bench") if args.get(1).map(String::as_str) == Some("pipeline") => {
+            bench_pipeline::pipeline(&root, &args[2..])
+        }
         _ => bail!("{USAGE}"),
     }
 }
