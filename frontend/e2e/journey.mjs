@@ -235,7 +235,7 @@ await step('repeated failures show the lockout with the wait time', async () => 
   assert(status === 429, 'locked out after repeated failures');
   const text = await page.getByTestId('lockout').textContent();
   assert(/Try again in \d+ s/.test(text), `the wait is shown: ${text}`);
-  assert(await page.getByRole('button', { name: 'Sign in' }).isDisabled(), 'sign-in is disabled while locked');
+  assert(await page.getByRole('button', { name: 'Sign in', exact: true }).isDisabled(), 'sign-in is disabled while locked');
   await snap('lockout');
 });
 

@@ -68,7 +68,7 @@ export async function start(script) {
   async function signIn(email, password) {
     await page.getByLabel('Email', { exact: true }).fill(email);
     await page.getByLabel('Password', { exact: true }).fill(password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   }
   async function signOut() {
     await page.getByRole('button', { name: 'Sign out' }).click();

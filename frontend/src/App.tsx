@@ -20,6 +20,7 @@ const VaultPage = lazy(() => import('./pages/Vault'));
 const JobsPage = lazy(() => import('./pages/Jobs'));
 const HistoryPage = lazy(() => import('./pages/History'));
 const StoragePage = lazy(() => import('./pages/Storage'));
+const SsoProvidersPage = lazy(() => import('./pages/SsoProviders'));
 
 /** Shows the login page until there is a session, then the app. */
 function AuthGate() {
@@ -179,6 +180,8 @@ const router = createBrowserRouter([
       { path: 'api-keys', element: <ApiKeysPage /> },
       { path: 'audit', element: <AuditPage /> },
       { path: 'settings', element: <SettingsPage /> },
+      { path: 'sso-providers', element: <SsoProvidersPage /> },
+      { path: 'login', element: <Navigate to="/dashboard" replace /> },
       { path: 'profile', element: <ProfilePage /> },
       { path: '*', element: <NotFound /> },
     ],

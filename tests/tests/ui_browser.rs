@@ -20,6 +20,11 @@ use dbackup_tests::{
 /// Runs `frontend/e2e/<script>` against the app at `addr` and checks that it reports `steps`
 /// in order.
 async fn run_script(addr: SocketAddr, script: &str, extra_args: &[&str], steps: &[&str]) {
+    run_script_at(&format!("http://{addr}"), script, extra_args, steps).await;
+}
+
+/// [`run_script`] against the app at the base URL `base`.
+async fn run_script_at(base: &str, script: &str, extra_args: &[&str], steps: &[&str]) {
     let frontend = repo().join("frontend");
     assert!(
         frontend.join("dist/index.html").is_file(),
@@ -35,12 +40,11 @@ async fn run_script(addr: SocketAddr, script: &str, extra_args: &[&str], steps: 
         "{chromium} is missing: `cargo xtask test` installs Debian's chromium"
     );
 
-    let base = format!("http://{addr}");
     let artifacts = TempDir::new();
     let started = Instant::now();
     let child = tokio::process::Command::new("node")
         .arg(format!("e2e/{script}"))
-        .arg(&base)
+        .arg(base)
         .args(extra_args)
         .current_dir(&frontend)
         .env("CHROMIUM", &chromium)
@@ -359,4 +363,105 @@ async fn storage_explorer_and_restore_in_chromium() {
     })
     .await
     .expect("drop the databases");
+}
+
+/// tests/oidc/provider.mjs (node-oidc-provider) on a free loopback port, killed on drop.
+struct OidcProvider {
+    child: std::process::Child,
+    issuer: String,
+}
+
+impl OidcProvider {
+    fn start(redirect_uri: &str) -> OidcProvider {
+        let dir = repo().join("tests").join("oidc");
+        if !dir.join("node_modules/oidc-provider").is_dir() {
+            let status = std::process::Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(&dir)
+                .status()
+                .expect("run npm ci in tests/oidc");
+            assert!(status.success(), "npm ci in tests/oidc failed");
+        }
+        let port = free_port();
+        let child = std::process::Command::new("node")
+            .arg("provider.mjs")
+            .current_dir(&dir)
+            .env("PORT", port.to_string())
+            .env("REDIRECT_URIS", redirect_uri)
+            .env("KID", "ui-key")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start node tests/oidc/provider.mjs");
+        let provider = OidcProvider {
+            child,
+            issuer: format!("http://127.0.0.1:{port}"),
+        };
+        let url = format!("{}/.well-known/openid-configuration", provider.issuer);
+        for _ in 0..150 {
+            if ureq::get(&url).call().is_ok() {
+                return provider;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("the OIDC provider did not come up on {url}");
+    }
+}
+
+impl Drop for OidcProvider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `passkeys-ui.mjs`: served as `http://localhost:<port>` (the WebAuthn origin; Chromium refuses
+/// an IP-literal RP ID) with a CDP virtual authenticator: a passkey added, renamed and used as
+/// second factor in Profile, passwordless sign-in with it, the SSO providers page (field
+/// checks, the discovery error of an unreachable issuer, a provider saved against the real
+/// node-oidc-provider with its secret write-only, edit, enable/disable), an SSO error code on
+/// the login page, the full SSO button sign-in at that provider, the refused unlink of the only
+/// way in, and the passkey deleted after confirmation.
+#[tokio::test]
+async fn passkeys_and_sso_in_chromium() {
+    warm_real_app().await;
+    let port = free_port();
+    let origin = format!("http://localhost:{port}");
+    let dir = TempDir::new();
+    let mut env = real_app_env(&format!("http://127.0.0.1:{}", free_port()));
+    env.push(("SPIN_VARIABLE_WEBAUTHN_RP_ID", "localhost".to_owned()));
+    env.push(("SPIN_VARIABLE_WEBAUTHN_ORIGINS", origin.clone()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut config = host_config(repo().join("spin.toml"), &dir.join("data"), &env);
+    config.migrate = true;
+    config.listen = ([127, 0, 0, 1], port).into();
+    let host = app::start(config)
+        .await
+        .unwrap_or_else(|e| panic!("the app does not start: {e:#}"));
+    let callback = format!("{origin}/api/auth/sso/test-idp/callback");
+    let provider = tokio::task::spawn_blocking(move || OidcProvider::start(&callback))
+        .await
+        .expect("start the OIDC provider");
+    run_script_at(
+        &origin,
+        "passkeys-ui.mjs",
+        &[&provider.issuer],
+        &[
+            "sign up; a virtual authenticator is attached",
+            "add a passkey with a name in Profile",
+            "rename the passkey",
+            "passkey as second factor: password, then the passkey",
+            "sign out, then sign in with the passkey (no password)",
+            "the SSO form checks fields and shows the discovery error of an unreachable issuer",
+            "edit keeps the secret; disabling hides the login button",
+            "an SSO failure code is shown on the login page",
+            "sign in with the SSO button at the real provider",
+            "the linked account cannot be unlinked while it is the only way in",
+            "delete the passkey after confirming",
+            "no uncaught errors in the page",
+        ],
+    )
+    .await;
+    drop(provider);
+    host.shutdown().await;
 }

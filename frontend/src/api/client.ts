@@ -3,6 +3,7 @@
  * the server requires, `{error, details}` errors) and one function per endpoint.
  */
 import type * as T from './types';
+import type { CreationOptionsJSON, CredentialJSON, RequestOptionsJSON } from '../lib/webauthn';
 
 /** An error answer from the server (or a network failure, status 0). */
 export class ApiError extends Error {
@@ -94,7 +95,7 @@ export async function request<R>(method: string, path: string, body?: unknown): 
   const text = await resp.text();
   if (!resp.ok) {
     const err = errorFrom(resp.status, text, resp.headers.get('Retry-After'));
-    if (resp.status === 401 && !path.startsWith('/api/auth/login') && onUnauthorized) onUnauthorized();
+    if (resp.status === 401 && !path.startsWith('/api/auth/login') && !path.startsWith('/api/auth/passkeys/login') && onUnauthorized) onUnauthorized();
     throw err;
   }
   if (!text) return undefined as R;
@@ -141,6 +142,29 @@ export const api = {
   disable2fa: (proof: { password?: string; code?: string }) => post<void>('/api/auth/2fa/disable', proof),
   backupCodes: (proof: { password?: string; code?: string }) =>
     post<{ backupCodes: string[] }>('/api/auth/2fa/backup-codes', proof),
+
+  // passkeys (docs/AUTH.md)
+  passkeys: () => get<T.PasskeyList>('/api/auth/passkeys'),
+  passkeyRegisterOptions: () => post<CreationOptionsJSON>('/api/auth/passkeys/register/options'),
+  passkeyRegisterVerify: (b: { name?: string; credential: CredentialJSON }) =>
+    post<T.Passkey>('/api/auth/passkeys/register/verify', b),
+  renamePasskey: (p: string, name: string) => patch<T.Passkey>(`/api/auth/passkeys/${id(p)}`, { name }),
+  deletePasskey: (p: string) => del(`/api/auth/passkeys/${id(p)}`),
+  passkeyTwoFactor: (enabled: boolean) => post<unknown>('/api/auth/passkeys/two-factor', { enabled }),
+  passkeyLoginOptions: (twoFactorChallenge?: string) =>
+    post<RequestOptionsJSON>('/api/auth/passkeys/login/options', twoFactorChallenge ? { twoFactorChallenge } : {}),
+  passkeyLoginVerify: (b: { credential: CredentialJSON; twoFactorChallenge?: string }) =>
+    post<T.LoginAnswer>('/api/auth/passkeys/login/verify', b),
+
+  // SSO (docs/AUTH.md)
+  publicSsoProviders: () => list<T.PublicSsoProvider>('/api/auth/sso/providers'),
+  ssoStartUrl: (providerId: string) => `/api/auth/sso/${id(providerId)}/start`,
+  ssoProviders: () => list<T.SsoProvider>('/api/sso-providers'),
+  createSsoProvider: (b: T.SsoProviderInput) => post<T.SsoProvider>('/api/sso-providers', b),
+  updateSsoProvider: (p: string, b: T.SsoProviderInput) => patch<T.SsoProvider>(`/api/sso-providers/${id(p)}`, b),
+  deleteSsoProvider: (p: string) => del(`/api/sso-providers/${id(p)}`),
+  linkedAccounts: () => get<T.LinkedAccounts>('/api/profile/accounts'),
+  unlinkAccount: (a: string) => del(`/api/profile/accounts/${id(a)}`),
 
   // users & groups
   users: () => list<T.User>('/api/users'),

@@ -84,7 +84,7 @@ export interface SessionRow {
 }
 
 export type LoginAnswer =
-  | { twoFactorRequired: true; challenge: string }
+  | { twoFactorRequired: true; challenge: string; methods?: ('totp' | 'passkey' | string)[] }
   | { twoFactorRequired: false; user: User; session: { id: string; expiresAt: string } };
 
 export interface Enrollment {
@@ -322,4 +322,83 @@ export interface Execution {
   path: string | null;
   logs?: LogEntry[];
   progress?: Progress | null;
+}
+
+// --- passkeys and SSO (issue 4, docs/AUTH.md; shared/identity/src/{passkeys,sso}.rs) ---------
+
+/** One of the caller's passkeys (never the public key). */
+export interface Passkey {
+  id: string;
+  name: string | null;
+  credentialId: string;
+  deviceType: string;
+  backedUp: boolean;
+  transports: string[];
+  aaguid: string | null;
+  alg: number | null;
+  createdAt: string | null;
+  lastUsedAt: string | null;
+}
+
+/** `GET /api/auth/passkeys`. */
+export interface PasskeyList {
+  passkeys: Passkey[];
+  passkeyTwoFactor: boolean;
+}
+
+/** `GET /api/auth/sso/providers` (public): enabled providers; `id` is the `providerId`. */
+export interface PublicSsoProvider {
+  id: string;
+  name: string;
+  adapter: string;
+}
+
+export type SsoAdapter = 'generic' | 'authentik' | 'keycloak' | 'pocket-id' | 'authelia';
+
+/** `/api/sso-providers` (settings:write); the client secret is only `hasClientSecret`. */
+export interface SsoProvider {
+  id: string;
+  providerId: string;
+  name: string;
+  adapter: SsoAdapter | string;
+  adapterConfig: Record<string, string>;
+  issuer: string | null;
+  authorizationEndpoint: string | null;
+  tokenEndpoint: string | null;
+  userInfoEndpoint: string | null;
+  jwksEndpoint: string | null;
+  clientId: string | null;
+  hasClientSecret: boolean;
+  domain: string | null;
+  enabled: boolean;
+  allowProvisioning: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Body of `POST`/`PATCH /api/sso-providers` (absent fields are kept on PATCH). */
+export interface SsoProviderInput {
+  name?: string;
+  providerId?: string;
+  adapter?: string;
+  issuer?: string;
+  baseUrl?: string;
+  slug?: string;
+  realm?: string;
+  authorizationEndpoint?: string;
+  tokenEndpoint?: string;
+  userInfoEndpoint?: string;
+  jwksEndpoint?: string;
+  clientId?: string;
+  clientSecret?: string;
+  domain?: string;
+  enabled?: boolean;
+  allowProvisioning?: boolean;
+}
+
+/** `GET /api/profile/accounts`: linked SSO accounts and the other ways to sign in. */
+export interface LinkedAccounts {
+  accounts: { id: string; providerId: string; providerName: string | null; accountId: string; createdAt: string }[];
+  hasPassword: boolean;
+  passkeys: number;
 }

@@ -4,6 +4,9 @@ import { api, ApiError } from '../api/client';
 import { Button, Card, Field, Input } from '../components/ui';
 import { ErrorAlert } from '../components/common';
 import { formatWait } from '../lib/utils';
+import { ceremonyError, getCredential, passkeysSupported } from '../lib/webauthn';
+import { ssoErrorMessage } from '../lib/sso';
+
 
 /** Seconds left until `until` (ms epoch), ticking every second. */
 function useCountdown(until: number | null): number {
@@ -104,12 +107,18 @@ function LoginForm() {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [challenge, setChallenge] = useState<string | null>(null);
+  const [methods, setMethods] = useState<string[]>([]);
   const [code, setCode] = useState('');
   const [useBackup, setUseBackup] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const [lockedUntil, setLockedUntil] = useState<number | null>(null);
   const wait = useCountdown(lockedUntil);
+  // An SSO callback failure lands on /login?error=sso_…; shown once, then dropped from the URL.
+  const [ssoError] = useState(() => ssoErrorMessage(new URLSearchParams(window.location.search).get('error')));
+  useEffect(() => {
+    if (ssoError) window.history.replaceState(window.history.state, '', window.location.pathname);
+  }, [ssoError]);
 
   const fail = (err: unknown) => {
     if (err instanceof ApiError && err.status === 429 && err.retryAfterSecs !== null) {
@@ -125,6 +134,7 @@ function LoginForm() {
       const r = await api.login({ email, password });
       if (r.twoFactorRequired) {
         setChallenge(r.challenge);
+        setMethods(r.methods ?? ['totp']);
         setCode('');
       } else await signedIn();
     } catch (err) {
@@ -148,11 +158,52 @@ function LoginForm() {
       setBusy(false);
     }
   };
+  /** Passwordless (no challenge) or second-factor passkey ceremony, then the session. */
+  const withPasskey = async (twoFactorChallenge?: string) => {
+    setError(null);
+    setBusy(true);
+    try {
+      const options = await api.passkeyLoginOptions(twoFactorChallenge);
+      let credential;
+      try {
+        credential = await getCredential(options);
+      } catch (e) {
+        throw ceremonyError(e);
+      }
+      await api.passkeyLoginVerify({ credential, ...(twoFactorChallenge ? { twoFactorChallenge } : {}) });
+      await signedIn();
+    } catch (err) {
+      if (twoFactorChallenge && err instanceof ApiError && err.status === 401 && /challenge|expired/i.test(err.message)) setChallenge(null);
+      fail(err);
+    } finally {
+      setBusy(false);
+    }
+  };
   const locked = wait > 0 && (
     <div role="alert" data-testid="lockout" className="rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-900 dark:border-amber-800 dark:bg-amber-950/50 dark:text-amber-200">
       Too many failed attempts. Try again in <strong>{formatWait(wait)}</strong>.
     </div>
   );
+
+  if (challenge && !methods.includes('totp'))
+    return (
+      <div className="space-y-4" role="group" aria-label="Two-factor authentication">
+        <div>
+          <h1 className="text-xl font-semibold">Two-factor authentication</h1>
+          <p className="text-sm text-muted">Confirm the sign-in with your passkey.</p>
+        </div>
+        <ErrorAlert error={error} />
+        {locked}
+        <Button className="w-full" disabled={busy || wait > 0} onClick={() => withPasskey(challenge)}>
+          {busy ? 'Waiting for the passkey…' : 'Use your passkey'}
+        </Button>
+        <div className="flex justify-end text-sm">
+          <button type="button" className="text-muted underline" onClick={() => (setChallenge(null), setError(null))}>
+            Back
+          </button>
+        </div>
+      </div>
+    );
 
   if (challenge)
     return (
@@ -182,6 +233,11 @@ function LoginForm() {
         <Button type="submit" className="w-full" disabled={busy || wait > 0}>
           {busy ? 'Checking…' : 'Verify'}
         </Button>
+        {methods.includes('passkey') && (
+          <Button variant="secondary" className="w-full" disabled={busy || wait > 0} onClick={() => withPasskey(challenge)}>
+            Use your passkey instead
+          </Button>
+        )}
         <div className="flex justify-between text-sm">
           <button type="button" className="text-primary underline" onClick={() => setUseBackup((b) => !b)}>
             {useBackup ? 'Use an authenticator code' : 'Use a backup code'}
@@ -194,8 +250,14 @@ function LoginForm() {
     );
 
   return (
+    <div className="space-y-4">
     <form onSubmit={submitPassword} className="space-y-4" aria-label="Sign in">
       <h1 className="text-xl font-semibold">Sign in</h1>
+      {ssoError && (
+        <div role="alert" data-testid="sso-error" className="rounded-md border border-danger/40 bg-danger/10 px-3 py-2 text-sm text-danger">
+          {ssoError}
+        </div>
+      )}
       <Field label="Email">
         {(id) => <Input id={id} type="email" value={email} onChange={(e) => setEmail(e.target.value)} required autoComplete="username" autoFocus />}
       </Field>
@@ -210,5 +272,46 @@ function LoginForm() {
         {busy ? 'Signing in…' : 'Sign in'}
       </Button>
     </form>
+      <OtherSignIns busy={busy || wait > 0} onPasskey={() => withPasskey()} />
+    </div>
+  );
+}
+
+/** "Sign in with a passkey" and one button per enabled SSO provider (none: nothing shown). */
+function OtherSignIns({ busy, onPasskey }: { busy: boolean; onPasskey: () => void }) {
+  const providers = useQuery({
+    queryKey: ['sso-public'],
+    queryFn: async () => {
+      try {
+        return await api.publicSsoProviders();
+      } catch {
+        return [];
+      }
+    },
+    staleTime: 60_000,
+  });
+  const passkeys = passkeysSupported();
+  const sso = providers.data ?? [];
+  if (!passkeys && !sso.length) return null;
+  return (
+    <div className="space-y-2" data-testid="other-sign-ins">
+      <div className="flex items-center gap-2 text-xs uppercase text-muted">
+        <span className="h-px flex-1 bg-border" />
+        or
+        <span className="h-px flex-1 bg-border" />
+      </div>
+      {passkeys && (
+        <Button variant="secondary" className="w-full" disabled={busy} onClick={onPasskey}>
+          Sign in with a passkey
+        </Button>
+      )}
+      {sso.map((p) => (
+        <Button key={p.id} variant="secondary" className="w-full" asChild>
+          <a href={api.ssoStartUrl(p.id)} data-provider={p.id}>
+            Sign in with {p.name}
+          </a>
+        </Button>
+      ))}
+    </div>
   );
 }

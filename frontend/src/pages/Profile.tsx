@@ -2,11 +2,13 @@ import { useState, type FormEvent } from 'react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from '../api/client';
 import type { Enrollment } from '../api/types';
-import { Badge, Button, Card, Field, Input, PageHeader, Select, Table, Tabs, TabsContent, TabsList, TabsTrigger, Td, Th } from '../components/ui';
+import { Badge, Button, Card, Dialog, Field, Input, PageHeader, Select, Table, Tabs, TabsContent, TabsList, TabsTrigger, Td, Th, Switch } from '../components/ui';
 import { ConfirmButton, ErrorAlert, QueryState } from '../components/common';
 import { QrCode } from '../components/QrCode';
 import { useCan, useSession } from '../lib/session';
 import { formatDate } from '../lib/utils';
+import { ceremonyError, createCredential, passkeysSupported } from '../lib/webauthn';
+import type { Passkey } from '../api/types';
 
 export default function ProfilePage() {
   return (
@@ -24,6 +26,8 @@ export default function ProfilePage() {
         <TabsContent value="security" className="space-y-4">
           <PasswordForm />
           <TwoFactor />
+          <Passkeys />
+          <LinkedAccounts />
         </TabsContent>
         <TabsContent value="sessions">
           <Sessions />
@@ -283,5 +287,225 @@ function Sessions() {
         </tbody>
       </Table>
     </QueryState>
+  );
+}
+
+/** The caller's passkeys: add (browser ceremony) with a name, rename, delete, passkey as 2FA. */
+function Passkeys() {
+  const qc = useQueryClient();
+  const allowed = useCan('profile:manage_passkeys');
+  const list = useQuery({ queryKey: ['passkeys'], queryFn: api.passkeys, enabled: allowed });
+  const [name, setName] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const [added, setAdded] = useState<string | null>(null);
+  const [renaming, setRenaming] = useState<Passkey | null>(null);
+  if (!allowed) return null;
+  const refresh = () =>
+    Promise.all([qc.invalidateQueries({ queryKey: ['passkeys'] }), qc.invalidateQueries({ queryKey: ['linked-accounts'] })]);
+  const add = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(null);
+    setAdded(null);
+    setBusy(true);
+    try {
+      const options = await api.passkeyRegisterOptions();
+      let credential;
+      try {
+        credential = await createCredential(options);
+      } catch (err) {
+        throw ceremonyError(err);
+      }
+      const p = await api.passkeyRegisterVerify({ name: name.trim() || undefined, credential });
+      setAdded(p.name ?? 'Passkey');
+      setName('');
+      await refresh();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const toggle = async (on: boolean) => {
+    setError(null);
+    try {
+      await api.passkeyTwoFactor(on);
+      await refresh();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const passkeys = list.data?.passkeys ?? [];
+  return (
+    <Card className="max-w-3xl" aria-label="Passkeys">
+      <h2 className="mb-1 font-semibold">Passkeys</h2>
+      <p className="mb-3 text-sm text-muted">
+        Sign in without a password using your device, a security key or a password manager.
+      </p>
+      <QueryState query={list} what="passkeys">
+        {passkeys.length ? (
+          <Table>
+            <thead>
+              <tr>
+                <Th>Name</Th>
+                <Th>Type</Th>
+                <Th>Added</Th>
+                <Th>Last used</Th>
+                <Th className="text-right">Actions</Th>
+              </tr>
+            </thead>
+            <tbody>
+              {passkeys.map((p) => (
+                <tr key={p.id} data-testid="passkey-row">
+                  <Td className="font-medium">{p.name ?? 'Unnamed passkey'}</Td>
+                  <Td>
+                    {p.deviceType === 'multiDevice' ? 'synced' : 'device-bound'}
+                    {p.backedUp && <Badge className="ml-1">backed up</Badge>}
+                  </Td>
+                  <Td className="whitespace-nowrap">{formatDate(p.createdAt)}</Td>
+                  <Td className="whitespace-nowrap">{p.lastUsedAt ? formatDate(p.lastUsedAt) : 'never'}</Td>
+                  <Td className="space-x-1 whitespace-nowrap text-right">
+                    <Button size="sm" variant="secondary" onClick={() => setRenaming(p)}>
+                      Rename
+                    </Button>
+                    <ConfirmButton
+                      label="Delete"
+                      title={`Delete the passkey “${p.name ?? 'Unnamed passkey'}”?`}
+                      description="It can no longer be used to sign in. Deleting your last passkey also turns off the passkey as second factor."
+                      onConfirm={() => api.deletePasskey(p.id).then(refresh)}
+                    />
+                  </Td>
+                </tr>
+              ))}
+            </tbody>
+          </Table>
+        ) : (
+          <p className="text-sm text-muted" data-testid="no-passkeys">
+            No passkeys yet.
+          </p>
+        )}
+        <label className="mt-4 flex items-center gap-3 text-sm">
+          <Switch
+            checked={list.data?.passkeyTwoFactor ?? false}
+            disabled={!passkeys.length}
+            onCheckedChange={toggle}
+            aria-label="Require a passkey as second factor"
+          />
+          <span>
+            Require a passkey as second factor after the password
+            {!passkeys.length && <span className="text-muted"> (add a passkey first)</span>}
+          </span>
+        </label>
+      </QueryState>
+      {passkeysSupported() ? (
+        <form onSubmit={add} className="mt-4 flex flex-wrap items-end gap-2" aria-label="Add a passkey">
+          <div className="min-w-56 flex-1">
+            <Field label="Passkey name">
+              {(id) => <Input id={id} value={name} maxLength={100} placeholder="e.g. Laptop" onChange={(e) => setName(e.target.value)} />}
+            </Field>
+          </div>
+          <Button type="submit" disabled={busy}>
+            {busy ? 'Waiting for the passkey…' : 'Add a passkey'}
+          </Button>
+        </form>
+      ) : (
+        <p className="mt-4 text-sm text-muted">This browser cannot create passkeys here (it needs HTTPS or localhost).</p>
+      )}
+      {added && (
+        <p role="status" className="mt-2 text-sm text-success">
+          Passkey “{added}” added.
+        </p>
+      )}
+      <ErrorAlert error={error} className="mt-3" />
+      <RenamePasskey passkey={renaming} onClose={() => setRenaming(null)} onSaved={refresh} />
+    </Card>
+  );
+}
+
+function RenamePasskey({ passkey, onClose, onSaved }: { passkey: Passkey | null; onClose: () => void; onSaved: () => Promise<unknown> }) {
+  const [name, setName] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const [last, setLast] = useState<string | null>(null);
+  if (passkey && passkey.id !== last) {
+    setLast(passkey.id);
+    setName(passkey.name ?? '');
+    setError(null);
+  }
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!passkey) return;
+    setError(null);
+    try {
+      await api.renamePasskey(passkey.id, name.trim());
+      await onSaved();
+      setLast(null);
+      onClose();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <Dialog open={!!passkey} onOpenChange={(o) => (o ? undefined : (setLast(null), onClose()))} title="Rename passkey">
+      <form onSubmit={submit} className="space-y-3">
+        <Field label="Name">{(id) => <Input id={id} value={name} maxLength={100} required onChange={(e) => setName(e.target.value)} autoFocus />}</Field>
+        <ErrorAlert error={error} />
+        <div className="flex justify-end gap-2">
+          <Button variant="secondary" onClick={() => (setLast(null), onClose())}>
+            Cancel
+          </Button>
+          <Button type="submit">Save name</Button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+/** The caller's linked SSO accounts; unlinking the last way to sign in is refused (409). */
+function LinkedAccounts() {
+  const qc = useQueryClient();
+  const accounts = useQuery({ queryKey: ['linked-accounts'], queryFn: api.linkedAccounts });
+  const rows = accounts.data?.accounts ?? [];
+  return (
+    <Card className="max-w-3xl" aria-label="Linked accounts">
+      <h2 className="mb-1 font-semibold">Linked single sign-on accounts</h2>
+      <QueryState query={accounts} what="linked accounts">
+        {rows.length ? (
+          <Table>
+            <thead>
+              <tr>
+                <Th>Provider</Th>
+                <Th>Account</Th>
+                <Th>Linked</Th>
+                <Th className="text-right">Actions</Th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((a) => (
+                <tr key={a.id} data-testid="linked-account">
+                  <Td className="font-medium">{a.providerName ?? a.providerId}</Td>
+                  <Td className="font-mono text-xs">{a.accountId}</Td>
+                  <Td className="whitespace-nowrap">{formatDate(a.createdAt)}</Td>
+                  <Td className="text-right">
+                    <ConfirmButton
+                      label="Unlink"
+                      confirmLabel="Unlink"
+                      title={`Unlink ${a.providerName ?? a.providerId}?`}
+                      description="You can no longer sign in with this provider until it links again."
+                      onConfirm={() => api.unlinkAccount(a.id).then(() => qc.invalidateQueries({ queryKey: ['linked-accounts'] }))}
+                    />
+                  </Td>
+                </tr>
+              ))}
+            </tbody>
+          </Table>
+        ) : (
+          <p className="text-sm text-muted">No linked accounts. Signing in with a provider links it.</p>
+        )}
+        <p className="mt-2 text-xs text-muted">
+          Other ways to sign in: {accounts.data?.hasPassword ? 'a password' : 'no password'},{' '}
+          {accounts.data?.passkeys ?? 0} passkey{accounts.data?.passkeys === 1 ? '' : 's'}.
+        </p>
+      </QueryState>
+    </Card>
   );
 }
