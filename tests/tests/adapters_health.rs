@@ -85,7 +85,7 @@ async fn online_degraded_offline_online() {
     sqlite_json(
         &app.db_path(),
         &format!(
-            "INSERT INTO SystemSetting (key, value) VALUES ('notifications.systemChannels', '[\"{}\"]')",
+            "INSERT INTO SystemSetting (key, value) VALUES ('systemNotificationChannels', '[\"{}\"]')",
             channel["id"].as_str().unwrap()
         ),
     );

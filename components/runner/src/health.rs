@@ -134,7 +134,7 @@ pub async fn run(db: &dyn Db, now: i64) -> Result<Vec<(String, Transition)>, Str
 
 /// Sends the system-event notification of each transition that warrants one (going OFFLINE,
 /// coming back, or a reminder while OFFLINE) to the channels of the
-/// `notifications.systemChannels` setting; the time of the notice goes into the adapter's
+/// `systemNotificationChannels` setting; the time of the notice goes into the adapter's
 /// metadata (`lastHealthNotice`, unix seconds) for the reminder cooldown.
 async fn notify(
     db: &dyn Db,

@@ -4,8 +4,9 @@
 use chrono::{Duration, Utc};
 use dbackup_core::ApiError;
 use dbackup_identity::secretbox::SecretBox;
-use dbackup_jobs_core::execution::{self, DEFAULT_MAX_CONCURRENT, DEFAULT_STALL_MINUTES};
-use dbackup_jobs_core::{iso, sql};
+use dbackup_identity::settings;
+use dbackup_jobs_core::execution;
+use dbackup_jobs_core::iso;
 use dbackup_web::{worker, SpinDb};
 use serde_json::{json, Value};
 use spin_sdk::variables;
@@ -72,7 +73,7 @@ pub async fn cancel_task(task: &str) {
 }
 
 async fn watchdog(db: &SpinDb, now: chrono::DateTime<Utc>) -> Result<(), ApiError> {
-    let minutes = sql::setting_i64(db, "stallTimeoutMinutes", DEFAULT_STALL_MINUTES, 1, 24 * 60)?;
+    let minutes = settings::integer(db, settings::STALL_TIMEOUT_MINUTES)?;
     let before = iso(now - Duration::minutes(minutes));
     for (id, task) in execution::fail_stalled(db, &before, minutes, &iso(now))? {
         eprintln!("dbackup runner: execution {id} stalled: failed");
@@ -128,7 +129,7 @@ async fn reconcile(db: &SpinDb, now: chrono::DateTime<Utc>) -> Result<(), ApiErr
 }
 
 async fn dispatch_queued(db: &SpinDb) -> Result<(), ApiError> {
-    let max = sql::setting_i64(db, "maxConcurrentJobs", DEFAULT_MAX_CONCURRENT, 1, 10)?;
+    let max = settings::integer(db, settings::MAX_CONCURRENT_JOBS)?;
     let sealer = sealer()?;
     for _ in 0..max {
         let key_hex = dbackup_jobs_core::random_key_hex()?;

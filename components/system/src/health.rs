@@ -18,7 +18,8 @@ pub async fn health() -> Result<Response, ApiError> {
     Ok(dbackup_web::json(status, &body))
 }
 
-async fn worker_status() -> WorkerStatus {
+/// Whether the worker answers `/healthz`.
+pub async fn worker_status() -> WorkerStatus {
     let Ok(url) = variables::get("worker_url") else {
         return WorkerStatus::Unreachable;
     };

@@ -1,14 +1,16 @@
 //! Serves `/api/health` (public, before the gate: it reports an unmigrated or unreachable
-//! database instead of failing with it), `/api/audit`, `/api/settings`, and JSON 404 for any
-//! other `/api` route. Routes and their permissions are in `dbackup_identity::routes`.
+//! database instead of failing with it), `/api/audit`, `/api/settings`, `/metrics` (Prometheus),
+//! and JSON 404 for any other `/api` route. Routes and their permissions are in `dbackup_identity::routes`.
 
 mod audit;
 mod health;
+mod metrics;
 mod settings;
 
 use dbackup_identity::routes;
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
+use spin_sdk::variables;
 
 #[http_component]
 async fn handle(req: Request) -> Response {
@@ -17,6 +19,27 @@ async fn handle(req: Request) -> Response {
         && routes::find(&method, req.path()).is_some_and(|m| m.rule.pattern == "/api/health");
     if is_health {
         return dbackup_web::respond(health::health().await);
+    }
+    if matches!(req.method(), Method::Get | Method::Head) && req.path() == "/metrics" {
+        let authorization = req
+            .header("authorization")
+            .and_then(|h| h.as_str())
+            .map(str::to_owned);
+        let token = variables::get("metrics_token").ok();
+        if metrics::token_matches(authorization.as_deref(), token.as_deref()) {
+            let up = health::worker_status().await == dbackup_core::health::WorkerStatus::Ok;
+            let answer =
+                dbackup_web::SpinDb::open_migrated().and_then(|db| metrics::response(&db, up));
+            return dbackup_web::respond(answer);
+        }
+        return match dbackup_web::gate::gate(req, "system") {
+            Ok(ctx) => {
+                let up = health::worker_status().await == dbackup_core::health::WorkerStatus::Ok;
+                let answer = metrics::response(&ctx.db, up);
+                ctx.finish(answer)
+            }
+            Err(refusal) => refusal,
+        };
     }
     dbackup_web::gate::serve(req, "system", |ctx| {
         match (ctx.rule.method, ctx.rule.pattern) {

@@ -1,7 +1,7 @@
 //! `GET/PATCH /api/settings` (settings:read, settings:write).
 //!
-//! Only the settings identity reads so far (`sessionLifetimeHours`, `auditLogRetentionDays`):
-//! DBackup's full settings list is a later issue and joins `dbackup_identity::settings::KNOWN`.
+//! The keys, types, ranges and defaults live in `dbackup_identity::settings::ALL`, the one
+//! definition every reader (identity, runner, jobs and adapters cores) uses.
 
 use dbackup_core::ApiError;
 use dbackup_identity::audit::{action, resource};

@@ -5,6 +5,7 @@
 
 use dbackup_core::db::{Db, Value as DbValue};
 use dbackup_core::ApiError;
+use dbackup_identity::settings;
 
 use crate::notify::{Notification, NotificationField, Status};
 use crate::store::new_id;
@@ -77,30 +78,19 @@ pub fn next(previous: HealthStatus, failures: i64, ok: bool) -> Transition {
 }
 
 /// `SystemSetting` key of the check interval in seconds (default [`DEFAULT_INTERVAL_SECS`]).
-pub const INTERVAL_SETTING: &str = "healthCheckInterval";
+pub const INTERVAL_SETTING: &str = settings::HEALTH_CHECK_INTERVAL;
 /// `SystemSetting` key recording when the last check round started (unix seconds).
 pub const LAST_RUN_SETTING: &str = "runner.lastHealthCheckAt";
 /// Default check interval.
-pub const DEFAULT_INTERVAL_SECS: i64 = 60;
+pub const DEFAULT_INTERVAL_SECS: i64 = settings::DEFAULT_HEALTH_CHECK_INTERVAL;
 /// HealthCheckLog rows older than this are deleted.
 pub const RETENTION_SECS: i64 = 48 * 3600;
-
-fn setting(db: &dyn Db, key: &str) -> Result<Option<String>, ApiError> {
-    let rows = db.execute(
-        r#"SELECT "value" FROM "SystemSetting" WHERE "key" = ?"#,
-        &[key.into()],
-    )?;
-    Ok(rows.scalar().and_then(DbValue::as_str).map(str::to_owned))
-}
 
 /// Claims a check round if the interval has passed since the last one (`now` in unix
 /// seconds): records `now` and returns true, else false. The claim is one conditional write,
 /// so of two runners ticking together only one checks.
 pub fn claim_round(db: &dyn Db, now: i64) -> Result<bool, ApiError> {
-    let interval = setting(db, INTERVAL_SETTING)?
-        .and_then(|v| v.trim().trim_matches('"').parse::<i64>().ok())
-        .filter(|v| *v > 0)
-        .unwrap_or(DEFAULT_INTERVAL_SECS);
+    let interval = settings::integer(db, INTERVAL_SETTING)?;
     let rows = db.execute(
         r#"INSERT INTO "SystemSetting" ("key", "value", "description") VALUES (?1, ?2, 'When the runner last started health checks (unix seconds)')
            ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value",
@@ -187,25 +177,20 @@ pub fn prune(db: &dyn Db, cutoff: &str) -> Result<(), ApiError> {
 
 /// `SystemSetting` key: JSON array of the notification channel ids that get system events
 /// (an adapter going OFFLINE or coming back ONLINE).
-pub const SYSTEM_CHANNELS_SETTING: &str = "notifications.systemChannels";
+pub const SYSTEM_CHANNELS_SETTING: &str = settings::SYSTEM_NOTIFICATION_CHANNELS;
 /// `SystemSetting` key: seconds between reminders while an adapter stays OFFLINE.
-pub const REMINDER_SETTING: &str = "healthReminderInterval";
+pub const REMINDER_SETTING: &str = settings::HEALTH_REMINDER_INTERVAL;
 /// Default reminder interval.
-pub const DEFAULT_REMINDER_SECS: i64 = 3600;
+pub const DEFAULT_REMINDER_SECS: i64 = settings::DEFAULT_HEALTH_REMINDER_INTERVAL;
 
 /// The channels configured for system events (absent or malformed setting: none).
 pub fn system_channels(db: &dyn Db) -> Result<Vec<String>, ApiError> {
-    Ok(setting(db, SYSTEM_CHANNELS_SETTING)?
-        .and_then(|v| serde_json::from_str::<Vec<String>>(&v).ok())
-        .unwrap_or_default())
+    Ok(settings::system_notification_channels(db)?)
 }
 
 /// Seconds between OFFLINE reminders.
 pub fn reminder_secs(db: &dyn Db) -> Result<i64, ApiError> {
-    Ok(setting(db, REMINDER_SETTING)?
-        .and_then(|v| v.trim().trim_matches('"').parse::<i64>().ok())
-        .filter(|v| *v > 0)
-        .unwrap_or(DEFAULT_REMINDER_SECS))
+    Ok(settings::integer(db, REMINDER_SETTING)?)
 }
 
 /// Whether a transition is worth a notification: going OFFLINE, coming back, or still OFFLINE

@@ -25,7 +25,7 @@ use crate::webauthn::{self, b64url, from_b64url, RelyingParty, WebauthnError};
 /// How long a ceremony's challenge stays valid.
 pub const CHALLENGE_TTL_SECS: i64 = 300;
 /// The `SystemSetting` that turns passwordless passkey login off (`true`/`1`).
-pub const DISABLE_PASSKEY_LOGIN: &str = "auth.disablePasskeyLogin";
+pub const DISABLE_PASSKEY_LOGIN: &str = settings::DISABLE_PASSKEY_LOGIN;
 /// The audit resource of passkey management.
 pub const AUDIT_RESOURCE: &str = "PASSKEY";
 /// Longest passkey name, in characters.

@@ -195,6 +195,8 @@ pub static ROUTES: &[RouteRule] = &[
     rule("GET", "/api/audit", perm(P::AuditRead), "system"),
     rule("GET", "/api/settings", perm(P::SettingsRead), "system"),
     rule("PATCH", "/api/settings", perm(P::SettingsWrite), "system"),
+    // Prometheus metrics; also open to `Authorization: Bearer <metrics_token>` (Spin variable).
+    rule("GET", "/metrics", perm(P::SettingsRead), "system"),
     // --- adapters: sources, destinations, notification channels ---------------------------------
     // Authenticated here; the adapter's type decides the permission in the handler
     // (sources:*, destinations:*, notifications:*; read for GET and a saved adapter's test,

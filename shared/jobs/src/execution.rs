@@ -14,9 +14,9 @@ use crate::schedule;
 use crate::sql::{self, Row};
 
 /// Default of SystemSetting `maxConcurrentJobs` (restores count too).
-pub const DEFAULT_MAX_CONCURRENT: i64 = 1;
+pub const DEFAULT_MAX_CONCURRENT: i64 = dbackup_identity::settings::DEFAULT_MAX_CONCURRENT_JOBS;
 /// Default of SystemSetting `stallTimeoutMinutes`.
-pub const DEFAULT_STALL_MINUTES: i64 = 10;
+pub const DEFAULT_STALL_MINUTES: i64 = dbackup_identity::settings::DEFAULT_STALL_TIMEOUT_MINUTES;
 /// Logs kept per execution (the first entry and the newest ones).
 pub const MAX_LOG_ENTRIES: usize = 2000;
 

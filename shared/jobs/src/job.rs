@@ -233,12 +233,14 @@ pub fn parse_input(body: Value, default_tz: &str) -> Result<JobSpec, ApiError> {
     input.validate(default_tz)
 }
 
-/// The system's default timezone (SystemSetting `timezone`, else UTC).
+/// The system's default timezone (SystemSetting `scheduler.timezone`, else UTC).
 pub fn default_timezone(db: &dyn Db) -> Result<String, ApiError> {
-    let tz = sql::setting(db, "timezone")?;
-    Ok(tz
-        .filter(|t| schedule::parse_timezone(t).is_ok())
-        .unwrap_or_else(|| "UTC".to_owned()))
+    let tz = dbackup_identity::settings::scheduler_timezone(db)?;
+    Ok(if schedule::parse_timezone(&tz).is_ok() {
+        tz
+    } else {
+        "UTC".to_owned()
+    })
 }
 
 /// Checks that every referenced adapter exists with the right type (400 naming the field).

@@ -409,3 +409,32 @@ fn list_pages_with_a_cursor() {
     };
     assert_eq!(list_view(&db, &q).unwrap()["items"], json!([]));
 }
+
+/// The runner's cap is the `maxConcurrentJobs` setting of the shared table: with 2, two of
+/// three queued executions run at once; the default (1) runs one.
+#[test]
+fn claim_cap_follows_the_max_concurrent_jobs_setting() {
+    use dbackup_identity::{settings, time::Timestamp};
+    let db = TestDb::migrated().with_adapters();
+    job::insert(&db, "j1", &spec("@daily"), NOW).unwrap();
+    for id in ["e1", "e2", "e3"] {
+        enqueue_backup(&db, id, "j1", "Manual", None, NOW).unwrap();
+    }
+    let claim_all = || {
+        let max = settings::integer(&db, settings::MAX_CONCURRENT_JOBS).unwrap();
+        std::iter::from_fn(|| claim_next(&db, max, "sealed", NOW).unwrap())
+            .map(|c| c.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(claim_all(), vec!["e1"]);
+    let at = Timestamp::parse_iso(NOW).unwrap();
+    settings::update(&db, &json!({"maxConcurrentJobs": 2}), at).unwrap();
+    assert_eq!(claim_all(), vec!["e2"]);
+    let running = sql::query(
+        &db,
+        r#"SELECT COUNT(*) AS n FROM "Execution" WHERE "status" = 'Running'"#,
+        &[],
+    )
+    .unwrap();
+    assert_eq!(running[0].int("n"), Some(2));
+}
