@@ -148,7 +148,14 @@ export interface AuditFilter {
 export interface Settings {
   sessionLifetimeHours: number;
   auditLogRetentionDays: number;
-  [key: string]: number | string | boolean;
+  maxConcurrentJobs: number;
+  stallTimeoutMinutes: number;
+  healthCheckInterval: number;
+  healthReminderInterval: number;
+  'auth.disablePasskeyLogin': boolean;
+  'scheduler.timezone': string;
+  systemNotificationChannels: string[];
+  [key: string]: number | string | boolean | string[];
 }
 
 /** Permission strings (shared/identity/src/permissions.rs). */

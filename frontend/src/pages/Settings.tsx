@@ -9,6 +9,10 @@ import { useCan } from '../lib/session';
 const FIELDS: { key: keyof Settings & string; label: string; hint: string; min: number; max: number }[] = [
   { key: 'sessionLifetimeHours', label: 'Session lifetime (hours)', hint: 'Sliding; 1 hour to 90 days.', min: 1, max: 2160 },
   { key: 'auditLogRetentionDays', label: 'Audit log retention (days)', hint: 'Older entries are deleted hourly; 1 to 365.', min: 1, max: 365 },
+  { key: 'maxConcurrentJobs', label: 'Concurrent executions', hint: 'Backups and restores running at once; 1 to 32.', min: 1, max: 32 },
+  { key: 'stallTimeoutMinutes', label: 'Stall timeout (minutes)', hint: 'A running execution without progress for this long fails; 1 to 1440.', min: 1, max: 1440 },
+  { key: 'healthCheckInterval', label: 'Health check interval (seconds)', hint: 'How often sources and destinations are checked; 1 to 86400.', min: 1, max: 86400 },
+  { key: 'healthReminderInterval', label: 'Offline reminder interval (seconds)', hint: 'Repeat notice while an adapter stays offline; 60 to 604800.', min: 60, max: 604800 },
 ];
 
 export default function SettingsPage() {
