@@ -280,7 +280,6 @@ async fn notify(
 }
 
 /// Delivers one rendered notification (HTTP from here, e-mail through the worker).
-pub(crate) /// Delivers one rendered notification (HTTP from here, e-mail through the worker).
 pub(crate) async fn send(out: OutboundMessage) -> Result<(), String> {
     match out {
         OutboundMessage::Email { request } => {
