@@ -206,10 +206,7 @@ pub fn prepare() -> Result<Vec<(String, String)>> {
     ensure_debian(&[("psql", "postgresql-client"), ("sqlite3", "sqlite3")])?;
     // SFTP tests (worker/tests/sftp.rs) start their own sshd; an absolute path because /usr/sbin
     // is not always on PATH. `openssl passwd` hashes the test user's password.
-    ensure_debian(&[
-        ("/usr/sbin/sshd", "openssh-server"),
-        ("openssl", "openssl"),
-    ])?;
+    ensure_debian(&[("/usr/sbin/sshd", "openssh-server"), ("openssl", "openssl")])?;
     // Headless browser for tests/tests/ui_browser.rs (playwright-core comes from frontend's lockfile).
     ensure_debian(&[("chromium", "chromium")])?;
     // SMTP capture for the e-mail channel test (tests/tests/adapters_email.rs).
