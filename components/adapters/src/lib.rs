@@ -6,7 +6,6 @@
 
 mod access;
 mod crud;
-mod deadline;
 mod probe;
 
 use spin_sdk::http::{Request, Response};

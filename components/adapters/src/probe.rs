@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use spin_sdk::http::{Method, Request, Response};
 
-use crate::{access, crud, deadline};
+use crate::{access, crud};
+use dbackup_web::deadline;
 
 /// How long a connection test may take.
 pub const TEST_TIMEOUT: Duration = Duration::from_secs(15);

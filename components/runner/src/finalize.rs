@@ -2,6 +2,8 @@
 //! notifications per the job's `notificationEvents`. Nothing here changes the execution's
 //! status: every failure becomes a warning in its logs.
 
+use std::time::Duration;
+
 use chrono::Utc;
 use dbackup_adapters_core::{
     render_notification, store, worker_storage, Notification, OutboundMessage, Status,
@@ -279,8 +281,18 @@ async fn notify(
     }
 }
 
-/// Delivers one rendered notification (HTTP from here, e-mail through the worker).
+/// Longest wait for one notification to be delivered; a slow channel never holds up the runner.
+const SEND_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Delivers one rendered notification (HTTP from here, e-mail through the worker), within
+/// [`SEND_TIMEOUT`].
 pub(crate) async fn send(out: OutboundMessage) -> Result<(), String> {
+    dbackup_web::deadline::within(SEND_TIMEOUT, deliver(out))
+        .await
+        .unwrap_or_else(|| Err(format!("no answer within {} s", SEND_TIMEOUT.as_secs())))
+}
+
+async fn deliver(out: OutboundMessage) -> Result<(), String> {
     match out {
         OutboundMessage::Email { request } => {
             let (status, body) = worker::post_json("/v1/notify/email", &request)

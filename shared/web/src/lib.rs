@@ -3,6 +3,7 @@
 //! the request [`gate`] (route table → credentials → authorization → CSRF) of the identity-aware
 //! components.
 
+pub mod deadline;
 pub mod gate;
 pub mod worker;
 

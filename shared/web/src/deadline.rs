@@ -1,5 +1,6 @@
 //! A bounded wait for outbound calls: races a future against a monotonic-clock deadline, so a
-//! connection test never hangs on a silent server.
+//! connection test or a notification never hangs on a silent server. Runs under spin-executor
+//! (`spin_sdk::http::run` or an HTTP handler).
 
 use std::future::Future;
 use std::pin::pin;
