@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use dbackup_host::app::{self, RunningHost};
 use dbackup_host::worker::WorkerMode;
 use dbackup_identity::secretbox::SecretBox;
+use dbackup_tests::s3::S3Server;
 use dbackup_tests::{
     bin, free_port, host_config, real_app_env, repo, sqlite_json, wait_for, warm_real_app, Api,
     Credential, TempDir, TEST_PASSWORD,
@@ -395,7 +396,12 @@ async fn local_journey_on_two_hosts_runs_each_occurrence_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn s3_journey() {
-    journey(Target::S3(S3Server::start()), 1, "s3").await;
+    journey(
+        Target::S3(S3Server::start(S3_ACCESS_KEY, S3_SECRET_KEY, S3_BUCKET)),
+        1,
+        "s3",
+    )
+    .await;
 }
 
 fn api_rows(db: &Path) -> String {
@@ -411,75 +417,3 @@ fn api_rows(db: &Path) -> String {
 const S3_ACCESS_KEY: &str = "AKIDJOURNEY";
 const S3_SECRET_KEY: &str = "SECRETJOURNEY";
 const S3_BUCKET: &str = "backups";
-
-/// An in-process S3 server (s3s-fs with SigV4 checking) on a loopback port, on its own thread
-/// and runtime; stopped on drop.
-struct S3Server {
-    addr: std::net::SocketAddr,
-    root: PathBuf,
-    _dir: TempDir,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl S3Server {
-    fn start() -> S3Server {
-        use s3s::auth::SimpleAuth;
-        use s3s::service::S3ServiceBuilder;
-
-        let dir = TempDir::new();
-        let root = dir.join("s3");
-        std::fs::create_dir_all(root.join(S3_BUCKET)).expect("bucket folder");
-        let fs = s3s_fs::FileSystem::new(&root).expect("s3s-fs");
-        let mut builder = S3ServiceBuilder::new(fs);
-        builder.set_auth(SimpleAuth::from_single(S3_ACCESS_KEY, S3_SECRET_KEY));
-        let service = builder.build();
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        listener.set_nonblocking(true).expect("nonblocking");
-        let addr = listener.local_addr().expect("addr");
-        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                loop {
-                    tokio::select! {
-                        _ = &mut stopped => break,
-                        accepted = listener.accept() => {
-                            let Ok((stream, _)) = accepted else { continue };
-                            let service = service.clone();
-                            tokio::spawn(async move {
-                                let _ = hyper::server::conn::http1::Builder::new()
-                                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                                    .await;
-                            });
-                        }
-                    }
-                }
-            });
-            rt.shutdown_background();
-        });
-        S3Server {
-            addr,
-            root,
-            _dir: dir,
-            stop: Some(stop),
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for S3Server {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
