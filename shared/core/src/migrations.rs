@@ -716,6 +716,7 @@ mod tests {
 
     const ALL_TABLES: &[&str] = &[
         "AdapterConfig",
+        "AuthChallenge",
         "Job",
         "Execution",
         "EncryptionProfile",
