@@ -100,6 +100,9 @@ await step('a backup made by running a job', async () => {
 });
 
 await step('the Storage page lists the backup with its metadata', async () => {
+  // The set-up went through the API behind the app's back; the dashboard may hold a fresh
+  // (< 10 s) cached empty destination list, so start from a new page load.
+  await page.reload();
   await nav('Storage').click();
   await page.getByRole('link', { name: /Disk/ }).click();
   await page.waitForURL(/\/storage\/[^/]+$/);
