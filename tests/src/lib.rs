@@ -765,6 +765,31 @@ pub fn session_cookie(resp: &HttpResponse) -> Option<String> {
 }
 
 /// Runs `sql` with the `sqlite3` command-line tool on `db` (JSON mode); returns the rows.
+/// Runs `sql` with `psql` against the test PostgreSQL (127.0.0.1:5432, user postgres, trust);
+/// panics naming the statement when it fails; returns the unaligned, tuples-only output.
+pub fn psql(db: &str, sql: &str) -> String {
+    let out = std::process::Command::new("psql")
+        .args([
+            "-X",
+            "-A",
+            "-t",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            "127.0.0.1",
+        ])
+        .args(["-U", "postgres", "-d", db, "-c", sql])
+        .output()
+        .expect("run psql");
+    assert!(
+        out.status.success(),
+        "psql {db} {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
 pub fn sqlite_json(db: &Path, sql: &str) -> Vec<Value> {
     let out = std::process::Command::new("sqlite3")
         .arg("-json")

@@ -4,31 +4,17 @@
 //! with `settings:read` or the `metrics_token` bearer.
 
 use std::collections::BTreeMap;
-use std::process::Command;
 use std::time::Duration;
 
 use dbackup_host::app;
 use dbackup_host::worker::WorkerMode;
 use dbackup_tests::{
-    bin, free_port, host_config, real_app_env, repo, sqlite_json, wait_for, warm_real_app, Api,
-    Credential, TempDir, TEST_PASSWORD,
+    bin, free_port, host_config, psql, real_app_env, repo, sqlite_json, wait_for, warm_real_app,
+    Api, Credential, TempDir, TEST_PASSWORD,
 };
 use serde_json::{json, Value};
 
 const METRICS_TOKEN: &str = "scrape-token-0123456789";
-
-fn psql(db: &str, sql: &str) {
-    let out = Command::new("psql")
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-U"])
-        .args(["postgres", "-d", db, "-c", sql])
-        .output()
-        .expect("run psql");
-    assert!(
-        out.status.success(),
-        "psql {sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// One sample: metric name, labels, value.
 #[derive(Debug, Clone, PartialEq)]

@@ -4,7 +4,6 @@
 //! into a new database → the data is equal.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use dbackup_host::app::{self, RunningHost};
@@ -12,38 +11,10 @@ use dbackup_host::worker::WorkerMode;
 use dbackup_identity::secretbox::SecretBox;
 use dbackup_tests::s3::S3Server;
 use dbackup_tests::{
-    bin, free_port, host_config, real_app_env, repo, sqlite_json, wait_for, warm_real_app, Api,
-    Credential, TempDir, TEST_PASSWORD,
+    bin, free_port, host_config, psql, real_app_env, repo, sqlite_json, wait_for, warm_real_app,
+    Api, Credential, TempDir, TEST_PASSWORD,
 };
 use serde_json::{json, Value};
-
-fn psql(db: &str, sql: &str) -> String {
-    let out = Command::new("psql")
-        .args([
-            "-X",
-            "-A",
-            "-t",
-            "-q",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            db,
-            "-c",
-            sql,
-        ])
-        .output()
-        .expect("run psql");
-    assert!(
-        out.status.success(),
-        "psql {db} {sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 struct Hosts {
     hosts: Vec<RunningHost>,

@@ -3,44 +3,15 @@
 //! the execution ("no longer knows this task") and the next backup runs — the queue (one slot)
 //! does not stay blocked.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use dbackup_host::app;
 use dbackup_host::worker::WorkerMode;
 use dbackup_tests::{
-    bin, free_port, host_config, real_app_env, repo, sqlite_json, wait_for, warm_real_app, Api,
-    Credential, TempDir, TEST_PASSWORD,
+    bin, free_port, host_config, psql, real_app_env, repo, sqlite_json, wait_for, warm_real_app,
+    Api, Credential, TempDir, TEST_PASSWORD,
 };
 use serde_json::{json, Value};
-
-fn psql(db: &str, sql: &str) -> String {
-    let out = Command::new("psql")
-        .args([
-            "-X",
-            "-A",
-            "-t",
-            "-q",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            db,
-            "-c",
-            sql,
-        ])
-        .output()
-        .expect("run psql");
-    assert!(
-        out.status.success(),
-        "psql {db} {sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 fn spawn_worker(listen: &str, token: &str) -> tokio::process::Child {
     tokio::process::Command::new(bin("dbackup-worker"))

@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use dbackup_host::app::{self, RunningHost};
 use dbackup_host::worker::WorkerMode;
 use dbackup_tests::{
-    bin, free_port, host_config, random_hex, real_app_env, repo, warm_real_app, RealApp, TempDir,
+    bin, free_port, host_config, psql, random_hex, real_app_env, repo, warm_real_app, RealApp,
+    TempDir,
 };
 
 /// Runs `frontend/e2e/<script>` against the app at `addr` and checks that it reports `steps`
@@ -161,28 +162,6 @@ async fn backup_setup_pages_in_chromium() {
     )
     .await;
     app.shutdown().await;
-}
-
-fn psql(db: &str, sql: &str) {
-    let out = std::process::Command::new("psql")
-        .args([
-            "-X",
-            "-q",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-        ])
-        .args(["-d", db, "-c", sql])
-        .output()
-        .expect("run psql");
-    assert!(
-        out.status.success(),
-        "psql {db} {sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// The real app with its worker and the runner (cron), like `cargo xtask up`.

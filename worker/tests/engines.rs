@@ -2,13 +2,15 @@
 //! trust), MariaDB (127.0.0.1:3306, root without password), sqlite3, and private
 //! redis-server instances. Every test uses randomly named databases and cleans up.
 
+mod common;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use common::cli::{config, mariadb, psql, rand_name, sh};
 use dbackup_worker::format::{BackupKey, Compression};
 use dbackup_worker::tasks::{self, BackupPlan, BackupRequest, RestorePlan, RestoreRequest};
-use dbackup_worker::{Config, DEFAULT_PROBE_TIMEOUT};
 use serde_json::{json, Value};
 
 const ALL: [Compression; 4] = [
@@ -18,79 +20,6 @@ const ALL: [Compression; 4] = [
     Compression::Brotli,
 ];
 const KEY_HEX: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
-
-fn config() -> Config {
-    Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        token: "test-token-0123456789abcdef-0123456789".into(),
-        pg_bin_dirs: Vec::new(),
-        probe_timeout: DEFAULT_PROBE_TIMEOUT,
-        max_tasks: dbackup_worker::DEFAULT_MAX_TASKS,
-    }
-}
-
-fn rand_name(prefix: &str) -> String {
-    let bytes: [u8; 5] = dbackup_worker::format::random_bytes().unwrap();
-    format!("{prefix}_{}", hex::encode(bytes))
-}
-
-fn sh(program: &str, args: &[&str], stdin: &str) -> String {
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        use std::io::Write;
-        let mut input = child.stdin.take().unwrap();
-        input.write_all(stdin.as_bytes()).unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{program} {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-fn psql(db: &str, sql: &str) -> String {
-    sh(
-        "psql",
-        &[
-            "-X",
-            "-A",
-            "-t",
-            "-q",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            db,
-        ],
-        sql,
-    )
-}
-
-fn mariadb(db: Option<&str>, sql: &str) -> String {
-    let mut args = vec![
-        "--protocol=tcp",
-        "-h127.0.0.1",
-        "-P3306",
-        "-uroot",
-        "-N",
-        "-B",
-    ];
-    if let Some(db) = db {
-        args.push(db);
-    }
-    sh("mariadb", &args, sql)
-}
 
 struct Backup {
     base: tempfile::TempDir,
