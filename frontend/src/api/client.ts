@@ -106,6 +106,47 @@ export async function request<R>(method: string, path: string, body?: unknown): 
   }
 }
 
+/**
+ * A request whose body or answer is not JSON (an uploaded file, a ZIP download): `body` as is,
+ * extra `headers`; the answer as a Blob with its file name. Errors as [`request`].
+ */
+export async function requestRaw(
+  method: string,
+  path: string,
+  opts: { body?: Blob | ArrayBuffer; headers?: Record<string, string>; accept?: string } = {},
+): Promise<{ blob: Blob; fileName: string | null; type: string }> {
+  const headers: Record<string, string> = { Accept: opts.accept ?? '*/*', 'X-Requested-With': 'dbackup-ui', ...opts.headers };
+  if (opts.body !== undefined) headers['Content-Type'] = 'application/octet-stream';
+  let resp: Response;
+  try {
+    resp = await fetch(path, { method, headers, credentials: 'same-origin', body: opts.body });
+  } catch (e) {
+    throw new ApiError(0, `The server cannot be reached (${(e as Error).message})`);
+  }
+  if (!resp.ok) {
+    const err = errorFrom(resp.status, await resp.text(), resp.headers.get('Retry-After'));
+    if (resp.status === 401 && onUnauthorized) onUnauthorized();
+    throw err;
+  }
+  const blob = await resp.blob();
+  return { blob, fileName: fileNameOf(resp.headers.get('Content-Disposition')), type: resp.headers.get('Content-Type') ?? '' };
+}
+
+/** The `filename` of a `Content-Disposition` header, or null. */
+export function fileNameOf(disposition: string | null): string | null {
+  if (!disposition) return null;
+  const star = /filename\*=(?:UTF-8'')?([^;]+)/i.exec(disposition);
+  if (star) {
+    try {
+      return decodeURIComponent(star[1].trim().replace(/^"|"$/g, ''));
+    } catch {
+      /* fall through to the plain filename */
+    }
+  }
+  const plain = /filename="?([^";]+)"?/i.exec(disposition);
+  return plain ? plain[1].trim() : null;
+}
+
 const get = <R>(p: string) => request<R>('GET', p);
 /** A list answered as a bare array or as `{items}`. */
 const list = <X>(p: string) => request<X[] | { items: X[] }>('GET', p).then(itemsOf);
@@ -129,7 +170,7 @@ export const api = {
   health: () => get<T.Health>('/api/health'),
 
   // auth
-  setupStatus: () => get<{ needsSetup: boolean }>('/api/auth/setup-status'),
+  setupStatus: () => get<{ needsSetup: boolean; passkeyLogin?: boolean }>('/api/auth/setup-status'),
   signup: (b: { name: string; email: string; password: string }) => post<T.User>('/api/auth/signup', b),
   login: (b: { email: string; password: string }) => post<T.LoginAnswer>('/api/auth/login', b),
   login2fa: (b: { challenge: string; code: string }) => post<T.LoginAnswer>('/api/auth/login/2fa', b),
@@ -210,6 +251,30 @@ export const api = {
   deleteEncryptionProfile: (p: string) => del(`/api/encryption-profiles/${id(p)}`),
   revealEncryptionProfile: (p: string, password: string) =>
     post<{ key: string }>(`/api/encryption-profiles/${id(p)}/reveal`, { password }),
+  recoveryKit: (p: string, password: string) =>
+    requestRaw('GET', `/api/encryption-profiles/${id(p)}/recovery-kit`, {
+      headers: { 'X-Confirm-Password': password },
+      accept: 'application/zip',
+    }),
+  adapterDatabases: (a: string) => get<T.DatabaseInfo[]>(`/api/adapters/${id(a)}/databases`),
+  adapterHealth: (a: string, f: { from?: string; to?: string } = {}) =>
+    get<T.AdapterHealth>(`/api/adapters/${id(a)}/health${query(f)}`),
+
+  // config self-backup (docs/CONTRACTS.md "v3 additions")
+  configBackup: () => get<T.ConfigBackupState>('/api/system/config-backup'),
+  updateConfigBackup: (b: T.ConfigBackupConfig) => put<T.ConfigBackupState>('/api/system/config-backup', b),
+  runConfigBackup: () => post<T.ConfigBackupRun>('/api/system/config-backup'),
+  configBackups: (destinationId?: string) =>
+    get<T.ConfigBackupList>(`/api/system/config-backups${query({ destinationId })}`),
+  configRestore: (b: { source: { destinationId: string; name: string }; dryRun?: boolean; encryptionProfileId?: string }) =>
+    post<T.ConfigRestoreResult>('/api/system/config-restore', b),
+  configRestoreUpload: async (file: Blob, o: { dryRun: boolean; encryptionProfileId?: string }) => {
+    const r = await requestRaw('POST', `/api/system/config-restore${query({ dryRun: String(o.dryRun), encryptionProfileId: o.encryptionProfileId })}`, {
+      body: file,
+      accept: 'application/json',
+    });
+    return JSON.parse(await r.blob.text()) as T.ConfigRestoreResult;
+  },
 
   // jobs & executions (issue 7)
   jobs: () => list<T.Job>('/api/jobs'),

@@ -409,3 +409,76 @@ export interface LinkedAccounts {
   hasPassword: boolean;
   passkeys: number;
 }
+
+// --- v3: adapter databases and health history, config self-backup, recovery kit ---------------
+// (components/adapters/src/{probe,crud}.rs; docs/CONTRACTS.md "v3 additions")
+
+/** One entry of `GET /api/adapters/{id}/databases`. */
+export interface DatabaseInfo {
+  name: string;
+  system: boolean;
+}
+
+/** One health check (`HealthCheckLog`). */
+export interface HealthCheck {
+  status: 'ONLINE' | 'DEGRADED' | 'OFFLINE' | string | null;
+  latencyMs: number | null;
+  error: string | null;
+  createdAt: string | null;
+}
+
+/** `GET /api/adapters/{id}/health?from&to`: checks oldest first and the current state. */
+export interface AdapterHealth {
+  adapterId: string;
+  status: string | null;
+  lastHealthCheck: string | null;
+  consecutiveFailures: number | null;
+  entries: HealthCheck[];
+}
+
+/** The config self-backup job (`configBackup` setting). */
+export interface ConfigBackupConfig {
+  enabled: boolean;
+  schedule: string;
+  timezone: string;
+  destinationId: string | null;
+  encryptionProfileId: string | null;
+  includeSecrets: boolean;
+  includePasswordHashes: boolean;
+  keep: number;
+}
+
+/** `GET`/`PUT /api/system/config-backup`. */
+export interface ConfigBackupState {
+  config: ConfigBackupConfig;
+  lastRun: { at: string; status: 'success' | 'failed'; objectName?: string; size?: number; error?: string } | null;
+  nextRunAt: string | null;
+}
+
+/** 201 of `POST /api/system/config-backup` (run now). */
+export interface ConfigBackupRun {
+  objectName: string;
+  size: number;
+  sha256: string;
+  destinationId: string;
+  encrypted: boolean;
+  counts: Record<string, number>;
+}
+
+/** `GET /api/system/config-backups`. */
+export interface ConfigBackupList {
+  destinationId: string | null;
+  backups: { name: string; size: number; modifiedAt: string | null; encrypted: boolean }[];
+}
+
+export type ConfigChangeAction = 'create' | 'update' | 'unchanged' | 'skip';
+
+/** 200 of `POST /api/system/config-restore`. */
+export interface ConfigRestoreResult {
+  dryRun: boolean;
+  formatVersion: number;
+  createdAt: string;
+  changes: { entity: string; action: ConfigChangeAction; name: string; reason?: string }[];
+  counts: Record<ConfigChangeAction, number>;
+  warnings: string[];
+}

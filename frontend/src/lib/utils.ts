@@ -6,14 +6,6 @@ export function cn(...inputs: ClassValue[]) {
   return twMerge(clsx(inputs));
 }
 
-/** A timestamp as local date and time ("—" when absent or invalid). */
-export function formatDate(iso: string | null | undefined): string {
-  if (!iso) return '—';
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-}
-
 /** Bytes as B/KiB/MiB/GiB/TiB. */
 export function formatBytes(n: number | null | undefined): string {
   if (n === null || n === undefined || !Number.isFinite(n)) return '—';
@@ -43,4 +35,17 @@ export function formatDuration(from: string | null | undefined, to: string | nul
   const b = to ? new Date(to).getTime() : Date.now();
   if (!Number.isFinite(a) || !Number.isFinite(b)) return '—';
   return formatWait((b - a) / 1000);
+}
+
+/** Saves `blob` as a file download named `name` (the browser's download bar). */
+export function saveBlob(blob: Blob, name: string): void {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  // Revoked later: some browsers read the URL after click() returns.
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }

@@ -6,7 +6,9 @@ import { Badge, Button, Dialog, Field, Input, PageHeader, Select, Switch, Table,
 import { ConfirmButton, Empty, ErrorAlert, QueryState } from '../components/common';
 import { useCan } from '../lib/session';
 import { fieldsOf, initialValues, SECRET_MASK, toConfig, type FormValues } from '../lib/schemaForm';
-import { formatDate } from '../lib/utils';
+import { HealthGrid } from '../components/HealthGrid';
+import { DatabaseList } from '../components/pickers';
+import { useDateFormat } from '../lib/useDateFormat';
 
 const META: Record<AdapterKind, { title: string; one: string; perm: string; blurb: string }> = {
   database: { title: 'Sources', one: 'source', perm: 'sources', blurb: 'Databases to back up.' },
@@ -34,12 +36,14 @@ export function TestResult({ result }: { result: AdapterTestResult }) {
 }
 
 export default function AdaptersPage({ kind }: { kind: AdapterKind }) {
+  const fmt = useDateFormat();
   const m = META[kind];
   const canWrite = useCan(`${m.perm}:write`);
   const qc = useQueryClient();
   const types = useQuery({ queryKey: ['adapter-types'], queryFn: api.adapterTypes, staleTime: 300_000, retry: false });
   const list = useQuery({ queryKey: ['adapters', kind], queryFn: () => api.adapters(kind), retry: false });
   const [editing, setEditing] = useState<Adapter | 'new' | null>(null);
+  const [browsing, setBrowsing] = useState<Adapter | null>(null);
   const [tests, setTests] = useState<Record<string, AdapterTestResult | 'running' | Error>>({});
   const ofKind = useMemo(() => (types.data ?? []).filter((t) => t.type === kind), [types.data, kind]);
   const typeName = (id: string) => ofKind.find((t) => t.id === id)?.name ?? id;
@@ -67,9 +71,9 @@ export default function AdaptersPage({ kind }: { kind: AdapterKind }) {
               <tr>
                 <Th>Name</Th>
                 <Th>Type</Th>
-                {kind !== 'notification' && <Th>Health</Th>}
+                <Th>Health</Th>
                 <Th>Test</Th>
-                {canWrite && <Th className="text-right">Actions</Th>}
+                {(canWrite || kind === 'database') && <Th className="text-right">Actions</Th>}
               </tr>
             </thead>
             <tbody>
@@ -79,11 +83,16 @@ export default function AdaptersPage({ kind }: { kind: AdapterKind }) {
                   <tr key={a.id}>
                     <Td className="font-medium">{a.name}</Td>
                     <Td>{typeName(a.adapterId)}</Td>
-                    {kind !== 'notification' && (
-                      <Td title={a.lastHealthCheck ? `checked ${formatDate(a.lastHealthCheck)}` : undefined}>
-                        <HealthBadge status={a.lastStatus} />
-                      </Td>
-                    )}
+                    <Td className="whitespace-nowrap">
+                      <div className="flex flex-wrap items-center gap-2">
+                        {kind !== 'notification' && (
+                          <span title={a.lastHealthCheck ? `checked ${fmt.dateTime(a.lastHealthCheck)}` : undefined}>
+                            <HealthBadge status={a.lastStatus} />
+                          </span>
+                        )}
+                        <HealthGrid adapterId={a.id} name={a.name} />
+                      </div>
+                    </Td>
                     <Td className="min-w-48">
                       {t === 'running' ? (
                         <span className="text-sm text-muted">Testing…</span>
@@ -97,18 +106,27 @@ export default function AdaptersPage({ kind }: { kind: AdapterKind }) {
                         </Button>
                       )}
                     </Td>
-                    {canWrite && (
+                    {(canWrite || kind === 'database') && (
                       <Td className="whitespace-nowrap text-right">
                         <div className="inline-flex gap-1">
-                          <Button size="sm" variant="secondary" onClick={() => setEditing(a)} disabled={!ofKind.length}>
-                            Edit
-                          </Button>
-                          <ConfirmButton
-                            label="Delete"
-                            title={`Delete ${a.name}?`}
-                            description="Jobs that use it must be changed first."
-                            onConfirm={() => api.deleteAdapter(a.id).then(refresh)}
-                          />
+                          {kind === 'database' && (
+                            <Button size="sm" variant="secondary" onClick={() => setBrowsing(a)}>
+                              Databases
+                            </Button>
+                          )}
+                          {canWrite && (
+                            <>
+                              <Button size="sm" variant="secondary" onClick={() => setEditing(a)} disabled={!ofKind.length}>
+                                Edit
+                              </Button>
+                              <ConfirmButton
+                                label="Delete"
+                                title={`Delete ${a.name}?`}
+                                description="Jobs that use it must be changed first."
+                                onConfirm={() => api.deleteAdapter(a.id).then(refresh)}
+                              />
+                            </>
+                          )}
                         </div>
                       </Td>
                     )}
@@ -119,6 +137,11 @@ export default function AdaptersPage({ kind }: { kind: AdapterKind }) {
           </Table>
         )}
       </QueryState>
+      {browsing && (
+        <Dialog open onOpenChange={(o) => !o && setBrowsing(null)} title={`Databases on ${browsing.name}`} description="Listed live by the worker; system databases are hidden unless you ask.">
+          <DatabaseList sourceId={browsing.id} />
+        </Dialog>
+      )}
       {editing && (
         <AdapterDialog
           kind={kind}

@@ -6,9 +6,10 @@ import { Badge, Button, Dialog, Field, Input, PageHeader, Table, Td, Th } from '
 import { ConfirmButton, Empty, ErrorAlert, QueryState } from '../components/common';
 import { PermissionMatrix } from '../components/PermissionMatrix';
 import { useCan, useSession } from '../lib/session';
-import { formatDate } from '../lib/utils';
+import { useDateFormat } from '../lib/useDateFormat';
 
 export default function ApiKeysPage() {
+  const fmt = useDateFormat();
   const canWrite = useCan('api-keys:write');
   const qc = useQueryClient();
   const keys = useQuery({ queryKey: ['api-keys'], queryFn: api.apiKeys });
@@ -46,8 +47,8 @@ export default function ApiKeysPage() {
                       ))}
                     </div>
                   </Td>
-                  <Td className="whitespace-nowrap">{k.expiresAt ? formatDate(k.expiresAt) : 'never'}</Td>
-                  <Td className="whitespace-nowrap">{k.lastUsedAt ? formatDate(k.lastUsedAt) : 'never'}</Td>
+                  <Td className="whitespace-nowrap">{k.expiresAt ? fmt.dateTime(k.expiresAt) : 'never'}</Td>
+                  <Td className="whitespace-nowrap">{k.lastUsedAt ? fmt.dateTime(k.lastUsedAt) : 'never'}</Td>
                   {canWrite && (
                     <Td className="text-right">
                       <ConfirmButton

@@ -5,7 +5,7 @@ import type { AuditFilter } from '../api/types';
 import { Badge, Button, Field, Input, PageHeader, Select, Table, Td, Th } from '../components/ui';
 import { Empty, LoadMore, QueryState } from '../components/common';
 import { useCan } from '../lib/session';
-import { formatDate } from '../lib/utils';
+import { useDateFormat } from '../lib/useDateFormat';
 
 const ACTIONS = ['LOGIN', 'LOGIN_FAILED', 'LOGOUT', 'CREATE', 'UPDATE', 'DELETE', 'EXECUTE', 'RESTORE', 'REVEAL', 'EXPORT'];
 const RESOURCES = ['AUTH', 'USER', 'GROUP', 'SESSION', 'API_KEY', 'TWO_FACTOR', 'PROFILE', 'SETTINGS', 'ADAPTER', 'JOB', 'EXECUTION', 'ENCRYPTION_PROFILE', 'STORAGE'];
@@ -18,6 +18,7 @@ function tone(action: string) {
 }
 
 export default function AuditPage() {
+  const fmt = useDateFormat();
   const [draft, setDraft] = useState<AuditFilter>({});
   const [filter, setFilter] = useState<AuditFilter>({});
   const users = useQuery({ queryKey: ['users'], queryFn: api.users, enabled: useCan('users:read') });
@@ -105,7 +106,7 @@ export default function AuditPage() {
             <tbody>
               {rows.map((r) => (
                 <tr key={r.id} data-testid="audit-row">
-                  <Td className="whitespace-nowrap">{formatDate(r.createdAt)}</Td>
+                  <Td className="whitespace-nowrap">{fmt.dateTime(r.createdAt)}</Td>
                   <Td>{r.userName ?? r.userEmail ?? <span className="text-muted">—</span>}</Td>
                   <Td>
                     <Badge tone={tone(r.action)}>{r.action}</Badge>

@@ -5,7 +5,7 @@ import type { Execution } from '../api/types';
 import { Badge, Card, PageHeader } from '../components/ui';
 import { ErrorAlert } from '../components/common';
 import { useSession } from '../lib/session';
-import { formatDate } from '../lib/utils';
+import { useDateFormat } from '../lib/useDateFormat';
 import { StatusBadge } from '../components/StatusBadge';
 
 /**
@@ -33,6 +33,7 @@ function Stat({ label, q, to }: { label: string; q: ReturnType<typeof useCount>;
 
 /** Success/failure per day over the executions given, as a small accessible SVG bar chart. */
 function OutcomeChart({ executions }: { executions: Execution[] }) {
+  const fmt = useDateFormat();
   const days = new Map<string, { ok: number; failed: number }>();
   for (let i = 13; i >= 0; i--) {
     const d = new Date(Date.now() - i * 86_400_000).toISOString().slice(0, 10);
@@ -55,7 +56,7 @@ function OutcomeChart({ executions }: { executions: Execution[] }) {
         const hFail = (v.failed / max) * 70;
         return (
           <g key={day}>
-            <title>{`${day}: ${v.ok} succeeded, ${v.failed} failed`}</title>
+            <title>{`${fmt.date(`${day}T12:00:00Z`)}: ${v.ok} succeeded, ${v.failed} failed`}</title>
             <rect x={i * 20 + 3} y={78 - hOk} width={14} height={hOk} className="fill-success" />
             <rect x={i * 20 + 3} y={78 - hOk - hFail} width={14} height={hFail} className="fill-danger" />
             <rect x={i * 20 + 3} y={78} width={14} height={1} className="fill-border" />
@@ -67,6 +68,7 @@ function OutcomeChart({ executions }: { executions: Execution[] }) {
 }
 
 export function DashboardPage() {
+  const fmt = useDateFormat();
   const s = useSession();
   const can = (p: string) => s.permissions.includes(p as never);
   const health = useQuery({ queryKey: ['health'], queryFn: api.health, refetchInterval: 30_000 });
@@ -132,7 +134,7 @@ export function DashboardPage() {
                 {executions.slice(0, 6).map((e) => (
                   <li key={e.id} className="flex items-center justify-between py-1.5">
                     <Link to={`/history/${e.id}`} className="hover:underline">
-                      {e.type} · {formatDate(e.startedAt)}
+                      {e.type} · {fmt.dateTime(e.startedAt)}
                     </Link>
                     <StatusBadge status={e.status} />
                   </li>
@@ -152,7 +154,7 @@ export function DashboardPage() {
               {upcoming.map((j) => (
                 <li key={j.id} className="flex justify-between py-1.5">
                   <span>{j.name}</span>
-                  <Badge tone="info">{formatDate(j.nextRunAt)}</Badge>
+                  <Badge tone="info">{fmt.dateTime(j.nextRunAt)}</Badge>
                 </li>
               ))}
             </ul>

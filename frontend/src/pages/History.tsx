@@ -7,7 +7,8 @@ import { Button, Card, Field, PageHeader, Select, Table, Td, Th } from '../compo
 import { StatusBadge } from '../components/StatusBadge';
 import { ConfirmButton, Empty, LoadMore, QueryState } from '../components/common';
 import { useCan } from '../lib/session';
-import { formatBytes, formatDate, formatDuration } from '../lib/utils';
+import { formatBytes, formatDuration } from '../lib/utils';
+import { useDateFormat } from '../lib/useDateFormat';
 
 const LIVE: ExecutionStatus[] = ['Pending', 'Running'];
 
@@ -17,6 +18,7 @@ export default function HistoryPage() {
 }
 
 function ExecutionList() {
+  const fmt = useDateFormat();
   const [status, setStatus] = useState('');
   const [type, setType] = useState('');
   const jobs = useQuery({ queryKey: ['jobs'], queryFn: api.jobs, enabled: useCan('jobs:read'), retry: false });
@@ -77,7 +79,7 @@ function ExecutionList() {
                 <tr key={e.id}>
                   <Td className="whitespace-nowrap">
                     <Link className="text-primary hover:underline" to={`/history/${e.id}`}>
-                      {formatDate(e.startedAt)}
+                      {fmt.dateTime(e.startedAt)}
                     </Link>
                   </Td>
                   <Td>{jobName(e)}</Td>
@@ -147,6 +149,7 @@ function groupLogs(logs: LogEntry[]): [string, LogEntry[]][] {
 }
 
 function ExecutionDetail({ id }: { id: string }) {
+  const fmt = useDateFormat();
   const navigate = useNavigate();
   const canCancel = useCan('jobs:execute');
   const exec = useQuery({
@@ -196,7 +199,7 @@ function ExecutionDetail({ id }: { id: string }) {
                   <StatusBadge status={e.status} />
                 </span>
                 <span>{e.type}</span>
-                <span>started {formatDate(e.startedAt)}</span>
+                <span>started {fmt.dateTime(e.startedAt)}</span>
                 <span>duration {formatDuration(e.startedAt, e.endedAt)}</span>
                 <span>size {formatBytes(e.size)}</span>
                 {e.path && <span className="font-mono text-xs">{e.path}</span>}
@@ -224,7 +227,7 @@ function ExecutionDetail({ id }: { id: string }) {
                     </summary>
                     {lines.map((l, j) => (
                       <div key={j} className={l.level === 'error' ? 'text-danger' : l.level === 'warn' ? 'text-warn' : ''}>
-                        <span className="text-muted">{new Date(l.timestamp).toLocaleTimeString()}</span> {l.message}
+                        <span className="text-muted">{fmt.time(l.timestamp)}</span> {l.message}
                       </div>
                     ))}
                   </details>

@@ -6,8 +6,9 @@ import type { Compression, Job, JobBody, JobDestination, Retention } from '../ap
 import { Button, Card, Dialog, Field, Input, PageHeader, Select, Switch, Table, Td, Th } from '../components/ui';
 import { ConfirmButton, Empty, ErrorAlert, QueryState } from '../components/common';
 import { useCan } from '../lib/session';
-import { formatDate } from '../lib/utils';
+import { useDateFormat } from '../lib/useDateFormat';
 import { StatusBadge } from '../components/StatusBadge';
+import { DatabasePicker } from '../components/pickers';
 
 /** Simple-mode schedules and the cron they stand for. */
 export const PRESETS: { label: string; cron: string }[] = [
@@ -36,6 +37,7 @@ function jobBody(j: Job): JobBody {
 }
 
 export default function JobsPage() {
+  const fmt = useDateFormat();
   const canWrite = useCan('jobs:write');
   const canRun = useCan('jobs:execute');
   const qc = useQueryClient();
@@ -90,7 +92,7 @@ export default function JobsPage() {
                   <Td className="font-medium">{j.name}</Td>
                   <Td className="font-mono text-xs">{j.schedule}</Td>
                   <Td>{j.lastExecution ? <StatusBadge status={j.lastExecution.status} /> : <span className="text-muted">never run</span>}</Td>
-                  <Td className="whitespace-nowrap">{j.enabled === false ? '—' : formatDate(j.nextRunAt)}</Td>
+                  <Td className="whitespace-nowrap">{j.enabled === false ? '—' : fmt.dateTime(j.nextRunAt)}</Td>
                   <Td>
                     <Switch checked={j.enabled !== false} disabled={!canWrite} aria-label={`Enable ${j.name}`} onCheckedChange={(c) => toggle(j, c)} />
                   </Td>
@@ -162,6 +164,7 @@ function RetentionEditor({ value, onChange }: { value: Retention; onChange: (r: 
 }
 
 function JobEditor({ job, onClose, onSaved }: { job: Job | null; onClose: () => void; onSaved: () => void }) {
+  const fmt = useDateFormat();
   const sources = useQuery({ queryKey: ['adapters', 'database'], queryFn: () => api.adapters('database'), retry: false });
   const dests = useQuery({ queryKey: ['adapters', 'storage'], queryFn: () => api.adapters('storage'), retry: false });
   const channels = useQuery({ queryKey: ['adapters', 'notification'], queryFn: () => api.adapters('notification'), retry: false });
@@ -215,9 +218,6 @@ function JobEditor({ job, onClose, onSaved }: { job: Job | null; onClose: () => 
               </Select>
             )}
           </Field>
-          <Field label="Databases" hint="Comma-separated; empty backs up every non-system database.">
-            {(id, d) => <Input id={id} aria-describedby={d} value={body.databases.join(', ')} onChange={(e) => set({ databases: e.target.value.split(',').map((x) => x.trim()).filter(Boolean) })} />}
-          </Field>
           <Field label="Encryption profile">
             {(id) => (
               <Select id={id} value={body.encryptionProfileId ?? ''} onChange={(e) => set({ encryptionProfileId: e.target.value || null })}>
@@ -243,6 +243,11 @@ function JobEditor({ job, onClose, onSaved }: { job: Job | null; onClose: () => 
             {(id, d) => <Input id={id} aria-describedby={d} type="number" value={body.compressionLevel ?? ''} disabled={body.compression === 'NONE'} onChange={(e) => set({ compressionLevel: e.target.value === '' ? undefined : Number(e.target.value) })} />}
           </Field>
         </div>
+
+        <Card className="space-y-2">
+          <h3 className="font-medium">Databases</h3>
+          <DatabasePicker sourceId={body.sourceId} value={body.databases} onChange={(databases) => set({ databases })} />
+        </Card>
 
         <Card className="space-y-2">
           <div className="flex items-center justify-between">
@@ -275,7 +280,7 @@ function JobEditor({ job, onClose, onSaved }: { job: Job | null; onClose: () => 
               {runs ? (
                 <ul className="text-muted" data-testid="next-runs">
                   {runs.map((r) => (
-                    <li key={r}>{formatDate(r)}</li>
+                    <li key={r}>{fmt.dateTime(r)}</li>
                   ))}
                 </ul>
               ) : nextRuns.error ? (

@@ -290,7 +290,9 @@ function OtherSignIns({ busy, onPasskey }: { busy: boolean; onPasskey: () => voi
     },
     staleTime: 60_000,
   });
-  const passkeys = passkeysSupported();
+  // Same cache entry as the page: `passkeyLogin` false when an admin disabled passkey login.
+  const setup = useQuery({ queryKey: ['setup-status'], queryFn: api.setupStatus, staleTime: 0 });
+  const passkeys = passkeysSupported() && setup.data?.passkeyLogin !== false;
   const sso = providers.data ?? [];
   if (!passkeys && !sso.length) return null;
   return (

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useMemo, useState, type FormEvent } from 'react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from '../api/client';
 import type { Enrollment } from '../api/types';
@@ -6,7 +6,9 @@ import { Badge, Button, Card, Dialog, Field, Input, PageHeader, Select, Table, T
 import { ConfirmButton, ErrorAlert, QueryState } from '../components/common';
 import { QrCode } from '../components/QrCode';
 import { useCan, useSession } from '../lib/session';
-import { formatDate } from '../lib/utils';
+import { useDateFormat } from '../lib/useDateFormat';
+import { DATE_FORMATS, DEFAULT_PREFS, TIME_FORMATS, formatInstant, formatPatternError, timeZones, zoneLabel } from '../lib/datetime';
+import { SearchableSelect } from '../components/pickers';
 import { ceremonyError, createCredential, passkeysSupported } from '../lib/webauthn';
 import type { Passkey } from '../api/types';
 
@@ -37,12 +39,40 @@ export default function ProfilePage() {
   );
 }
 
-function timezones(): string[] {
-  try {
-    return (Intl as unknown as { supportedValuesOf(k: string): string[] }).supportedValuesOf('timeZone');
-  } catch {
-    return ['UTC'];
-  }
+const CUSTOM = '__custom';
+
+/** A date or time pattern: a preset, or "Custom" with a free date-fns pattern. */
+function FormatField({ label, value, onChange, presets, error }: { label: string; value: string; onChange: (v: string) => void; presets: { value: string; label: string }[]; error: string | null }) {
+  const [custom, setCustom] = useState(() => !presets.some((p) => p.value === value));
+  return (
+    <Field label={label} error={error} hint={custom ? 'date-fns tokens, e.g. dd.MM.yyyy or HH:mm; quote text in single quotes.' : undefined}>
+      {(id, d) => (
+        <div className="flex gap-2">
+          <Select
+            id={custom ? undefined : id}
+            aria-label={custom ? `${label} preset` : undefined}
+            className="w-56 shrink-0"
+            value={custom ? CUSTOM : value}
+            onChange={(e) => {
+              if (e.target.value === CUSTOM) setCustom(true);
+              else {
+                setCustom(false);
+                onChange(e.target.value);
+              }
+            }}
+          >
+            {presets.map((p) => (
+              <option key={p.value} value={p.value}>
+                {p.label}
+              </option>
+            ))}
+            <option value={CUSTOM}>Custom…</option>
+          </Select>
+          {custom && <Input id={id} aria-describedby={d} aria-invalid={!!error} className="font-mono" value={value} onChange={(e) => onChange(e.target.value)} />}
+        </div>
+      )}
+    </Field>
+  );
 }
 
 function ProfileForm() {
@@ -53,16 +83,30 @@ function ProfileForm() {
   const [name, setName] = useState(s.user.name);
   const [email, setEmail] = useState(s.user.email);
   const [timezone, setTimezone] = useState(s.user.timezone);
+  const [dateFormat, setDateFormat] = useState(s.user.dateFormat || DEFAULT_PREFS.dateFormat);
+  const [timeFormat, setTimeFormat] = useState(s.user.timeFormat || DEFAULT_PREFS.timeFormat);
   const [error, setError] = useState<unknown>(null);
   const [saved, setSaved] = useState(false);
+  const zones = useMemo(() => {
+    const all = timeZones();
+    return (all.includes(timezone) || !timezone ? all : [timezone, ...all]).map((z) => ({ value: z }));
+  }, [timezone]);
+  const dateError = formatPatternError(dateFormat);
+  const timeError = formatPatternError(timeFormat);
+  // The live preview: the moment the form opened, in the chosen zone and formats.
+  const [now] = useState(() => new Date());
+  const preview = !dateError && !timeError ? formatInstant(now, { timezone, dateFormat, timeFormat }) : null;
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setError(null);
     setSaved(false);
+    if (dateError || timeError) return;
     const body: Record<string, string> = {};
     if (name !== s.user.name) body.name = name;
     if (email !== s.user.email) body.email = email;
     if (timezone !== s.user.timezone) body.timezone = timezone;
+    if (dateFormat !== s.user.dateFormat) body.dateFormat = dateFormat;
+    if (timeFormat !== s.user.timeFormat) body.timeFormat = timeFormat;
     try {
       await api.updateProfile(body);
       await qc.invalidateQueries({ queryKey: ['session'] });
@@ -71,21 +115,20 @@ function ProfileForm() {
       setError(err);
     }
   };
-  const zones = timezones();
   return (
     <Card className="max-w-xl">
       <form onSubmit={submit} className="space-y-4">
         <Field label="Name">{(id) => <Input id={id} value={name} onChange={(e) => setName(e.target.value)} disabled={!canName} required />}</Field>
         <Field label="Email">{(id) => <Input id={id} type="email" value={email} onChange={(e) => setEmail(e.target.value)} disabled={!canEmail} required />}</Field>
-        <Field label="Time zone">
-          {(id) => (
-            <Select id={id} value={timezone} onChange={(e) => setTimezone(e.target.value)}>
-              {(zones.includes(timezone) ? zones : [timezone, ...zones]).map((z) => (
-                <option key={z}>{z}</option>
-              ))}
-            </Select>
-          )}
+        <Field label="Time zone" hint="Every date in the app is shown in this zone.">
+          {(id, d) => <SearchableSelect id={id} describedBy={d} value={timezone} onChange={setTimezone} options={zones} />}
         </Field>
+        <FormatField label="Date format" value={dateFormat} onChange={setDateFormat} presets={DATE_FORMATS} error={dateError} />
+        <FormatField label="Time format" value={timeFormat} onChange={setTimeFormat} presets={TIME_FORMATS} error={timeError} />
+        <p className="rounded-md bg-subtle px-3 py-2 text-sm" aria-live="polite" data-testid="date-preview">
+          Preview: <strong>{preview ?? '—'}</strong>
+          <span className="ml-1 text-xs text-muted">({zoneLabel(timezone, now)})</span>
+        </p>
         <p className="text-sm text-muted">Group: {s.user.group?.name ?? 'none'}</p>
         <ErrorAlert error={error} />
         {saved && <p role="status" className="text-sm text-success">Profile saved.</p>}
@@ -248,6 +291,7 @@ function TwoFactor() {
 }
 
 function Sessions() {
+  const fmt = useDateFormat();
   const qc = useQueryClient();
   const sessions = useQuery({ queryKey: ['sessions'], queryFn: api.sessions });
   return (
@@ -269,8 +313,8 @@ function Sessions() {
                 {x.userAgent ?? 'unknown'} {x.current && <Badge tone="info">this browser</Badge>}
               </Td>
               <Td>{x.ipAddress ?? '—'}</Td>
-              <Td className="whitespace-nowrap">{formatDate(x.createdAt)}</Td>
-              <Td className="whitespace-nowrap">{formatDate(x.expiresAt)}</Td>
+              <Td className="whitespace-nowrap">{fmt.dateTime(x.createdAt)}</Td>
+              <Td className="whitespace-nowrap">{fmt.dateTime(x.expiresAt)}</Td>
               <Td className="text-right">
                 {!x.current && (
                   <ConfirmButton
@@ -292,6 +336,7 @@ function Sessions() {
 
 /** The caller's passkeys: add (browser ceremony) with a name, rename, delete, passkey as 2FA. */
 function Passkeys() {
+  const fmt = useDateFormat();
   const qc = useQueryClient();
   const allowed = useCan('profile:manage_passkeys');
   const list = useQuery({ queryKey: ['passkeys'], queryFn: api.passkeys, enabled: allowed });
@@ -362,8 +407,8 @@ function Passkeys() {
                     {p.deviceType === 'multiDevice' ? 'synced' : 'device-bound'}
                     {p.backedUp && <Badge className="ml-1">backed up</Badge>}
                   </Td>
-                  <Td className="whitespace-nowrap">{formatDate(p.createdAt)}</Td>
-                  <Td className="whitespace-nowrap">{p.lastUsedAt ? formatDate(p.lastUsedAt) : 'never'}</Td>
+                  <Td className="whitespace-nowrap">{fmt.dateTime(p.createdAt)}</Td>
+                  <Td className="whitespace-nowrap">{p.lastUsedAt ? fmt.dateTime(p.lastUsedAt) : 'never'}</Td>
                   <Td className="space-x-1 whitespace-nowrap text-right">
                     <Button size="sm" variant="secondary" onClick={() => setRenaming(p)}>
                       Rename
@@ -462,6 +507,7 @@ function RenamePasskey({ passkey, onClose, onSaved }: { passkey: Passkey | null;
 
 /** The caller's linked SSO accounts; unlinking the last way to sign in is refused (409). */
 function LinkedAccounts() {
+  const fmt = useDateFormat();
   const qc = useQueryClient();
   const accounts = useQuery({ queryKey: ['linked-accounts'], queryFn: api.linkedAccounts });
   const rows = accounts.data?.accounts ?? [];
@@ -484,7 +530,7 @@ function LinkedAccounts() {
                 <tr key={a.id} data-testid="linked-account">
                   <Td className="font-medium">{a.providerName ?? a.providerId}</Td>
                   <Td className="font-mono text-xs">{a.accountId}</Td>
-                  <Td className="whitespace-nowrap">{formatDate(a.createdAt)}</Td>
+                  <Td className="whitespace-nowrap">{fmt.dateTime(a.createdAt)}</Td>
                   <Td className="text-right">
                     <ConfirmButton
                       label="Unlink"

@@ -6,7 +6,8 @@ import type { Adapter } from '../api/types';
 import { Badge, Button, Dialog, Field, Input, PageHeader, Select, Table, Td, Th } from '../components/ui';
 import { ConfirmButton, Empty, ErrorAlert, LoadMore, QueryState } from '../components/common';
 import { useCan } from '../lib/session';
-import { formatBytes, formatDate } from '../lib/utils';
+import { formatBytes } from '../lib/utils';
+import { useDateFormat } from '../lib/useDateFormat';
 
 /** One backup of `GET /api/storage/{destinationId}/backups` (components/storage). */
 export interface StoredBackup {
@@ -119,6 +120,7 @@ export default function StoragePage() {
 }
 
 function Backups({ destinationId }: { destinationId: string }) {
+  const fmt = useDateFormat();
   const [jobId, setJobId] = useState('');
   const [restoring, setRestoring] = useState<StoredBackup | null>(null);
   const [actionError, setActionError] = useState<unknown>(null);
@@ -204,7 +206,7 @@ function Backups({ destinationId }: { destinationId: string }) {
                   </Td>
                   <Td>{b.databases.length ? b.databases.join(', ') : '—'}</Td>
                   <Td className="whitespace-nowrap">{formatBytes(b.size)}</Td>
-                  <Td className="whitespace-nowrap">{formatDate(b.createdAt)}</Td>
+                  <Td className="whitespace-nowrap">{fmt.dateTime(b.createdAt)}</Td>
                   <Td>
                     {b.encrypted ? (
                       <Badge tone="info" title={b.keyFingerprint ? `Key ${b.keyFingerprint}` : undefined}>
@@ -278,6 +280,7 @@ function RestoreDialog({
   backup: StoredBackup;
   onClose: () => void;
 }) {
+  const fmt = useDateFormat();
   const navigate = useNavigate();
   const sources = useQuery({ queryKey: ['adapters', 'database'], queryFn: () => api.adapters('database'), retry: false });
   const [targetId, setTargetId] = useState('');
@@ -315,7 +318,7 @@ function RestoreDialog({
       open
       onOpenChange={(o) => !o && onClose()}
       title="Restore backup"
-      description={`${backup.path} (${formatBytes(backup.size)}, ${formatDate(backup.createdAt)})`}
+      description={`${backup.path} (${formatBytes(backup.size)}, ${fmt.dateTime(backup.createdAt)})`}
     >
       <div className="space-y-3">
         <Field label="Target source">

@@ -6,7 +6,7 @@ import { Badge, Button, Dialog, Field, Input, PageHeader, Select, Table, Tabs, T
 import { ConfirmButton, Empty, ErrorAlert, QueryState } from '../components/common';
 import { PermissionMatrix } from '../components/PermissionMatrix';
 import { useCan, useSession } from '../lib/session';
-import { formatDate } from '../lib/utils';
+import { useDateFormat } from '../lib/useDateFormat';
 
 export default function UsersPage() {
   const canUsers = useCan('users:read');
@@ -39,6 +39,7 @@ function useGroups(enabled = true) {
 }
 
 function UsersTab() {
+  const fmt = useDateFormat();
   const me = useSession();
   const canWrite = useCan('users:write');
   const qc = useQueryClient();
@@ -77,7 +78,7 @@ function UsersTab() {
                   <Td>{u.email}</Td>
                   <Td>{u.group ? u.group.name : <span className="text-muted">no group (no access)</span>}</Td>
                   <Td>{u.twoFactorEnabled ? <Badge tone="success">on</Badge> : <Badge>off</Badge>}</Td>
-                  <Td className="whitespace-nowrap">{formatDate(u.createdAt)}</Td>
+                  <Td className="whitespace-nowrap">{fmt.dateTime(u.createdAt)}</Td>
                   {canWrite && (
                     <Td className="whitespace-nowrap text-right">
                       <div className="inline-flex gap-1">

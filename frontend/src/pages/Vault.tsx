@@ -5,35 +5,17 @@ import type { EncryptionProfile } from '../api/types';
 import { Button, Dialog, Field, Input, PageHeader, Table, Td, Th } from '../components/ui';
 import { ConfirmButton, Empty, ErrorAlert, QueryState } from '../components/common';
 import { useCan } from '../lib/session';
-import { formatDate } from '../lib/utils';
-
-/** A plain-text recovery kit for one profile, downloaded by the browser (never sent anywhere). */
-function downloadKit(p: EncryptionProfile, key: string) {
-  const text = [
-    `dbackup recovery kit`,
-    `profile: ${p.name} (${p.id})`,
-    p.fingerprint ? `fingerprint: ${p.fingerprint}` : '',
-    `key (64 hex): ${key}`,
-    '',
-    'Decrypt a backup without the server (docs/FORMAT.md):',
-    `  dbackup-recover --key-hex <the key above> -o out.dump <backup file>.dbk`,
-    'Keep this file offline.',
-  ]
-    .join('\n');
-  const url = URL.createObjectURL(new Blob([text], { type: 'text/plain' }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = `dbackup-recovery-kit-${p.name.replace(/\W+/g, '-')}.txt`;
-  a.click();
-  URL.revokeObjectURL(url);
-}
+import { useDateFormat } from '../lib/useDateFormat';
+import { saveBlob } from '../lib/utils';
 
 export default function VaultPage() {
+  const fmt = useDateFormat();
   const canWrite = useCan('vault:write');
   const qc = useQueryClient();
   const profiles = useQuery({ queryKey: ['encryption-profiles'], queryFn: api.encryptionProfiles, retry: false });
   const [creating, setCreating] = useState(false);
   const [revealing, setRevealing] = useState<EncryptionProfile | null>(null);
+  const [kit, setKit] = useState<EncryptionProfile | null>(null);
   const refresh = () => qc.invalidateQueries({ queryKey: ['encryption-profiles'] });
   return (
     <div>
@@ -58,12 +40,15 @@ export default function VaultPage() {
                 <tr key={p.id}>
                   <Td className="font-medium">{p.name}</Td>
                   <Td className="font-mono text-xs">{p.fingerprint ?? '—'}</Td>
-                  <Td>{formatDate(p.createdAt)}</Td>
+                  <Td>{fmt.dateTime(p.createdAt)}</Td>
                   {canWrite && (
                     <Td className="whitespace-nowrap text-right">
                       <div className="inline-flex gap-1">
                         <Button size="sm" variant="secondary" onClick={() => setRevealing(p)}>
                           Reveal key
+                        </Button>
+                        <Button size="sm" variant="secondary" onClick={() => setKit(p)}>
+                          Recovery kit
                         </Button>
                         <ConfirmButton
                           label="Delete"
@@ -81,7 +66,8 @@ export default function VaultPage() {
         )}
       </QueryState>
       {creating && <CreateProfile onClose={() => setCreating(false)} onCreated={() => (setCreating(false), refresh())} />}
-      {revealing && <Reveal profile={revealing} onClose={() => setRevealing(null)} />}
+      {revealing && <Reveal profile={revealing} onClose={() => setRevealing(null)} onKit={() => (setRevealing(null), setKit(revealing))} />}
+      {kit && <RecoveryKit profile={kit} onClose={() => setKit(null)} />}
     </div>
   );
 }
@@ -119,7 +105,7 @@ function CreateProfile({ onClose, onCreated }: { onClose: () => void; onCreated:
   );
 }
 
-function Reveal({ profile, onClose }: { profile: EncryptionProfile; onClose: () => void }) {
+function Reveal({ profile, onClose, onKit }: { profile: EncryptionProfile; onClose: () => void; onKit: () => void }) {
   const [password, setPassword] = useState('');
   const [key, setKey] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -129,7 +115,7 @@ function Reveal({ profile, onClose }: { profile: EncryptionProfile; onClose: () 
         <div className="space-y-3">
           <code className="block break-all rounded bg-subtle p-3 font-mono text-sm">{key}</code>
           <div className="flex justify-end gap-2">
-            <Button variant="secondary" onClick={() => downloadKit(profile, key)}>
+            <Button variant="secondary" onClick={onKit}>
               Download recovery kit
             </Button>
             <Button onClick={onClose}>Done</Button>
@@ -152,6 +138,68 @@ function Reveal({ profile, onClose }: { profile: EncryptionProfile; onClose: () 
           <ErrorAlert error={error} />
           <div className="flex justify-end">
             <Button type="submit">Reveal</Button>
+          </div>
+        </form>
+      )}
+    </Dialog>
+  );
+}
+
+/**
+ * The recovery kit ZIP (key, README, FORMAT.md, a Python decryptor) from the server after the
+ * caller's password (`X-Confirm-Password`); a wrong password is shown here. Audited EXPORT.
+ */
+function RecoveryKit({ profile, onClose }: { profile: EncryptionProfile; onClose: () => void }) {
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const [saved, setSaved] = useState<string | null>(null);
+  return (
+    <Dialog
+      open
+      onOpenChange={(o) => !o && onClose()}
+      title={`Recovery kit of ${profile.name}`}
+      description="A ZIP with the key, step-by-step instructions and a small Python decryptor: enough to restore a backup without dbackup. Keep it offline; the download is audited."
+    >
+      {saved ? (
+        <div className="space-y-3">
+          <p role="status" className="text-sm text-success">
+            Saved <span className="font-mono">{saved}</span>.
+          </p>
+          <div className="flex justify-end">
+            <Button onClick={onClose}>Done</Button>
+          </div>
+        </div>
+      ) : (
+        <form
+          className="space-y-3"
+          onSubmit={async (e) => {
+            e.preventDefault();
+            setError(null);
+            setBusy(true);
+            try {
+              const r = await api.recoveryKit(profile.id, password);
+              const name = r.fileName ?? `dbackup-recovery-kit_${profile.name.replace(/[^\w.-]+/g, '-')}.zip`;
+              saveBlob(r.blob, name);
+              setSaved(name);
+            } catch (err) {
+              setError(err);
+            } finally {
+              setBusy(false);
+            }
+          }}
+        >
+          <Field label="Your password">
+            {(id) => <Input id={id} type="password" value={password} onChange={(e) => setPassword(e.target.value)} required autoComplete="current-password" />}
+          </Field>
+          <ErrorAlert error={error} />
+          <div className="flex justify-end gap-2">
+            <Button variant="secondary" onClick={onClose}>
+              Cancel
+            </Button>
+            <Button type="submit" disabled={busy}>
+              {busy ? 'Preparing…' : 'Download kit'}
+            </Button>
           </div>
         </form>
       )}
