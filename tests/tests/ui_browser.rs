@@ -254,6 +254,53 @@ async fn backup_run_in_chromium() {
     .expect("drop the database");
 }
 
+/// `settings-system.mjs`: with the worker and runner running, the database picker lists the
+/// real PostgreSQL databases (the manual fallback shows why a list failed), the health grid
+/// shows the runner's checks, the settings switches persist and the login page drops its
+/// passkey button, a date-format change shows on the History page, the config backup runs,
+/// is listed and dry-run restored (listed object and uploaded file), and the recovery kit is
+/// downloaded as a ZIP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn settings_and_system_features_in_chromium() {
+    let dir = TempDir::new();
+    let storage = TempDir::new();
+    let database = format!("ui_sys_{}", &random_hex()[..12]);
+    tokio::task::spawn_blocking({
+        let database = database.clone();
+        move || psql("postgres", &format!("CREATE DATABASE {database}"))
+    })
+    .await
+    .expect("create the database");
+    let host = start_with_worker(&dir.join("data")).await;
+    let storage_dir = storage.path().to_string_lossy().into_owned();
+    run_script(
+        host.addr,
+        "settings-system.mjs",
+        &[&storage_dir, &database],
+        &[
+            "sign up; the login page offers passkey sign-in",
+            "settings: switches, time zone and system channels persist",
+            "with passkey sign-in disabled the login page has no passkey button",
+            "sources list real PostgreSQL databases; system ones on request",
+            "the job editor picks databases from the list; manual entry when listing fails",
+            "the health grid shows the runner's checks with tooltips and keyboard",
+            "a date-format change shows on the History page",
+            "config backup: save, back up now, listed",
+            "config restore: dry run of a listed backup shows the change table; confirm asks first",
+            "config restore: dry run of an uploaded file",
+            "recovery kit: wrong password inline, then a ZIP download",
+            "no uncaught errors in the page",
+        ],
+    )
+    .await;
+    host.shutdown().await;
+    tokio::task::spawn_blocking(move || {
+        psql("postgres", &format!("DROP DATABASE IF EXISTS {database}"))
+    })
+    .await
+    .expect("drop the database");
+}
+
 /// `storage.mjs`: a backup made by running a job is listed on the Storage page with its
 /// metadata; lock disables delete (the server answers 409), unlock; download gives the stored
 /// bytes; the restore dialog warns for a target whose recorded version is older, then restores

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { detailsText, errorFrom, itemsOf, query } from './client';
+import { detailsText, errorFrom, fileNameOf, itemsOf, query } from './client';
 
 describe('errorFrom', () => {
   it('reads the server error body', () => {
@@ -38,5 +38,15 @@ describe('helpers', () => {
     expect(itemsOf([1, 2])).toEqual([1, 2]);
     expect(itemsOf({ items: [3] })).toEqual([3]);
     expect(itemsOf(undefined)).toEqual([]);
+  });
+});
+
+describe('fileNameOf (downloads)', () => {
+  it('reads the plain and the RFC 5987 file name', () => {
+    expect(fileNameOf('attachment; filename="dbackup-recovery-kit_Offsite.zip"')).toBe('dbackup-recovery-kit_Offsite.zip');
+    expect(fileNameOf("attachment; filename*=UTF-8''kit%20%C3%A9.zip")).toBe('kit é.zip');
+    expect(fileNameOf('attachment; filename=plain.zip')).toBe('plain.zip');
+    expect(fileNameOf('inline')).toBeNull();
+    expect(fileNameOf(null)).toBeNull();
   });
 });

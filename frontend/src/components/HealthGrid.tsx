@@ -31,9 +31,10 @@ export function HealthGrid({ adapterId, name, count = 24 }: { adapterId: string;
   const fmt = useDateFormat();
   const q = useQuery({
     queryKey: ['adapter-health', adapterId],
-    queryFn: () => api.adapterHealth(adapterId),
+    // The last day only: the server keeps 48 h, up to one check per runner tick.
+    queryFn: () => api.adapterHealth(adapterId, { from: new Date(Date.now() - 86_400_000).toISOString() }),
     retry: false,
-    refetchInterval: 30_000,
+    refetchInterval: 60_000,
   });
   const [active, setActive] = useState<number | null>(null);
   const [focusIndex, setFocusIndex] = useState<number | null>(null);
@@ -92,7 +93,11 @@ export function HealthGrid({ adapterId, name, count = 24 }: { adapterId: string;
           />
         ))}
       </div>
-      {uptime !== null && <span className="text-xs text-muted">{uptime}%</span>}
+      {uptime !== null && (
+        <span className="text-xs text-muted" title="Share of online checks in the last 24 hours">
+          {uptime}%
+        </span>
+      )}
       {active !== null &&
         rect &&
         cells[active] &&
