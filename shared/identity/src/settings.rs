@@ -237,7 +237,7 @@ pub struct SettingChange {
 }
 
 /// Checks one value against its setting: the text to store, or the 400 naming the field.
-fn validate(db: &dyn Db, s: &Setting, v: &Value) -> Result<String> {
+pub fn validate(db: &dyn Db, s: &Setting, v: &Value) -> Result<String> {
     let bad = |msg: String| Err(IdentityError::invalid_field(s.key, msg));
     match s.kind {
         Kind::Integer { min, max, .. } => match v.as_i64() {

@@ -1,0 +1,1538 @@
+//! Restoring a config document: plan and apply in one `BEGIN IMMEDIATE` transaction.
+//!
+//! Entities are matched by natural key — groups by name, adapters by (type, name), encryption
+//! profiles by key fingerprint, users by email, SSO providers by providerId, jobs by name,
+//! settings by key — and every reference is resolved to the ids of *this* database (existing
+//! rows, or the rows created moments before in the same transaction). Secrets are sealed again
+//! with the current server key under their new row ids. A matched row is updated only when
+//! something differs; a secret the document does not carry keeps its stored value.
+//!
+//! A dry run is the same transaction, rolled back: its change list is exactly what a real run
+//! would do. Any error rolls everything back.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use dbackup_adapters_core::{fingerprint::fingerprint_hex, registry, vault};
+use dbackup_core::db::{Db, Value as DbValue};
+use dbackup_core::ApiError;
+use dbackup_identity::secretbox::SecretBox;
+use dbackup_identity::{settings, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use crate::export::{adapter_context, secret_fields, sso_context, two_factor_context};
+use crate::setting::{self, ConfigBackupConfig};
+use crate::sql::{json_column, rows, text, to_db, transaction, Row};
+use crate::{ConfigDocument, DOCUMENT_KIND, FORMAT_VERSION};
+
+/// What a restore does to one entity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeAction {
+    Create,
+    Update,
+    Unchanged,
+    Skip,
+}
+
+/// One entry of the change list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Change {
+    /// `setting`, `adapter`, `encryptionProfile`, `group`, `user`, `ssoProvider` or `job`.
+    pub entity: String,
+    pub action: ChangeAction,
+    /// The natural key (setting key, name, fingerprint, email, providerId).
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Changes per action.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ChangeCounts {
+    pub create: usize,
+    pub update: usize,
+    pub unchanged: usize,
+    pub skip: usize,
+}
+
+/// `POST /api/system/config-restore`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreReport {
+    pub dry_run: bool,
+    pub format_version: u32,
+    pub created_at: String,
+    pub changes: Vec<Change>,
+    pub counts: ChangeCounts,
+    pub warnings: Vec<String>,
+}
+
+/// Parses a (decrypted, decompressed) document: 400 when it is not a config backup or is of a
+/// newer format.
+pub fn parse_document(bytes: &[u8]) -> Result<ConfigDocument, ApiError> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad_request(format!("not a dbackup config backup: invalid JSON ({e})"))
+    })?;
+    if value.get("kind").and_then(Value::as_str) != Some(DOCUMENT_KIND) {
+        return Err(ApiError::bad_request(format!(
+            "not a dbackup config backup: kind is not {DOCUMENT_KIND:?}"
+        )));
+    }
+    match value.get("formatVersion").and_then(Value::as_u64) {
+        Some(v) if v <= u64::from(FORMAT_VERSION) && v >= 1 => {}
+        Some(v) => {
+            return Err(ApiError::bad_request(format!(
+            "config backup formatVersion {v} is not supported (this build reads {FORMAT_VERSION})"
+        )))
+        }
+        None => {
+            return Err(ApiError::bad_request(
+                "not a dbackup config backup: formatVersion missing",
+            ))
+        }
+    }
+    serde_json::from_value(value)
+        .map_err(|e| ApiError::bad_request(format!("invalid config backup: {e}")))
+}
+
+fn invalid(what: impl std::fmt::Display) -> ApiError {
+    ApiError::bad_request(format!("invalid config backup: {what}"))
+}
+
+fn required(entity: &Map<String, Value>, key: &str, what: &str) -> Result<String, ApiError> {
+    entity
+        .get(key)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| invalid(format!("{what}: {key} missing")))
+}
+
+fn opt_str(entity: &Map<String, Value>, key: &str) -> Option<String> {
+    entity.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
+/// A JSON value as its column text (objects/arrays as JSON, strings as is).
+fn json_text(v: Option<&Value>, default: &str) -> String {
+    match v {
+        None | Some(Value::Null) => default.to_owned(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn bool_value(v: Option<&Value>, default: bool) -> DbValue {
+    DbValue::Integer(i64::from(v.and_then(Value::as_bool).unwrap_or(default)))
+}
+
+struct Restorer<'a> {
+    db: &'a dyn Db,
+    sealer: &'a SecretBox,
+    doc: &'a ConfigDocument,
+    now: DateTime<Utc>,
+    now_iso: String,
+    changes: Vec<Change>,
+    warnings: Vec<String>,
+    /// (type, name) → id, for rows created or matched in this run.
+    adapters: HashMap<(String, String), String>,
+    /// fingerprint → id.
+    profiles: HashMap<String, String>,
+    /// name → id.
+    groups: HashMap<String, String>,
+}
+
+/// Restores `doc` into `db`; with `dry_run` nothing is committed. Returns the change list.
+pub fn restore(
+    db: &dyn Db,
+    sealer: &SecretBox,
+    doc: &ConfigDocument,
+    now: DateTime<Utc>,
+    dry_run: bool,
+) -> Result<RestoreReport, ApiError> {
+    let mut r = Restorer {
+        db,
+        sealer,
+        doc,
+        now,
+        now_iso: dbackup_jobs_core::iso(now),
+        changes: Vec::new(),
+        warnings: Vec::new(),
+        adapters: HashMap::new(),
+        profiles: HashMap::new(),
+        groups: HashMap::new(),
+    };
+    transaction(db, !dry_run, || {
+        r.groups()?;
+        r.adapters()?;
+        r.profiles()?;
+        r.users()?;
+        r.sso_providers()?;
+        r.jobs()?;
+        r.settings()?;
+        Ok(())
+    })?;
+    let mut counts = ChangeCounts::default();
+    for c in &r.changes {
+        match c.action {
+            ChangeAction::Create => counts.create += 1,
+            ChangeAction::Update => counts.update += 1,
+            ChangeAction::Unchanged => counts.unchanged += 1,
+            ChangeAction::Skip => counts.skip += 1,
+        }
+    }
+    Ok(RestoreReport {
+        dry_run,
+        format_version: doc.format_version,
+        created_at: doc.created_at.clone(),
+        changes: r.changes,
+        counts,
+        warnings: r.warnings,
+    })
+}
+
+impl Restorer<'_> {
+    fn change(&mut self, entity: &str, action: ChangeAction, name: &str, reason: Option<String>) {
+        self.changes.push(Change {
+            entity: entity.to_owned(),
+            action,
+            name: name.to_owned(),
+            reason,
+        });
+    }
+
+    fn new_id(&self) -> Result<String, ApiError> {
+        dbackup_jobs_core::new_id()
+    }
+
+    fn groups(&mut self) -> Result<(), ApiError> {
+        for (i, g) in self.doc.groups.iter().enumerate() {
+            let name = required(g, "name", &format!("groups[{i}]"))?;
+            let permissions = g.get("permissions").cloned().unwrap_or(json!([]));
+            if !permissions.is_array() {
+                return Err(invalid(format!(
+                    "group {name:?}: permissions must be an array"
+                )));
+            }
+            let existing = rows(
+                self.db,
+                r#"SELECT "id", "permissions" FROM "Group" WHERE "name" = ?"#,
+                &[name.as_str().into()],
+            )?;
+            let id = match existing.first() {
+                Some(row) => {
+                    let id = text(row, "id").unwrap_or_default();
+                    if json_column(row, "permissions", json!([])) == permissions {
+                        self.change("group", ChangeAction::Unchanged, &name, None);
+                    } else {
+                        self.db.execute(
+                            r#"UPDATE "Group" SET "permissions" = ?, "updatedAt" = ? WHERE "id" = ?"#,
+                            &[
+                                permissions.to_string().into(),
+                                self.now_iso.as_str().into(),
+                                id.as_str().into(),
+                            ],
+                        )?;
+                        self.change("group", ChangeAction::Update, &name, None);
+                    }
+                    id
+                }
+                None => {
+                    let id = self.new_id()?;
+                    self.db.execute(
+                        r#"INSERT INTO "Group" ("id", "name", "permissions", "createdAt", "updatedAt")
+                           VALUES (?, ?, ?, ?, ?)"#,
+                        &[
+                            id.as_str().into(),
+                            name.as_str().into(),
+                            permissions.to_string().into(),
+                            self.now_iso.as_str().into(),
+                            self.now_iso.as_str().into(),
+                        ],
+                    )?;
+                    self.change("group", ChangeAction::Create, &name, None);
+                    id
+                }
+            };
+            self.groups.insert(name, id);
+        }
+        Ok(())
+    }
+
+    /// Seals the secret fields of a plaintext config under row `id`.
+    fn seal_config(
+        &self,
+        id: &str,
+        adapter_id: &str,
+        plain: &Map<String, Value>,
+    ) -> Result<Map<String, Value>, ApiError> {
+        let mut out = plain.clone();
+        let fields: Vec<String> = match registry::find(adapter_id) {
+            Some(t) => t.secret_fields().map(str::to_owned).collect(),
+            None => Vec::new(),
+        };
+        for f in fields {
+            if let Some(Value::String(s)) = plain.get(&f) {
+                let sealed = self
+                    .sealer
+                    .encrypt(s.as_bytes(), &adapter_context(id, &f))
+                    .map_err(ApiError::from)?;
+                out.insert(f, Value::String(sealed));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The stored config of row `id` with its secrets decrypted.
+    fn open_config(
+        &self,
+        id: &str,
+        adapter_id: &str,
+        stored: &Map<String, Value>,
+    ) -> Result<Map<String, Value>, ApiError> {
+        let mut out = stored.clone();
+        for f in secret_fields(adapter_id, stored) {
+            let Some(sealed) = stored.get(&f).and_then(Value::as_str) else {
+                continue;
+            };
+            let plain = self
+                .sealer
+                .decrypt(sealed, &adapter_context(id, &f))
+                .map_err(|_| {
+                    ApiError::internal(format!(
+                        "adapter {id}: secret field {f} does not decrypt with the current encryption_key"
+                    ))
+                })?;
+            out.insert(
+                f,
+                Value::String(
+                    String::from_utf8(plain)
+                        .map_err(|_| ApiError::internal("secret is not UTF-8"))?,
+                ),
+            );
+        }
+        Ok(out)
+    }
+
+    fn adapters(&mut self) -> Result<(), ApiError> {
+        for (i, a) in self.doc.adapters.iter().enumerate() {
+            let what = format!("adapters[{i}]");
+            let name = required(a, "name", &what)?;
+            let kind = required(a, "type", &what)?;
+            if !["database", "storage", "notification"].contains(&kind.as_str()) {
+                return Err(invalid(format!("adapter {name:?}: unknown type {kind:?}")));
+            }
+            let adapter_id = required(a, "adapterId", &what)?;
+            let Some(Value::Object(config)) = a.get("config") else {
+                return Err(invalid(format!(
+                    "adapter {name:?}: config must be an object"
+                )));
+            };
+            let missing_secrets: Vec<&str> = registry::find(&adapter_id)
+                .map(|t| {
+                    t.secret_fields()
+                        .filter(|f| !config.contains_key(*f))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let existing = rows(
+                self.db,
+                r#"SELECT "id", "adapterId", "config" FROM "AdapterConfig" WHERE "type" = ? AND "name" = ?
+                   ORDER BY "createdAt", "id" LIMIT 1"#,
+                &[kind.as_str().into(), name.as_str().into()],
+            )?;
+            let id = match existing.first() {
+                Some(row) => {
+                    let id = text(row, "id").unwrap_or_default();
+                    let stored_adapter = text(row, "adapterId").unwrap_or_default();
+                    let stored = match json_column(row, "config", json!({})) {
+                        Value::Object(m) => m,
+                        _ => Map::new(),
+                    };
+                    let stored_plain = self.open_config(&id, &stored_adapter, &stored)?;
+                    let mut merged = config.clone();
+                    if stored_adapter == adapter_id {
+                        for f in &missing_secrets {
+                            if let Some(v) = stored_plain.get(*f) {
+                                merged.insert((*f).to_owned(), v.clone());
+                            }
+                        }
+                    }
+                    if stored_adapter == adapter_id && merged == stored_plain {
+                        self.change("adapter", ChangeAction::Unchanged, &name, None);
+                    } else {
+                        let sealed = self.seal_config(&id, &adapter_id, &merged)?;
+                        self.db.execute(
+                            r#"UPDATE "AdapterConfig" SET "adapterId" = ?, "config" = ?, "updatedAt" = ? WHERE "id" = ?"#,
+                            &[
+                                adapter_id.as_str().into(),
+                                Value::Object(sealed).to_string().into(),
+                                self.now_iso.as_str().into(),
+                                id.as_str().into(),
+                            ],
+                        )?;
+                        self.change("adapter", ChangeAction::Update, &name, None);
+                    }
+                    id
+                }
+                None => {
+                    let id = self.new_id()?;
+                    let sealed = self.seal_config(&id, &adapter_id, config)?;
+                    self.db.execute(
+                        r#"INSERT INTO "AdapterConfig" ("id", "name", "type", "adapterId", "config", "createdAt", "updatedAt")
+                           VALUES (?, ?, ?, ?, ?, ?, ?)"#,
+                        &[
+                            id.as_str().into(),
+                            name.as_str().into(),
+                            kind.as_str().into(),
+                            adapter_id.as_str().into(),
+                            Value::Object(sealed).to_string().into(),
+                            self.now_iso.as_str().into(),
+                            self.now_iso.as_str().into(),
+                        ],
+                    )?;
+                    let reason = (!missing_secrets.is_empty()).then(|| {
+                        format!("secrets not in the backup: {}", missing_secrets.join(", "))
+                    });
+                    if let Some(r) = &reason {
+                        self.warnings.push(format!(
+                            "adapter {name:?}: {r}; enter them again before use"
+                        ));
+                    }
+                    self.change("adapter", ChangeAction::Create, &name, reason);
+                    id
+                }
+            };
+            self.adapters.insert((kind, name), id);
+        }
+        Ok(())
+    }
+
+    /// The id of the adapter `(kind, name)`: restored in this run, else existing.
+    fn adapter(&self, kind: &str, name: &str) -> Result<Option<String>, ApiError> {
+        if let Some(id) = self.adapters.get(&(kind.to_owned(), name.to_owned())) {
+            return Ok(Some(id.clone()));
+        }
+        Ok(rows(
+            self.db,
+            r#"SELECT "id" FROM "AdapterConfig" WHERE "type" = ? AND "name" = ? ORDER BY "createdAt", "id" LIMIT 1"#,
+            &[kind.into(), name.into()],
+        )?
+        .first()
+        .and_then(|r| text(r, "id")))
+    }
+
+    fn profile(&self, fingerprint: &str) -> Result<Option<String>, ApiError> {
+        if let Some(id) = self.profiles.get(fingerprint) {
+            return Ok(Some(id.clone()));
+        }
+        Ok(rows(
+            self.db,
+            r#"SELECT "id" FROM "EncryptionProfile" WHERE "fingerprint" = ?"#,
+            &[fingerprint.into()],
+        )?
+        .first()
+        .and_then(|r| text(r, "id")))
+    }
+
+    fn profiles(&mut self) -> Result<(), ApiError> {
+        for (i, p) in self.doc.encryption_profiles.iter().enumerate() {
+            let what = format!("encryptionProfiles[{i}]");
+            let fingerprint = required(p, "fingerprint", &what)?.to_lowercase();
+            let name = opt_str(p, "name").unwrap_or_else(|| fingerprint.clone());
+            let description = opt_str(p, "description");
+            let existing = rows(
+                self.db,
+                r#"SELECT "id", "name", "description" FROM "EncryptionProfile" WHERE "fingerprint" = ?"#,
+                &[fingerprint.as_str().into()],
+            )?;
+            if let Some(row) = existing.first() {
+                let id = text(row, "id").unwrap_or_default();
+                if text(row, "name").as_deref() == Some(name.as_str())
+                    && text(row, "description") == description
+                {
+                    self.change("encryptionProfile", ChangeAction::Unchanged, &name, None);
+                } else {
+                    self.db.execute(
+                        r#"UPDATE "EncryptionProfile" SET "name" = ?, "description" = ?, "updatedAt" = ? WHERE "id" = ?"#,
+                        &[
+                            name.as_str().into(),
+                            description.clone().into(),
+                            self.now_iso.as_str().into(),
+                            id.as_str().into(),
+                        ],
+                    )?;
+                    self.change("encryptionProfile", ChangeAction::Update, &name, None);
+                }
+                self.profiles.insert(fingerprint, id);
+                continue;
+            }
+            let Some(key_hex) = opt_str(p, "key") else {
+                let reason = format!(
+                    "the key ({fingerprint}) is not in this backup: import it into the vault first"
+                );
+                self.warnings
+                    .push(format!("encryption profile {name:?}: {reason}"));
+                self.change("encryptionProfile", ChangeAction::Skip, &name, Some(reason));
+                continue;
+            };
+            let key = vault::parse_key(&key_hex).map_err(|_| {
+                invalid(format!(
+                    "encryption profile {name:?}: key is not 64 hex characters"
+                ))
+            })?;
+            if fingerprint_hex(&key) != fingerprint {
+                return Err(invalid(format!(
+                    "encryption profile {name:?}: the key does not match fingerprint {fingerprint}"
+                )));
+            }
+            let created = vault::create(self.db, self.sealer, &name, description.as_deref(), &key)?;
+            self.change("encryptionProfile", ChangeAction::Create, &name, None);
+            self.profiles.insert(fingerprint, created.id);
+        }
+        Ok(())
+    }
+
+    fn users(&mut self) -> Result<(), ApiError> {
+        for (i, u) in self.doc.users.iter().enumerate() {
+            let email = required(u, "email", &format!("users[{i}]"))?;
+            let group_id = match opt_str(u, "group") {
+                None => None,
+                Some(g) => match self.groups.get(&g).cloned() {
+                    Some(id) => Some(id),
+                    None => {
+                        let found = rows(
+                            self.db,
+                            r#"SELECT "id" FROM "Group" WHERE "name" = ?"#,
+                            &[g.as_str().into()],
+                        )?
+                        .first()
+                        .and_then(|r| text(r, "id"));
+                        if found.is_none() {
+                            self.warnings
+                                .push(format!("user {email:?}: group {g:?} not found; no group"));
+                        }
+                        found
+                    }
+                },
+            };
+            let columns: [(&str, DbValue); 7] = [
+                (
+                    "name",
+                    opt_str(u, "name").unwrap_or_else(|| email.clone()).into(),
+                ),
+                ("emailVerified", bool_value(u.get("emailVerified"), false)),
+                ("image", opt_str(u, "image").into()),
+                (
+                    "timezone",
+                    opt_str(u, "timezone")
+                        .unwrap_or_else(|| "UTC".into())
+                        .into(),
+                ),
+                (
+                    "dateFormat",
+                    opt_str(u, "dateFormat")
+                        .unwrap_or_else(|| "P".into())
+                        .into(),
+                ),
+                (
+                    "timeFormat",
+                    opt_str(u, "timeFormat")
+                        .unwrap_or_else(|| "p".into())
+                        .into(),
+                ),
+                ("groupId", group_id.into()),
+            ];
+            let hash = opt_str(u, "passwordHash");
+            let existing = rows(
+                self.db,
+                r#"SELECT * FROM "User" WHERE lower("email") = lower(?)"#,
+                &[email.as_str().into()],
+            )?;
+            if let Some(row) = existing.first() {
+                let id = text(row, "id").unwrap_or_default();
+                let mut changed = differs(row, &columns);
+                if changed {
+                    update_row(self.db, "User", &id, &columns, &self.now_iso)?;
+                }
+                if let Some(h) = &hash {
+                    if dbackup_identity::users::password_hash(self.db, &id)?.as_deref() != Some(h) {
+                        self.set_password(&id, h)?;
+                        changed = true;
+                    }
+                }
+                let action = if changed {
+                    ChangeAction::Update
+                } else {
+                    ChangeAction::Unchanged
+                };
+                self.change("user", action, &email, None);
+                continue;
+            }
+            let id = self.new_id()?;
+            let two_factor = u.get("twoFactor").and_then(Value::as_object);
+            let mut cols: Vec<(&str, DbValue)> = columns.to_vec();
+            cols.push(("id", id.as_str().into()));
+            cols.push(("email", email.as_str().into()));
+            cols.push((
+                "twoFactorEnabled",
+                DbValue::Integer(i64::from(two_factor.is_some())),
+            ));
+            cols.push(("passkeyTwoFactor", DbValue::Integer(0)));
+            cols.push(("createdAt", self.now_iso.as_str().into()));
+            cols.push(("updatedAt", self.now_iso.as_str().into()));
+            insert_row(self.db, "User", &cols)?;
+            let mut reason = None;
+            match &hash {
+                Some(h) => self.set_password(&id, h)?,
+                None => {
+                    let r = "no password in the backup: reset it or sign in with SSO".to_owned();
+                    self.warnings.push(format!("user {email:?}: {r}"));
+                    reason = Some(r);
+                }
+            }
+            if let Some(t) = two_factor {
+                let secret = t.get("secret").and_then(Value::as_str).unwrap_or_default();
+                let sealed = self
+                    .sealer
+                    .encrypt(secret.as_bytes(), &two_factor_context(&id))
+                    .map_err(ApiError::from)?;
+                insert_row(
+                    self.db,
+                    "TwoFactor",
+                    &[
+                        ("id", self.new_id()?.into()),
+                        ("secret", sealed.into()),
+                        ("backupCodes", json_text(t.get("backupCodes"), "[]").into()),
+                        ("userId", id.as_str().into()),
+                        ("verified", bool_value(t.get("verified"), true)),
+                        ("createdAt", self.now_iso.as_str().into()),
+                        ("updatedAt", self.now_iso.as_str().into()),
+                    ],
+                )?;
+            }
+            self.change("user", ChangeAction::Create, &email, reason);
+        }
+        Ok(())
+    }
+
+    fn set_password(&self, user_id: &str, hash: &str) -> Result<(), ApiError> {
+        let updated = rows(
+            self.db,
+            r#"UPDATE "Account" SET "password" = ?, "updatedAt" = ? WHERE "userId" = ? AND "providerId" = ?
+               RETURNING "id""#,
+            &[
+                hash.into(),
+                self.now_iso.as_str().into(),
+                user_id.into(),
+                dbackup_identity::users::CREDENTIAL_PROVIDER.into(),
+            ],
+        )?;
+        if updated.is_empty() {
+            insert_row(
+                self.db,
+                "Account",
+                &[
+                    ("id", self.new_id()?.into()),
+                    ("accountId", user_id.into()),
+                    (
+                        "providerId",
+                        dbackup_identity::users::CREDENTIAL_PROVIDER.into(),
+                    ),
+                    ("userId", user_id.into()),
+                    ("password", hash.into()),
+                    ("createdAt", self.now_iso.as_str().into()),
+                    ("updatedAt", self.now_iso.as_str().into()),
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn sso_providers(&mut self) -> Result<(), ApiError> {
+        const TEXT: &[&str] = &[
+            "type",
+            "domain",
+            "issuer",
+            "authorizationEndpoint",
+            "tokenEndpoint",
+            "userInfoEndpoint",
+            "jwksEndpoint",
+            "clientId",
+            "adapterId",
+            "adapterConfig",
+            "name",
+        ];
+        const FLAGS: &[(&str, bool)] = &[
+            ("domainVerified", false),
+            ("enabled", true),
+            ("allowProvisioning", true),
+        ];
+        for (i, p) in self.doc.sso_providers.iter().enumerate() {
+            let what = format!("ssoProviders[{i}]");
+            let provider_id = required(p, "providerId", &what)?;
+            required(p, "name", &what)?;
+            required(p, "adapterId", &what)?;
+            let mut columns: Vec<(&str, DbValue)> = TEXT
+                .iter()
+                .map(|c| (*c, p.get(*c).map(to_db).unwrap_or(DbValue::Null)))
+                .collect();
+            if matches!(columns[0].1, DbValue::Null) {
+                columns[0].1 = "oidc".into();
+            }
+            for (c, default) in FLAGS {
+                columns.push((*c, bool_value(p.get(*c), *default)));
+            }
+            let secret = opt_str(p, "clientSecret");
+            let existing = rows(
+                self.db,
+                r#"SELECT * FROM "SsoProvider" WHERE "providerId" = ?"#,
+                &[provider_id.as_str().into()],
+            )?;
+            if let Some(row) = existing.first() {
+                let id = text(row, "id").unwrap_or_default();
+                let mut changed = differs(row, &columns);
+                if let Some(s) = &secret {
+                    let current = text(row, "clientSecret").and_then(|sealed| {
+                        self.sealer
+                            .decrypt(&sealed, &sso_context(&provider_id))
+                            .ok()
+                            .and_then(|b| String::from_utf8(b).ok())
+                    });
+                    if current.as_deref() != Some(s.as_str()) {
+                        let sealed = self
+                            .sealer
+                            .encrypt(s.as_bytes(), &sso_context(&provider_id))
+                            .map_err(ApiError::from)?;
+                        columns.push(("clientSecret", sealed.into()));
+                        changed = true;
+                    }
+                }
+                if changed {
+                    update_row(self.db, "SsoProvider", &id, &columns, &self.now_iso)?;
+                }
+                let action = if changed {
+                    ChangeAction::Update
+                } else {
+                    ChangeAction::Unchanged
+                };
+                self.change("ssoProvider", action, &provider_id, None);
+                continue;
+            }
+            let mut reason = None;
+            match &secret {
+                Some(s) => {
+                    let sealed = self
+                        .sealer
+                        .encrypt(s.as_bytes(), &sso_context(&provider_id))
+                        .map_err(ApiError::from)?;
+                    columns.push(("clientSecret", sealed.into()));
+                }
+                None => {
+                    let r = "client secret not in the backup: enter it again".to_owned();
+                    self.warnings
+                        .push(format!("SSO provider {provider_id:?}: {r}"));
+                    reason = Some(r);
+                }
+            }
+            columns.push(("id", self.new_id()?.into()));
+            columns.push(("providerId", provider_id.as_str().into()));
+            columns.push(("createdAt", self.now_iso.as_str().into()));
+            columns.push(("updatedAt", self.now_iso.as_str().into()));
+            insert_row(self.db, "SsoProvider", &columns)?;
+            self.change("ssoProvider", ChangeAction::Create, &provider_id, reason);
+        }
+        Ok(())
+    }
+
+    fn jobs(&mut self) -> Result<(), ApiError> {
+        for (i, j) in self.doc.jobs.iter().enumerate() {
+            let what = format!("jobs[{i}]");
+            let name = required(j, "name", &what)?;
+            let schedule = required(j, "schedule", &what)?;
+            let source_name = required(j, "source", &what)?;
+            let skip = |r: &mut Self, reason: String| {
+                r.warnings
+                    .push(format!("job {name:?} not restored: {reason}"));
+                r.change("job", ChangeAction::Skip, &name, Some(reason));
+            };
+            let Some(source_id) = self.adapter("database", &source_name)? else {
+                skip(self, format!("source {source_name:?} not found"));
+                continue;
+            };
+            let mut destinations: Vec<(String, String)> = Vec::new();
+            let mut missing = None;
+            for d in j
+                .get("destinations")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let dname = d.get("name").and_then(Value::as_str).unwrap_or_default();
+                match self.adapter("storage", dname)? {
+                    Some(id) => {
+                        destinations.push((id, json_text(d.get("retention"), r#"{"mode":"NONE"}"#)))
+                    }
+                    None => missing = Some(dname.to_owned()),
+                }
+            }
+            if let Some(dname) = missing {
+                skip(self, format!("destination {dname:?} not found"));
+                continue;
+            }
+            if destinations.is_empty() {
+                return Err(invalid(format!("job {name:?}: no destinations")));
+            }
+            let profile_id = match opt_str(j, "encryptionProfile") {
+                None => None,
+                Some(fp) => match self.profile(&fp.to_lowercase())? {
+                    Some(id) => Some(id),
+                    None => {
+                        skip(self, format!("encryption profile {fp} is not in the vault"));
+                        continue;
+                    }
+                },
+            };
+            let mut notifications: Vec<String> = Vec::new();
+            for n in j
+                .get("notifications")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let nname = n.as_str().unwrap_or_default();
+                match self.adapter("notification", nname)? {
+                    Some(id) if !notifications.contains(&id) => notifications.push(id),
+                    Some(_) => {}
+                    None => self.warnings.push(format!(
+                        "job {name:?}: notification channel {nname:?} not found; left out"
+                    )),
+                }
+            }
+            let columns: Vec<(&str, DbValue)> = vec![
+                ("schedule", schedule.as_str().into()),
+                ("timezone", opt_str(j, "timezone").into()),
+                ("enabled", bool_value(j.get("enabled"), true)),
+                (
+                    "compression",
+                    opt_str(j, "compression")
+                        .unwrap_or_else(|| "NONE".into())
+                        .into(),
+                ),
+                (
+                    "compressionLevel",
+                    j.get("compressionLevel")
+                        .map(to_db)
+                        .unwrap_or(DbValue::Null),
+                ),
+                ("retention", json_text(j.get("retention"), "{}").into()),
+                (
+                    "notificationEvents",
+                    opt_str(j, "notificationEvents")
+                        .unwrap_or_else(|| "ALWAYS".into())
+                        .into(),
+                ),
+                ("databases", json_text(j.get("databases"), "[]").into()),
+                ("sourceId", source_id.into()),
+                ("destinationId", destinations[0].0.as_str().into()),
+                ("encryptionProfileId", profile_id.into()),
+            ];
+            let existing = rows(
+                self.db,
+                r#"SELECT * FROM "Job" WHERE "name" = ? ORDER BY "createdAt", "id" LIMIT 1"#,
+                &[name.as_str().into()],
+            )?;
+            let (id, action) = match existing.first() {
+                Some(row) => {
+                    let id = text(row, "id").unwrap_or_default();
+                    let stored_dests: Vec<(String, String)> = rows(
+                        self.db,
+                        r#"SELECT "destinationId", "retention" FROM "JobDestination" WHERE "jobId" = ? ORDER BY "position""#,
+                        &[id.as_str().into()],
+                    )?
+                    .iter()
+                    .map(|d| (text(d, "destinationId").unwrap_or_default(), text(d, "retention").unwrap_or_default()))
+                    .collect();
+                    let mut stored_notes: Vec<String> = rows(
+                        self.db,
+                        r#"SELECT "adapterConfigId" FROM "JobNotification" WHERE "jobId" = ?"#,
+                        &[id.as_str().into()],
+                    )?
+                    .iter()
+                    .filter_map(|n| text(n, "adapterConfigId"))
+                    .collect();
+                    stored_notes.sort();
+                    let mut wanted_notes = notifications.clone();
+                    wanted_notes.sort();
+                    let same_dests = stored_dests.len() == destinations.len()
+                        && stored_dests.iter().zip(&destinations).all(|(a, b)| {
+                            a.0 == b.0
+                                && serde_json::from_str::<Value>(&a.1).ok()
+                                    == serde_json::from_str::<Value>(&b.1).ok()
+                        });
+                    if !differs(row, &columns) && same_dests && stored_notes == wanted_notes {
+                        self.change("job", ChangeAction::Unchanged, &name, None);
+                        continue;
+                    }
+                    update_row(self.db, "Job", &id, &columns, &self.now_iso)?;
+                    (id, ChangeAction::Update)
+                }
+                None => {
+                    let id = self.new_id()?;
+                    let mut cols = columns.clone();
+                    cols.push(("id", id.as_str().into()));
+                    cols.push(("name", name.as_str().into()));
+                    cols.push(("createdAt", self.now_iso.as_str().into()));
+                    cols.push(("updatedAt", self.now_iso.as_str().into()));
+                    // The schedule starts now: no catch-up run of occurrences before the restore.
+                    cols.push(("lastScheduledAt", self.now_iso.as_str().into()));
+                    insert_row(self.db, "Job", &cols)?;
+                    (id, ChangeAction::Create)
+                }
+            };
+            self.db.execute(
+                r#"DELETE FROM "JobDestination" WHERE "jobId" = ?"#,
+                &[id.as_str().into()],
+            )?;
+            for (position, (dest, retention)) in destinations.iter().enumerate() {
+                insert_row(
+                    self.db,
+                    "JobDestination",
+                    &[
+                        ("jobId", id.as_str().into()),
+                        ("destinationId", dest.as_str().into()),
+                        ("retention", retention.as_str().into()),
+                        ("position", DbValue::Integer(position as i64)),
+                    ],
+                )?;
+            }
+            self.db.execute(
+                r#"DELETE FROM "JobNotification" WHERE "jobId" = ?"#,
+                &[id.as_str().into()],
+            )?;
+            for n in &notifications {
+                insert_row(
+                    self.db,
+                    "JobNotification",
+                    &[
+                        ("jobId", id.as_str().into()),
+                        ("adapterConfigId", n.as_str().into()),
+                    ],
+                )?;
+            }
+            self.change("job", action, &name, None);
+        }
+        Ok(())
+    }
+
+    fn settings(&mut self) -> Result<(), ApiError> {
+        let now_ts = Timestamp::from_millis(self.now.timestamp_millis());
+        for (key, value) in &self.doc.settings {
+            if key == setting::KEY {
+                self.config_backup(value)?;
+                continue;
+            }
+            let Some(s) = settings::find(key) else {
+                self.change(
+                    "setting",
+                    ChangeAction::Skip,
+                    key,
+                    Some("unknown setting".into()),
+                );
+                continue;
+            };
+            let mut wanted = value.clone();
+            if key == settings::SYSTEM_NOTIFICATION_CHANNELS {
+                let mut ids = Vec::new();
+                for n in value.as_array().into_iter().flatten() {
+                    let nname = n.as_str().unwrap_or_default();
+                    match self.adapter("notification", nname)? {
+                        Some(id) => ids.push(Value::String(id)),
+                        None => self.warnings.push(format!(
+                            "setting {key}: notification channel {nname:?} not found; left out"
+                        )),
+                    }
+                }
+                wanted = Value::Array(ids);
+            }
+            let stored = settings::validate(self.db, s, &wanted).map_err(ApiError::from)?;
+            if settings::value(self.db, s)? == wanted {
+                self.change("setting", ChangeAction::Unchanged, key, None);
+                continue;
+            }
+            settings::set(self.db, s.key, &stored, now_ts)?;
+            self.change("setting", ChangeAction::Update, key, None);
+        }
+        Ok(())
+    }
+
+    fn config_backup(&mut self, value: &Value) -> Result<(), ApiError> {
+        let Some(m) = value.as_object() else {
+            return Err(invalid("settings.configBackup must be an object"));
+        };
+        let mut patch = m.clone();
+        let destination = patch.remove("destination");
+        let profile = patch.remove("encryptionProfile");
+        patch.remove("destinationId");
+        patch.remove("encryptionProfileId");
+        let mut reason = None;
+        let destination_id = match destination.as_ref().and_then(Value::as_str) {
+            None => None,
+            Some(n) => {
+                let id = self.adapter("storage", n)?;
+                if id.is_none() {
+                    reason = Some(format!("destination {n:?} not found"));
+                }
+                id
+            }
+        };
+        let profile_id = match profile.as_ref().and_then(Value::as_str) {
+            None => None,
+            Some(fp) => {
+                let id = self.profile(&fp.to_lowercase())?;
+                if id.is_none() {
+                    reason = Some(format!("encryption profile {fp} is not in the vault"));
+                }
+                id
+            }
+        };
+        if let Some(r) = reason {
+            self.warnings
+                .push(format!("configBackup not restored: {r}"));
+            self.change("setting", ChangeAction::Skip, setting::KEY, Some(r));
+            return Ok(());
+        }
+        patch.insert("destinationId".into(), json!(destination_id));
+        patch.insert("encryptionProfileId".into(), json!(profile_id));
+        let tz = settings::scheduler_timezone(self.db)?;
+        let wanted = setting::merge(ConfigBackupConfig::defaults(&tz), &patch)
+            .map_err(|e| invalid(format!("settings.configBackup: {}", e.message)))?;
+        setting::validate(self.db, &wanted)
+            .map_err(|e| invalid(format!("settings.configBackup: {}", e.message)))?;
+        if setting::stored(self.db)?.as_ref() == Some(&wanted) {
+            self.change("setting", ChangeAction::Unchanged, setting::KEY, None);
+            return Ok(());
+        }
+        setting::save(self.db, &wanted, self.now)?;
+        if wanted.enabled {
+            // The restored schedule starts now.
+            self.db.execute(
+                r#"INSERT INTO "SystemSetting" ("key", "value", "updatedAt") VALUES (?, ?, ?)
+                   ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value""#,
+                &[
+                    setting::MARKER_KEY.into(),
+                    self.now_iso.as_str().into(),
+                    self.now_iso.as_str().into(),
+                ],
+            )?;
+        }
+        self.change("setting", ChangeAction::Update, setting::KEY, None);
+        Ok(())
+    }
+}
+
+/// Whether any of `columns` differs from `row` (integers compared as integers, JSON text as
+/// JSON).
+fn differs(row: &Row, columns: &[(&str, DbValue)]) -> bool {
+    columns.iter().any(|(c, v)| {
+        let current = row.get(*c).map(to_db).unwrap_or(DbValue::Null);
+        match (&current, v) {
+            (DbValue::Text(a), DbValue::Text(b)) if a != b => {
+                match (
+                    serde_json::from_str::<Value>(a),
+                    serde_json::from_str::<Value>(b),
+                ) {
+                    (Ok(x), Ok(y)) if x.is_object() || x.is_array() => x != y,
+                    _ => true,
+                }
+            }
+            (a, b) => a != b,
+        }
+    })
+}
+
+fn insert_row(db: &dyn Db, table: &str, columns: &[(&str, DbValue)]) -> Result<(), ApiError> {
+    let names: Vec<String> = columns.iter().map(|(c, _)| format!("\"{c}\"")).collect();
+    let marks = vec!["?"; columns.len()].join(", ");
+    let values: Vec<DbValue> = columns.iter().map(|(_, v)| v.clone()).collect();
+    db.execute(
+        &format!(
+            "INSERT INTO \"{table}\" ({}) VALUES ({marks})",
+            names.join(", ")
+        ),
+        &values,
+    )?;
+    Ok(())
+}
+
+fn update_row(
+    db: &dyn Db,
+    table: &str,
+    id: &str,
+    columns: &[(&str, DbValue)],
+    now: &str,
+) -> Result<(), ApiError> {
+    let sets: Vec<String> = columns
+        .iter()
+        .map(|(c, _)| format!("\"{c}\" = ?"))
+        .collect();
+    let mut values: Vec<DbValue> = columns.iter().map(|(_, v)| v.clone()).collect();
+    values.push(now.into());
+    values.push(id.into());
+    db.execute(
+        &format!(
+            "UPDATE \"{table}\" SET {}, \"updatedAt\" = ? WHERE \"id\" = ?",
+            sets.join(", ")
+        ),
+        &values,
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::TestDb;
+    use crate::{export, ExportOptions};
+    use chrono::TimeZone;
+    use dbackup_core::db::Db;
+
+    const KEY_A: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+    const KEY_B: &str = "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100";
+    const BACKUP_KEY: [u8; 32] = [7; 32];
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
+    }
+
+    fn sealer(k: &str) -> SecretBox {
+        SecretBox::from_hex_key(k).unwrap()
+    }
+
+    fn adapter(
+        db: &TestDb,
+        s: &SecretBox,
+        id: &str,
+        name: &str,
+        kind: &str,
+        adapter_id: &str,
+        config: Value,
+    ) {
+        let t = registry::find(adapter_id).unwrap();
+        let sealed =
+            dbackup_adapters_core::secrets::seal(s, t, id, config.as_object().unwrap()).unwrap();
+        db.execute(
+            r#"INSERT INTO "AdapterConfig" ("id", "name", "type", "adapterId", "config") VALUES (?, ?, ?, ?, ?)"#,
+            &[id.into(), name.into(), kind.into(), adapter_id.into(), Value::Object(sealed).to_string().into()],
+        )
+        .unwrap();
+    }
+
+    /// A configured install: a group, an admin with a password, a postgres source with a
+    /// password, two local destinations, a discord channel, a profile, a job using all of them,
+    /// an SSO provider with a client secret, settings and the config backup job.
+    fn source_db() -> TestDb {
+        let s = sealer(KEY_A);
+        let db = TestDb::migrated();
+        db.exec(r#"INSERT INTO "Group" ("id","name","permissions","createdAt","updatedAt") VALUES ('g1','Admins','["jobs:read","jobs:write"]','t','t')"#);
+        db.exec(r#"INSERT INTO "User" ("id","name","email","emailVerified","createdAt","updatedAt","groupId") VALUES ('u1','Ada','ada@example.com',1,'t','t','g1')"#);
+        db.exec(r#"INSERT INTO "Account" ("id","accountId","providerId","userId","password","createdAt","updatedAt") VALUES ('a1','u1','credential','u1','$argon2id$fake','t','t')"#);
+        adapter(
+            &db,
+            &s,
+            "pg",
+            "main db",
+            "database",
+            "postgres",
+            json!({"host": "127.0.0.1", "port": 5432, "user": "postgres", "password": "pg-secret", "database": "shop"}),
+        );
+        adapter(
+            &db,
+            &s,
+            "d1",
+            "disk",
+            "storage",
+            "local",
+            json!({"path": "/backups"}),
+        );
+        adapter(
+            &db,
+            &s,
+            "d2",
+            "disk2",
+            "storage",
+            "local",
+            json!({"path": "/backups2"}),
+        );
+        adapter(
+            &db,
+            &s,
+            "n1",
+            "chat",
+            "notification",
+            "discord",
+            json!({"webhookUrl": "https://discord.example/hook/secret"}),
+        );
+        let key = BACKUP_KEY;
+        vault::create(&db, &s, "main key", Some("offsite"), &key).unwrap();
+        let profile_id = db
+            .scalar(r#"SELECT "id" FROM "EncryptionProfile""#)
+            .as_str()
+            .unwrap()
+            .to_owned();
+        db.execute(
+            r#"INSERT INTO "Job" ("id","name","schedule","enabled","compression","sourceId","destinationId","encryptionProfileId","databases","timezone")
+               VALUES ('j1','nightly','0 2 * * *',1,'ZSTD','pg','d1',?,'["shop"]','Europe/Berlin')"#,
+            &[profile_id.as_str().into()],
+        ).unwrap();
+        db.exec(r#"INSERT INTO "JobDestination" ("jobId","destinationId","retention","position") VALUES ('j1','d1','{"mode":"SIMPLE","keepCount":3}',0),('j1','d2','{"mode":"NONE"}',1)"#);
+        db.exec(r#"INSERT INTO "JobNotification" ("jobId","adapterConfigId") VALUES ('j1','n1')"#);
+        let secret = s
+            .encrypt(b"sso-secret", "SsoProvider.clientSecret:corp")
+            .unwrap();
+        db.execute(
+            r#"INSERT INTO "SsoProvider" ("id","providerId","issuer","clientId","clientSecret","adapterId","name") VALUES ('s1','corp','https://idp.example','client',?,'generic','Corp')"#,
+            &[secret.into()],
+        ).unwrap();
+        db.exec(r#"INSERT INTO "SystemSetting" ("key","value") VALUES ('maxConcurrentJobs','3'),('systemNotificationChannels','["n1"]')"#);
+        setting::update(
+            &db,
+            &json!({"enabled": true, "destinationId": "d2", "encryptionProfileId": profile_id, "includeSecrets": true, "keep": 4}),
+            now(),
+        ).unwrap();
+        db
+    }
+
+    fn full() -> ExportOptions {
+        ExportOptions {
+            include_secrets: true,
+            include_password_hashes: true,
+        }
+    }
+
+    fn actions(r: &RestoreReport, entity: &str) -> Vec<(String, ChangeAction)> {
+        r.changes
+            .iter()
+            .filter(|c| c.entity == entity)
+            .map(|c| (c.name.clone(), c.action))
+            .collect()
+    }
+
+    #[test]
+    fn export_carries_secrets_only_when_asked() {
+        let db = source_db();
+        let s = sealer(KEY_A);
+        let plain = export(
+            &db,
+            None,
+            ExportOptions::default(),
+            "2026-11-27T12:00:00.000Z",
+        )
+        .unwrap();
+        let text = serde_json::to_string(&plain).unwrap();
+        for secret in [
+            "pg-secret",
+            "discord.example/hook",
+            "sso-secret",
+            "$argon2id$fake",
+            "v1:",
+        ] {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+        }
+        assert_eq!(plain.kind, "dbackup-config");
+        assert_eq!(plain.jobs[0]["source"], "main db");
+        assert_eq!(plain.jobs[0]["destinations"][1]["name"], "disk2");
+        assert_eq!(plain.jobs[0]["notifications"], json!(["chat"]));
+        assert_eq!(
+            plain.settings["systemNotificationChannels"],
+            json!(["chat"])
+        );
+        assert_eq!(plain.settings["configBackup"]["destination"], "disk2");
+        assert_eq!(plain.users[0]["group"], "Admins");
+        assert!(plain.users[0].get("passwordHash").is_none());
+        let counts = plain.counts();
+        assert_eq!(counts["adapters"], 4);
+        assert_eq!(counts["jobs"], 1);
+
+        let secret = export(&db, Some(&s), full(), "t").unwrap();
+        let text = serde_json::to_string(&secret).unwrap();
+        for secret in [
+            "pg-secret",
+            "discord.example/hook/secret",
+            "sso-secret",
+            "$argon2id$fake",
+            &hex::encode(BACKUP_KEY),
+        ] {
+            assert!(text.contains(secret), "{secret} missing");
+        }
+        // a wrong server key is an error, never sealed text passed on
+        assert_eq!(
+            export(&db, Some(&sealer(KEY_B)), full(), "t")
+                .unwrap_err()
+                .status,
+            500
+        );
+    }
+
+    #[test]
+    fn restore_into_an_empty_database_with_another_key() {
+        let doc = export(&source_db(), Some(&sealer(KEY_A)), full(), "t").unwrap();
+        let target = TestDb::migrated();
+        let s = sealer(KEY_B);
+        let dry = restore(&target, &s, &doc, now(), true).unwrap();
+        assert!(dry.dry_run);
+        assert_eq!(
+            target.count(r#"SELECT count(*) FROM "AdapterConfig""#),
+            0,
+            "dry run wrote"
+        );
+        assert_eq!(target.count(r#"SELECT count(*) FROM "SystemSetting""#), 0);
+        assert_eq!(
+            actions(&dry, "job"),
+            vec![("nightly".into(), ChangeAction::Create)]
+        );
+        assert_eq!(dry.counts.create, 1 + 4 + 1 + 1 + 1 + 1);
+        let real = restore(&target, &s, &doc, now(), false).unwrap();
+        assert_eq!(real.changes, dry.changes);
+        assert!(real.warnings.is_empty(), "{:?}", real.warnings);
+
+        // ids are new, references point at them, secrets open with the new key
+        let again = export(&target, Some(&s), full(), "t").unwrap();
+        assert_eq!(again.adapters, doc.adapters);
+        assert_eq!(again.jobs, doc.jobs);
+        assert_eq!(again.users, doc.users);
+        assert_eq!(again.sso_providers, doc.sso_providers);
+        assert_eq!(again.encryption_profiles, doc.encryption_profiles);
+        assert_eq!(again.settings, doc.settings);
+        assert_eq!(
+            target.count(
+                r#"SELECT count(*) FROM "AdapterConfig" WHERE "id" IN ('pg','d1','d2','n1')"#
+            ),
+            0
+        );
+        let job_dest = target.scalar(
+            r#"SELECT a."name" FROM "Job" j JOIN "AdapterConfig" a ON a."id" = j."destinationId""#,
+        );
+        assert_eq!(job_dest.as_str(), Some("disk"));
+        let cb = setting::load(&target).unwrap();
+        let d2 = target.scalar(r#"SELECT "id" FROM "AdapterConfig" WHERE "name" = 'disk2'"#);
+        assert_eq!(cb.destination_id.as_deref(), d2.as_str());
+        assert!(cb.enabled && cb.include_secrets && cb.keep == 4);
+        // the old key opens nothing
+        assert!(export(&target, Some(&sealer(KEY_A)), full(), "t").is_err());
+        // a job restored now does not catch up on old occurrences
+        assert!(target
+            .scalar(r#"SELECT "lastScheduledAt" FROM "Job""#)
+            .as_str()
+            .is_some());
+
+        // restoring the same document again changes nothing
+        let twice = restore(&target, &s, &doc, now(), false).unwrap();
+        assert_eq!(
+            twice.counts.create + twice.counts.update + twice.counts.skip,
+            0,
+            "{:?}",
+            twice.changes
+        );
+    }
+
+    #[test]
+    fn restore_into_a_non_empty_database_remaps_and_updates() {
+        let doc = export(&source_db(), Some(&sealer(KEY_A)), full(), "t").unwrap();
+        let s = sealer(KEY_B);
+        let target = TestDb::migrated();
+        // Existing rows: "disk" with another path (updated), an unrelated adapter, the job under
+        // another id pointing at the unrelated adapter.
+        adapter(
+            &target,
+            &s,
+            "x-disk",
+            "disk",
+            "storage",
+            "local",
+            json!({"path": "/elsewhere"}),
+        );
+        adapter(
+            &target,
+            &s,
+            "x-pg",
+            "main db",
+            "database",
+            "postgres",
+            json!({"host": "127.0.0.1", "port": 5432, "user": "postgres", "password": "pg-secret", "database": "shop"}),
+        );
+        adapter(
+            &target,
+            &s,
+            "other",
+            "other",
+            "storage",
+            "local",
+            json!({"path": "/o"}),
+        );
+        target.exec(r#"INSERT INTO "Job" ("id","name","schedule","sourceId","destinationId") VALUES ('x-job','nightly','0 1 * * *','x-pg','other')"#);
+        target.exec(r#"INSERT INTO "JobDestination" ("jobId","destinationId","position") VALUES ('x-job','other',0)"#);
+        let r = restore(&target, &s, &doc, now(), false).unwrap();
+        assert_eq!(
+            actions(&r, "adapter"),
+            vec![
+                ("main db".into(), ChangeAction::Unchanged),
+                ("chat".into(), ChangeAction::Create),
+                ("disk".into(), ChangeAction::Update),
+                ("disk2".into(), ChangeAction::Create),
+            ]
+        );
+        assert_eq!(
+            actions(&r, "job"),
+            vec![("nightly".into(), ChangeAction::Update)]
+        );
+        assert_eq!(target.count(r#"SELECT count(*) FROM "Job""#), 1);
+        assert_eq!(
+            target
+                .scalar(r#"SELECT "destinationId" FROM "Job""#)
+                .as_str(),
+            Some("x-disk")
+        );
+        assert_eq!(
+            target
+                .scalar(r#"SELECT "schedule" FROM "Job" WHERE "id" = 'x-job'"#)
+                .as_str(),
+            Some("0 2 * * *")
+        );
+        assert_eq!(
+            target.count(r#"SELECT count(*) FROM "JobDestination" WHERE "jobId" = 'x-job'"#),
+            2
+        );
+        assert_eq!(
+            target
+                .count(r#"SELECT count(*) FROM "JobDestination" WHERE "destinationId" = 'other'"#),
+            0
+        );
+        let path = export(&target, Some(&s), full(), "t").unwrap();
+        let disk = path.adapters.iter().find(|a| a["name"] == "disk").unwrap();
+        assert_eq!(disk["config"]["path"], "/backups");
+    }
+
+    #[test]
+    fn without_secrets_existing_secrets_stay_and_missing_ones_are_reported() {
+        let plain = export(&source_db(), None, ExportOptions::default(), "t").unwrap();
+        let s = sealer(KEY_B);
+        let target = TestDb::migrated();
+        adapter(
+            &target,
+            &s,
+            "x-pg",
+            "main db",
+            "database",
+            "postgres",
+            json!({"host": "127.0.0.1", "port": 5432, "user": "postgres", "password": "kept", "database": "shop"}),
+        );
+        let r = restore(&target, &s, &plain, now(), false).unwrap();
+        // the profile key is not in the document and not in the vault: the job is skipped
+        assert_eq!(actions(&r, "encryptionProfile")[0].1, ChangeAction::Skip);
+        assert_eq!(actions(&r, "job")[0].1, ChangeAction::Skip);
+        assert_eq!(
+            actions(&r, "adapter")[0],
+            ("main db".into(), ChangeAction::Unchanged)
+        );
+        let reasons: Vec<_> = r.changes.iter().filter_map(|c| c.reason.clone()).collect();
+        assert!(
+            reasons.iter().any(|x| x.contains("webhookUrl")),
+            "{reasons:?}"
+        );
+        assert!(
+            r.warnings.iter().any(|w| w.contains("no password")),
+            "{:?}",
+            r.warnings
+        );
+        let after = export(
+            &target,
+            Some(&s),
+            ExportOptions {
+                include_secrets: true,
+                include_password_hashes: false,
+            },
+            "t",
+        )
+        .unwrap();
+        let pg = after
+            .adapters
+            .iter()
+            .find(|a| a["name"] == "main db")
+            .unwrap();
+        assert_eq!(pg["config"]["password"], "kept");
+    }
+
+    #[test]
+    fn a_bad_document_changes_nothing() {
+        let mut doc = export(&source_db(), Some(&sealer(KEY_A)), full(), "t").unwrap();
+        // the last entity to apply is broken: everything before it is rolled back
+        doc.jobs[0].insert("destinations".into(), json!([]));
+        let target = TestDb::migrated();
+        let e = restore(&target, &sealer(KEY_B), &doc, now(), false).unwrap_err();
+        assert_eq!(e.status, 400, "{}", e.message);
+        for table in [
+            "AdapterConfig",
+            "Group",
+            "User",
+            "EncryptionProfile",
+            "SsoProvider",
+            "SystemSetting",
+            "Job",
+        ] {
+            assert_eq!(
+                target.count(&format!(r#"SELECT count(*) FROM "{table}""#)),
+                0,
+                "{table}"
+            );
+        }
+        let mut doc = export(&source_db(), Some(&sealer(KEY_A)), full(), "t").unwrap();
+        doc.encryption_profiles[0].insert("key".into(), json!("ff".repeat(32)));
+        let e = restore(&target, &sealer(KEY_B), &doc, now(), false).unwrap_err();
+        assert!(e.message.contains("does not match"), "{}", e.message);
+        assert_eq!(target.count(r#"SELECT count(*) FROM "Group""#), 0);
+        let mut doc = export(&source_db(), Some(&sealer(KEY_A)), full(), "t").unwrap();
+        doc.settings.insert("maxConcurrentJobs".into(), json!(99));
+        assert_eq!(
+            restore(&target, &sealer(KEY_B), &doc, now(), false)
+                .unwrap_err()
+                .status,
+            400
+        );
+        assert_eq!(target.count(r#"SELECT count(*) FROM "AdapterConfig""#), 0);
+    }
+
+    #[test]
+    fn documents_are_checked() {
+        assert!(parse_document(b"not json")
+            .unwrap_err()
+            .message
+            .contains("invalid JSON"));
+        assert!(parse_document(br#"{"kind":"other"}"#)
+            .unwrap_err()
+            .message
+            .contains("kind"));
+        assert!(
+            parse_document(br#"{"kind":"dbackup-config","formatVersion":2}"#)
+                .unwrap_err()
+                .message
+                .contains("formatVersion 2")
+        );
+        assert!(
+            parse_document(br#"{"kind":"dbackup-config","formatVersion":1}"#)
+                .unwrap_err()
+                .message
+                .contains("invalid config backup")
+        );
+        let doc = export(&source_db(), None, ExportOptions::default(), "t").unwrap();
+        let bytes = serde_json::to_vec(&doc).unwrap();
+        assert_eq!(parse_document(&bytes).unwrap(), doc);
+    }
+}

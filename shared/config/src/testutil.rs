@@ -1,0 +1,107 @@
+//! Test support: a native `Db` over rusqlite with every migration applied, and fixtures.
+
+use dbackup_core::db::{Db, DbError, Rows, Value};
+use rusqlite::types::{Value as SqlValue, ValueRef};
+
+pub const NOW: &str = "2026-01-01T00:00:00.000Z";
+
+/// A native `Db` over rusqlite.
+pub struct TestDb(pub rusqlite::Connection);
+
+impl TestDb {
+    /// An in-memory database, migrated, foreign keys on.
+    pub fn migrated() -> Self {
+        Self::prepare(rusqlite::Connection::open_in_memory().unwrap())
+    }
+
+    /// A file database (several connections share it), migrated by the first opener.
+    pub fn file(path: &std::path::Path) -> Self {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .unwrap();
+        Self::prepare(conn)
+    }
+
+    fn prepare(conn: rusqlite::Connection) -> Self {
+        let db = TestDb(conn);
+        db.execute("PRAGMA foreign_keys = ON", &[]).unwrap();
+        dbackup_core::migrations::apply_pending(&db, NOW).unwrap();
+        db
+    }
+
+    /// Runs a statement that must succeed.
+    pub fn exec(&self, sql: &str) {
+        self.execute(sql, &[]).unwrap();
+    }
+
+    /// The first column of the first row.
+    pub fn scalar(&self, sql: &str) -> Value {
+        self.execute(sql, &[])
+            .unwrap()
+            .scalar()
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        self.scalar(sql).as_i64().unwrap()
+    }
+
+    /// Adapters `src` (database), `dst1` (storage) and the profile `prof` (plain rows).
+    pub fn with_adapters(self) -> Self {
+        for (id, kind, adapter) in [
+            ("src", "database", "postgres"),
+            ("dst1", "storage", "local"),
+        ] {
+            self.execute(
+                r#"INSERT INTO "AdapterConfig" ("id", "name", "type", "adapterId", "config") VALUES (?, ?, ?, ?, '{}')"#,
+                &[id.into(), id.into(), kind.into(), adapter.into()],
+            )
+            .unwrap();
+        }
+        self.exec(
+            r#"INSERT INTO "EncryptionProfile" ("id", "name", "secretKey", "fingerprint") VALUES ('prof', 'p', 'sealed', '00')"#,
+        );
+        self
+    }
+}
+
+impl Db for TestDb {
+    fn execute(&self, sql: &str, params: &[Value]) -> Result<Rows, DbError> {
+        let err = |e: rusqlite::Error| DbError::new(e.to_string());
+        let mut stmt = self.0.prepare(sql).map_err(err)?;
+        let columns: Vec<String> = stmt
+            .column_names()
+            .iter()
+            .map(|c| (*c).to_owned())
+            .collect();
+        let params: Vec<SqlValue> = params
+            .iter()
+            .map(|v| match v {
+                Value::Integer(i) => SqlValue::Integer(*i),
+                Value::Real(f) => SqlValue::Real(*f),
+                Value::Text(s) => SqlValue::Text(s.clone()),
+                Value::Blob(b) => SqlValue::Blob(b.clone()),
+                Value::Null => SqlValue::Null,
+            })
+            .collect();
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(params.iter()))
+            .map_err(err)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(err)? {
+            let mut values = Vec::with_capacity(columns.len());
+            for i in 0..columns.len() {
+                values.push(match row.get_ref(i).map_err(err)? {
+                    ValueRef::Null => Value::Null,
+                    ValueRef::Integer(i) => Value::Integer(i),
+                    ValueRef::Real(f) => Value::Real(f),
+                    ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+                    ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+                });
+            }
+            out.push(values);
+        }
+        Ok(Rows { columns, rows: out })
+    }
+}
