@@ -29,6 +29,8 @@ fn run() -> Result<()> {
         Some("up") => up(&root, &args[1..]),
         Some("test") => test(&root, &args[1..]),
         Some("build") => build(&root, Profile::Release).map(|_| ()),
+        // Regenerates docs/openapi.json and the frontend's schema.gen.ts.
+        Some("openapi") => openapi(&root),
         Some("bench") if args.get(1).map(String::as_str) == Some("host") => bench::host(&root),
         Some("bench") if args.get(1).map(String::as_str) == Some("pipeline") => {
             bench_pipeline::pipeline(&root, &args[2..])
@@ -260,6 +262,38 @@ pub fn random_hex(n: usize) -> Result<String> {
     let mut buf = vec![0u8; n];
     std::fs::File::open("/dev/urandom")?.read_exact(&mut buf)?;
     Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Regenerates docs/openapi.json (the document the `system` component serves) from the route
+/// table and the Rust API types, then frontend/src/api/schema.gen.ts from it when the frontend
+/// is installed.
+fn openapi(root: &Path) -> Result<()> {
+    run_cmd(cargo().args([
+        "run",
+        "--quiet",
+        "-p",
+        "dbackup-openapi",
+        "--bin",
+        "dbackup-openapi",
+        "--",
+        "docs/openapi.json",
+    ]))?;
+    let frontend = root.join("frontend");
+    if frontend
+        .join("node_modules/.bin/openapi-typescript")
+        .is_file()
+    {
+        run_cmd(
+            Command::new("npm")
+                .args(["run", "--silent", "gen:api"])
+                .current_dir(&frontend),
+        )?;
+    } else {
+        eprintln!(
+            "xtask: frontend/node_modules missing; run `npm ci` in frontend, then `npm run gen:api`"
+        );
+    }
+    Ok(())
 }
 
 fn up(root: &Path, args: &[String]) -> Result<()> {

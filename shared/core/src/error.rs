@@ -47,13 +47,26 @@ impl ApiError {
         self
     }
 
-    /// The JSON body: `{"error": "...", "details"?: ...}`.
+    /// The JSON body: `{"error": "...", "details"?: ...}` ([`ErrorBody`]).
     pub fn body(&self) -> Value {
-        match &self.details {
-            Some(d) => json!({"error": self.message, "details": d}),
-            None => json!({"error": self.message}),
-        }
+        let body = ErrorBody {
+            error: self.message.clone(),
+            details: self.details.clone(),
+        };
+        serde_json::to_value(&body).unwrap_or_else(|_| json!({"error": self.message}))
     }
+}
+
+/// The JSON body of every error answer (4xx and 5xx).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ErrorBody {
+    /// What went wrong, for people (never internals for a 5xx).
+    pub error: String,
+    /// Machine-readable context when there is some, e.g. `{"field": "name"}` for a 400 on
+    /// one field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<Value>,
 }
 
 impl From<crate::db::DbError> for ApiError {

@@ -18,6 +18,7 @@ pub const MAX_NAME_CHARS: usize = 100;
 
 /// An API key as the API lists it (never the secret or its hash).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ApiKey {
     pub id: String,
@@ -33,6 +34,7 @@ pub struct ApiKey {
 
 /// A key just created: the only time its full `token` is available.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CreatedApiKey {
     #[serde(flatten)]
     pub key: ApiKey,
@@ -44,6 +46,7 @@ pub struct CreatedApiKey {
 
 /// Body of `POST /api/api-keys`.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewApiKeyRequest {
     pub name: String,

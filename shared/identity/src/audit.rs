@@ -61,6 +61,7 @@ pub struct AuditEvent<'a> {
 
 /// An audit row as the API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEntry {
     pub id: String,
@@ -79,6 +80,7 @@ pub struct AuditEntry {
 
 /// One page of entries; `next_cursor` fetches the next (older) page, `None` at the end.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AuditPage {
     pub items: Vec<AuditEntry>,

@@ -201,6 +201,7 @@ pub fn resolve_principal(
 
 /// Answer of `GET /api/auth/session`: who is calling and with what.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct WhoAmI {
     pub user: User,
@@ -214,6 +215,7 @@ pub struct WhoAmI {
 
 /// The current session, as shown by [`WhoAmI`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SessionRef {
     pub id: String,

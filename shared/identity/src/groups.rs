@@ -16,6 +16,7 @@ pub const MAX_NAME_CHARS: usize = 64;
 
 /// A group as the API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Group {
     pub id: String,
@@ -29,6 +30,7 @@ pub struct Group {
 
 /// Body of `POST /api/groups`.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NewGroup {
     pub name: String,
     #[serde(default)]
@@ -37,6 +39,7 @@ pub struct NewGroup {
 
 /// Body of `PATCH /api/groups/{id}`: absent fields stay.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct GroupUpdate {
     pub name: Option<String>,
     pub permissions: Option<Vec<String>>,

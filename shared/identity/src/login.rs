@@ -20,6 +20,7 @@ use crate::users::{self, User};
 
 /// Body of `POST /api/auth/login`.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
@@ -27,6 +28,7 @@ pub struct LoginRequest {
 
 /// Body of `POST /api/auth/login/2fa`.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SecondFactorRequest {
     pub challenge: String,
     pub code: String,

@@ -37,6 +37,7 @@ const KIND_2FA: &str = "passkey-2fa";
 
 /// A passkey as the API shows it (never the public key).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Passkey {
     pub id: String,
@@ -204,6 +205,7 @@ fn clean_name(name: Option<&str>) -> Result<Option<String>> {
 
 /// Body of `PATCH /api/auth/passkeys/{id}`.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Rename {
     pub name: String,
 }
@@ -245,6 +247,7 @@ pub fn delete(db: &dyn Db, user_id: &str, id: &str) -> Result<()> {
 
 /// Body of `POST /api/auth/passkeys/two-factor`.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TwoFactorToggle {
     pub enabled: bool,
 }
@@ -319,6 +322,7 @@ pub fn register_options(
 
 /// A `PublicKeyCredential` as JSON (`toJSON()` form, binary fields base64url).
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Credential {
     pub id: String,
@@ -332,6 +336,7 @@ pub struct Credential {
 /// The `response` of a [`Credential`]: attestation fields for registration, assertion fields
 /// for login.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CredentialResponse {
     #[serde(rename = "clientDataJSON")]
@@ -350,6 +355,7 @@ pub struct CredentialResponse {
 
 /// Body of `POST /api/auth/passkeys/register/verify`.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RegisterRequest {
     #[serde(default)]
     pub name: Option<String>,
@@ -460,6 +466,7 @@ pub fn register_verify(
 /// Body of `POST /api/auth/passkeys/login/options`: empty for passwordless login, or the
 /// challenge a password login answered with, to use a passkey as the second factor.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct LoginOptionsRequest {
     #[serde(default)]
@@ -505,7 +512,9 @@ pub fn login_options(
 
 /// Body of `POST /api/auth/passkeys/login/verify`.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "schema", schemars(rename = "PasskeyLoginRequest"))]
 pub struct LoginRequest {
     pub credential: Credential,
     #[serde(default)]

@@ -19,6 +19,7 @@ const MAX_USER_AGENT_CHARS: usize = 512;
 
 /// A session as the API shows it (the row's `token` column is never shown).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Session {
     pub id: String,

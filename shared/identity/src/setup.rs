@@ -14,6 +14,7 @@ use crate::users::{self, NewUser, User};
 
 /// Body of `POST /api/auth/signup`.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SignupRequest {
     pub name: String,
     pub email: String,

@@ -28,6 +28,7 @@ pub const AUDIT_RESOURCE: &str = "SSO";
 
 /// An SSO provider as the admin API shows it (`hasClientSecret` instead of the secret).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SsoProvider {
     pub id: String,
@@ -116,6 +117,7 @@ pub fn public_list(db: &dyn Db) -> Result<Json> {
 
 /// Body of `POST /api/sso-providers` and `PATCH /api/sso-providers/{id}` (absent fields stay).
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProviderInput {
     pub name: Option<String>,

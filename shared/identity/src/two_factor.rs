@@ -15,6 +15,7 @@ use crate::users;
 
 /// Answer of `POST /api/auth/2fa/enroll`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Enrollment {
     /// Base32 secret for manual entry.
@@ -25,12 +26,14 @@ pub struct Enrollment {
 
 /// Body of `POST /api/auth/2fa/enroll`.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EnrollRequest {
     pub password: String,
 }
 
 /// Body of `POST /api/auth/2fa/verify`.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct VerifyRequest {
     pub code: String,
 }
@@ -38,6 +41,7 @@ pub struct VerifyRequest {
 /// Proof of presence for disabling 2FA or regenerating backup codes: the password or a current
 /// code (TOTP or backup).
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Reauth {
     pub password: Option<String>,
     pub code: Option<String>,

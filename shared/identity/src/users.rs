@@ -23,6 +23,7 @@ pub const MAX_EMAIL_LEN: usize = 254;
 
 /// The group a user belongs to, as shown with the user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct GroupRef {
     pub id: String,
     pub name: String,
@@ -30,6 +31,7 @@ pub struct GroupRef {
 
 /// A user as the API shows it (never any secret).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     pub id: String,
@@ -58,6 +60,7 @@ impl User {
 
 /// Body of `POST /api/users` (and, without `groupId`, of sign-up).
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewUser {
     pub name: String,
@@ -69,11 +72,13 @@ pub struct NewUser {
 
 /// Body of `PATCH /api/users/{id}`: absent fields stay; `"groupId": null` removes the group.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UserUpdate {
     pub name: Option<String>,
     pub email: Option<String>,
     #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub group_id: Option<Option<String>>,
     pub timezone: Option<String>,
     pub date_format: Option<String>,
@@ -82,6 +87,7 @@ pub struct UserUpdate {
 
 /// Body of `PATCH /api/profile`: a user's own name, email and display preferences.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ProfileUpdate {
     pub name: Option<String>,
@@ -93,6 +99,7 @@ pub struct ProfileUpdate {
 
 /// Body of `POST /api/profile/password`.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PasswordChange {
     pub current_password: String,
