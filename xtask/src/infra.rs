@@ -211,6 +211,18 @@ pub fn prepare() -> Result<Vec<(String, String)>> {
     ensure_debian(&[("chromium", "chromium")])?;
     // SMTP capture for the e-mail channel test (tests/tests/adapters_email.rs).
     ensure_debian(&[("/usr/bin/aiosmtpd", "python3-aiosmtpd")])?;
+    // The recovery kit's script (tests/tests/recovery_kit.rs) runs under /usr/bin/python3.
+    ensure_debian(&[
+        (
+            "/usr/lib/python3/dist-packages/cryptography/__init__.py",
+            "python3-cryptography",
+        ),
+        (
+            "/usr/lib/python3/dist-packages/zstandard/__init__.py",
+            "python3-zstandard",
+        ),
+        ("/usr/lib/python3/dist-packages/brotli.py", "python3-brotli"),
+    ])?;
     ensure_postgres()?;
     ensure_oidc_provider()?;
     ensure_debian(&[("unzip", "unzip")])?;

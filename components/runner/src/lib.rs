@@ -4,6 +4,7 @@
 //! the jobs part ([`tick`]): schedule due jobs, watchdog and reconciliation, dispatch queued
 //! executions to the worker, and post-process finished ones (retention, notifications).
 
+mod config_backup;
 mod dispatch;
 mod finalize;
 mod health;

@@ -36,7 +36,7 @@ fn log_err(step: &str, r: Result<(), ApiError>) {
     }
 }
 
-/// One tick: schedule, watchdog, reconcile, dispatch, post-process.
+/// One tick: schedule, watchdog, reconcile, dispatch, post-process, the config backup.
 pub async fn run(db: &SpinDb) -> Result<(), ApiError> {
     let now = Utc::now();
     log_err("schedule", schedule(db, now));
@@ -44,6 +44,7 @@ pub async fn run(db: &SpinDb) -> Result<(), ApiError> {
     log_err("reconcile", reconcile(db, now).await);
     log_err("dispatch", dispatch_queued(db).await);
     log_err("finalize", finalize::run(db).await);
+    log_err("config backup", crate::config_backup::tick(db, now).await);
     Ok(())
 }
 

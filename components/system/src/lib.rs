@@ -1,8 +1,10 @@
 //! Serves `/api/health` (public, before the gate: it reports an unmigrated or unreachable
 //! database instead of failing with it), `/api/audit`, `/api/settings`, `/metrics` (Prometheus),
-//! and JSON 404 for any other `/api` route. Routes and their permissions are in `dbackup_identity::routes`.
+//! `/api/system/config-*` (config self-backup and restore), and JSON 404 for any other `/api`
+//! route. Routes and their permissions are in `dbackup_identity::routes`.
 
 mod audit;
+mod config_backup;
 mod health;
 mod metrics;
 mod settings;
@@ -36,6 +38,22 @@ async fn handle(req: Request) -> Response {
             Ok(ctx) => {
                 let up = health::worker_status().await == dbackup_core::health::WorkerStatus::Ok;
                 let answer = metrics::response(&ctx.db, up);
+                ctx.finish(answer)
+            }
+            Err(refusal) => refusal,
+        };
+    }
+    if req.path().starts_with("/api/system/config-") {
+        return match dbackup_web::gate::gate(req, "system") {
+            Ok(ctx) => {
+                let answer = match (ctx.rule.method, ctx.rule.pattern) {
+                    ("GET", "/api/system/config-backup") => config_backup::get(&ctx),
+                    ("PUT", "/api/system/config-backup") => config_backup::put(&ctx),
+                    ("POST", "/api/system/config-backup") => config_backup::run_now(&ctx).await,
+                    ("GET", "/api/system/config-backups") => config_backup::list(&ctx).await,
+                    ("POST", "/api/system/config-restore") => config_backup::restore(&ctx).await,
+                    _ => Err(ctx.unhandled()),
+                };
                 ctx.finish(answer)
             }
             Err(refusal) => refusal,

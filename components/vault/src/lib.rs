@@ -1,10 +1,13 @@
 //! Serves `/api/encryption-profiles`: backup keys generated or imported, sealed with
-//! `encryption_key`, listed by fingerprint, revealed only with the caller's password (audited).
+//! `encryption_key`, listed by fingerprint, revealed (or exported as a recovery kit ZIP) only with
+//! the caller's password (audited).
 //! The logic is `dbackup_adapters_core::vault`; routes and permissions are in
 //! `dbackup_identity::routes`.
 
 use dbackup_adapters_core::vault;
+use dbackup_config_core::kit;
 use dbackup_core::ApiError;
+use dbackup_identity::audit::action;
 use dbackup_identity::{users, IdentityError};
 use dbackup_web::gate::Ctx;
 use serde::Deserialize;
@@ -14,6 +17,11 @@ use spin_sdk::http_component;
 
 #[http_component]
 fn handle(req: Request) -> Response {
+    // The gate keeps no headers: the kit's password is read here.
+    let confirm = req
+        .header("x-confirm-password")
+        .and_then(|h| h.as_str())
+        .map(str::to_owned);
     dbackup_web::gate::serve(req, "vault", |ctx| {
         match (ctx.rule.method, ctx.rule.pattern) {
             ("GET", "/api/encryption-profiles") => list(ctx),
@@ -21,6 +29,9 @@ fn handle(req: Request) -> Response {
             ("GET", "/api/encryption-profiles/{id}") => get(ctx),
             ("DELETE", "/api/encryption-profiles/{id}") => delete(ctx),
             ("POST", "/api/encryption-profiles/{id}/reveal") => reveal(ctx),
+            ("GET", "/api/encryption-profiles/{id}/recovery-kit") => {
+                recovery_kit(ctx, confirm.as_deref())
+            }
             _ => Err(ctx.unhandled()),
         }
     })
@@ -113,4 +124,49 @@ fn reveal(ctx: &Ctx) -> Result<Response, ApiError> {
     dbackup_web::ok(
         &json!({"id": id, "name": profile.name, "key": key, "fingerprint": fingerprint}),
     )
+}
+
+/// `GET …/recovery-kit` with the caller's password in `X-Confirm-Password` → the ZIP
+/// (`key.hex`, README, FORMAT.md, the Python decrypter). A wrong or missing password is a 400;
+/// every attempt is audited (EXPORT, resource `vault`; the key never is).
+fn recovery_kit(ctx: &Ctx, password: Option<&str>) -> Result<Response, ApiError> {
+    let id = ctx.param("id")?;
+    let sealer = ctx.secret_box()?;
+    let profile = vault::get(&ctx.db, &sealer, id)?;
+    let user_id = ctx.principal()?.user_id().to_owned();
+    let ok = match password.filter(|p| !p.is_empty()) {
+        Some(p) => users::check_password(&ctx.db, &user_id, p)?,
+        None => false,
+    };
+    if !ok {
+        ctx.audit(
+            "EXPORT_DENIED",
+            "vault",
+            Some(id),
+            json!({"name": profile.name, "what": "recovery-kit", "reason": if password.is_some_and(|p| !p.is_empty()) { "wrong password" } else { "password missing" }}),
+        )?;
+        return Err(IdentityError::ReauthFailed(
+            "password is incorrect (send it in X-Confirm-Password)",
+        )
+        .into());
+    }
+    let (key, fingerprint) = vault::key_hex(&ctx.db, &sealer, id)?;
+    let now = chrono::DateTime::from_timestamp_millis(ctx.now.millis()).unwrap_or_default();
+    let zip = kit::build(&profile.name, &fingerprint, &key, now);
+    ctx.audit(
+        action::EXPORT,
+        "vault",
+        Some(id),
+        json!({"name": profile.name, "fingerprint": fingerprint, "what": "recovery-kit"}),
+    )?;
+    Ok(Response::builder()
+        .status(200)
+        .header("content-type", "application/zip")
+        .header(
+            "content-disposition",
+            format!("attachment; filename=\"{}\"", kit::file_name(&profile.name)),
+        )
+        .header("cache-control", "no-store")
+        .body(zip)
+        .build())
 }

@@ -113,7 +113,7 @@ fn unsealed(
     String::from_utf8(plain).map_err(|_| ApiError::internal(format!("{what} is not UTF-8")))
 }
 
-fn need<'a>(sealer: Option<&'a SecretBox>) -> Result<&'a SecretBox, ApiError> {
+fn need(sealer: Option<&SecretBox>) -> Result<&SecretBox, ApiError> {
     sealer.ok_or_else(|| ApiError::internal("exporting secrets needs the server key"))
 }
 

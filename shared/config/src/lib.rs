@@ -7,13 +7,17 @@
 //!   and reports every change (a dry run is the same transaction, rolled back);
 //! - [`setting`]: the `configBackup` system job (validation, defaults, next run, the scheduler's
 //!   compare-and-set claim, the last run);
-//! - [`objects`]: object names under `config-backups/`, keep-N, the listing.
+//! - [`objects`]: object names under `config-backups/`, keep-N, the listing;
+//! - [`kit`]: the recovery kit ZIP of an encryption profile;
+//! - [`run`]: running a backup and restoring one through a caller-supplied worker `post`.
 //!
 //! No I/O besides the [`dbackup_core::db::Db`] passed in: components talk to the worker.
 
 pub mod export;
+pub mod kit;
 pub mod objects;
 pub mod restore;
+pub mod run;
 pub mod setting;
 mod sql;
 

@@ -197,6 +197,37 @@ pub static ROUTES: &[RouteRule] = &[
     rule("PATCH", "/api/settings", perm(P::SettingsWrite), "system"),
     // Prometheus metrics; also open to `Authorization: Bearer <metrics_token>` (Spin variable).
     rule("GET", "/metrics", perm(P::SettingsRead), "system"),
+    // Config self-backup: the system job's settings, run now, the list, and restore.
+    rule(
+        "GET",
+        "/api/system/config-backup",
+        perm(P::SettingsRead),
+        "system",
+    ),
+    rule(
+        "PUT",
+        "/api/system/config-backup",
+        perm(P::SettingsWrite),
+        "system",
+    ),
+    rule(
+        "POST",
+        "/api/system/config-backup",
+        perm(P::SettingsWrite),
+        "system",
+    ),
+    rule(
+        "GET",
+        "/api/system/config-backups",
+        perm(P::SettingsRead),
+        "system",
+    ),
+    rule(
+        "POST",
+        "/api/system/config-restore",
+        perm(P::SettingsWrite),
+        "system",
+    ),
     // --- adapters: sources, destinations, notification channels ---------------------------------
     // Authenticated here; the adapter's type decides the permission in the handler
     // (sources:*, destinations:*, notifications:*; read for GET and a saved adapter's test,
@@ -250,6 +281,14 @@ pub static ROUTES: &[RouteRule] = &[
     rule(
         "POST",
         "/api/encryption-profiles/{id}/reveal",
+        perm(P::VaultWrite),
+        "vault",
+    ),
+    // The recovery kit (ZIP with the key); the password in X-Confirm-Password is checked by the
+    // handler (a wrong one is a 400).
+    rule(
+        "GET",
+        "/api/encryption-profiles/{id}/recovery-kit",
         perm(P::VaultWrite),
         "vault",
     ),
@@ -508,7 +547,7 @@ mod tests {
             let concrete = r.pattern.replace("{id}", "x1");
             assert_eq!(find(r.method, &concrete).map(|m| m.rule), Some(r), "{r:?}");
         }
-        assert_eq!(for_component("system").count(), 5);
+        assert_eq!(for_component("system").count(), 10);
         assert!(
             table_markdown().contains("| DELETE | /api/api-keys/{id} | api-keys:write | users |")
         );

@@ -85,6 +85,11 @@ impl Ctx {
             .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
     }
 
+    /// The raw request body (uploads).
+    pub fn raw_body(&self) -> &[u8] {
+        &self.body
+    }
+
     /// The body as `T`; 400 naming what is wrong (missing field, wrong type).
     pub fn body<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
         Self::parse(self.body_value()?)

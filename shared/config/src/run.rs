@@ -1,0 +1,554 @@
+//! Running a config backup and restoring one, with the worker behind a caller-supplied
+//! `post(path, json) -> (status, raw body)` (the components pass `dbackup_web::worker`; tests a
+//! fake). The worker seals and unseals (docs/CONTRACTS.md "v3 additions"): the container format
+//! stays in one place.
+
+use std::future::Future;
+
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use dbackup_adapters_core::{store, vault, worker_storage, Kind};
+use dbackup_core::db::Db;
+use dbackup_core::ApiError;
+use dbackup_identity::secretbox::SecretBox;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use crate::objects::{self, ConfigBackupItem, ConfigBackupList};
+use crate::restore::{parse_document, restore, RestoreReport};
+use crate::setting::{self, LastRun};
+use crate::sql::{rows, text};
+use crate::{export, ExportOptions};
+
+/// Largest config backup read back for a restore (the worker's unseal limit).
+pub const MAX_BACKUP_BYTES: usize = 32 * 1024 * 1024;
+
+/// `POST /api/system/config-backup` (201).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RunResult {
+    pub object_name: String,
+    pub size: u64,
+    pub sha256: String,
+    pub destination_id: String,
+    pub encrypted: bool,
+    /// Entities exported, per kind.
+    pub counts: Map<String, Value>,
+}
+
+/// Where a restore reads the backup from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RestoreSource {
+    /// A storage adapter.
+    pub destination_id: String,
+    /// Object name under the destination (`config-backups/…`).
+    pub name: String,
+}
+
+/// JSON body of `POST /api/system/config-restore` (an upload sends the file as the body and
+/// these options in the query).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RestoreRequest {
+    pub source: RestoreSource,
+    #[serde(default)]
+    pub dry_run: bool,
+    /// The profile whose key decrypts the backup; default: found by the header's fingerprint.
+    #[serde(default)]
+    pub encryption_profile_id: Option<String>,
+}
+
+/// The worker's error as ours: its 404 stays a 404, 400/413/422 on unseal stay client errors,
+/// storage failures are a 502 with the storage's message.
+fn worker_error(what: &str, status: u16, body: &[u8]) -> ApiError {
+    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let message = v["error"].as_str().unwrap_or("worker error");
+    let status = match status {
+        404 => 404,
+        503 => 503,
+        _ => 502,
+    };
+    let mut e = ApiError::new(status, format!("{what}: {message}"));
+    if let Some(d) = v.get("details").filter(|d| !d.is_null()) {
+        e = e.with_details(d.clone());
+    }
+    e
+}
+
+fn json_of(body: &[u8]) -> Value {
+    serde_json::from_slice(body).unwrap_or(Value::Null)
+}
+
+/// The worker StorageSpec of storage adapter `id` (404 when it is not one).
+fn storage_of(db: &dyn Db, sealer: &SecretBox, id: &str) -> Result<Value, ApiError> {
+    let adapter = store::load(db, sealer, id)?;
+    if adapter.kind != Kind::Storage {
+        return Err(ApiError::new(404, "destination not found"));
+    }
+    worker_storage(&adapter)
+}
+
+/// Exports, seals (gzip, encrypted when a profile is set) and uploads a config backup to the
+/// configured destination, then applies keep-N. Does not record the run (see [`run_and_record`]).
+pub async fn run<P, F>(
+    db: &dyn Db,
+    sealer: &SecretBox,
+    now: DateTime<Utc>,
+    mut post: P,
+) -> Result<RunResult, ApiError>
+where
+    P: FnMut(&'static str, Value) -> F,
+    F: Future<Output = Result<(u16, Vec<u8>), ApiError>>,
+{
+    let c = setting::load(db)?;
+    let destination_id = c.destination_id.clone().ok_or_else(|| {
+        ApiError::bad_request("no destination configured for config backups")
+            .with_details(json!({"field": "destinationId"}))
+    })?;
+    setting::validate(db, &c)?;
+    let storage = storage_of(db, sealer, &destination_id)?;
+    let encryption = match &c.encryption_profile_id {
+        Some(id) => {
+            let (key_hex, fingerprint) = vault::key_hex(db, sealer, id)?;
+            Some(json!({"keyHex": key_hex, "keyFingerprint": fingerprint}))
+        }
+        None => None,
+    };
+    let doc = export(
+        db,
+        Some(sealer),
+        ExportOptions {
+            include_secrets: c.include_secrets,
+            include_password_hashes: c.include_password_hashes,
+        },
+        &dbackup_jobs_core::iso(now),
+    )?;
+    let content = serde_json::to_string(&doc)
+        .map_err(|e| ApiError::internal(format!("serializing the config document: {e}")))?;
+    let name = objects::object_name(now, encryption.is_some());
+    let mut request = json!({
+        "storage": storage, "name": name, "content": content, "compression": "GZIP",
+    });
+    if let Some(e) = &encryption {
+        request["encryption"] = e.clone();
+    }
+    let (status, body) = post("/v1/storage/put", request).await?;
+    if status != 200 {
+        return Err(worker_error(
+            "writing the config backup failed",
+            status,
+            &body,
+        ));
+    }
+    let stored = json_of(&body);
+    // keep-N: a failure here does not undo the backup just written.
+    let (status, body) = post(
+        "/v1/storage/list",
+        json!({"storage": storage, "prefix": objects::PREFIX}),
+    )
+    .await?;
+    if status == 200 {
+        if let Ok(items) = objects::backups_of(&json_of(&body)) {
+            for old in objects::to_delete(&items, c.keep) {
+                let _ = post(
+                    "/v1/storage/delete",
+                    json!({"storage": storage, "name": old}),
+                )
+                .await;
+            }
+        }
+    }
+    Ok(RunResult {
+        object_name: name,
+        size: stored["size"].as_u64().unwrap_or(0),
+        sha256: stored["sha256"].as_str().unwrap_or_default().to_owned(),
+        destination_id,
+        encrypted: encryption.is_some(),
+        counts: doc.counts(),
+    })
+}
+
+/// [`run`], then records `configBackup.lastRun` (success or the error).
+pub async fn run_and_record<P, F>(
+    db: &dyn Db,
+    sealer: &SecretBox,
+    now: DateTime<Utc>,
+    post: P,
+) -> Result<RunResult, ApiError>
+where
+    P: FnMut(&'static str, Value) -> F,
+    F: Future<Output = Result<(u16, Vec<u8>), ApiError>>,
+{
+    let outcome = run(db, sealer, now, post).await;
+    let at = dbackup_jobs_core::iso(Utc::now().max(now));
+    let last = match &outcome {
+        Ok(r) => LastRun {
+            at,
+            status: "success".into(),
+            object_name: Some(r.object_name.clone()),
+            size: Some(r.size),
+            error: None,
+        },
+        Err(e) => LastRun {
+            at,
+            status: "failed".into(),
+            object_name: None,
+            size: None,
+            error: Some(match &e.details {
+                Some(Value::String(d)) => format!("{}: {d}", e.message),
+                _ => e.message.clone(),
+            }),
+        },
+    };
+    setting::record_run(db, &last, now)?;
+    outcome
+}
+
+/// The config backups on `destination_id` (default: the configured one), newest first.
+pub async fn list<P, F>(
+    db: &dyn Db,
+    sealer: &SecretBox,
+    destination_id: Option<String>,
+    mut post: P,
+) -> Result<ConfigBackupList, ApiError>
+where
+    P: FnMut(&'static str, Value) -> F,
+    F: Future<Output = Result<(u16, Vec<u8>), ApiError>>,
+{
+    let destination_id = destination_id.or(setting::load(db)?.destination_id);
+    let Some(id) = destination_id.clone() else {
+        return Ok(ConfigBackupList {
+            destination_id: None,
+            backups: Vec::new(),
+        });
+    };
+    let storage = storage_of(db, sealer, &id)?;
+    let (status, body) = post(
+        "/v1/storage/list",
+        json!({"storage": storage, "prefix": objects::PREFIX}),
+    )
+    .await?;
+    if status != 200 {
+        return Err(worker_error(
+            "listing the destination failed",
+            status,
+            &body,
+        ));
+    }
+    let backups: Vec<ConfigBackupItem> = objects::backups_of(&json_of(&body))?;
+    Ok(ConfigBackupList {
+        destination_id,
+        backups,
+    })
+}
+
+/// What to restore: a destination object or uploaded bytes, and the options.
+#[derive(Debug, Clone, Default)]
+pub struct RestoreInput<'a> {
+    pub source: Option<&'a RestoreSource>,
+    pub upload: Option<Vec<u8>>,
+    pub encryption_profile_id: Option<&'a str>,
+    pub dry_run: bool,
+}
+
+/// Reads (from `request.source`, or the `upload`ed bytes), decrypts with the vault key named by
+/// the header's fingerprint (or `encryption_profile_id`), and restores — a dry run when asked.
+pub async fn restore_from<P, F>(
+    db: &dyn Db,
+    sealer: &SecretBox,
+    input: RestoreInput<'_>,
+    now: DateTime<Utc>,
+    mut post: P,
+) -> Result<RestoreReport, ApiError>
+where
+    P: FnMut(&'static str, Value) -> F,
+    F: Future<Output = Result<(u16, Vec<u8>), ApiError>>,
+{
+    let RestoreInput {
+        source,
+        upload,
+        encryption_profile_id,
+        dry_run,
+    } = input;
+    let bytes = match (upload, source) {
+        (Some(b), _) => b,
+        (None, Some(s)) => {
+            if !objects::is_config_backup(&s.name) {
+                return Err(ApiError::bad_request(
+                    "source.name must name a config backup (config-backups/dbackup-config_….json.gz[.dbk])",
+                )
+                .with_details(json!({"field": "source.name"})));
+            }
+            let storage = storage_of(db, sealer, &s.destination_id)?;
+            let (status, body) = post(
+                "/v1/storage/get",
+                json!({"storage": storage, "name": s.name}),
+            )
+            .await?;
+            match status {
+                200 => body,
+                404 => return Err(ApiError::new(404, "config backup not found")),
+                s => return Err(worker_error("reading the config backup failed", s, &body)),
+            }
+        }
+        (None, None) => return Err(ApiError::bad_request("nothing to restore")),
+    };
+    if bytes.len() > MAX_BACKUP_BYTES {
+        return Err(ApiError::new(
+            413,
+            format!("config backups are at most {MAX_BACKUP_BYTES} bytes"),
+        ));
+    }
+    let plain = if bytes.first() == Some(&b'{') {
+        bytes
+    } else {
+        let mut request = json!({
+            "contentBase64": base64::engine::general_purpose::STANDARD.encode(&bytes),
+        });
+        if let Some(fp) = objects::header_fingerprint(&bytes) {
+            let profile = match encryption_profile_id {
+                Some(id) => id.to_owned(),
+                None => rows(
+                    db,
+                    r#"SELECT "id" FROM "EncryptionProfile" WHERE "fingerprint" = ?"#,
+                    &[fp.as_str().into()],
+                )?
+                .first()
+                .and_then(|r| text(r, "id"))
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "the backup is encrypted with key {fp}, which is not in the vault: import that key as an encryption profile first"
+                    ))
+                    .with_details(json!({"field": "encryptionProfileId", "keyFingerprint": fp}))
+                })?,
+            };
+            let (key_hex, _) = vault::key_hex(db, sealer, &profile)?;
+            request["keyHex"] = json!(key_hex);
+        }
+        drop(bytes);
+        let (status, body) = post("/v1/unseal", request).await?;
+        match status {
+            200 => body,
+            400 | 413 | 422 => {
+                let v = json_of(&body);
+                let mut e = ApiError::new(
+                    422,
+                    format!(
+                        "cannot read the config backup: {}",
+                        v["error"].as_str().unwrap_or("unseal failed")
+                    ),
+                );
+                if let Some(d) = v.get("details").filter(|d| !d.is_null()) {
+                    e = e.with_details(d.clone());
+                }
+                return Err(e);
+            }
+            s => return Err(worker_error("reading the config backup failed", s, &body)),
+        }
+    };
+    let doc = parse_document(&plain)?;
+    restore(db, sealer, &doc, now, dry_run)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::TestDb;
+    use std::cell::RefCell;
+    use std::collections::BTreeMap;
+
+    const KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+    fn block_on<T>(f: impl Future<Output = T>) -> T {
+        let mut f = std::pin::pin!(f);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match f.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(v) => v,
+            std::task::Poll::Pending => panic!("the fake worker never waits"),
+        }
+    }
+
+    /// A fake worker storing objects in memory, "sealing" as the identity (plain JSON).
+    #[derive(Default)]
+    struct Fake {
+        objects: RefCell<BTreeMap<String, Vec<u8>>>,
+        calls: RefCell<Vec<String>>,
+    }
+
+    impl Fake {
+        fn post(&self, path: &'static str, body: Value) -> Result<(u16, Vec<u8>), ApiError> {
+            self.calls.borrow_mut().push(path.to_owned());
+            let name = body["name"].as_str().unwrap_or_default().to_owned();
+            Ok(match path {
+                "/v1/storage/put" => {
+                    assert_eq!(body["compression"], "GZIP");
+                    let content = body["content"].as_str().unwrap().as_bytes().to_vec();
+                    let size = content.len();
+                    self.objects.borrow_mut().insert(name.clone(), content);
+                    (
+                        200,
+                        json!({"name": name, "size": size, "sha256": "ab"})
+                            .to_string()
+                            .into_bytes(),
+                    )
+                }
+                "/v1/storage/list" => {
+                    let objects: Vec<Value> = self
+                        .objects
+                        .borrow()
+                        .iter()
+                        .map(|(n, b)| json!({"name": n, "size": b.len(), "modifiedUnix": 0}))
+                        .collect();
+                    (200, json!({"objects": objects}).to_string().into_bytes())
+                }
+                "/v1/storage/delete" => {
+                    self.objects.borrow_mut().remove(&name);
+                    (204, Vec::new())
+                }
+                "/v1/storage/get" => match self.objects.borrow().get(&name) {
+                    Some(b) => (200, b.clone()),
+                    None => (404, br#"{"error":"not found"}"#.to_vec()),
+                },
+                other => panic!("unexpected {other}"),
+            })
+        }
+    }
+
+    fn configured() -> TestDb {
+        let db = TestDb::migrated();
+        let s = SecretBox::from_hex_key(KEY).unwrap();
+        let t = dbackup_adapters_core::registry::find("local").unwrap();
+        let cfg = dbackup_adapters_core::secrets::seal(
+            &s,
+            t,
+            "d1",
+            json!({"path": "/b"}).as_object().unwrap(),
+        )
+        .unwrap();
+        db.execute(
+            r#"INSERT INTO "AdapterConfig" ("id","name","type","adapterId","config") VALUES ('d1','disk','storage','local',?)"#,
+            &[Value::Object(cfg).to_string().into()],
+        )
+        .unwrap();
+        setting::update(&db, &json!({"destinationId": "d1", "keep": 2}), Utc::now()).unwrap();
+        db
+    }
+
+    #[test]
+    fn runs_keep_n_and_restores_from_the_destination() {
+        let db = configured();
+        let s = SecretBox::from_hex_key(KEY).unwrap();
+        let fake = Fake::default();
+        let base = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 27, 3, 0, 0).unwrap();
+        for i in 0..3 {
+            let r = block_on(run_and_record(
+                &db,
+                &s,
+                base + chrono::Duration::seconds(i),
+                |p, b| std::future::ready(fake.post(p, b)),
+            ))
+            .unwrap();
+            assert!(!r.encrypted);
+            assert_eq!(r.counts["adapters"], 1);
+        }
+        let names: Vec<String> = fake.objects.borrow().keys().cloned().collect();
+        assert_eq!(
+            names,
+            vec![
+                "config-backups/dbackup-config_2026-11-27T03-00-01Z.json.gz".to_owned(),
+                "config-backups/dbackup-config_2026-11-27T03-00-02Z.json.gz".to_owned(),
+            ]
+        );
+        let last = setting::last_run(&db).unwrap().unwrap();
+        assert_eq!(last.status, "success");
+        assert_eq!(last.object_name.as_deref(), Some(names[1].as_str()));
+        let listed = block_on(list(&db, &s, None, |p, b| {
+            std::future::ready(fake.post(p, b))
+        }))
+        .unwrap();
+        assert_eq!(listed.backups[0].name, names[1]);
+
+        let source = RestoreSource {
+            destination_id: "d1".into(),
+            name: names[1].clone(),
+        };
+        let report = block_on(restore_from(
+            &db,
+            &s,
+            RestoreInput {
+                source: Some(&source),
+                dry_run: true,
+                ..Default::default()
+            },
+            Utc::now(),
+            |p, b| std::future::ready(fake.post(p, b)),
+        ))
+        .unwrap();
+        assert!(report.dry_run);
+        assert_eq!(report.counts.unchanged, report.changes.len());
+        let missing = RestoreSource {
+            destination_id: "d1".into(),
+            name: "config-backups/dbackup-config_2020-01-01T00-00-00Z.json.gz".into(),
+        };
+        let e = block_on(restore_from(
+            &db,
+            &s,
+            RestoreInput {
+                source: Some(&missing),
+                dry_run: true,
+                ..Default::default()
+            },
+            Utc::now(),
+            |p, b| std::future::ready(fake.post(p, b)),
+        ))
+        .unwrap_err();
+        assert_eq!(e.status, 404);
+    }
+
+    #[test]
+    fn a_failed_run_is_recorded() {
+        let db = configured();
+        let s = SecretBox::from_hex_key(KEY).unwrap();
+        let e = block_on(run_and_record(&db, &s, Utc::now(), |_, _| {
+            std::future::ready(Ok((
+                422,
+                br#"{"error":"storage error","details":"disk full"}"#.to_vec(),
+            )))
+        }))
+        .unwrap_err();
+        assert_eq!(e.status, 502);
+        let last = setting::last_run(&db).unwrap().unwrap();
+        assert_eq!(last.status, "failed");
+        assert_eq!(
+            last.error.as_deref(),
+            Some("writing the config backup failed: storage error: disk full")
+        );
+    }
+
+    #[test]
+    fn an_encrypted_upload_needs_its_key_in_the_vault() {
+        let db = configured();
+        let s = SecretBox::from_hex_key(KEY).unwrap();
+        let mut bytes = b"DBKENC01\x01\x01\x01\x00\x00\x10\x00\x00".to_vec();
+        bytes.extend_from_slice(&[0xcd; 8]);
+        bytes.extend_from_slice(&[0; 40]);
+        let e = block_on(restore_from(
+            &db,
+            &s,
+            RestoreInput {
+                upload: Some(bytes),
+                dry_run: true,
+                ..Default::default()
+            },
+            Utc::now(),
+            |_, _| std::future::ready(Ok((500, Vec::new()))),
+        ))
+        .unwrap_err();
+        assert_eq!(e.status, 400);
+        assert!(e.message.contains("cdcdcdcdcdcdcdcd"), "{}", e.message);
+    }
+}
