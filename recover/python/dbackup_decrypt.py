@@ -117,23 +117,30 @@ def decrypted_chunks(f, key, header_bytes, header):
         else:
             ahead = b""
             last = True
+        if len(piece) < TAG_LEN:
+            raise DataError(
+                "truncated: the file ends after %d chunks, before the final chunk" % index
+            )
         if index >= 1 << 32:
             raise DataError("too many chunks (more than 2^32)")
         try:
             plain = aead.decrypt(nonce(index, last), piece, header_bytes)
         except (InvalidTag, ValueError):
+            corrupt = DataError(
+                "corrupt chunk %d: authentication failed (modified, reordered or damaged data)"
+                % index
+            )
             if not last:
-                raise DataError(
-                    "corrupt chunk %d: authentication failed (modified, reordered or damaged data)"
-                    % index
-                )
+                raise corrupt
             try:
                 aead.decrypt(nonce(index, False), piece, header_bytes)
             except (InvalidTag, ValueError):
-                raise DataError(
-                    "truncated or corrupt: the file ends inside chunk %d, which does not authenticate"
-                    % index
-                )
+                if len(piece) < size and index > 0:
+                    raise DataError(
+                        "truncated or corrupt: the file ends inside chunk %d, which does not authenticate"
+                        % index
+                    )
+                raise corrupt
             raise DataError(
                 "truncated: the file ends after %d chunks, before the final chunk" % (index + 1)
             )

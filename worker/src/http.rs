@@ -45,6 +45,8 @@ pub(crate) async fn handle(
 
     let routed = if path.starts_with("/v1/storage/") {
         crate::storage_api::route(&state, req).await
+    } else if path == "/v1/unseal" {
+        crate::seal_api::route(&state, req).await
     } else {
         route(&state, req).await.map(boxed)
     };

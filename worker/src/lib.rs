@@ -11,6 +11,7 @@ pub mod format;
 mod http;
 pub mod multi;
 mod notify;
+mod seal_api;
 mod secrets;
 pub mod storage;
 mod storage_api;

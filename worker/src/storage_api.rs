@@ -1,7 +1,8 @@
 //! `POST /v1/storage/{probe,list,stat,delete,get,put}`: the storage explorer and retention API
 //! (docs/CONTRACTS.md). Storage calls block (S3 and SFTP are network clients behind the
 //! blocking [`Storage`] trait), so every one runs on a blocking thread; `get` streams the
-//! object through a bounded channel into the response body and can decrypt it on the fly.
+//! object through a bounded channel into the response body and can decrypt (and decompress) it
+//! on the fly. A `put` with `compression`/`encryption` is sealed by [`crate::seal_api`].
 
 use std::fmt;
 use std::io::{self, BufReader, Read, Write};
@@ -17,9 +18,11 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::{json_response, Error};
-use crate::format::{BackupKey, DecryptReader};
-use crate::http::{authorize, boxed, parse, read_json, ResponseBody, State};
+use crate::format::{BackupKey, Compression, DecryptReader};
+use crate::http::{authorize, boxed, parse, ResponseBody, State};
+use crate::seal_api::{self, EncryptionSpec, MAX_SEALED_BODY_BYTES, MAX_SEALED_BYTES};
 use crate::storage::{self, Storage, StorageSpec};
+use crate::stream::Decompressor;
 
 /// Largest `content` of `put` (a `.meta.json` sidecar).
 pub const MAX_PUT_BYTES: usize = 1024 * 1024;
@@ -56,6 +59,11 @@ struct GetRequest {
     name: String,
     #[serde(default)]
     decrypt: Option<DecryptSpec>,
+    /// Undo the compression too: the container header's with `decrypt`, else `compression`.
+    #[serde(default)]
+    decompress: bool,
+    #[serde(default)]
+    compression: Option<Compression>,
 }
 
 /// `{keyHex}`; `Debug` never shows the key.
@@ -79,6 +87,12 @@ struct PutRequest {
     content: String,
     #[serde(default)]
     overwrite: bool,
+    /// With `encryption`, or a compression other than `NONE`: a sealed put (200 with
+    /// `{name, size, sha256}`), through the backup pipeline's stages.
+    #[serde(default)]
+    compression: Option<Compression>,
+    #[serde(default)]
+    encryption: Option<EncryptionSpec>,
 }
 
 /// Routes one `/v1/storage/...` request (the caller has matched the prefix).
@@ -102,7 +116,13 @@ pub(crate) async fn route(
     if req.method() != Method::POST {
         return Err(Error::MethodNotAllowed("POST"));
     }
-    let body = read_json(req).await?;
+    // A sealed put carries up to 32 MiB of content; everything else stays within 1 MiB.
+    let limit = if op == "put" {
+        MAX_SEALED_BODY_BYTES
+    } else {
+        crate::MAX_BODY_BYTES
+    };
+    let body = seal_api::read_json_up_to(req, limit).await?;
     match op.as_str() {
         "probe" => {
             let r: ProbeRequest = parse(body)?;
@@ -149,6 +169,32 @@ pub(crate) async fn route(
         "put" => {
             let r: PutRequest = parse(body)?;
             checked(&r.storage)?;
+            let compression = r.compression.unwrap_or(Compression::None);
+            if r.encryption.is_some() || compression != Compression::None {
+                if r.content.len() > MAX_SEALED_BYTES {
+                    return Ok(seal_api::too_large(MAX_SEALED_BYTES, "content"));
+                }
+                let key = r.encryption.as_ref().map(EncryptionSpec::key).transpose()?;
+                let name = r.name.clone();
+                let sealed = blocking(move || {
+                    seal_api::seal_to_storage(
+                        &r.storage,
+                        &r.name,
+                        r.content.as_bytes(),
+                        compression,
+                        key.as_ref(),
+                        r.overwrite,
+                    )
+                })
+                .await?;
+                return match sealed {
+                    Ok(s) => Ok(boxed(json_response(
+                        StatusCode::OK,
+                        &json!({"name": name, "size": s.size, "sha256": s.sha256}),
+                    ))),
+                    Err(e) => Ok(storage_error(&e)),
+                };
+            }
             if r.content.len() > MAX_PUT_BYTES {
                 return Err(Error::InvalidBody(format!(
                     "content: at most {MAX_PUT_BYTES} bytes"
@@ -231,11 +277,12 @@ fn probe(spec: &StorageSpec) -> io::Result<String> {
 fn put(r: &PutRequest) -> io::Result<()> {
     let s = storage::open(&r.storage)?;
     storage::validate_name(&r.name)?;
-    if r.overwrite {
-        // No backend replaces atomically through the trait: remove, then write.
-        s.delete(&r.name)?;
-    }
-    let mut w = s.put(&r.name)?;
+    // With overwrite, the backend replaces atomically at commit (never delete-then-write).
+    let mut w = if r.overwrite {
+        s.put_replace(&r.name)?
+    } else {
+        s.put(&r.name)?
+    };
     w.write_all(r.content.as_bytes())?;
     w.commit()
 }
@@ -253,20 +300,36 @@ async fn get(r: GetRequest) -> Result<Response<ResponseBody>, Error> {
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<Result<Option<u64>, Opened>>();
     let name = r.name.clone();
     let decrypting = key.is_some();
+    let decompress = r.decompress;
+    let hint = r.compression.unwrap_or(Compression::None);
     tokio::task::spawn_blocking(move || {
         let opened = (|| -> Result<OpenedObject, Opened> {
             let s = storage::open(&r.storage).map_err(Opened::Storage)?;
             let size = match key {
-                None => Some(s.stat(&r.name).map_err(Opened::Storage)?.size),
-                Some(_) => None,
+                None if !decompress => Some(s.stat(&r.name).map_err(Opened::Storage)?.size),
+                _ => None,
             };
             let reader = s.get(&r.name).map_err(Opened::Storage)?;
-            let reader: Box<dyn Read + Send> = match &key {
-                Some(key) => Box::new(
+            let reader: Box<dyn Read + Send> = match (&key, decompress) {
+                (Some(key), false) => Box::new(
                     DecryptReader::new(BufReader::with_capacity(64 * 1024, reader), key)
                         .map_err(|e| Opened::Decrypt(e.to_string()))?,
                 ),
-                None => reader,
+                (Some(key), true) => {
+                    let decrypted =
+                        DecryptReader::new(BufReader::with_capacity(64 * 1024, reader), key)
+                            .map_err(|e| Opened::Decrypt(e.to_string()))?;
+                    let compression = decrypted.header().compression;
+                    Box::new(
+                        Decompressor::new(compression, decrypted)
+                            .map_err(|e| Opened::Decrypt(e.to_string()))?,
+                    )
+                }
+                (None, true) => Box::new(
+                    Decompressor::new(hint, BufReader::with_capacity(64 * 1024, reader))
+                        .map_err(|e| Opened::Decrypt(e.to_string()))?,
+                ),
+                (None, false) => reader,
             };
             Ok((s, reader, size))
         })();
@@ -318,6 +381,14 @@ async fn get(r: GetRequest) -> Result<Response<ResponseBody>, Error> {
     let base = name.rsplit('/').next().unwrap_or("object");
     let base = if decrypting {
         base.strip_suffix(crate::tasks::ENCRYPTED_SUFFIX)
+            .unwrap_or(base)
+    } else {
+        base
+    };
+    let base = if decompress {
+        [".gz", ".zst", ".br"]
+            .iter()
+            .find_map(|s| base.strip_suffix(s))
             .unwrap_or(base)
     } else {
         base

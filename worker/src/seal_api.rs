@@ -1,0 +1,345 @@
+//! Sealing small documents (config backups) with the backup pipeline's own stages, and the
+//! reverse (docs/CONTRACTS.md, "v3 additions"):
+//!
+//! - [`seal_to_storage`]: `POST /v1/storage/put` with `compression`/`encryption` — the content
+//!   goes through [`crate::stream::run_backup_stream`] (compress → encrypt → SHA-256) into the
+//!   storage's atomic writer, exactly like a backup of those bytes;
+//! - `POST /v1/unseal` `{contentBase64, keyHex?, compression?}` → the plaintext: decrypts a
+//!   `DBKENC01` container (tags verified before anything is returned), then decompresses per
+//!   the header, the request, or the gzip/zstd magic.
+//!
+//! Inputs are bounded ([`MAX_SEALED_BYTES`]) and so is the decompressed output
+//! ([`MAX_UNSEALED_BYTES`]): the answer is built in memory so that a wrong key or a corrupt
+//! chunk is a clean 422, never a truncated 200.
+
+use std::io::{self, Read};
+use std::time::Duration;
+
+use base64::Engine;
+use bytes::Bytes;
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::error::{json_response, Error};
+use crate::format::{BackupKey, Compression, DecryptReader, FormatError, MAGIC};
+use crate::http::{authorize, boxed, parse, ResponseBody, State};
+use crate::storage::{self, StorageSpec};
+use crate::stream::{describe_io_error, run_backup_stream, Decompressor, Progress};
+
+/// Largest plaintext a sealed put accepts, and largest decoded input of unseal (32 MiB).
+pub const MAX_SEALED_BYTES: usize = 32 * 1024 * 1024;
+/// Largest request body of a sealed put or an unseal: base64 of [`MAX_SEALED_BYTES`] plus
+/// JSON escaping headroom.
+pub const MAX_SEALED_BODY_BYTES: usize = MAX_SEALED_BYTES / 3 * 4 + 4 * 1024 * 1024;
+/// Largest plaintext unseal returns (a decompression bomb stops here with a 422).
+pub const MAX_UNSEALED_BYTES: usize = 256 * 1024 * 1024;
+/// How long a client may take to send a (large) body.
+const BODY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// `encryption` of a sealed put: `{keyHex, keyFingerprint?}`; `Debug` never shows the key.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct EncryptionSpec {
+    key_hex: String,
+    #[serde(default)]
+    key_fingerprint: Option<String>,
+}
+
+impl std::fmt::Debug for EncryptionSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EncryptionSpec { .. }")
+    }
+}
+
+impl EncryptionSpec {
+    /// The key, checked against the fingerprint when one is given (400 otherwise).
+    pub(crate) fn key(&self) -> Result<BackupKey, Error> {
+        let key = BackupKey::from_hex(&self.key_hex)
+            .map_err(|e| Error::InvalidBody(format!("encryption.keyHex: {e}")))?;
+        if let Some(fp) = &self.key_fingerprint {
+            if !fp.eq_ignore_ascii_case(&key.fingerprint_hex()) {
+                return Err(Error::InvalidBody(
+                    "encryption.keyFingerprint does not match encryption.keyHex".into(),
+                ));
+            }
+        }
+        Ok(key)
+    }
+}
+
+/// What a sealed put stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Sealed {
+    pub(crate) size: u64,
+    pub(crate) sha256: String,
+}
+
+/// Writes `content` compressed and/or encrypted as `name` (replacing an existing object when
+/// `overwrite`), through the backup pipeline, committed atomically.
+pub(crate) fn seal_to_storage(
+    spec: &StorageSpec,
+    name: &str,
+    content: &[u8],
+    compression: Compression,
+    key: Option<&BackupKey>,
+    overwrite: bool,
+) -> io::Result<Sealed> {
+    let s = storage::open(spec)?;
+    storage::validate_name(name)?;
+    if overwrite {
+        s.delete(name)?;
+    }
+    let mut writer = s.put(name)?;
+    let progress = Progress::default();
+    let summary = run_backup_stream(content, compression, None, key, &mut writer, &progress)?;
+    writer.commit()?;
+    Ok(Sealed {
+        size: summary.bytes_out,
+        sha256: summary.sha256,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct UnsealRequest {
+    content_base64: String,
+    #[serde(default)]
+    key_hex: Option<String>,
+    #[serde(default)]
+    compression: Option<Compression>,
+}
+
+/// Why unsealing failed.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum UnsealError {
+    /// The input is a container and no key was given (400).
+    KeyRequired,
+    /// The key is not 64 hex characters (400).
+    BadKey,
+    /// Wrong key, corrupt or truncated container, or undecodable compression (422).
+    Unreadable(String),
+    /// The plaintext is larger than [`MAX_UNSEALED_BYTES`] (422).
+    TooLarge,
+}
+
+/// Decrypts (when `data` is a container) and decompresses (per the header, else `hint`, else
+/// the gzip/zstd magic) into memory.
+pub(crate) fn unseal(
+    data: &[u8],
+    key_hex: Option<&str>,
+    hint: Option<Compression>,
+) -> Result<Vec<u8>, UnsealError> {
+    let encrypted = data.starts_with(MAGIC);
+    let plain_compressed: Vec<u8>;
+    let (payload, compression): (&[u8], Compression) = if encrypted {
+        let key_hex = key_hex.ok_or(UnsealError::KeyRequired)?;
+        let key = BackupKey::from_hex(key_hex).map_err(|_| UnsealError::BadKey)?;
+        let mut reader =
+            DecryptReader::new(data, &key).map_err(|e| UnsealError::Unreadable(e.to_string()))?;
+        let compression = reader.header().compression;
+        let mut out = Vec::with_capacity(data.len());
+        reader
+            .read_to_end(&mut out)
+            .map_err(|e| UnsealError::Unreadable(describe_io_error(&e)))?;
+        plain_compressed = out;
+        (&plain_compressed, compression)
+    } else {
+        let sniffed = if data.starts_with(&[0x1f, 0x8b]) {
+            Compression::Gzip
+        } else if data.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Compression::Zstd
+        } else {
+            Compression::None
+        };
+        (data, hint.unwrap_or(sniffed))
+    };
+    let decoder = Decompressor::new(compression, payload)
+        .map_err(|e| UnsealError::Unreadable(describe_io_error(&e)))?;
+    let mut out = Vec::new();
+    let read = decoder
+        .take(MAX_UNSEALED_BYTES as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| {
+            UnsealError::Unreadable(format!(
+                "cannot decompress ({compression:?}): {}",
+                describe_io_error(&e)
+            ))
+        })?;
+    if read > MAX_UNSEALED_BYTES {
+        return Err(UnsealError::TooLarge);
+    }
+    Ok(out)
+}
+
+/// `POST /v1/unseal`.
+pub(crate) async fn route(
+    state: &State,
+    req: Request<Incoming>,
+) -> Result<Response<ResponseBody>, Error> {
+    authorize(&req, state.config.token.as_bytes())?;
+    if req.method() != Method::POST {
+        return Err(Error::MethodNotAllowed("POST"));
+    }
+    let r: UnsealRequest = parse(read_json_up_to(req, MAX_SEALED_BODY_BYTES).await?)?;
+    let data = base64::engine::general_purpose::STANDARD
+        .decode(r.content_base64.trim())
+        .map_err(|e| Error::InvalidBody(format!("contentBase64: {e}")))?;
+    if data.len() > MAX_SEALED_BYTES {
+        return Ok(too_large(MAX_SEALED_BYTES, "contentBase64 (decoded)"));
+    }
+    let outcome =
+        tokio::task::spawn_blocking(move || unseal(&data, r.key_hex.as_deref(), r.compression))
+            .await
+            .map_err(|e| Error::Internal(format!("unseal failed: {e}")))?;
+    match outcome {
+        Ok(plain) => {
+            let mut response = Response::new(Full::new(Bytes::from(plain)));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            );
+            Ok(boxed(response))
+        }
+        Err(UnsealError::KeyRequired) => Ok(error(
+            StatusCode::BAD_REQUEST,
+            "encrypted, key required",
+            "the content is a dbackup encrypted container: send keyHex",
+        )),
+        Err(UnsealError::BadKey) => Err(Error::InvalidBody(format!(
+            "keyHex: {}",
+            FormatError::BadKey
+        ))),
+        Err(UnsealError::Unreadable(details)) => Ok(error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "cannot unseal",
+            &details,
+        )),
+        Err(UnsealError::TooLarge) => Ok(error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "cannot unseal",
+            &format!("the decompressed content exceeds {MAX_UNSEALED_BYTES} bytes"),
+        )),
+    }
+}
+
+fn error(status: StatusCode, error: &str, details: &str) -> Response<ResponseBody> {
+    boxed(json_response(
+        status,
+        &json!({"error": error, "details": details}),
+    ))
+}
+
+/// 413 naming the limit of `what`.
+pub(crate) fn too_large(limit: usize, what: &str) -> Response<ResponseBody> {
+    error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "request body too large",
+        &format!("{what}: at most {limit} bytes"),
+    )
+}
+
+/// Reads a JSON body of at most `limit` bytes (413 beyond).
+pub(crate) async fn read_json_up_to(
+    req: Request<Incoming>,
+    limit: usize,
+) -> Result<serde_json::Value, Error> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(Error::PayloadTooLarge);
+    }
+    let limited = Limited::new(req.into_body(), limit);
+    let collected = tokio::time::timeout(BODY_TIMEOUT, limited.collect())
+        .await
+        .map_err(|_| Error::RequestTimeout)?;
+    let bytes = match collected {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<LengthLimitError>() => return Err(Error::PayloadTooLarge),
+        Err(e) => return Err(Error::InvalidBody(format!("cannot read body: {e}"))),
+    };
+    serde_json::from_slice(&bytes).map_err(|e| Error::InvalidBody(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::EncryptWriter;
+    use crate::stream::Compressor;
+    use std::io::Write;
+
+    const KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+    fn sealed(plain: &[u8], compression: Compression, key: Option<&BackupKey>) -> Vec<u8> {
+        let mut out = Vec::new();
+        let progress = Progress::default();
+        run_backup_stream(plain, compression, None, key, &mut out, &progress).unwrap();
+        out
+    }
+
+    #[test]
+    fn round_trips_every_compression() {
+        let key = BackupKey::from_hex(KEY).unwrap();
+        let plain = b"{\"kind\":\"dbackup-config\"}".repeat(1000);
+        for c in [
+            Compression::None,
+            Compression::Gzip,
+            Compression::Zstd,
+            Compression::Brotli,
+        ] {
+            let enc = sealed(&plain, c, Some(&key));
+            assert!(enc.starts_with(MAGIC));
+            assert_eq!(unseal(&enc, Some(KEY), None).unwrap(), plain, "{c:?}");
+            let bare = sealed(&plain, c, None);
+            assert_eq!(unseal(&bare, None, Some(c)).unwrap(), plain, "{c:?}");
+        }
+        // gzip and zstd are recognised without a hint
+        let gz = sealed(&plain, Compression::Gzip, None);
+        assert_eq!(unseal(&gz, None, None).unwrap(), plain);
+        let zst = sealed(&plain, Compression::Zstd, None);
+        assert_eq!(unseal(&zst, None, None).unwrap(), plain);
+    }
+
+    #[test]
+    fn refuses_wrong_key_corruption_and_missing_key() {
+        let key = BackupKey::from_hex(KEY).unwrap();
+        let enc = sealed(b"secret document", Compression::Gzip, Some(&key));
+        assert_eq!(unseal(&enc, None, None), Err(UnsealError::KeyRequired));
+        assert_eq!(unseal(&enc, Some("zz"), None), Err(UnsealError::BadKey));
+        let other = "ff".repeat(32);
+        match unseal(&enc, Some(&other), None) {
+            Err(UnsealError::Unreadable(m)) => assert!(m.starts_with("wrong key"), "{m}"),
+            e => panic!("{e:?}"),
+        }
+        let mut bad = enc.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        match unseal(&bad, Some(KEY), None) {
+            Err(UnsealError::Unreadable(m)) => assert!(m.contains("chunk 0"), "{m}"),
+            e => panic!("{e:?}"),
+        }
+        match unseal(b"not gzip at all", None, Some(Compression::Gzip)) {
+            Err(UnsealError::Unreadable(m)) => assert!(m.contains("decompress"), "{m}"),
+            e => panic!("{e:?}"),
+        }
+    }
+
+    #[test]
+    fn header_compression_wins_over_the_hint() {
+        let key = BackupKey::from_hex(KEY).unwrap();
+        let mut out = Vec::new();
+        let enc = EncryptWriter::new(&mut out, &key, Compression::Zstd, 64).unwrap();
+        let mut c = Compressor::new(Compression::Zstd, None, enc).unwrap();
+        c.write_all(b"hello").unwrap();
+        c.finish().unwrap().finish().unwrap();
+        assert_eq!(
+            unseal(&out, Some(KEY), Some(Compression::Gzip)).unwrap(),
+            b"hello"
+        );
+    }
+}
