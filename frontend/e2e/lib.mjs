@@ -8,8 +8,11 @@ import { join } from 'node:path';
 // Generous: `cargo xtask test` runs these beside every other test on a small machine.
 export const TIMEOUT = 30_000;
 
-/** Reads the base URL argument, launches Chromium, and returns the page and helpers. */
-export async function start(script) {
+/**
+ * Reads the base URL argument, launches Chromium, and returns the page and helpers.
+ * `allowedConsole`: more console errors a script expects (e.g. a 502 it provokes).
+ */
+export async function start(script, { allowedConsole = [] } = {}) {
   const base = (process.argv[2] ?? '').replace(/\/$/, '');
   if (!/^https?:\/\//.test(base)) {
     console.error(`usage: node e2e/${script} <base URL>`);
@@ -34,7 +37,7 @@ export async function start(script) {
   page.on('console', (m) => {
     // Answers like 401/403/404/409/429 are expected in these journeys; Chromium logs each as a
     // "Failed to load resource" console error. Anything else logged as an error is a defect.
-    if (m.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text()))
+    if (m.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text()) && !allowedConsole.some((r) => r.test(m.text())))
       pageErrors.push(`console: ${m.text()}`);
   });
 

@@ -21,7 +21,10 @@ if (!storageDir || !database) {
   process.exit(2);
 }
 const ADMIN = { name: 'Sam System', email: 'sam@example.com', password: 'correct horse battery staple' };
-const { page, step, snap, nav, signIn, signOut, signUp, finish } = await start('settings-system.mjs');
+// The unreachable source's database list is a 502 (the worker cannot connect), on purpose.
+const { page, step, snap, nav, signIn, signOut, signUp, finish } = await start('settings-system.mjs', {
+  allowedConsole: [/^Failed to load resource: the server responded with a status of 502/],
+});
 
 /** A same-origin API call from the page (the session cookie and the CSRF header). */
 async function call(method, path, body) {
@@ -101,6 +104,8 @@ await step('with passkey sign-in disabled the login page has no passkey button',
 });
 
 await step('sources list real PostgreSQL databases; system ones on request', async () => {
+  // A source the worker cannot reach (the job editor shows why its list fails).
+  await expectCall('POST', '/api/adapters', { name: 'Gone PG', type: 'database', adapterId: 'postgres', config: { host: '127.0.0.1', port: 1, user: 'postgres' } }, 201);
   await nav('Sources').click();
   await page.getByRole('button', { name: 'Add source' }).click();
   const dialog = page.getByRole('dialog');
@@ -131,8 +136,6 @@ await step('the job editor picks databases from the list; manual entry when list
   await d.getByLabel('Path *', { exact: true }).fill(storageDir);
   await d.getByRole('button', { name: 'Create' }).click();
   await d.waitFor({ state: 'hidden' });
-  // A source the worker cannot reach: its list fails with the reason.
-  await expectCall('POST', '/api/adapters', { name: 'Gone PG', type: 'database', adapterId: 'postgres', config: { host: '127.0.0.1', port: 1, user: 'postgres' } }, 201);
 
   await nav('Jobs').click();
   await page.getByRole('button', { name: 'New job' }).click();
@@ -148,10 +151,12 @@ await step('the job editor picks databases from the list; manual entry when list
   const available = dialog.getByRole('group', { name: 'Available databases' });
   await available.getByRole('checkbox', { name: database }).waitFor({ timeout: 30_000 });
   await dialog.getByLabel('Databases', { exact: true }).fill('');
-  await dialog.getByLabel('Search databases').fill(database);
   await available.getByRole('checkbox', { name: database }).check();
   assert((await dialog.getByLabel('Databases', { exact: true }).inputValue()) === database, 'the box follows the checkbox');
   await snap('job-databases');
+  await dialog.getByLabel('Search databases').fill(database.slice(0, 12));
+  const shown = await available.getByRole('checkbox').count();
+  assert(shown === 1, `the search leaves the one database: ${shown}`);
   await dialog.getByRole('button', { name: 'Add destination' }).click();
   await dialog.getByRole('button', { name: 'Create job' }).click();
   await dialog.waitFor({ state: 'hidden' });
@@ -273,27 +278,36 @@ await step('config backup: save, back up now, listed', async () => {
   await page.getByTestId('config-backup-last-run').filter({ hasText: 'success' }).waitFor();
 });
 
-await step('config restore: dry run of a listed backup shows the change table; confirm asks first', async () => {
+await step('config restore: dry run of a listed backup shows the change table; confirm, then apply', async () => {
+  // A change made after the backup: the restore puts the old value back.
+  await expectCall('PATCH', '/api/settings', { auditLogRetentionDays: 33 }, 200);
   await page.getByTestId('config-backup-row').first().getByRole('button', { name: 'Restore…' }).click();
   const dialog = page.getByRole('dialog', { name: 'Restore the configuration' });
   await dialog.getByRole('button', { name: 'Dry run' }).click();
   await dialog.getByTestId('config-dry-run').waitFor({ timeout: 60_000 });
   const counts = await dialog.getByTestId('config-dry-run-counts').textContent();
-  assert(/\d+ create/.test(counts) && /\d+ unchanged/.test(counts), counts);
+  assert(/0 create/.test(counts) && /1 update/.test(counts) && /\d+ unchanged/.test(counts), counts);
+  const changed = await dialog.getByTestId('config-change-row').allTextContents();
+  assert(changed.length === 1 && /Setting.*update.*auditLogRetentionDays/.test(changed[0]), `only the changed setting is shown: ${changed}`);
   await dialog.getByRole('switch', { name: 'Hide unchanged' }).click();
   const rows = await dialog.getByTestId('config-change-row').allTextContents();
   assert(rows.some((r) => r.includes('Main PG')) && rows.some((r) => r.includes('Picked')), `the sources and jobs are listed: ${rows.join(' | ')}`);
-  assert(rows.every((r) => /create|update|unchanged|skip/.test(r)), 'each row has an action');
+  await dialog.getByLabel('Entity', { exact: true }).selectOption('job');
+  assert((await dialog.getByTestId('config-change-row').allTextContents()).every((r) => r.startsWith('Job')), 'the entity filter');
+  await dialog.getByLabel('Entity', { exact: true }).selectOption('');
   await snap('config-restore');
-  const apply = dialog.getByRole('button', { name: 'Restore…' });
-  if (await apply.isEnabled()) {
-    await apply.click();
-    const confirm = page.getByRole('dialog', { name: 'Apply this restore?' });
-    await confirm.waitFor();
-    await confirm.getByRole('button', { name: 'Cancel' }).click();
-    await confirm.waitFor({ state: 'hidden' });
-  }
-  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  // The confirm dialog: cancel changes nothing, confirm applies.
+  await dialog.getByRole('button', { name: 'Restore…' }).click();
+  const confirm = page.getByRole('dialog', { name: 'Apply this restore?' });
+  await confirm.getByRole('button', { name: 'Cancel' }).click();
+  await confirm.waitFor({ state: 'hidden' });
+  assert((await expectCall('GET', '/api/settings', undefined, 200)).auditLogRetentionDays === 33, 'cancel restores nothing');
+  await dialog.getByRole('button', { name: 'Restore…' }).click();
+  await confirm.getByRole('button', { name: 'Restore', exact: true }).click();
+  await dialog.getByTestId('config-restore-applied').waitFor({ timeout: 60_000 });
+  assert(/1 updated/.test(await dialog.getByTestId('config-restore-applied').textContent()), await dialog.getByTestId('config-restore-applied').textContent());
+  assert((await expectCall('GET', '/api/settings', undefined, 200)).auditLogRetentionDays === 90, 'the restore put the old value back');
+  await dialog.getByRole('button', { name: 'Done' }).click();
   await dialog.waitFor({ state: 'hidden' });
 });
 

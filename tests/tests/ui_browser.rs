@@ -286,7 +286,7 @@ async fn settings_and_system_features_in_chromium() {
             "the health grid shows the runner's checks with tooltips and keyboard",
             "a date-format change shows on the History page",
             "config backup: save, back up now, listed",
-            "config restore: dry run of a listed backup shows the change table; confirm asks first",
+            "config restore: dry run of a listed backup shows the change table; confirm, then apply",
             "config restore: dry run of an uploaded file",
             "recovery kit: wrong password inline, then a ZIP download",
             "no uncaught errors in the page",

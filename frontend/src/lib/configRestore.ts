@@ -3,12 +3,15 @@ import type { ConfigChangeAction, ConfigRestoreResult } from '../api/types';
 
 export type Change = ConfigRestoreResult['changes'][number];
 
-/** The order entities are restored in (docs/CONTRACTS.md), unknown ones after. */
-export const ENTITY_ORDER = ['settings', 'adapters', 'encryptionProfiles', 'groups', 'users', 'ssoProviders', 'jobs'];
+/**
+ * The order entities are shown in (as shared/config names them: singular in changes, plural in
+ * run counts; both accepted), unknown ones after.
+ */
+export const ENTITY_ORDER = ['setting', 'adapter', 'encryptionProfile', 'group', 'user', 'ssoProvider', 'job'];
 export const ACTIONS: ConfigChangeAction[] = ['create', 'update', 'unchanged', 'skip'];
 
 const entityRank = (e: string) => {
-  const i = ENTITY_ORDER.indexOf(e);
+  const i = ENTITY_ORDER.indexOf(e.replace(/s$/, ''));
   return i === -1 ? ENTITY_ORDER.length : i;
 };
 const actionRank = (a: string) => {

@@ -29,7 +29,7 @@ export const DATE_FORMATS: { value: string; label: string }[] = [
 export const TIME_FORMATS: { value: string; label: string }[] = [
   { value: 'p', label: 'Locale (p)' },
   { value: 'HH:mm', label: '24 hours (HH:mm)' },
-  { value: 'HH:mm:ss', label: '24 hours with seconds (HH:mm:ss)' },
+  { value: 'HH:mm:ss', label: '24 h with seconds (HH:mm:ss)' },
   { value: 'h:mm a', label: '12 hours (h:mm a)' },
 ];
 

@@ -245,7 +245,7 @@ function JobEditor({ job, onClose, onSaved }: { job: Job | null; onClose: () => 
         </div>
 
         <Card className="space-y-2">
-          <h3 className="font-medium">Databases</h3>
+          <h3 className="font-medium">What to back up</h3>
           <DatabasePicker sourceId={body.sourceId} value={body.databases} onChange={(databases) => set({ databases })} />
         </Card>
 

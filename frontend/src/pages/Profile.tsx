@@ -47,11 +47,11 @@ function FormatField({ label, value, onChange, presets, error }: { label: string
   return (
     <Field label={label} error={error} hint={custom ? 'date-fns tokens, e.g. dd.MM.yyyy or HH:mm; quote text in single quotes.' : undefined}>
       {(id, d) => (
-        <div className="flex gap-2">
+        <div className="flex flex-wrap gap-2 sm:flex-nowrap">
           <Select
             id={custom ? undefined : id}
             aria-label={custom ? `${label} preset` : undefined}
-            className="w-56 shrink-0"
+            className={custom ? 'w-full sm:w-44 sm:shrink-0' : 'w-full sm:w-72'}
             value={custom ? CUSTOM : value}
             onChange={(e) => {
               if (e.target.value === CUSTOM) setCustom(true);
