@@ -220,7 +220,7 @@ export function DatabasePicker({ sourceId, value, onChange }: { sourceId: string
           Listing databases…
         </p>
       ) : dbs.error ? (
-        <div role="alert" data-testid="database-list-error" className="rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-900 dark:border-amber-800 dark:bg-amber-950/40 dark:text-amber-200">
+        <div role="status" data-testid="database-list-error" className="rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-900 dark:border-amber-800 dark:bg-amber-950/40 dark:text-amber-200">
           <p>
             <strong>Could not list the databases:</strong> {(dbs.error as Error).message}
           </p>
