@@ -146,5 +146,5 @@ pub fn restore(ctx: &Ctx) -> Answer {
         json!({"destinationId": params.destination_id, "path": params.path,
                "targetSourceId": params.target_source_id}),
     )?;
-    dbackup_web::json_of(202, &json!({ "executionId": id }))
+    dbackup_web::json_of(202, &execution::ExecutionAccepted { execution_id: id })
 }

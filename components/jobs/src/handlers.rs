@@ -4,7 +4,7 @@ use chrono::Utc;
 use dbackup_core::ApiError;
 use dbackup_jobs_core::{execution, job, schedule};
 use dbackup_web::gate::Ctx;
-use serde_json::{json, Value};
+use serde_json::json;
 use spin_sdk::http::Response;
 
 type Answer = Result<Response, ApiError>;
@@ -23,9 +23,9 @@ fn load(ctx: &Ctx) -> Result<job::StoredJob, ApiError> {
     job::get(&ctx.db, ctx.param("id")?)?.ok_or_else(job_not_found)
 }
 
-fn view(ctx: &Ctx, j: &job::StoredJob) -> Result<Value, ApiError> {
+fn view(ctx: &Ctx, j: &job::StoredJob) -> Result<job::JobView, ApiError> {
     let last = execution::last_of_job(&ctx.db, &j.id)?;
-    Ok(j.to_json(Utc::now(), last))
+    Ok(j.to_view(Utc::now(), last))
 }
 
 /// `GET /api/jobs` → `{items: [job…]}`.
@@ -34,7 +34,7 @@ pub fn list(ctx: &Ctx) -> Answer {
         .iter()
         .map(|j| view(ctx, j))
         .collect::<Result<Vec<_>, _>>()?;
-    dbackup_web::ok(&json!({ "items": items }))
+    dbackup_web::ok(&job::JobList { items })
 }
 
 /// `POST /api/jobs` → 201 with the job.
@@ -105,7 +105,7 @@ pub fn run(ctx: &Ctx) -> Answer {
     let id = dbackup_jobs_core::new_id()?;
     execution::enqueue_backup(&ctx.db, &id, &j.id, trigger, None, &now_iso())?;
     ctx.audit("EXECUTE", RESOURCE, Some(&j.id), json!({"executionId": id}))?;
-    dbackup_web::json_of(202, &json!({ "executionId": id }))
+    dbackup_web::json_of(202, &execution::ExecutionAccepted { execution_id: id })
 }
 
 /// `GET /api/jobs/{id}/next-runs?count=5` (1–50) → `{timezone, runs: [ISO UTC…]}`; empty
@@ -132,7 +132,10 @@ pub fn next_runs(ctx: &Ctx) -> Answer {
     } else {
         Vec::new()
     };
-    dbackup_web::ok(
-        &json!({"jobId": j.id, "timezone": j.timezone, "enabled": j.enabled, "runs": runs}),
-    )
+    dbackup_web::ok(&job::NextRuns {
+        job_id: j.id,
+        timezone: j.timezone,
+        enabled: j.enabled,
+        runs,
+    })
 }

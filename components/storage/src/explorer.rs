@@ -138,7 +138,11 @@ pub async fn list(ctx: &Ctx) -> Answer {
         }
         items.push(logic::item(object, &sidecar));
     }
-    dbackup_web::ok(&json!({"items": items, "nextCursor": next, "total": all.len()}))
+    dbackup_web::ok(&logic::BackupPage {
+        items,
+        next_cursor: next,
+        total: all.len(),
+    })
 }
 
 /// `DELETE /api/storage/{id}/backups?path=`: deletes the object and its sidecar (409 while

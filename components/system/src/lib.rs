@@ -1,12 +1,14 @@
 //! Serves `/api/health` (public, before the gate: it reports an unmigrated or unreachable
 //! database instead of failing with it), `/api/audit`, `/api/settings`, `/metrics` (Prometheus),
-//! `/api/system/config-*` (config self-backup and restore), and JSON 404 for any other `/api`
-//! route. Routes and their permissions are in `dbackup_identity::routes`.
+//! `/api/system/config-*` (config self-backup and restore), `/api/openapi.json` (the OpenAPI
+//! document), and JSON 404 for any other `/api` route. Routes and their permissions are in
+//! `dbackup_identity::routes`.
 
 mod audit;
 mod config_backup;
 mod health;
 mod metrics;
+mod openapi;
 mod settings;
 
 use dbackup_identity::routes;
@@ -64,6 +66,7 @@ async fn handle(req: Request) -> Response {
             ("GET", "/api/audit") => audit::list(ctx),
             ("GET", "/api/settings") => settings::get(ctx),
             ("PATCH", "/api/settings") => settings::update(ctx),
+            ("GET", "/api/openapi.json") => openapi::get(ctx),
             _ => Err(ctx.unhandled()),
         }
     })

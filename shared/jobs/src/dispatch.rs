@@ -89,6 +89,29 @@ pub fn backup_request(job: &StoredJob, parts: &BackupParts) -> Value {
     Value::Object(body)
 }
 
+/// The body of `POST /api/restores`, as documented (OpenAPI); [`RestoreParams::from_body`]
+/// validates it field by field (400 naming the field).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreRequest {
+    /// The storage destination holding the backup.
+    pub destination_id: String,
+    /// The backup's object name, relative to the destination.
+    pub path: String,
+    /// The database source to restore into.
+    pub target_source_id: String,
+    /// `{from: to}` database renames.
+    #[serde(default)]
+    pub database_mapping: Option<std::collections::BTreeMap<String, String>>,
+    /// Restore roles/ownership too (needs a privileged target user).
+    #[serde(default)]
+    pub privileged: Option<bool>,
+    /// Restore even where the worker's version check refuses (a dump of a newer server major).
+    #[serde(default)]
+    pub force: Option<bool>,
+}
+
 /// A validated `POST /api/restores` body, as stored on the Restore execution.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RestoreParams {

@@ -624,43 +624,124 @@ pub fn apply_task_result(
 const VIEW_COLUMNS: &str = r#"e."id", e."jobId", e."type", e."status", e."startedAt", e."endedAt",
     e."size", e."path", e."metadata", e."triggerType", e."scheduledFor", e."taskId", j."name" AS "jobName""#;
 
-fn view(r: &Row, logs: Option<Value>) -> Value {
+/// Progress of a running execution, from the worker's progress events (null until known).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Progress {
+    /// `dump`, `compress`, `encrypt`, `upload`, …
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
+    pub stage: Option<Value>,
+    #[cfg_attr(feature = "schema", schemars(with = "Option<f64>"))]
+    pub percent: Option<Value>,
+    #[cfg_attr(feature = "schema", schemars(with = "Option<i64>"))]
+    pub bytes_in: Option<Value>,
+    #[cfg_attr(feature = "schema", schemars(with = "Option<i64>"))]
+    pub bytes_out: Option<Value>,
+    #[cfg_attr(feature = "schema", schemars(with = "Option<f64>"))]
+    pub rate_bytes_per_sec: Option<Value>,
+}
+
+/// An execution (backup or restore) as `GET /api/executions[/{id}]` shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionView {
+    pub id: Option<String>,
+    pub job_id: Option<String>,
+    /// The job's current name (null once the job is deleted).
+    pub job_name: Option<String>,
+    /// `Backup` or `Restore`.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// `Pending`, `Running`, `Success`, `Partial`, `Failed` or `Cancelled`.
+    pub status: Option<String>,
+    /// `Scheduled`, `Manual` or `Api`.
+    pub trigger: Option<String>,
+    pub scheduled_for: Option<String>,
+    pub started_at: Option<String>,
+    pub ended_at: Option<String>,
+    /// Bytes stored (backups).
+    pub size: Option<i64>,
+    /// The backup's object name.
+    pub path: Option<String>,
+    pub progress: Progress,
+    /// Why it failed.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
+    pub error: Option<Value>,
+    /// The worker's result (sizes, checksums, per-destination outcome).
+    pub result: Option<Value>,
+    /// What retention did after the backup.
+    pub retention: Option<Value>,
+    /// The log entries (`GET /api/executions/{id}` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<Vec<Value>>"))]
+    pub logs: Option<Value>,
+}
+
+/// One page of executions.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionPage {
+    pub items: Vec<ExecutionView>,
+    /// Pass as `cursor` for the next (older) page; null at the end.
+    pub next_cursor: Option<String>,
+}
+
+/// The answer of `POST /api/jobs/{id}/run` and `POST /api/restores` (202): the queued execution.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionAccepted {
+    pub execution_id: String,
+}
+
+/// The last execution of a job, short form (`lastExecution` of a job).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionRef {
+    pub id: Option<String>,
+    pub status: Option<String>,
+    pub started_at: Option<String>,
+    pub ended_at: Option<String>,
+}
+
+fn view(r: &Row, logs: Option<Value>) -> ExecutionView {
     let metadata: Map<String, Value> = r
         .text("metadata")
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default();
-    let progress = json!({
-        "stage": metadata.get("stage").cloned().unwrap_or(Value::Null),
-        "percent": metadata.get("percent").cloned().unwrap_or(Value::Null),
-        "bytesIn": metadata.get("bytesIn").cloned().unwrap_or(Value::Null),
-        "bytesOut": metadata.get("bytesOut").cloned().unwrap_or(Value::Null),
-        "rateBytesPerSec": metadata.get("rateBytesPerSec").cloned().unwrap_or(Value::Null),
-    });
-    let mut o = json!({
-        "id": r.text("id"),
-        "jobId": r.text("jobId"),
-        "jobName": r.text("jobName"),
-        "type": r.text("type"),
-        "status": r.text("status"),
-        "trigger": r.text("triggerType"),
-        "scheduledFor": r.text("scheduledFor"),
-        "startedAt": r.text("startedAt"),
-        "endedAt": r.text("endedAt"),
-        "size": r.int("size"),
-        "path": r.text("path"),
-        "progress": progress,
-        "error": metadata.get("error").cloned().unwrap_or(Value::Null),
-        "result": metadata.get("result").cloned().unwrap_or(Value::Null),
-        "retention": metadata.get("retention").cloned().unwrap_or(Value::Null),
-    });
-    if let Some(l) = logs {
-        o["logs"] = l;
+    let field = |k: &str| Some(metadata.get(k).cloned().unwrap_or(Value::Null));
+    ExecutionView {
+        id: r.text("id"),
+        job_id: r.text("jobId"),
+        job_name: r.text("jobName"),
+        kind: r.text("type"),
+        status: r.text("status"),
+        trigger: r.text("triggerType"),
+        scheduled_for: r.text("scheduledFor"),
+        started_at: r.text("startedAt"),
+        ended_at: r.text("endedAt"),
+        size: r.int("size"),
+        path: r.text("path"),
+        progress: Progress {
+            stage: field("stage"),
+            percent: field("percent"),
+            bytes_in: field("bytesIn"),
+            bytes_out: field("bytesOut"),
+            rate_bytes_per_sec: field("rateBytesPerSec"),
+        },
+        error: field("error"),
+        result: field("result"),
+        retention: field("retention"),
+        logs,
     }
-    o
 }
 
 /// One execution with its logs and progress (`GET /api/executions/{id}`).
-pub fn get_view(db: &dyn Db, id: &str) -> Result<Option<Value>, ApiError> {
+pub fn get_view(db: &dyn Db, id: &str) -> Result<Option<ExecutionView>, ApiError> {
     let rows = sql::query(
         db,
         &format!(
@@ -689,7 +770,7 @@ pub struct ListQuery {
 }
 
 /// A page of executions, newest first, without logs; `nextCursor` when more remain.
-pub fn list_view(db: &dyn Db, q: &ListQuery) -> Result<Value, ApiError> {
+pub fn list_view(db: &dyn Db, q: &ListQuery) -> Result<ExecutionPage, ApiError> {
     let mut sql_text = format!(
         r#"SELECT {VIEW_COLUMNS} FROM "Execution" e LEFT JOIN "Job" j ON j."id" = e."jobId" WHERE 1 = 1"#
     );
@@ -717,7 +798,7 @@ pub fn list_view(db: &dyn Db, q: &ListQuery) -> Result<Value, ApiError> {
     params.push(SqlValue::Integer(q.limit + 1));
     let rows = sql::query(db, &sql_text, &params)?;
     let more = rows.len() as i64 > q.limit;
-    let items: Vec<Value> = rows
+    let items: Vec<ExecutionView> = rows
         .iter()
         .take(q.limit as usize)
         .map(|r| view(r, None))
@@ -733,11 +814,14 @@ pub fn list_view(db: &dyn Db, q: &ListQuery) -> Result<Value, ApiError> {
     } else {
         None
     };
-    Ok(json!({"items": items, "nextCursor": next}))
+    Ok(ExecutionPage {
+        items,
+        next_cursor: next,
+    })
 }
 
 /// The last execution of a job, short form, for the job list.
-pub fn last_of_job(db: &dyn Db, job_id: &str) -> Result<Option<Value>, ApiError> {
+pub fn last_of_job(db: &dyn Db, job_id: &str) -> Result<Option<ExecutionRef>, ApiError> {
     Ok(sql::query(
         db,
         r#"SELECT "id", "status", "startedAt", "endedAt" FROM "Execution" WHERE "jobId" = ?
@@ -745,9 +829,11 @@ pub fn last_of_job(db: &dyn Db, job_id: &str) -> Result<Option<Value>, ApiError>
         &[job_id.into()],
     )?
     .first()
-    .map(|r| {
-        json!({"id": r.text("id"), "status": r.text("status"), "startedAt": r.text("startedAt"),
-               "endedAt": r.text("endedAt")})
+    .map(|r| ExecutionRef {
+        id: r.text("id"),
+        status: r.text("status"),
+        started_at: r.text("startedAt"),
+        ended_at: r.text("endedAt"),
     }))
 }
 

@@ -134,9 +134,52 @@ pub fn job_id_of(sidecar: &Value) -> Option<&str> {
     sidecar["meta"]["jobId"].as_str()
 }
 
+/// One backup in the storage explorer: the storage's facts plus what its sidecar records.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct BackupItem {
+    /// The object name (pass as `?path=`).
+    pub path: String,
+    pub size: u64,
+    pub modified_at: Option<String>,
+    /// When the backup was made (the modification time without a sidecar).
+    pub created_at: Option<String>,
+    /// Whether a sidecar (`.meta.json`) describes it.
+    pub has_metadata: bool,
+    pub job_id: Option<String>,
+    pub job_name: Option<String>,
+    pub source_id: Option<String>,
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<String>"))]
+    pub databases: Value,
+    pub engine: Option<String>,
+    pub engine_version: Option<String>,
+    pub format: Option<String>,
+    pub compression: Option<String>,
+    pub encrypted: bool,
+    pub key_fingerprint: Option<String>,
+    pub encryption_profile_id: Option<String>,
+    pub sha256: Option<String>,
+    pub execution_id: Option<String>,
+    /// Locked backups are never deleted (by hand or by retention).
+    pub locked: bool,
+}
+
+/// One page of the storage explorer.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct BackupPage {
+    pub items: Vec<BackupItem>,
+    /// Pass as `cursor` for the next page; null at the end.
+    pub next_cursor: Option<String>,
+    /// Backups in the listing (before paging).
+    pub total: usize,
+}
+
 /// The explorer's item for `object` and its sidecar (`null` when it has none: then only the
 /// storage's facts are known, and `hasMetadata` is false).
-pub fn item(object: &Listed, sidecar: &Value) -> Value {
+pub fn item(object: &Listed, sidecar: &Value) -> BackupItem {
     let meta = &sidecar["meta"];
     let has = sidecar.is_object();
     let str_of = |v: &Value| v.as_str().map(str::to_owned);
@@ -152,27 +195,27 @@ pub fn item(object: &Listed, sidecar: &Value) -> Value {
         },
     };
     let encryption = &sidecar["encryption"];
-    json!({
-        "path": object.name,
-        "size": sidecar["size"].as_u64().unwrap_or(object.size),
-        "modifiedAt": chrono::DateTime::from_timestamp(object.modified_unix, 0).map(crate::iso),
-        "createdAt": created_at,
-        "hasMetadata": has,
-        "jobId": str_of(&meta["jobId"]),
-        "jobName": str_of(&meta["jobName"]).or_else(|| str_of(&sidecar["jobName"])),
-        "sourceId": str_of(&meta["sourceId"]),
-        "databases": databases,
-        "engine": str_of(&sidecar["engine"]),
-        "engineVersion": str_of(&sidecar["serverVersion"]),
-        "format": str_of(&sidecar["format"]),
-        "compression": str_of(&sidecar["compression"]),
-        "encrypted": encryption.is_object(),
-        "keyFingerprint": str_of(&encryption["keyFingerprint"]),
-        "encryptionProfileId": str_of(&meta["encryptionProfileId"]),
-        "sha256": str_of(&sidecar["sha256"]),
-        "executionId": str_of(&meta["executionId"]).or_else(|| str_of(&sidecar["executionId"])),
-        "locked": is_locked(sidecar),
-    })
+    BackupItem {
+        path: object.name.clone(),
+        size: sidecar["size"].as_u64().unwrap_or(object.size),
+        modified_at: chrono::DateTime::from_timestamp(object.modified_unix, 0).map(crate::iso),
+        created_at,
+        has_metadata: has,
+        job_id: str_of(&meta["jobId"]),
+        job_name: str_of(&meta["jobName"]).or_else(|| str_of(&sidecar["jobName"])),
+        source_id: str_of(&meta["sourceId"]),
+        databases,
+        engine: str_of(&sidecar["engine"]),
+        engine_version: str_of(&sidecar["serverVersion"]),
+        format: str_of(&sidecar["format"]),
+        compression: str_of(&sidecar["compression"]),
+        encrypted: encryption.is_object(),
+        key_fingerprint: str_of(&encryption["keyFingerprint"]),
+        encryption_profile_id: str_of(&meta["encryptionProfileId"]),
+        sha256: str_of(&sidecar["sha256"]),
+        execution_id: str_of(&meta["executionId"]).or_else(|| str_of(&sidecar["executionId"])),
+        locked: is_locked(sidecar),
+    }
 }
 
 /// The sidecar text with `locked` set; 409 when the backup has no sidecar to record it in.
@@ -309,7 +352,7 @@ mod tests {
             "createdAt": "2026-01-01T00:00:00Z", "locked": true,
             "meta": {"jobId": "j1", "jobName": "nightly", "encryptionProfileId": "p1", "executionId": "e1"},
         });
-        let v = item(&object, &sidecar);
+        let v = serde_json::to_value(item(&object, &sidecar)).unwrap();
         assert_eq!(v["jobId"], "j1");
         assert_eq!(v["databases"], json!(["shop"]));
         assert_eq!(v["engine"], "postgresql");
@@ -318,7 +361,7 @@ mod tests {
         assert_eq!(v["keyFingerprint"], "f00d");
         assert_eq!(v["locked"], true);
         assert_eq!(v["createdAt"], "2026-01-01T00:00:00Z");
-        let bare = item(&object, &Value::Null);
+        let bare = serde_json::to_value(item(&object, &Value::Null)).unwrap();
         assert_eq!(bare["hasMetadata"], false);
         assert_eq!(bare["locked"], false);
         assert_eq!(bare["size"], 1234);

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use dbackup_core::db::{Db, Value as SqlValue};
 use dbackup_core::ApiError;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::retention::RetentionPolicy;
 use crate::schedule;
@@ -16,6 +16,7 @@ pub const MAX_DESTINATIONS: usize = 10;
 
 /// The request body of `POST /api/jobs` and `PUT /api/jobs/{id}` (PUT replaces the job).
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct JobInput {
     pub name: String,
@@ -42,10 +43,16 @@ pub struct JobInput {
 
 /// One destination of a job, with its retention.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DestinationInput {
     pub destination_id: String,
+    /// Absent: `{"mode": "NONE"}`.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "crate::retention::RetentionPolicy")
+    )]
     pub retention: Value,
 }
 
@@ -516,64 +523,123 @@ pub fn list(db: &dyn Db) -> Result<Vec<StoredJob>, ApiError> {
     .collect()
 }
 
+/// One destination of a job as shown, with its retention and position.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct JobDestinationView {
+    pub destination_id: String,
+    pub retention: RetentionPolicy,
+    pub position: usize,
+}
+
+/// A job as the API shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct JobView {
+    pub id: String,
+    pub name: String,
+    /// Cron expression (5 or 6 fields, or `@daily`-style).
+    pub schedule: String,
+    /// IANA timezone the schedule runs in.
+    pub timezone: String,
+    pub enabled: bool,
+    pub source_id: String,
+    /// Databases to back up (empty: all).
+    pub databases: Vec<String>,
+    pub destinations: Vec<JobDestinationView>,
+    /// The first destination's id (compatibility with single-destination clients).
+    pub destination_id: Option<String>,
+    /// The first destination's retention (`{"mode": "NONE"}` without destinations).
+    pub retention: RetentionPolicy,
+    /// `NONE`, `GZIP`, `ZSTD` or `BROTLI`.
+    pub compression: String,
+    pub compression_level: Option<i64>,
+    pub encryption_profile_id: Option<String>,
+    pub notification_ids: Vec<String>,
+    /// `ALWAYS`, `FAILURE_ONLY` or `SUCCESS_ONLY`.
+    pub notification_events: String,
+    pub created_at: String,
+    pub updated_at: String,
+    /// The next scheduled run (UTC), null when disabled.
+    pub next_run_at: Option<String>,
+    pub last_execution: Option<crate::execution::ExecutionRef>,
+}
+
+/// `GET /api/jobs`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct JobList {
+    pub items: Vec<JobView>,
+}
+
+/// `GET /api/jobs/{id}/next-runs`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct NextRuns {
+    pub job_id: String,
+    pub timezone: String,
+    pub enabled: bool,
+    /// ISO 8601 UTC times; empty for a disabled job.
+    pub runs: Vec<String>,
+}
+
 impl StoredJob {
     /// The API representation, with the next run (if enabled and the schedule parses) and the
     /// last execution when known.
-    pub fn to_json(&self, now: DateTime<Utc>, last_execution: Option<Value>) -> Value {
-        let next_run = if self.enabled {
+    pub fn to_view(
+        &self,
+        now: DateTime<Utc>,
+        last_execution: Option<crate::execution::ExecutionRef>,
+    ) -> JobView {
+        let next_run_at = if self.enabled {
             match (
                 schedule::parse(&self.schedule),
                 schedule::parse_timezone(&self.timezone),
             ) {
                 (Ok(c), Ok(tz)) => schedule::next_runs(&c, tz, now, 1)
                     .first()
-                    .map(|t| Value::String(crate::iso(*t))),
+                    .map(|t| crate::iso(*t)),
                 _ => None,
             }
         } else {
             None
         };
-        let destinations: Vec<Value> = self
-            .destinations
-            .iter()
-            .enumerate()
-            .map(|(i, (id, p))| json!({"destinationId": id, "retention": p.to_json(), "position": i}))
-            .collect();
-        let mut o = Map::new();
-        o.insert("id".into(), json!(self.id));
-        o.insert("name".into(), json!(self.name));
-        o.insert("schedule".into(), json!(self.schedule));
-        o.insert("timezone".into(), json!(self.timezone));
-        o.insert("enabled".into(), json!(self.enabled));
-        o.insert("sourceId".into(), json!(self.source_id));
-        o.insert("databases".into(), json!(self.databases));
-        o.insert("destinations".into(), Value::Array(destinations));
-        o.insert(
-            "destinationId".into(),
-            json!(self.destinations.first().map(|d| &d.0)),
-        );
-        o.insert(
-            "retention".into(),
-            self.destinations
+        JobView {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            schedule: self.schedule.clone(),
+            timezone: self.timezone.clone(),
+            enabled: self.enabled,
+            source_id: self.source_id.clone(),
+            databases: self.databases.clone(),
+            destinations: self
+                .destinations
+                .iter()
+                .enumerate()
+                .map(|(i, (id, p))| JobDestinationView {
+                    destination_id: id.clone(),
+                    retention: *p,
+                    position: i,
+                })
+                .collect(),
+            destination_id: self.destinations.first().map(|d| d.0.clone()),
+            retention: self
+                .destinations
                 .first()
-                .map(|d| d.1.to_json())
-                .unwrap_or(json!({"mode": "NONE"})),
-        );
-        o.insert("compression".into(), json!(self.compression));
-        o.insert("compressionLevel".into(), json!(self.compression_level));
-        o.insert(
-            "encryptionProfileId".into(),
-            json!(self.encryption_profile_id),
-        );
-        o.insert("notificationIds".into(), json!(self.notification_ids));
-        o.insert("notificationEvents".into(), json!(self.notification_events));
-        o.insert("createdAt".into(), json!(self.created_at));
-        o.insert("updatedAt".into(), json!(self.updated_at));
-        o.insert("nextRunAt".into(), next_run.unwrap_or(Value::Null));
-        o.insert(
-            "lastExecution".into(),
-            last_execution.unwrap_or(Value::Null),
-        );
-        Value::Object(o)
+                .map(|d| d.1)
+                .unwrap_or(RetentionPolicy::None),
+            compression: self.compression.clone(),
+            compression_level: self.compression_level,
+            encryption_profile_id: self.encryption_profile_id.clone(),
+            notification_ids: self.notification_ids.clone(),
+            notification_events: self.notification_events.clone(),
+            created_at: self.created_at.clone(),
+            updated_at: self.updated_at.clone(),
+            next_run_at,
+            last_execution,
+        }
     }
 }

@@ -38,6 +38,7 @@ pub enum RetentionPolicy {
 
 /// The SMART tiers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Gfs {
     #[serde(default)]
@@ -156,6 +157,29 @@ impl RetentionPolicy {
             }
             Self::Smart(g) => json!({"mode": "SMART", "smart": g}),
         }
+    }
+}
+
+/// The canonical JSON form, as a schema (the OpenAPI document).
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for RetentionPolicy {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "RetentionPolicy".into()
+    }
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let gfs = g.subschema_for::<Gfs>();
+        schemars::json_schema!({
+            "description": "Which backups of a destination to keep: NONE (all), SIMPLE (the newest `keepCount`), SMART (grandfather-father-son tiers).",
+            "oneOf": [
+                {"type": "object", "properties": {"mode": {"const": "NONE"}}, "required": ["mode"]},
+                {"type": "object", "properties": {"mode": {"const": "SIMPLE"},
+                    "simple": {"type": "object", "properties": {"keepCount": {"type": "integer", "minimum": 1}},
+                               "required": ["keepCount"]}},
+                 "required": ["mode", "simple"]},
+                {"type": "object", "properties": {"mode": {"const": "SMART"}, "smart": gfs},
+                 "required": ["mode", "smart"]}
+            ]
+        })
     }
 }
 

@@ -167,6 +167,15 @@ fn operation(op: &Op, req: &mut SchemaGenerator, resp: &mut SchemaGenerator) -> 
                 "content": {*media: {"schema": {"type": "string", "contentMediaType": media}}},
             });
         }
+        Some(Body::JsonOrBinary(schema, media)) => {
+            o["requestBody"] = json!({
+                "required": !op.request_optional,
+                "content": {
+                    "application/json": {"schema": schema(req).to_value()},
+                    *media: {"schema": {"type": "string", "contentMediaType": media}},
+                },
+            });
+        }
         None => {}
     }
 
@@ -242,6 +251,33 @@ fn rename_refs(v: &mut Value, from: &str, to: &str) {
     }
 }
 
+/// Renames request-side schemas `names` to `<name>Input`, with every request-side `$ref`.
+fn rename_request_side(
+    names: &[String],
+    requested: &mut Map<String, Value>,
+    paths: &mut Map<String, Value>,
+    request_side: &[(String, String)],
+) {
+    for name in names {
+        let input = format!("{name}Input");
+        for v in requested.values_mut() {
+            rename_refs(v, name, &input);
+        }
+        for (path, method) in request_side {
+            let o = &mut paths[path][method.as_str()];
+            if let Some(b) = o.get_mut("requestBody") {
+                rename_refs(b, name, &input);
+            }
+            if let Some(p) = o.get_mut("parameters") {
+                rename_refs(p, name, &input);
+            }
+        }
+        if let Some(v) = requested.remove(name) {
+            requested.insert(input, v);
+        }
+    }
+}
+
 /// The whole document.
 pub fn document() -> Value {
     let ops = operations();
@@ -261,29 +297,18 @@ pub fn document() -> Value {
     resp.subschema_for::<dbackup_core::error::ErrorBody>();
     let mut schemas = resp.take_definitions(true);
     let mut requested = req.take_definitions(true);
-    // A name both sides define differently: the request side becomes `<Name>Input`.
-    let clashes: Vec<String> = requested
-        .iter()
-        .filter(|(k, v)| schemas.get(*k).is_some_and(|s| s != *v))
-        .map(|(k, _)| k.clone())
-        .collect();
-    for name in &clashes {
-        let input = format!("{name}Input");
-        for v in requested.values_mut() {
-            rename_refs(v, name, &input);
+    // A name both sides define differently: the request side becomes `<Name>Input` (repeated,
+    // since a renamed reference makes the schemas holding it differ too).
+    loop {
+        let clashes: Vec<String> = requested
+            .iter()
+            .filter(|(k, v)| schemas.get(*k).is_some_and(|s| s != *v))
+            .map(|(k, _)| k.clone())
+            .collect();
+        if clashes.is_empty() {
+            break;
         }
-        for (path, method) in &request_side {
-            let o = &mut paths[path][method.as_str()];
-            if let Some(b) = o.get_mut("requestBody") {
-                rename_refs(b, name, &input);
-            }
-            if let Some(p) = o.get_mut("parameters") {
-                rename_refs(p, name, &input);
-            }
-        }
-        if let Some(v) = requested.remove(name) {
-            requested.insert(input, v);
-        }
+        rename_request_side(&clashes, &mut requested, &mut paths, &request_side);
     }
     for (k, v) in requested {
         schemas.entry(k).or_insert(v);

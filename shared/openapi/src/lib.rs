@@ -47,6 +47,8 @@ pub enum Body {
     Json(SchemaFn),
     /// Raw bytes of this media type (e.g. an uploaded file).
     Binary(&'static str),
+    /// Either `application/json` of a Rust type or raw bytes of this media type.
+    JsonOrBinary(SchemaFn, &'static str),
 }
 
 /// What one response status carries.
@@ -151,6 +153,11 @@ impl Op {
     pub fn optional_body<T: JsonSchema>(mut self) -> Self {
         self.request = Some(Body::Json(schema_of::<T>));
         self.request_optional = true;
+        self
+    }
+    /// A JSON request body of type `T`, or instead raw bytes of `media_type` (an upload).
+    pub fn json_or_raw_body<T: JsonSchema>(mut self, media_type: &'static str) -> Self {
+        self.request = Some(Body::JsonOrBinary(schema_of::<T>, media_type));
         self
     }
     /// A raw request body of this media type.

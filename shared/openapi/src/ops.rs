@@ -9,6 +9,9 @@ use identity::{
     api_keys, audit, authorize, groups, login, passkeys, sessions, setup, sso, two_factor, users,
 };
 
+use dbackup_config_core as config;
+use dbackup_jobs_core::{dispatch, execution, explorer, job};
+
 use crate::settings_schema::{Settings, SettingsUpdate};
 use crate::{op, Op};
 
@@ -211,6 +214,30 @@ fn system() -> Vec<Op> {
         op("GET", "/metrics", "getMetrics", "Prometheus metrics")
             .describe("Also open to `Authorization: Bearer <metrics_token>` (the Spin variable `metrics_token`).")
             .raw(200, "text/plain", "Prometheus text exposition format 0.0.4."),
+        op("GET", "/api/system/config-backup", "getConfigBackup", "The config self-backup job: configuration, last run, next run")
+            .ok::<config::ConfigBackupView>("The system job."),
+        op("PUT", "/api/system/config-backup", "updateConfigBackup", "Configure the config self-backup job")
+            .describe("Fields absent keep their value. 400 naming the field for a bad cron or timezone, a destination that is not a storage adapter, a missing profile when secrets or password hashes are included, `enabled` without a destination. Audited.")
+            .body::<config::ConfigBackupConfig>()
+            .ok::<config::ConfigBackupView>("The system job after the change."),
+        op("POST", "/api/system/config-backup", "runConfigBackup", "Run the config self-backup now")
+            .describe("Synchronous (≤ 60 s): exports settings, adapters, jobs, users, groups, SSO providers and encryption profiles as versioned JSON, GZIP-compressed and encrypted when a profile is set, to `config-backups/` of the destination; keep-N applied afterwards. Audited.")
+            .created::<config::run::RunResult>("What was written.")
+            .errors(&[502]),
+        op("GET", "/api/system/config-backups", "listConfigBackups", "Config backups on a destination, newest first")
+            .query::<String>("destinationId", false, "Another storage adapter than the configured one.")
+            .ok::<config::objects::ConfigBackupList>("The backups.")
+            .errors(&[502]),
+        op("POST", "/api/system/config-restore", "restoreConfig", "Restore a config backup (or dry-run it)")
+            .describe("JSON names a backup on a destination; alternatively the raw file is the body (`application/octet-stream`, ≤ 32 MiB) with the options in the query. All or nothing: one transaction; entities matched by natural key, ids remapped. Audited.")
+            .json_or_raw_body::<config::run::RestoreRequest>("application/octet-stream")
+            .query::<bool>("dryRun", false, "Upload only: report what would change, change nothing.")
+            .query::<String>("encryptionProfileId", false, "Upload only: the profile whose key decrypts it (default: found by the key fingerprint).")
+            .ok::<config::RestoreReport>("What changed (or would).")
+            .errors(&[413, 422, 502]),
+        op("GET", "/api/openapi.json", "getOpenApi", "This OpenAPI 3.1 document")
+            .describe("Generated from the route table and the Rust request/response types (`cargo xtask openapi`).")
+            .ok::<Value>("The document."),
     ]
 }
 
@@ -347,38 +374,36 @@ fn vault() -> Vec<Op> {
         .describe("Re-enter the password; a wrong one is a 400. Every attempt is audited.")
         .body::<Value>()
         .ok::<Value>("The key, hex-encoded."),
+        op("GET", "/api/encryption-profiles/{id}/recovery-kit", "getRecoveryKit", "Download a profile's recovery kit (ZIP)")
+            .describe("The ZIP holds `key.hex`, a step-by-step README, `FORMAT.md`, `dbackup_decrypt.py` (Python 3 + `cryptography`) and `requirements.txt`. A wrong or missing password is a 400, audited like a failed reveal; success is audited as EXPORT.")
+            .header::<String>("X-Confirm-Password", true, "The caller's password.")
+            .raw(200, "application/zip", "The kit.")
+            .with_header("Content-Disposition", "attachment; filename=\"dbackup-recovery-kit_<name>.zip\""),
     ]
 }
 
 fn jobs() -> Vec<Op> {
     vec![
-        op("GET", "/api/jobs", "listJobs", "Backup jobs").ok::<Value>("Jobs."),
+        op("GET", "/api/jobs", "listJobs", "Backup jobs").ok::<job::JobList>("Jobs."),
         op("POST", "/api/jobs", "createJob", "Create a backup job")
-            .body::<Value>()
-            .created::<Value>("The job.")
+            .describe("The source, destinations, encryption profile and notification channels must exist (400 naming the field).")
+            .body::<job::JobInput>()
+            .created::<job::JobView>("The job.")
             .errors(&[409]),
-        op("GET", "/api/jobs/{id}", "getJob", "One job").ok::<Value>("The job."),
-        op(
-            "PUT",
-            "/api/jobs/{id}",
-            "updateJob",
-            "Replace a job's configuration",
-        )
-        .body::<Value>()
-        .ok::<Value>("The job.")
-        .errors(&[409]),
-        op("DELETE", "/api/jobs/{id}", "deleteJob", "Delete a job").no_content("Deleted."),
+        op("GET", "/api/jobs/{id}", "getJob", "One job").ok::<job::JobView>("The job."),
+        op("PUT", "/api/jobs/{id}", "updateJob", "Replace a job's configuration")
+            .body::<job::JobInput>()
+            .ok::<job::JobView>("The job.")
+            .errors(&[409]),
+        op("DELETE", "/api/jobs/{id}", "deleteJob", "Delete a job (its history stays, detached)")
+            .no_content("Deleted."),
         op("POST", "/api/jobs/{id}/run", "runJob", "Run a job now")
-            .json::<Value>(202, "Queued.")
+            .describe("Queues a Pending execution; the runner starts it on its next tick when a slot is free.")
+            .json::<execution::ExecutionAccepted>(202, "Queued.")
             .errors(&[409]),
-        op(
-            "GET",
-            "/api/jobs/{id}/next-runs",
-            "getJobNextRuns",
-            "A job's next scheduled runs",
-        )
-        .query::<i64>("count", false, "1–50, default 5.")
-        .ok::<Value>("Next runs (UTC); empty for a disabled job."),
+        op("GET", "/api/jobs/{id}/next-runs", "getJobNextRuns", "A job's next scheduled runs")
+            .query::<i64>("count", false, "1–50, default 5.")
+            .ok::<job::NextRuns>("Next runs (UTC); empty for a disabled job."),
     ]
 }
 
@@ -399,21 +424,21 @@ fn executions() -> Vec<Op> {
         .query::<String>("type", false, "`Backup` or `Restore`.")
         .query::<String>("cursor", false, "`nextCursor` of the previous page.")
         .query::<i64>("limit", false, "1–200, default 50.")
-        .ok::<Value>("One page, without logs."),
+        .ok::<execution::ExecutionPage>("One page, without logs."),
         op(
             "GET",
             "/api/executions/{id}",
             "getExecution",
             "One execution with its logs and progress",
         )
-        .ok::<Value>("The execution."),
+        .ok::<execution::ExecutionView>("The execution."),
         op(
             "POST",
             "/api/executions/{id}/cancel",
             "cancelExecution",
             "Cancel a pending or running execution",
         )
-        .ok::<Value>("The execution.")
+        .ok::<execution::ExecutionView>("The execution, Cancelled.")
         .errors(&[409]),
         op(
             "POST",
@@ -421,8 +446,8 @@ fn executions() -> Vec<Op> {
             "createRestore",
             "Restore a backup into a source",
         )
-        .body::<Value>()
-        .json::<Value>(202, "Queued.")
+        .body::<dispatch::RestoreRequest>()
+        .json::<execution::ExecutionAccepted>(202, "Queued.")
         .errors(&[409]),
     ]
 }
@@ -456,7 +481,7 @@ fn storage() -> Vec<Op> {
             "Protect a backup from deletion and retention",
         )
         .query::<String>("path", true, "The backup's object name.")
-        .ok::<Value>("The backup.")
+        .ok::<explorer::BackupItem>("The backup, with its new lock state.")
         .errors(&[502]),
         op(
             "POST",
@@ -465,7 +490,7 @@ fn storage() -> Vec<Op> {
             "Remove a backup's lock",
         )
         .query::<String>("path", true, "The backup's object name.")
-        .ok::<Value>("The backup.")
+        .ok::<explorer::BackupItem>("The backup, with its new lock state.")
         .errors(&[502]),
         op(
             "GET",
