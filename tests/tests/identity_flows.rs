@@ -49,7 +49,7 @@ async fn first_user_signup_race_and_setup_status() {
     let status = api
         .expect(&anon, "GET", "/api/auth/setup-status", None, 200)
         .await;
-    assert_eq!(status, json!({"needsSetup": true}));
+    assert_eq!(status, json!({"needsSetup": true, "passkeyLogin": true}));
 
     let body = |email: &str| json!({"name": "First", "email": email, "password": TEST_PASSWORD});
     let (one, two) = (body("one@example.com"), body("two@example.com"));
@@ -86,7 +86,7 @@ async fn first_user_signup_race_and_setup_status() {
     let status = api
         .expect(&anon, "GET", "/api/auth/setup-status", None, 200)
         .await;
-    assert_eq!(status, json!({"needsSetup": false}));
+    assert_eq!(status, json!({"needsSetup": false, "passkeyLogin": true}));
     let later = api
         .call(
             &anon,

@@ -277,6 +277,17 @@ async fn register_manage_and_sign_in_with_each_algorithm() {
     refused(&login_verify(&api, &pending).await, 403);
     let settings = api.expect(&admin, "GET", "/api/settings", None, 200).await;
     assert_eq!(settings["auth.disablePasskeyLogin"], true);
+    // The login page hides its passkey button on the public setup status.
+    let status = api
+        .expect(
+            &Credential::Anonymous,
+            "GET",
+            "/api/auth/setup-status",
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(status, json!({"needsSetup": false, "passkeyLogin": false}));
     api.expect(
         &admin,
         "PATCH",

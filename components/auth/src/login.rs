@@ -9,9 +9,13 @@ use spin_sdk::http::Response;
 
 type Answer = Result<Response, ApiError>;
 
-/// `GET /api/auth/setup-status` → `{"needsSetup": bool}`.
+/// `GET /api/auth/setup-status` → `{"needsSetup": bool, "passkeyLogin": bool}`
+/// (`passkeyLogin`: passwordless passkey sign-in is allowed, `auth.disablePasskeyLogin` off).
 pub fn setup_status(ctx: &Ctx) -> Answer {
-    dbackup_web::ok(&json!({ "needsSetup": setup::needs_setup(&ctx.db)? }))
+    dbackup_web::ok(&json!({
+        "needsSetup": setup::needs_setup(&ctx.db)?,
+        "passkeyLogin": !dbackup_identity::passkeys::passkey_login_disabled(&ctx.db)?,
+    }))
 }
 
 /// `POST /api/auth/signup` → 201 with the new SuperAdmin user, signed in. 403 once set up.
