@@ -47,7 +47,7 @@ type HmacSha256 = Hmac<Sha256>;
 #[derive(Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CallbackSpec {
-    /// `http://host[:port]/path` receiving the events.
+    /// `http(s)://host[:port]/path` receiving the events.
     pub url: String,
     /// HMAC-SHA256 key, 64 hex characters (32 bytes).
     pub signing_key_hex: String,
@@ -69,6 +69,68 @@ pub struct Callback {
     port: u16,
     path: String,
     key: [u8; 32],
+    /// `https`: TLS with the worker's trust roots.
+    tls: bool,
+}
+
+/// Extra trust anchors for https callbacks (`DBACKUP_WORKER_CA_FILE`), set by [`configure_tls`].
+static EXTRA_CA: std::sync::RwLock<Option<Arc<tokio_rustls::rustls::ClientConfig>>> =
+    std::sync::RwLock::new(None);
+
+/// Reads the PEM certificates of `ca_file` (if any) and makes https callbacks trust them in
+/// addition to the built-in web PKI roots. Called by `serve` with the configured file; a file
+/// that cannot be read or holds no certificate is an error.
+pub fn configure_tls(ca_file: Option<&std::path::Path>) -> Result<(), String> {
+    let Some(path) = ca_file else { return Ok(()) };
+    use tokio_rustls::rustls::pki_types::{pem::PemObject, CertificateDer};
+    let mut roots = web_roots();
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+        .and_then(|it| it.collect::<Result<_, _>>())
+        .map_err(|e| format!("{}: cannot read PEM certificates: {e}", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{}: no PEM certificate found", path.display()));
+    }
+    for cert in certs {
+        roots
+            .add(cert)
+            .map_err(|e| format!("{}: unusable CA certificate: {e}", path.display()))?;
+    }
+    let config = client_config(roots)?;
+    if let Ok(mut slot) = EXTRA_CA.write() {
+        *slot = Some(Arc::new(config));
+    }
+    Ok(())
+}
+
+fn web_roots() -> tokio_rustls::rustls::RootCertStore {
+    tokio_rustls::rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    }
+}
+
+fn client_config(
+    roots: tokio_rustls::rustls::RootCertStore,
+) -> Result<tokio_rustls::rustls::ClientConfig, String> {
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    Ok(
+        tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("TLS: {e}"))?
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    )
+}
+
+/// The TLS client configuration for https callbacks: web PKI roots plus the configured CA.
+fn tls_config() -> Result<Arc<tokio_rustls::rustls::ClientConfig>, String> {
+    static WEB_ONLY: std::sync::OnceLock<Result<Arc<tokio_rustls::rustls::ClientConfig>, String>> =
+        std::sync::OnceLock::new();
+    if let Some(config) = EXTRA_CA.read().ok().and_then(|c| c.clone()) {
+        return Ok(config);
+    }
+    WEB_ONLY
+        .get_or_init(|| client_config(web_roots()).map(Arc::new))
+        .clone()
 }
 
 impl Callback {
@@ -80,15 +142,11 @@ impl Callback {
             .and_then(|k| k.try_into().ok())
             .ok_or_else(|| bad("signingKeyHex: expected 64 hex characters (32 bytes)"))?;
         let uri: http::Uri = spec.url.parse().map_err(|_| bad("url: not a valid URL"))?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some("https") => {
-                return Err(bad(
-                    "url: https callbacks are not supported by this worker build yet (use http on a trusted network)",
-                ))
-            }
+        let tls = match uri.scheme_str() {
+            Some("http") => false,
+            Some("https") => true,
             _ => return Err(bad("url: must start with http:// or https://")),
-        }
+        };
         let authority = uri.authority().ok_or_else(|| bad("url: missing host"))?;
         if authority.as_str().contains('@') {
             return Err(bad("url: credentials in the URL are not allowed"));
@@ -100,11 +158,14 @@ impl Callback {
         Ok(Callback {
             authority: authority.as_str().to_owned(),
             host,
-            port: authority.port_u16().unwrap_or(80),
+            port: authority
+                .port_u16()
+                .unwrap_or(if tls { 443 } else { 80 }),
             path: uri
                 .path_and_query()
                 .map_or("/".into(), |p| p.as_str().to_owned()),
             key,
+            tls,
         })
     }
 }
@@ -383,10 +444,26 @@ async fn post(callback: &Callback, body: Bytes) -> Result<StatusCode, String> {
     let stream = TcpStream::connect((callback.host.as_str(), callback.port))
         .await
         .map_err(|e| format!("connect: {e}"))?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| format!("handshake: {e}"))?;
-    tokio::spawn(conn);
+    let mut sender = if callback.tls {
+        use tokio_rustls::rustls::pki_types::ServerName;
+        let name = ServerName::try_from(callback.host.clone())
+            .map_err(|e| format!("TLS server name {:?}: {e}", callback.host))?;
+        let stream = tokio_rustls::TlsConnector::from(tls_config()?)
+            .connect(name, stream)
+            .await
+            .map_err(|e| format!("TLS: {e}"))?;
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| format!("handshake: {e}"))?;
+        tokio::spawn(conn);
+        sender
+    } else {
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| format!("handshake: {e}"))?;
+        tokio::spawn(conn);
+        sender
+    };
     let req = Request::post(callback.path.as_str())
         .header(header::HOST, callback.authority.as_str())
         .header(header::CONTENT_TYPE, "application/json")
@@ -510,6 +587,10 @@ mod tests {
         let k = "ab".repeat(32);
         assert!(Callback::new(&spec("http://127.0.0.1:8080/cb?x=1", &k)).is_ok());
         assert!(Callback::new(&spec("ftp://h/cb", &k)).is_err());
+        let https = Callback::new(&spec("https://hooks.example/cb", &k)).unwrap();
+        assert!(https.tls);
+        assert_eq!(https.port, 443);
+        assert!(configure_tls(Some(std::path::Path::new("/nonexistent/ca.pem"))).is_err());
         assert!(Callback::new(&spec("h/cb", &k)).is_err());
         assert!(Callback::new(&spec("http://u:p@h/cb", &k)).is_err());
         assert!(Callback::new(&spec("http://h/cb", "abcd")).is_err());

@@ -16,6 +16,9 @@ pub const ENV_PG_BIN_DIRS: &str = "DBACKUP_PG_BIN_DIRS";
 
 /// Environment variable holding the number of backup/restore tasks run at once (1–64).
 pub const ENV_MAX_TASKS: &str = "DBACKUP_WORKER_MAX_TASKS";
+/// Environment variable naming a PEM file of extra CA certificates trusted for https
+/// callbacks (in addition to the built-in web PKI roots).
+pub const ENV_CA_FILE: &str = "DBACKUP_WORKER_CA_FILE";
 /// Tasks run at once when `DBACKUP_WORKER_MAX_TASKS` is not set.
 pub const DEFAULT_MAX_TASKS: usize = 4;
 
@@ -40,6 +43,8 @@ pub struct Config {
     pub probe_timeout: Duration,
     /// Backup/restore tasks run at once; more are refused with 429.
     pub max_tasks: usize,
+    /// PEM file of extra CA certificates for https callbacks.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl fmt::Debug for Config {
@@ -50,6 +55,7 @@ impl fmt::Debug for Config {
             .field("pg_bin_dirs", &self.pg_bin_dirs)
             .field("probe_timeout", &self.probe_timeout)
             .field("max_tasks", &self.max_tasks)
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }
@@ -124,12 +130,17 @@ impl Config {
             _ => DEFAULT_MAX_TASKS,
         };
 
+        let ca_file = lookup(ENV_CA_FILE)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
+
         let config = Config {
             listen,
             token,
             pg_bin_dirs,
             probe_timeout: DEFAULT_PROBE_TIMEOUT,
             max_tasks,
+            ca_file,
         };
         config.validate()?;
         Ok(config)

@@ -30,8 +30,8 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
 pub use config::{
-    Config, ConfigError, DEFAULT_LISTEN, DEFAULT_MAX_TASKS, DEFAULT_PROBE_TIMEOUT, ENV_LISTEN,
-    ENV_MAX_TASKS, ENV_PG_BIN_DIRS, ENV_TOKEN, MIN_TOKEN_LEN,
+    Config, ConfigError, DEFAULT_LISTEN, DEFAULT_MAX_TASKS, DEFAULT_PROBE_TIMEOUT, ENV_CA_FILE,
+    ENV_LISTEN, ENV_MAX_TASKS, ENV_PG_BIN_DIRS, ENV_TOKEN, MIN_TOKEN_LEN,
 };
 pub use error::Error;
 pub use secrets::{mask_secrets, MASK};
@@ -57,6 +57,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     config.validate()?;
+    callback::configure_tls(config.ca_file.as_deref())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", config::ENV_CA_FILE))?;
     let state = Arc::new(http::State {
         config,
         tasks: tasks::Registry::default(),

@@ -445,6 +445,8 @@ pub struct BackupPlan {
     key: Option<BackupKey>,
     destinations: Vec<DestinationSpec>,
     object_name: String,
+    /// Byte offset in `object_name` where a uniqueness suffix goes (before the extension).
+    name_suffix_at: usize,
     job_name: String,
     meta: Option<Value>,
     callback: Option<(Callback, Vec<String>)>,
@@ -569,9 +571,10 @@ impl BackupPlan {
             Some(list) if list.is_empty() => ("all".to_owned(), "tar"),
             Some(list) => (list.join("+"), "tar"),
         };
+        name.push_str(&format!("{timestamp}_{}", sanitize(&label)));
+        let name_suffix_at = name.len();
         name.push_str(&format!(
-            "{timestamp}_{}.{}{}{}",
-            sanitize(&label),
+            ".{}{}{}",
             extension,
             req.compression.suffix(),
             if key.is_some() { ENCRYPTED_SUFFIX } else { "" }
@@ -585,10 +588,38 @@ impl BackupPlan {
             key,
             destinations: req.destinations,
             object_name: name,
+            name_suffix_at,
             job_name: req.job_name,
             meta: req.meta,
             callback,
         })
+    }
+}
+
+/// Candidate object names tried when the planned one is taken.
+const NAME_ATTEMPTS: usize = 4;
+
+impl BackupPlan {
+    /// The object name to try at `attempt`: the planned name first, then with a short suffix
+    /// from the execution id (or the task id), then from the task id, then with a counter,
+    /// inserted before the extension (`…_db-1a2b3c4d.dump.zst`).
+    fn candidate_name(&self, attempt: usize, execution_id: Option<&str>, task_id: &str) -> String {
+        let short = |id: &str| -> String {
+            id.chars()
+                .filter(char::is_ascii_alphanumeric)
+                .take(8)
+                .collect::<String>()
+                .to_ascii_lowercase()
+        };
+        let from_execution = execution_id.map(short).filter(|s| !s.is_empty());
+        let suffix = match attempt {
+            0 => return self.object_name.clone(),
+            1 => from_execution.unwrap_or_else(|| short(task_id)),
+            2 => short(task_id),
+            n => format!("{}-{n}", short(task_id)),
+        };
+        let (stem, tail) = self.object_name.split_at(self.name_suffix_at);
+        format!("{stem}-{suffix}{tail}")
     }
 }
 
@@ -799,26 +830,54 @@ struct Dest {
     error: Option<String>,
 }
 
-/// Opens one destination's storage and starts the object there.
-fn open_destination(d: &DestinationSpec, name: &str) -> (Dest, Option<Box<dyn ObjectWriter>>) {
+/// Opens one destination's storage and starts the object there; the flag is set when the
+/// name is already taken there.
+fn open_destination(d: &DestinationSpec, name: &str) -> Opened {
     let mut dest = Dest::new(&d.id);
     let storage = match storage_mod::open(&d.storage) {
         Ok(storage) => storage,
         Err(e) => {
             dest.fail(format!("storage: {e}"));
-            return (dest, None);
+            return (dest, None, false);
         }
     };
     dest.location = Some(storage.location(name));
+    let mut exists = false;
     let writer = match storage.put(name) {
         Ok(w) => Some(w),
         Err(e) => {
+            exists = e.kind() == io::ErrorKind::AlreadyExists;
             dest.fail(format!("storage: {e}"));
             None
         }
     };
     dest.storage = Some(storage);
-    (dest, writer)
+    (dest, writer, exists)
+}
+
+/// A destination opened for a backup: its state, its writer, whether the name was taken.
+type Opened = (Dest, Option<Box<dyn ObjectWriter>>, bool);
+
+/// Opens every destination concurrently under `name`.
+fn open_destinations(plan: &BackupPlan, name: &str) -> Vec<Opened> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = plan
+            .destinations
+            .iter()
+            .map(|d| scope.spawn(|| open_destination(d, name)))
+            .collect();
+        handles
+            .into_iter()
+            .zip(&plan.destinations)
+            .map(|(h, d)| {
+                h.join().unwrap_or_else(|_| {
+                    let mut dest = Dest::new(&d.id);
+                    dest.fail("storage: opening panicked".into());
+                    (dest, None, false)
+                })
+            })
+            .collect()
+    })
 }
 
 impl Dest {
@@ -857,25 +916,32 @@ fn all_failed(dests: &[Dest]) -> String {
 pub fn run_backup(config: &Config, task: &Task, plan: &BackupPlan) -> Result<Value, String> {
     let started = chrono::Utc::now();
     // Open every storage and start every object before the dump, concurrently, so
-    // unreachable or refusing storages fail early and slow handshakes (SSH) overlap.
-    let opened: Vec<(Dest, Option<Box<dyn ObjectWriter>>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = plan
-            .destinations
-            .iter()
-            .map(|d| scope.spawn(|| open_destination(d, &plan.object_name)))
-            .collect();
-        handles
-            .into_iter()
-            .zip(&plan.destinations)
-            .map(|(h, d)| {
-                h.join().unwrap_or_else(|_| {
-                    let mut dest = Dest::new(&d.id);
-                    dest.fail("storage: opening panicked".into());
-                    (dest, None)
-                })
-            })
-            .collect()
-    });
+    // unreachable or refusing storages fail early and slow handshakes (SSH) overlap. A name
+    // taken on any destination (another backup of the job in the same second) moves every
+    // destination to the next candidate name: never overwrite, one name for all.
+    let mut attempt = 0;
+    let (object_name, opened) = loop {
+        let name = plan.candidate_name(attempt, task.execution_id.as_deref(), &task.id);
+        let opened = open_destinations(plan, &name);
+        let taken = opened.iter().any(|(_, _, exists)| *exists);
+        if taken && attempt + 1 < NAME_ATTEMPTS {
+            drop(opened); // uncommitted writers remove their partials / abort
+            attempt += 1;
+            continue;
+        }
+        if attempt > 0 {
+            task.log(
+                "info",
+                &format!(
+                    "{} already exists: storing as {name}",
+                    plan.object_name
+                ),
+            );
+        }
+        let opened: Vec<(Dest, Option<Box<dyn ObjectWriter>>)> =
+            opened.into_iter().map(|(d, w, _)| (d, w)).collect();
+        break (name, opened);
+    };
     let mut dests = Vec::with_capacity(opened.len());
     let mut writers: Vec<(usize, Box<dyn ObjectWriter>)> = Vec::new();
     for (i, (dest, writer)) in opened.into_iter().enumerate() {
@@ -895,7 +961,7 @@ pub fn run_backup(config: &Config, task: &Task, plan: &BackupPlan) -> Result<Val
             "dumping {} database {} to {} ({} destination(s))",
             plan.source.engine(),
             plan.source.database(),
-            plan.object_name,
+            object_name,
             writers.len()
         ),
     );
@@ -1029,7 +1095,7 @@ pub fn run_backup(config: &Config, task: &Task, plan: &BackupPlan) -> Result<Val
         "databases": databases,
         "jobName": plan.job_name,
         "executionId": task.execution_id,
-        "objectName": plan.object_name,
+        "objectName": object_name,
         "format": if plan.multi.is_some() { "tar" } else { plan.source.extension() },
         "compression": plan.compression,
         "compressionLevel": plan.level,
@@ -1046,7 +1112,7 @@ pub fn run_backup(config: &Config, task: &Task, plan: &BackupPlan) -> Result<Val
         "locked": false,
         "meta": plan.meta,
     });
-    let meta_name = format!("{}{META_SUFFIX}", plan.object_name);
+    let meta_name = format!("{}{META_SUFFIX}", object_name);
     let meta_text = serde_json::to_string_pretty(&meta).unwrap_or_default();
     // The object is restorable without its sidecar, so a sidecar failure is reported, not fatal.
     let mut warnings = Vec::new();
@@ -1064,7 +1130,7 @@ pub fn run_backup(config: &Config, task: &Task, plan: &BackupPlan) -> Result<Val
     }
     let first_ok = dests.iter().find(|d| d.error.is_none());
     Ok(json!({
-        "objectName": plan.object_name,
+        "objectName": object_name,
         "metaName": meta_name,
         "path": first_ok.and_then(|d| d.location.clone()),
         "size": summary.bytes_out,

@@ -174,6 +174,7 @@ async fn client_tool_gets_secrets_only_via_env_and_is_killed_on_timeout() {
         pg_bin_dirs: vec![dir.clone()],
         probe_timeout: Duration::from_secs(1),
         max_tasks: dbackup_worker::DEFAULT_MAX_TASKS,
+        ca_file: None,
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(serve(listener, config, async move {

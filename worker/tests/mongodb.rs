@@ -22,6 +22,7 @@ fn config() -> Config {
         pg_bin_dirs: Vec::new(),
         probe_timeout: DEFAULT_PROBE_TIMEOUT,
         max_tasks: dbackup_worker::DEFAULT_MAX_TASKS,
+        ca_file: None,
     }
 }
 

@@ -46,6 +46,7 @@ fn config_with(dirs: Vec<PathBuf>) -> Config {
         pg_bin_dirs: dirs,
         probe_timeout: DEFAULT_PROBE_TIMEOUT,
         max_tasks: dbackup_worker::DEFAULT_MAX_TASKS,
+        ca_file: None,
     }
 }
 

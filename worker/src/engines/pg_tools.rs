@@ -70,7 +70,10 @@ pub fn discover(configured: &[PathBuf]) -> Vec<PgTools> {
                 .iter()
                 .map(|t| dir.join(t))
                 .find(|p| crate::tools::is_executable(p))?;
-            let line = super::process::tool_version(&probe)?;
+            if is_pg_wrapper(&probe) {
+                return None;
+            }
+            let line = cached_version(&probe)?;
             let major = major_of_version_line(&line)?;
             Some(PgTools {
                 dir,
@@ -79,6 +82,39 @@ pub fn discover(configured: &[PathBuf]) -> Vec<PgTools> {
             })
         })
         .collect()
+}
+
+/// Debian's `pg_wrapper` (`/usr/bin/pg_dump` → `…/postgresql-common/pg_wrapper`) is a Perl
+/// script that runs a tool from `/usr/lib/postgresql/*/bin`, which are candidates already;
+/// going through it costs a Perl start (0.1–0.4 s) per call, so it is skipped.
+fn is_pg_wrapper(tool: &std::path::Path) -> bool {
+    std::fs::canonicalize(tool)
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n == "pg_wrapper"))
+        .unwrap_or(false)
+}
+
+/// `tool --version` of `probe`, remembered per path while the file's size and mtime stay the
+/// same: discovery runs before every PostgreSQL task, and a `--version` per directory (one
+/// through Debian's Perl `pg_wrapper` in `/usr/bin`) cost ~150 ms of each backup's start.
+fn cached_version(probe: &std::path::Path) -> Option<String> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    type Stamp = (u64, Option<std::time::SystemTime>);
+    static CACHE: OnceLock<Mutex<HashMap<PathBuf, (Stamp, String)>>> = OnceLock::new();
+    let meta = std::fs::metadata(probe).ok()?;
+    let stamp: Stamp = (meta.len(), meta.modified().ok());
+    let cache = CACHE.get_or_init(Mutex::default);
+    if let Some((seen, line)) = cache.lock().ok()?.get(probe) {
+        if *seen == stamp {
+            return Some(line.clone());
+        }
+    }
+    let line = super::process::tool_version(probe)?;
+    if let Ok(mut c) = cache.lock() {
+        c.insert(probe.to_path_buf(), (stamp, line.clone()));
+    }
+    Some(line)
 }
 
 /// Major version in a `--version` line: `pg_dump (PostgreSQL) 15.20 (Debian …)` → 15.
@@ -125,13 +161,19 @@ pub fn select(sets: &[PgTools], min_major: u32, tool: &str) -> Result<(PgTools, 
     ))
 }
 
-/// Any `psql` (for version queries the newest is the safest choice).
+/// Any `psql` (for version queries the newest is the safest choice; among equals the
+/// earliest set, so a real binary wins over a `PATH` wrapper script).
 pub fn any_psql(sets: &[PgTools]) -> Result<PathBuf, String> {
-    sets.iter()
+    let mut best: Option<(u32, PathBuf)> = None;
+    for (major, path) in sets
+        .iter()
         .filter_map(|s| s.tool("psql").map(|p| (s.major, p)))
-        .max_by_key(|(major, _)| *major)
-        .map(|(_, p)| p)
-        .ok_or_else(|| {
+    {
+        if best.as_ref().is_none_or(|(b, _)| major > *b) {
+            best = Some((major, path));
+        }
+    }
+    best.map(|(_, p)| p).ok_or_else(|| {
             format!(
                 "psql not found (searched {}, {DEBIAN_PG_LIB}/*/bin and PATH)",
                 crate::config::ENV_PG_BIN_DIRS

@@ -95,6 +95,15 @@ impl Process {
             .spawn()
             .map_err(|e| format!("cannot start {tool}: {e}"))?;
         slot.set(Some(child.id()));
+        {
+            use std::os::fd::AsRawFd;
+            if let Some(out) = &child.stdout {
+                grow_pipe(out.as_raw_fd());
+            }
+            if let Some(input) = &child.stdin {
+                grow_pipe(input.as_raw_fd());
+            }
+        }
         let stderr = child.stderr.take().map(|mut err| {
             std::thread::spawn(move || {
                 let mut tail = Vec::new();
@@ -177,6 +186,19 @@ impl Drop for Process {
             self.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+/// Pipe capacity asked for the tools' data pipes: Linux's unprivileged maximum
+/// (`/proc/sys/fs/pipe-max-size`), so a tool keeps writing while the pipeline is busy with a
+/// block instead of stalling on a full 64 KiB pipe (and stalling its server in turn).
+const PIPE_SIZE: i32 = 1 << 20;
+
+/// Grows a pipe's buffer to [`PIPE_SIZE`]; best effort (the default stays on failure).
+fn grow_pipe(fd: i32) {
+    // SAFETY: fcntl(2) F_SETPIPE_SZ on a pipe descriptor the caller owns; no memory involved.
+    unsafe {
+        libc::fcntl(fd, libc::F_SETPIPE_SZ, PIPE_SIZE);
     }
 }
 

@@ -210,10 +210,28 @@ pub trait ObjectWriter: Write + Send {
 
 /// A storage backend. All methods block; call them from blocking threads.
 pub trait Storage: Send + Sync {
-    /// Starts writing `name`; fails if an object of that name exists.
+    /// Starts writing `name`; fails (`AlreadyExists`) if an object of that name exists or
+    /// is being written.
     fn put(&self, name: &str) -> io::Result<Box<dyn ObjectWriter>>;
+    /// Starts writing `name`, replacing an existing object atomically at commit: readers
+    /// see the old object or the new one, never none or a partial one (SFTP servers without
+    /// `posix-rename@openssh.com` have a short window without the object).
+    fn put_replace(&self, name: &str) -> io::Result<Box<dyn ObjectWriter>>;
     /// Opens `name` for streaming reads.
     fn get(&self, name: &str) -> io::Result<Box<dyn Read + Send>>;
+    /// Opens `name` for streaming reads from byte `offset` on. The default reads and
+    /// discards the first `offset` bytes; backends override it with a real ranged read.
+    fn get_from(&self, name: &str, offset: u64) -> io::Result<Box<dyn Read + Send>> {
+        let mut reader = self.get(name)?;
+        let skipped = io::copy(&mut (&mut reader).take(offset), &mut io::sink())?;
+        if skipped < offset {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("object {name:?} is shorter than {offset} bytes"),
+            ));
+        }
+        Ok(reader)
+    }
     /// Lists the objects whose names start with `prefix` (a directory-like prefix), sorted.
     fn list(&self, prefix: &str) -> io::Result<Vec<ObjectInfo>>;
     /// Metadata of `name`.

@@ -5,11 +5,15 @@
 //! without a second async runtime or `block_on` bridges, streams response bodies as
 //! `std::io::Read`, and uses rustls with the `ring` provider (no C toolchain, no OpenSSL).
 //!
-//! Writes buffer one part of [`PART_SIZE`] bytes: an object smaller than one part is sent with
-//! a single `PUT` at commit; larger ones become a multipart upload whose parts are sent by a
-//! background thread as they fill (one part uploading while the next fills: two part buffers). Any write error aborts the multipart upload, and so does dropping an uncommitted
-//! writer, so a failed backup never leaves a complete-looking object (S3 only makes a multipart
-//! object visible on `CompleteMultipartUpload`).
+//! Writes buffer one part ([`PART_SIZE`] bytes, growing for very large objects, see
+//! [`part_size`]): an object smaller than one part is sent with a single `PUT` at commit;
+//! larger ones become a multipart upload whose parts are sent by a background thread as they
+//! fill (one part uploading while the next fills: two part buffers). Any write error aborts
+//! the multipart upload, and so does dropping an uncommitted writer, so a failed backup never
+//! leaves a complete-looking object (S3 only makes a multipart object visible on
+//! `CompleteMultipartUpload`). Plain `put`s never overwrite (HEAD, then `If-None-Match: *` on
+//! the final request); `put_replace` relies on S3's atomic replacement. Reads resume after a
+//! dropped connection with ranged `GET`s ([`GET_RETRIES`]).
 
 use std::io::{self, Read, Write};
 use std::sync::mpsc::{sync_channel, SyncSender};
@@ -20,14 +24,25 @@ use rusty_s3::{Bucket, Credentials, UrlStyle};
 
 use super::{validate_name, ObjectInfo, ObjectWriter, S3Spec, Storage};
 
-/// Size of one multipart part (and of the writer's buffer).
+/// Size of the first multipart parts (and of the writer's buffer).
 pub const PART_SIZE: usize = 8 * 1024 * 1024;
+/// Parts sent at one size before the size doubles (S3 allows 10,000 parts per upload).
+const PARTS_PER_SIZE: usize = 2000;
+
+/// Size of the part after `sent` parts: 8 MiB for the first 2,000 (16 GiB), then 16, 32, 64
+/// and 128 MiB per 2,000 parts, so 10,000 parts hold ~485 GiB while an ordinary backup's
+/// memory stays at two 8 MiB buffers.
+fn part_size(sent: usize) -> usize {
+    PART_SIZE << (sent / PARTS_PER_SIZE).min(4)
+}
 /// Lifetime of a presigned request URL.
 const SIGN_TTL: Duration = Duration::from_secs(3600);
 /// Connection timeout.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest wait for a response (or between body bytes).
 const IO_TIMEOUT: Duration = Duration::from_secs(120);
+/// Times one object read resumes after a dropped connection.
+pub const GET_RETRIES: u32 = 5;
 /// Largest error/listing body read into memory.
 const MAX_SMALL_BODY: u64 = 16 * 1024 * 1024;
 
@@ -229,6 +244,58 @@ impl S3Storage {
         Ok(Some((size, modified)))
     }
 
+    /// `GET` of `key` from byte `offset` (a `Range` request when `offset > 0`), pinned to
+    /// `etag` when given (`If-Match`, so a resumed read never mixes two versions). Returns
+    /// the body, its length when known, and the object's ETag.
+    fn open_range(
+        &self,
+        name: &str,
+        key: &str,
+        offset: u64,
+        etag: Option<&str>,
+    ) -> io::Result<(Box<dyn Read + Send>, Option<u64>, Option<String>)> {
+        let url = self
+            .bucket
+            .get_object(Some(&self.credentials), key)
+            .sign(SIGN_TTL);
+        let mut request = self.agent.get(url.as_str());
+        if offset > 0 {
+            request = request.header("range", format!("bytes={offset}-"));
+        }
+        if let Some(etag) = etag {
+            request = request.header("if-match", etag);
+        }
+        let response = self.send("get", request.call())?;
+        let status = response.status().as_u16();
+        if status == 412 {
+            return Err(io::Error::other(format!(
+                "S3 get: object {name:?} changed while it was being read"
+            )));
+        }
+        if !response.status().is_success() || (offset > 0 && status != 206) {
+            if offset > 0 && status == 200 {
+                return Err(io::Error::other(
+                    "S3 get: the server ignored the Range request; cannot resume",
+                ));
+            }
+            return Err(self.status_error("get", name, response));
+        }
+        let header = |h: &str| {
+            response
+                .headers()
+                .get(h)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let length = header("content-length").and_then(|v| v.parse().ok());
+        let etag = header("etag");
+        Ok((
+            Box::new(response.into_body().into_reader()),
+            length,
+            etag,
+        ))
+    }
+
     /// Aborts a multipart upload (best effort).
     fn abort(&self, key: &str, upload_id: &str) {
         let url = self
@@ -278,7 +345,8 @@ impl S3Storage {
 impl Storage for S3Storage {
     fn put(&self, name: &str) -> io::Result<Box<dyn ObjectWriter>> {
         let key = self.key(name)?;
-        // S3 has no create-exclusive for multipart uploads; refuse names that exist now.
+        // Refuse names that exist now; the commit checks again and makes its final request
+        // conditional (`If-None-Match: *`) where the server supports that.
         if self.head(&key)?.is_some() {
             return Err(io::Error::new(
                 io::ErrorKind::AlreadyExists,
@@ -291,20 +359,41 @@ impl Storage for S3Storage {
             buf: Vec::new(),
             upload: None,
             failed: false,
+            replace: false,
+            parts_sent: 0,
+        }))
+    }
+
+    fn put_replace(&self, name: &str) -> io::Result<Box<dyn ObjectWriter>> {
+        // A PUT (or CompleteMultipartUpload) replaces the object atomically: no delete first.
+        Ok(Box::new(S3Writer {
+            storage: self.clone(),
+            key: self.key(name)?,
+            buf: Vec::new(),
+            upload: None,
+            failed: false,
+            replace: true,
+            parts_sent: 0,
         }))
     }
 
     fn get(&self, name: &str) -> io::Result<Box<dyn Read + Send>> {
+        self.get_from(name, 0)
+    }
+
+    fn get_from(&self, name: &str, offset: u64) -> io::Result<Box<dyn Read + Send>> {
         let key = self.key(name)?;
-        let url = self
-            .bucket
-            .get_object(Some(&self.credentials), &key)
-            .sign(SIGN_TTL);
-        let response = self.send("get", self.agent.get(url.as_str()).call())?;
-        if !response.status().is_success() {
-            return Err(self.status_error("get", name, response));
-        }
-        Ok(Box::new(response.into_body().into_reader()))
+        let (body, length, etag) = self.open_range(name, &key, offset, None)?;
+        Ok(Box::new(ResumingReader {
+            storage: self.clone(),
+            name: name.to_owned(),
+            key,
+            body: Some(body),
+            offset,
+            end: length.map(|l| offset + l),
+            etag,
+            retries_left: GET_RETRIES,
+        }))
     }
 
     fn list(&self, prefix: &str) -> io::Result<Vec<ObjectInfo>> {
@@ -369,6 +458,76 @@ impl Storage for S3Storage {
     }
 }
 
+/// Reader of one S3 object that survives dropped connections: on a read error (or an early
+/// end) it re-requests the rest with `Range: bytes=<offset>-` pinned to the first response's
+/// ETag, at most [`GET_RETRIES`] times per object, with a short backoff.
+struct ResumingReader {
+    storage: S3Storage,
+    name: String,
+    key: String,
+    body: Option<Box<dyn Read + Send>>,
+    /// Bytes of the object delivered so far.
+    offset: u64,
+    /// The object's size, when the server said.
+    end: Option<u64>,
+    etag: Option<String>,
+    retries_left: u32,
+}
+
+impl ResumingReader {
+    fn resume(&mut self, cause: io::Error) -> io::Result<()> {
+        self.body = None;
+        if self.retries_left == 0 {
+            return Err(io::Error::new(
+                cause.kind(),
+                format!(
+                    "S3 get: {cause} (at byte {} of {:?}, after {GET_RETRIES} resumed attempts)",
+                    self.offset, self.name
+                ),
+            ));
+        }
+        let attempt = GET_RETRIES - self.retries_left;
+        self.retries_left -= 1;
+        std::thread::sleep(Duration::from_millis(200 << attempt.min(4)));
+        let (body, _, _) = self.storage.open_range(
+            &self.name,
+            &self.key,
+            self.offset,
+            self.etag.as_deref(),
+        )?;
+        self.body = Some(body);
+        Ok(())
+    }
+}
+
+impl Read for ResumingReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() || self.end == Some(self.offset) {
+            return Ok(0);
+        }
+        loop {
+            let result = match self.body.as_mut() {
+                Some(body) => body.read(buf),
+                None => Err(io::Error::other("S3 get: no response body")),
+            };
+            match result {
+                Ok(0) if self.end.is_some_and(|end| self.offset < end) => {
+                    self.resume(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the connection ended early",
+                    ))?;
+                }
+                Ok(n) => {
+                    self.offset += n as u64;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => self.resume(e)?,
+            }
+        }
+    }
+}
+
 /// Writer of one S3 object. Fills one part buffer; once it is full a multipart upload starts
 /// and parts go to a background uploader thread through a rendezvous channel, so one part
 /// uploads while the next fills (at most two part buffers per writer).
@@ -378,6 +537,11 @@ struct S3Writer {
     buf: Vec<u8>,
     upload: Option<Uploader>,
     failed: bool,
+    /// Replace an existing object; otherwise the final request is conditional
+    /// (`If-None-Match: *`) where the server supports it.
+    replace: bool,
+    /// Parts handed to the uploader so far.
+    parts_sent: usize,
 }
 
 /// The multipart upload in progress and its uploader thread.
@@ -454,7 +618,13 @@ impl S3Storage {
             .ok_or_else(|| io::Error::other("S3 upload: the server returned no ETag for a part"))
     }
 
-    fn complete(&self, key: &str, upload_id: &str, etags: &[String]) -> io::Result<()> {
+    fn complete(
+        &self,
+        key: &str,
+        upload_id: &str,
+        etags: &[String],
+        exclusive: bool,
+    ) -> io::Result<()> {
         let action = self.bucket.complete_multipart_upload(
             Some(&self.credentials),
             key,
@@ -463,10 +633,24 @@ impl S3Storage {
         );
         let url = action.sign(SIGN_TTL);
         let body = action.body();
-        let mut response = self.send(
-            "upload",
-            self.agent.post(url.as_str()).send(body.as_bytes()),
-        )?;
+        let mut request = self.agent.post(url.as_str());
+        if exclusive {
+            request = request.header("if-none-match", "*");
+        }
+        let mut response = self.send("upload", request.send(body.as_bytes()))?;
+        if exclusive {
+            match conditional_outcome(response.status().as_u16()) {
+                Conditional::Exists => return Err(exists_error(key)),
+                Conditional::Unsupported => {
+                    // No conditional writes here: fall back to a check right before.
+                    if self.head(key)?.is_some() {
+                        return Err(exists_error(key));
+                    }
+                    return self.complete(key, upload_id, etags, false);
+                }
+                Conditional::Other => {}
+            }
+        }
         // CompleteMultipartUpload may answer 200 with an error document.
         let status = response.status();
         let text = response
@@ -518,7 +702,11 @@ impl S3Writer {
                 thread: Some(thread),
             });
         }
-        let part = std::mem::replace(&mut self.buf, Vec::with_capacity(PART_SIZE));
+        self.parts_sent += 1;
+        let part = std::mem::replace(
+            &mut self.buf,
+            Vec::with_capacity(part_size(self.parts_sent)),
+        );
         let sent = self
             .upload
             .as_ref()
@@ -536,17 +724,42 @@ impl S3Writer {
     }
 
     fn finish(&mut self) -> io::Result<()> {
+        if !self.replace && self.storage.head(&self.key)?.is_some() {
+            // Taken while this object was written (servers that ignore `If-None-Match`
+            // would otherwise let the final request overwrite it).
+            return Err(exists_error(&self.key));
+        }
         if self.upload.is_none() {
             let s = &self.storage;
             let url = s
                 .bucket
                 .put_object(Some(&s.credentials), &self.key)
                 .sign(SIGN_TTL);
-            let response = s.send("upload", s.agent.put(url.as_str()).send(&self.buf[..]))?;
-            if !response.status().is_success() {
-                return Err(s.status_error("upload", &self.key, response));
+            let mut exclusive = !self.replace;
+            loop {
+                let mut request = s.agent.put(url.as_str());
+                if exclusive {
+                    request = request.header("if-none-match", "*");
+                }
+                let response = s.send("upload", request.send(&self.buf[..]))?;
+                if exclusive {
+                    match conditional_outcome(response.status().as_u16()) {
+                        Conditional::Exists => return Err(exists_error(&self.key)),
+                        Conditional::Unsupported => {
+                            if s.head(&self.key)?.is_some() {
+                                return Err(exists_error(&self.key));
+                            }
+                            exclusive = false;
+                            continue;
+                        }
+                        Conditional::Other => {}
+                    }
+                }
+                if !response.status().is_success() {
+                    return Err(s.status_error("upload", &self.key, response));
+                }
+                return Ok(());
             }
-            return Ok(());
         }
         if !self.buf.is_empty() {
             self.send_part()?;
@@ -561,7 +774,10 @@ impl S3Writer {
                 return Err(e);
             }
         };
-        if let Err(e) = self.storage.complete(&self.key, &upload.upload_id, &etags) {
+        if let Err(e) =
+            self.storage
+                .complete(&self.key, &upload.upload_id, &etags, !self.replace)
+        {
             self.upload = Some(upload);
             return Err(e);
         }
@@ -574,12 +790,13 @@ impl Write for S3Writer {
         if self.failed {
             return Err(io::Error::other("S3 upload already failed"));
         }
+        let size = part_size(self.parts_sent);
         if self.buf.capacity() == 0 {
-            self.buf.reserve_exact(PART_SIZE);
+            self.buf.reserve_exact(size);
         }
-        let take = data.len().min(PART_SIZE - self.buf.len());
+        let take = data.len().min(size - self.buf.len());
         self.buf.extend_from_slice(&data[..take]);
-        if self.buf.len() == PART_SIZE {
+        if self.buf.len() == size {
             if let Err(e) = self.send_part() {
                 return Err(self.fail(e));
             }
@@ -614,6 +831,31 @@ impl Drop for S3Writer {
     }
 }
 
+/// How a server answered a conditional (`If-None-Match: *`) write.
+enum Conditional {
+    /// 412: the object exists.
+    Exists,
+    /// 501 (or 400 naming the header): no conditional writes on this server.
+    Unsupported,
+    /// Anything else: handled as an unconditional answer.
+    Other,
+}
+
+fn conditional_outcome(status: u16) -> Conditional {
+    match status {
+        412 => Conditional::Exists,
+        501 => Conditional::Unsupported,
+        _ => Conditional::Other,
+    }
+}
+
+fn exists_error(key: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        format!("object {key:?} already exists"),
+    )
+}
+
 /// The text of the first `<tag>…</tag>` in an XML document (enough for S3 error bodies).
 fn xml_text(xml: &str, tag: &str) -> Option<String> {
     let open = format!("<{tag}>");
@@ -625,6 +867,16 @@ fn xml_text(xml: &str, tag: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn part_sizes_grow_to_fit_10000_parts() {
+        assert_eq!(part_size(0), PART_SIZE);
+        assert_eq!(part_size(1999), PART_SIZE);
+        assert_eq!(part_size(2000), 2 * PART_SIZE);
+        assert_eq!(part_size(9999), 16 * PART_SIZE);
+        let total: usize = (0..10_000).map(part_size).sum();
+        assert!(total > 480 << 30, "{total}");
+    }
 
     #[test]
     fn error_codes_are_extracted() {

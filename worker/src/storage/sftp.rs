@@ -386,11 +386,51 @@ impl Storage for SftpStorage {
                     format!("object {p:?} already exists"),
                 ));
             }
+            // Exclusive: a partial of the same name is another writer's (or a crashed
+            // one's); either way the name is taken, and the other's bytes stay untouched.
+            match session
+                .sftp
+                .open_with_flags(
+                    q.clone(),
+                    OpenFlags::CREATE | OpenFlags::EXCLUDE | OpenFlags::WRITE,
+                )
+                .await
+            {
+                Ok(file) => Ok(file),
+                Err(e) => {
+                    if session.sftp.metadata(q.clone()).await.is_ok() {
+                        return Err(io::Error::new(
+                            io::ErrorKind::AlreadyExists,
+                            format!("object {p:?} is being written (a {PARTIAL_SUFFIX} file exists)"),
+                        ));
+                    }
+                    Err(sftp_error("create", e))
+                }
+            }
+        })??;
+        Ok(Box::new(SftpWriter {
+            session: self.session.clone(),
+            file: Some(file),
+            partial,
+            path,
+            replace: false,
+        }))
+    }
+
+    fn put_replace(&self, name: &str) -> io::Result<Box<dyn ObjectWriter>> {
+        let path = self.path(name)?;
+        self.ensure_parents(name)?;
+        // A partial name of its own, so concurrent replacers never share one.
+        let tag = hex::encode(crate::format::random_bytes::<4>()?);
+        let partial = format!("{path}.{tag}{PARTIAL_SUFFIX}");
+        let session = self.session.clone();
+        let q = partial.clone();
+        let file = block(async move {
             timed(
                 "create",
                 session.sftp.open_with_flags(
                     q,
-                    OpenFlags::CREATE | OpenFlags::TRUNCATE | OpenFlags::WRITE,
+                    OpenFlags::CREATE | OpenFlags::EXCLUDE | OpenFlags::WRITE,
                 ),
             )
             .await
@@ -400,6 +440,7 @@ impl Storage for SftpStorage {
             file: Some(file),
             partial,
             path,
+            replace: true,
         }))
     }
 
@@ -504,6 +545,8 @@ struct SftpWriter {
     file: Option<russh_sftp::client::fs::File>,
     partial: String,
     path: String,
+    /// Replace an existing object at commit (`posix-rename@openssh.com`).
+    replace: bool,
 }
 
 impl Write for SftpWriter {
@@ -544,6 +587,7 @@ impl ObjectWriter for SftpWriter {
         // From here on this function, not Drop, owns the cleanup.
         let partial = std::mem::take(&mut self.partial);
         let path = self.path.clone();
+        let replace = self.replace;
         block(async move {
             let done = async {
                 // fsync@openssh.com when offered; not every server has it.
@@ -551,7 +595,12 @@ impl ObjectWriter for SftpWriter {
                 file.shutdown()
                     .await
                     .map_err(|e| io::Error::new(e.kind(), format!("SFTP close: {e}")))?;
-                timed("rename", session.sftp.rename(partial.clone(), path)).await
+                if replace {
+                    replace_file(&session, &partial, &path).await
+                } else {
+                    // SFTP v3 rename refuses an existing target: never overwrites.
+                    timed("rename", session.sftp.rename(partial.clone(), path)).await
+                }
             }
             .await;
             if done.is_err() {
@@ -583,6 +632,87 @@ impl Drop for SftpWriter {
                 tokio::time::timeout(Duration::from_secs(10), session.sftp.remove_file(partial))
                     .await;
         });
+    }
+}
+
+/// OpenSSH's atomic, replacing rename extension.
+const POSIX_RENAME: &str = "posix-rename@openssh.com";
+
+/// Renames `from` over `to`: atomically with `posix-rename@openssh.com` (sent on a second,
+/// short-lived SFTP channel, since the session type does not expose extension requests);
+/// without it, removes `to` and renames (a short window without the object).
+async fn replace_file(session: &Session, from: &str, to: &str) -> io::Result<()> {
+    match posix_rename(session, from, to).await {
+        Ok(true) => return Ok(()),
+        Ok(false) => {}
+        Err(e) => return Err(e),
+    }
+    match session.sftp.remove_file(to.to_owned()).await {
+        Ok(()) => {}
+        Err(russh_sftp::client::error::Error::Status(s))
+            if s.status_code == StatusCode::NoSuchFile => {}
+        Err(e) => return Err(sftp_error("remove", e)),
+    }
+    timed("rename", session.sftp.rename(from.to_owned(), to.to_owned())).await
+}
+
+/// `Ok(false)` when the server does not offer the extension.
+async fn posix_rename(session: &Session, from: &str, to: &str) -> io::Result<bool> {
+    use russh_sftp::client::RawSftpSession;
+    use russh_sftp::protocol::Packet;
+    let fut = async {
+        let channel = session
+            .handle
+            .channel_open_session()
+            .await
+            .map_err(|e| io::Error::other(format!("SFTP: opening a channel: {e}")))?;
+        channel
+            .request_subsystem(true, "sftp")
+            .await
+            .map_err(|e| io::Error::other(format!("SFTP: subsystem request: {e}")))?;
+        let raw = RawSftpSession::new(channel.into_stream());
+        raw.set_timeout(OP_TIMEOUT.as_secs());
+        let version = raw.init().await.map_err(|e| sftp_error("session", e))?;
+        if version.extensions.get(POSIX_RENAME).is_none_or(|v| v != "1") {
+            return Ok(false);
+        }
+        // Same wire layout as hardlink@openssh.com: string oldpath, string newpath.
+        let data: Vec<u8> = match (russh_sftp::extensions::HardlinkExtension {
+            oldpath: from.to_owned(),
+            newpath: to.to_owned(),
+        })
+        .try_into()
+        {
+            Ok(data) => data,
+            Err(e) => return Err(io::Error::other(format!("SFTP rename: {e}"))),
+        };
+        let reply = raw.extended(POSIX_RENAME, data).await;
+        let _ = raw.close_session();
+        let reply = match reply {
+            Ok(reply) => reply,
+            Err(russh_sftp::client::error::Error::Status(s))
+                if s.status_code == StatusCode::OpUnsupported =>
+            {
+                return Ok(false)
+            }
+            Err(e) => return Err(sftp_error("rename", e)),
+        };
+        match reply {
+            Packet::Status(s) if s.status_code == StatusCode::Ok => Ok(true),
+            Packet::Status(s) if s.status_code == StatusCode::OpUnsupported => Ok(false),
+            Packet::Status(s) => Err(io::Error::other(format!(
+                "SFTP rename: {:?} {}",
+                s.status_code, s.error_message
+            ))),
+            _ => Err(io::Error::other("SFTP rename: unexpected reply")),
+        }
+    };
+    match tokio::time::timeout(OP_TIMEOUT, fut).await {
+        Ok(r) => r,
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "SFTP rename: timed out",
+        )),
     }
 }
 

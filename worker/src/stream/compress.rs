@@ -15,6 +15,8 @@ pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
 pub const DEFAULT_BROTLI_LEVEL: i32 = 5;
 /// Brotli window (log2 bytes): 4 MiB.
 const BROTLI_LGWIN: u32 = 22;
+/// Input bytes per zstd worker job (multi-threaded mode); zstd's minimum is 512 KiB.
+const ZSTD_JOB_SIZE: u32 = 1024 * 1024;
 /// Largest zstd worker count (memory grows with each worker's job buffers).
 const MAX_ZSTD_WORKERS: u32 = 4;
 
@@ -70,6 +72,10 @@ impl<W: Write> Compressor<W> {
                     .min(MAX_ZSTD_WORKERS);
                 if workers > 1 {
                     encoder.multithread(workers)?;
+                    // zstd's default job is 4 × the window (8 MiB at level 3), and each worker
+                    // holds an input and an output job buffer: ~50 MiB at 2 workers. 1 MiB
+                    // jobs (with zstd's overlap) keep it under 20 MiB at the same ratio.
+                    encoder.set_parameter(zstd::stream::raw::CParameter::JobSize(ZSTD_JOB_SIZE))?;
                 }
                 Compressor::Zstd(encoder)
             }

@@ -236,7 +236,7 @@ pub fn run_backup_fanout<R: Read, W: Write + Send>(
             };
             let mut compressor = Compressor::new(compression, level, encrypt)?;
             let mut source = CountingReader::new(source, &progress.bytes_in, &progress.cancelled);
-            io::copy(&mut source, &mut compressor)?;
+            copy_large(&mut source, &mut compressor)?;
             let (fanout, size, sha256) = compressor.finish()?.finish()?.finish()?;
             fanout.finish()?;
             Ok::<_, io::Error>((size, sha256))
@@ -265,6 +265,29 @@ pub fn run_backup_fanout<R: Read, W: Write + Send>(
             errors,
         ))
     })
+}
+
+/// Size of the buffer the CPU stage reads the dump into (one `read` per pipe-full).
+pub const READ_SIZE: usize = 256 * 1024;
+
+/// `io::copy` with a [`READ_SIZE`] heap buffer instead of std's 8 KiB one: fewer `read`
+/// calls on the tool's pipe and fewer, larger writes into the compressor.
+pub fn copy_large<R: Read + ?Sized, W: Write + ?Sized>(
+    reader: &mut R,
+    writer: &mut W,
+) -> io::Result<u64> {
+    let mut buf = vec![0u8; READ_SIZE];
+    let mut total = 0u64;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        writer.write_all(&buf[..n])?;
+        total += n as u64;
+    }
 }
 
 /// `Write` end of the fan-out: buffers [`BLOCK_SIZE`] bytes, then hands the block to every

@@ -35,6 +35,16 @@ impl Worker {
 
     /// A worker that runs at most `max_tasks` tasks at once.
     pub async fn start_with_max_tasks(max_tasks: usize) -> Worker {
+        Self::start_with(max_tasks, None).await
+    }
+
+    /// A worker trusting the extra CA certificates in `ca_file` for https callbacks.
+    #[allow(dead_code)]
+    pub async fn start_with_ca_file(ca_file: std::path::PathBuf) -> Worker {
+        Self::start_with(dbackup_worker::DEFAULT_MAX_TASKS, Some(ca_file)).await
+    }
+
+    async fn start_with(max_tasks: usize, ca_file: Option<std::path::PathBuf>) -> Worker {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let config = Config {
@@ -43,6 +53,7 @@ impl Worker {
             pg_bin_dirs: Vec::new(),
             probe_timeout: DEFAULT_PROBE_TIMEOUT,
             max_tasks,
+            ca_file,
         };
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(serve(listener, config, async move {

@@ -188,6 +188,43 @@ impl Sshd {
             .to_owned()
     }
 
+    /// Kills sshd and every session process it forked (as a crashed server would vanish),
+    /// without waiting for anything to finish.
+    pub fn kill_all(&mut self) {
+        let root = self.child.id();
+        let mut victims = vec![root];
+        // Descendants of our sshd, found through /proc/<pid>/stat's parent pid.
+        loop {
+            let before = victims.len();
+            for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+                let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok())
+                else {
+                    continue;
+                };
+                let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                    continue;
+                };
+                let ppid = stat
+                    .rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                    .and_then(|p| p.parse::<u32>().ok());
+                if ppid.is_some_and(|p| victims.contains(&p)) && !victims.contains(&pid) {
+                    victims.push(pid);
+                }
+            }
+            if victims.len() == before {
+                break;
+            }
+        }
+        for pid in victims.iter().rev() {
+            // SAFETY: kill(2) on processes this test started (sshd and its children).
+            unsafe {
+                libc::kill(*pid as i32, libc::SIGKILL);
+            }
+        }
+        let _ = self.child.wait();
+    }
+
     /// Stops sshd now.
     pub fn stop(&mut self) {
         let _ = self.child.kill();
