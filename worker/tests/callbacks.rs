@@ -36,11 +36,21 @@ struct Receiver {
     addr: SocketAddr,
     accepted: Arc<Mutex<Vec<Received>>>,
     attempts: Arc<AtomicUsize>,
+    tls: bool,
 }
 
 impl Receiver {
     /// Answers 500 to the first `fail_first` requests, then 200.
     async fn start(fail_first: usize) -> Receiver {
+        Self::start_with(fail_first, None).await
+    }
+
+    /// Like [`Receiver::start`], over TLS when `tls` is given.
+    async fn start_with(
+        fail_first: usize,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+    ) -> Receiver {
+        let is_tls = tls.is_some();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let accepted = Arc::new(Mutex::new(Vec::new()));
@@ -79,18 +89,40 @@ impl Receiver {
                         Ok::<_, Infallible>(response)
                     }
                 });
-                tokio::spawn(http1::Builder::new().serve_connection(TokioIo::new(stream), service));
+                match &tls {
+                    None => {
+                        tokio::spawn(
+                            http1::Builder::new().serve_connection(TokioIo::new(stream), service),
+                        );
+                    }
+                    Some(acceptor) => {
+                        let acceptor = acceptor.clone();
+                        tokio::spawn(async move {
+                            // A client that does not trust the certificate fails here.
+                            if let Ok(stream) = acceptor.accept(stream).await {
+                                let _ = http1::Builder::new()
+                                    .serve_connection(TokioIo::new(stream), service)
+                                    .await;
+                            }
+                        });
+                    }
+                }
             }
         });
         Receiver {
             addr,
             accepted,
             attempts,
+            tls: is_tls,
         }
     }
 
     fn url(&self) -> String {
-        format!("http://{}/hooks/dbackup", self.addr)
+        if self.tls {
+            format!("https://localhost:{}/hooks/dbackup", self.addr.port())
+        } else {
+            format!("http://{}/hooks/dbackup", self.addr)
+        }
     }
 
     /// Waits for the result event; returns the accepted requests deduplicated by seq.
@@ -393,4 +425,101 @@ async fn shutdown_waits_for_pending_result_events() {
     let last: Value = serde_json::from_str(&accepted.last().unwrap().body).unwrap();
     assert_eq!(last["type"], "result");
     assert_eq!(last["seq"].as_u64().unwrap() as usize, accepted.len());
+}
+
+/// A test CA and a `localhost` server certificate it signed: (CA PEM, TLS acceptor).
+fn tls_pair() -> (String, tokio_rustls::TlsAcceptor) {
+    use tokio_rustls::rustls;
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "dbackup test CA");
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap()
+        .signed_by(&leaf_key, &ca, &ca_key)
+        .unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![leaf.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into()),
+        )
+        .unwrap();
+    (
+        ca.pem(),
+        tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+    )
+}
+
+/// https callbacks: a receiver with a certificate from a private CA gets every signed event
+/// once that CA is configured (`DBACKUP_WORKER_CA_FILE`); a receiver whose CA is not trusted
+/// gets none (the TLS handshake fails), and the backup itself still succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_callbacks_trust_the_configured_ca_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca_pem, acceptor) = tls_pair();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca_pem).unwrap();
+    let receiver = Receiver::start_with(0, Some(acceptor)).await;
+    let (_, untrusted_acceptor) = tls_pair();
+    let untrusted = Receiver::start_with(0, Some(untrusted_acceptor)).await;
+    let w = Worker::start_with_ca_file(ca_file).await;
+    let db = dir.path().join("tls.db");
+    let out = Command::new("sqlite3")
+        .arg(&db)
+        .arg("CREATE TABLE t(id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1), (2);")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let backup = |url: String| {
+        json!({
+            "source": {"engine": "sqlite", "path": db},
+            "compression": "ZSTD",
+            "destinations": [{"id": "d", "storage": {"kind": "local", "path": dir.path().join("b")}}],
+            "jobName": "tls",
+            "callback": {"url": url, "signingKeyHex": SIGNING_KEY_HEX},
+        })
+    };
+    let r = call(&w, "/v1/backups", backup(receiver.url())).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
+    let task = wait_task(&w, r.json["taskId"].as_str().unwrap()).await;
+    assert_eq!(task["status"], "succeeded", "{task}");
+    let events = receiver.until_result().await;
+    let key = hex::decode(SIGNING_KEY_HEX).unwrap();
+    for (received, _) in &events {
+        assert!(
+            verify_signature(
+                &key,
+                &received.timestamp,
+                received.body.as_bytes(),
+                &received.signature,
+                now(),
+                300
+            ),
+            "bad signature on {}",
+            received.body
+        );
+    }
+    let result = &events.last().unwrap().1;
+    assert_eq!(result["type"], "result");
+    assert_eq!(result["status"], "succeeded", "{result}");
+
+    let r = call(&w, "/v1/backups", backup(untrusted.url())).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
+    let task = wait_task(&w, r.json["taskId"].as_str().unwrap()).await;
+    assert_eq!(task["status"], "succeeded", "{task}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        untrusted.accepted.lock().unwrap().len(),
+        0,
+        "nothing is delivered to an untrusted certificate"
+    );
+    w.stop().await.unwrap();
 }

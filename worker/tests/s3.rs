@@ -137,6 +137,135 @@ fn listing_follows_continuation_tokens_past_1000_keys() {
     );
 }
 
+/// A TCP proxy in front of the S3 server that cuts the first connection whose responses
+/// pass `cut_after` bytes (once); counts the connections it accepted.
+struct CutProxy {
+    addr: std::net::SocketAddr,
+    connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    cuts: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl CutProxy {
+    fn start(upstream: std::net::SocketAddr, cut_after: usize) -> CutProxy {
+        use std::net::{Shutdown, TcpListener, TcpStream};
+        use std::sync::atomic::AtomicUsize;
+        use std::sync::Arc;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let cuts = Arc::new(AtomicUsize::new(0));
+        let (conns, cut_count) = (connections.clone(), cuts.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { break };
+                conns.fetch_add(1, Ordering::SeqCst);
+                let Ok(server) = TcpStream::connect(upstream) else {
+                    continue;
+                };
+                let (mut c_read, mut s_write) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut c_read, &mut s_write);
+                    let _ = s_write.shutdown(Shutdown::Write);
+                });
+                let cut_count = cut_count.clone();
+                std::thread::spawn(move || {
+                    let (mut s_read, mut c_write) = (server, client);
+                    let mut buf = vec![0u8; 16 * 1024];
+                    let mut sent = 0usize;
+                    loop {
+                        let n = match s_read.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        if sent + n > cut_after && cut_count.load(Ordering::SeqCst) == 0 {
+                            // Forward up to the limit, then drop the connection mid-body.
+                            let _ = c_write.write_all(&buf[..cut_after - sent]);
+                            cut_count.fetch_add(1, Ordering::SeqCst);
+                            let _ = c_write.shutdown(Shutdown::Both);
+                            let _ = s_read.shutdown(Shutdown::Both);
+                            return;
+                        }
+                        if c_write.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                        sent += n;
+                    }
+                    let _ = c_write.shutdown(Shutdown::Both);
+                });
+            }
+        });
+        CutProxy {
+            addr,
+            connections,
+            cuts,
+        }
+    }
+}
+
+#[test]
+fn ranged_get_resumes_after_a_dropped_connection() {
+    let server = S3Server::start();
+    let direct = open(server.spec(""));
+    let data = noise(3 * 1024 * 1024 + 77, 9);
+    let mut w = direct.put("obj.bin").unwrap();
+    w.write_all(&data).unwrap();
+    w.commit().unwrap();
+
+    // Reads through the proxy: the first response is cut after 1 MiB and resumed.
+    let proxy = CutProxy::start(server.addr, 1024 * 1024);
+    let mut spec = server.spec("");
+    spec["endpoint"] = json!(format!("http://{}", proxy.addr));
+    let s = open(spec);
+    let back = read_all(&*s, "obj.bin");
+    assert_eq!(proxy.cuts.load(Ordering::SeqCst), 1, "the connection was cut");
+    assert!(proxy.connections.load(Ordering::SeqCst) >= 2, "a second request resumed");
+    assert_eq!(back.len(), data.len());
+    assert!(back == data, "resumed content differs");
+
+    // A ranged read from an offset.
+    let mut tail = Vec::new();
+    s.get_from("obj.bin", 2_000_000)
+        .unwrap()
+        .read_to_end(&mut tail)
+        .unwrap();
+    assert!(tail == data[2_000_000..], "ranged read differs");
+}
+
+#[test]
+fn replacing_put_is_atomic_and_plain_put_never_overwrites() {
+    let server = S3Server::start();
+    let s = open(server.spec("p"));
+    let mut w = s.put_replace("cfg.json").unwrap();
+    w.write_all(b"one").unwrap();
+    w.commit().unwrap();
+    let mut w = s.put_replace("cfg.json").unwrap();
+    w.write_all(b"two, longer").unwrap();
+    assert_eq!(read_all(&*s, "cfg.json"), b"one", "the old object stays until commit");
+    w.commit().unwrap();
+    assert_eq!(read_all(&*s, "cfg.json"), b"two, longer");
+    // A multipart replacement too.
+    let big = noise(9 * 1024 * 1024, 3);
+    let mut w = s.put_replace("cfg.json").unwrap();
+    w.write_all(&big).unwrap();
+    assert_eq!(read_all(&*s, "cfg.json"), b"two, longer");
+    w.commit().unwrap();
+    assert!(read_all(&*s, "cfg.json") == big);
+
+    // Plain put: refused up front, and refused at commit when the name was taken meanwhile.
+    assert_eq!(
+        s.put("cfg.json").err().unwrap().kind(),
+        std::io::ErrorKind::AlreadyExists
+    );
+    let mut first = s.put("race.bin").unwrap();
+    first.write_all(b"first").unwrap();
+    let mut other = s.put_replace("race.bin").unwrap();
+    other.write_all(b"other").unwrap();
+    other.commit().unwrap();
+    let e = first.commit().unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists, "{e}");
+    assert_eq!(read_all(&*s, "race.bin"), b"other", "never overwritten");
+}
+
 #[test]
 fn errors_are_clear() {
     let server = S3Server::start();

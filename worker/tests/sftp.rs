@@ -222,6 +222,42 @@ async fn backup_to_sftp_and_restore() {
     w.stop().await.unwrap();
 }
 
+#[test]
+fn replacing_put_is_atomic_and_a_name_being_written_is_taken() {
+    let sshd = Sshd::start();
+    let s = open(sshd.key_spec()).unwrap();
+    let read = |name: &str| {
+        let mut out = Vec::new();
+        s.get(name).unwrap().read_to_end(&mut out).unwrap();
+        out
+    };
+    let mut w = s.put_replace("cfg/settings.json").unwrap();
+    w.write_all(b"one").unwrap();
+    w.commit().unwrap();
+    let mut w = s.put_replace("cfg/settings.json").unwrap();
+    w.write_all(b"two, longer").unwrap();
+    assert_eq!(read("cfg/settings.json"), b"one", "the old object stays until commit");
+    w.commit().unwrap();
+    assert_eq!(read("cfg/settings.json"), b"two, longer");
+    let listed = s.list("").unwrap();
+    assert_eq!(listed.len(), 1, "no partial listed or left: {listed:?}");
+    assert_eq!(
+        std::fs::read_dir(sshd.base.join("cfg")).unwrap().count(),
+        1,
+        "no partial file left"
+    );
+
+    // A plain put never overwrites, and a name being written is taken.
+    let e = s.put("cfg/settings.json").err().unwrap();
+    assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists, "{e}");
+    let mut first = s.put("j/a.dump").unwrap();
+    first.write_all(b"first").unwrap();
+    let e = s.put("j/a.dump").err().unwrap();
+    assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists, "{e}");
+    first.commit().unwrap();
+    assert_eq!(read("j/a.dump"), b"first");
+}
+
 /// Throughput of a 100 MiB object through the SFTP backend (a measurement, not a timed
 /// assertion): `cargo nextest run -p dbackup-worker --test sftp --run-ignored only --no-capture`.
 #[test]
@@ -255,4 +291,64 @@ fn throughput_100_mib() {
         100.0 / up,
         100.0 / down
     );
+}
+
+/// The SFTP server dies during an upload: the task fails cleanly (a failed result naming
+/// SFTP) and no object exists under the final name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_killed_mid_upload_fails_cleanly() {
+    let mut sshd = Sshd::start();
+    let w = Worker::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("big.db");
+    sqlite(
+        &db,
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB);
+         WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i < 160)
+         INSERT INTO t SELECT i, randomblob(1048576) FROM c;",
+    );
+    let r = call(
+        &w,
+        Method::POST,
+        "/v1/backups",
+        Some(json!({
+            "source": {"engine": "sqlite", "path": db},
+            "compression": "NONE",
+            "destinations": [{"id": "sftp", "storage": sshd.key_spec()}],
+            "jobName": "nightly",
+        })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
+    let id = r.json["taskId"].as_str().unwrap().to_owned();
+    // Kill the server once some bytes went out (mid-upload).
+    let started = std::time::Instant::now();
+    loop {
+        let t = call(&w, Method::GET, &format!("/v1/tasks/{id}"), None).await;
+        assert_eq!(t.json["status"], "running", "finished before the kill: {}", t.json);
+        if t.json["bytesOut"].as_u64().unwrap_or(0) > 4 * 1024 * 1024 {
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(60));
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    sshd.kill_all();
+    let task = wait_task(&w, &id).await;
+    assert_eq!(task["status"], "failed", "{task}");
+    let error = task["error"].as_str().unwrap();
+    assert!(error.to_lowercase().contains("sftp"), "{error}");
+    // Nothing under the final name: at most the partial the dead server kept.
+    let nightly = sshd.base.join("nightly");
+    let left: Vec<String> = std::fs::read_dir(&nightly)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        left.iter().all(|n| n.ends_with(".partial")),
+        "complete-looking object left: {left:?}"
+    );
+    w.stop().await.unwrap();
 }

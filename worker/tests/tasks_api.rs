@@ -437,3 +437,82 @@ async fn fan_out_with_one_failing_destination_is_partial() {
     }
     w.stop().await.unwrap();
 }
+
+/// Two backups of one job in the same second (same timestamp): the second gets a unique name
+/// with a suffix from its execution id; nothing is overwritten, both restore. Two started at
+/// once (one of them still writing when the other opens) also end under distinct names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn same_second_backups_get_unique_names() {
+    let w = Worker::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    sqlite(&db, "CREATE TABLE t(id INTEGER PRIMARY KEY, s TEXT); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i < 3000) INSERT INTO t SELECT i, 'item ' || i FROM c;");
+    let base = dir.path().join("backups");
+    let body = |execution: Option<&str>| {
+        let mut body = json!({
+            "source": {"engine": "sqlite", "path": db},
+            "compression": "GZIP",
+            "destinations": [{"id": "d1", "storage": {"kind": "local", "path": base}}],
+            "jobName": "nightly",
+            "timestamp": "2026-11-27T04-00-00Z",
+        });
+        if let Some(e) = execution {
+            body["executionId"] = json!(e);
+        }
+        body
+    };
+    let mut names = Vec::new();
+    for execution in ["Exec-0001-aaaa", "Exec-0002-bbbb"] {
+        let r = call(&w, Method::POST, "/v1/backups", Some(body(Some(execution)))).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
+        let task = wait_task(&w, r.json["taskId"].as_str().unwrap()).await;
+        assert_eq!(task["status"], "succeeded", "{task}");
+        names.push(task["result"]["objectName"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(names[0], "nightly/2026-11-27T04-00-00Z_shop.db.gz");
+    assert_eq!(names[1], "nightly/2026-11-27T04-00-00Z_shop-exec0002.db.gz");
+    let meta: Value = serde_json::from_slice(
+        &std::fs::read(base.join(format!("{}.meta.json", names[1]))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(meta["objectName"], names[1].as_str());
+
+    // Two at once, no execution id: both succeed under distinct names (task-id suffixes).
+    let (a, b) = tokio::join!(
+        call(&w, Method::POST, "/v1/backups", Some(body(None))),
+        call(&w, Method::POST, "/v1/backups", Some(body(None))),
+    );
+    for r in [&a, &b] {
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
+    }
+    let ta = wait_task(&w, a.json["taskId"].as_str().unwrap()).await;
+    let tb = wait_task(&w, b.json["taskId"].as_str().unwrap()).await;
+    assert_eq!(ta["status"], "succeeded", "{ta}");
+    assert_eq!(tb["status"], "succeeded", "{tb}");
+    for t in [&ta, &tb] {
+        names.push(t["result"]["objectName"].as_str().unwrap().to_owned());
+    }
+    let mut unique = names.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 4, "{names:?}");
+
+    // Every object is intact and restorable.
+    for (i, name) in names.iter().enumerate() {
+        let target = dir.path().join(format!("restored-{i}.db"));
+        let r = call(
+            &w,
+            Method::POST,
+            "/v1/restores",
+            Some(json!({
+                "source": {"storage": {"kind": "local", "path": base}, "objectName": name},
+                "target": {"engine": "sqlite", "path": target},
+            })),
+        )
+        .await;
+        let task = wait_task(&w, r.json["taskId"].as_str().unwrap()).await;
+        assert_eq!(task["status"], "succeeded", "{name}: {task}");
+        assert_eq!(sqlite(&target, "SELECT count(*) FROM t"), "3000");
+    }
+    w.stop().await.unwrap();
+}
