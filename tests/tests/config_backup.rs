@@ -188,16 +188,20 @@ async fn config_backup_restores_into_a_new_install_with_another_key() {
         .expect(
             "POST",
             "/api/jobs",
-            Some(&json!({"name": "nightly", "schedule": "0 2 * * *", "sourceId": pg_id,
+            Some(
+                &json!({"name": "nightly", "schedule": "0 2 * * *", "sourceId": pg_id,
                 "databases": [src_db], "destinations": [{"destinationId": disk_id}],
-                "compression": "ZSTD", "encryptionProfileId": profile_id})),
+                "compression": "ZSTD", "encryptionProfileId": profile_id}),
+            ),
             201,
         )
         .await;
     let original_job_id = job["id"].as_str().unwrap().to_owned();
 
     // Defaults, then validation: 400 naming the field, nothing stored.
-    let view = a.expect("GET", "/api/system/config-backup", None, 200).await;
+    let view = a
+        .expect("GET", "/api/system/config-backup", None, 200)
+        .await;
     assert_eq!(
         view["config"],
         json!({"enabled": false, "schedule": "0 3 * * *", "timezone": "UTC", "destinationId": null,
@@ -237,16 +241,20 @@ async fn config_backup_restores_into_a_new_install_with_another_key() {
         .expect(
             "PUT",
             "/api/system/config-backup",
-            Some(&json!({"enabled": true, "schedule": "* * * * *", "destinationId": disk_id,
+            Some(
+                &json!({"enabled": true, "schedule": "* * * * *", "destinationId": disk_id,
                 "encryptionProfileId": profile_id, "includeSecrets": true,
-                "includePasswordHashes": true, "keep": 2})),
+                "includePasswordHashes": true, "keep": 2}),
+            ),
             200,
         )
         .await;
     assert!(view["nextRunAt"].as_str().is_some(), "{view}");
 
     let started = Instant::now();
-    let run = a.expect("POST", "/api/system/config-backup", None, 201).await;
+    let run = a
+        .expect("POST", "/api/system/config-backup", None, 201)
+        .await;
     let run_ms = started.elapsed().as_millis();
     let name = run["objectName"].as_str().unwrap().to_owned();
     assert!(
@@ -272,11 +280,15 @@ async fn config_backup_restores_into_a_new_install_with_another_key() {
             "{needle} in the clear"
         );
     }
-    let listed = a.expect("GET", "/api/system/config-backups", None, 200).await;
+    let listed = a
+        .expect("GET", "/api/system/config-backups", None, 200)
+        .await;
     assert_eq!(listed["destinationId"], disk_id);
     assert_eq!(listed["backups"][0]["name"], name);
     assert_eq!(listed["backups"][0]["encrypted"], true);
-    let view = a.expect("GET", "/api/system/config-backup", None, 200).await;
+    let view = a
+        .expect("GET", "/api/system/config-backup", None, 200)
+        .await;
     assert_eq!(view["lastRun"]["status"], "success");
     assert_eq!(view["lastRun"]["objectName"], name);
 
@@ -310,7 +322,9 @@ async fn config_backup_restores_into_a_new_install_with_another_key() {
 
     // The runner runs the schedule (every minute): a second object, keep 2 holds.
     let scheduled = wait_for(Duration::from_secs(150), || async {
-        let v = a.expect("GET", "/api/system/config-backup", None, 200).await;
+        let v = a
+            .expect("GET", "/api/system/config-backup", None, 200)
+            .await;
         (v["lastRun"]["objectName"] != json!(name) && v["lastRun"]["status"] == "success")
             .then_some(v)
     })
@@ -342,7 +356,11 @@ async fn config_backup_restores_into_a_new_install_with_another_key() {
     assert_eq!(r.status, 400, "{}", r.text());
     assert!(r.text().contains("not in the vault"), "{}", r.text());
     // Garbage: a 4xx, nothing changed.
-    for garbage in [&b"\x1f\x8b\x08not gzip"[..], b"{\"kind\":\"something else\"}", b"\x00\x01"] {
+    for garbage in [
+        &b"\x1f\x8b\x08not gzip"[..],
+        b"{\"kind\":\"something else\"}",
+        b"\x00\x01",
+    ] {
         let r = b.upload("", garbage).await;
         assert!((400..500).contains(&r.status), "{}: {}", r.status, r.text());
     }
@@ -381,8 +399,14 @@ async fn config_backup_restores_into_a_new_install_with_another_key() {
     assert_eq!(change(&dry, "adapter", "PG")["action"], "create");
     assert_eq!(change(&dry, "adapter", "Disk")["action"], "create");
     assert_eq!(change(&dry, "job", "nightly")["action"], "create");
-    assert_eq!(change(&dry, "user", "admin@example.com")["action"], "create");
-    assert_eq!(change(&dry, "encryptionProfile", "Main key")["action"], "update");
+    assert_eq!(
+        change(&dry, "user", "admin@example.com")["action"],
+        "create"
+    );
+    assert_eq!(
+        change(&dry, "encryptionProfile", "Main key")["action"],
+        "update"
+    );
     assert_eq!(change(&dry, "setting", "configBackup")["action"], "update");
     assert_eq!(dry["warnings"], json!([]));
     assert_eq!(b.count("Job"), 0, "the dry run wrote");
@@ -394,13 +418,22 @@ async fn config_backup_restores_into_a_new_install_with_another_key() {
     assert_eq!(real["dryRun"], false);
     assert_eq!(real["changes"], dry["changes"]);
     let jobs = b.expect("GET", "/api/jobs", None, 200).await;
-    let jobs = jobs.as_array().or_else(|| jobs["items"].as_array()).cloned().expect("jobs");
+    let jobs = jobs
+        .as_array()
+        .or_else(|| jobs["items"].as_array())
+        .cloned()
+        .expect("jobs");
     assert_eq!(jobs.len(), 1);
     let new_job_id = jobs[0]["id"].as_str().unwrap().to_owned();
     assert_ne!(new_job_id, original_job_id, "ids are remapped");
     // The restored config backup points at the restored destination.
-    let view = b.expect("GET", "/api/system/config-backup", None, 200).await;
-    let new_disk = sqlite_json(&b.db, r#"SELECT "id" FROM "AdapterConfig" WHERE "name" = 'Disk'"#);
+    let view = b
+        .expect("GET", "/api/system/config-backup", None, 200)
+        .await;
+    let new_disk = sqlite_json(
+        &b.db,
+        r#"SELECT "id" FROM "AdapterConfig" WHERE "name" = 'Disk'"#,
+    );
     assert_eq!(view["config"]["destinationId"], new_disk[0]["id"]);
     assert_ne!(view["config"]["destinationId"], json!(disk_id));
     // The restored admin signs in with their old password.
@@ -419,8 +452,10 @@ async fn config_backup_restores_into_a_new_install_with_another_key() {
         .expect(
             "POST",
             "/api/adapters",
-            Some(&json!({"name": "PG copy", "adapterId": "postgres", "config": {
-                "host": "127.0.0.1", "port": 5432, "user": "postgres", "database": "postgres"}})),
+            Some(
+                &json!({"name": "PG copy", "adapterId": "postgres", "config": {
+                "host": "127.0.0.1", "port": 5432, "user": "postgres", "database": "postgres"}}),
+            ),
             201,
         )
         .await;

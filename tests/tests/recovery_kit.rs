@@ -246,7 +246,11 @@ async fn the_kit_script_recovers_every_compression() {
         let (code, stderr) = decrypt(&kit_dir, &key_file, file, &out);
         assert_eq!(code, 0, "{compression}: {stderr}");
         let recovered = std::fs::read(&out).expect("script output");
-        let name = file.strip_prefix(&store).unwrap().to_string_lossy().into_owned();
+        let name = file
+            .strip_prefix(&store)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         let mut get = json!({"storage": storage, "name": name, "decompress": true,
             "compression": compression});
         if *encrypted {
@@ -272,11 +276,22 @@ async fn the_kit_script_recovers_every_compression() {
             recovered.len(),
             from_worker.body.len()
         );
-        assert!(recovered.starts_with(b"PGDMP"), "{compression}: not a pg_dump archive");
+        assert!(
+            recovered.starts_with(b"PGDMP"),
+            "{compression}: not a pg_dump archive"
+        );
         if i == 2 {
             psql("postgres", &format!("CREATE DATABASE {copy_db}"));
             let restored = Command::new("pg_restore")
-                .args(["-h", "127.0.0.1", "-U", "postgres", "--no-owner", "-d", &copy_db])
+                .args([
+                    "-h",
+                    "127.0.0.1",
+                    "-U",
+                    "postgres",
+                    "--no-owner",
+                    "-d",
+                    &copy_db,
+                ])
                 .arg(&out)
                 .status()
                 .expect("pg_restore");
@@ -293,7 +308,10 @@ async fn the_kit_script_recovers_every_compression() {
     let out = dir.join("never.dump");
     let (code, stderr) = decrypt(&kit_dir, &wrong_key, encrypted_zstd, &out);
     assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("wrong key: the file was encrypted with key"), "{stderr}");
+    assert!(
+        stderr.contains("wrong key: the file was encrypted with key"),
+        "{stderr}"
+    );
     assert!(!out.exists());
     let bytes = std::fs::read(encrypted_zstd).unwrap();
     let mut flipped = bytes.clone();

@@ -100,7 +100,10 @@ async fn sealed_put_get_and_unseal_round_trip_every_compression() {
         // the restore pipeline (what dbackup-recover uses) reads it back
         let (encoding, mut reader) =
             open_restore_stream(&stored[..], Some(&key), Compression::None).unwrap();
-        assert_eq!(format!("{:?}", encoding.compression).to_uppercase(), compression);
+        assert_eq!(
+            format!("{:?}", encoding.compression).to_uppercase(),
+            compression
+        );
         let mut back = Vec::new();
         std::io::Read::read_to_end(&mut reader, &mut back).unwrap();
         assert_eq!(back, content.as_bytes(), "{compression}");
@@ -353,8 +356,14 @@ async fn size_limits() {
     // Bodies beyond the sealed limit are refused before they are read; other storage routes
     // keep the 1 MiB body limit.
     assert_eq!(declared_only(&w, "/v1/unseal", 50 * 1024 * 1024).await, 413);
-    assert_eq!(declared_only(&w, "/v1/storage/put", 50 * 1024 * 1024).await, 413);
-    assert_eq!(declared_only(&w, "/v1/storage/list", 2 * 1024 * 1024).await, 413);
+    assert_eq!(
+        declared_only(&w, "/v1/storage/put", 50 * 1024 * 1024).await,
+        413
+    );
+    assert_eq!(
+        declared_only(&w, "/v1/storage/list", 2 * 1024 * 1024).await,
+        413
+    );
     // A decompression bomb stops at the output limit.
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     let zeros = vec![0u8; 1024 * 1024];
