@@ -325,6 +325,37 @@ await step('config restore: dry run of an uploaded file', async () => {
   await dialog.getByRole('button', { name: 'Cancel' }).click();
 });
 
+await step('an encrypted config backup with secrets; its dry run finds the key by fingerprint', async () => {
+  await nav('Vault').click();
+  await page.getByRole('button', { name: 'New encryption profile' }).click();
+  const create = page.getByRole('dialog');
+  await create.getByLabel('Name', { exact: true }).fill('Config key');
+  await create.getByRole('button', { name: 'Generate' }).click();
+  await create.waitFor({ state: 'hidden' });
+  await nav('Settings').click();
+  await page.getByRole('tab', { name: 'Configuration backup' }).click();
+  await page.getByRole('switch', { name: 'Include secrets' }).click();
+  await page.getByLabel('Encryption profile', { exact: true }).selectOption({ label: 'Config key' });
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByRole('status').filter({ hasText: 'Configuration backup saved.' }).waitFor();
+  await page.getByRole('button', { name: 'Back up now' }).click();
+  const result = page.getByTestId('config-backup-result');
+  await result.waitFor({ timeout: 60_000 });
+  const text = await result.textContent();
+  assert(/\.dbk/.test(text) && / encrypted/.test(text) && !/not encrypted/.test(text), text);
+  const newest = page.getByTestId('config-backup-row').first();
+  await newest.filter({ hasText: '.dbk' }).waitFor();
+  assert(/encrypted/.test(await newest.textContent()), 'listed as encrypted');
+  assert((await page.getByTestId('config-backup-row').count()) === 2, 'both backups listed');
+  await newest.getByRole('button', { name: 'Restore…' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Restore the configuration' });
+  await dialog.getByRole('button', { name: 'Dry run' }).click();
+  await dialog.getByTestId('config-dry-run').waitFor({ timeout: 60_000 });
+  assert(/\d+ unchanged/.test(await dialog.getByTestId('config-dry-run-counts').textContent()), 'decrypted and planned');
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await dialog.waitFor({ state: 'hidden' });
+});
+
 await step('recovery kit: wrong password inline, then a ZIP download', async () => {
   await nav('Vault').click();
   await page.getByRole('button', { name: 'New encryption profile' }).click();

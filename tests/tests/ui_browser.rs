@@ -288,6 +288,7 @@ async fn settings_and_system_features_in_chromium() {
             "config backup: save, back up now, listed",
             "config restore: dry run of a listed backup shows the change table; confirm, then apply",
             "config restore: dry run of an uploaded file",
+            "an encrypted config backup with secrets; its dry run finds the key by fingerprint",
             "recovery kit: wrong password inline, then a ZIP download",
             "no uncaught errors in the page",
         ],
