@@ -381,4 +381,30 @@ await step('recovery kit: wrong password inline, then a ZIP download', async () 
   await dialog.getByRole('button', { name: 'Done' }).click();
 });
 
+await step('at phone width the new pages do not overflow sideways', async () => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  const wide = async (what) => {
+    await page.waitForTimeout(200);
+    const w = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert(w <= 390, `${what} is ${w} px wide at 390 px`);
+  };
+  for (const path of ['/settings', '/profile', '/sources', '/vault']) {
+    await page.goto(new URL(path, page.url()).href);
+    await page.locator('h1').first().waitFor();
+    await wide(path);
+  }
+  await page.goto(new URL('/settings', page.url()).href);
+  await page.getByRole('tab', { name: 'Configuration backup' }).click();
+  await page.getByTestId('config-backup-row').first().waitFor();
+  await wide('the configuration backup tab');
+  await page.getByTestId('config-backup-row').first().getByRole('button', { name: 'Restore…' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Restore the configuration' });
+  await dialog.getByRole('button', { name: 'Dry run' }).click();
+  await dialog.getByTestId('config-dry-run').waitFor({ timeout: 60_000 });
+  await wide('the restore dialog');
+  await snap('config-restore-phone');
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await page.setViewportSize({ width: 1280, height: 860 });
+});
+
 await finish();

@@ -290,6 +290,7 @@ async fn settings_and_system_features_in_chromium() {
             "config restore: dry run of an uploaded file",
             "an encrypted config backup with secrets; its dry run finds the key by fingerprint",
             "recovery kit: wrong password inline, then a ZIP download",
+            "at phone width the new pages do not overflow sideways",
             "no uncaught errors in the page",
         ],
     )
