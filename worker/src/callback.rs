@@ -158,9 +158,7 @@ impl Callback {
         Ok(Callback {
             authority: authority.as_str().to_owned(),
             host,
-            port: authority
-                .port_u16()
-                .unwrap_or(if tls { 443 } else { 80 }),
+            port: authority.port_u16().unwrap_or(if tls { 443 } else { 80 }),
             path: uri
                 .path_and_query()
                 .map_or("/".into(), |p| p.as_str().to_owned()),

@@ -932,10 +932,7 @@ pub fn run_backup(config: &Config, task: &Task, plan: &BackupPlan) -> Result<Val
         if attempt > 0 {
             task.log(
                 "info",
-                &format!(
-                    "{} already exists: storing as {name}",
-                    plan.object_name
-                ),
+                &format!("{} already exists: storing as {name}", plan.object_name),
             );
         }
         let opened: Vec<(Dest, Option<Box<dyn ObjectWriter>>)> =

@@ -46,10 +46,7 @@ impl Receiver {
     }
 
     /// Like [`Receiver::start`], over TLS when `tls` is given.
-    async fn start_with(
-        fail_first: usize,
-        tls: Option<tokio_rustls::TlsAcceptor>,
-    ) -> Receiver {
+    async fn start_with(fail_first: usize, tls: Option<tokio_rustls::TlsAcceptor>) -> Receiver {
         let is_tls = tls.is_some();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -452,10 +449,7 @@ fn tls_pair() -> (String, tokio_rustls::TlsAcceptor) {
             rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into()),
         )
         .unwrap();
-    (
-        ca.pem(),
-        tokio_rustls::TlsAcceptor::from(Arc::new(config)),
-    )
+    (ca.pem(), tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
 
 /// https callbacks: a receiver with a certificate from a private CA gets every signed event

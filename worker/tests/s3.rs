@@ -162,7 +162,8 @@ impl CutProxy {
                 let Ok(server) = TcpStream::connect(upstream) else {
                     continue;
                 };
-                let (mut c_read, mut s_write) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let (mut c_read, mut s_write) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
                 std::thread::spawn(move || {
                     let _ = std::io::copy(&mut c_read, &mut s_write);
                     let _ = s_write.shutdown(Shutdown::Write);
@@ -217,8 +218,15 @@ fn ranged_get_resumes_after_a_dropped_connection() {
     spec["endpoint"] = json!(format!("http://{}", proxy.addr));
     let s = open(spec);
     let back = read_all(&*s, "obj.bin");
-    assert_eq!(proxy.cuts.load(Ordering::SeqCst), 1, "the connection was cut");
-    assert!(proxy.connections.load(Ordering::SeqCst) >= 2, "a second request resumed");
+    assert_eq!(
+        proxy.cuts.load(Ordering::SeqCst),
+        1,
+        "the connection was cut"
+    );
+    assert!(
+        proxy.connections.load(Ordering::SeqCst) >= 2,
+        "a second request resumed"
+    );
     assert_eq!(back.len(), data.len());
     assert!(back == data, "resumed content differs");
 
@@ -240,7 +248,11 @@ fn replacing_put_is_atomic_and_plain_put_never_overwrites() {
     w.commit().unwrap();
     let mut w = s.put_replace("cfg.json").unwrap();
     w.write_all(b"two, longer").unwrap();
-    assert_eq!(read_all(&*s, "cfg.json"), b"one", "the old object stays until commit");
+    assert_eq!(
+        read_all(&*s, "cfg.json"),
+        b"one",
+        "the old object stays until commit"
+    );
     w.commit().unwrap();
     assert_eq!(read_all(&*s, "cfg.json"), b"two, longer");
     // A multipart replacement too.

@@ -236,7 +236,11 @@ fn replacing_put_is_atomic_and_a_name_being_written_is_taken() {
     w.commit().unwrap();
     let mut w = s.put_replace("cfg/settings.json").unwrap();
     w.write_all(b"two, longer").unwrap();
-    assert_eq!(read("cfg/settings.json"), b"one", "the old object stays until commit");
+    assert_eq!(
+        read("cfg/settings.json"),
+        b"one",
+        "the old object stays until commit"
+    );
     w.commit().unwrap();
     assert_eq!(read("cfg/settings.json"), b"two, longer");
     let listed = s.list("").unwrap();
@@ -325,7 +329,11 @@ async fn server_killed_mid_upload_fails_cleanly() {
     let started = std::time::Instant::now();
     loop {
         let t = call(&w, Method::GET, &format!("/v1/tasks/{id}"), None).await;
-        assert_eq!(t.json["status"], "running", "finished before the kill: {}", t.json);
+        assert_eq!(
+            t.json["status"], "running",
+            "finished before the kill: {}",
+            t.json
+        );
         if t.json["bytesOut"].as_u64().unwrap_or(0) > 4 * 1024 * 1024 {
             break;
         }

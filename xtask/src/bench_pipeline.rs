@@ -1,4 +1,4 @@
-//! `cargo xtask bench pipeline [--size-mb N]`: the worker's backup/restore pipeline against
+//! `cargo xtask bench pipeline [--size-mb N] [--runs N] [--no-restore] [--worker PATH]`: the worker's backup/restore pipeline against
 //! the local PostgreSQL (127.0.0.1:5432), side by side with the bare tools. Not a test; CI
 //! never runs it. Each scenario runs in a freshly spawned release worker so that its peak RSS
 //! (`VmHWM` in /proc/<pid>/status) belongs to that scenario alone.
@@ -150,7 +150,23 @@ fn vm_hwm_mib(pid: u32) -> f64 {
 struct Run {
     wall: f64,
     rss_mib: f64,
+    /// The worker's own CPU time (user + system, all threads; not its children).
+    cpu: f64,
     task: String,
+}
+
+/// CPU seconds (user + system) a live process used so far.
+fn cpu_seconds(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            let rest = s.rsplit_once(')')?.1.to_owned();
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            // After the command: state is field 3, so utime (14) and stime (15) sit at 11, 12.
+            let ticks = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+            Some(ticks / 100.0)
+        })
+        .unwrap_or(0.0)
 }
 
 /// Spawns a worker, runs one task (`route` with `body`), returns wall time, peak RSS, task JSON.
@@ -173,6 +189,7 @@ fn run_task(worker_bin: &Path, route: &str, body: &str) -> Result<Run> {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    let cpu_before = cpu_seconds(worker.0.id());
     let started = Instant::now();
     let answer = curl("POST", &format!("{base}{route}"), Some(body))?;
     let id = json_field(&answer, "taskId")
@@ -183,12 +200,14 @@ fn run_task(worker_bin: &Path, route: &str, body: &str) -> Result<Run> {
         if json_field(&task, "status") != Some("running") {
             let wall = started.elapsed().as_secs_f64();
             let rss_mib = vm_hwm_mib(worker.0.id());
+            let cpu = cpu_seconds(worker.0.id()) - cpu_before;
             if json_field(&task, "status") != Some("succeeded") {
                 bail!("task failed: {task}");
             }
             return Ok(Run {
                 wall,
                 rss_mib,
+                cpu,
                 task,
             });
         }
@@ -208,6 +227,9 @@ fn timed(cmd: &mut Command) -> Result<f64> {
 /// Entry point.
 pub fn pipeline(root: &Path, args: &[String]) -> Result<()> {
     let mut size_mb = 700u64;
+    let mut runs = 1usize;
+    let mut restores = true;
+    let mut worker_override: Option<PathBuf> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -216,6 +238,17 @@ pub fn pipeline(root: &Path, args: &[String]) -> Result<()> {
                     .next()
                     .and_then(|v| v.parse().ok())
                     .context("--size-mb needs a number")?;
+            }
+            "--runs" => {
+                runs = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|n| *n >= 1)
+                    .context("--runs needs a number ≥ 1")?;
+            }
+            "--no-restore" => restores = false,
+            "--worker" => {
+                worker_override = Some(PathBuf::from(it.next().context("--worker needs a path")?));
             }
             other => bail!("unknown option {other}"),
         }
@@ -234,7 +267,8 @@ pub fn pipeline(root: &Path, args: &[String]) -> Result<()> {
             "s3s_server",
         ]),
     )?;
-    let worker_bin = target.join("release/dbackup-worker");
+    // `--worker PATH` measures another build (e.g. the previous commit's) on the same data.
+    let worker_bin = worker_override.unwrap_or_else(|| target.join("release/dbackup-worker"));
     let s3_bin = target.join("release/examples/s3s_server");
     let db = format!("dbk_bench_{size_mb}");
     ensure_dataset(&db, size_mb)?;
@@ -246,7 +280,18 @@ pub fn pipeline(root: &Path, args: &[String]) -> Result<()> {
     let pg_dump = tool("pg_dump");
     let conn = ["-h", "127.0.0.1", "-U", "postgres", "-d", db.as_str()];
     let _warm = timed(Command::new(&pg_dump).args(conn).arg("-Fp").stdout(null()?))?;
-    let floor = timed(Command::new(&pg_dump).args(conn).arg("-Fp").stdout(null()?))?;
+    let floor = median_of(runs, || {
+        timed(Command::new(&pg_dump).args(conn).arg("-Fp").stdout(null()?))
+    })?;
+    // The custom format the worker asks for (`-Fc -Z0`, our compression), into a pipe.
+    let fc_null = median_of(runs, || {
+        timed(
+            Command::new(&pg_dump)
+                .args(conn)
+                .args(["-Fc", "-Z0"])
+                .stdout(null()?),
+        )
+    })?;
     let text_size = {
         let out = Command::new("sh")
             .arg("-c")
@@ -261,12 +306,15 @@ pub fn pipeline(root: &Path, args: &[String]) -> Result<()> {
             .unwrap_or(0.0)
     };
     let fc_dump = work.join("ref.dump");
-    let fc = timed(
-        Command::new(&pg_dump)
-            .args(conn)
-            .args(["-Fc", "-Z0", "-f"])
-            .arg(&fc_dump),
-    )?;
+    let fc = median_of(runs, || {
+        let _ = std::fs::remove_file(&fc_dump);
+        timed(
+            Command::new(&pg_dump)
+                .args(conn)
+                .args(["-Fc", "-Z0", "-f"])
+                .arg(&fc_dump),
+        )
+    })?;
 
     let s3_root = work.join("s3");
     let s3_port = free_port()?;
@@ -296,18 +344,20 @@ pub fn pipeline(root: &Path, args: &[String]) -> Result<()> {
         ("NONE → local", "NONE", false, &local),
         ("ZSTD-3 + AES-GCM → S3", "ZSTD", true, &s3),
     ];
-    let mut rows: Vec<[String; 6]> = Vec::new();
-    let row = |name: &str, wall: f64, stored: Option<f64>, rss: Option<f64>| -> [String; 6] {
+    let mut rows: Vec<[String; 7]> = Vec::new();
+    let row = |name: &str, wall: f64, stored: Option<f64>, run: Option<&Run>| -> [String; 7] {
         [
             name.to_owned(),
             format!("{wall:.2}"),
             format!("{:.2}×", wall / floor),
             format!("{:.0}", text_size / 1e6 / wall),
             stored.map_or("–".into(), |s| format!("{:.0}", s / 1e6)),
-            rss.map_or("–".into(), |r| format!("{r:.1}")),
+            run.map_or("–".into(), |r| format!("{:.2}", r.cpu)),
+            run.map_or("–".into(), |r| format!("{:.1}", r.rss_mib)),
         ]
     };
     rows.push(row("pg_dump -Fp > /dev/null (floor)", floor, None, None));
+    rows.push(row("pg_dump -Fc -Z0 > /dev/null", fc_null, None, None));
     rows.push(row(
         "pg_dump -Fc -Z0 -f file",
         fc,
@@ -324,7 +374,16 @@ pub fn pipeline(root: &Path, args: &[String]) -> Result<()> {
         let body = format!(
             r#"{{"source": {source}, "compression": "{compression}"{enc}, "destinations": [{{"id": "d", "storage": {dest}}}], "jobName": "bench{i}"}}"#
         );
-        let run = run_task(&worker_bin, "/v1/backups", &body)?;
+        let mut measured = Vec::with_capacity(runs);
+        for r in 0..runs {
+            // Distinct job names: every run stores a new object.
+            let body = body.replace(
+                &format!(r#""jobName": "bench{i}""#),
+                &format!(r#""jobName": "bench{i}-{r}""#),
+            );
+            measured.push(run_task(&worker_bin, "/v1/backups", &body)?);
+        }
+        let run = median_run(measured);
         let size = json_field(&run.task, "size").and_then(|s| s.parse::<f64>().ok());
         let object = json_field(&run.task, "objectName")
             .unwrap_or_default()
@@ -333,11 +392,16 @@ pub fn pipeline(root: &Path, args: &[String]) -> Result<()> {
             &format!("worker backup {name}"),
             run.wall,
             size,
-            Some(run.rss_mib),
+            Some(&run),
         ));
         objects.push((name.to_owned(), dest.to_owned(), object, *encrypted));
     }
 
+    if !restores {
+        print_table(&db, text_size, &fc_dump, rows);
+        let _ = std::fs::remove_dir_all(&work);
+        return Ok(());
+    }
     // Restores into fresh databases, against pg_restore of the -Fc dump.
     let fresh = |tag: &str| format!("{db}_r_{tag}");
     let target =
@@ -371,9 +435,13 @@ pub fn pipeline(root: &Path, args: &[String]) -> Result<()> {
             let body = format!(
                 r#"{{"source": {{"storage": {dest}, "objectName": "{object}"}}{enc}, "target": {{"engine": "postgresql", "host": "127.0.0.1", "port": 5432, "user": "postgres", "database": "{target}"}}, "verify": {verify}}}"#
             );
-            let run = run_task(&worker_bin, "/v1/restores", &body);
-            let _ = psql("postgres", &format!("DROP DATABASE IF EXISTS {target}"));
-            let run = run?;
+            let mut measured = Vec::with_capacity(runs);
+            for _ in 0..runs {
+                let run = run_task(&worker_bin, "/v1/restores", &body);
+                let _ = psql("postgres", &format!("DROP DATABASE IF EXISTS {target}"));
+                measured.push(run?);
+            }
+            let run = median_run(measured);
             let label = if verify {
                 "verify + restore"
             } else {
@@ -383,13 +451,34 @@ pub fn pipeline(root: &Path, args: &[String]) -> Result<()> {
                 &format!("worker {label} {name}"),
                 run.wall,
                 None,
-                Some(run.rss_mib),
+                Some(&run),
             ));
         }
     }
-    let fc_size = std::fs::metadata(&fc_dump).map_or(0.0, |m| m.len() as f64);
+    print_table(&db, text_size, &fc_dump, rows);
     let _ = std::fs::remove_dir_all(&work);
+    Ok(())
+}
 
+/// Median of `runs` timings.
+fn median_of(runs: usize, mut f: impl FnMut() -> Result<f64>) -> Result<f64> {
+    let mut times = (0..runs).map(|_| f()).collect::<Result<Vec<f64>>>()?;
+    times.sort_by(f64::total_cmp);
+    Ok(times[times.len() / 2])
+}
+
+/// The run with the median wall time; its peak RSS is the largest of all runs.
+fn median_run(mut runs: Vec<Run>) -> Run {
+    let rss = runs.iter().map(|r| r.rss_mib).fold(0.0, f64::max);
+    runs.sort_by(|a, b| a.wall.total_cmp(&b.wall));
+    let mid = runs.len() / 2;
+    let mut run = runs.swap_remove(mid);
+    run.rss_mib = rss;
+    run
+}
+
+fn print_table(db: &str, text_size: f64, fc_dump: &Path, rows: Vec<[String; 7]>) {
+    let fc_size = std::fs::metadata(fc_dump).map_or(0.0, |m| m.len() as f64);
     println!(
         "\npipeline benchmark: database {db}, pg_dump -Fp text {:.0} MB, -Fc -Z0 {:.0} MB\n",
         text_size / 1e6,
@@ -401,6 +490,7 @@ pub fn pipeline(root: &Path, args: &[String]) -> Result<()> {
         "× floor",
         "MB/s (text)",
         "stored MB",
+        "worker CPU s",
         "peak RSS MiB",
     ];
     println!("| {} |", header.join(" | "));
@@ -408,5 +498,4 @@ pub fn pipeline(root: &Path, args: &[String]) -> Result<()> {
     for r in rows {
         println!("| {} |", r.join(" | "));
     }
-    Ok(())
 }

@@ -1,4 +1,4 @@
-//! Project tasks: `cargo xtask up | test | build | bench host | bench pipeline [--size-mb N]`.
+//! Project tasks: `cargo xtask up | test | build | bench host | bench pipeline [--size-mb N] [--runs N] [--no-restore] [--worker PATH]`.
 //!
 //! Everything a fresh machine of the project's kind lacks (the wasm32-wasip2 target, Debian
 //! packages, test servers) is installed or started from here, so the README needs two commands.
@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const USAGE: &str =
-    "usage: cargo xtask <up [--listen IP:PORT] | test [-- nextest args] | build | bench host | bench pipeline [--size-mb N]>";
+    "usage: cargo xtask <up [--listen IP:PORT] | test [-- nextest args] | build | bench host | bench pipeline [--size-mb N] [--runs N] [--no-restore] [--worker PATH]>";
 
 fn main() {
     if let Err(e) = run() {

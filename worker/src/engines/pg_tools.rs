@@ -174,11 +174,11 @@ pub fn any_psql(sets: &[PgTools]) -> Result<PathBuf, String> {
         }
     }
     best.map(|(_, p)| p).ok_or_else(|| {
-            format!(
-                "psql not found (searched {}, {DEBIAN_PG_LIB}/*/bin and PATH)",
-                crate::config::ENV_PG_BIN_DIRS
-            )
-        })
+        format!(
+            "psql not found (searched {}, {DEBIAN_PG_LIB}/*/bin and PATH)",
+            crate::config::ENV_PG_BIN_DIRS
+        )
+    })
 }
 
 /// What the header of a `pg_dump -Fc` archive says about its origin.

@@ -451,7 +451,10 @@ mod tests {
             .unwrap()
             .read_to_string(&mut text)
             .unwrap();
-        assert_eq!(text, "first", "the second put did not touch the first's bytes");
+        assert_eq!(
+            text, "first",
+            "the second put did not touch the first's bytes"
+        );
 
         // A partial nobody holds (a crashed worker's) is replaced.
         std::fs::write(s.base().join("j/b.dump.partial"), b"stale").unwrap();

@@ -253,7 +253,7 @@ impl S3Storage {
         key: &str,
         offset: u64,
         etag: Option<&str>,
-    ) -> io::Result<(Box<dyn Read + Send>, Option<u64>, Option<String>)> {
+    ) -> io::Result<RangeResponse> {
         let url = self
             .bucket
             .get_object(Some(&self.credentials), key)
@@ -289,11 +289,7 @@ impl S3Storage {
         };
         let length = header("content-length").and_then(|v| v.parse().ok());
         let etag = header("etag");
-        Ok((
-            Box::new(response.into_body().into_reader()),
-            length,
-            etag,
-        ))
+        Ok((Box::new(response.into_body().into_reader()), length, etag))
     }
 
     /// Aborts a multipart upload (best effort).
@@ -458,6 +454,9 @@ impl Storage for S3Storage {
     }
 }
 
+/// A (ranged) `GET`'s body, its length when known, and the object's ETag.
+type RangeResponse = (Box<dyn Read + Send>, Option<u64>, Option<String>);
+
 /// Reader of one S3 object that survives dropped connections: on a read error (or an early
 /// end) it re-requests the rest with `Range: bytes=<offset>-` pinned to the first response's
 /// ETag, at most [`GET_RETRIES`] times per object, with a short backoff.
@@ -489,12 +488,9 @@ impl ResumingReader {
         let attempt = GET_RETRIES - self.retries_left;
         self.retries_left -= 1;
         std::thread::sleep(Duration::from_millis(200 << attempt.min(4)));
-        let (body, _, _) = self.storage.open_range(
-            &self.name,
-            &self.key,
-            self.offset,
-            self.etag.as_deref(),
-        )?;
+        let (body, _, _) =
+            self.storage
+                .open_range(&self.name, &self.key, self.offset, self.etag.as_deref())?;
         self.body = Some(body);
         Ok(())
     }
@@ -774,9 +770,9 @@ impl S3Writer {
                 return Err(e);
             }
         };
-        if let Err(e) =
-            self.storage
-                .complete(&self.key, &upload.upload_id, &etags, !self.replace)
+        if let Err(e) = self
+            .storage
+            .complete(&self.key, &upload.upload_id, &etags, !self.replace)
         {
             self.upload = Some(upload);
             return Err(e);

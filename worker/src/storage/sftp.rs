@@ -401,7 +401,9 @@ impl Storage for SftpStorage {
                     if session.sftp.metadata(q.clone()).await.is_ok() {
                         return Err(io::Error::new(
                             io::ErrorKind::AlreadyExists,
-                            format!("object {p:?} is being written (a {PARTIAL_SUFFIX} file exists)"),
+                            format!(
+                                "object {p:?} is being written (a {PARTIAL_SUFFIX} file exists)"
+                            ),
                         ));
                     }
                     Err(sftp_error("create", e))
@@ -428,10 +430,9 @@ impl Storage for SftpStorage {
         let file = block(async move {
             timed(
                 "create",
-                session.sftp.open_with_flags(
-                    q,
-                    OpenFlags::CREATE | OpenFlags::EXCLUDE | OpenFlags::WRITE,
-                ),
+                session
+                    .sftp
+                    .open_with_flags(q, OpenFlags::CREATE | OpenFlags::EXCLUDE | OpenFlags::WRITE),
             )
             .await
         })??;
@@ -653,7 +654,11 @@ async fn replace_file(session: &Session, from: &str, to: &str) -> io::Result<()>
             if s.status_code == StatusCode::NoSuchFile => {}
         Err(e) => return Err(sftp_error("remove", e)),
     }
-    timed("rename", session.sftp.rename(from.to_owned(), to.to_owned())).await
+    timed(
+        "rename",
+        session.sftp.rename(from.to_owned(), to.to_owned()),
+    )
+    .await
 }
 
 /// `Ok(false)` when the server does not offer the extension.
@@ -673,7 +678,11 @@ async fn posix_rename(session: &Session, from: &str, to: &str) -> io::Result<boo
         let raw = RawSftpSession::new(channel.into_stream());
         raw.set_timeout(OP_TIMEOUT.as_secs());
         let version = raw.init().await.map_err(|e| sftp_error("session", e))?;
-        if version.extensions.get(POSIX_RENAME).is_none_or(|v| v != "1") {
+        if version
+            .extensions
+            .get(POSIX_RENAME)
+            .is_none_or(|v| v != "1")
+        {
             return Ok(false);
         }
         // Same wire layout as hardlink@openssh.com: string oldpath, string newpath.
