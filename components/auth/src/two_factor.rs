@@ -36,7 +36,9 @@ pub fn verify(ctx: &Ctx) -> Answer {
     let user_id = ctx.principal()?.user_id();
     let codes = two_factor::activate(&ctx.db, &ctx.secret_box()?, user_id, &req.code, ctx.now)?;
     audit(ctx, "enabled")?;
-    dbackup_web::ok(&json!({ "backupCodes": codes }))
+    dbackup_web::ok(&two_factor::BackupCodes {
+        backup_codes: codes,
+    })
 }
 
 /// `POST /api/auth/2fa/disable` `{password}` or `{code}` → 204.
@@ -56,5 +58,7 @@ pub fn backup_codes(ctx: &Ctx) -> Answer {
     let codes =
         two_factor::regenerate_backup_codes(&ctx.db, &ctx.secret_box()?, user_id, &proof, ctx.now)?;
     audit(ctx, "backupCodesRegenerated")?;
-    dbackup_web::ok(&json!({ "backupCodes": codes }))
+    dbackup_web::ok(&two_factor::BackupCodes {
+        backup_codes: codes,
+    })
 }

@@ -15,7 +15,7 @@ pub async fn health() -> Result<Response, ApiError> {
         Err(e) => Err(e.to_string()),
     };
     let (status, body) = health::report(db_ref, worker, dbackup_core::VERSION);
-    Ok(dbackup_web::json(status, &body))
+    dbackup_web::json_of(status, &body)
 }
 
 /// Whether the worker answers `/healthz`.

@@ -10,7 +10,6 @@ use dbackup_core::ApiError;
 use dbackup_identity::audit::action;
 use dbackup_identity::{users, IdentityError};
 use dbackup_web::gate::Ctx;
-use serde::Deserialize;
 use serde_json::json;
 use spin_sdk::http::{Request, Response};
 use spin_sdk::http_component;
@@ -45,18 +44,9 @@ fn get(ctx: &Ctx) -> Result<Response, ApiError> {
     dbackup_web::ok(&vault::get(&ctx.db, &ctx.secret_box()?, ctx.param("id")?)?)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreateBody {
-    name: String,
-    description: Option<String>,
-    /// 64 hex characters to import; absent: a random key is generated.
-    key: Option<String>,
-}
-
 /// `POST` `{name, description?, key?}` → 201 with the profile (never the key).
 fn create(ctx: &Ctx) -> Result<Response, ApiError> {
-    let body: CreateBody = ctx.body()?;
+    let body: vault::NewProfile = ctx.body()?;
     let (key, origin) = match body.key.as_deref() {
         Some(k) => (vault::parse_key(k)?, "imported"),
         None => (vault::generate_key()?, "generated"),
@@ -90,19 +80,13 @@ fn delete(ctx: &Ctx) -> Result<Response, ApiError> {
     dbackup_web::no_content()
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RevealBody {
-    password: String,
-}
-
 /// `POST …/reveal` `{password}` → `{id, key, fingerprint}`; a wrong password is a 400, and
 /// every attempt is audited (the key never is).
 fn reveal(ctx: &Ctx) -> Result<Response, ApiError> {
     let id = ctx.param("id")?;
     let sealer = ctx.secret_box()?;
     let profile = vault::get(&ctx.db, &sealer, id)?;
-    let body: RevealBody = ctx.body()?;
+    let body: vault::RevealRequest = ctx.body()?;
     let user_id = ctx.principal()?.user_id().to_owned();
     let ok = users::check_password(&ctx.db, &user_id, &body.password)?;
     if !ok {
@@ -121,9 +105,12 @@ fn reveal(ctx: &Ctx) -> Result<Response, ApiError> {
         Some(id),
         json!({"name": profile.name, "fingerprint": fingerprint}),
     )?;
-    dbackup_web::ok(
-        &json!({"id": id, "name": profile.name, "key": key, "fingerprint": fingerprint}),
-    )
+    dbackup_web::ok(&vault::RevealedKey {
+        id: id.to_owned(),
+        name: profile.name,
+        key,
+        fingerprint,
+    })
 }
 
 /// `GET …/recovery-kit` with the caller's password in `X-Confirm-Password` → the ZIP

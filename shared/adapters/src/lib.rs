@@ -7,6 +7,7 @@
 //!
 //! No I/O besides the [`dbackup_core::db::Db`] passed in: components make the HTTP calls.
 
+pub mod api;
 pub mod fingerprint;
 pub mod health;
 pub mod notify;

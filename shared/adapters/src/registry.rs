@@ -196,14 +196,14 @@ impl AdapterType {
     }
 
     /// The `GET /api/adapter-types` entry.
-    pub fn describe(&self) -> Value {
-        json!({
-            "id": self.id,
-            "type": self.kind.as_str(),
-            "name": self.name,
-            "secretFields": self.secret_fields().collect::<Vec<_>>(),
-            "schema": self.json_schema(),
-        })
+    pub fn describe(&self) -> crate::api::AdapterTypeInfo {
+        crate::api::AdapterTypeInfo {
+            id: self.id,
+            name: self.name,
+            schema: self.json_schema(),
+            secret_fields: self.secret_fields().collect(),
+            kind: self.kind.as_str(),
+        }
     }
 }
 
@@ -521,14 +521,12 @@ pub fn find(id: &str) -> Option<&'static AdapterType> {
 }
 
 /// The `GET /api/adapter-types` answer, optionally for one kind.
-pub fn describe_all(kind: Option<Kind>) -> Value {
-    Value::Array(
-        ADAPTERS
-            .iter()
-            .filter(|a| kind.is_none_or(|k| a.kind == k))
-            .map(AdapterType::describe)
-            .collect(),
-    )
+pub fn describe_all(kind: Option<Kind>) -> Vec<crate::api::AdapterTypeInfo> {
+    ADAPTERS
+        .iter()
+        .filter(|a| kind.is_none_or(|k| a.kind == k))
+        .map(AdapterType::describe)
+        .collect()
 }
 
 #[cfg(test)]
@@ -575,6 +573,6 @@ mod tests {
         insta::assert_json_snapshot!("postgres_schema", find("postgres").unwrap().describe());
         insta::assert_json_snapshot!("sftp_schema", find("sftp").unwrap().describe());
         let kinds = describe_all(Some(Kind::Notification));
-        assert_eq!(kinds.as_array().unwrap().len(), 8);
+        assert_eq!(kinds.len(), 8);
     }
 }

@@ -41,6 +41,7 @@ impl std::fmt::Debug for Adapter {
 
 /// The public (masked) form of an adapter.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PublicAdapter {
     pub id: String,
@@ -268,6 +269,7 @@ pub fn merge_metadata(db: &dyn Db, id: &str, patch: &Map<String, Value>) -> Resu
 
 /// A job that uses an adapter or key.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct JobRef {
     pub id: String,
     pub name: String,

@@ -12,6 +12,7 @@ use crate::store::{new_id, JobRef};
 
 /// A profile as answers show it (never the key).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Profile {
     pub id: String,
@@ -23,6 +24,37 @@ pub struct Profile {
     pub updated_at: String,
     /// Jobs that encrypt with this profile.
     pub jobs: Vec<JobRef>,
+}
+
+/// Body of `POST /api/encryption-profiles`.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewProfile {
+    pub name: String,
+    pub description: Option<String>,
+    /// 64 hex characters to import; absent: a random key is generated.
+    pub key: Option<String>,
+}
+
+/// Body of `POST /api/encryption-profiles/{id}/reveal`: the caller's password again.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RevealRequest {
+    pub password: String,
+}
+
+/// Answer of `POST /api/encryption-profiles/{id}/reveal`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct RevealedKey {
+    pub id: String,
+    pub name: String,
+    /// The 32-byte key, 64 hex characters.
+    pub key: String,
+    /// 16 hex characters, as in backup headers.
+    pub fingerprint: String,
 }
 
 /// The 404 for a profile that does not exist.

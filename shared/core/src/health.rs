@@ -2,7 +2,6 @@
 
 use crate::db::Db;
 use crate::migrations;
-use serde_json::{json, Value};
 
 /// What the caller found out about the worker.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -11,8 +10,29 @@ pub enum WorkerStatus {
     Unreachable,
 }
 
+/// The body of `GET /api/health` (200 and 503 alike).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct HealthReport {
+    /// `ok` or `unavailable`.
+    pub status: &'static str,
+    /// `ok`, `not migrated` or `unavailable`.
+    pub database: &'static str,
+    /// The last applied migration (null when the database is unavailable).
+    pub schema_version: Option<i64>,
+    /// `ok` or `unreachable`.
+    pub worker: &'static str,
+    /// The app's version.
+    pub version: String,
+}
+
 /// The health answer: HTTP status and body. 503 when the database is down or not migrated.
-pub fn report(db: Result<&dyn Db, String>, worker: WorkerStatus, version: &str) -> (u16, Value) {
+pub fn report(
+    db: Result<&dyn Db, String>,
+    worker: WorkerStatus,
+    version: &str,
+) -> (u16, HealthReport) {
     let worker = match worker {
         WorkerStatus::Ok => "ok",
         WorkerStatus::Unreachable => "unreachable",
@@ -29,12 +49,12 @@ pub fn report(db: Result<&dyn Db, String>, worker: WorkerStatus, version: &str) 
     let status = if database == "ok" { 200 } else { 503 };
     (
         status,
-        json!({
-            "status": if status == 200 { "ok" } else { "unavailable" },
-            "database": database,
-            "schemaVersion": schema_version,
-            "worker": worker,
-            "version": version,
-        }),
+        HealthReport {
+            status: if status == 200 { "ok" } else { "unavailable" },
+            database,
+            schema_version,
+            worker,
+            version: version.to_owned(),
+        },
     )
 }

@@ -34,6 +34,55 @@ pub struct SecondFactorRequest {
     pub code: String,
 }
 
+/// The answer of a completed sign-in (`POST /api/auth/login` without 2FA, `…/login/2fa`,
+/// `…/passkeys/login/verify`); the session cookie is set with it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SignedIn {
+    /// Always `false` here.
+    pub two_factor_required: bool,
+    pub user: User,
+    pub session: crate::authorize::SessionRef,
+}
+
+impl SignedIn {
+    /// The answer for `l`.
+    pub fn of(l: &LoggedIn) -> Self {
+        SignedIn {
+            two_factor_required: false,
+            user: l.user.clone(),
+            session: crate::authorize::SessionRef {
+                id: l.session.session.id.clone(),
+                expires_at: l.session.session.expires_at.clone(),
+            },
+        }
+    }
+}
+
+/// The answer of `POST /api/auth/login` when a second factor is needed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SecondFactorChallenge {
+    /// Always `true` here.
+    pub two_factor_required: bool,
+    /// Send back with the code to `POST /api/auth/login/2fa` (or as `twoFactorChallenge` for a
+    /// passkey).
+    pub challenge: String,
+    /// `totp` and/or `passkey`: what the account accepts.
+    pub methods: Vec<&'static str>,
+}
+
+/// `POST /api/auth/login`'s answer: signed in, or a second factor is required.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(untagged)]
+pub enum LoginAnswer {
+    SignedIn(Box<SignedIn>),
+    SecondFactorRequired(SecondFactorChallenge),
+}
+
 /// Where a request came from (`spin-client-addr`, `User-Agent`), for throttling and audit.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ClientInfo<'a> {

@@ -180,14 +180,26 @@ pub fn list(db: &dyn Db, user_id: &str) -> Result<Vec<Passkey>> {
     )
 }
 
+/// `GET /api/auth/passkeys`: the caller's passkeys and whether they are the second factor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct PasskeyOverview {
+    pub passkeys: Vec<Passkey>,
+    pub passkey_two_factor: bool,
+}
+
 /// `GET /api/auth/passkeys`: `{"passkeys": […], "passkeyTwoFactor": bool}`.
-pub fn overview(db: &dyn Db, user_id: &str) -> Result<Json> {
+pub fn overview(db: &dyn Db, user_id: &str) -> Result<PasskeyOverview> {
     let flag = sql::scalar_i64(
         db,
         r#"SELECT COALESCE(passkeyTwoFactor, 0) FROM "User" WHERE id = ?"#,
         &[user_id.into()],
     )? != 0;
-    Ok(json!({ "passkeys": list(db, user_id)?, "passkeyTwoFactor": flag }))
+    Ok(PasskeyOverview {
+        passkeys: list(db, user_id)?,
+        passkey_two_factor: flag,
+    })
 }
 
 fn clean_name(name: Option<&str>) -> Result<Option<String>> {
@@ -270,22 +282,111 @@ pub fn set_second_factor(db: &dyn Db, user_id: &str, enabled: bool, now: Timesta
 // Registration
 // ---------------------------------------------------------------------------------------------
 
-fn cred_params() -> Json {
-    Json::Array(
-        webauthn::SUPPORTED_ALGS
-            .iter()
-            .map(|alg| json!({"type": "public-key", "alg": alg}))
-            .collect(),
-    )
+/// A credential (`PublicKeyCredentialDescriptor`, JSON form).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialDescriptor {
+    /// Always `public-key`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// base64url.
+    pub id: String,
+    pub transports: Vec<String>,
 }
 
-fn descriptors(passkeys: &[Passkey]) -> Json {
-    Json::Array(
-        passkeys
-            .iter()
-            .map(|p| json!({"type": "public-key", "id": p.credential_id, "transports": p.transports}))
-            .collect(),
-    )
+/// An accepted algorithm (`PublicKeyCredentialParameters`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialParameter {
+    /// Always `public-key`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// COSE algorithm id.
+    pub alg: i64,
+}
+
+/// The relying party (`PublicKeyCredentialRpEntity`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RpEntity {
+    pub id: String,
+    pub name: String,
+}
+
+/// The user (`PublicKeyCredentialUserEntity`, id base64url).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct UserEntity {
+    pub id: String,
+    pub name: String,
+    pub display_name: String,
+}
+
+/// `AuthenticatorSelectionCriteria`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AuthenticatorSelection {
+    pub resident_key: &'static str,
+    pub require_resident_key: bool,
+    pub user_verification: &'static str,
+}
+
+/// `PublicKeyCredentialCreationOptions` in JSON form (`navigator.credentials.create`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct CreationOptions {
+    /// base64url.
+    pub challenge: String,
+    pub rp: RpEntity,
+    pub user: UserEntity,
+    pub pub_key_cred_params: Vec<CredentialParameter>,
+    /// Milliseconds.
+    pub timeout: i64,
+    pub attestation: &'static str,
+    pub authenticator_selection: AuthenticatorSelection,
+    pub exclude_credentials: Vec<CredentialDescriptor>,
+}
+
+/// `PublicKeyCredentialRequestOptions` in JSON form (`navigator.credentials.get`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RequestOptions {
+    /// base64url.
+    pub challenge: String,
+    pub rp_id: String,
+    /// Milliseconds.
+    pub timeout: i64,
+    pub user_verification: &'static str,
+    /// Empty for passwordless login (discoverable credentials).
+    pub allow_credentials: Vec<CredentialDescriptor>,
+}
+
+fn cred_params() -> Vec<CredentialParameter> {
+    webauthn::SUPPORTED_ALGS
+        .iter()
+        .map(|alg| CredentialParameter {
+            kind: "public-key",
+            alg: *alg,
+        })
+        .collect()
+}
+
+fn descriptors(passkeys: &[Passkey]) -> Vec<CredentialDescriptor> {
+    passkeys
+        .iter()
+        .map(|p| CredentialDescriptor {
+            kind: "public-key",
+            id: p.credential_id.clone(),
+            transports: p.transports.clone(),
+        })
+        .collect()
 }
 
 /// `POST /api/auth/passkeys/register/options`: `PublicKeyCredentialCreationOptions` (JSON
@@ -296,7 +397,7 @@ pub fn register_options(
     rp: &RelyingParty,
     user_id: &str,
     now: Timestamp,
-) -> Result<Json> {
+) -> Result<CreationOptions> {
     let user = users::get(db, user_id)?;
     let challenge = store_challenge(
         db,
@@ -306,18 +407,27 @@ pub fn register_options(
         CHALLENGE_TTL_SECS,
         now,
     )?;
-    Ok(json!({
-        "challenge": challenge,
-        "rp": {"id": rp.id, "name": rp.name},
-        "user": {"id": b64url(user.id.as_bytes()), "name": user.email, "displayName": user.name},
-        "pubKeyCredParams": cred_params(),
-        "timeout": CHALLENGE_TTL_SECS * 1000,
-        "attestation": "none",
-        "authenticatorSelection": {
-            "residentKey": "required", "requireResidentKey": true, "userVerification": "required",
+    Ok(CreationOptions {
+        challenge,
+        rp: RpEntity {
+            id: rp.id.clone(),
+            name: rp.name.clone(),
         },
-        "excludeCredentials": descriptors(&list(db, user_id)?),
-    }))
+        user: UserEntity {
+            id: b64url(user.id.as_bytes()),
+            name: user.email,
+            display_name: user.name,
+        },
+        pub_key_cred_params: cred_params(),
+        timeout: CHALLENGE_TTL_SECS * 1000,
+        attestation: "none",
+        authenticator_selection: AuthenticatorSelection {
+            resident_key: "required",
+            require_resident_key: true,
+            user_verification: "required",
+        },
+        exclude_credentials: descriptors(&list(db, user_id)?),
+    })
 }
 
 /// A `PublicKeyCredential` as JSON (`toJSON()` form, binary fields base64url).
@@ -483,14 +593,14 @@ pub fn login_options(
     req: &LoginOptionsRequest,
     secret: &str,
     now: Timestamp,
-) -> Result<Json> {
+) -> Result<RequestOptions> {
     let (challenge, allow) = match &req.two_factor_challenge {
         None => {
             if passkey_login_disabled(db)? {
                 return Err(IdentityError::Forbidden("passkey login is disabled".into()));
             }
             let c = store_challenge(db, KIND_LOGIN, None, None, CHALLENGE_TTL_SECS, now)?;
-            (c, Json::Array(vec![]))
+            (c, Vec::new())
         }
         Some(token_2fa) => {
             let user_id = token::verify_challenge(secret, token_2fa, now)?;
@@ -501,13 +611,13 @@ pub fn login_options(
             (c, descriptors(&list(db, &user_id)?))
         }
     };
-    Ok(json!({
-        "challenge": challenge,
-        "rpId": rp.id,
-        "timeout": CHALLENGE_TTL_SECS * 1000,
-        "userVerification": "required",
-        "allowCredentials": allow,
-    }))
+    Ok(RequestOptions {
+        challenge,
+        rp_id: rp.id.clone(),
+        timeout: CHALLENGE_TTL_SECS * 1000,
+        user_verification: "required",
+        allow_credentials: allow,
+    })
 }
 
 /// Body of `POST /api/auth/passkeys/login/verify`.

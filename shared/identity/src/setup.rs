@@ -21,6 +21,17 @@ pub struct SignupRequest {
     pub password: String,
 }
 
+/// `GET /api/auth/setup-status`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SetupStatus {
+    /// No user exists yet: the UI shows the first-run sign-up.
+    pub needs_setup: bool,
+    /// Passwordless passkey sign-in is allowed (`auth.disablePasskeyLogin` off).
+    pub passkey_login: bool,
+}
+
 /// Whether the instance still needs its first user (`GET /api/auth/setup-status`).
 pub fn needs_setup(db: &dyn Db) -> Result<bool> {
     Ok(users::count(db)? == 0)

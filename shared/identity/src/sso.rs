@@ -104,15 +104,29 @@ pub fn get(db: &dyn Db, id: &str) -> Result<SsoProvider> {
     find(db, id)?.ok_or(IdentityError::NotFound("SSO provider"))
 }
 
+/// An enabled provider as the login page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct LoginProvider {
+    /// The `providerId` (used in `/api/auth/sso/{id}/start`).
+    pub id: String,
+    pub name: String,
+    /// `generic`, `keycloak`, `authentik`, …
+    pub adapter: String,
+}
+
 /// `GET /api/auth/sso/providers`: the enabled providers (id, name, adapter) for the login page.
-pub fn public_list(db: &dyn Db) -> Result<Json> {
-    Ok(Json::Array(
-        list(db)?
-            .into_iter()
-            .filter(|p| p.enabled)
-            .map(|p| json!({"id": p.provider_id, "name": p.name, "adapter": p.adapter}))
-            .collect(),
-    ))
+pub fn public_list(db: &dyn Db) -> Result<Vec<LoginProvider>> {
+    Ok(list(db)?
+        .into_iter()
+        .filter(|p| p.enabled)
+        .map(|p| LoginProvider {
+            id: p.provider_id,
+            name: p.name,
+            adapter: p.adapter,
+        })
+        .collect())
 }
 
 /// Body of `POST /api/sso-providers` and `PATCH /api/sso-providers/{id}` (absent fields stay).
@@ -685,9 +699,34 @@ pub fn audit_failure(
 // The caller's linked accounts
 // ---------------------------------------------------------------------------------------------
 
-/// `GET /api/profile/accounts`: the user's SSO links (`id`, `providerId`, `providerName`,
-/// `accountId`, `createdAt`) and the other ways they can sign in.
-pub fn linked_accounts(db: &dyn Db, user_id: &str) -> Result<Json> {
+/// One SSO account linked to a user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct LinkedAccount {
+    pub id: String,
+    pub provider_id: String,
+    /// Null when the provider was deleted.
+    pub provider_name: Option<String>,
+    /// The subject at the identity provider.
+    pub account_id: String,
+    pub created_at: String,
+}
+
+/// `GET /api/profile/accounts`: the linked accounts and the other ways to sign in (unlinking
+/// the last way is refused).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct LinkedAccounts {
+    pub accounts: Vec<LinkedAccount>,
+    pub has_password: bool,
+    /// How many passkeys the user has.
+    pub passkeys: usize,
+}
+
+/// `GET /api/profile/accounts`: the user's SSO links and the other ways they can sign in.
+pub fn linked_accounts(db: &dyn Db, user_id: &str) -> Result<LinkedAccounts> {
     let accounts = sql::all(
         db,
         r#"SELECT a.id, a.providerId, a.accountId, a.createdAt, p.name AS providerName
@@ -695,18 +734,20 @@ pub fn linked_accounts(db: &dyn Db, user_id: &str) -> Result<Json> {
            WHERE a.userId = ? AND a.providerId != ? ORDER BY a.createdAt, a.id"#,
         &[user_id.into(), users::CREDENTIAL_PROVIDER.into()],
         |r| {
-            Ok(json!({
-                "id": r.text("id")?, "providerId": r.text("providerId")?,
-                "providerName": r.opt_text("providerName")?, "accountId": r.text("accountId")?,
-                "createdAt": r.text("createdAt")?,
-            }))
+            Ok(LinkedAccount {
+                id: r.text("id")?,
+                provider_id: r.text("providerId")?,
+                provider_name: r.opt_text("providerName")?,
+                account_id: r.text("accountId")?,
+                created_at: r.text("createdAt")?,
+            })
         },
     )?;
-    Ok(json!({
-        "accounts": accounts,
-        "hasPassword": users::password_hash(db, user_id)?.is_some(),
-        "passkeys": passkeys::list(db, user_id)?.len(),
-    }))
+    Ok(LinkedAccounts {
+        accounts,
+        has_password: users::password_hash(db, user_id)?.is_some(),
+        passkeys: passkeys::list(db, user_id)?.len(),
+    })
 }
 
 /// `DELETE /api/profile/accounts/{id}`: unlinks one of the user's SSO accounts. 404 for anyone

@@ -24,6 +24,15 @@ pub struct Enrollment {
     pub otpauth_uri: String,
 }
 
+/// Answer of `POST /api/auth/2fa/verify` and `POST /api/auth/2fa/backup-codes`: the backup
+/// codes, shown this once.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct BackupCodes {
+    pub backup_codes: Vec<String>,
+}
+
 /// Body of `POST /api/auth/2fa/enroll`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

@@ -9,6 +9,7 @@ use identity::{
     api_keys, audit, authorize, groups, login, passkeys, sessions, setup, sso, two_factor, users,
 };
 
+use dbackup_adapters_core::{api as adapter_api, store, vault};
 use dbackup_config_core as config;
 use dbackup_jobs_core::{dispatch, execution, explorer, job};
 
@@ -34,7 +35,7 @@ const SET_COOKIE: &str = "The session cookie (`dbackup_session`, HttpOnly, SameS
 fn auth() -> Vec<Op> {
     vec![
         op("GET", "/api/auth/setup-status", "getSetupStatus", "Whether the first user still has to sign up")
-            .ok::<Value>("Setup state."),
+            .ok::<setup::SetupStatus>("Setup state."),
         op("POST", "/api/auth/signup", "signup", "Create the first user (a SuperAdmin), signed in")
             .describe("Only while no user exists (403 afterwards).")
             .body::<setup::SignupRequest>()
@@ -44,12 +45,12 @@ fn auth() -> Vec<Op> {
         op("POST", "/api/auth/login", "login", "Sign in with email and password")
             .describe("Answers either the signed-in user and session (cookie set) or, when 2FA is on, `twoFactorRequired: true` with a challenge for `POST /api/auth/login/2fa`. Repeated failures lock the account or throttle the address (429 with `Retry-After`).")
             .body::<login::LoginRequest>()
-            .ok::<Value>("Signed in, or a second factor is required.")
+            .ok::<login::LoginAnswer>("Signed in (cookie set), or a second factor is required.")
             .with_header("Set-Cookie", SET_COOKIE)
             .errors(&[429]),
         op("POST", "/api/auth/login/2fa", "loginSecondFactor", "Complete a login with a TOTP or backup code")
             .body::<login::SecondFactorRequest>()
-            .ok::<Value>("Signed in.")
+            .ok::<login::SignedIn>("Signed in.")
             .with_header("Set-Cookie", SET_COOKIE)
             .errors(&[429]),
         op("POST", "/api/auth/logout", "logout", "End the current session")
@@ -67,32 +68,32 @@ fn auth() -> Vec<Op> {
             .ok::<two_factor::Enrollment>("The secret and its otpauth:// URI (for a QR code)."),
         op("POST", "/api/auth/2fa/verify", "verifyTwoFactor", "Confirm TOTP enrolment with a code")
             .body::<two_factor::VerifyRequest>()
-            .ok::<Value>("2FA is on; the backup codes, shown this once."),
+            .ok::<two_factor::BackupCodes>("2FA is on; the backup codes, shown this once."),
         op("POST", "/api/auth/2fa/disable", "disableTwoFactor", "Turn TOTP off")
             .body::<two_factor::Reauth>()
             .no_content("2FA is off."),
         op("POST", "/api/auth/2fa/backup-codes", "regenerateBackupCodes", "Replace the backup codes")
             .body::<two_factor::Reauth>()
-            .ok::<Value>("The new backup codes, shown this once."),
+            .ok::<two_factor::BackupCodes>("The new backup codes, shown this once."),
         op("POST", "/api/auth/passkeys/login/options", "passkeyLoginOptions", "WebAuthn options for a passkey sign-in")
             .describe("Empty body for passwordless login (403 while `auth.disablePasskeyLogin`), or the challenge of a password login to use a passkey as the second factor.")
             .optional_body::<passkeys::LoginOptionsRequest>()
-            .ok::<Value>("`PublicKeyCredentialRequestOptions` in JSON form."),
+            .ok::<passkeys::RequestOptions>("`PublicKeyCredentialRequestOptions` in JSON form."),
         op("POST", "/api/auth/passkeys/login/verify", "passkeyLoginVerify", "Sign in with a passkey assertion")
             .body::<passkeys::LoginRequest>()
-            .ok::<Value>("Signed in.")
+            .ok::<login::SignedIn>("Signed in.")
             .with_header("Set-Cookie", SET_COOKIE)
             .errors(&[429]),
         op("GET", "/api/auth/passkeys", "listPasskeys", "The caller's passkeys")
-            .ok::<Value>("Passkeys and whether they serve as a second factor."),
+            .ok::<passkeys::PasskeyOverview>("Passkeys and whether they serve as a second factor."),
         op("POST", "/api/auth/passkeys/register/options", "passkeyRegisterOptions", "WebAuthn options to register a passkey")
-            .ok::<Value>("`PublicKeyCredentialCreationOptions` in JSON form."),
+            .ok::<passkeys::CreationOptions>("`PublicKeyCredentialCreationOptions` in JSON form."),
         op("POST", "/api/auth/passkeys/register/verify", "passkeyRegisterVerify", "Register a passkey from an attestation")
             .body::<passkeys::RegisterRequest>()
             .created::<passkeys::Passkey>("The new passkey."),
         op("POST", "/api/auth/passkeys/two-factor", "setPasskeyTwoFactor", "Use passkeys as the second factor, or stop")
             .body::<passkeys::TwoFactorToggle>()
-            .ok::<Value>("The passkey overview.")
+            .ok::<passkeys::PasskeyOverview>("The passkey overview.")
             .errors(&[409]),
         op("PATCH", "/api/auth/passkeys/{id}", "renamePasskey", "Rename a passkey")
             .body::<passkeys::Rename>()
@@ -100,7 +101,7 @@ fn auth() -> Vec<Op> {
         op("DELETE", "/api/auth/passkeys/{id}", "deletePasskey", "Delete a passkey")
             .no_content("Deleted (the last one also turns passkey 2FA off)."),
         op("GET", "/api/auth/sso/providers", "listLoginSsoProviders", "Enabled SSO providers, for the login page")
-            .ok::<Value>("Providers (id, name, adapter)."),
+            .ok::<Vec<sso::LoginProvider>>("Providers (id, name, adapter)."),
         op("GET", "/api/auth/sso/{id}/start", "startSso", "Begin an SSO login (browser navigation)")
             .empty(302, "Redirect to the identity provider.")
             .with_header("Location", "The provider's authorization URL."),
@@ -112,7 +113,7 @@ fn auth() -> Vec<Op> {
             .with_header("Location", "Where the browser goes next.")
             .with_header("Set-Cookie", SET_COOKIE),
         op("GET", "/api/profile/accounts", "listLinkedAccounts", "The caller's linked SSO accounts")
-            .ok::<Value>("Linked accounts."),
+            .ok::<sso::LinkedAccounts>("Linked accounts and the other ways to sign in."),
         op("DELETE", "/api/profile/accounts/{id}", "unlinkAccount", "Unlink an SSO account")
             .no_content("Unlinked.")
             .errors(&[409]),
@@ -195,8 +196,8 @@ fn users_ops() -> Vec<Op> {
 fn system() -> Vec<Op> {
     vec![
         op("GET", "/api/health", "getHealth", "Liveness of the database and the worker")
-            .ok::<Value>("Healthy.")
-            .json::<Value>(503, "Unhealthy (database unreachable or not migrated)."),
+            .ok::<dbackup_core::health::HealthReport>("Healthy.")
+            .json::<dbackup_core::health::HealthReport>(503, "Unhealthy (database unreachable or not migrated)."),
         op("GET", "/api/audit", "listAudit", "The audit log, newest first")
             .query::<String>("resource", false, "Only this resource.")
             .query::<String>("action", false, "Only this action.")
@@ -243,6 +244,7 @@ fn system() -> Vec<Op> {
 
 fn adapters() -> Vec<Op> {
     const PER_KIND: &str = "The adapter's kind decides the permission (`sources:*`, `destinations:*`, `notifications:*`; read for GET and testing a saved adapter, write otherwise).";
+    const KINDS: &str = "`database`, `storage` or `notification`.";
     vec![
         op(
             "GET",
@@ -250,8 +252,10 @@ fn adapters() -> Vec<Op> {
             "listAdapterTypes",
             "The adapter registry: every type with its config schema",
         )
-        .query::<String>("type", false, "`database`, `storage` or `notification`.")
-        .ok::<Value>("Adapter types."),
+        .query::<String>("type", false, KINDS)
+        .ok::<Vec<adapter_api::AdapterTypeInfo>>(
+            "Adapter types; `schema` is the JSON Schema an adapter's `config` must satisfy.",
+        ),
         op(
             "GET",
             "/api/adapters",
@@ -259,8 +263,8 @@ fn adapters() -> Vec<Op> {
             "Configured adapters the caller may read",
         )
         .describe(PER_KIND)
-        .query::<String>("type", false, "`database`, `storage` or `notification`.")
-        .ok::<Value>("Adapters (secrets masked)."),
+        .query::<String>("type", false, KINDS)
+        .ok::<Vec<store::PublicAdapter>>("Adapters (secrets masked as `\"••••\"`)."),
         op(
             "POST",
             "/api/adapters",
@@ -268,8 +272,8 @@ fn adapters() -> Vec<Op> {
             "Configure an adapter",
         )
         .describe(PER_KIND)
-        .body::<Value>()
-        .created::<Value>("The adapter (secrets masked).")
+        .body::<adapter_api::NewAdapter>()
+        .created::<store::PublicAdapter>("The adapter (secrets masked).")
         .errors(&[409]),
         op(
             "POST",
@@ -277,12 +281,14 @@ fn adapters() -> Vec<Op> {
             "testUnsavedAdapter",
             "Test a configuration without saving it",
         )
-        .describe(PER_KIND)
-        .body::<Value>()
-        .ok::<Value>("The test's result."),
+        .describe("Needs the kind's write permission, since it connects wherever the body says.")
+        .body::<adapter_api::AdapterTestRequest>()
+        .ok::<adapter_api::TestResult>(
+            "The test's result (`ok: false` with the reason when it fails).",
+        ),
         op("GET", "/api/adapters/{id}", "getAdapter", "One adapter")
             .describe(PER_KIND)
-            .ok::<Value>("The adapter (secrets masked)."),
+            .ok::<store::PublicAdapter>("The adapter (secrets masked)."),
         op(
             "PUT",
             "/api/adapters/{id}",
@@ -290,8 +296,8 @@ fn adapters() -> Vec<Op> {
             "Change an adapter",
         )
         .describe(PER_KIND)
-        .body::<Value>()
-        .ok::<Value>("The adapter (secrets masked).")
+        .body::<adapter_api::AdapterUpdate>()
+        .ok::<store::PublicAdapter>("The adapter (secrets masked).")
         .errors(&[409]),
         op(
             "DELETE",
@@ -299,7 +305,7 @@ fn adapters() -> Vec<Op> {
             "deleteAdapter",
             "Delete an adapter",
         )
-        .describe(PER_KIND)
+        .describe("409 naming the jobs that use it.")
         .no_content("Deleted.")
         .errors(&[409]),
         op(
@@ -308,17 +314,17 @@ fn adapters() -> Vec<Op> {
             "testAdapter",
             "Test a saved adapter",
         )
-        .describe(PER_KIND)
-        .ok::<Value>("The test's result."),
+        .describe("A database's server version is recorded in its `metadata`.")
+        .ok::<adapter_api::TestResult>("The test's result."),
         op(
             "GET",
             "/api/adapters/{id}/databases",
             "listAdapterDatabases",
-            "The databases a source can see",
+            "The databases a source's server has",
         )
         .describe(PER_KIND)
-        .ok::<Vec<String>>("Database names.")
-        .errors(&[422]),
+        .ok::<Vec<adapter_api::DatabaseInfo>>("Databases.")
+        .errors(&[502]),
         op(
             "GET",
             "/api/adapters/{id}/health",
@@ -327,53 +333,29 @@ fn adapters() -> Vec<Op> {
         )
         .describe(PER_KIND)
         .query::<String>("from", false, "Inclusive lower bound (ISO 8601).")
-        .query::<String>("to", false, "Upper bound (ISO 8601).")
-        .ok::<Value>("Health checks."),
+        .query::<String>("to", false, "Inclusive upper bound (ISO 8601).")
+        .ok::<adapter_api::HealthHistory>("The current state and the checks, oldest first."),
     ]
 }
 
 fn vault() -> Vec<Op> {
     vec![
-        op(
-            "GET",
-            "/api/encryption-profiles",
-            "listEncryptionProfiles",
-            "Encryption profiles (never the key)",
-        )
-        .ok::<Value>("Profiles."),
-        op(
-            "POST",
-            "/api/encryption-profiles",
-            "createEncryptionProfile",
-            "Create or import an encryption profile",
-        )
-        .body::<Value>()
-        .created::<Value>("The profile (never the key).")
-        .errors(&[409]),
-        op(
-            "GET",
-            "/api/encryption-profiles/{id}",
-            "getEncryptionProfile",
-            "One encryption profile",
-        )
-        .ok::<Value>("The profile."),
-        op(
-            "DELETE",
-            "/api/encryption-profiles/{id}",
-            "deleteEncryptionProfile",
-            "Delete an encryption profile",
-        )
-        .no_content("Deleted.")
-        .errors(&[409]),
-        op(
-            "POST",
-            "/api/encryption-profiles/{id}/reveal",
-            "revealEncryptionKey",
-            "Reveal a profile's key",
-        )
-        .describe("Re-enter the password; a wrong one is a 400. Every attempt is audited.")
-        .body::<Value>()
-        .ok::<Value>("The key, hex-encoded."),
+        op("GET", "/api/encryption-profiles", "listEncryptionProfiles", "Encryption profiles (never the key)")
+            .ok::<Vec<vault::Profile>>("Profiles, with the jobs that use each."),
+        op("POST", "/api/encryption-profiles", "createEncryptionProfile", "Create or import an encryption profile")
+            .body::<vault::NewProfile>()
+            .created::<vault::Profile>("The profile (never the key).")
+            .errors(&[409]),
+        op("GET", "/api/encryption-profiles/{id}", "getEncryptionProfile", "One encryption profile")
+            .ok::<vault::Profile>("The profile."),
+        op("DELETE", "/api/encryption-profiles/{id}", "deleteEncryptionProfile", "Delete an encryption profile")
+            .describe("409 naming the jobs that encrypt with it.")
+            .no_content("Deleted.")
+            .errors(&[409]),
+        op("POST", "/api/encryption-profiles/{id}/reveal", "revealEncryptionKey", "Reveal a profile's key")
+            .describe("Re-enter the password; a wrong one is a 400. Every attempt is audited (the key never is).")
+            .body::<vault::RevealRequest>()
+            .ok::<vault::RevealedKey>("The key, hex-encoded."),
         op("GET", "/api/encryption-profiles/{id}/recovery-kit", "getRecoveryKit", "Download a profile's recovery kit (ZIP)")
             .describe("The ZIP holds `key.hex`, a step-by-step README, `FORMAT.md`, `dbackup_decrypt.py` (Python 3 + `cryptography`) and `requirements.txt`. A wrong or missing password is a 400, audited like a failed reveal; success is audited as EXPORT.")
             .header::<String>("X-Confirm-Password", true, "The caller's password.")
@@ -462,8 +444,8 @@ fn storage() -> Vec<Op> {
         )
         .query::<String>("jobId", false, "Only this job's backups.")
         .query::<String>("cursor", false, "`nextCursor` of the previous page.")
-        .query::<i64>("limit", false, "Page size.")
-        .ok::<Value>("One page.")
+        .query::<i64>("limit", false, "Page size (1–200, default 50).")
+        .ok::<explorer::BackupPage>("One page.")
         .errors(&[502]),
         op(
             "DELETE",
