@@ -1,4 +1,4 @@
-//! Project tasks: `cargo xtask up | test | build | bench host | bench pipeline [--size-mb N] [--runs N] [--no-restore] [--worker PATH]`.
+//! Project tasks: `cargo xtask up | test | build | openapi | bench host | bench pipeline [--size-mb N] [--runs N] [--no-restore] [--worker PATH]`.
 //!
 //! Everything a fresh machine of the project's kind lacks (the wasm32-wasip2 target, Debian
 //! packages, test servers) is installed or started from here, so the README needs two commands.
@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const USAGE: &str =
-    "usage: cargo xtask <up [--listen IP:PORT] | test [-- nextest args] | build | bench host | bench pipeline [--size-mb N] [--runs N] [--no-restore] [--worker PATH]>";
+    "usage: cargo xtask <up [--listen IP:PORT] | test [-- nextest args] | build | openapi | bench host | bench pipeline [--size-mb N] [--runs N] [--no-restore] [--worker PATH]>";
 
 fn main() {
     if let Err(e) = run() {
@@ -167,6 +167,12 @@ fn build_frontend(root: &Path) -> Result<()> {
                     .current_dir(&frontend),
             )?;
         }
+        // The UI's API types come from docs/openapi.json: a stale schema.gen.ts fails here.
+        run_cmd(
+            Command::new("npm")
+                .args(["run", "--silent", "check:api"])
+                .current_dir(&frontend),
+        )?;
         run_cmd(
             Command::new("npm")
                 .args(["run", "build"])
@@ -278,22 +284,13 @@ fn openapi(root: &Path) -> Result<()> {
         "--",
         "docs/openapi.json",
     ]))?;
-    let frontend = root.join("frontend");
-    if frontend
-        .join("node_modules/.bin/openapi-typescript")
-        .is_file()
-    {
-        run_cmd(
-            Command::new("npm")
-                .args(["run", "--silent", "gen:api"])
-                .current_dir(&frontend),
-        )?;
-    } else {
-        eprintln!(
-            "xtask: frontend/node_modules missing; run `npm ci` in frontend, then `npm run gen:api`"
-        );
-    }
-    Ok(())
+    // openapi-typescript lives in frontend/tools/openapi (its own lockfile: it needs the
+    // TypeScript 5 compiler API); the script installs it on first use.
+    run_cmd(
+        Command::new("node")
+            .args(["tools/openapi/gen.mjs"])
+            .current_dir(root.join("frontend")),
+    )
 }
 
 fn up(root: &Path, args: &[String]) -> Result<()> {
