@@ -1536,3 +1536,91 @@ mod tests {
         assert_eq!(parse_document(&bytes).unwrap(), doc);
     }
 }
+
+#[cfg(test)]
+mod scale {
+    use super::*;
+    use crate::testutil::TestDb;
+    use crate::{export, ExportOptions};
+    use dbackup_core::db::Db;
+
+    /// 100 adapters, 300 jobs, 50 users: export and restore into an empty database; prints
+    /// the document size and the times.
+    #[test]
+    fn a_large_configuration_round_trips() {
+        let key = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+        let s = SecretBox::from_hex_key(key).unwrap();
+        let db = TestDb::migrated();
+        db.exec(r#"INSERT INTO "Group" ("id","name","permissions","createdAt","updatedAt") VALUES ('g','Ops','["jobs:read"]','t','t')"#);
+        let pg = registry::find("postgres").unwrap();
+        for i in 0..100 {
+            let (kind, adapter, config) = if i % 2 == 0 {
+                (
+                    "database",
+                    pg,
+                    json!({"host": "db", "port": 5432, "user": "u", "password": format!("secret-{i}"), "database": "d"}),
+                )
+            } else {
+                (
+                    "storage",
+                    registry::find("local").unwrap(),
+                    json!({"path": format!("/b/{i}")}),
+                )
+            };
+            let id = format!("a{i}");
+            let sealed =
+                dbackup_adapters_core::secrets::seal(&s, adapter, &id, config.as_object().unwrap())
+                    .unwrap();
+            db.execute(
+                r#"INSERT INTO "AdapterConfig" ("id","name","type","adapterId","config") VALUES (?,?,?,?,?)"#,
+                &[id.as_str().into(), format!("adapter {i}").into(), kind.into(), adapter.id.into(), Value::Object(sealed).to_string().into()],
+            ).unwrap();
+        }
+        for i in 0..300 {
+            let (src, dst) = (
+                format!("a{}", (i % 50) * 2),
+                format!("a{}", (i % 50) * 2 + 1),
+            );
+            db.execute(
+                r#"INSERT INTO "Job" ("id","name","schedule","sourceId","destinationId") VALUES (?,?,'0 3 * * *',?,?)"#,
+                &[format!("j{i}").into(), format!("job {i}").into(), src.as_str().into(), dst.as_str().into()],
+            ).unwrap();
+            db.execute(
+                r#"INSERT INTO "JobDestination" ("jobId","destinationId","position") VALUES (?,?,0)"#,
+                &[format!("j{i}").into(), dst.into()],
+            ).unwrap();
+        }
+        for i in 0..50 {
+            db.execute(
+                r#"INSERT INTO "User" ("id","name","email","emailVerified","createdAt","updatedAt","groupId") VALUES (?,?,?,1,'t','t','g')"#,
+                &[format!("u{i}").into(), format!("User {i}").into(), format!("u{i}@example.com").into()],
+            ).unwrap();
+        }
+        let opts = ExportOptions {
+            include_secrets: true,
+            include_password_hashes: true,
+        };
+        let t = std::time::Instant::now();
+        let doc = export(&db, Some(&s), opts, "t").unwrap();
+        let exported = t.elapsed();
+        let json = serde_json::to_vec(&doc).unwrap();
+        let target = TestDb::migrated();
+        let t = std::time::Instant::now();
+        let r = restore(&target, &s, &doc, Utc::now(), false).unwrap();
+        let restored = t.elapsed();
+        assert_eq!(r.counts.create, 1 + 100 + 50 + 300);
+        assert_eq!(
+            target.count(r#"SELECT count(*) FROM "JobDestination""#),
+            300
+        );
+        eprintln!(
+            "scale: document {} bytes, export {exported:?}, restore {restored:?} ({})",
+            json.len(),
+            if cfg!(debug_assertions) {
+                "debug build"
+            } else {
+                "release build"
+            }
+        );
+    }
+}
