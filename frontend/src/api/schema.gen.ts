@@ -1511,8 +1511,11 @@ export interface components {
             schema: unknown;
             /** @description Config fields that are secrets: write-only, answered as `"••••"`. */
             secretFields: string[];
-            /** @description `database`, `storage` or `notification`. */
-            type: string;
+            /**
+             * @description `database`, `storage` or `notification`.
+             * @enum {string}
+             */
+            type: "database" | "storage" | "notification";
         };
         /**
          * @description Body of `PUT /api/adapters/{id}`: absent fields stay; a secret sent as `"••••"` keeps the
@@ -1534,7 +1537,7 @@ export interface components {
             id: string;
             lastUsedAt: string | null;
             name: string;
-            permissions: string[];
+            permissions: components["schemas"]["Permission"][];
             /** @description The lookup prefix, to recognise a key (`dbk_<prefix>_…`). */
             prefix: string;
             userId: string;
@@ -1706,7 +1709,7 @@ export interface components {
             key: string;
             lastUsedAt: string | null;
             name: string;
-            permissions: string[];
+            permissions: components["schemas"]["Permission"][];
             /** @description The lookup prefix, to recognise a key (`dbk_<prefix>_…`). */
             prefix: string;
             userId: string;
@@ -1852,12 +1855,18 @@ export interface components {
              */
             size: number | null;
             startedAt: string | null;
-            /** @description `Pending`, `Running`, `Success`, `Partial`, `Failed` or `Cancelled`. */
-            status: string | null;
+            /**
+             * @description `Pending`, `Running`, `Success`, `Partial`, `Failed` or `Cancelled`.
+             * @enum {string|null}
+             */
+            status: "Pending" | "Running" | "Success" | "Partial" | "Failed" | "Cancelled" | null;
             /** @description `Scheduled`, `Manual` or `Api`. */
             trigger: string | null;
-            /** @description `Backup` or `Restore`. */
-            type: string | null;
+            /**
+             * @description `Backup` or `Restore`.
+             * @enum {string|null}
+             */
+            type: "Backup" | "Restore" | null;
         };
         /** @description The SMART tiers. */
         Gfs: {
@@ -1913,7 +1922,7 @@ export interface components {
             memberCount: number;
             name: string;
             /** @description Effective permissions (every permission for SuperAdmin). */
-            permissions: string[];
+            permissions: components["schemas"]["Permission"][];
             updatedAt: string;
         };
         /** @description The group a user belongs to, as shown with the user. */
@@ -1924,7 +1933,7 @@ export interface components {
         /** @description Body of `PATCH /api/groups/{id}`: absent fields stay. */
         GroupUpdate: {
             name?: string | null;
-            permissions?: string[] | null;
+            permissions?: components["schemas"]["Permission"][] | null;
         };
         /** @description One health check of an adapter. */
         HealthEntry: {
@@ -2005,8 +2014,11 @@ export interface components {
         };
         /** @description A job as the API shows it. */
         JobView: {
-            /** @description `NONE`, `GZIP`, `ZSTD` or `BROTLI`. */
-            compression: string;
+            /**
+             * @description `NONE`, `GZIP`, `ZSTD` or `BROTLI`.
+             * @enum {string}
+             */
+            compression: "NONE" | "GZIP" | "ZSTD" | "BROTLI";
             /** Format: int64 */
             compressionLevel: number | null;
             createdAt: string;
@@ -2022,8 +2034,11 @@ export interface components {
             name: string;
             /** @description The next scheduled run (UTC), null when disabled. */
             nextRunAt: string | null;
-            /** @description `ALWAYS`, `FAILURE_ONLY` or `SUCCESS_ONLY`. */
-            notificationEvents: string;
+            /**
+             * @description `ALWAYS`, `FAILURE_ONLY` or `SUCCESS_ONLY`.
+             * @enum {string}
+             */
+            notificationEvents: "ALWAYS" | "FAILURE_ONLY" | "SUCCESS_ONLY";
             notificationIds: string[];
             /** @description The first destination's retention (`{"mode": "NONE"}` without destinations). */
             retention: components["schemas"]["RetentionPolicy"];
@@ -2113,13 +2128,13 @@ export interface components {
             expiresAt?: string | null;
             name: string;
             /** @default [] */
-            permissions?: string[];
+            permissions?: components["schemas"]["Permission"][];
         };
         /** @description Body of `POST /api/groups`. */
         NewGroup: {
             name: string;
             /** @default [] */
-            permissions?: string[];
+            permissions?: components["schemas"]["Permission"][];
         };
         /** @description Body of `POST /api/encryption-profiles`. */
         NewProfile: {
@@ -2177,6 +2192,18 @@ export interface components {
         PasswordChange: {
             currentPassword: string;
             newPassword: string;
+        };
+        /** @enum {string} */
+        Permission: "users:read" | "users:write" | "groups:read" | "groups:write" | "sources:read" | "sources:write" | "destinations:read" | "destinations:write" | "jobs:read" | "jobs:write" | "jobs:execute" | "storage:read" | "storage:download" | "storage:restore" | "storage:delete" | "history:read" | "audit:read" | "notifications:read" | "notifications:write" | "vault:read" | "vault:write" | "profile:update_name" | "profile:update_email" | "profile:update_password" | "profile:manage_2fa" | "profile:manage_passkeys" | "settings:read" | "settings:write" | "api-keys:read" | "api-keys:write";
+        /** @description `privileged` in `POST /api/restores`. */
+        PrivilegedInput: boolean | {
+            /**
+             * @description Its password (sealed at rest, never shown).
+             * @default null
+             */
+            password?: string | null;
+            /** @description Its login. */
+            user: string;
         };
         /** @description A profile as answers show it (never the key). */
         Profile: {
@@ -2246,7 +2273,11 @@ export interface components {
                 [key: string]: unknown;
             };
             name: string;
-            type: string;
+            /**
+             * @description `database`, `storage` or `notification`.
+             * @enum {string}
+             */
+            type: "database" | "storage" | "notification";
             updatedAt: string;
         };
         /**
@@ -2327,10 +2358,11 @@ export interface components {
             /** @description The backup's object name, relative to the destination. */
             path: string;
             /**
-             * @description Restore roles/ownership too (needs a privileged target user).
-             * @default null
+             * @description `{user, password?}`: the account that creates the target database (which is then
+             *     handed to the target's own user); the password is sealed at rest and never shown.
+             *     `true`/`false` (the older flag) is accepted and sends no account.
              */
-            privileged?: boolean | null;
+            privileged?: components["schemas"]["PrivilegedInput"] | null;
             /** @description The database source to restore into. */
             targetSourceId: string;
         };
@@ -2410,9 +2442,12 @@ export interface components {
              */
             challenge: string;
             /** @description `totp` and/or `passkey`: what the account accepts. */
-            methods: string[];
-            /** @description Always `true` here. */
-            twoFactorRequired: boolean;
+            methods: ("totp" | "passkey")[];
+            /**
+             * @description Always `true` here.
+             * @constant
+             */
+            twoFactorRequired: true;
         };
         /** @description Body of `POST /api/auth/login/2fa`. */
         SecondFactorRequest: {
@@ -2504,8 +2539,11 @@ export interface components {
          */
         SignedIn: {
             session: components["schemas"]["SessionRef"];
-            /** @description Always `false` here. */
-            twoFactorRequired: boolean;
+            /**
+             * @description Always `false` here.
+             * @constant
+             */
+            twoFactorRequired: false;
             user: components["schemas"]["User"];
         };
         /** @description Body of `POST /api/auth/signup`. */
@@ -2588,10 +2626,13 @@ export interface components {
         };
         /** @description Answer of `GET /api/auth/session`: who is calling and with what. */
         WhoAmI: {
-            /** @description `"session"` or `"apiKey"`. */
-            authenticatedBy: string;
+            /**
+             * @description `"session"` or `"apiKey"`.
+             * @enum {string}
+             */
+            authenticatedBy: "session" | "apiKey";
             /** @description Effective permissions, as strings. */
-            permissions: string[];
+            permissions: components["schemas"]["Permission"][];
             /** @description The cookie session's id and expiry (null for API keys). */
             session: components["schemas"]["SessionRef"] | null;
             user: components["schemas"]["User"];

@@ -21,6 +21,7 @@ pub struct AdapterTypeInfo {
     pub secret_fields: Vec<&'static str>,
     /// `database`, `storage` or `notification`.
     #[serde(rename = "type")]
+    #[cfg_attr(feature = "schema", schemars(extend("enum" = ["database", "storage", "notification"])))]
     pub kind: &'static str,
 }
 

@@ -46,7 +46,9 @@ impl std::fmt::Debug for Adapter {
 pub struct PublicAdapter {
     pub id: String,
     pub name: String,
+    /// `database`, `storage` or `notification`.
     #[serde(rename = "type")]
+    #[cfg_attr(feature = "schema", schemars(extend("enum" = ["database", "storage", "notification"])))]
     pub kind: &'static str,
     pub adapter_id: String,
     pub config: Map<String, Value>,

@@ -25,6 +25,10 @@ pub struct ApiKey {
     pub name: String,
     /// The lookup prefix, to recognise a key (`dbk_<prefix>_…`).
     pub prefix: String,
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "Vec<crate::permissions::Permission>")
+    )]
     pub permissions: Vec<String>,
     pub user_id: String,
     pub expires_at: Option<String>,
@@ -51,6 +55,10 @@ pub struct CreatedApiKey {
 pub struct NewApiKeyRequest {
     pub name: String,
     #[serde(default)]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "Vec<crate::permissions::Permission>")
+    )]
     pub permissions: Vec<String>,
     /// ISO-8601 UTC (`2025-01-01T00:00:00Z`); absent or null: never expires.
     #[serde(default)]

@@ -206,8 +206,13 @@ pub fn resolve_principal(
 pub struct WhoAmI {
     pub user: User,
     /// Effective permissions, as strings.
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "Vec<crate::permissions::Permission>")
+    )]
     pub permissions: Vec<String>,
     /// `"session"` or `"apiKey"`.
+    #[cfg_attr(feature = "schema", schemars(extend("enum" = ["session", "apiKey"])))]
     pub authenticated_by: &'static str,
     /// The cookie session's id and expiry (null for API keys).
     pub session: Option<SessionRef>,

@@ -22,6 +22,10 @@ pub struct Group {
     pub id: String,
     pub name: String,
     /// Effective permissions (every permission for SuperAdmin).
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "Vec<crate::permissions::Permission>")
+    )]
     pub permissions: Vec<String>,
     pub member_count: i64,
     pub created_at: String,
@@ -34,6 +38,10 @@ pub struct Group {
 pub struct NewGroup {
     pub name: String,
     #[serde(default)]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "Vec<crate::permissions::Permission>")
+    )]
     pub permissions: Vec<String>,
 }
 
@@ -42,6 +50,10 @@ pub struct NewGroup {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct GroupUpdate {
     pub name: Option<String>,
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "Option<Vec<crate::permissions::Permission>>")
+    )]
     pub permissions: Option<Vec<String>>,
 }
 

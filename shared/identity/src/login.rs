@@ -41,6 +41,7 @@ pub struct SecondFactorRequest {
 #[serde(rename_all = "camelCase")]
 pub struct SignedIn {
     /// Always `false` here.
+    #[cfg_attr(feature = "schema", schemars(extend("const" = false)))]
     pub two_factor_required: bool,
     pub user: User,
     pub session: crate::authorize::SessionRef,
@@ -66,11 +67,16 @@ impl SignedIn {
 #[serde(rename_all = "camelCase")]
 pub struct SecondFactorChallenge {
     /// Always `true` here.
+    #[cfg_attr(feature = "schema", schemars(extend("const" = true)))]
     pub two_factor_required: bool,
     /// Send back with the code to `POST /api/auth/login/2fa` (or as `twoFactorChallenge` for a
     /// passkey).
     pub challenge: String,
     /// `totp` and/or `passkey`: what the account accepts.
+    #[cfg_attr(
+        feature = "schema",
+        schemars(extend("items" = {"type": "string", "enum": ["totp", "passkey"]}))
+    )]
     pub methods: Vec<&'static str>,
 }
 

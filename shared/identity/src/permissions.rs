@@ -105,6 +105,18 @@ impl<'de> Deserialize<'de> for Permission {
 /// A set of permissions, ordered as [`Permission::ALL`].
 pub type PermissionSet = BTreeSet<Permission>;
 
+/// A permission string, as a named schema of the OpenAPI document (`Permission`).
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Permission {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Permission".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = Permission::ALL.iter().map(|p| p.as_str()).collect();
+        schemars::json_schema!({"type": "string", "enum": names})
+    }
+}
+
 /// Every permission as a set (what SuperAdmin holds).
 pub fn all() -> PermissionSet {
     Permission::ALL.iter().copied().collect()

@@ -653,8 +653,10 @@ pub struct ExecutionView {
     pub job_name: Option<String>,
     /// `Backup` or `Restore`.
     #[serde(rename = "type")]
+    #[cfg_attr(feature = "schema", schemars(extend("enum" = ["Backup", "Restore", null])))]
     pub kind: Option<String>,
     /// `Pending`, `Running`, `Success`, `Partial`, `Failed` or `Cancelled`.
+    #[cfg_attr(feature = "schema", schemars(extend("enum" = ["Pending", "Running", "Success", "Partial", "Failed", "Cancelled", null])))]
     pub status: Option<String>,
     /// `Scheduled`, `Manual` or `Api`.
     pub trigger: Option<String>,

@@ -554,11 +554,13 @@ pub struct JobView {
     /// The first destination's retention (`{"mode": "NONE"}` without destinations).
     pub retention: RetentionPolicy,
     /// `NONE`, `GZIP`, `ZSTD` or `BROTLI`.
+    #[cfg_attr(feature = "schema", schemars(extend("enum" = ["NONE", "GZIP", "ZSTD", "BROTLI"])))]
     pub compression: String,
     pub compression_level: Option<i64>,
     pub encryption_profile_id: Option<String>,
     pub notification_ids: Vec<String>,
     /// `ALWAYS`, `FAILURE_ONLY` or `SUCCESS_ONLY`.
+    #[cfg_attr(feature = "schema", schemars(extend("enum" = ["ALWAYS", "FAILURE_ONLY", "SUCCESS_ONLY"])))]
     pub notification_events: String,
     pub created_at: String,
     pub updated_at: String,
