@@ -234,3 +234,189 @@ fn document_is_valid_openapi_3_1() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Values the server really produces, each with the schema the document gives it.
+fn samples() -> Vec<(&'static str, Value)> {
+    use dbackup_identity::login::{LoginAnswer, SecondFactorChallenge, SignedIn};
+    use dbackup_identity::{authorize::SessionRef, permissions, users::User};
+    use dbackup_jobs_core::job::StoredJob;
+    use dbackup_jobs_core::retention::{Gfs, RetentionPolicy};
+    let json = |v: &dyn erased::Ser| v.value();
+    let user = User {
+        id: "u1".into(),
+        name: "Ada".into(),
+        email: "ada@example.com".into(),
+        email_verified: false,
+        image: None,
+        timezone: "UTC".into(),
+        date_format: "yyyy-MM-dd".into(),
+        time_format: "HH:mm".into(),
+        two_factor_enabled: false,
+        group_id: None,
+        group: None,
+        created_at: "2026-01-01T00:00:00.000Z".into(),
+        updated_at: "2026-01-01T00:00:00.000Z".into(),
+    };
+    let signed_in = LoginAnswer::SignedIn(Box::new(SignedIn {
+        two_factor_required: false,
+        user: user.clone(),
+        session: SessionRef {
+            id: "s1".into(),
+            expires_at: "2026-01-08T00:00:00.000Z".into(),
+        },
+    }));
+    let challenge = LoginAnswer::SecondFactorRequired(SecondFactorChallenge {
+        two_factor_required: true,
+        challenge: "c".into(),
+        methods: vec!["totp", "passkey"],
+    });
+    let job = StoredJob {
+        id: "j1".into(),
+        name: "nightly".into(),
+        schedule: "0 3 * * *".into(),
+        timezone: "Europe/Berlin".into(),
+        enabled: true,
+        source_id: "src".into(),
+        databases: vec!["shop".into()],
+        destinations: vec![
+            ("d1".into(), RetentionPolicy::Simple { keep_count: 7 }),
+            (
+                "d2".into(),
+                RetentionPolicy::Smart(Gfs {
+                    daily: 7,
+                    weekly: 4,
+                    monthly: 12,
+                    yearly: 2,
+                }),
+            ),
+        ],
+        compression: "ZSTD".into(),
+        compression_level: Some(3),
+        encryption_profile_id: None,
+        notification_ids: vec![],
+        notification_events: "FAILURE_ONLY".into(),
+        created_at: "2026-01-01T00:00:00.000Z".into(),
+        updated_at: "2026-01-01T00:00:00.000Z".into(),
+        last_scheduled_at: None,
+    };
+    let (_, unhealthy) = dbackup_core::health::report(
+        Err("down".into()),
+        dbackup_core::health::WorkerStatus::Unreachable,
+        "0.1.0",
+    );
+    vec![
+        ("User", json(&user)),
+        ("LoginAnswer", json(&signed_in)),
+        ("LoginAnswer", json(&challenge)),
+        ("JobView", json(&job.to_view(chrono::Utc::now(), None))),
+        ("RetentionPolicy", json(&RetentionPolicy::None)),
+        ("HealthReport", json(&unhealthy)),
+        (
+            "ErrorBody",
+            dbackup_core::ApiError::bad_request("bad")
+                .with_details(serde_json::json!({"field": "name"}))
+                .body(),
+        ),
+        ("ErrorBody", dbackup_core::ApiError::internal("x").body()),
+        (
+            "Settings",
+            Value::Object(
+                dbackup_identity::settings::ALL
+                    .iter()
+                    .map(|s| (s.key.to_owned(), default_of(s)))
+                    .collect(),
+            ),
+        ),
+    ]
+    .into_iter()
+    .chain(
+        dbackup_adapters_core::registry::describe_all(None)
+            .iter()
+            .map(|t| ("AdapterTypeInfo", json(t))),
+    )
+    .chain(std::iter::once((
+        "Group",
+        serde_json::json!({"id": "g", "name": "All", "memberCount": 0,
+            "createdAt": "x", "updatedAt": "x",
+            "permissions": permissions::to_strings(&permissions::all())}),
+    )))
+    .collect()
+}
+
+/// A setting's default as JSON (the answer of a fresh instance).
+fn default_of(s: &dbackup_identity::settings::Setting) -> Value {
+    use dbackup_identity::settings::Kind;
+    match s.kind {
+        Kind::Integer { default, .. } => default.into(),
+        Kind::Flag { default } => default.into(),
+        Kind::Timezone { default } => default.into(),
+        Kind::NotificationChannels => Value::Array(vec![]),
+    }
+}
+
+mod erased {
+    /// `serde_json::to_value` for any serializable value, behind a trait object.
+    pub trait Ser {
+        fn value(&self) -> serde_json::Value;
+    }
+    impl<T: serde::Serialize> Ser for T {
+        fn value(&self) -> serde_json::Value {
+            serde_json::to_value(self).expect("serializable")
+        }
+    }
+}
+
+#[test]
+fn real_answers_validate_against_their_schemas() {
+    let bin = validator();
+    let python = bin.with_file_name("python");
+    assert!(
+        python.is_file(),
+        "{} is missing (see validator())",
+        python.display()
+    );
+    let doc = document();
+    let cases: Vec<Value> = samples()
+        .into_iter()
+        .map(|(name, value)| serde_json::json!({"schema": name, "value": value}))
+        .collect();
+    assert!(cases.len() > 20, "{} cases", cases.len());
+    // A wrong value must fail, or the check proves nothing.
+    let mut all = cases.clone();
+    all.push(serde_json::json!({"schema": "User", "value": {"id": 1}, "invalid": true}));
+    all.push(serde_json::json!({"schema": "ExecutionView", "value": {"status": "Bogus"}, "invalid": true}));
+    let dir = std::env::temp_dir().join(format!("dbackup-openapi-samples-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let input = dir.join("cases.json");
+    std::fs::write(
+        &input,
+        serde_json::to_string(&serde_json::json!({"components": doc["components"], "cases": all}))
+            .expect("json"),
+    )
+    .expect("write");
+    let script = r##"
+import json, sys
+from jsonschema import Draft202012Validator
+data = json.load(open(sys.argv[1]))
+bad = []
+for c in data["cases"]:
+    root = {"$ref": "#/components/schemas/" + c["schema"], "components": data["components"]}
+    errors = list(Draft202012Validator(root).iter_errors(c["value"]))
+    if bool(errors) != bool(c.get("invalid")):
+        bad.append(f'{c["schema"]}: {c["value"]!r}: {[e.message for e in errors][:3]}')
+print("\n".join(bad) if bad else "OK")
+sys.exit(1 if bad else 0)
+"##;
+    let out = Command::new(&python)
+        .args(["-c", script])
+        .arg(&input)
+        .output()
+        .expect("run python");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(out.status.success() && text.trim() == "OK", "{text}");
+}
