@@ -1613,6 +1613,35 @@ export interface components {
              */
             total: number;
         };
+        /**
+         * @description The body of `POST /api/restores`, as documented (OpenAPI); [`RestoreParams::from_body`]
+         *     validates it field by field (400 naming the field).
+         */
+        BackupRestoreRequest: {
+            /**
+             * @description `{from: to}` database renames.
+             * @default null
+             */
+            databaseMapping?: {
+                [key: string]: string;
+            } | null;
+            /** @description The storage destination holding the backup. */
+            destinationId: string;
+            /**
+             * @description Restore even where the worker's version check refuses (a dump of a newer server major).
+             * @default null
+             */
+            force?: boolean | null;
+            /** @description The backup's object name, relative to the destination. */
+            path: string;
+            /**
+             * @description Restore roles/ownership too (needs a privileged target user).
+             * @default null
+             */
+            privileged?: boolean | null;
+            /** @description The database source to restore into. */
+            targetSourceId: string;
+        };
         /** @description One entry of the change list. */
         Change: {
             action: components["schemas"]["ChangeAction"];
@@ -2195,16 +2224,6 @@ export interface components {
         };
         /** @enum {string} */
         Permission: "users:read" | "users:write" | "groups:read" | "groups:write" | "sources:read" | "sources:write" | "destinations:read" | "destinations:write" | "jobs:read" | "jobs:write" | "jobs:execute" | "storage:read" | "storage:download" | "storage:restore" | "storage:delete" | "history:read" | "audit:read" | "notifications:read" | "notifications:write" | "vault:read" | "vault:write" | "profile:update_name" | "profile:update_email" | "profile:update_password" | "profile:manage_2fa" | "profile:manage_passkeys" | "settings:read" | "settings:write" | "api-keys:read" | "api-keys:write";
-        /** @description `privileged` in `POST /api/restores`. */
-        PrivilegedInput: boolean | {
-            /**
-             * @description Its password (sealed at rest, never shown).
-             * @default null
-             */
-            password?: string | null;
-            /** @description Its login. */
-            user: string;
-        };
         /** @description A profile as answers show it (never the key). */
         Profile: {
             createdAt: string;
@@ -2335,36 +2354,6 @@ export interface components {
              */
             encryptionProfileId?: string | null;
             source: components["schemas"]["RestoreSource"];
-        };
-        /**
-         * @description The body of `POST /api/restores`, as documented (OpenAPI); [`RestoreParams::from_body`]
-         *     validates it field by field (400 naming the field).
-         */
-        RestoreRequest2: {
-            /**
-             * @description `{from: to}` database renames.
-             * @default null
-             */
-            databaseMapping?: {
-                [key: string]: string;
-            } | null;
-            /** @description The storage destination holding the backup. */
-            destinationId: string;
-            /**
-             * @description Restore even where the worker's version check refuses (a dump of a newer server major).
-             * @default null
-             */
-            force?: boolean | null;
-            /** @description The backup's object name, relative to the destination. */
-            path: string;
-            /**
-             * @description `{user, password?}`: the account that creates the target database (which is then
-             *     handed to the target's own user); the password is sealed at rest and never shown.
-             *     `true`/`false` (the older flag) is accepted and sends no account.
-             */
-            privileged?: components["schemas"]["PrivilegedInput"] | null;
-            /** @description The database source to restore into. */
-            targetSourceId: string;
         };
         /** @description Where a restore reads the backup from. */
         RestoreSource: {
@@ -4520,7 +4509,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["RestoreRequest2"];
+                "application/json": components["schemas"]["BackupRestoreRequest"];
             };
         };
         responses: {

@@ -93,6 +93,7 @@ pub fn backup_request(job: &StoredJob, parts: &BackupParts) -> Value {
 /// validates it field by field (400 naming the field).
 #[derive(Debug, Clone, serde::Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "BackupRestoreRequest"))]
 #[serde(rename_all = "camelCase")]
 pub struct RestoreRequest {
     /// The storage destination holding the backup.
