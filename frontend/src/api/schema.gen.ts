@@ -1635,10 +1635,11 @@ export interface components {
             /** @description The backup's object name, relative to the destination. */
             path: string;
             /**
-             * @description Restore roles/ownership too (needs a privileged target user).
-             * @default null
+             * @description `{user, password?}`: the account that creates the target database (which is then
+             *     handed to the target's own user); the password is sealed at rest and never shown.
+             *     `true`/`false` (the older flag) is accepted and sends no account.
              */
-            privileged?: boolean | null;
+            privileged?: components["schemas"]["PrivilegedInput"] | null;
             /** @description The database source to restore into. */
             targetSourceId: string;
         };
@@ -1855,16 +1856,17 @@ export interface components {
         /** @description The last execution of a job, short form (`lastExecution` of a job). */
         ExecutionRef: {
             endedAt: string | null;
-            id: string | null;
-            startedAt: string | null;
-            status: string | null;
+            id: string;
+            startedAt: string;
+            /** @enum {string} */
+            status: "Pending" | "Running" | "Success" | "Partial" | "Failed" | "Cancelled";
         };
         /** @description An execution (backup or restore) as `GET /api/executions[/{id}]` shows it. */
         ExecutionView: {
             endedAt: string | null;
             /** @description Why it failed. */
             error: string | null;
-            id: string | null;
+            id: string;
             jobId: string | null;
             /** @description The job's current name (null once the job is deleted). */
             jobName: string | null;
@@ -1883,19 +1885,19 @@ export interface components {
              * @description Bytes stored (backups).
              */
             size: number | null;
-            startedAt: string | null;
+            startedAt: string;
             /**
              * @description `Pending`, `Running`, `Success`, `Partial`, `Failed` or `Cancelled`.
-             * @enum {string|null}
+             * @enum {string}
              */
-            status: "Pending" | "Running" | "Success" | "Partial" | "Failed" | "Cancelled" | null;
+            status: "Pending" | "Running" | "Success" | "Partial" | "Failed" | "Cancelled";
             /** @description `Scheduled`, `Manual` or `Api`. */
             trigger: string | null;
             /**
              * @description `Backup` or `Restore`.
-             * @enum {string|null}
+             * @enum {string}
              */
-            type: "Backup" | "Restore" | null;
+            type: "Backup" | "Restore";
         };
         /** @description The SMART tiers. */
         Gfs: {
@@ -2224,6 +2226,16 @@ export interface components {
         };
         /** @enum {string} */
         Permission: "users:read" | "users:write" | "groups:read" | "groups:write" | "sources:read" | "sources:write" | "destinations:read" | "destinations:write" | "jobs:read" | "jobs:write" | "jobs:execute" | "storage:read" | "storage:download" | "storage:restore" | "storage:delete" | "history:read" | "audit:read" | "notifications:read" | "notifications:write" | "vault:read" | "vault:write" | "profile:update_name" | "profile:update_email" | "profile:update_password" | "profile:manage_2fa" | "profile:manage_passkeys" | "settings:read" | "settings:write" | "api-keys:read" | "api-keys:write";
+        /** @description `privileged` in `POST /api/restores`. */
+        PrivilegedInput: boolean | {
+            /**
+             * @description Its password (sealed at rest, never shown).
+             * @default null
+             */
+            password?: string | null;
+            /** @description Its login. */
+            user: string;
+        };
         /** @description A profile as answers show it (never the key). */
         Profile: {
             createdAt: string;

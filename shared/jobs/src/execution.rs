@@ -647,21 +647,21 @@ pub struct Progress {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ExecutionView {
-    pub id: Option<String>,
+    pub id: String,
     pub job_id: Option<String>,
     /// The job's current name (null once the job is deleted).
     pub job_name: Option<String>,
     /// `Backup` or `Restore`.
     #[serde(rename = "type")]
-    #[cfg_attr(feature = "schema", schemars(extend("enum" = ["Backup", "Restore", null])))]
-    pub kind: Option<String>,
+    #[cfg_attr(feature = "schema", schemars(extend("enum" = ["Backup", "Restore"])))]
+    pub kind: String,
     /// `Pending`, `Running`, `Success`, `Partial`, `Failed` or `Cancelled`.
-    #[cfg_attr(feature = "schema", schemars(extend("enum" = ["Pending", "Running", "Success", "Partial", "Failed", "Cancelled", null])))]
-    pub status: Option<String>,
+    #[cfg_attr(feature = "schema", schemars(extend("enum" = ["Pending", "Running", "Success", "Partial", "Failed", "Cancelled"])))]
+    pub status: String,
     /// `Scheduled`, `Manual` or `Api`.
     pub trigger: Option<String>,
     pub scheduled_for: Option<String>,
-    pub started_at: Option<String>,
+    pub started_at: String,
     pub ended_at: Option<String>,
     /// Bytes stored (backups).
     pub size: Option<i64>,
@@ -704,9 +704,10 @@ pub struct ExecutionAccepted {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ExecutionRef {
-    pub id: Option<String>,
-    pub status: Option<String>,
-    pub started_at: Option<String>,
+    pub id: String,
+    #[cfg_attr(feature = "schema", schemars(extend("enum" = ["Pending", "Running", "Success", "Partial", "Failed", "Cancelled"])))]
+    pub status: String,
+    pub started_at: String,
     pub ended_at: Option<String>,
 }
 
@@ -716,15 +717,16 @@ fn view(r: &Row, logs: Option<Value>) -> ExecutionView {
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default();
     let field = |k: &str| Some(metadata.get(k).cloned().unwrap_or(Value::Null));
+    // id, type, status and startedAt are NOT NULL columns.
     ExecutionView {
-        id: r.text("id"),
+        id: r.text("id").unwrap_or_default(),
         job_id: r.text("jobId"),
         job_name: r.text("jobName"),
-        kind: r.text("type"),
-        status: r.text("status"),
+        kind: r.text("type").unwrap_or_default(),
+        status: r.text("status").unwrap_or_default(),
         trigger: r.text("triggerType"),
         scheduled_for: r.text("scheduledFor"),
-        started_at: r.text("startedAt"),
+        started_at: r.text("startedAt").unwrap_or_default(),
         ended_at: r.text("endedAt"),
         size: r.int("size"),
         path: r.text("path"),
@@ -832,9 +834,9 @@ pub fn last_of_job(db: &dyn Db, job_id: &str) -> Result<Option<ExecutionRef>, Ap
     )?
     .first()
     .map(|r| ExecutionRef {
-        id: r.text("id"),
-        status: r.text("status"),
-        started_at: r.text("startedAt"),
+        id: r.text("id").unwrap_or_default(),
+        status: r.text("status").unwrap_or_default(),
+        started_at: r.text("startedAt").unwrap_or_default(),
         ended_at: r.text("endedAt"),
     }))
 }
