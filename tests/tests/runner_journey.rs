@@ -245,7 +245,7 @@ async fn journey(target: Target, hosts_n: usize, label: &str) {
     )
     .await;
     let settled = format!(
-        r#"SELECT COUNT(*) AS n FROM "Execution" WHERE "jobId" = '{job_id}' AND "finalizedAt" IS NULL"#
+        r#"SELECT COUNT(*) AS n FROM "Execution" WHERE "jobId" = '{job_id}' AND "postProcessedAt" IS NULL"#
     );
     wait_for(Duration::from_secs(120), || async {
         (sqlite_json(&hosts.db, &settled)[0]["n"] == 0).then_some(())

@@ -90,9 +90,9 @@ async fn run_job(app: &App, job: &str) -> Value {
     .expect("the backup finishes");
     assert_eq!(done["status"], "Success", "{done}");
     // Wait for post-processing (retention, notifications) to be over.
-    let settled = format!(r#"SELECT "finalizedAt" FROM "Execution" WHERE "id" = '{id}'"#);
+    let settled = format!(r#"SELECT "postProcessedAt" FROM "Execution" WHERE "id" = '{id}'"#);
     wait_for(Duration::from_secs(60), || async {
-        sqlite_json(&app.db, &settled)[0]["finalizedAt"]
+        sqlite_json(&app.db, &settled)[0]["postProcessedAt"]
             .is_string()
             .then_some(())
     })

@@ -1,6 +1,7 @@
 //! After an execution finishes: retention on every destination that received the backup, then
 //! notifications per the job's `notificationEvents`. Nothing here changes the execution's
-//! status: every failure becomes a warning in its logs.
+//! status: every failure becomes a warning in its logs. At least once: every step is recorded
+//! on the execution when done (`postProcess`), the whole when complete (`postProcessedAt`).
 
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use dbackup_adapters_core::{
 };
 use dbackup_core::ApiError;
 use dbackup_identity::secretbox::SecretBox;
-use dbackup_jobs_core::execution::{self, log_entry, Finished};
+use dbackup_jobs_core::execution::{self, log_entry, Finished, Step};
 use dbackup_jobs_core::job::{self, StoredJob};
 use dbackup_jobs_core::retention::{self, Backup, RetentionPolicy};
 use dbackup_jobs_core::schedule::{self, Tz};
@@ -22,24 +23,28 @@ use spin_sdk::http::{Method, Request, Response};
 use crate::dispatch::read_sidecar;
 use crate::tick::sealer;
 
-/// Post-processes up to five finished executions.
+/// Post-processes up to five finished executions. Each step (retention on one destination, one
+/// notification) is recorded when done, with its logs, so a runner that crashes midway leaves
+/// the rest to the next tick (after the claim's lease) and nothing done is done again.
 pub async fn run(db: &SpinDb) -> Result<(), ApiError> {
     let sealer = sealer()?;
     for _ in 0..5 {
-        let Some(f) = execution::claim_finished(db, &iso(Utc::now()))? else {
+        let Some(f) = execution::claim_finished(db, Utc::now())? else {
             break;
         };
         let job = match &f.job_id {
             Some(id) => job::get(db, id)?,
             None => None,
         };
-        let Some(job) = job else { continue };
-        let mut logs = Vec::new();
+        let Some(job) = job else {
+            execution::mark_post_processed(db, &f.id, &[], &iso(Utc::now()))?;
+            continue;
+        };
         if f.kind == "Backup" && matches!(f.status.as_str(), "Success" | "Partial") {
-            retention_all(db, &sealer, &f, &job, &mut logs).await;
+            retention_all(db, &sealer, &f, &job).await?;
         }
-        notify(db, &sealer, &f, &job, &mut logs).await;
-        execution::append_logs(db, &f.id, &logs, None)?;
+        notify(db, &sealer, &f, &job).await?;
+        execution::mark_post_processed(db, &f.id, &[], &iso(Utc::now()))?;
     }
     Ok(())
 }
@@ -53,8 +58,7 @@ async fn retention_all(
     sealer: &SecretBox,
     f: &Finished,
     job: &StoredJob,
-    logs: &mut Vec<Value>,
-) {
+) -> Result<(), ApiError> {
     let ok_destinations: Vec<String> = f
         .metadata
         .get("result")
@@ -70,18 +74,24 @@ async fn retention_all(
         .unwrap_or_else(|| job.destinations.iter().map(|(id, _)| id.clone()).collect());
     let tz = schedule::parse_timezone(&job.timezone).unwrap_or(Tz::UTC);
     for (dest, policy) in &job.destinations {
-        if *policy == RetentionPolicy::None || !ok_destinations.contains(dest) {
+        if *policy == RetentionPolicy::None
+            || !ok_destinations.contains(dest)
+            || f.done.retention.contains(dest)
+        {
             continue;
         }
+        let mut logs = Vec::new();
         match retention_one(db, sealer, f, job, dest, policy, tz).await {
             Ok(mut entries) => logs.append(&mut entries),
             Err(e) => warn(
-                logs,
+                &mut logs,
                 "Retention",
                 format!("retention on destination {dest} skipped: {}", describe(&e)),
             ),
         }
+        execution::mark_step(db, &f.id, Step::Retention(dest), &logs, &iso(Utc::now()))?;
     }
+    Ok(())
 }
 
 fn describe(e: &ApiError) -> String {
@@ -207,10 +217,9 @@ async fn notify(
     sealer: &SecretBox,
     f: &Finished,
     job: &StoredJob,
-    logs: &mut Vec<Value>,
-) {
+) -> Result<(), ApiError> {
     if job.notification_ids.is_empty() || !wanted(&job.notification_events, &f.status) {
-        return;
+        return Ok(());
     }
     let source = store::load(db, sealer, &job.source_id)
         .map(|a| a.name)
@@ -256,7 +265,11 @@ async fn notify(
             .map(str::to_owned),
         fields: Vec::new(),
     };
-    for id in &job.notification_ids {
+    for id in job
+        .notification_ids
+        .iter()
+        .filter(|id| !f.done.notified.contains(id))
+    {
         let outcome = match store::load(db, sealer, id) {
             Ok(channel) => match render_notification(&channel, &msg) {
                 Ok(out) => send(out).await.map(|()| channel.name),
@@ -265,6 +278,7 @@ async fn notify(
             Err(e) => Err(describe(&e)),
         };
         let now = iso(Utc::now());
+        let mut logs = Vec::new();
         match outcome {
             Ok(name) => logs.push(log_entry(
                 &now,
@@ -273,12 +287,14 @@ async fn notify(
                 &format!("notification sent to {name}"),
             )),
             Err(e) => warn(
-                logs,
+                &mut logs,
                 "Notification",
                 format!("notification {id} failed: {e}"),
             ),
         }
+        execution::mark_step(db, &f.id, Step::Notified(id), &logs, &now)?;
     }
+    Ok(())
 }
 
 /// Longest wait for one notification to be delivered; a slow channel never holds up the runner.

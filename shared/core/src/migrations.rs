@@ -48,6 +48,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0005_auth",
         sql: include_str!("../../../migrations/0005_auth.sql"),
     },
+    Migration {
+        version: 6,
+        name: "0006_postprocess",
+        sql: include_str!("../../../migrations/0006_postprocess.sql"),
+    },
 ];
 
 /// The schema version this build brings a database to (0 when there are no migrations).

@@ -854,24 +854,86 @@ pub struct Finished {
     pub ended_at: Option<String>,
     pub metadata: Map<String, Value>,
     pub logs: Vec<Value>,
+    /// Post-processing steps already done (by a runner that crashed before completing).
+    pub done: PostProcess,
 }
 
-/// Claims one finished, not yet post-processed execution (compare-and-set on `finalizedAt`).
-pub fn claim_finished(db: &dyn Db, now: &str) -> Result<Option<Finished>, ApiError> {
+/// How long a post-processing claim (`finalizedAt`) holds; every finished step renews it. A
+/// claim older than this belongs to a runner that crashed: the next tick takes it over.
+pub const POST_PROCESS_LEASE_SECS: i64 = 300;
+/// Finished executions older than this (by `endedAt`) are no longer post-processed.
+pub const POST_PROCESS_MAX_AGE_HOURS: i64 = 24;
+
+/// The post-processing steps already done for an execution (`Execution.postProcess`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PostProcess {
+    /// Destinations whose retention ran.
+    pub retention: Vec<String>,
+    /// Notification channels the notification was sent to (or failed for good).
+    pub notified: Vec<String>,
+}
+
+impl PostProcess {
+    fn parse(text: Option<String>) -> Self {
+        let v: Value = text
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(Value::Null);
+        let list = |key: &str| -> Vec<String> {
+            v.get(key)
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        Self {
+            retention: list("retention"),
+            notified: list("notified"),
+        }
+    }
+}
+
+/// One post-processing step, recorded when done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step<'a> {
+    /// Retention on this destination.
+    Retention(&'a str),
+    /// The notification on this channel.
+    Notified(&'a str),
+}
+
+/// Claims one finished execution whose post-processing is not complete: ended at most
+/// [`POST_PROCESS_MAX_AGE_HOURS`] ago, and either never claimed or claimed longer than
+/// [`POST_PROCESS_LEASE_SECS`] ago (its runner crashed). A compare-and-set on `finalizedAt`, so
+/// of two racing runners exactly one gets it. `Finished::done` lists the steps already done.
+pub fn claim_finished(db: &dyn Db, now: DateTime<Utc>) -> Result<Option<Finished>, ApiError> {
+    let now_iso = crate::iso(now);
+    let stale = crate::iso(now - chrono::Duration::seconds(POST_PROCESS_LEASE_SECS));
+    let oldest = crate::iso(now - chrono::Duration::hours(POST_PROCESS_MAX_AGE_HOURS));
     let candidates = sql::query(
         db,
-        r#"SELECT "id" FROM "Execution" WHERE "finalizedAt" IS NULL
+        r#"SELECT "id", "finalizedAt" FROM "Execution" WHERE "postProcessedAt" IS NULL
               AND "status" IN ('Success', 'Partial', 'Failed', 'Cancelled')
+              AND "endedAt" >= ? AND ("finalizedAt" IS NULL OR "finalizedAt" < ?)
             ORDER BY "endedAt" LIMIT 5"#,
-        &[],
+        &[oldest.as_str().into(), stale.as_str().into()],
     )?;
     for c in candidates {
         let id = c.text("id").unwrap_or_default();
         let rows = sql::query(
             db,
-            r#"UPDATE "Execution" SET "finalizedAt" = ? WHERE "id" = ? AND "finalizedAt" IS NULL
-            RETURNING "id", "jobId", "type", "status", "path", "size", "startedAt", "endedAt", "metadata", "logs""#,
-            &[now.into(), id.as_str().into()],
+            r#"UPDATE "Execution" SET "finalizedAt" = ?
+                WHERE "id" = ? AND "postProcessedAt" IS NULL AND "finalizedAt" IS ?
+            RETURNING "id", "jobId", "type", "status", "path", "size", "startedAt", "endedAt",
+                      "metadata", "logs", "postProcess""#,
+            &[
+                now_iso.as_str().into(),
+                id.as_str().into(),
+                c.text("finalizedAt").into(),
+            ],
         )?;
         if let Some(r) = rows.first() {
             return Ok(Some(Finished {
@@ -891,10 +953,71 @@ pub fn claim_finished(db: &dyn Db, now: &str) -> Result<Option<Finished>, ApiErr
                     .text("logs")
                     .and_then(|t| serde_json::from_str(&t).ok())
                     .unwrap_or_default(),
+                done: PostProcess::parse(r.text("postProcess")),
             }));
         }
     }
     Ok(None)
+}
+
+/// Records one finished post-processing step in one UPDATE: appends its log entries, adds the
+/// step's marker and renews the claim's lease (`finalizedAt = now`).
+pub fn mark_step(
+    db: &dyn Db,
+    id: &str,
+    step: Step<'_>,
+    entries: &[Value],
+    now: &str,
+) -> Result<(), ApiError> {
+    let (key, value) = match step {
+        Step::Retention(d) => ("retention", d),
+        Step::Notified(c) => ("notified", c),
+    };
+    let mut logs = String::from(r#""logs""#);
+    let mut params: Vec<SqlValue> = Vec::new();
+    if !entries.is_empty() {
+        logs = format!(
+            r#"json_insert("logs"{})"#,
+            ", '$[#]', json(?)".repeat(entries.len())
+        );
+        params.extend(entries.iter().map(|e| e.to_string().into()));
+    }
+    let path = format!("$.{key}[#]");
+    let list = format!("$.{key}");
+    let sql = format!(
+        r#"UPDATE "Execution" SET "logs" = {logs},
+              "postProcess" = json_insert(
+                  json_set(COALESCE("postProcess", '{{}}'), ?,
+                           COALESCE(json_extract(COALESCE("postProcess", '{{}}'), ?), json('[]'))),
+                  ?, ?),
+              "finalizedAt" = ?
+            WHERE "id" = ?"#
+    );
+    params.extend([
+        list.as_str().into(),
+        list.as_str().into(),
+        path.as_str().into(),
+        value.into(),
+        now.into(),
+        id.into(),
+    ]);
+    db.execute(&sql, &params)?;
+    Ok(())
+}
+
+/// Marks post-processing complete (with final log entries, if any).
+pub fn mark_post_processed(
+    db: &dyn Db,
+    id: &str,
+    entries: &[Value],
+    now: &str,
+) -> Result<(), ApiError> {
+    append_logs(db, id, entries, None)?;
+    db.execute(
+        r#"UPDATE "Execution" SET "postProcessedAt" = ? WHERE "id" = ?"#,
+        &[now.into(), id.into()],
+    )?;
+    Ok(())
 }
 
 /// Appends log entries to an execution (post-processing: retention, notifications) and merges

@@ -367,10 +367,92 @@ fn a_late_result_does_not_revive_a_stalled_execution() {
     // The next execution can run: the queue is not blocked.
     enqueue_backup(&db, "e2", "j1", "Manual", None, NOW).unwrap();
     assert_eq!(claim_next(&db, 1, "k", NOW).unwrap().unwrap().id, "e2");
-    // Post-processing is claimed once.
-    let f = claim_finished(&db, NOW).unwrap().unwrap();
+    // Post-processing is claimed once (e1 ended at 00:11).
+    let at = utc(2026, 1, 1, 0, 12, 0);
+    let f = claim_finished(&db, at).unwrap().unwrap();
     assert_eq!(f.id, "e1");
-    assert!(claim_finished(&db, NOW).unwrap().is_none());
+    assert_eq!(f.done, PostProcess::default());
+    assert!(claim_finished(&db, at).unwrap().is_none());
+}
+
+/// A finished execution for the post-processing tests, ended at `ended`.
+fn finished_execution(db: &TestDb, id: &str, ended: &str) {
+    job::insert(db, "j1", &spec("@daily"), NOW).ok();
+    enqueue_backup(db, id, "j1", "Manual", None, NOW).unwrap();
+    db.execute(
+        r#"UPDATE "Execution" SET "status" = 'Success', "endedAt" = ? WHERE "id" = ?"#,
+        &[ended.into(), id.into()],
+    )
+    .unwrap();
+}
+
+#[test]
+fn post_processing_is_at_least_once_with_a_lease_and_step_markers() {
+    let db = TestDb::migrated().with_adapters();
+    finished_execution(&db, "e1", "2026-01-01T10:00:00.000Z");
+    let t0 = utc(2026, 1, 1, 10, 0, 5);
+    let f = claim_finished(&db, t0).unwrap().unwrap();
+    assert_eq!(f.id, "e1");
+    // Held: another runner (or the next tick) does not get it within the lease.
+    assert!(claim_finished(&db, t0 + chrono::Duration::seconds(60))
+        .unwrap()
+        .is_none());
+    // The first steps are recorded with their logs; each renews the lease.
+    let t1 = t0 + chrono::Duration::seconds(200);
+    let entry = log_entry(
+        &crate::iso(t1),
+        "info",
+        "Retention",
+        "dst1: 1 backups, 1 kept",
+    );
+    mark_step(
+        &db,
+        "e1",
+        Step::Retention("dst1"),
+        &[entry.clone(), entry],
+        &crate::iso(t1),
+    )
+    .unwrap();
+    mark_step(&db, "e1", Step::Notified("note"), &[], &crate::iso(t1)).unwrap();
+    // The runner crashes here. 4 minutes after the claim the renewed lease still holds …
+    assert!(claim_finished(&db, t0 + chrono::Duration::seconds(240))
+        .unwrap()
+        .is_none());
+    // … and once it has run out, the next tick takes over, knowing what was done.
+    let t2 = t1 + chrono::Duration::seconds(POST_PROCESS_LEASE_SECS + 1);
+    let again = claim_finished(&db, t2).unwrap().unwrap();
+    assert_eq!(again.id, "e1");
+    assert_eq!(again.done.retention, vec!["dst1".to_owned()]);
+    assert_eq!(again.done.notified, vec!["note".to_owned()]);
+    let retention_logs = again
+        .logs
+        .iter()
+        .filter(|l| l["stage"] == "Retention")
+        .count();
+    assert_eq!(retention_logs, 2, "{:?}", again.logs);
+    // Two racing runners: one wins (the lease was just renewed by the claim).
+    assert!(claim_finished(&db, t2).unwrap().is_none());
+    mark_post_processed(&db, "e1", &[], &crate::iso(t2)).unwrap();
+    // Complete: never claimed again, even after the lease.
+    assert!(claim_finished(&db, t2 + chrono::Duration::hours(1))
+        .unwrap()
+        .is_none());
+}
+
+#[test]
+fn post_processing_gives_up_after_a_day() {
+    let db = TestDb::migrated().with_adapters();
+    finished_execution(&db, "old", "2026-01-01T00:00:00.000Z");
+    finished_execution(&db, "new", "2026-01-01T23:00:00.000Z");
+    let now = utc(2026, 1, 2, 0, 0, 1);
+    assert_eq!(claim_finished(&db, now).unwrap().unwrap().id, "new");
+    assert!(claim_finished(&db, now).unwrap().is_none());
+    assert_eq!(
+        db.count(
+            r#"SELECT COUNT(*) FROM "Execution" WHERE "id" = 'old' AND "finalizedAt" IS NULL"#
+        ),
+        1
+    );
 }
 
 #[test]
