@@ -47,12 +47,12 @@ fn auth() -> Vec<Op> {
             .body::<login::LoginRequest>()
             .ok::<login::LoginAnswer>("Signed in (cookie set), or a second factor is required.")
             .with_header("Set-Cookie", SET_COOKIE)
-            .errors(&[429]),
+            .errors(&[401, 429]),
         op("POST", "/api/auth/login/2fa", "loginSecondFactor", "Complete a login with a TOTP or backup code")
             .body::<login::SecondFactorRequest>()
             .ok::<login::SignedIn>("Signed in.")
             .with_header("Set-Cookie", SET_COOKIE)
-            .errors(&[429]),
+            .errors(&[401, 429]),
         op("POST", "/api/auth/logout", "logout", "End the current session")
             .no_content("Signed out; the cookie is deleted.")
             .with_header("Set-Cookie", "Deletes the session cookie."),
@@ -78,12 +78,13 @@ fn auth() -> Vec<Op> {
         op("POST", "/api/auth/passkeys/login/options", "passkeyLoginOptions", "WebAuthn options for a passkey sign-in")
             .describe("Empty body for passwordless login (403 while `auth.disablePasskeyLogin`), or the challenge of a password login to use a passkey as the second factor.")
             .optional_body::<passkeys::LoginOptionsRequest>()
-            .ok::<passkeys::RequestOptions>("`PublicKeyCredentialRequestOptions` in JSON form."),
+            .ok::<passkeys::RequestOptions>("`PublicKeyCredentialRequestOptions` in JSON form.")
+            .errors(&[401, 403]),
         op("POST", "/api/auth/passkeys/login/verify", "passkeyLoginVerify", "Sign in with a passkey assertion")
             .body::<passkeys::LoginRequest>()
             .ok::<login::SignedIn>("Signed in.")
             .with_header("Set-Cookie", SET_COOKIE)
-            .errors(&[429]),
+            .errors(&[401, 429]),
         op("GET", "/api/auth/passkeys", "listPasskeys", "The caller's passkeys")
             .ok::<passkeys::PasskeyOverview>("Passkeys and whether they serve as a second factor."),
         op("POST", "/api/auth/passkeys/register/options", "passkeyRegisterOptions", "WebAuthn options to register a passkey")
