@@ -2,13 +2,15 @@
 //! `POST /api/restores`.
 
 use chrono::Utc;
+use dbackup_adapters_core::{store, worker_storage};
 use dbackup_core::ApiError;
-use dbackup_jobs_core::dispatch::RestoreParams;
+use dbackup_jobs_core::dispatch::{self, RestoreParams, PRIVILEGED_PASSWORD_CONTEXT};
 use dbackup_jobs_core::execution::{self, ListQuery};
 use dbackup_jobs_core::{query_param, sql};
 use dbackup_web::gate::Ctx;
+use dbackup_web::{deadline, worker};
 use serde_json::json;
-use spin_sdk::http::Response;
+use spin_sdk::http::{Method, Response};
 
 type Answer = Result<Response, ApiError>;
 
@@ -100,9 +102,10 @@ pub async fn cancel(ctx: &Ctx) -> Answer {
     dbackup_web::ok(&v)
 }
 
-/// `POST /api/restores {destinationId, path, targetSourceId, databaseMapping?, privileged?}` →
-/// 202 `{executionId}`: a Restore execution in the same queue as backups.
-pub fn restore(ctx: &Ctx) -> Answer {
+/// `POST /api/restores {destinationId, path, targetSourceId, databaseMapping?, privileged?,
+/// force?}` → 202 `{executionId}`: a Restore execution in the same queue as backups; a
+/// privileged account's password is sealed in the stored request.
+pub async fn restore(ctx: &Ctx) -> Answer {
     let params = RestoreParams::from_body(&ctx.body_value()?)?;
     let kind_of = |id: &str| -> Result<Option<String>, ApiError> {
         Ok(sql::query(
@@ -127,6 +130,11 @@ pub fn restore(ctx: &Ctx) -> Answer {
         ))
         .with_details(json!({"field": "targetSourceId"})));
     }
+    if !params.force {
+        if let Some(why) = newer_dump(ctx, &params).await? {
+            return Err(ApiError::new(409, why).with_details(json!({"field": "force"})));
+        }
+    }
     // The job that made the backup, when the history knows it.
     let job_id = sql::query(
         &ctx.db,
@@ -138,13 +146,48 @@ pub fn restore(ctx: &Ctx) -> Answer {
     .and_then(|r| r.text("jobId"));
     let id = dbackup_jobs_core::new_id()?;
     let now = dbackup_jobs_core::iso(Utc::now());
-    execution::enqueue_restore(&ctx.db, &id, job_id.as_deref(), &params.to_json(), &now)?;
-    ctx.audit(
-        "RESTORE",
-        "EXECUTION",
-        Some(&id),
-        json!({"destinationId": params.destination_id, "path": params.path,
-               "targetSourceId": params.target_source_id}),
-    )?;
+    let sealer = ctx.secret_box()?;
+    let stored = params.to_stored(|p| {
+        sealer
+            .encrypt(p.as_bytes(), PRIVILEGED_PASSWORD_CONTEXT)
+            .map_err(|e| ApiError::internal(e.to_string()))
+    })?;
+    execution::enqueue_restore(&ctx.db, &id, job_id.as_deref(), &stored, &now)?;
+    let mut details = json!({"destinationId": params.destination_id, "path": params.path,
+                             "targetSourceId": params.target_source_id});
+    if let Some(a) = &params.privileged_as {
+        details["privileged"] = json!({"user": a.user,
+            "password": a.password.as_ref().map(|_| "••••")});
+    }
+    ctx.audit("RESTORE", "EXECUTION", Some(&id), details)?;
     dbackup_web::json_of(202, &execution::ExecutionAccepted { execution_id: id })
 }
+
+/// Refuses early what the worker would refuse later: a PostgreSQL dump of a newer major than
+/// the target server (its version as of the last connection test or health check). Skipped
+/// when the target's version is unknown or the sidecar cannot be read (the worker still checks).
+async fn newer_dump(ctx: &Ctx, params: &RestoreParams) -> Result<Option<String>, ApiError> {
+    let sealer = ctx.secret_box()?;
+    let target = store::load(&ctx.db, &sealer, &params.target_source_id)?;
+    let Some(version) = target
+        .metadata
+        .get("engineVersion")
+        .and_then(|v| v.as_str())
+        .filter(|_| target.adapter_id == "postgres")
+    else {
+        return Ok(None);
+    };
+    let storage = worker_storage(&store::load(&ctx.db, &sealer, &params.destination_id)?)?;
+    let body = json!({"storage": storage, "name": format!("{}.meta.json", params.path)});
+    let read = worker::send(Method::Post, "/v1/storage/get", Some(&body));
+    let sidecar = match deadline::within(SIDECAR_TIMEOUT, read).await {
+        Some(Ok(resp)) if *resp.status() == 200 => {
+            serde_json::from_slice(resp.body()).unwrap_or(serde_json::Value::Null)
+        }
+        _ => return Ok(None),
+    };
+    Ok(dispatch::newer_dump(&sidecar, version))
+}
+
+/// Longest wait for the backup's sidecar in `POST /api/restores`.
+const SIDECAR_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);

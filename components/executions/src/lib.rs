@@ -25,7 +25,7 @@ async fn handle(req: Request) -> Response {
         ("GET", "/api/executions") => history::list(&ctx),
         ("GET", "/api/executions/{id}") => history::get(&ctx),
         ("POST", "/api/executions/{id}/cancel") => history::cancel(&ctx).await,
-        ("POST", "/api/restores") => history::restore(&ctx),
+        ("POST", "/api/restores") => history::restore(&ctx).await,
         _ => Err(ctx.unhandled()),
     };
     ctx.finish(result)

@@ -147,7 +147,13 @@ async fn restore_body(
         .request
         .as_ref()
         .ok_or_else(|| ApiError::bad_request("the restore has no parameters"))?;
-    let params = RestoreParams::from_body(request)?;
+    let params = RestoreParams::from_stored(request, |sealed| {
+        sealer
+            .decrypt(sealed, dispatch::PRIVILEGED_PASSWORD_CONTEXT)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| ApiError::internal("privileged password: cannot be opened"))
+    })?;
     let storage = worker_storage(&store::load(db, sealer, &params.destination_id)?)?;
     let target = worker_source(&store::load(db, sealer, &params.target_source_id)?)?;
     let sidecar = read_sidecar(&storage, &params.path).await;

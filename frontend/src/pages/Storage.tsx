@@ -47,7 +47,14 @@ export const storageApi = {
     request<StoredBackup>('POST', `/api/storage/${enc(dest)}/backups/${locked ? 'lock' : 'unlock'}`, { path }),
   downloadUrl: (dest: string, path: string, decrypt = false) =>
     `/api/storage/${enc(dest)}/download${query({ path, decrypt: decrypt ? 'true' : undefined })}`,
-  restore: (b: { destinationId: string; path: string; targetSourceId: string; databaseMapping?: Record<string, string> }) =>
+  restore: (b: {
+    destinationId: string;
+    path: string;
+    targetSourceId: string;
+    databaseMapping?: Record<string, string>;
+    privileged?: { user: string; password?: string };
+    force?: boolean;
+  }) =>
     request<{ executionId: string }>('POST', '/api/restores', b),
 };
 
@@ -287,6 +294,8 @@ function RestoreDialog({
   const [mapping, setMapping] = useState<Record<string, string>>(() =>
     Object.fromEntries(backup.databases.map((d) => [d, d])),
   );
+  const [asUser, setAsUser] = useState('');
+  const [asPassword, setAsPassword] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const target: Adapter | undefined = sources.data?.find((s) => s.id === targetId);
@@ -304,6 +313,9 @@ function RestoreDialog({
         path: backup.path,
         targetSourceId: targetId,
         databaseMapping: Object.keys(databaseMapping).length ? databaseMapping : undefined,
+        privileged: asUser.trim() ? { user: asUser.trim(), password: asPassword || undefined } : undefined,
+        // The warning above was shown: starting anyway is the user's decision.
+        force: newer || undefined,
       });
       onClose();
       navigate(`/history/${enc(r.executionId)}`);
@@ -367,6 +379,27 @@ function RestoreDialog({
             ))}
           </fieldset>
         )}
+        <fieldset className="space-y-2">
+          <legend className="text-sm font-medium">Create the database as (optional)</legend>
+          <p className="text-xs text-muted">
+            A privileged account that creates the target database and hands it to the source&apos;s user.
+          </p>
+          <Field label="User">
+            {(fid) => <Input id={fid} value={asUser} onChange={(e) => setAsUser(e.target.value)} autoComplete="off" />}
+          </Field>
+          <Field label="Password">
+            {(fid) => (
+              <Input
+                id={fid}
+                type="password"
+                value={asPassword}
+                onChange={(e) => setAsPassword(e.target.value)}
+                autoComplete="new-password"
+                disabled={!asUser.trim()}
+              />
+            )}
+          </Field>
+        </fieldset>
         <ErrorAlert error={error} />
         <div className="flex justify-end gap-2">
           <Button variant="secondary" onClick={onClose}>

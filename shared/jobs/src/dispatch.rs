@@ -105,12 +105,51 @@ pub struct RestoreRequest {
     /// `{from: to}` database renames.
     #[serde(default)]
     pub database_mapping: Option<std::collections::BTreeMap<String, String>>,
-    /// Restore roles/ownership too (needs a privileged target user).
+    /// `{user, password?}`: the account that creates the target database (which is then
+    /// handed to the target's own user); the password is sealed at rest and never shown.
+    /// `true`/`false` (the older flag) is accepted and sends no account.
     #[serde(default)]
-    pub privileged: Option<bool>,
+    pub privileged: Option<PrivilegedInput>,
     /// Restore even where the worker's version check refuses (a dump of a newer server major).
     #[serde(default)]
     pub force: Option<bool>,
+}
+
+/// `privileged` in `POST /api/restores`.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(untagged)]
+pub enum PrivilegedInput {
+    /// The older flag: no account is sent.
+    Flag(bool),
+    /// The privileged account.
+    Account {
+        /// Its login.
+        user: String,
+        /// Its password (sealed at rest, never shown).
+        #[serde(default)]
+        password: Option<String>,
+    },
+}
+
+/// The sealing context of the privileged account's password in `Execution.request`.
+pub const PRIVILEGED_PASSWORD_CONTEXT: &str = "Execution.request.privileged";
+
+/// A privileged account for a restore (`privileged: {user, password?}`); the password is
+/// plaintext here (sealed in the stored form) and never printed by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PrivilegedAccount {
+    pub user: String,
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for PrivilegedAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrivilegedAccount")
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 /// A validated `POST /api/restores` body, as stored on the Restore execution.
@@ -121,7 +160,10 @@ pub struct RestoreParams {
     pub target_source_id: String,
     /// `{from: to}` database renames.
     pub database_mapping: Map<String, Value>,
+    /// `privileged` was `true` or an account.
     pub privileged: bool,
+    /// The account that creates the database.
+    pub privileged_as: Option<PrivilegedAccount>,
     /// Restore even where the worker's version check refuses (a dump of a newer server major).
     pub force: bool,
 }
@@ -168,15 +210,14 @@ impl RestoreParams {
                 )
             }
         };
+        let (privileged, privileged_as) = privileged_of(body.get("privileged"))?;
         Ok(RestoreParams {
             destination_id: text("destinationId")?,
             path,
             target_source_id: text("targetSourceId")?,
             database_mapping: mapping,
-            privileged: body
-                .get("privileged")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
+            privileged,
+            privileged_as,
             force: match body.get("force") {
                 None | Some(Value::Null) => false,
                 Some(Value::Bool(b)) => *b,
@@ -188,16 +229,46 @@ impl RestoreParams {
         })
     }
 
-    /// The stored JSON form.
-    pub fn to_json(&self) -> Value {
-        json!({
+    /// The stored JSON form; `seal` seals the privileged account's password
+    /// ([`PRIVILEGED_PASSWORD_CONTEXT`]), stored as `privilegedAs.passwordSealed`.
+    pub fn to_stored<E>(&self, seal: impl Fn(&str) -> Result<String, E>) -> Result<Value, E> {
+        let mut v = json!({
             "destinationId": self.destination_id,
             "path": self.path,
             "targetSourceId": self.target_source_id,
             "databaseMapping": self.database_mapping,
             "privileged": self.privileged,
             "force": self.force,
-        })
+        });
+        if let Some(a) = &self.privileged_as {
+            let mut account = json!({"user": a.user});
+            if let Some(p) = &a.password {
+                account["passwordSealed"] = json!(seal(p)?);
+            }
+            v["privilegedAs"] = account;
+        }
+        Ok(v)
+    }
+
+    /// Reads the stored form back ([`Self::to_stored`]); `unseal` opens the password.
+    pub fn from_stored(
+        stored: &Value,
+        unseal: impl Fn(&str) -> Result<String, dbackup_core::ApiError>,
+    ) -> Result<Self, dbackup_core::ApiError> {
+        let mut params = Self::from_body(stored)?;
+        if let Some(a) = stored.get("privilegedAs") {
+            let user = a.get("user").and_then(Value::as_str).unwrap_or_default();
+            let password = match a.get("passwordSealed").and_then(Value::as_str) {
+                Some(sealed) => Some(unseal(sealed)?),
+                None => None,
+            };
+            params.privileged = true;
+            params.privileged_as = Some(PrivilegedAccount {
+                user: user.to_owned(),
+                password,
+            });
+        }
+        Ok(params)
     }
 
     /// The target database for a backup of `source_database` (the mapping, else the same
@@ -218,6 +289,84 @@ impl RestoreParams {
         }
         source_database.map(str::to_owned)
     }
+}
+
+/// `privileged`: `true`/`false`/null, or `{user, password?}` (400 naming the field otherwise).
+fn privileged_of(
+    v: Option<&Value>,
+) -> Result<(bool, Option<PrivilegedAccount>), dbackup_core::ApiError> {
+    let bad = |m: &str| {
+        dbackup_core::ApiError::bad_request(format!("invalid privileged: {m}"))
+            .with_details(json!({"field": "privileged"}))
+    };
+    let m = match v {
+        None | Some(Value::Null) => return Ok((false, None)),
+        Some(Value::Bool(b)) => return Ok((*b, None)),
+        Some(Value::Object(m)) => m,
+        Some(_) => return Err(bad("must be a boolean or {user, password?}")),
+    };
+    if let Some(k) = m
+        .keys()
+        .find(|k| !["user", "password"].contains(&k.as_str()))
+    {
+        return Err(bad(&format!("unknown field {k:?}")));
+    }
+    let user = m
+        .get("user")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| bad("user is required"))?;
+    if user.len() > 128 || user.chars().any(char::is_control) {
+        return Err(bad(
+            "user must be at most 128 characters, without control characters",
+        ));
+    }
+    let password = match m.get("password") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(p)) if p.is_empty() => None,
+        Some(Value::String(p)) if p.len() <= 1024 && !p.contains('\0') => Some(p.clone()),
+        Some(_) => return Err(bad("password must be a string of at most 1024 characters")),
+    };
+    Ok((
+        true,
+        Some(PrivilegedAccount {
+            user: user.to_owned(),
+            password,
+        }),
+    ))
+}
+
+/// The major of a PostgreSQL version (`16.4` → (16, 0), `9.6.24` → (9, 6): before 10 the
+/// major had two parts; `17beta1`, `16.4 (Debian …)` are read up to the first non-digit).
+fn pg_major(version: &str) -> Option<(u32, u32)> {
+    let mut parts = version.trim().split(|c: char| !c.is_ascii_digit());
+    let first: u32 = parts.next()?.parse().ok()?;
+    if first >= 10 {
+        return Some((first, 0));
+    }
+    Some((
+        first,
+        parts.next().and_then(|p| p.parse().ok()).unwrap_or(0),
+    ))
+}
+
+/// Why a restore of the backup described by `sidecar` (its `.meta.json`) onto a server of
+/// `target_version` would be refused by the worker: a PostgreSQL dump of a newer major than
+/// the target's. `None` when it would not, or when either version is unknown.
+pub fn newer_dump(sidecar: &Value, target_version: &str) -> Option<String> {
+    if sidecar.get("engine").and_then(Value::as_str) != Some("postgresql") {
+        return None;
+    }
+    let source = sidecar.get("serverVersion").and_then(Value::as_str)?;
+    let (s, t) = (pg_major(source)?, pg_major(target_version)?);
+    (s > t).then(|| {
+        format!(
+            "the backup was taken from PostgreSQL {source} and the target server runs \
+             {target_version}: restoring onto an older major can fail or lose features \
+             (send force: true to restore anyway)"
+        )
+    })
 }
 
 /// `POST /v1/restores` body. `target` is the target source's worker connection; its
@@ -265,6 +414,12 @@ pub fn restore_request(
     }
     if params.force {
         body["force"] = json!(true);
+    }
+    if let Some(a) = &params.privileged_as {
+        body["privileged"] = match &a.password {
+            Some(p) => json!({"user": a.user, "password": p}),
+            None => json!({"user": a.user}),
+        };
     }
     body
 }
@@ -376,7 +531,13 @@ mod tests {
         assert_eq!(body["target"]["database"], "postgres");
         assert_eq!(body["databaseMapping"], json!({"shop": "shop_copy"}));
         assert_eq!(body["force"], true);
+        assert!(body.get("privileged").is_none());
         for bad in [
+            json!({"destinationId": "d", "path": "x", "targetSourceId": "t", "privileged": "yes"}),
+            json!({"destinationId": "d", "path": "x", "targetSourceId": "t", "privileged": {"password": "p"}}),
+            json!({"destinationId": "d", "path": "x", "targetSourceId": "t", "privileged": {"user": " "}}),
+            json!({"destinationId": "d", "path": "x", "targetSourceId": "t", "privileged": {"user": "a", "password": 5}}),
+            json!({"destinationId": "d", "path": "x", "targetSourceId": "t", "privileged": {"user": "a", "pass": "p"}}),
             json!({"destinationId": "d", "path": "x", "targetSourceId": "t", "force": "yes"}),
             json!({"path": "x", "targetSourceId": "t"}),
             json!({"destinationId": "d", "path": "../x", "targetSourceId": "t"}),
@@ -389,5 +550,94 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn privileged_account_is_sealed_at_rest_and_sent_to_the_worker() {
+        let seal =
+            |p: &str| -> Result<String, dbackup_core::ApiError> { Ok(format!("sealed:{p}")) };
+        let unseal = |s: &str| -> Result<String, dbackup_core::ApiError> {
+            Ok(s.strip_prefix("sealed:").unwrap().to_owned())
+        };
+        // The older flag still works and sends no account.
+        let p = RestoreParams::from_body(&json!({
+            "destinationId": "d1", "path": "x.dump", "targetSourceId": "t", "privileged": true
+        }))
+        .unwrap();
+        assert!(p.privileged && p.privileged_as.is_none());
+        let stored = p.to_stored(seal).unwrap();
+        assert_eq!(stored["privileged"], true);
+        assert!(stored.get("privilegedAs").is_none());
+
+        let p = RestoreParams::from_body(&json!({
+            "destinationId": "d1", "path": "x.dump", "targetSourceId": "t",
+            "privileged": {"user": " admin ", "password": "s3cret"}
+        }))
+        .unwrap();
+        assert!(!format!("{p:?}").contains("s3cret"));
+        let stored = p.to_stored(seal).unwrap();
+        assert!(!stored.to_string().contains("\"s3cret"), "{stored}");
+        assert_eq!(
+            stored["privilegedAs"],
+            json!({"user": "admin", "passwordSealed": "sealed:s3cret"})
+        );
+        // An API body cannot smuggle a stored account in.
+        let smuggled = RestoreParams::from_body(&stored).unwrap();
+        assert!(smuggled.privileged_as.is_none());
+        let back = RestoreParams::from_stored(&stored, unseal).unwrap();
+        assert_eq!(back, p);
+        let body = restore_request(
+            "e4",
+            &back,
+            json!({"kind": "local", "path": "/b"}),
+            json!({"engine": "postgresql", "database": "postgres"}),
+            &Value::Null,
+            None,
+            "http://a/cb",
+            "k",
+        );
+        assert_eq!(
+            body["privileged"],
+            json!({"user": "admin", "password": "s3cret"})
+        );
+        // Without a password.
+        let p = RestoreParams::from_body(&json!({
+            "destinationId": "d1", "path": "x.dump", "targetSourceId": "t",
+            "privileged": {"user": "admin", "password": null}
+        }))
+        .unwrap();
+        let back = RestoreParams::from_stored(&p.to_stored(seal).unwrap(), unseal).unwrap();
+        let body = restore_request(
+            "e5",
+            &back,
+            json!({}),
+            json!({}),
+            &Value::Null,
+            None,
+            "u",
+            "k",
+        );
+        assert_eq!(body["privileged"], json!({"user": "admin"}));
+    }
+
+    #[test]
+    fn newer_postgres_dumps_are_found_before_queueing() {
+        let side = |v: &str| json!({"engine": "postgresql", "serverVersion": v});
+        assert_eq!(pg_major("16.4"), Some((16, 0)));
+        assert_eq!(pg_major("9.6.24"), Some((9, 6)));
+        assert_eq!(pg_major("17beta1"), Some((17, 0)));
+        assert_eq!(pg_major("16.4 (Debian 16.4-1)"), Some((16, 0)));
+        assert_eq!(pg_major("x"), None);
+        let refused = newer_dump(&side("17.2"), "16.4").unwrap();
+        assert!(refused.contains("17.2") && refused.contains("16.4") && refused.contains("force"));
+        assert!(newer_dump(&side("9.6.24"), "9.5.1").is_some());
+        assert!(newer_dump(&side("16.1"), "16.4").is_none());
+        assert!(newer_dump(&side("15.8"), "16.4").is_none());
+        assert!(newer_dump(&side("9.6.24"), "10.1").is_none());
+        // Unknown versions, other engines, no sidecar: not decided here.
+        assert!(newer_dump(&side("17.2"), "").is_none());
+        assert!(newer_dump(&json!({"engine": "postgresql"}), "16.4").is_none());
+        assert!(newer_dump(&json!({"engine": "mysql", "serverVersion": "9.0"}), "8.0").is_none());
+        assert!(newer_dump(&Value::Null, "16.4").is_none());
     }
 }
