@@ -294,3 +294,90 @@ fn hex_bytes(text: &str) -> [u8; 32] {
         .collect();
     v.try_into().unwrap()
 }
+
+/// Wrong passwords on reveal lock both reveal and the recovery kit for that user (identity's
+/// lockout: 5 free failures, then 30 s doubling): 429 with `Retry-After`, even with the right
+/// password.
+#[tokio::test]
+async fn wrong_passwords_lock_reveal_and_the_recovery_kit() {
+    let app = RealApp::start().await;
+    let api = app.api();
+    let (_, admin) = api
+        .signup("Admin", "admin@example.com", TEST_PASSWORD)
+        .await;
+    let profile = api
+        .expect(
+            &admin,
+            "POST",
+            "/api/encryption-profiles",
+            Some(&json!({"name": "locked"})),
+            201,
+        )
+        .await;
+    let id = profile["id"].as_str().unwrap().to_owned();
+    let reveal = format!("/api/encryption-profiles/{id}/reveal");
+    // A right password in between resets the counter.
+    for _ in 0..4 {
+        let r = api
+            .call(&admin, "POST", &reveal, Some(&json!({"password": "nope"})))
+            .await;
+        assert_eq!(r.status, 400, "{}", r.text());
+    }
+    api.expect(
+        &admin,
+        "POST",
+        &reveal,
+        Some(&json!({"password": TEST_PASSWORD})),
+        200,
+    )
+    .await;
+    for i in 0..5 {
+        let r = api
+            .call(&admin, "POST", &reveal, Some(&json!({"password": "nope"})))
+            .await;
+        assert_eq!(r.status, 400, "attempt {i}: {}", r.text());
+    }
+    let r = api
+        .call(
+            &admin,
+            "POST",
+            &reveal,
+            Some(&json!({"password": TEST_PASSWORD})),
+        )
+        .await;
+    assert_eq!(r.status, 429, "{}", r.text());
+    let retry: u64 = r
+        .header("retry-after")
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After");
+    assert!((1..=30).contains(&retry), "{retry}");
+    assert_eq!(r.json()["details"]["retryAfterSecs"], retry);
+    assert!(!r.text().contains(TEST_PASSWORD));
+    // The recovery kit shares the lock.
+    let Credential::Cookie(jwt) = &admin else {
+        panic!("a session cookie")
+    };
+    let cookie = format!("dbackup_session={jwt}");
+    let kit = api
+        .send(
+            "GET",
+            &format!("/api/encryption-profiles/{id}/recovery-kit"),
+            &[
+                ("cookie", &cookie),
+                ("x-requested-with", "XMLHttpRequest"),
+                ("x-confirm-password", TEST_PASSWORD),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(kit.status, 429, "{}", kit.text());
+    assert!(kit.header("retry-after").is_some());
+    // One counter, for this user.
+    let lock_rows = sqlite_json(
+        &app.db_path(),
+        r#"SELECT key, failures FROM "LoginThrottle" WHERE key LIKE 'confirm:%'"#,
+    );
+    assert_eq!(lock_rows.len(), 1, "{lock_rows:?}");
+    assert_eq!(lock_rows[0]["failures"], 5);
+    app.shutdown().await;
+}

@@ -8,7 +8,7 @@ use dbackup_adapters_core::vault;
 use dbackup_config_core::kit;
 use dbackup_core::ApiError;
 use dbackup_identity::audit::action;
-use dbackup_identity::{users, IdentityError};
+use dbackup_identity::{lockout, users, IdentityError};
 use dbackup_web::gate::Ctx;
 use serde_json::json;
 use spin_sdk::http::{Request, Response};
@@ -80,15 +80,33 @@ fn delete(ctx: &Ctx) -> Result<Response, ApiError> {
     dbackup_web::no_content()
 }
 
-/// `POST …/reveal` `{password}` → `{id, key, fingerprint}`; a wrong password is a 400, and
-/// every attempt is audited (the key never is).
+/// Checks the caller's password for a key export, under identity's lockout (per user, shared
+/// by reveal and the recovery kit): while locked, 429 with `Retry-After` before any check; a
+/// wrong or missing password counts a failure, a right one clears the counter.
+fn confirm_password(ctx: &Ctx, user_id: &str, password: Option<&str>) -> Result<bool, ApiError> {
+    let key = [lockout::confirm_key(user_id)];
+    lockout::check(&ctx.db, &key, ctx.now)?;
+    let ok = match password.filter(|p| !p.is_empty()) {
+        Some(p) => users::check_password(&ctx.db, user_id, p)?,
+        None => false,
+    };
+    if ok {
+        lockout::clear(&ctx.db, &key[0])?;
+    } else {
+        lockout::record_failure(&ctx.db, &key, ctx.now)?;
+    }
+    Ok(ok)
+}
+
+/// `POST …/reveal` `{password}` → `{id, key, fingerprint}`; a wrong password is a 400 (five in a
+/// row lock reveal and the recovery kit: 429), and every attempt is audited (the key never is).
 fn reveal(ctx: &Ctx) -> Result<Response, ApiError> {
     let id = ctx.param("id")?;
     let sealer = ctx.secret_box()?;
     let profile = vault::get(&ctx.db, &sealer, id)?;
     let body: vault::RevealRequest = ctx.body()?;
     let user_id = ctx.principal()?.user_id().to_owned();
-    let ok = users::check_password(&ctx.db, &user_id, &body.password)?;
+    let ok = confirm_password(ctx, &user_id, Some(&body.password))?;
     if !ok {
         ctx.audit(
             "reveal-denied",
@@ -121,10 +139,7 @@ fn recovery_kit(ctx: &Ctx, password: Option<&str>) -> Result<Response, ApiError>
     let sealer = ctx.secret_box()?;
     let profile = vault::get(&ctx.db, &sealer, id)?;
     let user_id = ctx.principal()?.user_id().to_owned();
-    let ok = match password.filter(|p| !p.is_empty()) {
-        Some(p) => users::check_password(&ctx.db, &user_id, p)?,
-        None => false,
-    };
+    let ok = confirm_password(ctx, &user_id, password)?;
     if !ok {
         ctx.audit(
             "EXPORT_DENIED",

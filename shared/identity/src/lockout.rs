@@ -145,6 +145,21 @@ pub fn record_success(db: &dyn Db, email: &str) -> Result<()> {
     )
 }
 
+/// The throttle key of a user's password confirmations for sensitive actions (revealing a
+/// key, downloading a recovery kit): counted like an account.
+pub fn confirm_key(user_id: &str) -> String {
+    format!("confirm:{user_id}")
+}
+
+/// Clears one counter (a confirmation that succeeded).
+pub fn clear(db: &dyn Db, key: &str) -> Result<()> {
+    sql::exec(
+        db,
+        r#"DELETE FROM "LoginThrottle" WHERE key = ?"#,
+        &[key.into()],
+    )
+}
+
 /// Deletes counters idle for [`FORGET_AFTER_SECS`] whose lock has ended (runner cleanup).
 pub fn prune(db: &dyn Db, now: Timestamp) -> Result<()> {
     sql::exec(
