@@ -101,8 +101,8 @@ pub fn worker_source(a: &Adapter) -> Result<Value, ApiError> {
         "redis" | "valkey" => {
             out.insert("engine".into(), json!(a.adapter_id));
             required(a, "host")?;
-            // The worker's field is `user`; `database` and `tls` are not sent (an RDB snapshot
-            // covers every logical database; TLS is not supported by the worker yet).
+            // The worker's field is `user`; `tls` becomes `redis-cli --tls`, `database` its
+            // `-n` (an RDB snapshot still covers every logical database).
             copy(
                 &mut out,
                 c,
@@ -111,6 +111,8 @@ pub fn worker_source(a: &Adapter) -> Result<Value, ApiError> {
                     ("port", "port"),
                     ("username", "user"),
                     ("password", "password"),
+                    ("tls", "tls"),
+                    ("database", "database"),
                 ],
             );
             out.entry("port").or_insert(json!(6379));
@@ -255,7 +257,13 @@ pub(crate) mod tests {
         );
         assert_eq!(
             worker_source(&redis).unwrap(),
-            json!({"engine": "valkey", "host": "h", "port": 6379, "user": "u", "password": "p"})
+            json!({"engine": "valkey", "host": "h", "port": 6379, "user": "u", "password": "p",
+                   "database": 2, "tls": false})
+        );
+        let redis = adapter("redis", json!({"host": "h", "port": 6380, "tls": true}));
+        assert_eq!(
+            worker_source(&redis).unwrap(),
+            json!({"engine": "redis", "host": "h", "port": 6380, "tls": true})
         );
         let lite = adapter("sqlite", json!({"path": "/data/app.db"}));
         assert_eq!(

@@ -238,6 +238,7 @@ pub(crate) async fn redis(config: &Config, map: Map<String, Value>) -> Result<Pr
     if let Some(password) = &conn.password {
         cmd.env("REDISCLI_AUTH", password);
     }
+    cmd.args(conn.extra_args());
     cmd.arg("INFO");
     let secrets: Vec<String> = conn.password.iter().cloned().collect();
     let started = Instant::now();

@@ -26,6 +26,10 @@ pub struct RedisConnection {
     pub user: Option<String>,
     /// Password; passed only through `REDISCLI_AUTH` in the child's environment.
     pub password: Option<String>,
+    /// Connect with TLS (`redis-cli --tls`, system trust store).
+    pub tls: bool,
+    /// Logical database for commands (`-n`, 0–15); an RDB snapshot covers all of them.
+    pub database: Option<u8>,
 }
 
 impl std::fmt::Debug for RedisConnection {
@@ -34,19 +38,31 @@ impl std::fmt::Debug for RedisConnection {
             .field("host", &self.host)
             .field("port", &self.port)
             .field("user", &self.user)
+            .field("tls", &self.tls)
+            .field("database", &self.database)
             .finish_non_exhaustive()
     }
 }
 
 impl RedisConnection {
-    /// Parses `{engine, host, port, user?, password?}`.
+    /// Parses `{engine, host, port, user?, password?, tls?, database?}`.
     pub(crate) fn from_fields(mut fields: Fields) -> Result<Self, Error> {
         let _engine: Option<String> = fields.optional("engine")?;
         let host: String = fields.required("host")?;
         let port: i64 = fields.required("port")?;
         let user: Option<String> = fields.optional("user")?;
         let password: Option<String> = fields.optional("password")?;
+        let tls: Option<bool> = fields.optional("tls")?;
+        let database: Option<i64> = fields.optional("database")?;
         fields.finish()?;
+        let database = database
+            .map(|d| {
+                u8::try_from(d)
+                    .ok()
+                    .filter(|d| *d <= 15)
+                    .ok_or_else(|| Error::InvalidBody("database: must be between 0 and 15".into()))
+            })
+            .transpose()?;
         require_token_like("host", &host)?;
         let port = u16::try_from(port)
             .ok()
@@ -60,7 +76,22 @@ impl RedisConnection {
             port,
             user,
             password: password.filter(|p| !p.is_empty()),
+            tls: tls.unwrap_or(false),
+            database,
         })
+    }
+
+    /// The `redis-cli` options for `tls` and `database` (host, port and user are added by
+    /// the callers).
+    pub(crate) fn extra_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if self.tls {
+            args.push("--tls".to_owned());
+        }
+        if let Some(db) = self.database {
+            args.extend(["-n".to_owned(), db.to_string()]);
+        }
+        args
     }
 }
 
@@ -98,6 +129,7 @@ pub fn start_dump(conn: &RedisConnection, slot: &ChildSlot) -> Result<Process, S
     if let Some(password) = &conn.password {
         cmd.env("REDISCLI_AUTH", password);
     }
+    cmd.args(conn.extra_args());
     cmd.arg("--rdb").arg("-");
     Process::spawn(
         "redis-cli",
@@ -158,4 +190,39 @@ pub fn finish_restore(
         }
     }
     placement.commit(&[])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(v: serde_json::Value) -> Result<RedisConnection, Error> {
+        let serde_json::Value::Object(map) = v else {
+            unreachable!()
+        };
+        RedisConnection::from_fields(Fields::new(map))
+    }
+
+    #[test]
+    fn tls_and_database_become_redis_cli_options() {
+        let c = parse(
+            json!({"engine": "redis", "host": "h", "port": 6380, "tls": true,
+                             "database": 3, "password": "pw"}),
+        )
+        .unwrap();
+        assert!(c.tls);
+        assert_eq!(c.database, Some(3));
+        assert_eq!(c.extra_args(), vec!["--tls", "-n", "3"]);
+        assert!(!format!("{c:?}").contains("pw"));
+        let plain = parse(json!({"host": "h", "port": 6379, "tls": false})).unwrap();
+        assert!(plain.extra_args().is_empty());
+        for bad in [
+            json!({"host": "h", "port": 6379, "database": 16}),
+            json!({"host": "h", "port": 6379, "database": -1}),
+            json!({"host": "h", "port": 6379, "tls": "yes"}),
+        ] {
+            assert!(parse(bad.clone()).is_err(), "{bad}");
+        }
+    }
 }
