@@ -239,10 +239,10 @@ export const api = {
   // adapters & vault (issue 5)
   adapterTypes: () => list<T.AdapterType>('/api/adapter-types'),
   adapters: (type: T.AdapterKind) => list<T.Adapter>(`/api/adapters${query({ type })}`),
-  createAdapter: (b: Omit<T.Adapter, 'id'>) => post<T.Adapter>('/api/adapters', b),
-  updateAdapter: (a: string, b: Omit<T.Adapter, 'id'>) => put<T.Adapter>(`/api/adapters/${id(a)}`, b),
+  createAdapter: (b: T.NewAdapter) => post<T.Adapter>('/api/adapters', b),
+  updateAdapter: (a: string, b: T.AdapterUpdate) => put<T.Adapter>(`/api/adapters/${id(a)}`, b),
   deleteAdapter: (a: string) => del(`/api/adapters/${id(a)}`),
-  testAdapterConfig: (b: Omit<T.Adapter, 'id' | 'name'> & { name?: string; id?: string }) =>
+  testAdapterConfig: (b: T.AdapterTestRequest) =>
     post<T.AdapterTestResult>('/api/adapters/test', b),
   testAdapter: (a: string) => post<T.AdapterTestResult>(`/api/adapters/${id(a)}/test`),
   encryptionProfiles: () => list<T.EncryptionProfile>('/api/encryption-profiles'),

@@ -1,135 +1,47 @@
 /**
- * JSON types of the dbackup API, hand-written to mirror the server.
- *
- * THIS FILE IS THE SINGLE PLACE TO REGENERATE FROM OPENAPI once the server publishes a spec.
- * Identity types mirror shared/identity/src (users.rs, groups.rs, api_keys.rs, audit.rs,
- * sessions.rs, settings.rs) and the snapshots in tests/tests/snapshots; adapters, vault, jobs and
- * executions mirror the contracts of issues 5 and 7 (docs/CONTRACTS.md) and may still move.
+ * JSON types of the dbackup API: aliases of the types generated from the server's OpenAPI
+ * document (`schema.gen.ts`, from docs/openapi.json, itself generated from the Rust types —
+ * docs/API.md). Regenerate with `npm run gen:api` (or `cargo xtask openapi`); `tsc` then fails
+ * wherever the UI and the API disagree. The few narrowings below only refine what the API types
+ * leave free-form (adapter config schemas, worker log entries) or what the job form always sets.
  */
+import type { components } from './schema.gen';
+
+type S = components['schemas'];
 
 /** Every error answer: `{"error": ..., "details"?: ...}`. */
-export interface ErrorBody {
-  error: string;
-  details?: unknown;
-}
+export type ErrorBody = S['ErrorBody'];
 
-export interface Health {
-  status: 'ok' | string;
-  database: string;
-  worker: string;
-  schemaVersion: number | string;
-  version: string;
-}
+export type Health = S['HealthReport'];
 
-export interface GroupRef {
-  id: string;
-  name: string;
-}
+export type GroupRef = S['GroupRef'];
 
-export interface User {
-  id: string;
-  name: string;
-  email: string;
-  emailVerified: boolean;
-  image: string | null;
-  timezone: string;
-  dateFormat: string;
-  timeFormat: string;
-  twoFactorEnabled: boolean;
-  groupId: string | null;
-  group: GroupRef | null;
-  createdAt: string;
-  updatedAt: string;
-}
+export type User = S['User'];
 
-export interface NewUser {
-  name: string;
-  email: string;
-  password: string;
-  groupId?: string | null;
-}
+export type NewUser = S['NewUser'];
 
-export interface UserUpdate {
-  name?: string;
-  email?: string;
-  groupId?: string | null;
-  timezone?: string;
-  dateFormat?: string;
-  timeFormat?: string;
-}
+export type UserUpdate = S['UserUpdate'];
 
-export type ProfileUpdate = Omit<UserUpdate, 'groupId'>;
+export type ProfileUpdate = S['ProfileUpdate'];
 
-export interface PasswordChange {
-  currentPassword: string;
-  newPassword: string;
-}
+export type PasswordChange = S['PasswordChange'];
 
-export interface SessionInfo {
-  authenticatedBy: 'session' | 'apiKey' | string;
-  permissions: Permission[];
-  session: { id: string; expiresAt: string } | null;
-  user: User;
-}
+export type SessionInfo = S['WhoAmI'];
 
-export interface SessionRow {
-  id: string;
-  userId: string;
-  ipAddress: string | null;
-  userAgent: string | null;
-  createdAt: string;
-  updatedAt: string;
-  expiresAt: string;
-  current: boolean;
-}
+export type SessionRow = S['Session'];
 
-export type LoginAnswer =
-  | { twoFactorRequired: true; challenge: string; methods?: ('totp' | 'passkey' | string)[] }
-  | { twoFactorRequired: false; user: User; session: { id: string; expiresAt: string } };
+export type LoginAnswer = S['LoginAnswer'];
 
-export interface Enrollment {
-  secret: string;
-  otpauthUri: string;
-}
+export type Enrollment = S['Enrollment'];
 
-export interface Group {
-  id: string;
-  name: string;
-  permissions: Permission[];
-  memberCount: number;
-  createdAt: string;
-  updatedAt: string;
-}
+export type Group = S['Group'];
 
-export interface ApiKey {
-  id: string;
-  name: string;
-  prefix: string;
-  permissions: Permission[];
-  userId: string;
-  expiresAt: string | null;
-  lastUsedAt: string | null;
-  createdAt: string;
-}
+export type ApiKey = S['ApiKey'];
 
 /** The 201 of `POST /api/api-keys`: the only time the full key is shown. */
-export interface CreatedApiKey extends ApiKey {
-  key: string;
-}
+export type CreatedApiKey = S['CreatedApiKey'];
 
-export interface AuditEntry {
-  id: string;
-  userId: string | null;
-  userName: string | null;
-  userEmail: string | null;
-  action: string;
-  resource: string;
-  resourceId: string | null;
-  details: unknown;
-  ipAddress: string | null;
-  userAgent: string | null;
-  createdAt: string;
-}
+export type AuditEntry = S['AuditEntry'];
 
 export interface Page<T> {
   items: T[];
@@ -145,18 +57,7 @@ export interface AuditFilter {
 }
 
 /** `GET /api/settings`: the known settings, keyed by name. */
-export interface Settings {
-  sessionLifetimeHours: number;
-  auditLogRetentionDays: number;
-  maxConcurrentJobs: number;
-  stallTimeoutMinutes: number;
-  healthCheckInterval: number;
-  healthReminderInterval: number;
-  'auth.disablePasskeyLogin': boolean;
-  'scheduler.timezone': string;
-  systemNotificationChannels: string[];
-  [key: string]: number | string | boolean | string[];
-}
+export type Settings = S['Settings'];
 
 /** Permission strings (shared/identity/src/permissions.rs). */
 export const PERMISSIONS = [
@@ -192,13 +93,21 @@ export const PERMISSIONS = [
   'api-keys:write',
 ] as const;
 
-export type Permission = (typeof PERMISSIONS)[number];
+export type Permission = S['Permission'];
+
+/** Compiles only while `PERMISSIONS` lists exactly the API's permissions. */
+const permissionsMatchApi: [(typeof PERMISSIONS)[number]] extends [Permission]
+  ? [Permission] extends [(typeof PERMISSIONS)[number]]
+    ? true
+    : false
+  : false = true;
+void permissionsMatchApi;
 
 // ---------------------------------------------------------------------------------------------
 // Issue 5: adapters and the vault (contract; the API may not be deployed yet).
 // ---------------------------------------------------------------------------------------------
 
-export type AdapterKind = 'database' | 'storage' | 'notification';
+export type AdapterKind = S['PublicAdapter']['type'];
 
 /** A JSON Schema subset, as `/api/adapter-types` describes adapter configs. */
 export interface JsonSchema {
@@ -220,84 +129,42 @@ export interface JsonSchema {
   'x-secret'?: boolean;
 }
 
-export interface AdapterType {
-  id: string;
-  type: AdapterKind;
-  name: string;
+/** `schema` is the adapter config's JSON Schema (free-form in the API's types). */
+export type AdapterType = Omit<S['AdapterTypeInfo'], 'schema' | 'secretFields'> & {
   schema: JsonSchema;
-  /** Names of secret fields, when the server lists them beside the schema. */
   secretFields?: string[];
-}
+};
 
-export interface Adapter {
-  id: string;
-  name: string;
-  type: AdapterKind;
-  adapterId: string;
-  config: Record<string, unknown>;
-  lastStatus?: string | null;
-  lastHealthCheck?: string | null;
-  consecutiveFailures?: number;
-  metadata?: Record<string, unknown> | null;
-  createdAt?: string;
-  updatedAt?: string;
-}
+export type Adapter = S['PublicAdapter'];
+export type NewAdapter = S['NewAdapter'];
+export type AdapterUpdate = S['AdapterUpdate'];
+export type AdapterTestRequest = S['AdapterTestRequest'];
 
-export interface AdapterTestResult {
-  ok: boolean;
-  latencyMs: number;
-  version?: string;
-  message: string;
-}
+export type AdapterTestResult = S['TestResult'];
 
-export interface EncryptionProfile {
-  id: string;
-  name: string;
-  fingerprint?: string;
-  description?: string | null;
-  createdAt?: string;
-}
+export type EncryptionProfile = S['Profile'];
 
 // ---------------------------------------------------------------------------------------------
 // Issue 7: jobs and executions (contract; the API may not be deployed yet).
 // ---------------------------------------------------------------------------------------------
 
-export type Compression = 'NONE' | 'GZIP' | 'ZSTD' | 'BROTLI';
+export type Compression = S['JobView']['compression'];
 
-export type Retention =
-  | { mode: 'NONE' }
-  | { mode: 'SIMPLE'; simple: { keepCount: number } }
-  | { mode: 'SMART'; smart: { daily: number; weekly: number; monthly: number; yearly: number } };
+export type Retention = S['RetentionPolicy'];
 
-export interface JobDestination {
-  destinationId: string;
-  retention: Retention;
-}
+export type JobDestination = Omit<S['DestinationInput'], 'retention'> & { retention: Retention };
 
-export interface JobBody {
-  name: string;
-  schedule: string;
-  timezone?: string;
-  enabled?: boolean;
-  sourceId: string;
+/** The job editor's body: the API's `JobInput` with the fields the form always sets made required. */
+export type JobBody = Omit<S['JobInput'], 'databases' | 'destinations' | 'timezone' | 'compression'> & {
   databases: string[];
   destinations: JobDestination[];
+  timezone?: string;
   compression: Compression;
-  compressionLevel?: number;
-  encryptionProfileId?: string | null;
-  notificationIds?: string[];
-  notificationEvents?: 'ALWAYS' | 'FAILURE_ONLY' | 'SUCCESS_ONLY';
-}
+};
 
-export interface Job extends JobBody {
-  id: string;
-  lastExecution?: { id: string; status: ExecutionStatus; startedAt: string | null; endedAt: string | null } | null;
-  nextRunAt?: string | null;
-  createdAt?: string;
-  updatedAt?: string;
-}
+export type Job = S['JobView'];
 
-export type ExecutionStatus = 'Pending' | 'Running' | 'Success' | 'Failed' | 'Cancelled' | 'Partial';
+export type ExecutionStatus = S['ExecutionView']['status'];
 
 export interface LogEntry {
   timestamp: string;
@@ -307,178 +174,58 @@ export interface LogEntry {
   details?: unknown;
 }
 
-export interface Progress {
-  stage?: string | null;
-  percent?: number | null;
-  bytesIn?: number | null;
-  bytesOut?: number | null;
-  rateBytesPerSec?: number | null;
-}
+export type Progress = S['Progress'];
 
-export interface Execution {
-  id: string;
-  jobId: string | null;
-  jobName?: string | null;
-  trigger?: string | null;
-  error?: string | null;
-  type: 'Backup' | 'Restore' | string;
-  status: ExecutionStatus;
-  startedAt: string | null;
-  endedAt: string | null;
-  size: number | null;
-  path: string | null;
-  logs?: LogEntry[];
-  progress?: Progress | null;
-}
+/** `logs` are the worker's entries (free-form JSON in the API's types). */
+export type Execution = Omit<S['ExecutionView'], 'logs'> & { logs?: LogEntry[] };
 
 // --- passkeys and SSO (issue 4, docs/AUTH.md; shared/identity/src/{passkeys,sso}.rs) ---------
 
 /** One of the caller's passkeys (never the public key). */
-export interface Passkey {
-  id: string;
-  name: string | null;
-  credentialId: string;
-  deviceType: string;
-  backedUp: boolean;
-  transports: string[];
-  aaguid: string | null;
-  alg: number | null;
-  createdAt: string | null;
-  lastUsedAt: string | null;
-}
+export type Passkey = S['Passkey'];
 
 /** `GET /api/auth/passkeys`. */
-export interface PasskeyList {
-  passkeys: Passkey[];
-  passkeyTwoFactor: boolean;
-}
+export type PasskeyList = S['PasskeyOverview'];
 
 /** `GET /api/auth/sso/providers` (public): enabled providers; `id` is the `providerId`. */
-export interface PublicSsoProvider {
-  id: string;
-  name: string;
-  adapter: string;
-}
+export type PublicSsoProvider = S['LoginProvider'];
 
 export type SsoAdapter = 'generic' | 'authentik' | 'keycloak' | 'pocket-id' | 'authelia';
 
 /** `/api/sso-providers` (settings:write); the client secret is only `hasClientSecret`. */
-export interface SsoProvider {
-  id: string;
-  providerId: string;
-  name: string;
-  adapter: SsoAdapter | string;
-  adapterConfig: Record<string, string>;
-  issuer: string | null;
-  authorizationEndpoint: string | null;
-  tokenEndpoint: string | null;
-  userInfoEndpoint: string | null;
-  jwksEndpoint: string | null;
-  clientId: string | null;
-  hasClientSecret: boolean;
-  domain: string | null;
-  enabled: boolean;
-  allowProvisioning: boolean;
-  createdAt: string;
-  updatedAt: string;
-}
+export type SsoProvider = S['SsoProvider'];
 
 /** Body of `POST`/`PATCH /api/sso-providers` (absent fields are kept on PATCH). */
-export interface SsoProviderInput {
-  name?: string;
-  providerId?: string;
-  adapter?: string;
-  issuer?: string;
-  baseUrl?: string;
-  slug?: string;
-  realm?: string;
-  authorizationEndpoint?: string;
-  tokenEndpoint?: string;
-  userInfoEndpoint?: string;
-  jwksEndpoint?: string;
-  clientId?: string;
-  clientSecret?: string;
-  domain?: string;
-  enabled?: boolean;
-  allowProvisioning?: boolean;
-}
+export type SsoProviderInput = S['ProviderInput'];
 
 /** `GET /api/profile/accounts`: linked SSO accounts and the other ways to sign in. */
-export interface LinkedAccounts {
-  accounts: { id: string; providerId: string; providerName: string | null; accountId: string; createdAt: string }[];
-  hasPassword: boolean;
-  passkeys: number;
-}
+export type LinkedAccounts = S['LinkedAccounts'];
 
 // --- v3: adapter databases and health history, config self-backup, recovery kit ---------------
 // (components/adapters/src/{probe,crud}.rs; docs/CONTRACTS.md "v3 additions")
 
 /** One entry of `GET /api/adapters/{id}/databases`. */
-export interface DatabaseInfo {
-  name: string;
-  system: boolean;
-}
+export type DatabaseInfo = S['DatabaseInfo'];
 
 /** One health check (`HealthCheckLog`). */
-export interface HealthCheck {
-  status: 'ONLINE' | 'DEGRADED' | 'OFFLINE' | string | null;
-  latencyMs: number | null;
-  error: string | null;
-  createdAt: string | null;
-}
+export type HealthCheck = S['HealthEntry'];
 
 /** `GET /api/adapters/{id}/health?from&to`: checks oldest first and the current state. */
-export interface AdapterHealth {
-  adapterId: string;
-  status: string | null;
-  lastHealthCheck: string | null;
-  consecutiveFailures: number | null;
-  entries: HealthCheck[];
-}
+export type AdapterHealth = S['HealthHistory'];
 
 /** The config self-backup job (`configBackup` setting). */
-export interface ConfigBackupConfig {
-  enabled: boolean;
-  schedule: string;
-  timezone: string;
-  destinationId: string | null;
-  encryptionProfileId: string | null;
-  includeSecrets: boolean;
-  includePasswordHashes: boolean;
-  keep: number;
-}
+export type ConfigBackupConfig = S['ConfigBackupConfig'];
 
 /** `GET`/`PUT /api/system/config-backup`. */
-export interface ConfigBackupState {
-  config: ConfigBackupConfig;
-  lastRun: { at: string; status: 'success' | 'failed'; objectName?: string; size?: number; error?: string } | null;
-  nextRunAt: string | null;
-}
+export type ConfigBackupState = S['ConfigBackupView'];
 
 /** 201 of `POST /api/system/config-backup` (run now). */
-export interface ConfigBackupRun {
-  objectName: string;
-  size: number;
-  sha256: string;
-  destinationId: string;
-  encrypted: boolean;
-  counts: Record<string, number>;
-}
+export type ConfigBackupRun = S['RunResult'];
 
 /** `GET /api/system/config-backups`. */
-export interface ConfigBackupList {
-  destinationId: string | null;
-  backups: { name: string; size: number; modifiedAt: string | null; encrypted: boolean }[];
-}
+export type ConfigBackupList = S['ConfigBackupList'];
 
-export type ConfigChangeAction = 'create' | 'update' | 'unchanged' | 'skip';
+export type ConfigChangeAction = S['ChangeAction'];
 
 /** 200 of `POST /api/system/config-restore`. */
-export interface ConfigRestoreResult {
-  dryRun: boolean;
-  formatVersion: number;
-  createdAt: string;
-  changes: { entity: string; action: ConfigChangeAction; name: string; reason?: string }[];
-  counts: Record<ConfigChangeAction, number>;
-  warnings: string[];
-}
+export type ConfigRestoreResult = S['RestoreReport'];
