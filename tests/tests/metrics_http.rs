@@ -1,7 +1,8 @@
 //! `GET /metrics` against the real app with the real worker and PostgreSQL: after one
 //! successful and one failed backup, every line of the scrape parses under a strict parser of
 //! the Prometheus text format (0.0.4) and the values match the runs; access needs an API key
-//! with `settings:read` or the `metrics_token` bearer.
+//! with `settings:read` or the `metrics_token` bearer. The normalized scrape is an insta
+//! snapshot (`snapshots/metrics_http__metrics_after_two_runs.snap`).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -345,6 +346,10 @@ async fn metrics_after_runs_parse_strictly_and_match() {
         .is_some_and(|c| c.starts_with("text/plain; version=0.0.4")));
     let text = resp.text();
     println!("--- /metrics sample ---\n{text}");
+    insta::assert_snapshot!(
+        "metrics_after_two_runs",
+        normalized_scrape(&text, &good, &bad)
+    );
     let (samples, types) = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
     let (key_samples, _) = parse(&by_key.text()).expect("parses");
     assert_eq!(key_samples.len(), samples.len());
@@ -481,6 +486,40 @@ async fn metrics_after_runs_parse_strictly_and_match() {
 
     host.shutdown().await;
     psql("postgres", &format!("DROP DATABASE IF EXISTS {src_db}"));
+}
+
+/// The scrape with what differs between runs taken out, for the snapshot: the two jobs' random
+/// ids become their names, values that depend on timing or size become `<varies>`, and the
+/// samples of each family are sorted (series order follows the random ids).
+fn normalized_scrape(text: &str, good: &str, bad: &str) -> String {
+    const VARYING: [&str; 4] = [
+        "_bucket{",
+        "_sum ",
+        "dbackup_job_last_success_timestamp_seconds{",
+        "dbackup_job_last_backup_size_bytes{",
+    ];
+    let mut out: Vec<String> = Vec::new();
+    let mut block: Vec<String> = Vec::new();
+    let flush = |block: &mut Vec<String>, out: &mut Vec<String>| {
+        block.sort();
+        out.append(block);
+    };
+    for line in text.lines() {
+        let line = line
+            .replace(good, "<job nightly>")
+            .replace(bad, "<job broken>");
+        if line.starts_with('#') {
+            flush(&mut block, &mut out);
+            out.push(line);
+        } else if VARYING.iter().any(|m| line.contains(m)) {
+            let series = line.rsplit_once(' ').map_or(line.as_str(), |(s, _)| s);
+            block.push(format!("{series} <varies>"));
+        } else {
+            block.push(line);
+        }
+    }
+    flush(&mut block, &mut out);
+    out.join("\n")
 }
 
 fn exec_count(samples: &[Sample], job: &str, status: &str) -> f64 {
