@@ -107,10 +107,23 @@ async fn open_databases(
 /// Starts the host; every configuration problem is returned as one readable error.
 pub async fn start(config: HostConfig) -> Result<RunningHost> {
     let manifest = Manifest::load(&config.manifest)?;
+    // The port and an external worker first: a host that cannot serve must not touch (migrate)
+    // the database. The listen address is also `app_url`'s value when nothing sets it.
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| anyhow!("cannot listen on {}: {e}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let own_url = own_url(addr);
     let env = config.env.clone();
-    let variables = Variables::resolve(&manifest, |k| match &env {
-        Some(map) => map.get(k).cloned(),
-        None => std::env::var(k).ok(),
+    let variables = Variables::resolve(&manifest, |k| {
+        let value = match &env {
+            Some(map) => map.get(k).cloned(),
+            None => std::env::var(k).ok(),
+        };
+        // The worker posts execution events to `app_url`; the manifest default names port
+        // 3000, which is wrong for a host listening elsewhere (a random port in tests,
+        // `--listen`), so an unset `app_url` is this host's own address.
+        value.or_else(|| (k == APP_URL_VARIABLE).then(|| own_url.clone()))
     })?;
     let triggers = manifest
         .cron_triggers
@@ -123,12 +136,6 @@ pub async fn start(config: HostConfig) -> Result<RunningHost> {
         })
         .collect::<Result<Vec<_>>>()?;
 
-    // The port and an external worker first: a host that cannot serve must not touch (migrate)
-    // the database.
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| anyhow!("cannot listen on {}: {e}", config.listen))?;
-    let addr = listener.local_addr()?;
     if let WorkerMode::External = &config.worker {
         let (url, token) = worker_settings(&variables)?;
         let authority = worker::authority_of(&url)?;
@@ -209,6 +216,21 @@ pub async fn start(config: HostConfig) -> Result<RunningHost> {
     })
 }
 
+/// The environment variable that sets `app_url`, the base URL the worker calls back.
+const APP_URL_VARIABLE: &str = "SPIN_VARIABLE_APP_URL";
+
+/// `http://<addr>`, with a wildcard listen address (`0.0.0.0`, `::`) replaced by the loopback
+/// address of the same family, which a worker on this machine can reach.
+fn own_url(addr: std::net::SocketAddr) -> String {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
+}
+
 fn worker_settings(variables: &Variables) -> Result<(String, String)> {
     let url = variables
         .get("worker_url")
@@ -285,4 +307,18 @@ pub async fn shutdown_signal() {
 pub fn sibling_binary(name: &str) -> Result<PathBuf> {
     let exe = std::env::current_exe().context("cannot find the host's own path")?;
     Ok(exe.with_file_name(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::own_url;
+
+    #[test]
+    fn own_url_names_a_reachable_address() {
+        let url = |s: &str| own_url(s.parse().expect("socket address"));
+        assert_eq!(url("127.0.0.1:3000"), "http://127.0.0.1:3000");
+        assert_eq!(url("0.0.0.0:8080"), "http://127.0.0.1:8080");
+        assert_eq!(url("[::]:8080"), "http://[::1]:8080");
+        assert_eq!(url("192.168.1.5:80"), "http://192.168.1.5:80");
+    }
 }

@@ -83,3 +83,31 @@ async fn a_missing_required_variable_fails_the_start() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn app_url_defaults_to_the_hosts_own_address() {
+    let manifest = probe_manifest_with_variables(
+        "app_url = { default = \"http://127.0.0.1:3000\" }",
+        &["/..."],
+        "[component.probe.variables]\napp = \"{{ app_url }}\"",
+    );
+    // Unset: the address the host listens on (the worker's callbacks must reach this host).
+    let host = start_host(&manifest, &[]).await;
+    let addr = host.addr();
+    assert_eq!(
+        var(addr, "app").await,
+        json!({"value": format!("http://{addr}")})
+    );
+    host.shutdown().await;
+    // Set: the configured value wins (a reverse proxy, another machine).
+    let host = start_host(
+        &manifest,
+        &[("SPIN_VARIABLE_APP_URL", "https://backup.example.com")],
+    )
+    .await;
+    assert_eq!(
+        var(host.addr(), "app").await,
+        json!({"value": "https://backup.example.com"})
+    );
+    host.shutdown().await;
+}
