@@ -374,6 +374,10 @@ pub fn apply_event(
             }
         }
         let change = compute_change(row, kind, event, &at);
+        // The compare-and-set covers every writer, not only other events: a cancel, the
+        // watchdog or post-processing may change the status or append logs between the read
+        // and the write, and the change computed from the stale row must not undo theirs.
+        let (read_status, read_logs) = (row.text("status"), row.text("logs"));
         let updated = sql::query(
             db,
             r#"UPDATE "Execution"
@@ -381,7 +385,8 @@ pub fn apply_event(
                       "logs" = ?, "metadata" = ?, "status" = ?,
                       "size" = COALESCE(?, "size"), "path" = COALESCE(?, "path"),
                       "endedAt" = COALESCE(?, "endedAt")
-                WHERE "id" = ? AND "lastSeq" = ? RETURNING "id""#,
+                WHERE "id" = ? AND "lastSeq" = ? AND "status" IS ? AND "logs" IS ?
+            RETURNING "id""#,
             &[
                 SqlValue::Integer(seq),
                 now.into(),
@@ -394,6 +399,8 @@ pub fn apply_event(
                 change.ended_at.into(),
                 id.into(),
                 SqlValue::Integer(last_seq),
+                read_status.into(),
+                read_logs.into(),
             ],
         )?;
         if !updated.is_empty() {

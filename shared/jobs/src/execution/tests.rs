@@ -526,3 +526,53 @@ fn claim_cap_follows_the_max_concurrent_jobs_setting() {
     .unwrap();
     assert_eq!(running[0].int("n"), Some(2));
 }
+
+/// A `Db` that cancels the execution right before the first event `UPDATE`, i.e. between the
+/// event's read and its compare-and-set write (the race a cancel click can hit).
+struct CancelBeforeEventWrite {
+    inner: TestDb,
+    fired: std::cell::Cell<bool>,
+}
+
+impl Db for CancelBeforeEventWrite {
+    fn execute(
+        &self,
+        sql: &str,
+        params: &[dbackup_core::db::Value],
+    ) -> Result<dbackup_core::db::Rows, dbackup_core::db::DbError> {
+        if !self.fired.get() && sql.contains(r#"SET "lastSeq" = ?"#) {
+            self.fired.set(true);
+            let cancelled = finish(&self.inner, "e1", "Cancelled", "Cancelled by user u1", NOW)
+                .map_err(|e| dbackup_core::db::DbError::new(e.message))?;
+            assert!(cancelled.is_some(), "the execution was running");
+        }
+        self.inner.execute(sql, params)
+    }
+}
+
+#[test]
+fn an_event_read_before_a_cancel_does_not_undo_it() {
+    let db = TestDb::migrated().with_adapters();
+    job::insert(&db, "j1", &spec("@daily"), NOW).unwrap();
+    enqueue_backup(&db, "e1", "j1", "Manual", None, NOW).unwrap();
+    claim_next(&db, 1, "k", NOW).unwrap();
+    set_task(&db, "e1", "t1", NOW).unwrap();
+    let racing = CancelBeforeEventWrite {
+        inner: db,
+        fired: std::cell::Cell::new(false),
+    };
+    let stage = json!({"seq": 1, "taskId": "t1", "type": "stage", "stage": "dumping"});
+    // The first write loses the compare-and-set; the retry sees the cancel and keeps it.
+    assert_eq!(
+        apply_event(&racing, "e1", &stage, NOW).unwrap(),
+        EventOutcome::Applied { finished: false }
+    );
+    let v = serde_json::to_value(get_view(&racing.inner, "e1").unwrap().unwrap()).unwrap();
+    assert_eq!(v["status"], "Cancelled", "{v}");
+    let logs = v["logs"].as_array().unwrap();
+    assert!(
+        logs.iter().any(|l| l["message"] == "Cancelled by user u1"),
+        "{v}"
+    );
+    assert!(logs.iter().any(|l| l["message"] == "Stage: Dumping"), "{v}");
+}
