@@ -5,6 +5,8 @@ pub mod db;
 pub mod error;
 pub mod health;
 pub mod migrations;
+#[cfg(any(test, feature = "native-sqlite"))]
+pub mod native_sqlite;
 pub mod time;
 
 pub use error::ApiError;

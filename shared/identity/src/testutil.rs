@@ -4,7 +4,6 @@
 use std::sync::OnceLock;
 
 use dbackup_core::db::{Db, DbError, Rows, Value};
-use rusqlite::types::{Value as SqlValue, ValueRef};
 
 use crate::permissions::{self, Permission, PermissionSet, SUPER_ADMIN_GROUP};
 use crate::time::Timestamp;
@@ -57,38 +56,7 @@ impl TestDb {
 
 impl Db for TestDb {
     fn execute(&self, sql: &str, params: &[Value]) -> Result<Rows, DbError> {
-        let err = |e: rusqlite::Error| match e {
-            rusqlite::Error::SqlInputError { msg, .. } => DbError::new(msg),
-            rusqlite::Error::SqliteFailure(_, Some(msg)) => DbError::new(msg),
-            other => DbError::new(other.to_string()),
-        };
-        let mut stmt = self.0.prepare(sql).map_err(err)?;
-        let columns: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
-        let params = params.iter().map(|v| match v {
-            Value::Integer(i) => SqlValue::Integer(*i),
-            Value::Real(r) => SqlValue::Real(*r),
-            Value::Text(t) => SqlValue::Text(t.clone()),
-            Value::Blob(b) => SqlValue::Blob(b.clone()),
-            Value::Null => SqlValue::Null,
-        });
-        let mut query = stmt
-            .query(rusqlite::params_from_iter(params))
-            .map_err(err)?;
-        let mut rows = Vec::new();
-        while let Some(row) = query.next().map_err(err)? {
-            let mut out = Vec::with_capacity(columns.len());
-            for i in 0..columns.len() {
-                out.push(match row.get_ref(i).map_err(err)? {
-                    ValueRef::Null => Value::Null,
-                    ValueRef::Integer(i) => Value::Integer(i),
-                    ValueRef::Real(r) => Value::Real(r),
-                    ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
-                    ValueRef::Blob(b) => Value::Blob(b.to_vec()),
-                });
-            }
-            rows.push(out);
-        }
-        Ok(Rows { columns, rows })
+        dbackup_core::native_sqlite::execute(&self.0, sql, params)
     }
 }
 

@@ -1,7 +1,6 @@
 //! Test support: a native `Db` over rusqlite with every migration applied, and fixtures.
 
 use dbackup_core::db::{Db, DbError, Rows, Value};
-use rusqlite::types::{Value as SqlValue, ValueRef};
 
 pub const NOW: &str = "2026-01-01T00:00:00.000Z";
 
@@ -67,40 +66,6 @@ impl TestDb {
 
 impl Db for TestDb {
     fn execute(&self, sql: &str, params: &[Value]) -> Result<Rows, DbError> {
-        let err = |e: rusqlite::Error| DbError::new(e.to_string());
-        let mut stmt = self.0.prepare(sql).map_err(err)?;
-        let columns: Vec<String> = stmt
-            .column_names()
-            .iter()
-            .map(|c| (*c).to_owned())
-            .collect();
-        let params: Vec<SqlValue> = params
-            .iter()
-            .map(|v| match v {
-                Value::Integer(i) => SqlValue::Integer(*i),
-                Value::Real(f) => SqlValue::Real(*f),
-                Value::Text(s) => SqlValue::Text(s.clone()),
-                Value::Blob(b) => SqlValue::Blob(b.clone()),
-                Value::Null => SqlValue::Null,
-            })
-            .collect();
-        let mut rows = stmt
-            .query(rusqlite::params_from_iter(params.iter()))
-            .map_err(err)?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().map_err(err)? {
-            let mut values = Vec::with_capacity(columns.len());
-            for i in 0..columns.len() {
-                values.push(match row.get_ref(i).map_err(err)? {
-                    ValueRef::Null => Value::Null,
-                    ValueRef::Integer(i) => Value::Integer(i),
-                    ValueRef::Real(f) => Value::Real(f),
-                    ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
-                    ValueRef::Blob(b) => Value::Blob(b.to_vec()),
-                });
-            }
-            out.push(values);
-        }
-        Ok(Rows { columns, rows: out })
+        dbackup_core::native_sqlite::execute(&self.0, sql, params)
     }
 }
