@@ -189,16 +189,26 @@ pub(crate) fn authorize<B>(req: &Request<B>, expected: &[u8]) -> Result<(), Erro
 
 /// Reads a body of at most [`MAX_BODY_BYTES`] and parses it as JSON.
 pub(crate) async fn read_json(req: Request<Incoming>) -> Result<serde_json::Value, Error> {
+    read_json_within(req, MAX_BODY_BYTES, BODY_TIMEOUT).await
+}
+
+/// Reads a JSON body of at most `limit` bytes (413 beyond, also when the declared length is)
+/// within `timeout` (408 after).
+pub(crate) async fn read_json_within(
+    req: Request<Incoming>,
+    limit: usize,
+    timeout: Duration,
+) -> Result<serde_json::Value, Error> {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
+    if declared.is_some_and(|len| len > limit as u64) {
         return Err(Error::PayloadTooLarge);
     }
-    let limited = Limited::new(req.into_body(), MAX_BODY_BYTES);
-    let collected = tokio::time::timeout(BODY_TIMEOUT, limited.collect())
+    let limited = Limited::new(req.into_body(), limit);
+    let collected = tokio::time::timeout(timeout, limited.collect())
         .await
         .map_err(|_| Error::RequestTimeout)?;
     let bytes = match collected {

@@ -18,7 +18,7 @@ use std::time::Duration;
 use base64::Engine;
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use serde::Deserialize;
 use serde_json::json;
@@ -241,29 +241,12 @@ pub(crate) fn too_large(limit: usize, what: &str) -> Response<ResponseBody> {
     )
 }
 
-/// Reads a JSON body of at most `limit` bytes (413 beyond).
+/// Reads a JSON body of at most `limit` bytes (413 beyond), allowing sealed payloads more time.
 pub(crate) async fn read_json_up_to(
     req: Request<Incoming>,
     limit: usize,
 ) -> Result<serde_json::Value, Error> {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > limit as u64) {
-        return Err(Error::PayloadTooLarge);
-    }
-    let limited = Limited::new(req.into_body(), limit);
-    let collected = tokio::time::timeout(BODY_TIMEOUT, limited.collect())
-        .await
-        .map_err(|_| Error::RequestTimeout)?;
-    let bytes = match collected {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.is::<LengthLimitError>() => return Err(Error::PayloadTooLarge),
-        Err(e) => return Err(Error::InvalidBody(format!("cannot read body: {e}"))),
-    };
-    serde_json::from_slice(&bytes).map_err(|e| Error::InvalidBody(e.to_string()))
+    crate::http::read_json_within(req, limit, BODY_TIMEOUT).await
 }
 
 #[cfg(test)]
