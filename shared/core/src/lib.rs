@@ -7,6 +7,7 @@ pub mod health;
 pub mod migrations;
 #[cfg(any(test, feature = "native-sqlite"))]
 pub mod native_sqlite;
+pub mod net;
 pub mod time;
 
 pub use error::ApiError;
