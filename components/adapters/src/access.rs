@@ -10,14 +10,7 @@ use dbackup_web::gate::Ctx;
 
 /// The read or write permission for adapters of `kind`.
 pub fn permission(kind: Kind, write: bool) -> Permission {
-    match (kind, write) {
-        (Kind::Database, false) => Permission::SourcesRead,
-        (Kind::Database, true) => Permission::SourcesWrite,
-        (Kind::Storage, false) => Permission::DestinationsRead,
-        (Kind::Storage, true) => Permission::DestinationsWrite,
-        (Kind::Notification, false) => Permission::NotificationsRead,
-        (Kind::Notification, true) => Permission::NotificationsWrite,
-    }
+    kind.permission(write)
 }
 
 /// Whether the caller may read adapters of `kind`.

@@ -32,6 +32,20 @@ impl Kind {
             _ => None,
         }
     }
+
+    /// The permission that reads (`write`: creates, changes, deletes) adapters of this kind:
+    /// sources:*, destinations:*, notifications:*.
+    pub fn permission(self, write: bool) -> dbackup_identity::Permission {
+        use dbackup_identity::Permission as P;
+        match (self, write) {
+            (Kind::Database, false) => P::SourcesRead,
+            (Kind::Database, true) => P::SourcesWrite,
+            (Kind::Storage, false) => P::DestinationsRead,
+            (Kind::Storage, true) => P::DestinationsWrite,
+            (Kind::Notification, false) => P::NotificationsRead,
+            (Kind::Notification, true) => P::NotificationsWrite,
+        }
+    }
 }
 
 /// The JSON type of a config field.

@@ -132,7 +132,9 @@ pub fn grant(db: &dyn Db, id: &str) -> Result<Option<GroupGrant>> {
     )
 }
 
-fn validate_name(name: &str) -> Result<String> {
+/// Trims and checks a group name: 400 when empty or too long, 409 for the reserved SuperAdmin
+/// (in any case).
+pub fn validate_name(name: &str) -> Result<String> {
     let name = input::short_text("name", name, MAX_NAME_CHARS)?;
     if name.eq_ignore_ascii_case(SUPER_ADMIN_GROUP) {
         return Err(IdentityError::Conflict(format!(
@@ -201,6 +203,27 @@ fn held_by(group: &Group) -> PermissionSet {
     permissions::validate(&group.permissions).unwrap_or_default()
 }
 
+/// Whether an actor holding `actor_holds` may change group `current` (to `new` permissions, if
+/// given): 409 for SuperAdmin, which nobody modifies; 403 naming what the actor lacks when the
+/// group holds, or would get, permissions the actor does not hold. `PATCH /api/groups/{id}` and
+/// the config restore decide with this.
+pub fn ensure_may_update(
+    actor_holds: &PermissionSet,
+    current: &Group,
+    new: Option<&PermissionSet>,
+) -> Result<()> {
+    if current.name == SUPER_ADMIN_GROUP {
+        return Err(IdentityError::Conflict(format!(
+            "the {SUPER_ADMIN_GROUP} group cannot be modified"
+        )));
+    }
+    permissions::ensure_held(&held_by(current), actor_holds)?;
+    match new {
+        Some(p) => permissions::ensure_held(p, actor_holds),
+        None => Ok(()),
+    }
+}
+
 /// Updates a group's name and/or permissions on behalf of an actor holding `actor_holds`.
 /// 404 unknown, 409 for SuperAdmin or a taken name, 403 if the group holds or would get
 /// permissions the actor lacks, 400 for invalid input.
@@ -212,21 +235,14 @@ pub fn update(
     now: Timestamp,
 ) -> Result<Group> {
     let current = get(db, id)?;
-    if current.name == SUPER_ADMIN_GROUP {
-        return Err(IdentityError::Conflict(format!(
-            "the {SUPER_ADMIN_GROUP} group cannot be modified"
-        )));
-    }
-    permissions::ensure_held(&held_by(&current), actor_holds)?;
+    ensure_may_update(actor_holds, &current, None)?;
     let name = upd.name.as_deref().map(validate_name).transpose()?;
     let perms = upd
         .permissions
         .as_deref()
         .map(validate_permissions)
         .transpose()?;
-    if let Some(p) = &perms {
-        permissions::ensure_held(p, actor_holds)?;
-    }
+    ensure_may_update(actor_holds, &current, perms.as_ref())?;
     if let Some(name) = &name {
         if name_taken(db, name, Some(id))? {
             return Err(name_conflict(name));

@@ -323,7 +323,7 @@ fn group_permissions(db: &dyn Db, group_id: Option<&str>) -> Result<PermissionSe
 
 /// 403 unless the actor holds every permission `user` holds: nobody manages (edits, deletes,
 /// resets) a more powerful user, so only SuperAdmins manage SuperAdmins.
-fn ensure_manageable(db: &dyn Db, actor_holds: &PermissionSet, user: &User) -> Result<()> {
+pub fn ensure_manageable(db: &dyn Db, actor_holds: &PermissionSet, user: &User) -> Result<()> {
     let target = match user.group_id.as_deref() {
         Some(g) => groups::grant(db, g)?
             .map(|g| g.permissions)
@@ -331,6 +331,33 @@ fn ensure_manageable(db: &dyn Db, actor_holds: &PermissionSet, user: &User) -> R
         None => PermissionSet::new(),
     };
     permissions::ensure_held(&target, actor_holds)
+}
+
+/// 403 unless the actor holds every permission group `group_id` grants (400 for an unknown
+/// group): nobody puts a user into a group stronger than themselves.
+pub fn ensure_may_assign(
+    db: &dyn Db,
+    actor_holds: &PermissionSet,
+    group_id: Option<&str>,
+) -> Result<()> {
+    permissions::ensure_held(&group_permissions(db, group_id)?, actor_holds)
+}
+
+/// Whether an actor holding `actor_holds` may move `current` into `new_group` (`None`: no
+/// group): [`ensure_may_assign`], and 409 when the last SuperAdmin would leave the group.
+/// `PATCH /api/users/{id}` and the config restore decide with this.
+pub fn ensure_group_change(
+    db: &dyn Db,
+    actor_holds: &PermissionSet,
+    current: &User,
+    new_group: Option<&str>,
+) -> Result<()> {
+    ensure_may_assign(db, actor_holds, new_group)?;
+    let leaves = current.group_id.as_deref() != new_group;
+    if leaves && current.is_super_admin() && super_admin_members(db)? <= 1 {
+        return Err(last_super_admin_conflict());
+    }
+    Ok(())
 }
 
 /// Creates a user (admin action) on behalf of an actor holding `actor_holds`. 400 invalid input
@@ -342,7 +369,7 @@ pub fn create(
     now: Timestamp,
 ) -> Result<User> {
     let group_id = new.group_id.as_deref().filter(|g| !g.is_empty());
-    permissions::ensure_held(&group_permissions(db, group_id)?, actor_holds)?;
+    ensure_may_assign(db, actor_holds, group_id)?;
     let prepared = prepare(new)?;
     let id = sql::transaction(db, || {
         // Re-checked under the lock: the group may have gone meanwhile.
@@ -384,6 +411,21 @@ fn validate_update(upd: &UserUpdate) -> Result<Changes> {
     })
 }
 
+/// `upd` with every given field checked and normalized as `PATCH /api/users/{id}` does
+/// (trimmed, email lowercased); 400 naming the bad field. The config restore checks imported
+/// users with it.
+pub fn validated(upd: &UserUpdate) -> Result<UserUpdate> {
+    let c = validate_update(upd)?;
+    Ok(UserUpdate {
+        name: c.name,
+        email: c.email,
+        group_id: c.group_id,
+        timezone: c.timezone,
+        date_format: c.date_format,
+        time_format: c.time_format,
+    })
+}
+
 fn last_super_admin_conflict() -> IdentityError {
     IdentityError::Conflict(format!(
         "the {SUPER_ADMIN_GROUP} group must keep at least one member"
@@ -412,14 +454,9 @@ fn apply(
             ensure_manageable(db, actor, &current)?;
         }
         if let Some(new_group) = &c.group_id {
-            let granted = group_permissions(db, new_group.as_deref())?;
             match actor_holds {
-                Some(actor) => permissions::ensure_held(&granted, actor)?,
+                Some(actor) => ensure_group_change(db, actor, &current, new_group.as_deref())?,
                 None => return Err(IdentityError::Forbidden("cannot change own group".into())),
-            }
-            let leaves = current.group_id.as_ref() != new_group.as_ref();
-            if leaves && current.is_super_admin() && super_admin_members(db)? <= 1 {
-                return Err(last_super_admin_conflict());
             }
         }
         if let Some(email) = &c.email {
