@@ -8,6 +8,7 @@ pub mod database;
 pub mod manifest;
 pub mod outbound;
 mod outbound_hooks;
+mod outbound_send;
 pub mod rotate;
 pub mod router;
 pub mod runtime;

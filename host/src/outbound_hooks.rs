@@ -1,4 +1,6 @@
-//! Outbound HTTP from components, allowed only to the component's `allowed_outbound_hosts`.
+//! Outbound HTTP from components, allowed only to the component's `allowed_outbound_hosts`, and
+//! never to a link-local or cloud metadata address (checked after DNS resolution, in
+//! [`crate::outbound_send`]).
 
 use crate::outbound::default_port;
 use crate::runtime::ComponentInfo;
@@ -50,13 +52,7 @@ impl WasiHttpHooks for OutboundHooks {
             return Box::new(async { Err(Error::HttpRequestDenied) });
         }
         _ = fut;
-        Box::new(async move {
-            use http_body_util::BodyExt;
-            let (res, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-            Ok((
-                res.map(BodyExt::boxed_unsync),
-                Box::new(io) as Box<dyn std::future::Future<Output = _> + Send>,
-            ))
-        })
+        let component = self.component.id.clone();
+        Box::new(async move { crate::outbound_send::send(&component, request, options).await })
     }
 }

@@ -1,10 +1,12 @@
-//! Outgoing HTTP from components: only to `allowed_outbound_hosts`.
+//! Outgoing HTTP from components: only to `allowed_outbound_hosts`, and never to a link-local or
+//! cloud metadata address, whatever the URL looks like (checked by the host after resolution).
 
 use dbackup_tests::{encode, get, probe_manifest, start_host};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A tiny HTTP server answering every request with 418; counts the requests it gets.
@@ -116,4 +118,63 @@ async fn no_allowed_hosts_means_no_outbound_requests() {
         host.shutdown().await;
     }
     assert_eq!(server.hits(), 0);
+}
+
+/// The fixture sends the request itself, so no validation of the URL happens before the host:
+/// the refusal at connect time is the only defence exercised here.
+#[tokio::test]
+async fn metadata_and_link_local_addresses_are_refused_at_connect_time() {
+    let server = Teapot::start().await;
+    let host = start_host(
+        &probe_manifest(
+            &["/..."],
+            "allowed_outbound_hosts = [\"http://*:*\", \"https://*:*\"]",
+        ),
+        &[],
+    )
+    .await;
+    let addr = host.addr();
+    for url in [
+        "http://169.254.169.254/latest/meta-data/",
+        "https://169.254.169.254/",
+        "http://169.254.169.254:8080/",
+        "http://[fe80::1]/",
+        "http://[fe80::a9fe:a9fe]:3000/",
+        "http://[fd00:ec2::254]/",
+        "http://100.100.100.200/",
+        // IPv4 inside IPv6, and the numeric forms the resolver reads as 169.254.169.254.
+        "http://[::ffff:169.254.169.254]/",
+        "http://[64:ff9b::a9fe:a9fe]/",
+        "http://0xa9fea9fe/",
+        "http://2852039166/",
+        "http://169.254.43518/",
+    ] {
+        let started = Instant::now();
+        let answer = tokio::time::timeout(Duration::from_secs(15), outbound(addr, url))
+            .await
+            .unwrap_or_else(|_| panic!("{url}: no answer within 15 s (a connection attempt?)"));
+        let err = answer["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{url}: expected a refusal, got {answer}"));
+        assert!(
+            err.contains("refused") && err.contains("link-local or cloud metadata"),
+            "{url}: {err}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{url}: refused only after {:?}",
+            started.elapsed()
+        );
+    }
+    // Loopback (and private ranges) stay reachable: self-hosted services live there.
+    assert_eq!(
+        outbound(addr, &format!("{}/ok", server.url())).await,
+        json!({"status": 418})
+    );
+    assert_eq!(
+        outbound(addr, &format!("http://localhost:{}/ok", server.addr.port())).await,
+        json!({"status": 418})
+    );
+    assert_eq!(server.hits(), 2);
+    host.shutdown().await;
 }
