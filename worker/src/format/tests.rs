@@ -316,3 +316,299 @@ fn verify_vectors() {
         );
     }
 }
+
+// ---- property tests: tampering never releases plaintext of the tampered chunk ----
+//
+// Storage is not trusted (docs/FORMAT.md): whoever can write to a bucket may flip bits, cut an
+// object short, reorder its chunks or splice two objects sealed with the same key. For every such
+// change the streaming reader must fail, and every byte it released before failing must be
+// plaintext of a chunk that precedes the first changed one — nothing of the changed chunk
+// reaches the restore target. The restore path (`open_restore_stream`, read to the end as the
+// verification pass does) must reject the object too. Case counts keep this at a few seconds in
+// a debug build.
+
+mod properties {
+    use std::io::{Cursor, Read, Write};
+
+    use proptest::prelude::*;
+
+    use super::super::*;
+    use crate::stream::{open_restore_stream, Compressor};
+
+    /// Small chunks, so that a few hundred bytes make many chunks.
+    const CHUNKS: std::ops::RangeInclusive<u32> = MIN_CHUNK_SIZE..=48;
+
+    fn sealed_len(chunk: u32) -> usize {
+        chunk as usize + TAG_LEN
+    }
+
+    /// An object: the container of `payload` (the compressed plaintext) under `key`.
+    #[derive(Debug, Clone)]
+    struct Object {
+        key: BackupKey,
+        chunk: u32,
+        compression: Compression,
+        payload: Vec<u8>,
+        bytes: Vec<u8>,
+    }
+
+    impl Object {
+        fn chunks(&self) -> usize {
+            (self.bytes.len() - HEADER_LEN).div_ceil(sealed_len(self.chunk))
+        }
+
+        /// The byte offset where chunk `i` starts.
+        fn chunk_at(&self, i: usize) -> usize {
+            (HEADER_LEN + i * sealed_len(self.chunk)).min(self.bytes.len())
+        }
+    }
+
+    fn seal_object(
+        key: BackupKey,
+        chunk: u32,
+        compression: Compression,
+        plain: &[u8],
+        prefix: [u8; NONCE_PREFIX_LEN],
+    ) -> Object {
+        let mut c = Compressor::new(compression, None, Vec::new()).unwrap();
+        c.write_all(plain).unwrap();
+        let payload = c.finish().unwrap();
+        let mut w =
+            EncryptWriter::with_nonce_prefix(Vec::new(), &key, compression, chunk, prefix).unwrap();
+        // Uneven writes exercise the writer's buffering.
+        for piece in payload.chunks(13) {
+            w.write_all(piece).unwrap();
+        }
+        let bytes = w.finish().unwrap();
+        Object {
+            key,
+            chunk,
+            compression,
+            payload,
+            bytes,
+        }
+    }
+
+    fn compression() -> impl Strategy<Value = Compression> {
+        prop_oneof![
+            Just(Compression::None),
+            Just(Compression::Gzip),
+            Just(Compression::Zstd),
+            Just(Compression::Brotli),
+        ]
+    }
+
+    fn object() -> impl Strategy<Value = Object> {
+        (
+            any::<[u8; KEY_LEN]>(),
+            CHUNKS,
+            compression(),
+            proptest::collection::vec(any::<u8>(), 0..400),
+            any::<[u8; NONCE_PREFIX_LEN]>(),
+        )
+            .prop_map(|(key, chunk, compression, plain, prefix)| {
+                seal_object(
+                    BackupKey::from_bytes(key),
+                    chunk,
+                    compression,
+                    &plain,
+                    prefix,
+                )
+            })
+    }
+
+    /// Two objects sealed with the same key and chunk size (each with its own random nonce
+    /// prefix, as the writer makes them).
+    fn two_objects() -> impl Strategy<Value = (Object, Object)> {
+        (
+            any::<[u8; KEY_LEN]>(),
+            CHUNKS,
+            proptest::collection::vec(any::<u8>(), 0..300),
+            proptest::collection::vec(any::<u8>(), 0..300),
+            any::<[u8; NONCE_PREFIX_LEN]>(),
+            any::<[u8; NONCE_PREFIX_LEN]>(),
+        )
+            .prop_filter("distinct nonce prefixes", |t| t.4 != t.5)
+            .prop_map(|(key, chunk, a, b, pa, pb)| {
+                let key = BackupKey::from_bytes(key);
+                (
+                    seal_object(key.clone(), chunk, Compression::None, &a, pa),
+                    seal_object(key, chunk, Compression::None, &b, pb),
+                )
+            })
+    }
+
+    /// Reads `bytes` with the streaming reader in small reads, as a restore does: the bytes it
+    /// released and whether it failed (header refusals release nothing).
+    fn stream(key: &BackupKey, bytes: &[u8]) -> (Vec<u8>, bool) {
+        let Ok(mut reader) = DecryptReader::new(Cursor::new(bytes), key) else {
+            return (Vec::new(), true);
+        };
+        let mut out = Vec::new();
+        let mut buf = [0u8; 7];
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) => return (out, false),
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+                Err(_) => {
+                    // The failure sticks: no later read turns it into a clean end.
+                    assert!(reader.read(&mut buf).is_err(), "a failed reader recovered");
+                    return (out, true);
+                }
+            }
+        }
+    }
+
+    /// The restore path with the key supplied, read to the end (the verification pass):
+    /// whether it accepted the object whole.
+    fn restore_accepts(object: &Object, bytes: &[u8]) -> bool {
+        match open_restore_stream(Cursor::new(bytes), Some(&object.key), Compression::None) {
+            Err(_) => false,
+            Ok((_, mut decoded)) => decoded.read_to_end(&mut Vec::new()).is_ok(),
+        }
+    }
+
+    /// The chunk a byte offset of the container belongs to (the header counts as chunk 0: it
+    /// is every chunk's associated data).
+    fn chunk_of(object: &Object, offset: usize) -> usize {
+        offset.saturating_sub(HEADER_LEN) / sealed_len(object.chunk)
+    }
+
+    /// The first chunk of `object` that `tampered` changes: where the first differing byte
+    /// lies; for a cut-short object the chunk the cut falls into (on a boundary, the chunk
+    /// before it, which now ends the object without being final); for bytes appended, the
+    /// final chunk (which no longer ends the object).
+    fn first_changed(object: &Object, tampered: &[u8]) -> usize {
+        let original = &object.bytes;
+        let common = original
+            .iter()
+            .zip(tampered)
+            .take_while(|(x, y)| x == y)
+            .count();
+        if common == tampered.len() {
+            chunk_of(object, tampered.len().max(HEADER_LEN + 1) - 1)
+        } else if common == original.len() {
+            object.chunks() - 1
+        } else {
+            chunk_of(object, common)
+        }
+    }
+
+    /// The shared assertion: `tampered` (≠ the object) fails, releases only a prefix of the
+    /// payload that ends before its first changed chunk, and the restore path refuses it.
+    fn assert_refused(object: &Object, tampered: &[u8]) -> Result<(), TestCaseError> {
+        prop_assert_ne!(tampered, &object.bytes[..]);
+        let (released, failed) = stream(&object.key, tampered);
+        prop_assert!(failed, "the tampered object read to a clean end");
+        prop_assert!(
+            object.payload.starts_with(&released),
+            "released bytes that are not the object's payload"
+        );
+        let first = first_changed(object, tampered);
+        let limit = first * object.chunk as usize;
+        prop_assert!(
+            released.len() <= limit,
+            "released {} bytes; the first changed chunk {first} starts at payload byte {limit}",
+            released.len()
+        );
+        prop_assert!(
+            !restore_accepts(object, tampered),
+            "the restore path accepted the tampered object"
+        );
+        Ok(())
+    }
+
+    proptest! {
+        // A failure prints its minimal input; no regression files in the source tree.
+        #![proptest_config(ProptestConfig {
+            cases: 256,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn an_untouched_object_round_trips(object in object()) {
+            let (released, failed) = stream(&object.key, &object.bytes);
+            prop_assert!(!failed);
+            prop_assert_eq!(&released, &object.payload);
+            prop_assert!(restore_accepts(&object, &object.bytes));
+            let header: &[u8; HEADER_LEN] = object.bytes[..HEADER_LEN].try_into().unwrap();
+            prop_assert_eq!(Header::parse(header).unwrap().compression, object.compression);
+        }
+
+        #[test]
+        fn any_flipped_bit_is_refused(
+            object in object(),
+            at in any::<prop::sample::Index>(),
+            bit in 0u8..8,
+        ) {
+            let offset = at.index(object.bytes.len());
+            let mut tampered = object.bytes.clone();
+            tampered[offset] ^= 1 << bit;
+            assert_refused(&object, &tampered)?;
+        }
+
+        #[test]
+        fn any_truncation_is_refused(object in object(), at in any::<prop::sample::Index>()) {
+            let cut = at.index(object.bytes.len());
+            assert_refused(&object, &object.bytes[..cut])?;
+        }
+
+        #[test]
+        fn appended_bytes_are_refused(
+            object in object(),
+            extra in proptest::collection::vec(any::<u8>(), 1..80),
+        ) {
+            let mut tampered = object.bytes.clone();
+            tampered.extend_from_slice(&extra);
+            assert_refused(&object, &tampered)?;
+        }
+
+        #[test]
+        fn any_reordering_of_chunks_is_refused(
+            object in object(),
+            a in any::<prop::sample::Index>(),
+            b in any::<prop::sample::Index>(),
+        ) {
+            let n = object.chunks();
+            prop_assume!(n >= 2);
+            let (i, j) = (a.index(n), b.index(n));
+            prop_assume!(i != j);
+            // Move chunk i to position j (a rotation of the chunks in between).
+            let mut chunks: Vec<&[u8]> = (0..n)
+                .map(|c| &object.bytes[object.chunk_at(c)..object.chunk_at(c + 1)])
+                .collect();
+            let moved = chunks.remove(i);
+            chunks.insert(j, moved);
+            let mut tampered = object.bytes[..HEADER_LEN].to_vec();
+            for c in &chunks {
+                tampered.extend_from_slice(c);
+            }
+            assert_refused(&object, &tampered)?;
+        }
+
+        #[test]
+        fn a_splice_of_two_objects_with_the_same_key_is_refused(
+            (a, b) in two_objects(),
+            cut_a in any::<prop::sample::Index>(),
+            cut_b in any::<prop::sample::Index>(),
+            on_boundaries in any::<bool>(),
+        ) {
+            // A's head up to one point, then B's tail from another: on chunk boundaries (whole
+            // chunks of B after whole chunks of A) or at any byte.
+            let (from_a, from_b) = if on_boundaries {
+                (
+                    a.chunk_at(cut_a.index(a.chunks() + 1)),
+                    b.chunk_at(cut_b.index(b.chunks() + 1)),
+                )
+            } else {
+                (cut_a.index(a.bytes.len() + 1), cut_b.index(b.bytes.len() + 1))
+            };
+            let mut spliced = a.bytes[..from_a].to_vec();
+            spliced.extend_from_slice(&b.bytes[from_b..]);
+            prop_assume!(spliced != a.bytes && spliced != b.bytes);
+            // Read as A: nothing from where B's bytes begin (or A's end) on.
+            assert_refused(&a, &spliced)?;
+        }
+    }
+}
