@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::storage::LocalRoots;
+
 /// Environment variable holding the listen address (`IP:PORT`).
 pub const ENV_LISTEN: &str = "DBACKUP_WORKER_LISTEN";
 /// Environment variable holding the bearer token (required, at least 32 characters).
@@ -19,6 +21,15 @@ pub const ENV_MAX_TASKS: &str = "DBACKUP_WORKER_MAX_TASKS";
 /// Environment variable naming a PEM file of extra CA certificates trusted for https
 /// callbacks (in addition to the built-in web PKI roots).
 pub const ENV_CA_FILE: &str = "DBACKUP_WORKER_CA_FILE";
+/// Environment variable holding the colon-separated absolute directories local storage may
+/// use (default `<data-dir>/backups`).
+pub const ENV_LOCAL_ROOTS: &str = "DBACKUP_LOCAL_ROOTS";
+/// Environment variable naming the dbackup data directory (the host passes its `--data-dir`):
+/// local storage stays out of it except for its `backups/` folder, the default root.
+pub const ENV_DATA_DIR: &str = "DBACKUP_WORKER_DATA_DIR";
+/// The data directory when `DBACKUP_WORKER_DATA_DIR` is not set: the host's default
+/// (`.dbackup` in the working directory).
+pub const DEFAULT_DATA_DIR: &str = ".dbackup";
 /// Tasks run at once when `DBACKUP_WORKER_MAX_TASKS` is not set.
 pub const DEFAULT_MAX_TASKS: usize = 4;
 
@@ -45,6 +56,8 @@ pub struct Config {
     pub max_tasks: usize,
     /// PEM file of extra CA certificates for https callbacks.
     pub ca_file: Option<PathBuf>,
+    /// Where local storage may live (every storage operation checks it).
+    pub local_roots: LocalRoots,
 }
 
 impl fmt::Debug for Config {
@@ -56,6 +69,7 @@ impl fmt::Debug for Config {
             .field("probe_timeout", &self.probe_timeout)
             .field("max_tasks", &self.max_tasks)
             .field("ca_file", &self.ca_file)
+            .field("local_roots", &self.local_roots)
             .finish()
     }
 }
@@ -134,6 +148,8 @@ impl Config {
             .filter(|v| !v.is_empty())
             .map(PathBuf::from);
 
+        let local_roots = local_roots(&lookup)?;
+
         let config = Config {
             listen,
             token,
@@ -141,6 +157,7 @@ impl Config {
             probe_timeout: DEFAULT_PROBE_TIMEOUT,
             max_tasks,
             ca_file,
+            local_roots,
         };
         config.validate()?;
         Ok(config)
@@ -161,6 +178,42 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// `DBACKUP_LOCAL_ROOTS` (absolute paths only; default `<data-dir>/backups`) and the data
+/// directory (`DBACKUP_WORKER_DATA_DIR`, relative to the working directory; default `.dbackup`).
+fn local_roots<F>(lookup: &F) -> Result<LocalRoots, ConfigError>
+where
+    F: Fn(&str) -> Option<OsString>,
+{
+    let cwd = || {
+        std::env::current_dir().map_err(|e| {
+            ConfigError(format!(
+                "cannot read the working directory for {ENV_DATA_DIR}: {e}"
+            ))
+        })
+    };
+    let data_dir = match lookup(ENV_DATA_DIR).filter(|v| !v.is_empty()) {
+        Some(dir) if PathBuf::from(&dir).is_absolute() => PathBuf::from(dir),
+        Some(dir) => cwd()?.join(dir),
+        None => cwd()?.join(DEFAULT_DATA_DIR),
+    };
+    let mut roots = Vec::new();
+    if let Some(value) = lookup(ENV_LOCAL_ROOTS) {
+        for root in std::env::split_paths(&value).filter(|p| !p.as_os_str().is_empty()) {
+            if !root.is_absolute() {
+                return Err(ConfigError(format!(
+                    "{ENV_LOCAL_ROOTS} must list absolute directories (got {})",
+                    root.display()
+                )));
+            }
+            roots.push(root);
+        }
+    }
+    if roots.is_empty() {
+        roots.push(data_dir.join(crate::storage::roots::DATA_BACKUPS));
+    }
+    Ok(LocalRoots::new(roots, Some(data_dir)))
 }
 
 fn env_string<F>(lookup: &F, key: &str) -> Result<Option<String>, ConfigError>
@@ -318,6 +371,45 @@ mod tests {
                 PathBuf::from("/opt/pg/bin")
             ]
         );
+    }
+
+    #[test]
+    fn local_roots_default_to_the_data_backups_folder() {
+        let c = load(&[(ENV_TOKEN, TOKEN), (ENV_DATA_DIR, "/srv/dbackup")], &[]).unwrap();
+        assert_eq!(
+            c.local_roots,
+            LocalRoots::new(
+                vec![PathBuf::from("/srv/dbackup/backups")],
+                Some(PathBuf::from("/srv/dbackup"))
+            )
+        );
+        let c = load(
+            &[
+                (ENV_TOKEN, TOKEN),
+                (ENV_DATA_DIR, "/srv/dbackup"),
+                (ENV_LOCAL_ROOTS, "/var/backups::/mnt/nas"),
+            ],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            c.local_roots.roots(),
+            [PathBuf::from("/var/backups"), PathBuf::from("/mnt/nas")]
+        );
+        // Unset: the host's default data directory, in the working directory.
+        let c = load(&[(ENV_TOKEN, TOKEN)], &[]).unwrap();
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(
+            c.local_roots.data_dir(),
+            Some(cwd.join(".dbackup").as_path())
+        );
+        assert_eq!(c.local_roots.roots(), [cwd.join(".dbackup/backups")]);
+        let err = load(
+            &[(ENV_TOKEN, TOKEN), (ENV_LOCAL_ROOTS, "/ok:relative")],
+            &[],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains(ENV_LOCAL_ROOTS), "{err}");
     }
 
     #[test]

@@ -30,11 +30,13 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
 pub use config::{
-    Config, ConfigError, DEFAULT_LISTEN, DEFAULT_MAX_TASKS, DEFAULT_PROBE_TIMEOUT, ENV_CA_FILE,
-    ENV_LISTEN, ENV_MAX_TASKS, ENV_PG_BIN_DIRS, ENV_TOKEN, MIN_TOKEN_LEN,
+    Config, ConfigError, DEFAULT_DATA_DIR, DEFAULT_LISTEN, DEFAULT_MAX_TASKS,
+    DEFAULT_PROBE_TIMEOUT, ENV_CA_FILE, ENV_DATA_DIR, ENV_LISTEN, ENV_LOCAL_ROOTS, ENV_MAX_TASKS,
+    ENV_PG_BIN_DIRS, ENV_TOKEN, MIN_TOKEN_LEN,
 };
 pub use error::Error;
 pub use secrets::{mask_secrets, MASK};
+pub use storage::LocalRoots;
 
 /// Largest accepted request body, in bytes (1 MiB).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;

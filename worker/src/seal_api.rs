@@ -26,7 +26,7 @@ use serde_json::json;
 use crate::error::{json_response, Error};
 use crate::format::{BackupKey, Compression, DecryptReader, FormatError, MAGIC};
 use crate::http::{authorize, boxed, parse, ResponseBody, State};
-use crate::storage::{self, StorageSpec};
+use crate::storage::{self, LocalRoots, StorageSpec};
 use crate::stream::{describe_io_error, run_backup_stream, Decompressor, Progress};
 
 /// Largest plaintext a sealed put accepts, and largest decoded input of unseal (32 MiB).
@@ -81,13 +81,14 @@ pub(crate) struct Sealed {
 /// `overwrite`), through the backup pipeline, committed atomically.
 pub(crate) fn seal_to_storage(
     spec: &StorageSpec,
+    roots: &LocalRoots,
     name: &str,
     content: &[u8],
     compression: Compression,
     key: Option<&BackupKey>,
     overwrite: bool,
 ) -> io::Result<Sealed> {
-    let s = storage::open(spec)?;
+    let s = storage::open(spec, roots)?;
     storage::validate_name(name)?;
     if overwrite {
         s.delete(name)?;

@@ -1,5 +1,6 @@
-//! `POST /v1/storage/{probe,list,stat,delete,get,put}`: the storage explorer and retention API
-//! (docs/CONTRACTS.md). Storage calls block (S3 and SFTP are network clients behind the
+//! `POST /v1/storage/{probe,check,list,stat,delete,get,put}`: the storage explorer and retention
+//! API (docs/CONTRACTS.md); `check` answers whether a spec is acceptable without touching it (the
+//! adapters API asks it before saving a local destination). Storage calls block (S3 and SFTP are network clients behind the
 //! blocking [`Storage`] trait), so every one runs on a blocking thread; `get` streams the
 //! object through a bounded channel into the response body and can decrypt (and decompress) it
 //! on the fly. A `put` with `compression`/`encryption` is sealed by [`crate::seal_api`].
@@ -21,7 +22,7 @@ use crate::error::{json_response, Error};
 use crate::format::{BackupKey, Compression, DecryptReader};
 use crate::http::{authorize, boxed, parse, ResponseBody, State};
 use crate::seal_api::{self, EncryptionSpec, MAX_SEALED_BODY_BYTES, MAX_SEALED_BYTES};
-use crate::storage::{self, Storage, StorageSpec};
+use crate::storage::{self, LocalRoots, Storage, StorageSpec};
 use crate::stream::Decompressor;
 
 /// Largest `content` of `put` (a `.meta.json` sidecar).
@@ -109,7 +110,7 @@ pub(crate) async fn route(
         .to_owned();
     if !matches!(
         op.as_str(),
-        "probe" | "list" | "stat" | "delete" | "get" | "put"
+        "probe" | "check" | "list" | "stat" | "delete" | "get" | "put"
     ) {
         return Err(Error::NotFound);
     }
@@ -123,12 +124,18 @@ pub(crate) async fn route(
         crate::MAX_BODY_BYTES
     };
     let body = seal_api::read_json_up_to(req, limit).await?;
+    let roots = state.config.local_roots.clone();
     match op.as_str() {
+        "check" => {
+            let r: ProbeRequest = parse(body)?;
+            checked(&r.storage, &roots)?;
+            Ok(boxed(json_response(StatusCode::OK, &json!({"ok": true}))))
+        }
         "probe" => {
             let r: ProbeRequest = parse(body)?;
-            checked(&r.storage)?;
+            checked(&r.storage, &roots)?;
             let started = Instant::now();
-            let outcome = blocking(move || probe(&r.storage)).await?;
+            let outcome = blocking(move || probe(&r.storage, &roots)).await?;
             let latency = started.elapsed().as_millis() as u64;
             Ok(boxed(json_response(
                 StatusCode::OK,
@@ -140,8 +147,9 @@ pub(crate) async fn route(
         }
         "list" => {
             let r: ListRequest = parse(body)?;
-            checked(&r.storage)?;
-            let listed = blocking(move || storage::open(&r.storage)?.list(&r.prefix)).await?;
+            checked(&r.storage, &roots)?;
+            let listed =
+                blocking(move || storage::open(&r.storage, &roots)?.list(&r.prefix)).await?;
             match listed {
                 Ok(objects) => Ok(boxed(json_response(
                     StatusCode::OK,
@@ -152,23 +160,23 @@ pub(crate) async fn route(
         }
         "stat" => {
             let r: NameRequest = parse(body)?;
-            checked(&r.storage)?;
-            match blocking(move || storage::open(&r.storage)?.stat(&r.name)).await? {
+            checked(&r.storage, &roots)?;
+            match blocking(move || storage::open(&r.storage, &roots)?.stat(&r.name)).await? {
                 Ok(info) => Ok(boxed(json_response(StatusCode::OK, &json!(info)))),
                 Err(e) => Ok(storage_error(&e)),
             }
         }
         "delete" => {
             let r: NameRequest = parse(body)?;
-            checked(&r.storage)?;
-            match blocking(move || storage::open(&r.storage)?.delete(&r.name)).await? {
+            checked(&r.storage, &roots)?;
+            match blocking(move || storage::open(&r.storage, &roots)?.delete(&r.name)).await? {
                 Ok(()) => Ok(no_content()),
                 Err(e) => Ok(storage_error(&e)),
             }
         }
         "put" => {
             let r: PutRequest = parse(body)?;
-            checked(&r.storage)?;
+            checked(&r.storage, &roots)?;
             let compression = r.compression.unwrap_or(Compression::None);
             if r.encryption.is_some() || compression != Compression::None {
                 if r.content.len() > MAX_SEALED_BYTES {
@@ -179,6 +187,7 @@ pub(crate) async fn route(
                 let sealed = blocking(move || {
                     seal_api::seal_to_storage(
                         &r.storage,
+                        &roots,
                         &r.name,
                         r.content.as_bytes(),
                         compression,
@@ -200,18 +209,19 @@ pub(crate) async fn route(
                     "content: at most {MAX_PUT_BYTES} bytes"
                 )));
             }
-            match blocking(move || put(&r)).await? {
+            match blocking(move || put(&r, &roots)).await? {
                 Ok(()) => Ok(no_content()),
                 Err(e) => Ok(storage_error(&e)),
             }
         }
-        _ => get(parse(body)?).await,
+        _ => get(parse(body)?, roots).await,
     }
 }
 
-/// Spec checks that need no network: 400 on failure.
-fn checked(spec: &StorageSpec) -> Result<(), Error> {
+/// Spec checks that need no network, and the local roots: 400 on failure.
+fn checked(spec: &StorageSpec, roots: &LocalRoots) -> Result<(), Error> {
     spec.validate()
+        .and_then(|()| spec.check_roots(roots))
         .map_err(|e| Error::InvalidBody(e.to_string()))
 }
 
@@ -248,8 +258,8 @@ fn storage_error(e: &io::Error) -> Response<ResponseBody> {
 }
 
 /// Lists, writes, reads back and deletes a probe object under the base.
-fn probe(spec: &StorageSpec) -> io::Result<String> {
-    let s = storage::open(spec)?;
+fn probe(spec: &StorageSpec, roots: &LocalRoots) -> io::Result<String> {
+    let s = storage::open(spec, roots)?;
     let suffix: [u8; 8] = crate::format::random_bytes().map_err(io::Error::other)?;
     let name = format!(".dbackup-probe-{}", hex::encode(suffix));
     let content = format!("dbackup storage probe {name}\n");
@@ -274,8 +284,8 @@ fn probe(spec: &StorageSpec) -> io::Result<String> {
 }
 
 /// Writes a small object, replacing an existing one when asked to.
-fn put(r: &PutRequest) -> io::Result<()> {
-    let s = storage::open(&r.storage)?;
+fn put(r: &PutRequest, roots: &LocalRoots) -> io::Result<()> {
+    let s = storage::open(&r.storage, roots)?;
     storage::validate_name(&r.name)?;
     // With overwrite, the backend replaces atomically at commit (never delete-then-write).
     let mut w = if r.overwrite {
@@ -288,8 +298,8 @@ fn put(r: &PutRequest) -> io::Result<()> {
 }
 
 /// Streams an object (decrypted with `decrypt.keyHex` when given) as the response body.
-async fn get(r: GetRequest) -> Result<Response<ResponseBody>, Error> {
-    checked(&r.storage)?;
+async fn get(r: GetRequest, roots: LocalRoots) -> Result<Response<ResponseBody>, Error> {
+    checked(&r.storage, &roots)?;
     let key = r
         .decrypt
         .as_ref()
@@ -304,7 +314,7 @@ async fn get(r: GetRequest) -> Result<Response<ResponseBody>, Error> {
     let hint = r.compression.unwrap_or(Compression::None);
     tokio::task::spawn_blocking(move || {
         let opened = (|| -> Result<OpenedObject, Opened> {
-            let s = storage::open(&r.storage).map_err(Opened::Storage)?;
+            let s = storage::open(&r.storage, &roots).map_err(Opened::Storage)?;
             let size = match key {
                 None if !decompress => Some(s.stat(&r.name).map_err(Opened::Storage)?.size),
                 _ => None,

@@ -16,7 +16,7 @@ use crate::engines::process::ChildSlot;
 use crate::engines::{Source, Target};
 use crate::error::Error;
 use crate::format::{BackupKey, Compression};
-use crate::storage::{self as storage_mod, ObjectWriter, Storage, StorageSpec};
+use crate::storage::{self as storage_mod, LocalRoots, ObjectWriter, Storage, StorageSpec};
 use crate::stream::{self, describe_io_error, HashReader, Progress};
 use crate::Config;
 
@@ -761,6 +761,11 @@ pub fn start_backup(
     plan: BackupPlan,
     execution_id: Option<String>,
 ) -> Result<String, Error> {
+    for (i, d) in plan.destinations.iter().enumerate() {
+        d.storage
+            .check_roots(&config.local_roots)
+            .map_err(|e| Error::InvalidBody(format!("destinations[{i}].{e}")))?;
+    }
     let callback = plan.callback.clone();
     start(
         registry,
@@ -779,6 +784,9 @@ pub fn start_restore(
     plan: RestorePlan,
     execution_id: Option<String>,
 ) -> Result<String, Error> {
+    plan.storage
+        .check_roots(&config.local_roots)
+        .map_err(|e| Error::InvalidBody(format!("source.{e}")))?;
     let callback = plan.callback.clone();
     start(
         registry,
@@ -832,9 +840,9 @@ struct Dest {
 
 /// Opens one destination's storage and starts the object there; the flag is set when the
 /// name is already taken there.
-fn open_destination(d: &DestinationSpec, name: &str) -> Opened {
+fn open_destination(d: &DestinationSpec, name: &str, roots: &LocalRoots) -> Opened {
     let mut dest = Dest::new(&d.id);
-    let storage = match storage_mod::open(&d.storage) {
+    let storage = match storage_mod::open(&d.storage, roots) {
         Ok(storage) => storage,
         Err(e) => {
             dest.fail(format!("storage: {e}"));
@@ -859,12 +867,12 @@ fn open_destination(d: &DestinationSpec, name: &str) -> Opened {
 type Opened = (Dest, Option<Box<dyn ObjectWriter>>, bool);
 
 /// Opens every destination concurrently under `name`.
-fn open_destinations(plan: &BackupPlan, name: &str) -> Vec<Opened> {
+fn open_destinations(plan: &BackupPlan, name: &str, roots: &LocalRoots) -> Vec<Opened> {
     std::thread::scope(|scope| {
         let handles: Vec<_> = plan
             .destinations
             .iter()
-            .map(|d| scope.spawn(|| open_destination(d, name)))
+            .map(|d| scope.spawn(|| open_destination(d, name, roots)))
             .collect();
         handles
             .into_iter()
@@ -922,7 +930,7 @@ pub fn run_backup(config: &Config, task: &Task, plan: &BackupPlan) -> Result<Val
     let mut attempt = 0;
     let (object_name, opened) = loop {
         let name = plan.candidate_name(attempt, task.execution_id.as_deref(), &task.id);
-        let opened = open_destinations(plan, &name);
+        let opened = open_destinations(plan, &name, &config.local_roots);
         let taken = opened.iter().any(|(_, _, exists)| *exists);
         if taken && attempt + 1 < NAME_ATTEMPTS {
             drop(opened); // uncommitted writers remove their partials / abort
@@ -1142,7 +1150,8 @@ pub fn run_backup(config: &Config, task: &Task, plan: &BackupPlan) -> Result<Val
 
 /// Runs a restore to completion on the current (blocking) thread.
 pub fn run_restore(config: &Config, task: &Task, plan: &RestorePlan) -> Result<Value, String> {
-    let storage = storage_mod::open(&plan.storage).map_err(|e| format!("storage: {e}"))?;
+    let storage = storage_mod::open(&plan.storage, &config.local_roots)
+        .map_err(|e| format!("storage: {e}"))?;
     let open = || -> Result<Box<dyn Read + Send>, String> {
         storage
             .get(&plan.object_name)

@@ -47,6 +47,7 @@ fn config_with(dirs: Vec<PathBuf>) -> Config {
         probe_timeout: DEFAULT_PROBE_TIMEOUT,
         max_tasks: dbackup_worker::DEFAULT_MAX_TASKS,
         ca_file: None,
+        local_roots: dbackup_worker::LocalRoots::new(vec![std::env::temp_dir()], None),
     }
 }
 

@@ -17,7 +17,7 @@ const KEY_HEX: &str = "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a0908070605040
 
 fn open(spec: Value) -> std::io::Result<Box<dyn Storage>> {
     let spec: StorageSpec = serde_json::from_value(spec).unwrap();
-    storage::open(&spec)
+    storage::open(&spec, &dbackup_worker::LocalRoots::none())
 }
 
 #[test]

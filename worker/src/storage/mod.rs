@@ -4,6 +4,7 @@
 //! it into a [`Storage`].
 
 pub mod local;
+pub mod roots;
 pub mod s3;
 pub mod sftp;
 
@@ -14,6 +15,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 pub use local::LocalStorage;
+pub use roots::LocalRoots;
 pub use s3::S3Storage;
 pub use sftp::SftpStorage;
 
@@ -153,6 +155,15 @@ impl StorageSpec {
         }
     }
 
+    /// For a local spec: its directory must lie within `roots` ([`LocalRoots::check`]; the
+    /// error names `storage.path`). Remote specs pass.
+    pub fn check_roots(&self, roots: &LocalRoots) -> io::Result<()> {
+        match self {
+            StorageSpec::Local(s) => roots.check(&s.path).map(drop),
+            StorageSpec::S3(_) | StorageSpec::Sftp(_) => Ok(()),
+        }
+    }
+
     /// Cheap checks that need no network (absolute paths, URL shape, required fields).
     pub fn validate(&self) -> io::Result<()> {
         let invalid = |m: String| Err(io::Error::new(io::ErrorKind::InvalidInput, m));
@@ -178,12 +189,18 @@ impl StorageSpec {
     }
 }
 
-/// Opens the backend a spec names. Local storage creates its base directory; remote backends
-/// connect lazily or on open (SFTP) and report unreachable servers as errors.
-pub fn open(spec: &StorageSpec) -> io::Result<Box<dyn Storage>> {
+/// Opens the backend a spec names. Local storage must lie within `roots` (checked before its
+/// base directory is created and again on the canonical directory); remote backends connect
+/// lazily or on open (SFTP) and report unreachable servers as errors.
+pub fn open(spec: &StorageSpec, roots: &LocalRoots) -> io::Result<Box<dyn Storage>> {
     spec.validate()?;
     match spec {
-        StorageSpec::Local(s) => Ok(Box::new(LocalStorage::new(&s.path)?)),
+        StorageSpec::Local(s) => {
+            let base = roots.check(&s.path)?;
+            let storage = LocalStorage::new(base)?;
+            roots.check(storage.base())?;
+            Ok(Box::new(storage))
+        }
         StorageSpec::S3(s) => Ok(Box::new(S3Storage::new(s)?)),
         StorageSpec::Sftp(s) => Ok(Box::new(SftpStorage::connect(s)?)),
     }

@@ -17,9 +17,14 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use dbackup_worker::{serve, Config, DEFAULT_PROBE_TIMEOUT};
+use dbackup_worker::{serve, Config, LocalRoots, DEFAULT_PROBE_TIMEOUT};
 
 pub const TOKEN: &str = "test-token-0123456789abcdef-0123456789";
+
+/// Local storage in the tests lives in temporary directories.
+pub fn temp_roots() -> LocalRoots {
+    LocalRoots::new(vec![std::env::temp_dir()], None)
+}
 
 /// A worker running in-process on an ephemeral port.
 pub struct Worker {
@@ -35,16 +40,38 @@ impl Worker {
 
     /// A worker that runs at most `max_tasks` tasks at once.
     pub async fn start_with_max_tasks(max_tasks: usize) -> Worker {
-        Self::start_with(max_tasks, None).await
+        Self::start_with(max_tasks, None, temp_roots()).await
+    }
+
+    /// A worker whose local storage is confined to `roots` (and kept out of `data_dir`).
+    pub async fn start_with_roots(
+        roots: Vec<std::path::PathBuf>,
+        data_dir: Option<std::path::PathBuf>,
+    ) -> Worker {
+        Self::start_with(
+            dbackup_worker::DEFAULT_MAX_TASKS,
+            None,
+            LocalRoots::new(roots, data_dir),
+        )
+        .await
     }
 
     /// A worker trusting the extra CA certificates in `ca_file` for https callbacks.
     #[allow(dead_code)]
     pub async fn start_with_ca_file(ca_file: std::path::PathBuf) -> Worker {
-        Self::start_with(dbackup_worker::DEFAULT_MAX_TASKS, Some(ca_file)).await
+        Self::start_with(
+            dbackup_worker::DEFAULT_MAX_TASKS,
+            Some(ca_file),
+            temp_roots(),
+        )
+        .await
     }
 
-    async fn start_with(max_tasks: usize, ca_file: Option<std::path::PathBuf>) -> Worker {
+    async fn start_with(
+        max_tasks: usize,
+        ca_file: Option<std::path::PathBuf>,
+        local_roots: LocalRoots,
+    ) -> Worker {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let config = Config {
@@ -54,6 +81,7 @@ impl Worker {
             probe_timeout: DEFAULT_PROBE_TIMEOUT,
             max_tasks,
             ca_file,
+            local_roots,
         };
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(serve(listener, config, async move {
