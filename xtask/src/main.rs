@@ -335,6 +335,11 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
     cmd.env("DBACKUP_WASM_DIR", &wasm_dir)
         .env("DBACKUP_BIN_DIR", &bin_dir)
         .env("DBACKUP_REPO", root);
+    // The tests keep local destinations in temporary directories, not in a data directory's
+    // backups/ folder: the workers they start (directly or through the host) allow those.
+    if std::env::var_os("DBACKUP_LOCAL_ROOTS").is_none() {
+        cmd.env("DBACKUP_LOCAL_ROOTS", std::env::temp_dir());
+    }
     for (k, v) in &env {
         cmd.env(k, v);
     }
