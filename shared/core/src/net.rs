@@ -21,6 +21,10 @@ const FORBIDDEN_NAMES: &[&str] = &[
 /// The error text for a refused target (no address in it beyond what the caller typed).
 pub const REFUSED: &str = "must not point at a link-local or cloud metadata address";
 
+/// The error text for a host with non-ASCII characters.
+pub const NON_ASCII: &str =
+    "must be an ASCII host name or IP address (write an international name in its xn-- form)";
+
 /// Whether an address is link-local or a cloud metadata service (169.254.0.0/16, fe80::/10,
 /// fd00:ec2::254, 100.100.100.200), also when embedded in IPv4-mapped, IPv4-compatible or
 /// NAT64 (64:ff9b::/96) IPv6 addresses.
@@ -100,6 +104,11 @@ fn parse_v4_loose(host: &str) -> Option<Ipv4Addr> {
 /// brackets and zone): a literal must not be forbidden, and the known metadata names are refused.
 /// Names are otherwise allowed here; the connect-time check catches what they resolve to.
 pub fn check_host(host: &str) -> Result<(), &'static str> {
+    // URL parsers map non-ASCII hosts through IDNA, where full-width digits and dots become
+    // ASCII ones (`１６９．２５４．１６９．２５４` is 169.254.169.254): only ASCII is accepted.
+    if !host.is_ascii() {
+        return Err(NON_ASCII);
+    }
     let h = host.trim().trim_end_matches('.').to_ascii_lowercase();
     let bare = h.trim_start_matches('[').trim_end_matches(']');
     let bare = bare.split('%').next().unwrap_or(bare);
@@ -126,7 +135,9 @@ pub fn check_host(host: &str) -> Result<(), &'static str> {
 /// The host part of an `http(s)://` URL (without userinfo and port), if it has one.
 pub fn url_host(url: &str) -> Option<&str> {
     let rest = url.split_once("://")?.1;
-    let authority = rest.split(['/', '?', '#']).next()?;
+    // WHATWG URL parsers read `\` as `/` in http(s) URLs: `http://169.254.169.254\@x/` has
+    // the host 169.254.169.254 for them, so it ends the authority here too.
+    let authority = rest.split(['/', '\\', '?', '#']).next()?;
     // The last '@' ends the userinfo, as URL parsers read it.
     let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
     let host = if hostport.starts_with('[') {
@@ -139,6 +150,11 @@ pub fn url_host(url: &str) -> Option<&str> {
 
 /// Checks a URL's host with [`check_host`]; a URL without a host is refused.
 pub fn check_url(url: &str) -> Result<(), &'static str> {
+    // WHATWG URL parsers drop tabs and newlines anywhere in the input (`169.254.1\n69.254`
+    // reads as 169.254.169.254): a URL with control characters or whitespace is refused.
+    if url.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err("must be a URL without whitespace or control characters");
+    }
     let Some(host) = url_host(url) else {
         return Err("must be an http:// or https:// URL with a host");
     };
@@ -226,5 +242,23 @@ mod tests {
         assert!(check_url("https://hooks.example.com/x").is_ok());
         assert!(check_url("http://127.0.0.1:9000").is_ok());
         assert!(check_url("nope").is_err());
+        // Backslash ends the authority (WHATWG), tabs/newlines are dropped by parsers,
+        // full-width digits map to ASCII through IDNA: all refused.
+        assert_eq!(
+            url_host("http://169.254.169.254\\@x.example/"),
+            Some("169.254.169.254")
+        );
+        assert_eq!(
+            check_url("http://169.254.169.254\\@x.example/"),
+            Err(REFUSED)
+        );
+        assert!(check_url("http://169.254.1\t69.254/").is_err());
+        assert!(check_url("http://169.254.1\n69.254/").is_err());
+        assert_eq!(
+            check_url("http://１６９.２５４.１６９.２５４/"),
+            Err(NON_ASCII)
+        );
+        assert_eq!(check_host("169。254。169。254"), Err(NON_ASCII));
+        assert!(check_url("https://xn--bcher-kva.example/").is_ok());
     }
 }
