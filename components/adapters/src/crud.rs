@@ -103,14 +103,7 @@ pub fn get(ctx: &Ctx) -> Result<Response, ApiError> {
 }
 
 fn check_name(name: &str) -> Result<String, ApiError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(
-            "name must be 1 to 100 characters without control characters",
-        )
-        .with_details(json!({"field": "name"})));
-    }
-    Ok(name.to_owned())
+    validate::name(name)
 }
 
 /// The registry entry for `adapter_id`, checked against a given `type`.
@@ -140,6 +133,27 @@ fn audit_details(name: &str, t: &registry::AdapterType) -> Value {
     json!({"name": name, "type": t.kind.as_str(), "adapterId": t.id})
 }
 
+/// The audit details of a change of `current` by a request config `incoming` (as sent: the
+/// secret marker counts as unchanged): the adapter and the names of the fields that differ,
+/// never a value.
+pub fn change_details(name: &str, current: &Adapter, incoming: Option<&Value>) -> Value {
+    let mut details = json!({
+        "name": name,
+        "type": current.kind.as_str(),
+        "adapterId": current.adapter_id,
+    });
+    if let Some(c) = incoming.and_then(Value::as_object) {
+        details["changedFields"] = json!(c
+            .keys()
+            .filter(
+                |k| c.get(*k) != current.config.get(*k).or(Some(&Value::Null))
+                    && c.get(*k).and_then(Value::as_str) != Some(secrets::MASK)
+            )
+            .collect::<Vec<_>>());
+    }
+    details
+}
+
 /// `POST /api/adapters` `{name, type?, adapterId, config}` → 201 with the masked adapter.
 pub fn create(ctx: &Ctx) -> Result<Response, ApiError> {
     let body: api::NewAdapter = ctx.body()?;
@@ -154,7 +168,9 @@ pub fn create(ctx: &Ctx) -> Result<Response, ApiError> {
     dbackup_web::created(&created.to_public()?)
 }
 
-/// `PUT /api/adapters/{id}` `{name?, config?}`: a secret sent as `"••••"` keeps the stored one.
+/// `PUT /api/adapters/{id}` `{name?, config?}`: a secret sent as `"••••"` keeps the stored one,
+/// unless a field binding it to its target changes (400 naming the secret, see
+/// [`secrets::merge`]).
 pub fn update(ctx: &Ctx) -> Result<Response, ApiError> {
     let current = load_for(ctx, true)?;
     let body: api::AdapterUpdate = ctx.body()?;
@@ -171,20 +187,11 @@ pub fn update(ctx: &Ctx) -> Result<Response, ApiError> {
         None => current.name.clone(),
     };
     let config = match &body.config {
-        Some(c) => validate::validate(t, &secrets::merge(t, c, &current.config))?,
+        Some(c) => validate::validate(t, &secrets::merge(t, c, &current.config)?)?,
         None => current.config.clone(),
     };
     store::update(&ctx.db, &sealer(ctx)?, &current.id, &name, t, &config)?;
-    let mut details = audit_details(&name, t);
-    if let Some(c) = body.config.as_ref().and_then(Value::as_object) {
-        details["changedFields"] = json!(c
-            .keys()
-            .filter(
-                |k| c.get(*k) != current.config.get(*k).or(Some(&Value::Null))
-                    && c.get(*k).and_then(Value::as_str) != Some(secrets::MASK)
-            )
-            .collect::<Vec<_>>());
-    }
+    let details = change_details(&name, &current, body.config.as_ref());
     ctx.audit("update", "adapter", Some(&current.id), details)?;
     let updated = store::load(&ctx.db, &sealer(ctx)?, &current.id)?;
     dbackup_web::ok(&updated.to_public()?)

@@ -113,6 +113,12 @@ pub enum Format {
     HttpUrl,
     /// An e-mail address (something@something).
     Email,
+    /// One DNS label (letters, digits, inner hyphens): a value the worker spec puts into a
+    /// host name (`https://s3.<region>.amazonaws.com`, `https://<accountId>.r2…`).
+    DnsLabel,
+    /// A `mongodb://` / `mongodb+srv://` connection string; each host is checked like
+    /// [`Format::Host`].
+    MongoUri,
 }
 
 /// One adapter: id (`AdapterConfig.adapterId`), kind, display name and config fields.
@@ -124,6 +130,13 @@ pub struct AdapterType {
     pub fields: &'static [Field],
     /// At least one of these must be present (e.g. an SFTP password or private key).
     pub one_of: &'static [&'static str],
+    /// The fields that bind the secrets to their target: where a secret is sent (host, port,
+    /// URL, endpoint, account, region), as whom (user, access key id), what it opens (bucket)
+    /// and how it travels (TLS mode, pinned host key). A secret is kept from storage (sent as
+    /// [`crate::secrets::MASK`]) only while none of these changes; see [`crate::secrets::merge`].
+    /// Every other non-secret field is free (the registry test lists them, so a new field has
+    /// to be classified).
+    pub binds_secrets: &'static [&'static str],
 }
 
 impl AdapterType {
@@ -135,6 +148,11 @@ impl AdapterType {
     /// Names of the secret fields.
     pub fn secret_fields(&self) -> impl Iterator<Item = &'static str> {
         self.fields.iter().filter(|f| f.secret).map(|f| f.name)
+    }
+
+    /// Whether a change of field `name` drops the kept secrets ([`AdapterType::binds_secrets`]).
+    pub fn binds_secrets(&self, name: &str) -> bool {
+        self.binds_secrets.contains(&name)
     }
 
     /// JSON Schema (draft 2020-12) of the config, with `"x-secret": true` on secret fields and
@@ -177,10 +195,23 @@ impl AdapterType {
                 Format::Email => {
                     obj.insert("format".into(), json!("email"));
                 }
+                Format::DnsLabel => {
+                    obj.insert(
+                        "pattern".into(),
+                        json!("^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"),
+                    );
+                }
+                Format::MongoUri => {
+                    obj.insert("pattern".into(), json!("^mongodb(\\+srv)?://"));
+                }
             }
             if f.secret {
                 obj.insert("writeOnly".into(), json!(true));
                 obj.insert("x-secret".into(), json!(true));
+            }
+            if self.binds_secrets(f.name) {
+                // Changing it while sending "••••" for a secret is a 400: enter the secret again.
+                obj.insert("x-binds-secrets".into(), json!(true));
             }
             properties.insert(f.name.into(), p);
         }
@@ -272,6 +303,14 @@ const fn url(name: &'static str, required: bool, secret: bool) -> Field {
         ..field(name, FieldType::String, required)
     }
 }
+/// A required value that the worker spec puts into a host name (one DNS label).
+const fn label(name: &'static str, description: &'static str) -> Field {
+    Field {
+        format: Format::DnsLabel,
+        description,
+        ..req(name)
+    }
+}
 const fn with_default(f: Field, d: DefaultValue) -> Field {
     Field {
         default: Some(d),
@@ -312,7 +351,10 @@ const MYSQL: &[Field] = &[
 ];
 const MONGODB: &[Field] = &[
     described(
-        secret("uri", false),
+        Field {
+            format: Format::MongoUri,
+            ..secret("uri", false)
+        },
         "mongodb:// or mongodb+srv:// connection string (instead of host/port/user/password)",
     ),
     Field {
@@ -354,21 +396,21 @@ const S3: &[Field] = &[
     secret("secretAccessKey", true),
 ];
 const S3_AWS: &[Field] = &[
-    req("region"),
+    label("region", "eu-central-1, us-east-1, …"),
     req("bucket"),
     opt("prefix"),
     req("accessKeyId"),
     secret("secretAccessKey", true),
 ];
 const S3_R2: &[Field] = &[
-    described(req("accountId"), "Cloudflare account id"),
+    label("accountId", "Cloudflare account id"),
     req("bucket"),
     opt("prefix"),
     req("accessKeyId"),
     secret("secretAccessKey", true),
 ];
 const S3_HETZNER: &[Field] = &[
-    described(req("region"), "fsn1, nbg1, hel1, …"),
+    label("region", "fsn1, nbg1, hel1, …"),
     req("bucket"),
     opt("prefix"),
     req("accessKeyId"),
@@ -482,6 +524,7 @@ const fn adapter(
     kind: Kind,
     name: &'static str,
     fields: &'static [Field],
+    binds_secrets: &'static [&'static str],
 ) -> AdapterType {
     AdapterType {
         id,
@@ -489,44 +532,109 @@ const fn adapter(
         name,
         fields,
         one_of: &[],
+        binds_secrets,
     }
 }
 
+// What binds the secrets of each adapter type (see `AdapterType::binds_secrets`).
+const POSTGRES_BINDS: &[&str] = &["host", "port", "user", "sslmode"];
+const MYSQL_BINDS: &[&str] = &["host", "port", "user"];
+/// The URI carries hosts (and maybe a user) of its own: a new URI drops a kept password.
+const MONGODB_BINDS: &[&str] = &["uri", "host", "port", "user", "authDatabase"];
+const REDIS_BINDS: &[&str] = &["host", "port", "username", "tls"];
+/// The path style decides whether the bucket goes into the host name.
+const S3_BINDS: &[&str] = &[
+    "endpoint",
+    "region",
+    "bucket",
+    "forcePathStyle",
+    "accessKeyId",
+];
+const S3_AWS_BINDS: &[&str] = &["region", "bucket", "accessKeyId"];
+const S3_R2_BINDS: &[&str] = &["accountId", "bucket", "accessKeyId"];
+const MINIO_BINDS: &[&str] = &["endpoint", "bucket", "accessKeyId"];
+/// A new pinned host key is another server as far as the password is concerned.
+const SFTP_BINDS: &[&str] = &["host", "port", "username", "hostKey"];
+/// The webhook URL is the secret itself: keeping it keeps its target.
+const NO_BINDS: &[&str] = &[];
+const API_URL_BINDS: &[&str] = &["apiUrl"];
+const SERVER_URL_BINDS: &[&str] = &["serverUrl"];
+const WEBHOOK_BINDS: &[&str] = &["url"];
+/// `tls: none` would send the password in clear text.
+const EMAIL_BINDS: &[&str] = &["host", "port", "tls", "username"];
+
 /// Every adapter, in display order.
 pub static ADAPTERS: &[AdapterType] = &[
-    adapter("postgres", Kind::Database, "PostgreSQL", POSTGRES),
-    adapter("mysql", Kind::Database, "MySQL", MYSQL),
-    adapter("mariadb", Kind::Database, "MariaDB", MYSQL),
+    adapter(
+        "postgres",
+        Kind::Database,
+        "PostgreSQL",
+        POSTGRES,
+        POSTGRES_BINDS,
+    ),
+    adapter("mysql", Kind::Database, "MySQL", MYSQL, MYSQL_BINDS),
+    adapter("mariadb", Kind::Database, "MariaDB", MYSQL, MYSQL_BINDS),
     AdapterType {
         one_of: &["uri", "host"],
-        ..adapter("mongodb", Kind::Database, "MongoDB", MONGODB)
+        ..adapter("mongodb", Kind::Database, "MongoDB", MONGODB, MONGODB_BINDS)
     },
-    adapter("sqlite", Kind::Database, "SQLite", SQLITE),
-    adapter("redis", Kind::Database, "Redis", REDIS),
-    adapter("valkey", Kind::Database, "Valkey", REDIS),
-    adapter("local", Kind::Storage, "Local filesystem", LOCAL),
-    adapter("s3", Kind::Storage, "S3-compatible", S3),
-    adapter("s3-aws", Kind::Storage, "Amazon S3", S3_AWS),
-    adapter("s3-r2", Kind::Storage, "Cloudflare R2", S3_R2),
+    adapter("sqlite", Kind::Database, "SQLite", SQLITE, NO_BINDS),
+    adapter("redis", Kind::Database, "Redis", REDIS, REDIS_BINDS),
+    adapter("valkey", Kind::Database, "Valkey", REDIS, REDIS_BINDS),
+    adapter("local", Kind::Storage, "Local filesystem", LOCAL, NO_BINDS),
+    adapter("s3", Kind::Storage, "S3-compatible", S3, S3_BINDS),
+    adapter("s3-aws", Kind::Storage, "Amazon S3", S3_AWS, S3_AWS_BINDS),
+    adapter("s3-r2", Kind::Storage, "Cloudflare R2", S3_R2, S3_R2_BINDS),
     adapter(
         "s3-hetzner",
         Kind::Storage,
         "Hetzner Object Storage",
         S3_HETZNER,
+        S3_AWS_BINDS,
     ),
-    adapter("minio", Kind::Storage, "MinIO", MINIO),
+    adapter("minio", Kind::Storage, "MinIO", MINIO, MINIO_BINDS),
     AdapterType {
         one_of: &["password", "privateKey"],
-        ..adapter("sftp", Kind::Storage, "SFTP", SFTP)
+        ..adapter("sftp", Kind::Storage, "SFTP", SFTP, SFTP_BINDS)
     },
-    adapter("discord", Kind::Notification, "Discord", DISCORD),
-    adapter("slack", Kind::Notification, "Slack", SLACK),
-    adapter("teams", Kind::Notification, "Microsoft Teams", TEAMS),
-    adapter("telegram", Kind::Notification, "Telegram", TELEGRAM),
-    adapter("gotify", Kind::Notification, "Gotify", GOTIFY),
-    adapter("ntfy", Kind::Notification, "ntfy", NTFY),
-    adapter("webhook", Kind::Notification, "Generic webhook", WEBHOOK),
-    adapter("email", Kind::Notification, "E-mail (SMTP)", EMAIL),
+    adapter("discord", Kind::Notification, "Discord", DISCORD, NO_BINDS),
+    adapter("slack", Kind::Notification, "Slack", SLACK, NO_BINDS),
+    adapter(
+        "teams",
+        Kind::Notification,
+        "Microsoft Teams",
+        TEAMS,
+        NO_BINDS,
+    ),
+    adapter(
+        "telegram",
+        Kind::Notification,
+        "Telegram",
+        TELEGRAM,
+        API_URL_BINDS,
+    ),
+    adapter(
+        "gotify",
+        Kind::Notification,
+        "Gotify",
+        GOTIFY,
+        SERVER_URL_BINDS,
+    ),
+    adapter("ntfy", Kind::Notification, "ntfy", NTFY, SERVER_URL_BINDS),
+    adapter(
+        "webhook",
+        Kind::Notification,
+        "Generic webhook",
+        WEBHOOK,
+        WEBHOOK_BINDS,
+    ),
+    adapter(
+        "email",
+        Kind::Notification,
+        "E-mail (SMTP)",
+        EMAIL,
+        EMAIL_BINDS,
+    ),
 ];
 
 /// The adapter with this id.
@@ -580,6 +688,74 @@ mod tests {
             find("sftp").unwrap().secret_fields().collect::<Vec<_>>(),
             ["password", "privateKey", "passphrase"]
         );
+    }
+
+    /// Every non-secret field of a type with secrets is classified: it binds them (declared in
+    /// the registry) or it is free (reviewed here: it changes what is done on the same target
+    /// with the same identity, never where or how the secret goes). A new field fails this test
+    /// until it is put on one side.
+    #[test]
+    fn every_field_binds_the_secrets_or_is_reviewed_free() {
+        const FREE: &[(&str, &[&str])] = &[
+            ("postgres", &["database"]),
+            ("mysql", &["database"]),
+            ("mariadb", &["database"]),
+            ("mongodb", &["database"]),
+            ("redis", &["database"]),
+            ("valkey", &["database"]),
+            ("s3", &["prefix"]),
+            ("s3-aws", &["prefix"]),
+            ("s3-r2", &["prefix"]),
+            ("s3-hetzner", &["prefix"]),
+            ("minio", &["prefix"]),
+            ("sftp", &["path"]),
+            ("discord", &["username", "avatarUrl"]),
+            ("slack", &["channel", "username", "iconEmoji"]),
+            ("teams", &[]),
+            ("telegram", &["chatId", "disableNotification"]),
+            ("gotify", &["priority"]),
+            ("ntfy", &["topic", "priority"]),
+            ("webhook", &["method", "headers", "bodyTemplate"]),
+            ("email", &["from", "to"]),
+        ];
+        for a in ADAPTERS {
+            for name in a.binds_secrets {
+                assert!(
+                    a.field(name).is_some(),
+                    "{}.{name} binds but is no field",
+                    a.id
+                );
+            }
+            if a.secret_fields().next().is_none() {
+                assert!(a.binds_secrets.is_empty(), "{} has no secrets", a.id);
+                continue;
+            }
+            let free = FREE
+                .iter()
+                .find(|(id, _)| *id == a.id)
+                .unwrap_or_else(|| panic!("{} has secrets: classify its fields", a.id))
+                .1;
+            for f in a.fields {
+                let binds = a.binds_secrets(f.name);
+                let is_free = free.contains(&f.name);
+                if f.secret {
+                    assert!(!is_free, "{}.{}", a.id, f.name);
+                    continue;
+                }
+                assert!(
+                    binds != is_free,
+                    "{}.{}: binds {binds}, reviewed free {is_free}",
+                    a.id,
+                    f.name
+                );
+                // A host, an endpoint or a host-name part is always a target.
+                if matches!(f.format, Format::Host | Format::DnsLabel)
+                    || ["endpoint", "serverUrl", "apiUrl", "url", "port"].contains(&f.name)
+                {
+                    assert!(binds, "{}.{} must bind the secrets", a.id, f.name);
+                }
+            }
+        }
     }
 
     #[test]

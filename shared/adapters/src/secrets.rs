@@ -4,7 +4,8 @@
 //! (`v1:<base64>`, AES-256-GCM under `encryption_key`) bound to the context
 //! `AdapterConfig.config.<field>:<adapter id>`, so an envelope copied to another row or field
 //! does not decrypt. Answers carry [`MASK`] instead; a PUT that sends [`MASK`] keeps the stored
-//! secret. A stored value that does not decrypt is an error, never passed on as plaintext.
+//! secret as long as no field binding it to its target changes ([`merge`]). A stored value that
+//! does not decrypt is an error, never passed on as plaintext.
 
 use dbackup_core::ApiError;
 use dbackup_identity::secretbox::SecretBox;
@@ -77,28 +78,81 @@ pub fn mask(adapter: &AdapterType, config: &Map<String, Value>) -> Map<String, V
     out
 }
 
-/// A PUT's config with every [`MASK`] replaced by the stored (decrypted) secret; a marker for a
-/// secret that is not stored is dropped (and then fails validation if the field is required).
-pub fn merge(adapter: &AdapterType, incoming: &Value, stored_plain: &Map<String, Value>) -> Value {
+/// A PUT's (or a test-by-id's) config with every [`MASK`] replaced by the stored (decrypted)
+/// secret; a marker for a secret that is not stored is dropped (and then fails validation if
+/// the field is required).
+///
+/// A stored secret stays with the target it was entered for: when a secret is kept this way
+/// and a field that binds it ([`AdapterType::binds_secrets`]: host, port, user, URL, endpoint,
+/// bucket, …) differs from the stored value, the answer is a 400 naming each kept secret
+/// ("must be entered again because host changed"), so nobody with write access can send the
+/// stored password, token or key to a server of their choosing. Values are compared as
+/// validation would store them (defaults filled in, empty optional strings absent).
+pub fn merge(
+    adapter: &AdapterType,
+    incoming: &Value,
+    stored_plain: &Map<String, Value>,
+) -> Result<Value, ApiError> {
     let Some(obj) = incoming.as_object() else {
-        return incoming.clone();
+        return Ok(incoming.clone());
     };
     let mut out = obj.clone();
+    let mut kept = Vec::new();
     for name in adapter.secret_fields() {
         if out.get(name).and_then(Value::as_str) == Some(MASK) {
             match stored_plain.get(name) {
-                Some(v) => out.insert(name.into(), v.clone()),
-                None => out.remove(name),
-            };
+                Some(v) => {
+                    out.insert(name.into(), v.clone());
+                    kept.push(name);
+                }
+                None => {
+                    out.remove(name);
+                }
+            }
         }
     }
-    Value::Object(out)
+    if kept.is_empty() {
+        return Ok(Value::Object(out));
+    }
+    let changed: Vec<&str> = adapter
+        .binds_secrets
+        .iter()
+        .copied()
+        .filter(|name| effective(adapter, name, &out) != effective(adapter, name, stored_plain))
+        .collect();
+    if changed.is_empty() {
+        return Ok(Value::Object(out));
+    }
+    let why = format!(
+        "must be entered again because {} changed",
+        changed.join(", ")
+    );
+    let fields: Map<String, Value> = kept
+        .iter()
+        .map(|name| ((*name).to_owned(), Value::String(why.clone())))
+        .collect();
+    Err(ApiError::bad_request(format!("{} {why}", kept.join(", ")))
+        .with_details(serde_json::json!({ "fields": fields })))
+}
+
+/// The value field `name` has once validated: absent, `null` and an optional `""` read as
+/// the default (or absent).
+fn effective(adapter: &AdapterType, name: &str, config: &Map<String, Value>) -> Option<Value> {
+    let field = adapter.field(name)?;
+    match config.get(name) {
+        None | Some(Value::Null) => field.default.map(|d| d.to_json()),
+        Some(Value::String(s)) if s.is_empty() && !field.required => {
+            field.default.map(|d| d.to_json())
+        }
+        Some(v) => Some(v.clone()),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::find;
+    use crate::registry::{find, Field, FieldType, Format, ADAPTERS};
+    use crate::validate::validate;
     use serde_json::json;
 
     const KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
@@ -134,12 +188,196 @@ mod tests {
         );
         let merged = merge(
             sftp,
-            &json!({"host": "h2", "password": MASK, "privateKey": "new", "passphrase": MASK}),
+            &json!({"host": "h", "password": MASK, "privateKey": "new", "passphrase": MASK}),
             &plain,
-        );
+        )
+        .unwrap();
         assert_eq!(
             merged,
-            json!({"host": "h2", "password": "canary-pw", "privateKey": "new"})
+            json!({"host": "h", "password": "canary-pw", "privateKey": "new"})
         );
+    }
+
+    /// A valid value of `f` (secrets: a canary naming the field).
+    fn sample(f: &Field) -> Value {
+        if f.secret {
+            return match f.format {
+                Format::HttpUrl => json!(format!("https://home.example/{}-canary", f.name)),
+                Format::MongoUri => json!("mongodb://u:canary@home.example:27017/"),
+                _ => json!(format!("{}-canary", f.name)),
+            };
+        }
+        match (f.ty, f.format) {
+            (FieldType::Integer { min, .. }, _) => json!(min),
+            (FieldType::Boolean, _) => json!(false),
+            (FieldType::Enum(values), _) => json!(values[values.len() - 1]),
+            (FieldType::StringList, _) => json!(["ops@example.com"]),
+            (FieldType::StringMap, _) => json!({"X-Env": "prod"}),
+            (FieldType::String, Format::Host) => json!("db.example"),
+            (FieldType::String, Format::HttpUrl) => json!("https://home.example"),
+            (FieldType::String, Format::AbsolutePath) => json!("/srv"),
+            (FieldType::String, Format::Email) => json!("dbackup@example.com"),
+            (FieldType::String, Format::DnsLabel) => json!("home"),
+            (FieldType::String, Format::MongoUri) => json!("mongodb://home.example/"),
+            (FieldType::String, Format::None) => json!("value"),
+        }
+    }
+
+    /// Another valid value of `f` than `current`, pointing elsewhere where it is a target.
+    fn elsewhere(f: &Field, current: Option<&Value>) -> Value {
+        let v = match (f.ty, f.format) {
+            (FieldType::Integer { min, .. }, _) => json!(min + 1),
+            (FieldType::Boolean, _) => json!(current != Some(&json!(true))),
+            (FieldType::Enum(values), _) => json!(values
+                .iter()
+                .find(|v| current.and_then(Value::as_str) != Some(**v))
+                .unwrap()),
+            (FieldType::StringList, _) => json!(["thief@elsewhere.example"]),
+            (FieldType::StringMap, _) => json!({"X-Other": "1"}),
+            (FieldType::String, Format::Host) => json!("elsewhere.example"),
+            (FieldType::String, Format::HttpUrl) => json!("https://elsewhere.example"),
+            (FieldType::String, Format::AbsolutePath) => json!("/elsewhere"),
+            (FieldType::String, Format::Email) => json!("thief@elsewhere.example"),
+            (FieldType::String, Format::DnsLabel) => json!("elsewhere"),
+            (FieldType::String, Format::MongoUri) => json!("mongodb://u:new@elsewhere.example/"),
+            (FieldType::String, Format::None) => json!("elsewhere"),
+        };
+        assert_ne!(Some(&v), current, "{}", f.name);
+        v
+    }
+
+    /// Every adapter type with secrets: a masked secret survives a change of a free field, and
+    /// a change of any field that binds it is a 400 naming each kept secret and the field; the
+    /// same change with the secrets entered again is accepted.
+    #[test]
+    fn a_kept_secret_is_bound_to_its_target() {
+        let mut checked = 0;
+        for t in ADAPTERS
+            .iter()
+            .filter(|t| t.secret_fields().next().is_some())
+        {
+            let full: Map<String, Value> = t
+                .fields
+                .iter()
+                .map(|f| (f.name.into(), sample(f)))
+                .collect();
+            let stored =
+                validate(t, &Value::Object(full)).unwrap_or_else(|e| panic!("{}: {e:?}", t.id));
+            let masked = mask(t, &stored);
+            assert_eq!(
+                merge(t, &Value::Object(masked.clone()), &stored).unwrap(),
+                Value::Object(stored.clone()),
+                "{}",
+                t.id
+            );
+            // Defaults left out and optional strings sent empty read as unchanged.
+            let mut sparse = masked.clone();
+            for f in t.fields {
+                if f.default.is_some()
+                    && sparse.get(f.name) == f.default.map(|d| d.to_json()).as_ref()
+                {
+                    sparse.remove(f.name);
+                }
+            }
+            assert!(
+                merge(t, &Value::Object(sparse), &stored).is_ok(),
+                "{}",
+                t.id
+            );
+
+            for f in t
+                .fields
+                .iter()
+                .filter(|f| !f.secret && !t.binds_secrets(f.name))
+            {
+                let mut c = masked.clone();
+                c.insert(f.name.into(), elsewhere(f, stored.get(f.name)));
+                let merged = merge(t, &Value::Object(c), &stored)
+                    .unwrap_or_else(|e| panic!("{}.{} is free: {e:?}", t.id, f.name));
+                assert!(validate(t, &merged).is_ok(), "{}.{}", t.id, f.name);
+            }
+
+            for name in t.binds_secrets {
+                let f = t.field(name).unwrap();
+                let mut c = masked.clone();
+                c.insert((*name).into(), elsewhere(f, stored.get(*name)));
+                let err = merge(t, &Value::Object(c.clone()), &stored)
+                    .expect_err(&format!("{}: {name} changed with the secrets masked", t.id));
+                assert_eq!(err.status, 400);
+                let fields = &err.details.as_ref().unwrap()["fields"];
+                let kept: Vec<&str> = t.secret_fields().filter(|s| s != name).collect();
+                assert_eq!(
+                    fields.as_object().unwrap().len(),
+                    kept.len(),
+                    "{}: {fields}",
+                    t.id
+                );
+                for s in &kept {
+                    let why = fields[*s]
+                        .as_str()
+                        .unwrap_or_else(|| panic!("{}.{s}: {fields}", t.id));
+                    assert_eq!(why, format!("must be entered again because {name} changed"));
+                    assert!(err.message.contains(s), "{}", err.message);
+                }
+                assert!(!format!("{err:?}").contains("canary"), "{err:?}");
+                // Entered again: accepted.
+                for s in &kept {
+                    c.insert((*s).into(), stored[*s].clone());
+                }
+                let merged = merge(t, &Value::Object(c), &stored).unwrap();
+                assert!(validate(t, &merged).is_ok(), "{}.{name}", t.id);
+                checked += 1;
+            }
+            // An optional binding field dropped counts as a change too.
+            for f in t.fields.iter().filter(|f| {
+                t.binds_secrets(f.name) && !f.required && f.default.is_none() && !f.secret
+            }) {
+                let mut c = masked.clone();
+                c.remove(f.name);
+                assert!(
+                    merge(t, &Value::Object(c), &stored).is_err(),
+                    "{}.{}",
+                    t.id,
+                    f.name
+                );
+            }
+        }
+        assert!(checked >= 40, "{checked}");
+    }
+
+    #[test]
+    fn mongodb_uri_binds_the_password() {
+        let mongo = find("mongodb").unwrap();
+        let stored =
+            obj(json!({"uri": "mongodb://u:p@db.example/", "password": "pw", "port": 27017}));
+        // A new URI with the password kept: the password would go to the new hosts.
+        let err = merge(
+            mongo,
+            &json!({"uri": "mongodb://u@elsewhere.example/", "password": MASK}),
+            &stored,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.message,
+            "password must be entered again because uri changed"
+        );
+        // The host added while both are kept: both named.
+        let err = merge(
+            mongo,
+            &json!({"uri": MASK, "password": MASK, "host": "elsewhere.example"}),
+            &stored,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.message,
+            "uri, password must be entered again because host changed"
+        );
+        // Nothing kept: nothing to protect.
+        assert!(merge(
+            mongo,
+            &json!({"host": "elsewhere.example", "password": "new"}),
+            &stored
+        )
+        .is_ok());
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use dbackup_core::ApiError;
+use dbackup_core::{net, ApiError};
 use serde_json::{json, Map, Value};
 
 use crate::registry::{AdapterType, FieldType, Format};
@@ -72,6 +72,19 @@ pub fn validate(adapter: &AdapterType, config: &Value) -> Result<Map<String, Val
     .with_details(json!({ "fields": bad })))
 }
 
+/// Checks the name of an adapter or encryption profile: trimmed, 1 to 100 characters, no
+/// control characters (400 naming `name` otherwise).
+pub fn name(name: &str) -> Result<String, ApiError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "name must be 1 to 100 characters without control characters",
+        )
+        .with_details(json!({"field": "name"})));
+    }
+    Ok(name.to_owned())
+}
+
 fn check(ty: FieldType, format: Format, v: &Value) -> Result<(), String> {
     match ty {
         FieldType::String => {
@@ -132,13 +145,7 @@ fn check_format(format: Format, s: &str) -> Result<(), String> {
     }
     match format {
         Format::None => Ok(()),
-        Format::Host => {
-            if s.contains(|c: char| c.is_whitespace() || c == '/' || c == ',') || s.len() > 255 {
-                Err("must be a host name or IP address".into())
-            } else {
-                Ok(())
-            }
-        }
+        Format::Host => check_host(s),
         Format::AbsolutePath => {
             if s.starts_with('/') && !s.split('/').any(|seg| seg == "..") {
                 Ok(())
@@ -154,11 +161,27 @@ fn check_format(format: Format, s: &str) -> Result<(), String> {
                 Some(r)
                     if !r.is_empty() && !r.starts_with('/') && !r.contains(char::is_whitespace) =>
                 {
-                    Ok(())
+                    net::check_url(s).map_err(str::to_owned)
                 }
                 _ => Err("must be an http:// or https:// URL".into()),
             }
         }
+        Format::DnsLabel => {
+            let ok = !s.is_empty()
+                && s.len() <= 63
+                && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !s.starts_with('-')
+                && !s.ends_with('-');
+            if ok {
+                Ok(())
+            } else {
+                Err(
+                    "must be letters, digits and inner hyphens (it becomes part of a host name)"
+                        .into(),
+                )
+            }
+        }
+        Format::MongoUri => check_mongo_uri(s),
         Format::Email => match s.split_once('@') {
             Some((l, d)) if !l.is_empty() && !d.is_empty() && !s.contains(char::is_whitespace) => {
                 Ok(())
@@ -166,6 +189,53 @@ fn check_format(format: Format, s: &str) -> Result<(), String> {
             _ => Err("must be an e-mail address".into()),
         },
     }
+}
+
+/// A host as typed: a name or an IP literal (IPv6 in brackets or bare), nothing a tool could
+/// read as more (no `user@`, `:port`-less junk, `/`, `,`, `%zone`, leading `-`), and not a
+/// link-local or cloud metadata address ([`net::check_host`]).
+fn check_host(s: &str) -> Result<(), String> {
+    let shape_ok = !s.is_empty()
+        && s.len() <= 255
+        && !s.starts_with('-')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-_:[]".contains(&b));
+    if !shape_ok {
+        // Non-ASCII gets the xn-- hint rather than the generic text.
+        if !s.is_ascii() {
+            return Err(net::NON_ASCII.into());
+        }
+        return Err("must be a host name or IP address".into());
+    }
+    net::check_host(s).map_err(str::to_owned)
+}
+
+/// A `mongodb://` or `mongodb+srv://` connection string whose hosts (the seed list between the
+/// userinfo and the path) each pass [`check_host`]. The URI is a secret: errors never quote it.
+fn check_mongo_uri(s: &str) -> Result<(), String> {
+    let Some(rest) = s
+        .strip_prefix("mongodb://")
+        .or_else(|| s.strip_prefix("mongodb+srv://"))
+    else {
+        return Err("must be a mongodb:// or mongodb+srv:// connection string".into());
+    };
+    if s.contains(|c: char| c.is_whitespace() || c == '\\') {
+        return Err("must be a connection string without whitespace or backslashes".into());
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let hosts = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if hosts.is_empty() {
+        return Err("must name at least one host".into());
+    }
+    for hostport in hosts.split(',') {
+        let host = if let Some(v6) = hostport.strip_prefix('[') {
+            v6.split_once(']').map(|(h, _)| h).unwrap_or(v6)
+        } else {
+            hostport.split(':').next().unwrap_or(hostport)
+        };
+        check_host(host).map_err(|why| format!("has a host that {why}"))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -223,5 +293,190 @@ mod tests {
         let email = find("email").unwrap();
         let err = validate(email, &json!({"host": "h", "from": "nope", "to": []})).unwrap_err();
         assert_eq!(err.message, "invalid email config: from, to");
+    }
+
+    /// Every URL or host a user types: link-local and cloud-metadata addresses are refused in
+    /// any literal form, named by field; loopback and private ranges stay allowed.
+    #[test]
+    fn metadata_targets_are_refused_by_field() {
+        let refused = |id: &str, config: Value, field: &str| {
+            let err = validate(find(id).unwrap(), &config).unwrap_err();
+            let fields = &err.details.as_ref().unwrap()["fields"];
+            assert!(fields[field].is_string(), "{id} {config}: {fields}");
+            assert!(err.message.contains(field), "{}", err.message);
+            fields[field].as_str().unwrap().to_owned()
+        };
+        let s3 = |endpoint: &str| {
+            json!({"endpoint": endpoint, "region": "r", "bucket": "b", "accessKeyId": "a",
+                   "secretAccessKey": "s"})
+        };
+        for url in [
+            "http://169.254.169.254/latest/meta-data/",
+            "http://2852039166",
+            "http://0xa9fea9fe:80/",
+            "http://169.254.43518/",
+            "http://[fe80::1]:9000",
+            "http://[fd00:ec2::254]/",
+            "http://[::ffff:169.254.169.254]/",
+            "http://100.100.100.200/",
+            "http://metadata.google.internal/",
+            "http://u:p@169.254.169.254/",
+            "http://169.254.169.254\\@example.com/",
+            "http://１６９.２５４.１６９.２５４/",
+        ] {
+            let why = refused("s3", s3(url), "endpoint");
+            assert!(why.starts_with("must"), "{url}: {why}");
+        }
+        assert_eq!(
+            refused("s3", s3("http://169.254.169.254/"), "endpoint"),
+            net::REFUSED
+        );
+        for (id, field, config) in [
+            ("webhook", "url", json!({"url": "http://169.254.169.254/"})),
+            (
+                "discord",
+                "webhookUrl",
+                json!({"webhookUrl": "https://[fe80::a]/x"}),
+            ),
+            (
+                "slack",
+                "webhookUrl",
+                json!({"webhookUrl": "http://100.100.100.200/"}),
+            ),
+            (
+                "teams",
+                "webhookUrl",
+                json!({"webhookUrl": "http://169.254.1.1/"}),
+            ),
+            (
+                "telegram",
+                "apiUrl",
+                json!({"botToken": "t", "chatId": "1", "apiUrl": "http://169.254.169.254"}),
+            ),
+            (
+                "gotify",
+                "serverUrl",
+                json!({"serverUrl": "http://169.254.169.254", "appToken": "t"}),
+            ),
+            (
+                "ntfy",
+                "serverUrl",
+                json!({"serverUrl": "http://169.254.169.254", "topic": "t"}),
+            ),
+            (
+                "minio",
+                "endpoint",
+                json!({"endpoint": "http://169.254.169.254", "bucket": "b", "accessKeyId": "a", "secretAccessKey": "s"}),
+            ),
+            (
+                "postgres",
+                "host",
+                json!({"host": "169.254.169.254", "user": "u"}),
+            ),
+            (
+                "mysql",
+                "host",
+                json!({"host": "0251.0376.0251.0376", "user": "u"}),
+            ),
+            ("mariadb", "host", json!({"host": "[fe80::1]", "user": "u"})),
+            ("redis", "host", json!({"host": "fe80::1%eth0"})),
+            ("valkey", "host", json!({"host": "metadata"})),
+            ("mongodb", "host", json!({"host": "100.100.100.200"})),
+            (
+                "mongodb",
+                "uri",
+                json!({"uri": "mongodb://u:p@db:27017,169.254.169.254:27017/x"}),
+            ),
+            (
+                "mongodb",
+                "uri",
+                json!({"uri": "mongodb+srv://[fd00:ec2::254]/"}),
+            ),
+            ("mongodb", "uri", json!({"uri": "http://db/"})),
+            (
+                "sftp",
+                "host",
+                json!({"host": "169.254.169.254", "username": "u", "password": "p", "hostKey": "k", "path": "/b"}),
+            ),
+            (
+                "sftp",
+                "host",
+                json!({"host": "u@169.254.169.254", "username": "u", "password": "p", "hostKey": "k", "path": "/b"}),
+            ),
+            (
+                "email",
+                "host",
+                json!({"host": "169.254.169.254", "from": "a@b", "to": ["c@d"]}),
+            ),
+            (
+                "email",
+                "host",
+                json!({"host": "-oProxyCommand=x", "from": "a@b", "to": ["c@d"]}),
+            ),
+            // Values the worker spec puts into a host name.
+            (
+                "s3-aws",
+                "region",
+                json!({"region": "x@169.254.169.254/", "bucket": "b", "accessKeyId": "a", "secretAccessKey": "s"}),
+            ),
+            (
+                "s3-hetzner",
+                "region",
+                json!({"region": "169.254.169.254#", "bucket": "b", "accessKeyId": "a", "secretAccessKey": "s"}),
+            ),
+            (
+                "s3-r2",
+                "accountId",
+                json!({"accountId": "a.b", "bucket": "b", "accessKeyId": "a", "secretAccessKey": "s"}),
+            ),
+        ] {
+            refused(id, config, field);
+        }
+        // The secret URI is never quoted back.
+        let err = validate(
+            find("mongodb").unwrap(),
+            &json!({"uri": "mongodb://u:hunter2@169.254.169.254/"}),
+        )
+        .unwrap_err();
+        assert!(!format!("{err:?}").contains("hunter2"), "{err:?}");
+
+        // Loopback, private ranges and names stay allowed.
+        for url in [
+            "http://127.0.0.1:9000",
+            "http://10.0.0.5:9000/",
+            "http://192.168.1.2",
+            "http://[::1]:9000",
+            "https://s3.eu-central-1.amazonaws.com",
+            "http://minio:9000",
+        ] {
+            assert!(validate(find("s3").unwrap(), &s3(url)).is_ok(), "{url}");
+        }
+        for (id, config) in [
+            ("postgres", json!({"host": "127.0.0.1", "user": "u"})),
+            ("postgres", json!({"host": "db-1.internal", "user": "u"})),
+            ("postgres", json!({"host": "::1", "user": "u"})),
+            ("redis", json!({"host": "[fd00::5]"})),
+            (
+                "mongodb",
+                json!({"uri": "mongodb://u:p@10.0.0.1:27017,[::1]:27018/db?replicaSet=rs"}),
+            ),
+            (
+                "mongodb",
+                json!({"uri": "mongodb+srv://cluster0.example.net/"}),
+            ),
+            (
+                "s3-aws",
+                json!({"region": "eu-central-1", "bucket": "b", "accessKeyId": "a", "secretAccessKey": "s"}),
+            ),
+            (
+                "s3-r2",
+                json!({"accountId": "0123456789abcdef0123456789abcdef", "bucket": "b", "accessKeyId": "a", "secretAccessKey": "s"}),
+            ),
+        ] {
+            assert!(
+                validate(find(id).unwrap(), &config).is_ok(),
+                "{id} {config}"
+            );
+        }
     }
 }
