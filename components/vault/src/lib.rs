@@ -8,7 +8,7 @@ use dbackup_adapters_core::vault;
 use dbackup_config_core::kit;
 use dbackup_core::ApiError;
 use dbackup_identity::audit::action;
-use dbackup_identity::{lockout, users, IdentityError};
+use dbackup_identity::{lockout, IdentityError};
 use dbackup_web::gate::Ctx;
 use serde_json::json;
 use spin_sdk::http::{Request, Response};
@@ -80,22 +80,13 @@ fn delete(ctx: &Ctx) -> Result<Response, ApiError> {
     dbackup_web::no_content()
 }
 
-/// Checks the caller's password for a key export, under identity's lockout (per user, shared
-/// by reveal and the recovery kit): while locked, 429 with `Retry-After` before any check; a
-/// wrong or missing password counts a failure, a right one clears the counter.
+/// Checks the caller's password for a key export, under identity's lockout (a re-entry like
+/// every other, see `lockout::confirm`): while locked, 429 with `Retry-After` before any check;
+/// a wrong or missing password counts a failure, a right one clears the counter.
 fn confirm_password(ctx: &Ctx, user_id: &str, password: Option<&str>) -> Result<bool, ApiError> {
-    let key = [lockout::confirm_key(user_id)];
-    lockout::check(&ctx.db, &key, ctx.now)?;
-    let ok = match password.filter(|p| !p.is_empty()) {
-        Some(p) => users::check_password(&ctx.db, user_id, p)?,
-        None => false,
-    };
-    if ok {
-        lockout::clear(&ctx.db, &key[0])?;
-    } else {
-        lockout::record_failure(&ctx.db, &key, ctx.now)?;
-    }
-    Ok(ok)
+    Ok(lockout::confirm_password(
+        &ctx.db, user_id, password, ctx.now,
+    )?)
 }
 
 /// `POST …/reveal` `{password}` → `{id, key, fingerprint}`; a wrong password is a 400 (five in a

@@ -180,7 +180,8 @@ pub fn signup(
     start_session(db, user, client, "signup", secret, now)
 }
 
-/// Counts a failed attempt against the lockout keys and audits it.
+/// Counts a failed attempt against the lockout keys and audits it (a failure that was not
+/// reserved first: a passkey assertion).
 pub(crate) fn record_failure(
     db: &dyn Db,
     keys: &[String],
@@ -190,6 +191,17 @@ pub(crate) fn record_failure(
     now: Timestamp,
 ) -> Result<()> {
     lockout::record_failure(db, keys, now)?;
+    audit_failure(db, client, user_id, details, now)
+}
+
+/// Audits a failed sign-in (`LOGIN_FAILED`); its attempt was counted when it was reserved.
+fn audit_failure(
+    db: &dyn Db,
+    client: ClientInfo<'_>,
+    user_id: Option<&str>,
+    details: serde_json::Value,
+    now: Timestamp,
+) -> Result<()> {
     audit::write(
         db,
         &audit_event(
@@ -204,7 +216,9 @@ pub(crate) fn record_failure(
     Ok(())
 }
 
-/// `POST /api/auth/login`. 429 while the account or address is locked (checked first); 401
+/// `POST /api/auth/login`. 429 while the account or address is locked; otherwise the attempt
+/// is reserved (counted) before the password is checked, so parallel guesses get no more
+/// verifications than the lockout allows (see [`lockout::reserve`]). 401
 /// [`IdentityError::InvalidCredentials`] for an unknown email or a wrong password alike, after
 /// the same argon2 work. A correct password re-hashes an outdated hash, then either signs in
 /// or, with 2FA on, returns a challenge for [`login_second_factor`].
@@ -217,7 +231,7 @@ pub fn login(
 ) -> Result<LoginOutcome> {
     let email = req.email.trim().to_lowercase();
     let keys = lockout::keys(&email, client.ip);
-    lockout::check(db, &keys, now)?;
+    let attempt = lockout::reserve(db, &keys, now)?;
     let user = users::find_by_email(db, &email)?;
     let hash = match &user {
         Some(u) => users::password_hash(db, &u.id)?,
@@ -226,38 +240,46 @@ pub fn login(
     let (Some(user), Some(hash)) = (user, hash) else {
         password::dummy_verify(&req.password);
         let details = json!({ "email": email, "reason": "unknown email" });
-        record_failure(db, &keys, client, None, details, now)?;
+        audit_failure(db, client, None, details, now)?;
         return Err(IdentityError::InvalidCredentials);
     };
     if !password::verify(&req.password, &hash) {
         let details = json!({ "email": email, "reason": "wrong password" });
-        record_failure(db, &keys, client, Some(&user.id), details, now)?;
+        audit_failure(db, client, Some(&user.id), details, now)?;
         return Err(IdentityError::InvalidCredentials);
     }
     if password::needs_rehash(&hash) {
         users::set_password_hash(db, &user.id, &password::hash(&req.password)?, now)?;
     }
-    let mut methods = Vec::new();
-    if two_factor::is_enabled(db, &user.id)? {
-        methods.push("totp");
-    }
-    if crate::passkeys::second_factor_enabled(db, &user.id)? {
-        methods.push("passkey");
-    }
-    if !methods.is_empty() {
+    if let Some(methods) = second_factor_methods(db, &user.id)? {
+        // The password was right: its attempt is handed back; the second factor reserves its own.
+        attempt.give_back(db)?;
         return Ok(LoginOutcome::TwoFactorRequired {
             challenge: token::issue_challenge(secret, &user.id, now)?,
             methods,
         });
     }
-    lockout::record_success(db, &email)?;
+    attempt.succeeded(db)?;
     let logged_in = start_session(db, user, client, "password", secret, now)?;
     Ok(LoginOutcome::LoggedIn(Box::new(logged_in)))
 }
 
+/// The second factors the user must pass after a first one (password or SSO): `totp` and/or
+/// `passkey`; `None` when they have none.
+pub fn second_factor_methods(db: &dyn Db, user_id: &str) -> Result<Option<Vec<&'static str>>> {
+    let mut methods = Vec::new();
+    if two_factor::is_enabled(db, user_id)? {
+        methods.push("totp");
+    }
+    if crate::passkeys::second_factor_enabled(db, user_id)? {
+        methods.push("passkey");
+    }
+    Ok((!methods.is_empty()).then_some(methods))
+}
+
 /// `POST /api/auth/login/2fa`: a valid challenge plus a TOTP code (each step once) or an unused
-/// backup code. 401 [`IdentityError::InvalidSecondFactor`] otherwise; failures count towards
-/// the lockout like wrong passwords.
+/// backup code. 401 [`IdentityError::InvalidSecondFactor`] otherwise; each code is reserved
+/// against the lockout before it is checked, like a password.
 pub fn login_second_factor(
     db: &dyn Db,
     sbox: &SecretBox,
@@ -269,13 +291,13 @@ pub fn login_second_factor(
     let user_id = token::verify_challenge(secret, &req.challenge, now)?;
     let user = users::find(db, &user_id)?.ok_or(IdentityError::InvalidSecondFactor)?;
     let keys = lockout::keys(&user.email, client.ip);
-    lockout::check(db, &keys, now)?;
+    let attempt = lockout::reserve(db, &keys, now)?;
     if !two_factor::verify_code(db, sbox, &user.id, &req.code, now)? {
         let details = json!({ "email": user.email, "reason": "wrong second factor" });
-        record_failure(db, &keys, client, Some(&user.id), details, now)?;
+        audit_failure(db, client, Some(&user.id), details, now)?;
         return Err(IdentityError::InvalidSecondFactor);
     }
-    lockout::record_success(db, &user.email)?;
+    attempt.succeeded(db)?;
     start_session(db, user, client, "password+2fa", secret, now)
 }
 

@@ -7,6 +7,7 @@ use dbackup_core::db::Db;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{IdentityError, Result};
+use crate::lockout;
 use crate::secretbox::SecretBox;
 use crate::sql;
 use crate::time::Timestamp;
@@ -106,7 +107,7 @@ pub fn enroll(
     now: Timestamp,
 ) -> Result<Enrollment> {
     let user = users::get(db, user_id)?;
-    if !users::check_password(db, user_id, password)? {
+    if !lockout::confirm_password(db, user_id, Some(password), now)? {
         return Err(IdentityError::ReauthFailed("password is incorrect"));
     }
     if is_enabled(db, user_id)? {
@@ -279,7 +280,8 @@ pub fn remaining_backup_codes(db: &dyn Db, user_id: &str) -> Result<usize> {
         .unwrap_or(0))
 }
 
-/// 409 unless 2FA is on, then 400 unless the proof (password or code) is right.
+/// 409 unless 2FA is on, then 400 unless the proof (password or code) is right; the proof is
+/// a re-entry under the lockout ([`lockout::confirm`]: 429 while locked).
 fn require_enabled_and_proof(
     db: &dyn Db,
     sbox: &SecretBox,
@@ -290,16 +292,20 @@ fn require_enabled_and_proof(
     if !is_enabled(db, user_id)? {
         return Err(not_enabled());
     }
-    if let Some(p) = proof.password.as_deref().filter(|p| !p.is_empty()) {
-        if users::check_password(db, user_id, p)? {
-            return Ok(());
+    let ok = lockout::confirm(db, user_id, now, || {
+        if let Some(p) = proof.password.as_deref().filter(|p| !p.is_empty()) {
+            users::check_password(db, user_id, p)
+        } else if let Some(c) = proof.code.as_deref().filter(|c| !c.trim().is_empty()) {
+            verify_code(db, sbox, user_id, c, now)
+        } else {
+            Ok(false)
         }
-    } else if let Some(c) = proof.code.as_deref().filter(|c| !c.trim().is_empty()) {
-        if verify_code(db, sbox, user_id, c, now)? {
-            return Ok(());
-        }
+    })?;
+    if ok {
+        Ok(())
+    } else {
+        Err(IdentityError::ReauthFailed("password or code is incorrect"))
     }
-    Err(IdentityError::ReauthFailed("password or code is incorrect"))
 }
 
 /// Turns 2FA off after proof (password or code; 400 if wrong); 409 if it is not on.

@@ -663,8 +663,9 @@ pub fn check_password(db: &dyn Db, user_id: &str, password: &str) -> Result<bool
     })
 }
 
-/// Changes the caller's password: the current one must match (400 otherwise), the new one
-/// obeys the length rule; every other session of the user is revoked (`keep_session` stays).
+/// Changes the caller's password: the current one must match (400 otherwise; a re-entry under
+/// the lockout, 429 while locked), the new one obeys the length rule; every other session of
+/// the user is revoked (`keep_session` stays).
 pub fn change_password(
     db: &dyn Db,
     user_id: &str,
@@ -672,7 +673,8 @@ pub fn change_password(
     keep_session: Option<&str>,
     now: Timestamp,
 ) -> Result<()> {
-    if !check_password(db, user_id, &change.current_password)? {
+    let current = Some(change.current_password.as_str());
+    if !crate::lockout::confirm_password(db, user_id, current, now)? {
         return Err(IdentityError::ReauthFailed("current password is incorrect"));
     }
     password::validate(&change.new_password)?;
