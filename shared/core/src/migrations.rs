@@ -53,6 +53,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0006_postprocess",
         sql: include_str!("../../../migrations/0006_postprocess.sql"),
     },
+    Migration {
+        version: 7,
+        name: "0007_sso_linking",
+        sql: include_str!("../../../migrations/0007_sso_linking.sql"),
+    },
 ];
 
 /// The schema version this build brings a database to (0 when there are no migrations).
