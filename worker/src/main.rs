@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use dbackup_worker::{serve, Config, ENV_TOKEN};
 
 const USAGE: &str = "usage: dbackup-worker [--listen IP:PORT]
-environment: DBACKUP_WORKER_TOKEN (required, >= 32 chars), DBACKUP_WORKER_LISTEN (default 127.0.0.1:3001), DBACKUP_PG_BIN_DIRS (colon-separated), DBACKUP_WORKER_MAX_TASKS (default 4)";
+environment: DBACKUP_WORKER_TOKEN (required, >= 32 chars), DBACKUP_WORKER_LISTEN (default 127.0.0.1:3001), DBACKUP_PG_BIN_DIRS (colon-separated), DBACKUP_WORKER_MAX_TASKS (default 4), DBACKUP_LOCAL_ROOTS (colon-separated, default <data-dir>/backups), DBACKUP_WORKER_DATA_DIR (default .dbackup)";
 
 fn main() -> ExitCode {
     let args: Vec<_> = std::env::args_os().skip(1).collect();
@@ -21,8 +21,20 @@ fn main() -> ExitCode {
         Ok(config) => config,
         Err(e) => return fail(2, &e),
     };
-    // Still single-threaded: drop the token from our environment so no child inherits it.
-    std::env::remove_var(ENV_TOKEN);
+    // Still single-threaded: drop the token and any secret meant for the host (a worker
+    // started by hand next to `spin up` may have them) from our environment. The tools start
+    // with a cleared environment anyway (engines::process); this keeps the secrets out of
+    // everything else the process does.
+    let sensitive: Vec<_> = std::env::vars_os()
+        .map(|(k, _)| k)
+        .filter(|k| {
+            k.to_str()
+                .is_some_and(|k| k == ENV_TOKEN || k.starts_with("SPIN_VARIABLE_"))
+        })
+        .collect();
+    for key in sensitive {
+        std::env::remove_var(key);
+    }
 
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,

@@ -197,7 +197,8 @@ fn fake_tools_see_no_secret_and_get_streams_renames_and_multi_db() {
     assert_eq!(log[0].2, dumps[1].2, "database b's bytes");
 
     // A failing tool fails the backup and leaves no object.
-    std::env::set_var("DBK_FAKE_MONGO_FAIL", "1");
+    let fail_flag = PathBuf::from(format!("/tmp/dbk-fake-mongo-{}.fail", std::process::id()));
+    std::fs::write(&fail_flag, "").unwrap();
     let base4 = tempfile::tempdir().unwrap();
     let req: BackupRequest = serde_json::from_value(json!({
         "source": conn(), "compression": Compression::None,
@@ -211,7 +212,7 @@ fn fake_tools_see_no_secret_and_get_streams_renames_and_multi_db() {
         &BackupPlan::new(req).unwrap(),
     )
     .unwrap_err();
-    std::env::remove_var("DBK_FAKE_MONGO_FAIL");
+    std::fs::remove_file(&fail_flag).unwrap();
     assert!(
         err.contains("failing as asked") || err.contains("no output"),
         "{err}"

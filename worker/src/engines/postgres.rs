@@ -149,17 +149,13 @@ impl PgConnection {
         self.password.iter().map(String::as_str).collect()
     }
 
-    /// Builds a client-tool command with the connection's environment: inherited `PG*` and
-    /// `DBACKUP_*` variables removed, the password only in `PGPASSWORD`.
+    /// Builds a client-tool command with the connection's environment: cleared, then the
+    /// allow-list of [`super::process::inherited_env`], the password only in `PGPASSWORD`.
     fn command(&self, program: &std::path::Path) -> Command {
         let mut cmd = Command::new(program);
-        for (key, _) in std::env::vars_os() {
-            let key_str = key.to_string_lossy();
-            if key_str.starts_with("PG") || key_str.starts_with("DBACKUP_") {
-                cmd.env_remove(&key);
-            }
-        }
-        cmd.env("PGCONNECT_TIMEOUT", CONNECT_TIMEOUT_SECS)
+        cmd.env_clear()
+            .envs(super::process::inherited_env())
+            .env("PGCONNECT_TIMEOUT", CONNECT_TIMEOUT_SECS)
             .env("PGSSLMODE", &self.sslmode)
             .env("PGAPPNAME", "dbackup-worker")
             .env("PGCLIENTENCODING", "UTF8")

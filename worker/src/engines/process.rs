@@ -1,6 +1,8 @@
-//! Child processes of client tools: scrubbed environment, own process group (so cancel can
-//! kill the whole group), stderr captured (bounded) and masked, private temp files.
+//! Child processes of client tools: cleared environment plus an allow-list, own process group
+//! (so cancel can kill the whole group), stderr captured (bounded) and masked, private temp
+//! files.
 
+use std::ffi::OsString;
 use std::io::{self, Read};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::os::unix::process::CommandExt;
@@ -14,20 +16,35 @@ use crate::mask_secrets;
 /// Bytes of a tool's stderr kept for error messages (the tail).
 const STDERR_KEEP: usize = 16 * 1024;
 
-/// Environment variable prefixes never passed to a client tool.
-const SCRUBBED_PREFIXES: &[&str] = &["PG", "DBACKUP_", "MYSQL", "MARIADB", "REDISCLI_"];
+/// The only variables of the worker's environment a client tool inherits: the search path,
+/// home (client files such as `~/.postgresql/root.crt`), the temp dir, the time zone and the
+/// TLS trust store. Everything else stays behind — the host's `SPIN_VARIABLE_*` secrets, the
+/// worker's own settings, a stray `PGPASSFILE` or `MYSQL_PWD`; what a tool needs (its password,
+/// `PGSSLMODE`, …) its engine sets deliberately.
+const INHERITED: &[&str] = &[
+    "PATH",
+    "HOME",
+    "TMPDIR",
+    "TZ",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+];
 
-/// A command for a client tool: environment scrubbed of inherited credentials, `LC_ALL=C`,
+/// The inherited part of a client tool's environment ([`INHERITED`]).
+pub fn inherited_env() -> Vec<(OsString, OsString)> {
+    INHERITED
+        .iter()
+        .filter_map(|k| std::env::var_os(k).map(|v| (OsString::from(k), v)))
+        .collect()
+}
+
+/// A command for a client tool: cleared environment plus [`inherited_env`] and `LC_ALL=C`,
 /// stdin closed, stdout/stderr piped, its own process group.
 pub fn tool_command(program: &Path) -> Command {
     let mut cmd = Command::new(program);
-    for (key, _) in std::env::vars_os() {
-        let k = key.to_string_lossy();
-        if SCRUBBED_PREFIXES.iter().any(|p| k.starts_with(p)) {
-            cmd.env_remove(&key);
-        }
-    }
-    cmd.env("LC_ALL", "C")
+    cmd.env_clear()
+        .envs(inherited_env())
+        .env("LC_ALL", "C")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
