@@ -207,18 +207,194 @@ pub fn create_database_if_missing(
     run_with_input("mariadb", &mut cmd, sql.as_bytes(), slot, runner.secrets()).map(|_| ())
 }
 
-/// Starts `mariadb <target>` reading the dump on stdin.
+/// Starts `mariadb <target>` reading the dump on stdin, with client commands off
+/// ([`untrusted_input_flags`]): the dump comes from storage, which is not trusted.
 pub fn start_restore(
     conn: &MariaConnection,
     slot: &ChildSlot,
 ) -> Result<(Process, PrivateDir), String> {
     let program = find(&["mariadb", "mysql"])?;
+    let flags = untrusted_input_flags(&program)?;
     let (mut cmd, dir) = conn.command(&program)?;
-    cmd.arg("--max-allowed-packet=1G")
+    cmd.args(flags)
+        .arg("--max-allowed-packet=1G")
         .arg("--database")
         .arg(&conn.database)
         .stdin(Stdio::piped())
         .stdout(Stdio::null());
     let process = Process::spawn("mariadb", &mut cmd, slot, conn.secrets())?;
     Ok((process, dir))
+}
+
+/// The oldest MariaDB client of each series with `--sandbox` (CVE-2024-21096, MDEV-21778):
+/// `(major, minor, first patch)`. Series not listed got no fix and are refused; series after
+/// 11.4 all have it.
+const SANDBOX_SINCE: &[(u32, u32, u32)] = &[
+    (10, 5, 25),
+    (10, 6, 18),
+    (10, 11, 8),
+    (11, 0, 6),
+    (11, 1, 5),
+    (11, 2, 4),
+    (11, 4, 2),
+];
+
+/// A `mariadb`/`mysql` client, from the first line of its `--version`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Client {
+    MariaDb(u32, u32, u32),
+    MySql(u32, u32, u32),
+}
+
+fn version_triple(text: &str) -> Option<(u32, u32, u32)> {
+    let mut parts = text.split('.').map(|p| {
+        let digits: String = p.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse::<u32>().ok()
+    });
+    Some((parts.next()??, parts.next()??, parts.next()??))
+}
+
+/// `mariadb  Ver 15.1 Distrib 10.11.19-MariaDB, for …`, `mariadb from 11.4.2-MariaDB, client
+/// 15.2 for …`, `mysql  Ver 8.0.36 for Linux …`, `mysql  Ver 14.14 Distrib 5.7.44, for …`.
+fn parse_client(line: &str) -> Option<Client> {
+    if let Some(word) = line.split_whitespace().find(|w| w.contains("-MariaDB")) {
+        let (v, _) = word.split_once("-MariaDB")?;
+        let (a, b, c) = version_triple(v)?;
+        return Some(Client::MariaDb(a, b, c));
+    }
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let after = |key: &str| {
+        words
+            .iter()
+            .position(|w| *w == key)
+            .and_then(|i| words.get(i + 1))
+            .and_then(|v| version_triple(v.trim_end_matches(',')))
+    };
+    let (a, b, c) = after("Distrib").or_else(|| after("Ver"))?;
+    Some(Client::MySql(a, b, c))
+}
+
+/// Whether a MariaDB client version has `--sandbox`.
+fn has_sandbox(major: u32, minor: u32, patch: u32) -> bool {
+    if (major, minor) > (11, 4) {
+        return true;
+    }
+    SANDBOX_SINCE
+        .iter()
+        .any(|&(a, b, first)| (a, b) == (major, minor) && patch >= first)
+}
+
+/// The client flags that turn client commands off for a dump read on stdin (a dump in storage
+/// may hold `\! cmd` or `system cmd`, which the client would run on this machine): MariaDB
+/// `--binary-mode --sandbox` (10.5.25 / 10.6.18 / 10.11.8 / 11.0.6 / 11.1.5 / 11.2.4 / 11.4.2
+/// or newer), MySQL `--binary-mode --commands=OFF` (clients that know `--commands`). Any other
+/// client is refused with the reason.
+fn untrusted_input_flags(program: &std::path::Path) -> Result<[&'static str; 2], String> {
+    let line = super::process::tool_version(program).unwrap_or_default();
+    let refuse = |why: &str| {
+        Err(format!(
+            "refusing to restore with {} ({}): {why}; install a newer client",
+            program.display(),
+            if line.is_empty() {
+                "version unknown"
+            } else {
+                line.as_str()
+            }
+        ))
+    };
+    match parse_client(&line) {
+        Some(Client::MariaDb(a, b, c)) if has_sandbox(a, b, c) => Ok(["--binary-mode", "--sandbox"]),
+        Some(Client::MariaDb(..)) => refuse(
+            "this MariaDB client has no --sandbox, so commands in a dump (\\! …) would run on the worker (MariaDB 10.5.25, 10.6.18, 10.11.8, 11.0.6, 11.1.5, 11.2.4, 11.4.2 or newer have it)",
+        ),
+        Some(Client::MySql(..)) => {
+            // `--commands` is recent in MySQL's client; ask the client rather than guess.
+            let known = super::process::tool_command(program)
+                .args(["--commands=OFF", "--version"])
+                .output()
+                .is_ok_and(|o| o.status.success());
+            if known {
+                Ok(["--binary-mode", "--commands=OFF"])
+            } else {
+                refuse("this MySQL client has no --commands option, so commands in a dump (\\! …) would run on the worker")
+            }
+        }
+        None => refuse("not a MariaDB or MySQL client this worker knows how to sandbox"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_versions() {
+        let cases = [
+            (
+                "mariadb  Ver 15.1 Distrib 10.11.19-MariaDB, for debian-linux-gnu (x86_64) using  EditLine wrapper",
+                Some(Client::MariaDb(10, 11, 19)),
+            ),
+            (
+                "mariadb from 11.4.2-MariaDB, client 15.2 for debian-linux-gnu (x86_64) using  EditLine wrapper",
+                Some(Client::MariaDb(11, 4, 2)),
+            ),
+            (
+                "mysql  Ver 15.1 Distrib 10.6.17-MariaDB, for Linux (x86_64) using readline 5.1",
+                Some(Client::MariaDb(10, 6, 17)),
+            ),
+            (
+                "mysql  Ver 8.0.36 for Linux on x86_64 (MySQL Community Server - GPL)",
+                Some(Client::MySql(8, 0, 36)),
+            ),
+            (
+                "mysql  Ver 14.14 Distrib 5.7.44, for Linux (x86_64) using  EditLine wrapper",
+                Some(Client::MySql(5, 7, 44)),
+            ),
+            ("", None),
+            ("psql (PostgreSQL) 15", None),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(parse_client(line), expected, "{line}");
+        }
+    }
+
+    #[test]
+    fn sandbox_versions() {
+        for (v, ok) in [
+            ((10, 5, 24), false),
+            ((10, 5, 25), true),
+            ((10, 6, 17), false),
+            ((10, 6, 18), true),
+            ((10, 11, 7), false),
+            ((10, 11, 8), true),
+            ((10, 11, 19), true),
+            ((10, 10, 99), false),
+            ((11, 3, 2), false),
+            ((11, 4, 1), false),
+            ((11, 4, 2), true),
+            ((11, 8, 0), true),
+            ((12, 0, 1), true),
+            ((10, 4, 99), false),
+        ] {
+            assert_eq!(has_sandbox(v.0, v.1, v.2), ok, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn an_old_client_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = dir.path().join("mariadb");
+        std::fs::write(
+            &fake,
+            "#!/bin/sh\necho 'mariadb  Ver 15.1 Distrib 10.11.6-MariaDB, for debian-linux-gnu (x86_64)'\n",
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let e = untrusted_input_flags(&fake).unwrap_err();
+        assert!(
+            e.contains("10.11.6-MariaDB") && e.contains("--sandbox"),
+            "{e}"
+        );
+    }
 }
