@@ -4,9 +4,11 @@
 //! - [`seal_to_storage`]: `POST /v1/storage/put` with `compression`/`encryption` — the content
 //!   goes through [`crate::stream::run_backup_stream`] (compress → encrypt → SHA-256) into the
 //!   storage's atomic writer, exactly like a backup of those bytes;
-//! - `POST /v1/unseal` `{contentBase64, keyHex?, compression?}` → the plaintext: decrypts a
-//!   `DBKENC01` container (tags verified before anything is returned), then decompresses per
-//!   the header, the request, or the gzip/zstd magic.
+//! - `POST /v1/unseal` `{contentBase64, keyHex?, compression?, name?}` → the plaintext:
+//!   decrypts a `DBKENC01` container (tags verified before anything is returned), then
+//!   decompresses per the header, the request, or the gzip/zstd magic. With a key, or a `name`
+//!   ending in `.dbk`, the content must be a container: storage is not trusted, and plaintext
+//!   where an encrypted document is expected is someone else's document.
 //!
 //! Inputs are bounded ([`MAX_SEALED_BYTES`]) and so is the decompressed output
 //! ([`MAX_UNSEALED_BYTES`]): the answer is built in memory so that a wrong key or a corrupt
@@ -111,6 +113,9 @@ struct UnsealRequest {
     key_hex: Option<String>,
     #[serde(default)]
     compression: Option<Compression>,
+    /// The stored object's name: one ending in `.dbk` must be a container.
+    #[serde(default)]
+    name: Option<String>,
 }
 
 /// Why unsealing failed.
@@ -124,16 +129,24 @@ pub(crate) enum UnsealError {
     Unreadable(String),
     /// The plaintext is larger than [`MAX_UNSEALED_BYTES`] (422).
     TooLarge,
+    /// A container was required (a key was given, or the name says encrypted) and the content
+    /// is not one (422).
+    NotEncrypted,
 }
 
 /// Decrypts (when `data` is a container) and decompresses (per the header, else `hint`, else
-/// the gzip/zstd magic) into memory.
+/// the gzip/zstd magic) into memory. With a key, or when `container_required`, `data` must be
+/// a container.
 pub(crate) fn unseal(
     data: &[u8],
     key_hex: Option<&str>,
     hint: Option<Compression>,
+    container_required: bool,
 ) -> Result<Vec<u8>, UnsealError> {
     let encrypted = data.starts_with(MAGIC);
+    if !encrypted && (container_required || key_hex.is_some()) {
+        return Err(UnsealError::NotEncrypted);
+    }
     let plain_compressed: Vec<u8>;
     let (payload, compression): (&[u8], Compression) = if encrypted {
         let key_hex = key_hex.ok_or(UnsealError::KeyRequired)?;
@@ -191,10 +204,20 @@ pub(crate) async fn route(
     if data.len() > MAX_SEALED_BYTES {
         return Ok(too_large(MAX_SEALED_BYTES, "contentBase64 (decoded)"));
     }
-    let outcome =
-        tokio::task::spawn_blocking(move || unseal(&data, r.key_hex.as_deref(), r.compression))
-            .await
-            .map_err(|e| Error::Internal(format!("unseal failed: {e}")))?;
+    let container_required = r
+        .name
+        .as_deref()
+        .is_some_and(|n| n.ends_with(crate::tasks::ENCRYPTED_SUFFIX));
+    let outcome = tokio::task::spawn_blocking(move || {
+        unseal(
+            &data,
+            r.key_hex.as_deref(),
+            r.compression,
+            container_required,
+        )
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("unseal failed: {e}")))?;
     match outcome {
         Ok(plain) => {
             let mut response = Response::new(Full::new(Bytes::from(plain)));
@@ -217,6 +240,11 @@ pub(crate) async fn route(
             StatusCode::UNPROCESSABLE_ENTITY,
             "cannot unseal",
             &details,
+        )),
+        Err(UnsealError::NotEncrypted) => Ok(error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "cannot unseal",
+            crate::stream::NOT_ENCRYPTED,
         )),
         Err(UnsealError::TooLarge) => Ok(error(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -278,39 +306,68 @@ mod tests {
         ] {
             let enc = sealed(&plain, c, Some(&key));
             assert!(enc.starts_with(MAGIC));
-            assert_eq!(unseal(&enc, Some(KEY), None).unwrap(), plain, "{c:?}");
+            assert_eq!(
+                unseal(&enc, Some(KEY), None, false).unwrap(),
+                plain,
+                "{c:?}"
+            );
             let bare = sealed(&plain, c, None);
-            assert_eq!(unseal(&bare, None, Some(c)).unwrap(), plain, "{c:?}");
+            assert_eq!(unseal(&bare, None, Some(c), false).unwrap(), plain, "{c:?}");
         }
         // gzip and zstd are recognised without a hint
         let gz = sealed(&plain, Compression::Gzip, None);
-        assert_eq!(unseal(&gz, None, None).unwrap(), plain);
+        assert_eq!(unseal(&gz, None, None, false).unwrap(), plain);
         let zst = sealed(&plain, Compression::Zstd, None);
-        assert_eq!(unseal(&zst, None, None).unwrap(), plain);
+        assert_eq!(unseal(&zst, None, None, false).unwrap(), plain);
     }
 
     #[test]
     fn refuses_wrong_key_corruption_and_missing_key() {
         let key = BackupKey::from_hex(KEY).unwrap();
         let enc = sealed(b"secret document", Compression::Gzip, Some(&key));
-        assert_eq!(unseal(&enc, None, None), Err(UnsealError::KeyRequired));
-        assert_eq!(unseal(&enc, Some("zz"), None), Err(UnsealError::BadKey));
+        assert_eq!(
+            unseal(&enc, None, None, false),
+            Err(UnsealError::KeyRequired)
+        );
+        assert_eq!(
+            unseal(&enc, Some("zz"), None, false),
+            Err(UnsealError::BadKey)
+        );
         let other = "ff".repeat(32);
-        match unseal(&enc, Some(&other), None) {
+        match unseal(&enc, Some(&other), None, false) {
             Err(UnsealError::Unreadable(m)) => assert!(m.starts_with("wrong key"), "{m}"),
             e => panic!("{e:?}"),
         }
         let mut bad = enc.clone();
         let last = bad.len() - 1;
         bad[last] ^= 1;
-        match unseal(&bad, Some(KEY), None) {
+        match unseal(&bad, Some(KEY), None, false) {
             Err(UnsealError::Unreadable(m)) => assert!(m.contains("chunk 0"), "{m}"),
             e => panic!("{e:?}"),
         }
-        match unseal(b"not gzip at all", None, Some(Compression::Gzip)) {
+        match unseal(b"not gzip at all", None, Some(Compression::Gzip), false) {
             Err(UnsealError::Unreadable(m)) => assert!(m.contains("decompress"), "{m}"),
             e => panic!("{e:?}"),
         }
+    }
+
+    #[test]
+    fn plaintext_is_refused_where_a_container_is_expected() {
+        let plain = sealed(b"{\"kind\":\"dbackup-config\"}", Compression::Gzip, None);
+        assert_eq!(
+            unseal(&plain, Some(KEY), None, false),
+            Err(UnsealError::NotEncrypted),
+            "a key was given"
+        );
+        assert_eq!(
+            unseal(&plain, None, None, true),
+            Err(UnsealError::NotEncrypted),
+            "the name says encrypted"
+        );
+        assert!(unseal(&plain, None, None, false).is_ok());
+        let key = BackupKey::from_hex(KEY).unwrap();
+        let enc = sealed(b"doc", Compression::Gzip, Some(&key));
+        assert_eq!(unseal(&enc, Some(KEY), None, true).unwrap(), b"doc");
     }
 
     #[test]
@@ -322,7 +379,7 @@ mod tests {
         c.write_all(b"hello").unwrap();
         c.finish().unwrap().finish().unwrap();
         assert_eq!(
-            unseal(&out, Some(KEY), Some(Compression::Gzip)).unwrap(),
+            unseal(&out, Some(KEY), Some(Compression::Gzip), false).unwrap(),
             b"hello"
         );
     }

@@ -129,7 +129,8 @@ pub struct RestoreRequest {
     pub execution_id: Option<String>,
     /// The backup object.
     pub source: ObjectLocation,
-    /// Key for encrypted objects.
+    /// Key for encrypted objects. Given, the object must be a `DBKENC01` container (so must
+    /// an object named `….dbk` or whose sidecar says encrypted).
     pub encryption: Option<EncryptionSpec>,
     /// Compression of an unencrypted object; default from its name suffix.
     pub compression: Option<Compression>,
@@ -637,6 +638,9 @@ pub struct RestorePlan {
     privileged: Option<crate::engines::Privileged>,
     target_database_given: bool,
     expected_sha256: Option<String>,
+    /// The object must be a `DBKENC01` container: a key was given or its name ends in `.dbk`
+    /// (its sidecar can add the requirement at run time, never lift it).
+    container_required: bool,
     callback: Option<(Callback, Vec<String>)>,
 }
 
@@ -708,6 +712,8 @@ impl RestorePlan {
         let compression_hint = req
             .compression
             .unwrap_or_else(|| compression_from_name(&req.source.object_name));
+        let container_required =
+            key.is_some() || req.source.object_name.ends_with(ENCRYPTED_SUFFIX);
         Ok(RestorePlan {
             target,
             key,
@@ -721,6 +727,7 @@ impl RestorePlan {
             privileged: req.privileged,
             target_database_given,
             expected_sha256: req.expected_sha256.map(|s| s.to_ascii_lowercase()),
+            container_required,
             callback,
         })
     }
@@ -1158,11 +1165,15 @@ pub fn run_restore(config: &Config, task: &Task, plan: &RestorePlan) -> Result<V
             .map_err(|e| format!("cannot open {}: {e}", plan.object_name))
     };
     let magic = plan.target.payload_magic();
+    // Storage is not trusted: where an encrypted backup is expected, a plaintext object is
+    // someone else's dump. The sidecar may say so too (it can only add the requirement).
+    let container_required =
+        plan.container_required || sidecar_says_encrypted(storage.as_ref(), &plan.object_name);
     let mut verified_sha = None;
     if plan.verify {
         task.set_stage("verifying");
         let hashed = HashReader::new(open()?);
-        let (count, sha) = verify_stream(hashed, plan, magic, task)?;
+        let (count, sha) = verify_stream(hashed, plan, container_required, magic, task)?;
         if let Some(expected) = &plan.expected_sha256 {
             if *expected != sha {
                 return Err(format!(
@@ -1176,9 +1187,13 @@ pub fn run_restore(config: &Config, task: &Task, plan: &RestorePlan) -> Result<V
     }
     let reader =
         stream::CountingReader::new(open()?, &task.progress.bytes_out, &task.progress.cancelled);
-    let (_, mut decoded) =
-        stream::open_restore_stream(reader, plan.key.as_ref(), plan.compression_hint)
-            .map_err(|e| e.to_string())?;
+    let (_, mut decoded) = stream::open_restore_stream_requiring(
+        reader,
+        plan.key.as_ref(),
+        plan.compression_hint,
+        container_required,
+    )
+    .map_err(|e| e.to_string())?;
     // The payload's head (e.g. the PostgreSQL archive header with the source server's
     // version) decides the tools and whether the target can take it, before it is touched.
     let mut head = Vec::with_capacity(HEAD_BYTES);
@@ -1258,10 +1273,34 @@ pub fn run_restore(config: &Config, task: &Task, plan: &RestorePlan) -> Result<V
     }))
 }
 
+/// Largest sidecar read to learn whether an object must be encrypted.
+const MAX_SIDECAR_BYTES: u64 = 1024 * 1024;
+
+/// Whether `<name>.meta.json` says the object is encrypted. A missing, unreadable or odd
+/// sidecar says nothing (the object is restorable without it).
+fn sidecar_says_encrypted(storage: &dyn Storage, name: &str) -> bool {
+    let Ok(reader) = storage.get(&format!("{name}{META_SUFFIX}")) else {
+        return false;
+    };
+    let mut text = Vec::new();
+    if reader
+        .take(MAX_SIDECAR_BYTES)
+        .read_to_end(&mut text)
+        .is_err()
+    {
+        return false;
+    }
+    serde_json::from_slice::<Value>(&text).is_ok_and(|meta| {
+        meta.get("encryption")
+            .is_some_and(|e| !e.is_null() && e != &Value::Bool(false))
+    })
+}
+
 /// The verification pass: authenticate every chunk and decompress everything to nowhere.
 fn verify_stream<R: Read + Send>(
     hashed: HashReader<R>,
     plan: &RestorePlan,
+    container_required: bool,
     magic: Option<&[u8]>,
     task: &Task,
 ) -> Result<(u64, String), String> {
@@ -1272,9 +1311,13 @@ fn verify_stream<R: Read + Send>(
             &task.progress.bytes_out,
             &task.progress.cancelled,
         );
-        let (_, mut decoded) =
-            stream::open_restore_stream(counted, plan.key.as_ref(), plan.compression_hint)
-                .map_err(|e| e.to_string())?;
+        let (_, mut decoded) = stream::open_restore_stream_requiring(
+            counted,
+            plan.key.as_ref(),
+            plan.compression_hint,
+            container_required,
+        )
+        .map_err(|e| e.to_string())?;
         let mut head = Vec::new();
         (&mut decoded)
             .take(1024)

@@ -362,10 +362,27 @@ pub struct Encoding {
 /// returned as one reader. Fails early if the object is encrypted and no key is given, or
 /// the key is wrong. `compression_hint` is used for unencrypted objects (whose compression
 /// is not recorded inside them); encrypted objects use their header.
+///
+/// Plaintext is accepted whatever the caller expected (`dbackup-recover` reads what it is
+/// given); a restore from storage uses [`open_restore_stream_requiring`].
 pub fn open_restore_stream<'a, R: Read + Send + 'a>(
     source: R,
     key: Option<&BackupKey>,
     compression_hint: Compression,
+) -> Result<(Encoding, Box<dyn Read + Send + 'a>), RestoreStreamError> {
+    open_restore_stream_requiring(source, key, compression_hint, false)
+}
+
+/// [`open_restore_stream`], refusing anything but a `DBKENC01` container when
+/// `container_required` (storage is not trusted: where an encrypted object is expected, a
+/// plaintext one is someone else's dump). The refusal comes from the object's first bytes,
+/// before anything is decoded; the container's chunks are then authenticated as they are
+/// read.
+pub fn open_restore_stream_requiring<'a, R: Read + Send + 'a>(
+    source: R,
+    key: Option<&BackupKey>,
+    compression_hint: Compression,
+    container_required: bool,
 ) -> Result<(Encoding, Box<dyn Read + Send + 'a>), RestoreStreamError> {
     let mut source = io::BufReader::with_capacity(64 * 1024, source);
     let head = {
@@ -373,6 +390,9 @@ pub fn open_restore_stream<'a, R: Read + Send + 'a>(
         source.fill_buf().map_err(RestoreStreamError::Io)?.to_vec()
     };
     let encrypted = head.len() >= MAGIC.len() && &head[..MAGIC.len()] == MAGIC;
+    if container_required && !encrypted {
+        return Err(RestoreStreamError::NotEncrypted);
+    }
     if encrypted {
         let key = key.ok_or(RestoreStreamError::KeyRequired)?;
         let reader = DecryptReader::new(source, key).map_err(RestoreStreamError::Format)?;
@@ -395,11 +415,19 @@ pub fn open_restore_stream<'a, R: Read + Send + 'a>(
     }
 }
 
+/// Why an object that must be encrypted is refused.
+pub const NOT_ENCRYPTED: &str =
+    "refused: the backup must be encrypted (its name ends in .dbk, its \
+     sidecar says so, or a key was given) but the object is not an encrypted dbackup container \
+     (no DBKENC01 header); it may have been replaced in the storage";
+
 /// Why a restore stream could not be opened.
 #[derive(Debug)]
 pub enum RestoreStreamError {
     /// The object is encrypted but no key was supplied.
     KeyRequired,
+    /// An encrypted object was expected and this one is not a container.
+    NotEncrypted,
     /// Container header problem (wrong key, unsupported version, …).
     Format(FormatError),
     /// Reading failed.
@@ -412,6 +440,7 @@ impl std::fmt::Display for RestoreStreamError {
             RestoreStreamError::KeyRequired => {
                 f.write_str("the backup is encrypted: an encryption key is required")
             }
+            RestoreStreamError::NotEncrypted => f.write_str(NOT_ENCRYPTED),
             RestoreStreamError::Format(e) => e.fmt(f),
             RestoreStreamError::Io(e) => describe_io_error(e).fmt(f),
         }

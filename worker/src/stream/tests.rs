@@ -102,6 +102,32 @@ fn encrypted_object_needs_the_right_key() {
 }
 
 #[test]
+fn plaintext_is_refused_where_a_container_is_required() {
+    let key = BackupKey::from_bytes([1; 32]);
+    let (plain, _) = backup(b"PGDMP someone else's dump", Compression::None, None);
+    for key in [Some(&key), None] {
+        let err = open_restore_stream_requiring(Cursor::new(&plain), key, Compression::None, true)
+            .err()
+            .unwrap();
+        assert!(matches!(err, RestoreStreamError::NotEncrypted), "{err}");
+    }
+    // Not required (dbackup-recover): read as it is.
+    assert!(open_restore_stream(Cursor::new(&plain), Some(&key), Compression::None).is_ok());
+    // A container passes, and still needs its key.
+    let (sealed, _) = backup(b"rows", Compression::Gzip, Some(&key));
+    let (_, mut r) =
+        open_restore_stream_requiring(Cursor::new(&sealed), Some(&key), Compression::None, true)
+            .unwrap();
+    let mut out = Vec::new();
+    r.read_to_end(&mut out).unwrap();
+    assert_eq!(out, b"rows");
+    let err = open_restore_stream_requiring(Cursor::new(&sealed), None, Compression::None, true)
+        .err()
+        .unwrap();
+    assert!(matches!(err, RestoreStreamError::KeyRequired));
+}
+
+#[test]
 fn cancellation_stops_the_pipeline() {
     let plain = sample(1 << 20);
     let progress = Progress::default();
