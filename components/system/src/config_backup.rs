@@ -70,9 +70,12 @@ pub async fn list(ctx: &Ctx) -> Answer {
 }
 
 /// `POST /api/system/config-restore`: JSON `{source, dryRun?, encryptionProfileId?}`, or the
-/// backup file itself as the body with `?dryRun=&encryptionProfileId=` → the change list.
+/// backup file itself as the body with `?dryRun=&encryptionProfileId=` → the change list. The
+/// restore changes only what the caller could change through each entity's API (403 otherwise,
+/// dry runs too).
 pub async fn restore(ctx: &Ctx) -> Answer {
     let sealer = ctx.secret_box()?;
+    let caller = Some(ctx.principal()?.clone());
     let body = ctx.raw_body();
     let json_request = body
         .iter()
@@ -87,6 +90,7 @@ pub async fn restore(ctx: &Ctx) -> Answer {
             upload: None,
             encryption_profile_id: request.encryption_profile_id.as_deref(),
             dry_run: request.dry_run,
+            caller,
         }
     } else {
         if body.is_empty() {
@@ -108,6 +112,7 @@ pub async fn restore(ctx: &Ctx) -> Answer {
             upload: Some(body.to_vec()),
             encryption_profile_id: upload.as_deref(),
             dry_run,
+            caller,
         }
     };
     let from = match input.source {

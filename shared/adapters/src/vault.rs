@@ -179,13 +179,7 @@ pub fn create(
     description: Option<&str>,
     key: &[u8; 32],
 ) -> Result<Profile, ApiError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(
-            "name must be 1 to 100 characters without control characters",
-        )
-        .with_details(json!({"field": "name"})));
-    }
+    let name = crate::validate::name(name)?;
     let fingerprint = fingerprint_hex(key);
     let existing = db.execute(
         r#"SELECT "name" FROM "EncryptionProfile" WHERE "fingerprint" = ?"#,

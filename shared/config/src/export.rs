@@ -273,7 +273,12 @@ pub fn export(
         for column in ["id", "createdAt", "updatedAt", "clientSecret"] {
             r.remove(column);
         }
-        for column in ["domainVerified", "enabled", "allowProvisioning"] {
+        for column in [
+            "domainVerified",
+            "enabled",
+            "allowProvisioning",
+            "trustEmailLinking",
+        ] {
             let v = flag(&r, column);
             r.insert(column.into(), v);
         }

@@ -4,7 +4,9 @@
 //!   decrypted with the server key only when asked to, password hashes only when asked to);
 //! - [`restore`]: a document → one `BEGIN IMMEDIATE` transaction that matches entities by
 //!   natural key, remaps ids and foreign keys, re-seals secrets with the current server key,
-//!   and reports every change (a dry run is the same transaction, rolled back);
+//!   and reports every change (a dry run is the same transaction, rolled back); every entity
+//!   passes its API's validation, and the caller may create or change only what its API
+//!   would let them ([`access`]);
 //! - [`setting`]: the `configBackup` system job (validation, defaults, next run, the scheduler's
 //!   compare-and-set claim, the last run);
 //! - [`objects`]: object names under `config-backups/`, keep-N, the listing;
@@ -13,6 +15,7 @@
 //!
 //! No I/O besides the [`dbackup_core::db::Db`] passed in: components talk to the worker.
 
+pub mod access;
 pub mod export;
 pub mod kit;
 pub mod objects;

@@ -13,14 +13,17 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use dbackup_adapters_core::{fingerprint::fingerprint_hex, registry, vault};
+use dbackup_adapters_core::{fingerprint::fingerprint_hex, registry, secrets, validate, vault};
 use dbackup_core::db::{Db, Value as DbValue};
-use dbackup_core::ApiError;
+use dbackup_core::{net, ApiError};
+use dbackup_identity::permissions::{self, SUPER_ADMIN_GROUP};
 use dbackup_identity::secretbox::SecretBox;
-use dbackup_identity::{settings, Timestamp};
+use dbackup_identity::{groups, sessions, settings, sso, users, Principal, Timestamp};
+use dbackup_jobs_core::job;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+use crate::access;
 use crate::export::{adapter_context, secret_fields, sso_context, two_factor_context};
 use crate::setting::{self, ConfigBackupConfig};
 use crate::sql::{json_column, rows, text, to_db, transaction, Row};
@@ -106,6 +109,47 @@ fn invalid(what: impl std::fmt::Display) -> ApiError {
     ApiError::bad_request(format!("invalid config backup: {what}"))
 }
 
+/// 400 for field `field` of entity `entity` named `name`.
+fn bad(entity: &str, name: &str, field: &str, why: impl std::fmt::Display) -> ApiError {
+    ApiError::bad_request(format!(
+        "invalid config backup: {entity} {name:?}: {field} {why}"
+    ))
+    .with_details(json!({"entity": entity, "name": name, "field": field}))
+}
+
+/// An answer of an entity's API check (400 invalid, 403 not allowed, 409 conflict) as the
+/// restore's: the message names the entity, `details` add `entity` and `name` to the API's own
+/// (`field`, …; for a per-field map `fields`, `field` is its first key).
+fn about(entity: &str, name: &str, e: impl Into<ApiError>) -> ApiError {
+    let mut e: ApiError = e.into();
+    let mut details = match e.details.take() {
+        Some(Value::Object(m)) => m,
+        Some(other) => Map::from_iter([("details".to_owned(), other)]),
+        None => Map::new(),
+    };
+    if !details.contains_key("field") {
+        let first = details
+            .get("fields")
+            .and_then(Value::as_object)
+            .and_then(|f| f.keys().next().cloned());
+        if let Some(f) = first {
+            details.insert("field".into(), json!(f));
+        }
+    }
+    details.insert("entity".into(), json!(entity));
+    details.insert("name".into(), json!(name));
+    let prefix = if e.status == 400 {
+        "invalid config backup: "
+    } else {
+        ""
+    };
+    ApiError::new(
+        e.status,
+        format!("{prefix}{entity} {name:?}: {}", e.message),
+    )
+    .with_details(Value::Object(details))
+}
+
 fn required(entity: &Map<String, Value>, key: &str, what: &str) -> Result<String, ApiError> {
     entity
         .get(key)
@@ -113,7 +157,31 @@ fn required(entity: &Map<String, Value>, key: &str, what: &str) -> Result<String
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
-        .ok_or_else(|| invalid(format!("{what}: {key} missing")))
+        .ok_or_else(|| {
+            invalid(format!("{what}: {key} missing"))
+                .with_details(json!({"entity": what, "field": key}))
+        })
+}
+
+/// A list of strings (absent or null: empty); 400 naming `field` otherwise.
+fn strings(
+    entity: &Map<String, Value>,
+    field: &str,
+    kind: &str,
+    name: &str,
+) -> Result<Vec<String>, ApiError> {
+    match entity.get(field) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| bad(kind, name, field, "must be a list of strings"))
+            })
+            .collect(),
+        Some(_) => Err(bad(kind, name, field, "must be a list of strings")),
+    }
 }
 
 fn opt_str(entity: &Map<String, Value>, key: &str) -> Option<String> {
@@ -137,6 +205,8 @@ struct Restorer<'a> {
     db: &'a dyn Db,
     sealer: &'a SecretBox,
     doc: &'a ConfigDocument,
+    /// Who restores: every create or change must be one they could make through the API.
+    who: &'a Principal,
     now: DateTime<Utc>,
     now_iso: String,
     changes: Vec<Change>,
@@ -147,13 +217,19 @@ struct Restorer<'a> {
     profiles: HashMap<String, String>,
     /// name → id.
     groups: HashMap<String, String>,
+    /// Users whose password hash or group changed: signed out at the end.
+    signed_out: Vec<String>,
 }
 
-/// Restores `doc` into `db`; with `dry_run` nothing is committed. Returns the change list.
+/// Restores `doc` into `db` on behalf of `who`; with `dry_run` nothing is committed. Returns
+/// the change list. Creating or changing anything `who` could not create or change through its
+/// API is a 403 (dry runs too), an entity its API would refuse a 400 naming it; either way
+/// nothing is written ([`crate::access`]).
 pub fn restore(
     db: &dyn Db,
     sealer: &SecretBox,
     doc: &ConfigDocument,
+    who: &Principal,
     now: DateTime<Utc>,
     dry_run: bool,
 ) -> Result<RestoreReport, ApiError> {
@@ -161,6 +237,7 @@ pub fn restore(
         db,
         sealer,
         doc,
+        who,
         now,
         now_iso: dbackup_jobs_core::iso(now),
         changes: Vec::new(),
@@ -168,6 +245,7 @@ pub fn restore(
         adapters: HashMap::new(),
         profiles: HashMap::new(),
         groups: HashMap::new(),
+        signed_out: Vec::new(),
     };
     transaction(db, !dry_run, || {
         r.groups()?;
@@ -177,6 +255,7 @@ pub fn restore(
         r.sso_providers()?;
         r.jobs()?;
         r.settings()?;
+        r.sign_out()?;
         Ok(())
     })?;
     let mut counts = ChangeCounts::default();
@@ -212,30 +291,49 @@ impl Restorer<'_> {
         dbackup_jobs_core::new_id()
     }
 
+    /// Groups, as `POST /api/groups` / `PATCH /api/groups/{id}` would create and change them:
+    /// known permission names only, nobody grants what they do not hold, SuperAdmin is never
+    /// modified (it holds every permission whatever the document lists).
     fn groups(&mut self) -> Result<(), ApiError> {
         for (i, g) in self.doc.groups.iter().enumerate() {
-            let name = required(g, "name", &format!("groups[{i}]"))?;
-            let permissions = g.get("permissions").cloned().unwrap_or(json!([]));
-            if !permissions.is_array() {
-                return Err(invalid(format!(
-                    "group {name:?}: permissions must be an array"
-                )));
+            let raw = required(g, "name", &format!("groups[{i}]"))?;
+            let list = strings(g, "permissions", "group", &raw)?;
+            let wanted =
+                groups::validate_permissions(&list).map_err(|e| about("group", &raw, e))?;
+            if raw == SUPER_ADMIN_GROUP {
+                let id = groups::super_admin_id(self.db)?
+                    .ok_or_else(|| bad("group", &raw, "name", "cannot be created by a restore"))?;
+                self.change("group", ChangeAction::Unchanged, &raw, None);
+                self.groups.insert(raw, id);
+                continue;
             }
+            let name = groups::validate_name(&raw).map_err(|e| about("group", &raw, e))?;
             let existing = rows(
                 self.db,
-                r#"SELECT "id", "permissions" FROM "Group" WHERE "name" = ?"#,
+                r#"SELECT "id" FROM "Group" WHERE "name" = ?"#,
                 &[name.as_str().into()],
             )?;
-            let id = match existing.first() {
-                Some(row) => {
-                    let id = text(row, "id").unwrap_or_default();
-                    if json_column(row, "permissions", json!([])) == permissions {
+            let id = match existing.first().and_then(|row| text(row, "id")) {
+                Some(id) => {
+                    let current = groups::get(self.db, &id)?;
+                    let held = permissions::validate(&current.permissions).unwrap_or_default();
+                    if held == wanted {
                         self.change("group", ChangeAction::Unchanged, &name, None);
                     } else {
+                        access::may_call(self.who, "PATCH", &format!("/api/groups/{id}"))
+                            .and_then(|()| {
+                                groups::ensure_may_update(
+                                    &self.who.permissions(),
+                                    &current,
+                                    Some(&wanted),
+                                )
+                                .map_err(ApiError::from)
+                            })
+                            .map_err(|e| about("group", &name, e))?;
                         self.db.execute(
                             r#"UPDATE "Group" SET "permissions" = ?, "updatedAt" = ? WHERE "id" = ?"#,
                             &[
-                                permissions.to_string().into(),
+                                permissions::to_json(&wanted).into(),
                                 self.now_iso.as_str().into(),
                                 id.as_str().into(),
                             ],
@@ -245,6 +343,9 @@ impl Restorer<'_> {
                     id
                 }
                 None => {
+                    access::may_call(self.who, "POST", "/api/groups")
+                        .and_then(|()| access::ensure_held(self.who, &wanted))
+                        .map_err(|e| about("group", &name, e))?;
                     let id = self.new_id()?;
                     self.db.execute(
                         r#"INSERT INTO "Group" ("id", "name", "permissions", "createdAt", "updatedAt")
@@ -252,7 +353,7 @@ impl Restorer<'_> {
                         &[
                             id.as_str().into(),
                             name.as_str().into(),
-                            permissions.to_string().into(),
+                            permissions::to_json(&wanted).into(),
                             self.now_iso.as_str().into(),
                             self.now_iso.as_str().into(),
                         ],
@@ -321,27 +422,42 @@ impl Restorer<'_> {
         Ok(out)
     }
 
+    /// Adapters, as `POST /api/adapters` / `PUT /api/adapters/{id}` would create and change
+    /// them: a known adapter of the stated type, the name and config validated by the registry
+    /// (outbound-address rules included), the kind's write permission. A secret the document
+    /// leaves out keeps the stored one exactly as a PUT sending the mask would, so not when a
+    /// field binding it to its target changes ([`secrets::merge`]). A secret neither in the
+    /// document nor stored may be missing: the adapter is restored without it, with a warning.
     fn adapters(&mut self) -> Result<(), ApiError> {
         for (i, a) in self.doc.adapters.iter().enumerate() {
             let what = format!("adapters[{i}]");
-            let name = required(a, "name", &what)?;
+            let raw = required(a, "name", &what)?;
+            let name = validate::name(&raw).map_err(|e| about("adapter", &raw, e))?;
             let kind = required(a, "type", &what)?;
-            if !["database", "storage", "notification"].contains(&kind.as_str()) {
-                return Err(invalid(format!("adapter {name:?}: unknown type {kind:?}")));
-            }
             let adapter_id = required(a, "adapterId", &what)?;
+            let t = registry::find(&adapter_id).ok_or_else(|| {
+                bad(
+                    "adapter",
+                    &name,
+                    "adapterId",
+                    format!("{adapter_id:?} is unknown"),
+                )
+            })?;
+            if t.kind.as_str() != kind {
+                return Err(bad(
+                    "adapter",
+                    &name,
+                    "type",
+                    format!("must be {} for {}", t.kind.as_str(), t.id),
+                ));
+            }
             let Some(Value::Object(config)) = a.get("config") else {
-                return Err(invalid(format!(
-                    "adapter {name:?}: config must be an object"
-                )));
+                return Err(bad("adapter", &name, "config", "must be an object"));
             };
-            let missing_secrets: Vec<&str> = registry::find(&adapter_id)
-                .map(|t| {
-                    t.secret_fields()
-                        .filter(|f| !config.contains_key(*f))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let missing_secrets: Vec<&str> = t
+                .secret_fields()
+                .filter(|f| !config.contains_key(*f))
+                .collect();
             let existing = rows(
                 self.db,
                 r#"SELECT "id", "adapterId", "config" FROM "AdapterConfig" WHERE "type" = ? AND "name" = ?
@@ -357,18 +473,32 @@ impl Restorer<'_> {
                         _ => Map::new(),
                     };
                     let stored_plain = self.open_config(&id, &stored_adapter, &stored)?;
-                    let mut merged = config.clone();
+                    let mut incoming = config.clone();
                     if stored_adapter == adapter_id {
                         for f in &missing_secrets {
-                            if let Some(v) = stored_plain.get(*f) {
-                                merged.insert((*f).to_owned(), v.clone());
+                            if stored_plain.contains_key(*f) {
+                                incoming.insert((*f).to_owned(), json!(secrets::MASK));
                             }
                         }
                     }
-                    if stored_adapter == adapter_id && merged == stored_plain {
+                    let merged = match secrets::merge(t, &Value::Object(incoming), &stored_plain)
+                        .map_err(|e| about("adapter", &name, e))?
+                    {
+                        Value::Object(m) => m,
+                        _ => Map::new(),
+                    };
+                    let still_missing: Vec<&str> = missing_secrets
+                        .iter()
+                        .copied()
+                        .filter(|f| !merged.contains_key(*f))
+                        .collect();
+                    let checked = checked_config(t, &name, &merged, &still_missing)?;
+                    if stored_adapter == adapter_id && checked == stored_plain {
                         self.change("adapter", ChangeAction::Unchanged, &name, None);
                     } else {
-                        let sealed = self.seal_config(&id, &adapter_id, &merged)?;
+                        access::require(self.who, t.kind.permission(true))
+                            .map_err(|e| about("adapter", &name, e))?;
+                        let sealed = self.seal_config(&id, &adapter_id, &checked)?;
                         self.db.execute(
                             r#"UPDATE "AdapterConfig" SET "adapterId" = ?, "config" = ?, "updatedAt" = ? WHERE "id" = ?"#,
                             &[
@@ -383,8 +513,11 @@ impl Restorer<'_> {
                     id
                 }
                 None => {
+                    let checked = checked_config(t, &name, config, &missing_secrets)?;
+                    access::require(self.who, t.kind.permission(true))
+                        .map_err(|e| about("adapter", &name, e))?;
                     let id = self.new_id()?;
-                    let sealed = self.seal_config(&id, &adapter_id, config)?;
+                    let sealed = self.seal_config(&id, &adapter_id, &checked)?;
                     self.db.execute(
                         r#"INSERT INTO "AdapterConfig" ("id", "name", "type", "adapterId", "config", "createdAt", "updatedAt")
                            VALUES (?, ?, ?, ?, ?, ?, ?)"#,
@@ -446,8 +579,14 @@ impl Restorer<'_> {
         for (i, p) in self.doc.encryption_profiles.iter().enumerate() {
             let what = format!("encryptionProfiles[{i}]");
             let fingerprint = required(p, "fingerprint", &what)?.to_lowercase();
-            let name = opt_str(p, "name").unwrap_or_else(|| fingerprint.clone());
+            let raw = opt_str(p, "name").unwrap_or_else(|| fingerprint.clone());
+            let name = validate::name(&raw).map_err(|e| about("encryptionProfile", &raw, e))?;
             let description = opt_str(p, "description");
+            // Storing keys and naming them is what `POST /api/encryption-profiles` needs.
+            let may_write = |r: &Self| {
+                access::may_call(r.who, "POST", "/api/encryption-profiles")
+                    .map_err(|e| about("encryptionProfile", &name, e))
+            };
             let existing = rows(
                 self.db,
                 r#"SELECT "id", "name", "description" FROM "EncryptionProfile" WHERE "fingerprint" = ?"#,
@@ -460,6 +599,7 @@ impl Restorer<'_> {
                 {
                     self.change("encryptionProfile", ChangeAction::Unchanged, &name, None);
                 } else {
+                    may_write(self)?;
                     self.db.execute(
                         r#"UPDATE "EncryptionProfile" SET "name" = ?, "description" = ?, "updatedAt" = ? WHERE "id" = ?"#,
                         &[
@@ -484,25 +624,59 @@ impl Restorer<'_> {
                 continue;
             };
             let key = vault::parse_key(&key_hex).map_err(|_| {
-                invalid(format!(
-                    "encryption profile {name:?}: key is not 64 hex characters"
-                ))
+                bad(
+                    "encryptionProfile",
+                    &name,
+                    "key",
+                    "is not 64 hex characters",
+                )
             })?;
             if fingerprint_hex(&key) != fingerprint {
-                return Err(invalid(format!(
-                    "encryption profile {name:?}: the key does not match fingerprint {fingerprint}"
-                )));
+                return Err(bad(
+                    "encryptionProfile",
+                    &name,
+                    "key",
+                    format!("does not match fingerprint {fingerprint}"),
+                ));
             }
-            let created = vault::create(self.db, self.sealer, &name, description.as_deref(), &key)?;
+            may_write(self)?;
+            let created = vault::create(self.db, self.sealer, &name, description.as_deref(), &key)
+                .map_err(|e| about("encryptionProfile", &name, e))?;
             self.change("encryptionProfile", ChangeAction::Create, &name, None);
             self.profiles.insert(fingerprint, created.id);
         }
         Ok(())
     }
 
+    /// Users, as `POST /api/users` / `PATCH /api/users/{id}` would create and change them:
+    /// email, name and preferences validated as the API does; users:write; a user is put only
+    /// into a group the caller could assign (the last SuperAdmin never leaves); an existing user
+    /// is changed at all (profile, group, password hash) only when the caller could manage them,
+    /// i.e. holds every permission they hold. A user whose password hash or group changes is
+    /// signed out everywhere ([`Restorer::sign_out`]).
     fn users(&mut self) -> Result<(), ApiError> {
         for (i, u) in self.doc.users.iter().enumerate() {
-            let email = required(u, "email", &format!("users[{i}]"))?;
+            let raw = required(u, "email", &format!("users[{i}]"))?;
+            let email = users::normalize_email(&raw).map_err(|e| about("user", &raw, e))?;
+            let fields = users::validated(&users::UserUpdate {
+                name: Some(opt_str(u, "name").unwrap_or_else(|| email.clone())),
+                timezone: Some(opt_str(u, "timezone").unwrap_or_else(|| "UTC".into())),
+                date_format: Some(opt_str(u, "dateFormat").unwrap_or_else(|| "P".into())),
+                time_format: Some(opt_str(u, "timeFormat").unwrap_or_else(|| "p".into())),
+                ..Default::default()
+            })
+            .map_err(|e| about("user", &email, e))?;
+            let hash = match opt_str(u, "passwordHash") {
+                Some(h) if !is_password_hash(&h) => {
+                    return Err(bad(
+                        "user",
+                        &email,
+                        "passwordHash",
+                        "must be an argon2 PHC string",
+                    ))
+                }
+                other => other,
+            };
             let group_id = match opt_str(u, "group") {
                 None => None,
                 Some(g) => match self.groups.get(&g).cloned() {
@@ -524,58 +698,65 @@ impl Restorer<'_> {
                 },
             };
             let columns: [(&str, DbValue); 7] = [
-                (
-                    "name",
-                    opt_str(u, "name").unwrap_or_else(|| email.clone()).into(),
-                ),
+                ("name", fields.name.into()),
                 ("emailVerified", bool_value(u.get("emailVerified"), false)),
                 ("image", opt_str(u, "image").into()),
-                (
-                    "timezone",
-                    opt_str(u, "timezone")
-                        .unwrap_or_else(|| "UTC".into())
-                        .into(),
-                ),
-                (
-                    "dateFormat",
-                    opt_str(u, "dateFormat")
-                        .unwrap_or_else(|| "P".into())
-                        .into(),
-                ),
-                (
-                    "timeFormat",
-                    opt_str(u, "timeFormat")
-                        .unwrap_or_else(|| "p".into())
-                        .into(),
-                ),
-                ("groupId", group_id.into()),
+                ("timezone", fields.timezone.into()),
+                ("dateFormat", fields.date_format.into()),
+                ("timeFormat", fields.time_format.into()),
+                ("groupId", group_id.clone().into()),
             ];
-            let hash = opt_str(u, "passwordHash");
-            let existing = rows(
-                self.db,
-                r#"SELECT * FROM "User" WHERE lower("email") = lower(?)"#,
-                &[email.as_str().into()],
-            )?;
-            if let Some(row) = existing.first() {
-                let id = text(row, "id").unwrap_or_default();
-                let mut changed = differs(row, &columns);
-                if changed {
+            if let Some(current) = users::find_by_email(self.db, &email)? {
+                let id = current.id.clone();
+                let row = rows(
+                    self.db,
+                    r#"SELECT * FROM "User" WHERE "id" = ?"#,
+                    &[id.as_str().into()],
+                )?;
+                let profile_changed = row.first().is_none_or(|r| differs(r, &columns));
+                let group_changed = current.group_id != group_id;
+                let hash_changed = match &hash {
+                    Some(h) => users::password_hash(self.db, &id)?.as_deref() != Some(h),
+                    None => false,
+                };
+                if !profile_changed && !hash_changed {
+                    self.change("user", ChangeAction::Unchanged, &email, None);
+                    continue;
+                }
+                let holds = &self.who.permissions();
+                access::may_call(self.who, "PATCH", &format!("/api/users/{id}"))
+                    .and_then(|()| {
+                        users::ensure_manageable(self.db, holds, &current)?;
+                        if group_changed {
+                            users::ensure_group_change(
+                                self.db,
+                                holds,
+                                &current,
+                                group_id.as_deref(),
+                            )?;
+                        }
+                        Ok(())
+                    })
+                    .map_err(|e| about("user", &email, e))?;
+                if profile_changed {
                     update_row(self.db, "User", &id, &columns, &self.now_iso)?;
                 }
-                if let Some(h) = &hash {
-                    if dbackup_identity::users::password_hash(self.db, &id)?.as_deref() != Some(h) {
-                        self.set_password(&id, h)?;
-                        changed = true;
-                    }
+                if let (Some(h), true) = (&hash, hash_changed) {
+                    self.set_password(&id, h)?;
                 }
-                let action = if changed {
-                    ChangeAction::Update
-                } else {
-                    ChangeAction::Unchanged
-                };
-                self.change("user", action, &email, None);
+                let reason = (group_changed || hash_changed).then(|| {
+                    self.signed_out.push(id.clone());
+                    "password or group changed: signed out everywhere".to_owned()
+                });
+                self.change("user", ChangeAction::Update, &email, reason);
                 continue;
             }
+            access::may_call(self.who, "POST", "/api/users")
+                .and_then(|()| {
+                    users::ensure_may_assign(self.db, &self.who.permissions(), group_id.as_deref())
+                        .map_err(ApiError::from)
+                })
+                .map_err(|e| about("user", &email, e))?;
             let id = self.new_id()?;
             let two_factor = u.get("twoFactor").and_then(Value::as_object);
             let mut cols: Vec<(&str, DbValue)> = columns.to_vec();
@@ -619,6 +800,19 @@ impl Restorer<'_> {
                 )?;
             }
             self.change("user", ChangeAction::Create, &email, reason);
+        }
+        Ok(())
+    }
+
+    /// Signs out (deletes every session of) each user whose password hash or group the restore
+    /// changed, as a password change does; the caller's own current session stays. API keys stay:
+    /// they act with their owner's current permissions anyway.
+    fn sign_out(&mut self) -> Result<(), ApiError> {
+        for id in &self.signed_out {
+            let keep = (id == self.who.user_id())
+                .then(|| self.who.session_id())
+                .flatten();
+            sessions::revoke_all_except(self.db, id, keep)?;
         }
         Ok(())
     }
@@ -674,12 +868,14 @@ impl Restorer<'_> {
             ("domainVerified", false),
             ("enabled", true),
             ("allowProvisioning", true),
+            ("trustEmailLinking", false),
         ];
         for (i, p) in self.doc.sso_providers.iter().enumerate() {
             let what = format!("ssoProviders[{i}]");
             let provider_id = required(p, "providerId", &what)?;
             required(p, "name", &what)?;
             required(p, "adapterId", &what)?;
+            check_sso_provider(&provider_id, p)?;
             let mut columns: Vec<(&str, DbValue)> = TEXT
                 .iter()
                 .map(|c| (*c, p.get(*c).map(to_db).unwrap_or(DbValue::Null)))
@@ -716,6 +912,7 @@ impl Restorer<'_> {
                     }
                 }
                 if changed {
+                    self.may_change_sso(&provider_id)?;
                     update_row(self.db, "SsoProvider", &id, &columns, &self.now_iso)?;
                 }
                 let action = if changed {
@@ -742,6 +939,7 @@ impl Restorer<'_> {
                     reason = Some(r);
                 }
             }
+            self.may_change_sso(&provider_id)?;
             columns.push(("id", self.new_id()?.into()));
             columns.push(("providerId", provider_id.as_str().into()));
             columns.push(("createdAt", self.now_iso.as_str().into()));
@@ -752,63 +950,108 @@ impl Restorer<'_> {
         Ok(())
     }
 
+    /// An SSO provider decides who signs in, as whichever account it vouches for: creating or
+    /// changing one through a restore needs every permission (a SuperAdmin).
+    fn may_change_sso(&self, provider_id: &str) -> Result<(), ApiError> {
+        access::may_call(self.who, "POST", "/api/sso-providers")
+            .and_then(|()| access::ensure_held(self.who, &permissions::all()))
+            .map_err(|e| about("ssoProvider", provider_id, e))
+    }
+
+    /// Jobs, as `POST /api/jobs` / `PUT /api/jobs/{id}` would store them: every field checked by
+    /// `dbackup_jobs_core::job` (name, cron schedule, timezone, databases, each destination's
+    /// retention, compression and level, notification events) before any reference is resolved,
+    /// the references checked as the API does, jobs:write. A job whose source, destination or
+    /// encryption key is not here is skipped with a warning.
     fn jobs(&mut self) -> Result<(), ApiError> {
         for (i, j) in self.doc.jobs.iter().enumerate() {
             let what = format!("jobs[{i}]");
-            let name = required(j, "name", &what)?;
-            let schedule = required(j, "schedule", &what)?;
-            let source_name = required(j, "source", &what)?;
+            let raw = required(j, "name", &what)?;
+            let existing = rows(
+                self.db,
+                r#"SELECT * FROM "Job" WHERE "name" = ? ORDER BY "createdAt", "id" LIMIT 1"#,
+                &[raw.as_str().into()],
+            )?;
+            // As PUT: a job without a timezone keeps its own; as POST: the system's.
+            let default_tz = match existing.first().and_then(|r| text(r, "timezone")) {
+                Some(tz) => tz,
+                None => job::default_timezone(self.db)?,
+            };
+            let mut dests = Vec::new();
+            match j.get("destinations") {
+                None | Some(Value::Null) => {}
+                Some(Value::Array(items)) => {
+                    for d in items {
+                        let Some(dname) = d.get("name").and_then(Value::as_str) else {
+                            return Err(bad("job", &raw, "destinations", "each needs a name"));
+                        };
+                        dests.push(job::DestinationInput {
+                            destination_id: dname.to_owned(),
+                            retention: d.get("retention").cloned().unwrap_or(Value::Null),
+                        });
+                    }
+                }
+                Some(_) => return Err(bad("job", &raw, "destinations", "must be a list")),
+            }
+            let compression_level =
+                match j.get("compressionLevel") {
+                    None | Some(Value::Null) => None,
+                    Some(v) => Some(v.as_i64().ok_or_else(|| {
+                        bad("job", &raw, "compressionLevel", "must be an integer")
+                    })?),
+                };
+            // References by natural key stand in for the ids until they are resolved below.
+            let input = job::JobInput {
+                name: raw.clone(),
+                schedule: opt_str(j, "schedule").unwrap_or_default(),
+                timezone: opt_str(j, "timezone"),
+                enabled: j.get("enabled").and_then(Value::as_bool),
+                source_id: opt_str(j, "source").unwrap_or_default(),
+                databases: strings(j, "databases", "job", &raw)?,
+                destinations: dests,
+                compression: opt_str(j, "compression"),
+                compression_level,
+                encryption_profile_id: opt_str(j, "encryptionProfile"),
+                notification_ids: strings(j, "notifications", "job", &raw)?,
+                notification_events: opt_str(j, "notificationEvents"),
+            };
+            let mut spec = input
+                .validate(&default_tz)
+                .map_err(|e| about("job", &raw, e))?;
+            let name = spec.name.clone();
             let skip = |r: &mut Self, reason: String| {
                 r.warnings
                     .push(format!("job {name:?} not restored: {reason}"));
                 r.change("job", ChangeAction::Skip, &name, Some(reason));
             };
-            let Some(source_id) = self.adapter("database", &source_name)? else {
-                skip(self, format!("source {source_name:?} not found"));
+            let Some(source_id) = self.adapter("database", &spec.source_id)? else {
+                skip(self, format!("source {:?} not found", spec.source_id));
                 continue;
             };
-            let mut destinations: Vec<(String, String)> = Vec::new();
+            spec.source_id = source_id;
             let mut missing = None;
-            for d in j
-                .get("destinations")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let dname = d.get("name").and_then(Value::as_str).unwrap_or_default();
-                match self.adapter("storage", dname)? {
-                    Some(id) => {
-                        destinations.push((id, json_text(d.get("retention"), r#"{"mode":"NONE"}"#)))
-                    }
-                    None => missing = Some(dname.to_owned()),
+            for (dest, _) in spec.destinations.iter_mut() {
+                match self.adapter("storage", dest)? {
+                    Some(id) => *dest = id,
+                    None => missing = Some(dest.clone()),
                 }
             }
             if let Some(dname) = missing {
                 skip(self, format!("destination {dname:?} not found"));
                 continue;
             }
-            if destinations.is_empty() {
-                return Err(invalid(format!("job {name:?}: no destinations")));
-            }
-            let profile_id = match opt_str(j, "encryptionProfile") {
-                None => None,
-                Some(fp) => match self.profile(&fp.to_lowercase())? {
-                    Some(id) => Some(id),
+            if let Some(fp) = spec.encryption_profile_id.take() {
+                match self.profile(&fp.to_lowercase())? {
+                    Some(id) => spec.encryption_profile_id = Some(id),
                     None => {
                         skip(self, format!("encryption profile {fp} is not in the vault"));
                         continue;
                     }
-                },
-            };
+                }
+            }
             let mut notifications: Vec<String> = Vec::new();
-            for n in j
-                .get("notifications")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let nname = n.as_str().unwrap_or_default();
-                match self.adapter("notification", nname)? {
+            for nname in std::mem::take(&mut spec.notification_ids) {
+                match self.adapter("notification", &nname)? {
                     Some(id) if !notifications.contains(&id) => notifications.push(id),
                     Some(_) => {}
                     None => self.warnings.push(format!(
@@ -816,39 +1059,36 @@ impl Restorer<'_> {
                     )),
                 }
             }
+            spec.notification_ids = notifications.clone();
+            job::check_references(self.db, &spec).map_err(|e| about("job", &name, e))?;
+            let destinations: Vec<(String, String)> = spec
+                .destinations
+                .iter()
+                .map(|(id, policy)| (id.clone(), policy.to_json().to_string()))
+                .collect();
             let columns: Vec<(&str, DbValue)> = vec![
-                ("schedule", schedule.as_str().into()),
-                ("timezone", opt_str(j, "timezone").into()),
-                ("enabled", bool_value(j.get("enabled"), true)),
-                (
-                    "compression",
-                    opt_str(j, "compression")
-                        .unwrap_or_else(|| "NONE".into())
-                        .into(),
-                ),
-                (
-                    "compressionLevel",
-                    j.get("compressionLevel")
-                        .map(to_db)
-                        .unwrap_or(DbValue::Null),
-                ),
-                ("retention", json_text(j.get("retention"), "{}").into()),
+                ("schedule", spec.schedule.as_str().into()),
+                ("timezone", spec.timezone.as_str().into()),
+                ("enabled", spec.enabled.into()),
+                ("compression", spec.compression.as_str().into()),
+                ("compressionLevel", spec.compression_level.into()),
+                // As the API stores it: the first destination's retention.
+                ("retention", destinations[0].1.as_str().into()),
                 (
                     "notificationEvents",
-                    opt_str(j, "notificationEvents")
-                        .unwrap_or_else(|| "ALWAYS".into())
-                        .into(),
+                    spec.notification_events.as_str().into(),
                 ),
-                ("databases", json_text(j.get("databases"), "[]").into()),
-                ("sourceId", source_id.into()),
+                (
+                    "databases",
+                    Value::from(spec.databases.clone()).to_string().into(),
+                ),
+                ("sourceId", spec.source_id.as_str().into()),
                 ("destinationId", destinations[0].0.as_str().into()),
-                ("encryptionProfileId", profile_id.into()),
+                (
+                    "encryptionProfileId",
+                    spec.encryption_profile_id.clone().into(),
+                ),
             ];
-            let existing = rows(
-                self.db,
-                r#"SELECT * FROM "Job" WHERE "name" = ? ORDER BY "createdAt", "id" LIMIT 1"#,
-                &[name.as_str().into()],
-            )?;
             let (id, action) = match existing.first() {
                 Some(row) => {
                     let id = text(row, "id").unwrap_or_default();
@@ -881,10 +1121,14 @@ impl Restorer<'_> {
                         self.change("job", ChangeAction::Unchanged, &name, None);
                         continue;
                     }
+                    access::may_call(self.who, "PUT", &format!("/api/jobs/{id}"))
+                        .map_err(|e| about("job", &name, e))?;
                     update_row(self.db, "Job", &id, &columns, &self.now_iso)?;
                     (id, ChangeAction::Update)
                 }
                 None => {
+                    access::may_call(self.who, "POST", "/api/jobs")
+                        .map_err(|e| about("job", &name, e))?;
                     let id = self.new_id()?;
                     let mut cols = columns.clone();
                     cols.push(("id", id.as_str().into()));
@@ -962,11 +1206,14 @@ impl Restorer<'_> {
                 }
                 wanted = Value::Array(ids);
             }
-            let stored = settings::validate(self.db, s, &wanted).map_err(ApiError::from)?;
+            let stored =
+                settings::validate(self.db, s, &wanted).map_err(|e| about("setting", key, e))?;
             if settings::value(self.db, s)? == wanted {
                 self.change("setting", ChangeAction::Unchanged, key, None);
                 continue;
             }
+            access::may_call(self.who, "PATCH", "/api/settings")
+                .map_err(|e| about("setting", key, e))?;
             settings::set(self.db, s.key, &stored, now_ts)?;
             self.change("setting", ChangeAction::Update, key, None);
         }
@@ -1013,13 +1260,14 @@ impl Restorer<'_> {
         patch.insert("encryptionProfileId".into(), json!(profile_id));
         let tz = settings::scheduler_timezone(self.db)?;
         let wanted = setting::merge(ConfigBackupConfig::defaults(&tz), &patch)
-            .map_err(|e| invalid(format!("settings.configBackup: {}", e.message)))?;
-        setting::validate(self.db, &wanted)
-            .map_err(|e| invalid(format!("settings.configBackup: {}", e.message)))?;
+            .map_err(|e| about("setting", setting::KEY, e))?;
+        setting::validate(self.db, &wanted).map_err(|e| about("setting", setting::KEY, e))?;
         if setting::stored(self.db)?.as_ref() == Some(&wanted) {
             self.change("setting", ChangeAction::Unchanged, setting::KEY, None);
             return Ok(());
         }
+        access::may_call(self.who, "PUT", "/api/system/config-backup")
+            .map_err(|e| about("setting", setting::KEY, e))?;
         setting::save(self.db, &wanted, self.now)?;
         if wanted.enabled {
             // The restored schedule starts now.
@@ -1035,6 +1283,33 @@ impl Restorer<'_> {
         }
         self.change("setting", ChangeAction::Update, setting::KEY, None);
         Ok(())
+    }
+}
+
+/// `config` as the registry validates and normalizes it for adapter type `t` (400 naming the
+/// adapter and its first bad field). Secrets in `absent` (in neither the document nor the store)
+/// may be missing: then the config is kept as given, its other fields having passed.
+fn checked_config(
+    t: &registry::AdapterType,
+    name: &str,
+    config: &Map<String, Value>,
+    absent: &[&str],
+) -> Result<Map<String, Value>, ApiError> {
+    match validate::validate(t, &Value::Object(config.clone())) {
+        Ok(normalized) => Ok(normalized),
+        Err(e) => {
+            let only_absent_secrets = e
+                .details
+                .as_ref()
+                .and_then(|d| d.get("fields"))
+                .and_then(Value::as_object)
+                .is_some_and(|f| !f.is_empty() && f.keys().all(|k| absent.contains(&k.as_str())));
+            if only_absent_secrets {
+                Ok(config.clone())
+            } else {
+                Err(about("adapter", name, e))
+            }
+        }
     }
 }
 
@@ -1056,6 +1331,60 @@ fn differs(row: &Row, columns: &[(&str, DbValue)]) -> bool {
             (a, b) => a != b,
         }
     })
+}
+
+/// Checks an SSO provider of the document as `POST /api/sso-providers` checks its input
+/// (`dbackup_identity::sso::prepare`: name, providerId, adapter and the issuer it implies,
+/// clientId, …) and every URL the server would call (issuer and discovered endpoints) with the
+/// outbound-address rule (`dbackup_core::net`). A client secret missing from the document is
+/// allowed (the provider is restored without it, with a warning).
+fn check_sso_provider(provider_id: &str, p: &Map<String, Value>) -> Result<(), ApiError> {
+    let config: Map<String, Value> = match p.get("adapterConfig") {
+        Some(Value::String(s)) => serde_json::from_str(s).unwrap_or_default(),
+        Some(Value::Object(m)) => m.clone(),
+        _ => Map::new(),
+    };
+    let from_config = |k: &str| config.get(k).and_then(Value::as_str).map(str::to_owned);
+    let input = sso::ProviderInput {
+        name: opt_str(p, "name"),
+        provider_id: Some(provider_id.to_owned()),
+        adapter: opt_str(p, "adapterId"),
+        issuer: from_config("issuer").or_else(|| opt_str(p, "issuer")),
+        base_url: from_config("baseUrl"),
+        slug: from_config("slug"),
+        realm: from_config("realm"),
+        authorization_endpoint: from_config("authorizationEndpoint"),
+        token_endpoint: from_config("tokenEndpoint"),
+        user_info_endpoint: from_config("userInfoEndpoint"),
+        jwks_endpoint: from_config("jwksEndpoint"),
+        client_id: opt_str(p, "clientId"),
+        // Only its presence is checked here; a backup without secrets has none.
+        client_secret: Some(opt_str(p, "clientSecret").unwrap_or_else(|| "-".into())),
+        domain: opt_str(p, "domain"),
+        enabled: p.get("enabled").and_then(Value::as_bool),
+        allow_provisioning: p.get("allowProvisioning").and_then(Value::as_bool),
+        ..Default::default()
+    };
+    sso::prepare(&input, None).map_err(|e| about("ssoProvider", provider_id, e))?;
+    for field in [
+        "issuer",
+        "authorizationEndpoint",
+        "tokenEndpoint",
+        "userInfoEndpoint",
+        "jwksEndpoint",
+    ] {
+        if let Some(url) = p.get(field).and_then(Value::as_str) {
+            net::check_url(url).map_err(|why| bad("ssoProvider", provider_id, field, why))?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether `h` looks like a stored password hash (an argon2 PHC string).
+fn is_password_hash(h: &str) -> bool {
+    h.starts_with("$argon2")
+        && h.len() <= 1024
+        && !h.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 fn insert_row(db: &dyn Db, table: &str, columns: &[(&str, DbValue)]) -> Result<(), ApiError> {
@@ -1097,6 +1426,9 @@ fn update_row(
 }
 
 #[cfg(test)]
+mod checks;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::testutil::TestDb;
@@ -1114,6 +1446,11 @@ mod tests {
 
     fn sealer(k: &str) -> SecretBox {
         SecretBox::from_hex_key(k).unwrap()
+    }
+
+    /// A SuperAdmin restoring.
+    fn admin() -> Principal {
+        crate::testutil::super_admin("restorer", "s1")
     }
 
     fn adapter(
@@ -1178,7 +1515,7 @@ mod tests {
             "chat",
             "notification",
             "discord",
-            json!({"webhookUrl": "https://discord.example/hook/secret"}),
+            json!({"webhookUrl": "https://discord.example/hook/secret", "username": "dbackup"}),
         );
         let key = BACKUP_KEY;
         vault::create(&db, &s, "main key", Some("offsite"), &key).unwrap();
@@ -1188,11 +1525,11 @@ mod tests {
             .unwrap()
             .to_owned();
         db.execute(
-            r#"INSERT INTO "Job" ("id","name","schedule","enabled","compression","sourceId","destinationId","encryptionProfileId","databases","timezone")
-               VALUES ('j1','nightly','0 2 * * *',1,'ZSTD','pg','d1',?,'["shop"]','Europe/Berlin')"#,
+            r#"INSERT INTO "Job" ("id","name","schedule","enabled","compression","sourceId","destinationId","encryptionProfileId","databases","timezone","retention")
+               VALUES ('j1','nightly','0 2 * * *',1,'ZSTD','pg','d1',?,'["shop"]','Europe/Berlin','{"mode":"SIMPLE","simple":{"keepCount":3}}')"#,
             &[profile_id.as_str().into()],
         ).unwrap();
-        db.exec(r#"INSERT INTO "JobDestination" ("jobId","destinationId","retention","position") VALUES ('j1','d1','{"mode":"SIMPLE","keepCount":3}',0),('j1','d2','{"mode":"NONE"}',1)"#);
+        db.exec(r#"INSERT INTO "JobDestination" ("jobId","destinationId","retention","position") VALUES ('j1','d1','{"mode":"SIMPLE","simple":{"keepCount":3}}',0),('j1','d2','{"mode":"NONE"}',1)"#);
         db.exec(r#"INSERT INTO "JobNotification" ("jobId","adapterConfigId") VALUES ('j1','n1')"#);
         let secret = s
             .encrypt(b"sso-secret", "SsoProvider.clientSecret:corp")
@@ -1286,7 +1623,7 @@ mod tests {
         let doc = export(&source_db(), Some(&sealer(KEY_A)), full(), "t").unwrap();
         let target = TestDb::migrated();
         let s = sealer(KEY_B);
-        let dry = restore(&target, &s, &doc, now(), true).unwrap();
+        let dry = restore(&target, &s, &doc, &admin(), now(), true).unwrap();
         assert!(dry.dry_run);
         assert_eq!(
             target.count(r#"SELECT count(*) FROM "AdapterConfig""#),
@@ -1299,7 +1636,7 @@ mod tests {
             vec![("nightly".into(), ChangeAction::Create)]
         );
         assert_eq!(dry.counts.create, 1 + 4 + 1 + 1 + 1 + 1);
-        let real = restore(&target, &s, &doc, now(), false).unwrap();
+        let real = restore(&target, &s, &doc, &admin(), now(), false).unwrap();
         assert_eq!(real.changes, dry.changes);
         assert!(real.warnings.is_empty(), "{:?}", real.warnings);
 
@@ -1334,7 +1671,7 @@ mod tests {
             .is_some());
 
         // restoring the same document again changes nothing
-        let twice = restore(&target, &s, &doc, now(), false).unwrap();
+        let twice = restore(&target, &s, &doc, &admin(), now(), false).unwrap();
         assert_eq!(
             twice.counts.create + twice.counts.update + twice.counts.skip,
             0,
@@ -1379,7 +1716,7 @@ mod tests {
         );
         target.exec(r#"INSERT INTO "Job" ("id","name","schedule","sourceId","destinationId") VALUES ('x-job','nightly','0 1 * * *','x-pg','other')"#);
         target.exec(r#"INSERT INTO "JobDestination" ("jobId","destinationId","position") VALUES ('x-job','other',0)"#);
-        let r = restore(&target, &s, &doc, now(), false).unwrap();
+        let r = restore(&target, &s, &doc, &admin(), now(), false).unwrap();
         assert_eq!(
             actions(&r, "adapter"),
             vec![
@@ -1434,7 +1771,7 @@ mod tests {
             "postgres",
             json!({"host": "127.0.0.1", "port": 5432, "user": "postgres", "password": "kept", "database": "shop"}),
         );
-        let r = restore(&target, &s, &plain, now(), false).unwrap();
+        let r = restore(&target, &s, &plain, &admin(), now(), false).unwrap();
         // the profile key is not in the document and not in the vault: the job is skipped
         assert_eq!(actions(&r, "encryptionProfile")[0].1, ChangeAction::Skip);
         assert_eq!(actions(&r, "job")[0].1, ChangeAction::Skip);
@@ -1476,7 +1813,7 @@ mod tests {
         // the last entity to apply is broken: everything before it is rolled back
         doc.jobs[0].insert("destinations".into(), json!([]));
         let target = TestDb::migrated();
-        let e = restore(&target, &sealer(KEY_B), &doc, now(), false).unwrap_err();
+        let e = restore(&target, &sealer(KEY_B), &doc, &admin(), now(), false).unwrap_err();
         assert_eq!(e.status, 400, "{}", e.message);
         for table in [
             "AdapterConfig",
@@ -1495,13 +1832,13 @@ mod tests {
         }
         let mut doc = export(&source_db(), Some(&sealer(KEY_A)), full(), "t").unwrap();
         doc.encryption_profiles[0].insert("key".into(), json!("ff".repeat(32)));
-        let e = restore(&target, &sealer(KEY_B), &doc, now(), false).unwrap_err();
+        let e = restore(&target, &sealer(KEY_B), &doc, &admin(), now(), false).unwrap_err();
         assert!(e.message.contains("does not match"), "{}", e.message);
         assert_eq!(target.count(r#"SELECT count(*) FROM "Group""#), 0);
         let mut doc = export(&source_db(), Some(&sealer(KEY_A)), full(), "t").unwrap();
         doc.settings.insert("maxConcurrentJobs".into(), json!(99));
         assert_eq!(
-            restore(&target, &sealer(KEY_B), &doc, now(), false)
+            restore(&target, &sealer(KEY_B), &doc, &admin(), now(), false)
                 .unwrap_err()
                 .status,
             400
@@ -1606,7 +1943,15 @@ mod scale {
         let json = serde_json::to_vec(&doc).unwrap();
         let target = TestDb::migrated();
         let t = std::time::Instant::now();
-        let r = restore(&target, &s, &doc, Utc::now(), false).unwrap();
+        let r = restore(
+            &target,
+            &s,
+            &doc,
+            &crate::testutil::super_admin("u", "s"),
+            Utc::now(),
+            false,
+        )
+        .unwrap();
         let restored = t.elapsed();
         assert_eq!(r.counts.create, 1 + 100 + 50 + 300);
         assert_eq!(

@@ -11,6 +11,7 @@ use dbackup_adapters_core::{store, vault, worker_storage, Kind};
 use dbackup_core::db::Db;
 use dbackup_core::ApiError;
 use dbackup_identity::secretbox::SecretBox;
+use dbackup_identity::{IdentityError, Principal};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
@@ -246,13 +247,16 @@ where
     })
 }
 
-/// What to restore: a destination object or uploaded bytes, and the options.
+/// What to restore: a destination object or uploaded bytes, the options, and on whose behalf
+/// (without a caller, a 401).
 #[derive(Debug, Clone, Default)]
 pub struct RestoreInput<'a> {
     pub source: Option<&'a RestoreSource>,
     pub upload: Option<Vec<u8>>,
     pub encryption_profile_id: Option<&'a str>,
     pub dry_run: bool,
+    /// The caller: the restore changes only what they could change through the API.
+    pub caller: Option<Principal>,
 }
 
 /// Reads (from `request.source`, or the `upload`ed bytes), decrypts with the vault key named by
@@ -273,7 +277,9 @@ where
         upload,
         encryption_profile_id,
         dry_run,
+        caller,
     } = input;
+    let caller = caller.ok_or_else(|| ApiError::from(IdentityError::Unauthenticated))?;
     let bytes = match (upload, source) {
         (Some(b), _) => b,
         (None, Some(s)) => {
@@ -351,7 +357,7 @@ where
         }
     };
     let doc = parse_document(&plain)?;
-    restore(db, sealer, &doc, now, dry_run)
+    restore(db, sealer, &doc, &caller, now, dry_run)
 }
 
 #[cfg(test)]
@@ -482,6 +488,7 @@ mod tests {
             RestoreInput {
                 source: Some(&source),
                 dry_run: true,
+                caller: Some(crate::testutil::super_admin("u", "s")),
                 ..Default::default()
             },
             Utc::now(),
@@ -500,6 +507,7 @@ mod tests {
             RestoreInput {
                 source: Some(&missing),
                 dry_run: true,
+                caller: Some(crate::testutil::super_admin("u", "s")),
                 ..Default::default()
             },
             Utc::now(),
@@ -542,6 +550,7 @@ mod tests {
             RestoreInput {
                 upload: Some(bytes),
                 dry_run: true,
+                caller: Some(crate::testutil::super_admin("u", "s")),
                 ..Default::default()
             },
             Utc::now(),

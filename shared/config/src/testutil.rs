@@ -1,6 +1,9 @@
 //! Test support: a native `Db` over rusqlite with every migration applied, and fixtures.
 
 use dbackup_core::db::{Db, DbError, Rows, Value};
+use dbackup_identity::groups::GroupGrant;
+use dbackup_identity::permissions::{self, Permission, SUPER_ADMIN_GROUP};
+use dbackup_identity::Principal;
 
 pub const NOW: &str = "2026-01-01T00:00:00.000Z";
 
@@ -69,4 +72,23 @@ impl Db for TestDb {
     fn execute(&self, sql: &str, params: &[Value]) -> Result<Rows, DbError> {
         dbackup_core::native_sqlite::execute(&self.0, sql, params)
     }
+}
+
+/// A signed-in user `user_id` (session `session_id`) in group `group` holding `holds`.
+pub fn member(user_id: &str, session_id: &str, group: &str, holds: &[Permission]) -> Principal {
+    Principal::User {
+        user_id: user_id.into(),
+        session_id: session_id.into(),
+        group: Some(GroupGrant {
+            id: group.to_lowercase(),
+            name: group.into(),
+            permissions: holds.iter().copied().collect(),
+        }),
+    }
+}
+
+/// A SuperAdmin, signed in with session `session_id`.
+pub fn super_admin(user_id: &str, session_id: &str) -> Principal {
+    let all: Vec<Permission> = permissions::all().into_iter().collect();
+    member(user_id, session_id, SUPER_ADMIN_GROUP, &all)
 }
