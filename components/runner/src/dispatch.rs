@@ -169,9 +169,10 @@ async fn restore_body(
             None => None,
         },
     };
-    let encrypted =
-        params.path.ends_with(".dbk") || sidecar.get("encryption").is_some_and(|e| !e.is_null());
-    let key = match (encrypted, profile) {
+    let key = match (
+        dispatch::backup_is_encrypted(&params.path, &sidecar),
+        profile,
+    ) {
         (true, Some(p)) => Some(profile_key(db, sealer, &p)?),
         (true, None) => {
             return Err(ApiError::bad_request(

@@ -369,6 +369,14 @@ pub fn newer_dump(sidecar: &Value, target_version: &str) -> Option<String> {
     })
 }
 
+/// Whether the backup at `path` is encrypted, so that its restore must send the key (and the
+/// worker then accepts nothing but the encrypted container): its name ends in `.dbk`, as every
+/// object of an encrypted job's execution does, or its sidecar says so. Either is enough, since
+/// storage is not trusted: a rewritten sidecar cannot lift the requirement the name carries.
+pub fn backup_is_encrypted(path: &str, sidecar: &Value) -> bool {
+    path.ends_with(".dbk") || sidecar.get("encryption").is_some_and(|e| !e.is_null())
+}
+
 /// `POST /v1/restores` body. `target` is the target source's worker connection; its
 /// `database` is replaced by the mapped name. `sidecar` is the backup's `.meta.json` (null if
 /// absent): it gives the source database and the checksum.
@@ -486,6 +494,23 @@ mod tests {
                              "signingKeyHex": "cd".repeat(32)},
             })
         );
+    }
+
+    #[test]
+    fn an_encrypted_backup_is_known_by_its_name_or_its_sidecar() {
+        let encrypted = json!({"encryption": {"algorithm": "AES-256-GCM", "keyFingerprint": "f"}});
+        assert!(backup_is_encrypted("nightly/x.dump.zst.dbk", &Value::Null));
+        // A sidecar rewritten to say "not encrypted" does not change what the name says.
+        assert!(backup_is_encrypted(
+            "nightly/x.dump.dbk",
+            &json!({"encryption": null})
+        ));
+        assert!(backup_is_encrypted("nightly/x.dump", &encrypted));
+        assert!(!backup_is_encrypted(
+            "nightly/x.dump.zst",
+            &json!({"encryption": null})
+        ));
+        assert!(!backup_is_encrypted("nightly/x.dump", &Value::Null));
     }
 
     #[test]
