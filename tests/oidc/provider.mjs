@@ -21,6 +21,9 @@ const users = {
   bob: { sub: 'bob', email: 'bob@example.test', email_verified: true, name: 'Bob Test' },
   carol: { sub: 'carol', email: 'carol@example.test', email_verified: false, name: 'Carol Unverified' },
   dave: { sub: 'dave', email: 'dave@example.test', email_verified: true, name: 'Dave Test' },
+  // An identity whose provider asserts the app admin's email (issue 14: a provider an admin
+  // points at an IdP they control must not sign in as that account).
+  imposter: { sub: 'imposter', email: 'admin@example.com', email_verified: true, name: 'Not The Admin' },
 };
 
 const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });

@@ -5,255 +5,13 @@
 //! email, wrong state, a replayed code, a tampered ID token, a wrong audience, and a JWKS key
 //! rotation (the provider restarted with a new signing key).
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+mod sso_common;
 
 use dbackup_tests::{
-    free_port, repo, session_cookie, sqlite_json, Api, Credential, RealApp, TEST_PASSWORD,
+    free_port, session_cookie, sqlite_json, Api, Credential, RealApp, TEST_PASSWORD,
 };
 use serde_json::{json, Value};
-
-const SLUG: &str = "test-idp";
-
-fn oidc_dir() -> PathBuf {
-    repo().join("tests").join("oidc")
-}
-
-/// Installs the provider's locked dependencies if `cargo xtask test` has not.
-fn ensure_installed() {
-    if oidc_dir().join("node_modules/oidc-provider").is_dir() {
-        return;
-    }
-    let status = Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(oidc_dir())
-        .status()
-        .expect("run npm ci in tests/oidc");
-    assert!(status.success(), "npm ci in tests/oidc failed");
-}
-
-/// The provider process, killed on drop.
-struct Provider {
-    child: Child,
-    port: u16,
-}
-
-impl Provider {
-    fn start(port: u16, redirect_uri: &str, kid: &str) -> Provider {
-        ensure_installed();
-        let child = Command::new("node")
-            .arg("provider.mjs")
-            .current_dir(oidc_dir())
-            .env("PORT", port.to_string())
-            .env("REDIRECT_URIS", redirect_uri)
-            .env("KID", kid)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start node tests/oidc/provider.mjs");
-        let provider = Provider { child, port };
-        let url = format!("{}/.well-known/openid-configuration", provider.issuer());
-        for _ in 0..100 {
-            if ureq::get(&url).call().is_ok() {
-                return provider;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("the OIDC provider did not come up on {url}");
-    }
-
-    fn issuer(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn set_mode(&self, mode: &str) {
-        ureq::post(&format!("{}/__test/mode", self.issuer()))
-            .send(mode)
-            .expect("set the provider's test mode");
-    }
-
-    fn kids(&self) -> Vec<String> {
-        let jwks: Value = ureq::get(&format!("{}/jwks", self.issuer()))
-            .call()
-            .expect("jwks")
-            .into_body()
-            .read_to_string()
-            .ok()
-            .and_then(|b| serde_json::from_str(&b).ok())
-            .expect("jwks json");
-        jwks["keys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|k| k["kid"].as_str().unwrap().to_owned())
-            .collect()
-    }
-}
-
-impl Drop for Provider {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A minimal browser: one cookie jar for every loopback origin, manual redirects.
-struct Browser {
-    agent: ureq::Agent,
-    jar: BTreeMap<String, String>,
-}
-
-struct Page {
-    status: u16,
-    location: Option<String>,
-    body: String,
-    url: String,
-}
-
-fn absolute(base: &str, location: &str) -> String {
-    if location.starts_with("http://") || location.starts_with("https://") {
-        return location.to_owned();
-    }
-    let origin: String = {
-        let (scheme, rest) = base.split_once("://").unwrap();
-        format!("{scheme}://{}", rest.split('/').next().unwrap())
-    };
-    format!("{origin}{location}")
-}
-
-impl Browser {
-    fn new() -> Browser {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .max_redirects(0)
-            .http_status_as_error(false)
-            .build()
-            .into();
-        Browser {
-            agent,
-            jar: BTreeMap::new(),
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.jar
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    fn absorb(&mut self, url: &str, resp: ureq::http::Response<ureq::Body>) -> Page {
-        for c in resp.headers().get_all("set-cookie") {
-            let c = c.to_str().unwrap_or_default();
-            let pair = c.split(';').next().unwrap_or_default();
-            if let Some((k, v)) = pair.split_once('=') {
-                let expired = c.to_lowercase().contains("expires=thu, 01 jan 1970")
-                    || c.to_lowercase().contains("max-age=0");
-                if v.is_empty() || expired {
-                    self.jar.remove(k.trim());
-                } else {
-                    self.jar.insert(k.trim().to_owned(), v.to_owned());
-                }
-            }
-        }
-        let status = resp.status().as_u16();
-        let location = resp
-            .headers()
-            .get("location")
-            .and_then(|l| l.to_str().ok())
-            .map(|l| absolute(url, l));
-        let body = resp.into_body().read_to_string().unwrap_or_default();
-        Page {
-            status,
-            location,
-            body,
-            url: url.to_owned(),
-        }
-    }
-
-    fn get(&mut self, url: &str) -> Page {
-        let resp = self
-            .agent
-            .get(url)
-            .header("cookie", &self.cookie_header())
-            .call()
-            .unwrap_or_else(|e| panic!("GET {url}: {e}"));
-        self.absorb(url, resp)
-    }
-
-    fn post_form(&mut self, url: &str, fields: &[(&str, &str)]) -> Page {
-        let resp = self
-            .agent
-            .post(url)
-            .header("cookie", &self.cookie_header())
-            .send_form(fields.iter().copied())
-            .unwrap_or_else(|e| panic!("POST {url}: {e}"));
-        self.absorb(url, resp)
-    }
-
-    /// From the app's `/start` through the provider's login and consent forms up to the
-    /// redirect back to the app; returns the callback URL (not yet visited).
-    fn until_callback(&mut self, app: &str, user: &str) -> String {
-        let mut page = self.get(&format!("{app}/api/auth/sso/{SLUG}/start"));
-        for _ in 0..20 {
-            if let Some(next) = page.location.clone() {
-                if next.starts_with(app) {
-                    return next;
-                }
-                page = self.get(&next);
-                continue;
-            }
-            assert_eq!(page.status, 200, "{}: {}", page.url, page.body);
-            page = if page.body.contains(r#"name="login""#) {
-                self.post_form(
-                    &page.url,
-                    &[("prompt", "login"), ("login", user), ("password", "x")],
-                )
-            } else if page.body.contains("consent") {
-                self.post_form(&page.url, &[("prompt", "consent")])
-            } else {
-                panic!("unexpected provider page {}: {}", page.url, page.body)
-            };
-        }
-        panic!("the flow did not return to the app")
-    }
-
-    /// A whole login: the final redirect's location and the session it set, if any.
-    fn login(&mut self, app: &str, user: &str) -> (String, Option<String>) {
-        let callback = self.until_callback(app, user);
-        self.finish(&callback)
-    }
-
-    /// Visits a callback URL; returns where the app redirects and the session it set.
-    fn finish(&mut self, callback: &str) -> (String, Option<String>) {
-        self.jar.remove("dbackup_session");
-        let page = self.get(callback);
-        assert_eq!(page.status, 302, "{}: {}", page.url, page.body);
-        let location = page.location.expect("a redirect");
-        let app = callback.split("/api/").next().unwrap();
-        let relative = location.strip_prefix(app).unwrap_or(&location).to_owned();
-        (relative, self.jar.get("dbackup_session").cloned())
-    }
-}
-
-/// Runs a blocking browser step off the runtime (the app is served by the same runtime).
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    tokio::task::spawn_blocking(f).await.expect("browser step")
-}
-
-async fn session_user(api: &Api, jwt: &str) -> Value {
-    api.expect(
-        &Credential::Cookie(jwt.to_owned()),
-        "GET",
-        "/api/auth/session",
-        None,
-        200,
-    )
-    .await["user"]
-        .clone()
-}
+use sso_common::{blocking, session_user, Browser, Provider, SLUG};
 
 async fn sso_failures(api: &Api, admin: &Credential) -> Vec<Value> {
     let page = api
@@ -367,10 +125,22 @@ async fn oidc_login_against_a_real_provider() {
     let (_, jwt) = blocking(move || Browser::new().login(&o, "alice")).await;
     assert_eq!(session_user(&api, &jwt.unwrap()).await["id"], alice["id"]);
 
-    // --- linking by verified email ------------------------------------------------------------
+    // --- linking by verified email: only for a provider trusted for it -----------------------
     let bob = api
         .create_user(&admin, "Bob Local", "bob@example.test", None)
         .await;
+    let o = origin.clone();
+    let (location, jwt) = blocking(move || Browser::new().login(&o, "bob")).await;
+    assert_eq!(location, "/login?error=sso_link_required");
+    assert!(jwt.is_none());
+    api.expect(
+        &admin,
+        "PATCH",
+        &format!("/api/sso-providers/{id}"),
+        Some(&json!({"trustEmailLinking": true})),
+        200,
+    )
+    .await;
     let o = origin.clone();
     let (_, jwt) = blocking(move || Browser::new().login(&o, "bob")).await;
     assert_eq!(session_user(&api, &jwt.unwrap()).await["id"], bob["id"]);

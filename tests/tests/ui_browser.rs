@@ -459,6 +459,8 @@ async fn passkeys_and_sso_in_chromium() {
     let mut env = real_app_env(&format!("http://127.0.0.1:{}", free_port()));
     env.push(("SPIN_VARIABLE_WEBAUTHN_RP_ID", "localhost".to_owned()));
     env.push(("SPIN_VARIABLE_WEBAUTHN_ORIGINS", origin.clone()));
+    // The browser's origin: the SSO redirect URI and the state cookie's host.
+    env.push(("SPIN_VARIABLE_PUBLIC_URL", origin.clone()));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let mut config = host_config(repo().join("spin.toml"), &dir.join("data"), &env);
     config.migrate = true;

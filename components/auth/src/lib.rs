@@ -40,6 +40,7 @@ fn handle(req: Request) -> Response {
             ("GET", "/api/auth/sso/{id}/start") => sso::start(ctx),
             ("GET", "/api/auth/sso/{id}/callback") => sso::callback(ctx),
             ("GET", "/api/profile/accounts") => sso::accounts(ctx),
+            ("POST", "/api/profile/accounts/link") => sso::link(ctx),
             ("DELETE", "/api/profile/accounts/{id}") => sso::unlink(ctx),
             ("GET", "/api/sso-providers") => sso::list(ctx),
             ("POST", "/api/sso-providers") => sso::create(ctx),

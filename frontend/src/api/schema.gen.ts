@@ -638,7 +638,9 @@ export interface paths {
         };
         /**
          * The identity provider's redirect back (browser navigation)
-         * @description **Access:** public (no credentials).
+         * @description Needs the state cookie of the browser that started the flow. An existing account is reached only through a linked identity, or by verified email when the provider is trusted for email linking; an account with 2FA continues at `/login#twoFactorChallenge=…&methods=…` (SSO replaces the password, not the second factor). A link started from the profile ends at `/profile?linked=<providerId>`.
+         *
+         *     **Access:** public (no credentials).
          */
         get: operations["ssoCallback"];
         put?: never;
@@ -658,7 +660,9 @@ export interface paths {
         };
         /**
          * Begin an SSO login (browser navigation)
-         * @description **Access:** public (no credentials).
+         * @description The redirect URI sent to the provider is `{public_url}/api/auth/sso/{id}/callback` (the configured public URL, else `app_url`; never the request's Host).
+         *
+         *     **Access:** public (no credentials).
          */
         get: operations["startSso"];
         put?: never;
@@ -1103,6 +1107,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/profile/accounts/link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start linking an SSO identity to the caller's account
+         * @description Answers the provider's authorization URL for the browser to visit and sets the state cookie. The callback links the identity only in a session of the same user, then redirects to `/profile?linked=<providerId>` (or `/profile?error=<code>`). 400 naming `providerId` for an unknown or disabled provider.
+         *
+         *     **Access:** any signed-in user or API key (`authenticated`).
+         */
+        post: operations["linkAccount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/profile/password": {
         parameters: {
             query?: never;
@@ -1184,7 +1210,9 @@ export interface paths {
         put?: never;
         /**
          * Add an SSO provider
-         * @description **Access:** requires the permission `settings:write`.
+         * @description Needs every permission (a SuperAdmin): a provider decides who signs in. 403 otherwise, also with `settings:write`.
+         *
+         *     **Access:** requires the permission `settings:write`.
          */
         post: operations["createSsoProvider"];
         delete?: never;
@@ -1209,14 +1237,16 @@ export interface paths {
         post?: never;
         /**
          * Delete an SSO provider
-         * @description **Access:** requires the permission `settings:write`.
+         * @description Needs every permission (a SuperAdmin), like creating one.
+         *
+         *     **Access:** requires the permission `settings:write`.
          */
         delete: operations["deleteSsoProvider"];
         options?: never;
         head?: never;
         /**
          * Change an SSO provider
-         * @description Absent fields stay.
+         * @description Absent fields stay. Needs every permission (a SuperAdmin), like creating one.
          *
          *     **Access:** requires the permission `settings:write`.
          */
@@ -2114,6 +2144,16 @@ export interface components {
              */
             passkeys: number;
         };
+        /** @description Body of `POST /api/profile/accounts/link`. */
+        LinkRequest: {
+            /** @description The provider to link (its `providerId`). */
+            providerId: string;
+        };
+        /** @description Answer of `POST /api/profile/accounts/link`. */
+        LinkStart: {
+            /** @description The provider's authorization URL: send the browser there (the state cookie is set). */
+            url: string;
+        };
         /** @description `POST /api/auth/login`'s answer: signed in, or a second factor is required. */
         LoginAnswer: components["schemas"]["SignedIn"] | components["schemas"]["SecondFactorChallenge"];
         /**
@@ -2286,6 +2326,8 @@ export interface components {
             realm?: string | null;
             slug?: string | null;
             tokenEndpoint?: string | null;
+            /** @description Link a sign-in to the existing account with the same verified email (default false). */
+            trustEmailLinking?: boolean | null;
             userInfoEndpoint?: string | null;
         };
         /** @description The public (masked) form of an adapter. */
@@ -2570,6 +2612,8 @@ export interface components {
             name: string;
             providerId: string;
             tokenEndpoint: string | null;
+            /** @description Whether a verified email links a sign-in to the existing account (off: owners link). */
+            trustEmailLinking: boolean;
             updatedAt: string;
             userInfoEndpoint: string | null;
         };
@@ -3697,7 +3741,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Redirect into the UI, signed in or with `?ssoError=`. */
+            /** @description Redirect into the UI: signed in, to the second factor, or with `?error=<code>` (docs/AUTH.md). */
             302: {
                 headers: {
                     /** @description Where the browser goes next. */
@@ -3729,6 +3773,8 @@ export interface operations {
                 headers: {
                     /** @description The provider's authorization URL. */
                     Location?: string;
+                    /** @description The SSO state cookie (`dbackup_sso_state`, HttpOnly, SameSite=Lax, sent only to the provider's callback path, 10 minutes): the callback refuses a state this browser did not start. */
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -4488,6 +4534,36 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            default: components["responses"]["Error"];
+        };
+    };
+    linkAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LinkRequest"];
+            };
+        };
+        responses: {
+            /** @description Where to send the browser. */
+            200: {
+                headers: {
+                    /** @description The SSO state cookie (`dbackup_sso_state`, HttpOnly, SameSite=Lax, sent only to the provider's callback path, 10 minutes): the callback refuses a state this browser did not start. */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LinkStart"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             default: components["responses"]["Error"];
         };
     };

@@ -1,21 +1,33 @@
-//! The session cookie: `HttpOnly; Secure; SameSite=Lax; Path=/`, holding the session JWT.
-//! `Secure` is left off only for plain-HTTP loopback (`http://127.0.0.1`, `http://localhost`,
-//! `http://[::1]`), where browsers would otherwise drop it during local use.
+//! The session cookie: `HttpOnly; Secure; SameSite=Lax; Path=/`, holding the session JWT, and
+//! the SSO state cookie that binds a started SSO login to the browser that started it.
+//! `Secure` follows the app's configured public origin (`public_url`, else `app_url`; never the
+//! request's `Host`): it is left off only when that origin is plain-HTTP loopback
+//! (`http://127.0.0.1`, `http://localhost`, `http://[::1]`), where browsers would otherwise drop
+//! it during local use.
 
 /// The cookie's name.
 pub const SESSION_COOKIE: &str = "dbackup_session";
 
-/// The session JWT from a `Cookie` request header, if present and non-empty.
-pub fn read_session(cookie_header: &str) -> Option<&str> {
+/// The cookie that carries the `state` of a started SSO login (see [`set_sso_state`]).
+pub const SSO_STATE_COOKIE: &str = "dbackup_sso_state";
+
+/// The value of cookie `name` in a `Cookie` request header, if present and non-empty.
+pub fn read<'a>(cookie_header: &'a str, name: &str) -> Option<&'a str> {
     cookie_header.split(';').find_map(|pair| {
-        let (name, value) = pair.trim().split_once('=')?;
-        (name.trim() == SESSION_COOKIE && !value.trim().is_empty()).then(|| value.trim())
+        let (n, value) = pair.trim().split_once('=')?;
+        (n.trim() == name && !value.trim().is_empty()).then(|| value.trim())
     })
 }
 
-/// Whether the cookie must be `Secure` for a request to `full_url` (the `spin-full-url` header).
-pub fn secure_for(full_url: &str) -> bool {
-    let Some(rest) = full_url.strip_prefix("http://") else {
+/// The session JWT from a `Cookie` request header, if present and non-empty.
+pub fn read_session(cookie_header: &str) -> Option<&str> {
+    read(cookie_header, SESSION_COOKIE)
+}
+
+/// Whether cookies must be `Secure` for the app served at `public_origin` (its configured
+/// public origin, see `csrf::public_origin`; empty when none is configured: then they are).
+pub fn secure_for(public_origin: &str) -> bool {
+    let Some(rest) = public_origin.strip_prefix("http://") else {
         return true;
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
@@ -43,6 +55,28 @@ pub fn clear_session(secure: bool) -> String {
     set_session("", 0, secure)
 }
 
+/// The path the SSO state cookie is sent to: the provider's callback only.
+fn sso_callback_path(provider_id: &str) -> String {
+    format!("/api/auth/sso/{provider_id}/callback")
+}
+
+/// A `Set-Cookie` value binding an SSO login's `state` to this browser for `max_age_secs`:
+/// `HttpOnly`, `SameSite=Lax` (sent on the provider's top-level redirect back), and sent only
+/// to the provider's callback path. The callback refuses a `state` this cookie does not carry.
+pub fn set_sso_state(state: &str, provider_id: &str, max_age_secs: i64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!(
+        "{SSO_STATE_COOKIE}={state}; HttpOnly{secure}; SameSite=Lax; Path={}; Max-Age={}",
+        sso_callback_path(provider_id),
+        max_age_secs.max(0)
+    )
+}
+
+/// A `Set-Cookie` value that deletes the SSO state cookie of `provider_id`.
+pub fn clear_sso_state(provider_id: &str, secure: bool) -> String {
+    set_sso_state("", provider_id, 0, secure)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,6 +95,27 @@ mod tests {
         assert_eq!(read_session("dbackup_session="), None);
         assert_eq!(read_session("xdbackup_session=tok"), None);
         assert_eq!(read_session(""), None);
+    }
+
+    #[test]
+    fn reads_any_cookie_by_name() {
+        let h = "dbackup_session=jwt; dbackup_sso_state=abc";
+        assert_eq!(read(h, SSO_STATE_COOKIE), Some("abc"));
+        assert_eq!(read(h, "dbackup_sso"), None);
+        assert_eq!(read("dbackup_sso_state=", SSO_STATE_COOKIE), None);
+    }
+
+    #[test]
+    fn sso_state_cookie_is_scoped_to_the_callback() {
+        assert_eq!(
+            set_sso_state("st", "corp", 600, true),
+            "dbackup_sso_state=st; HttpOnly; Secure; SameSite=Lax; \
+             Path=/api/auth/sso/corp/callback; Max-Age=600"
+        );
+        assert_eq!(
+            clear_sso_state("corp", false),
+            "dbackup_sso_state=; HttpOnly; SameSite=Lax; Path=/api/auth/sso/corp/callback; Max-Age=0"
+        );
     }
 
     #[test]

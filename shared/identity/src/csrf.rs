@@ -1,7 +1,8 @@
 //! Cross-site request forgery guard for cookie-authenticated requests.
 //!
 //! A state-changing request (POST, PUT, PATCH, DELETE) authenticated by the session cookie is
-//! allowed only if its `Origin` is the request's own origin, or it carries `X-Requested-With`
+//! allowed only if its `Origin` is the app's configured public origin ([`public_origin`]: never
+//! derived from the request's `Host`), or it carries `X-Requested-With`
 //! (a custom header a cross-site page cannot send without a CORS preflight, which the API never
 //! grants). Requests authenticated by `Authorization: Bearer` cannot be forged by a browser and
 //! are exempt; so are unauthenticated requests (nothing to abuse).
@@ -34,6 +35,19 @@ pub fn origin_of(url: &str) -> Option<String> {
     Some(format!("{scheme}://{authority}"))
 }
 
+/// The app's public origin (`scheme://host[:port]`, as [`origin_of`]): the configured
+/// `public_url` if set, else `app_url`. Redirect URIs, the CSRF origin and the cookies' `Secure`
+/// flag are built from it, never from request headers (a `Host` or `X-Forwarded-*` header is
+/// whatever the client or a proxy sent). `None` when neither is an http(s) URL.
+pub fn public_origin(public_url: &str, app_url: &str) -> Option<String> {
+    let configured = if public_url.trim().is_empty() {
+        app_url
+    } else {
+        public_url
+    };
+    origin_of(configured.trim())
+}
+
 /// The request's facts the check needs.
 #[derive(Debug, Clone, Copy)]
 pub struct CsrfInput<'a> {
@@ -44,8 +58,8 @@ pub struct CsrfInput<'a> {
     pub origin: Option<&'a str>,
     /// The `X-Requested-With` header.
     pub x_requested_with: Option<&'a str>,
-    /// The request's own URL (`spin-full-url`).
-    pub full_url: &'a str,
+    /// The app's public origin ([`public_origin`]); `None`: only `X-Requested-With` passes.
+    pub public_origin: Option<&'a str>,
 }
 
 /// `Ok` if the request may proceed, else 403.
@@ -56,7 +70,7 @@ pub fn check(input: &CsrfInput<'_>) -> Result<()> {
     if input.x_requested_with.is_some_and(|v| !v.trim().is_empty()) {
         return Ok(());
     }
-    let own = origin_of(input.full_url);
+    let own = input.public_origin.and_then(origin_of);
     let sent = input.origin.and_then(origin_of);
     match (own, sent) {
         (Some(own), Some(sent)) if own == sent => Ok(()),
@@ -71,7 +85,7 @@ pub fn check(input: &CsrfInput<'_>) -> Result<()> {
 mod tests {
     use super::*;
 
-    const URL: &str = "https://backup.example.com/api/users";
+    const ORIGIN: &str = "https://backup.example.com";
 
     fn input<'a>(
         method: &'a str,
@@ -84,7 +98,7 @@ mod tests {
             cookie_authenticated: cookie,
             origin,
             x_requested_with: xrw,
-            full_url: URL,
+            public_origin: Some(ORIGIN),
         }
     }
 
@@ -116,6 +130,26 @@ mod tests {
             assert!(check(&input(m, true, Some("https://evil.example"), None)).is_ok());
         }
         assert!(check(&input("POST", false, Some("https://evil.example"), None)).is_ok());
+    }
+
+    #[test]
+    fn the_public_origin_is_configured_not_requested() {
+        assert_eq!(
+            public_origin("https://Backup.example.com/", "http://127.0.0.1:3000").as_deref(),
+            Some("https://backup.example.com")
+        );
+        assert_eq!(
+            public_origin(" ", "http://127.0.0.1:3000").as_deref(),
+            Some("http://127.0.0.1:3000")
+        );
+        assert_eq!(public_origin("", ""), None);
+        assert_eq!(public_origin("backup.example.com", ""), None);
+        // Without a configured origin only X-Requested-With passes.
+        let mut i = input("POST", true, Some("https://backup.example.com"), None);
+        i.public_origin = None;
+        assert!(check(&i).is_err());
+        i.x_requested_with = Some("fetch");
+        assert!(check(&i).is_ok());
     }
 
     #[test]

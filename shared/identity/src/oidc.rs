@@ -61,7 +61,10 @@ pub fn adapter_issuer(
     Ok(issuer)
 }
 
-fn check_url(url: &str, field: &str) -> Result<()> {
+/// 400 naming `field` unless `url` is an http(s) URL with a host that may be reached
+/// (`dbackup_core::net::check_url`: no link-local or cloud-metadata address). Every URL of a
+/// provider passes it: the issuer, explicit endpoints, and the endpoints discovery lists.
+pub(crate) fn check_url(url: &str, field: &str) -> Result<()> {
     let parsed = url::Url::parse(url)
         .map_err(|_| IdentityError::invalid_field(field, format!("{field} is not a URL")))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
@@ -70,7 +73,8 @@ fn check_url(url: &str, field: &str) -> Result<()> {
             format!("{field} must be an http(s) URL"),
         ));
     }
-    Ok(())
+    dbackup_core::net::check_url(url)
+        .map_err(|why| IdentityError::invalid_field(field, format!("{field} {why}")))
 }
 
 /// The discovery document URL of `issuer`.
@@ -450,6 +454,42 @@ mod tests {
         assert!(adapter_issuer("keycloak", None, Some("https://kc"), None, None).is_err());
         assert!(adapter_issuer("okta", Some("https://x"), None, None, None).is_err());
         assert!(adapter_issuer("generic", Some("ftp://x"), None, None, None).is_err());
+    }
+
+    #[test]
+    fn metadata_and_link_local_urls_are_refused() {
+        for issuer in [
+            "http://169.254.169.254/latest",
+            "http://[fe80::1]:8080",
+            "http://metadata.google.internal",
+            "http://100.100.100.200",
+            "http://2852039166",
+        ] {
+            let err = adapter_issuer("generic", Some(issuer), None, None, None).unwrap_err();
+            assert_eq!(err.status(), 400, "{issuer}");
+            assert!(err.to_string().contains("link-local"), "{issuer}: {err}");
+        }
+        let err = adapter_issuer(
+            "keycloak",
+            None,
+            Some("http://169.254.1.1"),
+            None,
+            Some("r"),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("issuer"), "{err}");
+        // Loopback and private addresses stay allowed (self-hosted providers live there).
+        assert!(adapter_issuer("generic", Some("http://10.0.0.5:8080"), None, None, None).is_ok());
+        // An endpoint discovery lists is checked too.
+        let body = serde_json::json!({
+            "issuer": "https://id.example",
+            "authorization_endpoint": "https://id.example/auth",
+            "token_endpoint": "https://169.254.169.254/token",
+            "jwks_uri": "https://id.example/jwks",
+        })
+        .to_string();
+        let err = validate_discovery("https://id.example", body.as_bytes()).unwrap_err();
+        assert!(err.to_string().contains("token_endpoint"), "{err}");
     }
 
     fn doc(issuer: &str, scheme: &str) -> Vec<u8> {

@@ -123,12 +123,15 @@ pub static ROUTES: &[RouteRule] = &[
         perm(P::ProfileManagePasskeys),
         "auth",
     ),
-    // --- auth: SSO (OIDC) login, public; providers administered with settings:write ---------
+    // --- auth: SSO (OIDC) login, public; providers read with settings:write, written only by
+    // callers holding every permission (checked in the handler: sso::ensure_may_manage) --------
     rule("GET", "/api/auth/sso/providers", PUBLIC, "auth"),
     rule("GET", "/api/auth/sso/{id}/start", PUBLIC, "auth"),
     rule("GET", "/api/auth/sso/{id}/callback", PUBLIC, "auth"),
-    // The caller's own SSO links (served by auth; spin.toml routes this prefix there).
+    // The caller's own SSO links (served by auth; spin.toml routes this prefix there). Linking
+    // one starts from the session (POST: the CSRF rule applies).
     rule("GET", "/api/profile/accounts", AUTHENTICATED, "auth"),
+    rule("POST", "/api/profile/accounts/link", AUTHENTICATED, "auth"),
     rule(
         "DELETE",
         "/api/profile/accounts/{id}",

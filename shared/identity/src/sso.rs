@@ -1,8 +1,14 @@
 //! SSO (OpenID Connect): the `SsoProvider` rows behind the admin API, the login start record,
-//! and what a verified ID token leads to — the linked `Account` (provider, sub), else a user
-//! with the same verified email (linked now), else a new user when the provider allows
-//! provisioning (no group until an admin assigns one). The client secret is sealed with the
-//! `encryption_key` box and never leaves this module in an answer.
+//! and what a verified ID token leads to — the linked `Account` (provider, sub), else, only for a
+//! provider a SuperAdmin marked `trustEmailLinking`, a user with the same verified email (linked
+//! now), else a new user when the provider allows provisioning (no group until an admin assigns
+//! one). Otherwise an identity reaches an existing account only through a link its owner made
+//! while signed in ([`start`] with `link_user`, then [`link_to_user`]). An account with a second
+//! factor still needs it after SSO: SSO stands in for the password, never for the second factor.
+//!
+//! A provider decides who signs in, so writing one needs every permission
+//! ([`ensure_may_manage`]). The client secret is sealed with the `encryption_key` box and never
+//! leaves this module in an answer.
 //!
 //! Network steps (discovery, token exchange, JWKS) run in the `auth` component; the pure
 //! pieces are in [`crate::oidc`].
@@ -12,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value as Json};
 
 use crate::audit;
+use crate::authorize::Principal;
 use crate::error::{IdentityError, Result};
 use crate::login::{self, ClientInfo, LoggedIn};
 use crate::oidc::{self, Discovery, IdClaims};
@@ -46,13 +53,15 @@ pub struct SsoProvider {
     pub domain: Option<String>,
     pub enabled: bool,
     pub allow_provisioning: bool,
+    /// Whether a verified email links a sign-in to the existing account (off: owners link).
+    pub trust_email_linking: bool,
     pub created_at: String,
     pub updated_at: String,
 }
 
 const COLUMNS: &str = r#"id, providerId, name, adapterId, adapterConfig, issuer,
     authorizationEndpoint, tokenEndpoint, userInfoEndpoint, jwksEndpoint, clientId,
-    clientSecret, domain, enabled, allowProvisioning, createdAt, updatedAt"#;
+    clientSecret, domain, enabled, allowProvisioning, trustEmailLinking, createdAt, updatedAt"#;
 
 fn from_row(r: &Row<'_>) -> Result<SsoProvider> {
     Ok(SsoProvider {
@@ -74,6 +83,7 @@ fn from_row(r: &Row<'_>) -> Result<SsoProvider> {
         domain: r.opt_text("domain")?,
         enabled: r.flag("enabled")?,
         allow_provisioning: r.flag("allowProvisioning")?,
+        trust_email_linking: r.flag("trustEmailLinking")?,
         created_at: r.text("createdAt")?,
         updated_at: r.text("updatedAt")?,
     })
@@ -150,6 +160,24 @@ pub struct ProviderInput {
     pub domain: Option<String>,
     pub enabled: Option<bool>,
     pub allow_provisioning: Option<bool>,
+    /// Link a sign-in to the existing account with the same verified email (default false).
+    pub trust_email_linking: Option<bool>,
+}
+
+/// 403 unless `who` holds every permission. An SSO provider signs people in, and whoever points
+/// it at an identity provider they control decides which identities it asserts: creating,
+/// changing or deleting one needs the permissions of the strongest account it could sign in as,
+/// which is all of them (a SuperAdmin, or an API key with every permission).
+pub fn ensure_may_manage(who: &Principal) -> Result<()> {
+    if crate::permissions::all().iter().all(|p| who.has(*p)) {
+        Ok(())
+    } else {
+        Err(IdentityError::Forbidden(
+            "SSO providers decide who signs in: creating, changing or deleting one needs every \
+             permission (SuperAdmin)"
+                .to_owned(),
+        ))
+    }
 }
 
 /// A provider input merged with the stored row and checked, before discovery.
@@ -166,6 +194,7 @@ pub struct Prepared {
     pub domain: Option<String>,
     pub enabled: bool,
     pub allow_provisioning: bool,
+    pub trust_email_linking: bool,
     /// Explicit endpoints (generic adapter) that override discovery.
     pub overrides: [Option<String>; 4],
 }
@@ -232,6 +261,19 @@ pub fn prepare(input: &ProviderInput, existing: Option<&SsoProvider>) -> Result<
     } else {
         [None, None, None, None]
     };
+    for (field, url) in [
+        "authorizationEndpoint",
+        "tokenEndpoint",
+        "userInfoEndpoint",
+        "jwksEndpoint",
+    ]
+    .into_iter()
+    .zip(&overrides)
+    {
+        if let Some(url) = url {
+            oidc::check_url(url, field)?;
+        }
+    }
     let mut adapter_config = serde_json::Map::new();
     for (k, v) in [
         ("issuer", &issuer_in),
@@ -277,6 +319,10 @@ pub fn prepare(input: &ProviderInput, existing: Option<&SsoProvider>) -> Result<
             .allow_provisioning
             .or(existing.map(|p| p.allow_provisioning))
             .unwrap_or(true),
+        trust_email_linking: input
+            .trust_email_linking
+            .or(existing.map(|p| p.trust_email_linking))
+            .unwrap_or(false),
         overrides,
     })
 }
@@ -338,8 +384,8 @@ pub fn save(
                 r#"INSERT INTO "SsoProvider" (id, providerId, type, domain, issuer,
                        authorizationEndpoint, tokenEndpoint, userInfoEndpoint, jwksEndpoint,
                        clientId, clientSecret, adapterId, adapterConfig, name, enabled,
-                       allowProvisioning, createdAt, updatedAt)
-                   VALUES (?, ?, 'oidc', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"#,
+                       allowProvisioning, trustEmailLinking, createdAt, updatedAt)
+                   VALUES (?, ?, 'oidc', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"#,
                 &[
                     new_id.clone().into(),
                     p.provider_id.clone().into(),
@@ -356,6 +402,7 @@ pub fn save(
                     p.name.clone().into(),
                     i64::from(p.enabled).into(),
                     i64::from(p.allow_provisioning).into(),
+                    i64::from(p.trust_email_linking).into(),
                     now.iso().into(),
                     now.iso().into(),
                 ],
@@ -387,6 +434,7 @@ pub fn save(
                 p.name.clone().into(),
                 i64::from(p.enabled).into(),
                 i64::from(p.allow_provisioning).into(),
+                i64::from(p.trust_email_linking).into(),
                 now.iso().into(),
                 id.into(),
             ]);
@@ -397,7 +445,7 @@ pub fn save(
                        authorizationEndpoint = ?, tokenEndpoint = ?, userInfoEndpoint = ?,
                        jwksEndpoint = ?, clientId = ?, {secret_sql} adapterId = ?,
                        adapterConfig = ?, name = ?, enabled = ?, allowProvisioning = ?,
-                       updatedAt = ? WHERE id = ?"#
+                       trustEmailLinking = ?, updatedAt = ? WHERE id = ?"#
                 ),
                 &params,
             )
@@ -452,16 +500,30 @@ pub struct LoginState {
     pub nonce: String,
     pub code_verifier: String,
     pub redirect_uri: String,
+    /// Set when a signed-in user started linking this provider to their account: the callback
+    /// links the identity to this user (and only in a session of this user) instead of signing in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_user: Option<String>,
 }
 
-/// Starts a login with `provider`: stores state, nonce and PKCE verifier; returns the
-/// authorization URL to redirect to.
+/// A started login: where to send the browser, and the `state` to bind to it (the state cookie,
+/// see [`crate::cookie::set_sso_state`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Started {
+    pub url: String,
+    pub state: String,
+}
+
+/// Starts a login with `provider` (or, with `link_user`, the linking of that signed-in user's
+/// account): stores state, nonce and PKCE verifier; returns the authorization URL to redirect
+/// to and the state.
 pub fn start(
     db: &dyn Db,
     provider: &SsoProvider,
     redirect_uri: &str,
+    link_user: Option<&str>,
     now: Timestamp,
-) -> Result<String> {
+) -> Result<Started> {
     let endpoint = provider
         .authorization_endpoint
         .as_deref()
@@ -474,17 +536,28 @@ pub fn start(
             &hex::decode(sql::random_hex(32)?).unwrap_or_default(),
         ),
         redirect_uri: redirect_uri.to_owned(),
+        link_user: link_user.map(str::to_owned),
     };
     let data = serde_json::to_string(&state).map_err(|e| IdentityError::Internal(e.to_string()))?;
-    let key = passkeys::store_challenge(db, "sso", None, Some(&data), STATE_TTL_SECS, now)?;
-    Ok(oidc::authorization_url(
+    let key = passkeys::store_challenge(db, "sso", link_user, Some(&data), STATE_TTL_SECS, now)?;
+    let url = oidc::authorization_url(
         endpoint,
         client_id,
         redirect_uri,
         &key,
         &state.nonce,
         &state.code_verifier,
-    ))
+    );
+    Ok(Started { url, state: key })
+}
+
+/// Whether the callback's `state` is the one this browser's state cookie carries (compared in
+/// constant time). A state without its cookie was started elsewhere: a link that would sign
+/// this browser in to someone else's account (login CSRF).
+pub fn state_cookie_matches(state: &str, cookie_header: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    crate::cookie::read(cookie_header, crate::cookie::SSO_STATE_COOKIE)
+        .is_some_and(|c| c.len() == state.len() && bool::from(c.as_bytes().ct_eq(state.as_bytes())))
 }
 
 /// Consumes the state of a login (single use); `None` if unknown, used or expired.
@@ -571,8 +644,36 @@ impl Resolution {
     }
 }
 
-/// The user a verified ID token signs in: by (provider, sub), else by verified email (then
-/// linked), else provisioned if allowed. `Err(Ok(failure))` is a refusal to show the user.
+/// The email of a verified ID token, if the provider may use it: present, verified by the
+/// provider, and within the provider's `domain` when one is set.
+fn usable_email(
+    provider: &SsoProvider,
+    claims: &IdClaims,
+) -> std::result::Result<String, SsoFailure> {
+    let Some(email) = claims.email.clone().filter(|e| !e.is_empty()) else {
+        return Err(SsoFailure::new("sso_no_email", "the ID token has no email"));
+    };
+    if !claims.email_verified {
+        return Err(SsoFailure::new(
+            "sso_email_unverified",
+            format!("{email} is not verified by the provider"),
+        ));
+    }
+    if let Some(domain) = &provider.domain {
+        if !email.ends_with(&format!("@{domain}")) {
+            return Err(SsoFailure::new(
+                "sso_domain",
+                format!("{email} is not in {domain}"),
+            ));
+        }
+    }
+    Ok(email)
+}
+
+/// The user a verified ID token signs in: by (provider, sub), else — only if the provider is
+/// trusted for email linking — by verified email (then linked), else provisioned if allowed.
+/// An existing account is never reached through an untrusted provider's email claim (its
+/// owner links it while signed in). `Err(Ok(failure))` is a refusal to show the user.
 pub fn resolve_user(
     db: &dyn Db,
     provider: &SsoProvider,
@@ -583,27 +684,21 @@ pub fn resolve_user(
         if let Some(user_id) = account_user(db, &provider.provider_id, &claims.sub)? {
             return Ok(Ok((users::get(db, &user_id)?, Resolution::Linked)));
         }
-        let Some(email) = claims.email.clone().filter(|e| !e.is_empty()) else {
-            return Ok(Err(SsoFailure::new(
-                "sso_no_email",
-                "the ID token has no email",
-            )));
+        let email = match usable_email(provider, claims) {
+            Ok(email) => email,
+            Err(failure) => return Ok(Err(failure)),
         };
-        if !claims.email_verified {
-            return Ok(Err(SsoFailure::new(
-                "sso_email_unverified",
-                format!("{email} is not verified by the provider"),
-            )));
-        }
-        if let Some(domain) = &provider.domain {
-            if !email.ends_with(&format!("@{domain}")) {
+        if let Some(user) = users::find_by_email(db, &email)? {
+            if !provider.trust_email_linking {
                 return Ok(Err(SsoFailure::new(
-                    "sso_domain",
-                    format!("{email} is not in {domain}"),
+                    "sso_link_required",
+                    format!(
+                        "an account with {email} exists and {} is not trusted to link by email: \
+                         its owner links it under Profile → Linked accounts",
+                        provider.provider_id
+                    ),
                 )));
             }
-        }
-        if let Some(user) = users::find_by_email(db, &email)? {
             link(db, &provider.provider_id, &claims.sub, &user.id, now)?;
             return Ok(Ok((user, Resolution::LinkedByEmail)));
         }
@@ -625,7 +720,22 @@ pub fn resolve_user(
     })
 }
 
-/// Signs in the user of a verified ID token (audited with how they were found).
+/// What a verified ID token leads to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SsoSignIn {
+    /// Signed in: set the session cookie.
+    SignedIn(Box<LoggedIn>),
+    /// The account has a second factor: SSO took the place of the password only. The client
+    /// continues like after a right password (`POST /api/auth/login/2fa` with the challenge, or
+    /// a passkey with it as `twoFactorChallenge`).
+    SecondFactorRequired {
+        challenge: String,
+        methods: Vec<&'static str>,
+    },
+}
+
+/// Signs in the user of a verified ID token (audited with how they were found); an account with
+/// 2FA gets a second-factor challenge instead of a session.
 pub fn sign_in(
     db: &dyn Db,
     provider: &SsoProvider,
@@ -633,7 +743,7 @@ pub fn sign_in(
     client: ClientInfo<'_>,
     secret: &str,
     now: Timestamp,
-) -> Result<std::result::Result<LoggedIn, SsoFailure>> {
+) -> Result<std::result::Result<SsoSignIn, SsoFailure>> {
     let (user, how) = match resolve_user(db, provider, claims, now)? {
         Ok(found) => found,
         Err(failure) => return Ok(Err(failure)),
@@ -662,14 +772,89 @@ pub fn sign_in(
         ),
         now,
     )?;
-    Ok(Ok(login::start_session(
+    if let Some(methods) = login::second_factor_methods(db, &user.id)? {
+        return Ok(Ok(SsoSignIn::SecondFactorRequired {
+            challenge: crate::token::issue_challenge(secret, &user.id, now)?,
+            methods,
+        }));
+    }
+    Ok(Ok(SsoSignIn::SignedIn(Box::new(login::start_session(
         db,
         user,
         client,
         &format!("sso:{}", provider.provider_id),
         secret,
         now,
-    )?))
+    )?))))
+}
+
+/// Body of `POST /api/profile/accounts/link`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LinkRequest {
+    /// The provider to link (its `providerId`).
+    pub provider_id: String,
+}
+
+/// Answer of `POST /api/profile/accounts/link`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct LinkStart {
+    /// The provider's authorization URL: send the browser there (the state cookie is set).
+    pub url: String,
+}
+
+/// Links the identity of a verified ID token to `user_id`, at the end of a link its owner
+/// started while signed in (the callback checked that the session is still theirs). Refused
+/// when the identity is linked to another account, or (with a `domain`) its email is not a
+/// verified one of that domain. Audited as `linkedByUser`.
+pub fn link_to_user(
+    db: &dyn Db,
+    provider: &SsoProvider,
+    claims: &IdClaims,
+    user_id: &str,
+    client: ClientInfo<'_>,
+    now: Timestamp,
+) -> Result<std::result::Result<(), SsoFailure>> {
+    if provider.domain.is_some() {
+        if let Err(failure) = usable_email(provider, claims) {
+            return Ok(Err(failure));
+        }
+    }
+    let linked = sql::transaction(db, || {
+        match account_user(db, &provider.provider_id, &claims.sub)? {
+            Some(owner) if owner == user_id => Ok(Ok(false)),
+            Some(_) => Ok(Err(SsoFailure::new(
+                "sso_already_linked",
+                format!(
+                    "{} identity {} is linked to another account",
+                    provider.provider_id, claims.sub
+                ),
+            ))),
+            None => link(db, &provider.provider_id, &claims.sub, user_id, now).map(|()| Ok(true)),
+        }
+    })?;
+    match linked {
+        Ok(true) => {
+            audit::write(
+                db,
+                &login::audit_event(
+                    client,
+                    Some(user_id),
+                    audit::action::UPDATE,
+                    AUDIT_RESOURCE,
+                    json!({ "event": "linkedByUser", "provider": provider.provider_id,
+                            "sub": claims.sub }),
+                ),
+                now,
+            )?;
+            Ok(Ok(()))
+        }
+        Ok(false) => Ok(Ok(())),
+        Err(failure) => Ok(Err(failure)),
+    }
 }
 
 /// Audits a failed SSO login.
@@ -797,6 +982,11 @@ mod tests {
     use super::*;
     use crate::testutil::*;
 
+    const CLIENT: ClientInfo<'static> = ClientInfo {
+        ip: Some("10.0.0.9"),
+        user_agent: Some("test-agent"),
+    };
+
     fn discovery(issuer: &str) -> Discovery {
         Discovery {
             issuer: issuer.into(),
@@ -824,7 +1014,23 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.issuer, "https://kc.example/realms/main");
+        assert!(!p.trust_email_linking, "off by default");
         save(db, &sbox, None, &p, &discovery(&p.issuer), NOW).unwrap()
+    }
+
+    /// `p` with `trustEmailLinking` turned on (PATCH semantics: the rest stays).
+    fn trusted(db: &TestDb, p: &SsoProvider) -> SsoProvider {
+        let sbox = SecretBox::from_hex_key(KEY).unwrap();
+        let prepared = prepare(&input(json!({"trustEmailLinking": true})), Some(p)).unwrap();
+        save(
+            db,
+            &sbox,
+            Some(&p.id),
+            &prepared,
+            &discovery(&prepared.issuer),
+            NOW,
+        )
+        .unwrap()
     }
 
     fn claims(sub: &str, email: &str, verified: bool) -> IdClaims {
@@ -898,8 +1104,9 @@ mod tests {
     fn users_are_found_linked_or_provisioned() {
         let db = TestDb::migrated();
         insert_user(&db, "a", None);
-        let p = provider(&db, None, true);
-        // A verified email links the existing user, then the link is used.
+        let p = trusted(&db, &provider(&db, None, true));
+        assert!(p.trust_email_linking);
+        // A trusted provider: a verified email links the existing user, then the link is used.
         let (u, how) = resolve_user(&db, &p, &claims("s1", "a@example.com", true), NOW)
             .unwrap()
             .unwrap();
@@ -942,6 +1149,141 @@ mod tests {
     }
 
     #[test]
+    fn an_untrusted_provider_never_reaches_an_existing_account_by_email() {
+        let db = TestDb::migrated();
+        insert_super_admin_group(&db);
+        insert_user(&db, "admin", Some("sa"));
+        let p = provider(&db, None, true);
+        // The IdP asserts the SuperAdmin's verified email: refused, nothing linked or created.
+        let f = resolve_user(&db, &p, &claims("evil", "admin@example.com", true), NOW)
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(f.code, "sso_link_required");
+        assert_eq!(
+            db.count(r#"SELECT COUNT(*) FROM "Account" WHERE providerId = 'idp'"#),
+            0
+        );
+        assert_eq!(db.count(r#"SELECT COUNT(*) FROM "User""#), 1);
+        // The owner links it while signed in; then the identity signs in to that account.
+        link_to_user(
+            &db,
+            &p,
+            &claims("mine", "x@y.z", false),
+            "admin",
+            CLIENT,
+            NOW,
+        )
+        .unwrap()
+        .unwrap();
+        let (u, how) = resolve_user(&db, &p, &claims("mine", "x@y.z", false), NOW)
+            .unwrap()
+            .unwrap();
+        assert_eq!((u.id.as_str(), how), ("admin", Resolution::Linked));
+        // Linking again is a no-op; an identity linked to someone else is refused.
+        link_to_user(
+            &db,
+            &p,
+            &claims("mine", "x@y.z", false),
+            "admin",
+            CLIENT,
+            NOW,
+        )
+        .unwrap()
+        .unwrap();
+        insert_user(&db, "b", None);
+        let f = link_to_user(&db, &p, &claims("mine", "x@y.z", false), "b", CLIENT, NOW)
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(f.code, "sso_already_linked");
+        assert_eq!(
+            db.count(r#"SELECT COUNT(*) FROM "AuditLog" WHERE details LIKE '%"linkedByUser"%'"#),
+            1
+        );
+    }
+
+    #[test]
+    fn sso_never_skips_the_second_factor() {
+        let db = TestDb::migrated();
+        insert_user(&db, "a", None);
+        let sbox = SecretBox::from_hex_key(KEY).unwrap();
+        enable_two_factor(&db, &sbox, "a");
+        let p = trusted(&db, &provider(&db, None, true));
+        let outcome = sign_in(
+            &db,
+            &p,
+            &claims("s1", "a@example.com", true),
+            CLIENT,
+            SECRET,
+            NOW,
+        )
+        .unwrap()
+        .unwrap();
+        let SsoSignIn::SecondFactorRequired { challenge, methods } = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert_eq!(methods, vec!["totp"]);
+        assert_eq!(
+            crate::token::verify_challenge(SECRET, &challenge, NOW).unwrap(),
+            "a"
+        );
+        assert_eq!(db.count(r#"SELECT COUNT(*) FROM "Session""#), 0);
+        // Without 2FA: a session at once.
+        insert_user(&db, "b", None);
+        let outcome = sign_in(
+            &db,
+            &p,
+            &claims("s2", "b@example.com", true),
+            CLIENT,
+            SECRET,
+            NOW,
+        )
+        .unwrap()
+        .unwrap();
+        assert!(matches!(outcome, SsoSignIn::SignedIn(_)), "{outcome:?}");
+    }
+
+    #[test]
+    fn writing_providers_needs_every_permission() {
+        use crate::authorize::Principal;
+        use crate::groups::GroupGrant;
+        use crate::permissions::{Permission, SUPER_ADMIN_GROUP};
+        let user = |name: &str, perms: crate::permissions::PermissionSet| Principal::User {
+            user_id: "u".into(),
+            session_id: "s".into(),
+            group: Some(GroupGrant {
+                id: "g".into(),
+                name: name.into(),
+                permissions: perms,
+            }),
+        };
+        let settings: crate::permissions::PermissionSet =
+            [Permission::SettingsWrite, Permission::SettingsRead].into();
+        let err = ensure_may_manage(&user("Admins", settings)).unwrap_err();
+        assert_eq!(err.status(), 403);
+        assert!(ensure_may_manage(&user(SUPER_ADMIN_GROUP, Default::default())).is_ok());
+        assert!(ensure_may_manage(&user("All", crate::permissions::all())).is_ok());
+        let key = |perms| Principal::ApiKey {
+            key_id: "k".into(),
+            user_id: "u".into(),
+            permissions: perms,
+        };
+        assert!(ensure_may_manage(&key(crate::permissions::all())).is_ok());
+        let mut almost = crate::permissions::all();
+        almost.remove(&Permission::UsersWrite);
+        assert!(ensure_may_manage(&key(almost)).is_err());
+    }
+
+    #[test]
+    fn provider_urls_are_checked_for_metadata_addresses() {
+        let body = json!({"name": "n", "providerId": "x", "adapter": "generic",
+            "issuer": "https://id.example", "jwksEndpoint": "http://169.254.169.254/keys",
+            "clientId": "c", "clientSecret": "s"});
+        let err = prepare(&input(body), None).unwrap_err();
+        assert_eq!(err.status(), 400);
+        assert!(err.to_string().contains("jwksEndpoint"), "{err}");
+    }
+
+    #[test]
     fn provisioning_off_and_domain() {
         let db = TestDb::migrated();
         insert_user(&db, "b", None);
@@ -960,36 +1302,67 @@ mod tests {
         no_email.email = None;
         let f = resolve_user(&db, &p, &no_email, NOW).unwrap().unwrap_err();
         assert_eq!(f.code, "sso_no_email");
-        // Existing users still link by email with provisioning off.
+        // A trusted provider links existing users by email with provisioning off.
+        let p = trusted(&db, &p);
         assert!(
             resolve_user(&db, &p, &claims("s1", "b@example.com", true), NOW)
                 .unwrap()
                 .is_ok()
         );
+        // Explicit links honour the domain too.
+        let f = link_to_user(
+            &db,
+            &p,
+            &claims("s9", "b@other.org", true),
+            "b",
+            CLIENT,
+            NOW,
+        )
+        .unwrap()
+        .unwrap_err();
+        assert_eq!(f.code, "sso_domain");
     }
 
     #[test]
     fn start_stores_a_single_use_state() {
         let db = TestDb::migrated();
         let p = provider(&db, None, true);
-        let url = start(&db, &p, "https://app/cb", NOW).unwrap();
-        let params = oidc::query_params(url.split_once('?').unwrap().1);
+        let started = start(&db, &p, "https://app/cb", None, NOW).unwrap();
+        let params = oidc::query_params(started.url.split_once('?').unwrap().1);
         let get = |k: &str| params.iter().find(|(n, _)| n == k).unwrap().1.clone();
         assert_eq!(get("code_challenge_method"), "S256");
+        assert_eq!(get("state"), started.state);
         let state = take_state(&db, &get("state"), NOW).unwrap().unwrap();
         assert_eq!(state.nonce, get("nonce"));
+        assert_eq!(state.link_user, None);
         assert_eq!(
             oidc::pkce_challenge(&state.code_verifier),
             get("code_challenge")
         );
         assert_eq!(take_state(&db, &get("state"), NOW).unwrap(), None);
         // Expired states are refused.
-        let url = start(&db, &p, "https://app/cb", NOW).unwrap();
-        let params = oidc::query_params(url.split_once('?').unwrap().1);
-        let st = params.iter().find(|(n, _)| n == "state").unwrap().1.clone();
+        let st = start(&db, &p, "https://app/cb", None, NOW).unwrap().state;
         assert_eq!(
             take_state(&db, &st, NOW.plus_secs(STATE_TTL_SECS + 1)).unwrap(),
             None
         );
+        // A link records its user.
+        insert_user(&db, "a", None);
+        let st = start(&db, &p, "https://app/cb", Some("a"), NOW)
+            .unwrap()
+            .state;
+        let state = take_state(&db, &st, NOW).unwrap().unwrap();
+        assert_eq!(state.link_user.as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn the_state_must_come_with_its_cookie() {
+        let cookie =
+            |v: &str| format!("dbackup_session=x; {}={v}", crate::cookie::SSO_STATE_COOKIE);
+        assert!(state_cookie_matches("abc", &cookie("abc")));
+        assert!(!state_cookie_matches("abc", &cookie("abd")));
+        assert!(!state_cookie_matches("abc", &cookie("abcd")));
+        assert!(!state_cookie_matches("abc", "dbackup_session=x"));
+        assert!(!state_cookie_matches("", ""));
     }
 }

@@ -31,6 +31,7 @@ pub fn operations() -> Vec<Op> {
 }
 
 const SET_COOKIE: &str = "The session cookie (`dbackup_session`, HttpOnly, SameSite=Lax).";
+const SSO_STATE_COOKIE: &str = "The SSO state cookie (`dbackup_sso_state`, HttpOnly, SameSite=Lax, sent only to the provider's callback path, 10 minutes): the callback refuses a state this browser did not start.";
 
 fn auth() -> Vec<Op> {
     vec![
@@ -104,34 +105,44 @@ fn auth() -> Vec<Op> {
         op("GET", "/api/auth/sso/providers", "listLoginSsoProviders", "Enabled SSO providers, for the login page")
             .ok::<Vec<sso::LoginProvider>>("Providers (id, name, adapter)."),
         op("GET", "/api/auth/sso/{id}/start", "startSso", "Begin an SSO login (browser navigation)")
+            .describe("The redirect URI sent to the provider is `{public_url}/api/auth/sso/{id}/callback` (the configured public URL, else `app_url`; never the request's Host).")
             .empty(302, "Redirect to the identity provider.")
-            .with_header("Location", "The provider's authorization URL."),
+            .with_header("Location", "The provider's authorization URL.")
+            .with_header("Set-Cookie", SSO_STATE_COOKIE),
         op("GET", "/api/auth/sso/{id}/callback", "ssoCallback", "The identity provider's redirect back (browser navigation)")
             .query::<String>("code", false, "Authorization code.")
             .query::<String>("state", false, "The state the start stored.")
             .query::<String>("error", false, "The provider's error code, if it refused.")
-            .empty(302, "Redirect into the UI, signed in or with `?ssoError=`.")
+            .describe("Needs the state cookie of the browser that started the flow. An existing account is reached only through a linked identity, or by verified email when the provider is trusted for email linking; an account with 2FA continues at `/login#twoFactorChallenge=…&methods=…` (SSO replaces the password, not the second factor). A link started from the profile ends at `/profile?linked=<providerId>`.")
+            .empty(302, "Redirect into the UI: signed in, to the second factor, or with `?error=<code>` (docs/AUTH.md).")
             .with_header("Location", "Where the browser goes next.")
             .with_header("Set-Cookie", SET_COOKIE),
         op("GET", "/api/profile/accounts", "listLinkedAccounts", "The caller's linked SSO accounts")
             .ok::<sso::LinkedAccounts>("Linked accounts and the other ways to sign in."),
+        op("POST", "/api/profile/accounts/link", "linkAccount", "Start linking an SSO identity to the caller's account")
+            .describe("Answers the provider's authorization URL for the browser to visit and sets the state cookie. The callback links the identity only in a session of the same user, then redirects to `/profile?linked=<providerId>` (or `/profile?error=<code>`). 400 naming `providerId` for an unknown or disabled provider.")
+            .body::<sso::LinkRequest>()
+            .ok::<sso::LinkStart>("Where to send the browser.")
+            .with_header("Set-Cookie", SSO_STATE_COOKIE),
         op("DELETE", "/api/profile/accounts/{id}", "unlinkAccount", "Unlink an SSO account")
             .no_content("Unlinked.")
             .errors(&[409]),
         op("GET", "/api/sso-providers", "listSsoProviders", "SSO providers (admin)")
             .ok::<Vec<sso::SsoProvider>>("Every provider; the client secret is never shown."),
         op("POST", "/api/sso-providers", "createSsoProvider", "Add an SSO provider")
+            .describe("Needs every permission (a SuperAdmin): a provider decides who signs in. 403 otherwise, also with `settings:write`.")
             .body::<sso::ProviderInput>()
             .created::<sso::SsoProvider>("The provider.")
             .errors(&[409, 502]),
         op("GET", "/api/sso-providers/{id}", "getSsoProvider", "One SSO provider")
             .ok::<sso::SsoProvider>("The provider."),
         op("PATCH", "/api/sso-providers/{id}", "updateSsoProvider", "Change an SSO provider")
-            .describe("Absent fields stay.")
+            .describe("Absent fields stay. Needs every permission (a SuperAdmin), like creating one.")
             .body::<sso::ProviderInput>()
             .ok::<sso::SsoProvider>("The provider.")
             .errors(&[409, 502]),
         op("DELETE", "/api/sso-providers/{id}", "deleteSsoProvider", "Delete an SSO provider")
+            .describe("Needs every permission (a SuperAdmin), like creating one.")
             .no_content("Deleted."),
     ]
 }

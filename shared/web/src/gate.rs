@@ -47,8 +47,12 @@ pub struct Ctx {
     /// The client's address without port (`spin-client-addr`).
     pub client_ip: Option<String>,
     pub user_agent: Option<String>,
-    /// `spin-full-url`: decides the cookie's `Secure` flag and the CSRF origin.
-    pub full_url: String,
+    /// The app's public origin (variable `public_url`, else `app_url`; never the `Host`
+    /// header): decides the cookies' `Secure` flag, the CSRF origin and SSO redirect URIs.
+    /// `None` when neither is configured as an http(s) URL.
+    pub public_origin: Option<String>,
+    /// The raw `Cookie` header (the SSO state cookie is read from it).
+    pub cookie_header: String,
     /// The raw query string (without `?`).
     pub query: String,
     /// The `session_secret` variable (signs session cookies and 2FA challenges).
@@ -136,18 +140,19 @@ impl Ctx {
         Ok(SecretBox::from_hex_key(&key)?)
     }
 
+    /// Whether cookies set by this app are `Secure` (see [`cookie::secure_for`]).
+    pub fn secure_cookies(&self) -> bool {
+        cookie::secure_for(self.public_origin.as_deref().unwrap_or_default())
+    }
+
     /// `Set-Cookie` carrying a new session.
     pub fn session_cookie(&self, issued: &IssuedSession) -> String {
-        cookie::set_session(
-            &issued.jwt,
-            issued.max_age_secs,
-            cookie::secure_for(&self.full_url),
-        )
+        cookie::set_session(&issued.jwt, issued.max_age_secs, self.secure_cookies())
     }
 
     /// `Set-Cookie` deleting the session cookie.
     pub fn clear_cookie(&self) -> String {
-        cookie::clear_session(cookie::secure_for(&self.full_url))
+        cookie::clear_session(self.secure_cookies())
     }
 
     /// The error for a rule this component lists but does not dispatch (a 500: the route table
@@ -179,6 +184,13 @@ fn variable(name: &str) -> Result<String, ApiError> {
     variables::get(name).map_err(|e| ApiError::internal(format!("variable {name}: {e:?}")))
 }
 
+/// The app's public origin from the `public_url` and `app_url` variables (unset or undeclared
+/// read as empty).
+fn public_origin() -> Option<String> {
+    let get = |name: &str| variables::get(name).unwrap_or_default();
+    csrf::public_origin(&get("public_url"), &get("app_url"))
+}
+
 /// 404 for an unknown path; 405 with `Allow` when `component` serves the path with other methods.
 fn unknown_route(component: &str, path: &str) -> Response {
     let allowed: Vec<&str> = routes::allowed_methods(path)
@@ -206,11 +218,11 @@ pub fn gate(req: Request, component: &str) -> Result<Ctx, Response> {
             .map(|s| s.trim().to_owned())
             .filter(|s| !s.is_empty())
     };
-    let cookie_jwt = header("cookie").and_then(|c| cookie::read_session(&c).map(str::to_owned));
+    let cookie_header = header("cookie").unwrap_or_default();
+    let cookie_jwt = cookie::read_session(&cookie_header).map(str::to_owned);
     let bearer =
         header("authorization").and_then(|a| authorize::bearer_token(&a).map(str::to_owned));
     let (origin, x_requested_with) = (header("origin"), header("x-requested-with"));
-    let full_url = header("spin-full-url").unwrap_or_default();
     let client_ip = header("spin-client-addr").and_then(|a| lockout::client_ip(&a));
     let user_agent = header("user-agent");
     let query = req.query().to_owned();
@@ -228,7 +240,8 @@ pub fn gate(req: Request, component: &str) -> Result<Ctx, Response> {
         now,
     )
     .map_err(|e| refuse(e.into()))?;
-    let secure = cookie::secure_for(&full_url);
+    let public_origin = public_origin();
+    let secure = cookie::secure_for(public_origin.as_deref().unwrap_or_default());
     let refreshed_cookie = resolved
         .refreshed
         .as_ref()
@@ -248,7 +261,7 @@ pub fn gate(req: Request, component: &str) -> Result<Ctx, Response> {
             cookie_authenticated: p.is_cookie(),
             origin: origin.as_deref(),
             x_requested_with: x_requested_with.as_deref(),
-            full_url: &full_url,
+            public_origin: public_origin.as_deref(),
         };
         if let Err(e) = csrf::check(&input) {
             return Err(with_cookie(refuse(e.into()), refreshed_cookie.as_deref()));
@@ -262,7 +275,8 @@ pub fn gate(req: Request, component: &str) -> Result<Ctx, Response> {
         now,
         client_ip,
         user_agent,
-        full_url,
+        public_origin,
+        cookie_header,
         query,
         session_secret,
         refreshed_cookie,
