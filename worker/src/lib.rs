@@ -11,6 +11,7 @@ pub mod format;
 mod http;
 pub mod multi;
 mod notify;
+pub mod outbound;
 mod seal_api;
 mod secrets;
 pub mod storage;

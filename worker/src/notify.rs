@@ -7,6 +7,7 @@
 use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -67,6 +68,8 @@ pub(crate) async fn send(config: &Config, body: Value) -> Result<Value, Error> {
     let req: EmailRequest =
         serde_json::from_value(body).map_err(|e| Error::InvalidBody(e.to_string()))?;
     crate::engines::require_token_like("smtp.host", &req.smtp.host)?;
+    dbackup_core::net::check_host(&req.smtp.host)
+        .map_err(|why| Error::InvalidBody(format!("smtp.host: {why}")))?;
     if req.smtp.port == 0 {
         return Err(Error::InvalidBody(
             "smtp.port: must be between 1 and 65535".into(),
@@ -89,18 +92,34 @@ pub(crate) async fn send(config: &Config, body: Value) -> Result<Value, Error> {
     let smtp = &req.smtp;
     let secrets: Vec<String> = smtp.password.iter().cloned().collect();
     let failed = |what: &str, e: &dyn std::fmt::Display| json!({"ok": false, "message": mask_secrets(&format!("{what}: {e}"), &secrets)});
-    let builder = match smtp.tls {
-        TlsMode::None => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(
-            &smtp.host,
-        )),
-        TlsMode::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host),
-        TlsMode::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host),
+    // The relay's name is resolved and checked here (crate::outbound) and the connection goes
+    // to the checked address; TLS still verifies the certificate against the name.
+    let resolved = tokio::time::timeout(
+        config.probe_timeout,
+        crate::outbound::resolve_async(&smtp.host, smtp.port),
+    )
+    .await;
+    let address = match resolved {
+        Ok(Ok(addrs)) => match addrs.first() {
+            Some(a) => a.ip().to_string(),
+            None => return Ok(failed("cannot resolve the SMTP server", &smtp.host)),
+        },
+        Ok(Err(e)) => return Ok(failed("cannot connect to the SMTP server", &e)),
+        Err(_) => return Ok(failed("cannot resolve the SMTP server", &"timed out")),
     };
-    let builder = match builder {
-        Ok(b) => b,
+    let tls = match smtp.tls {
+        TlsMode::None => Ok(Tls::None),
+        TlsMode::Starttls => TlsParameters::new(smtp.host.clone()).map(Tls::Required),
+        TlsMode::Tls => TlsParameters::new(smtp.host.clone()).map(Tls::Wrapper),
+    };
+    let tls = match tls {
+        Ok(tls) => tls,
         Err(e) => return Ok(failed("TLS setup failed", &e)),
     };
-    let mut builder = builder.port(smtp.port).timeout(Some(config.probe_timeout));
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(address)
+        .tls(tls)
+        .port(smtp.port)
+        .timeout(Some(config.probe_timeout));
     if let Some(user) = smtp.username.as_ref().filter(|u| !u.is_empty()) {
         builder = builder.credentials(Credentials::new(
             user.clone(),
@@ -149,6 +168,29 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_metadata_relay_is_refused() {
+        let config = crate::Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            token: "0123456789abcdef0123456789abcdef".into(),
+            pg_bin_dirs: Vec::new(),
+            probe_timeout: std::time::Duration::from_secs(5),
+            max_tasks: 1,
+            ca_file: None,
+            local_roots: crate::LocalRoots::none(),
+        };
+        let body = |host: &str| {
+            json!({"smtp": {"host": host, "port": 25, "tls": "none"}, "from": "a@example.com",
+                   "to": ["b@example.com"], "subject": "s", "text": "t"})
+        };
+        for host in ["169.254.169.254", "fe80::1", "metadata.google.internal"] {
+            match send(&config, body(host)).await {
+                Err(Error::InvalidBody(m)) => assert!(m.starts_with("smtp.host"), "{m}"),
+                other => panic!("{host}: {other:?}"),
+            }
+        }
+    }
 
     #[test]
     fn debug_hides_the_password() {

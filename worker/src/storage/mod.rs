@@ -177,6 +177,9 @@ impl StorageSpec {
                 if s.host.is_empty() || s.username.is_empty() {
                     return invalid("storage: sftp host and username are required".into());
                 }
+                if let Err(why) = dbackup_core::net::check_host(&s.host) {
+                    return invalid(format!("storage.host: {why}"));
+                }
                 if s.password.is_none() && s.private_key.is_none() {
                     return invalid("storage: sftp needs a password or a privateKey".into());
                 }

@@ -56,6 +56,9 @@ pub fn validate(spec: &S3Spec) -> io::Result<()> {
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return invalid("storage.endpoint: must be an http(s) URL with a host");
     }
+    if let Err(why) = dbackup_core::net::check_url(&spec.endpoint) {
+        return invalid(&format!("storage.endpoint: {why}"));
+    }
     if spec.bucket.is_empty() || spec.bucket.contains('/') {
         return invalid("storage.bucket: must be a bucket name");
     }
@@ -122,7 +125,12 @@ impl S3Storage {
                 spec.access_key_id.clone(),
                 spec.secret_access_key.clone(),
             ),
-            agent: ureq::Agent::new_with_config(config),
+            // Every address the endpoint resolves to is checked (crate::outbound).
+            agent: ureq::Agent::with_parts(
+                config,
+                ureq::unversioned::transport::DefaultConnector::default(),
+                crate::outbound::CheckedResolver::default(),
+            ),
             prefix,
             endpoint: spec.endpoint.trim_end_matches('/').to_owned(),
         })

@@ -207,7 +207,11 @@ impl SftpStorage {
                 keepalive_interval: Some(Duration::from_secs(30)),
                 ..Default::default()
             });
-            let connect = russh::client::connect(config, (spec.host.as_str(), spec.port), client);
+            // Resolved and checked here, and the connection goes to the checked addresses.
+            let addrs = crate::outbound::resolve_async(&spec.host, spec.port)
+                .await
+                .map_err(|e| io::Error::new(e.kind(), format!("SFTP: {e}")))?;
+            let connect = russh::client::connect(config, addrs.as_slice(), client);
             let mut handle = match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
                 Err(_) => {
                     return Err(io::Error::new(
