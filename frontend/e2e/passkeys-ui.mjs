@@ -108,6 +108,9 @@ await step('the SSO form checks fields and shows the discovery error of an unrea
   await dialog.getByLabel('Issuer URL', { exact: true }).fill('http://127.0.0.1:9');
   await dialog.getByLabel('Client ID', { exact: true }).fill('backup-app');
   await dialog.getByLabel('Client secret', { exact: true }).fill('backup-secret');
+  const trust = dialog.getByRole('switch', { name: 'Link existing accounts by verified email' });
+  assert((await trust.getAttribute('aria-checked')) === 'false', 'email linking is off by default');
+  await snap('sso-provider-form');
   await dialog.getByRole('button', { name: 'Save provider' }).click();
   await dialog.getByRole('alert').filter({ hasText: /discovery|reach|connect|issuer/i }).waitFor();
   assert((await api('/api/sso-providers')).body.length === 0, 'nothing saved');
@@ -119,6 +122,7 @@ await step('the SSO form checks fields and shows the discovery error of an unrea
     const list = await api('/api/sso-providers');
     assert(list.body.length === 1 && list.body[0].hasClientSecret === true && !JSON.stringify(list.body).includes('backup-secret'), `secret write-only: ${JSON.stringify(list.body)}`);
     assert(list.body[0].tokenEndpoint === `${issuer}/token`, 'discovery stored');
+    assert(list.body[0].trustEmailLinking === false, 'stored without email linking');
     await snap('sso-providers');
   } else {
     await dialog.getByRole('button', { name: 'Cancel' }).click();
@@ -181,6 +185,26 @@ if (issuer) {
     await signOut();
     await signIn(ADMIN.email, ADMIN.password);
     await page.getByText(`Welcome back, ${ADMIN.name}.`).waitFor();
+  });
+
+  await step('link the provider to the signed-in account from the profile', async () => {
+    // A fresh sign-in at the provider (its session is still alice's).
+    await ctx.clearCookies({ domain: '127.0.0.1' });
+    const external = (url) => !['localhost', '127.0.0.1'].includes(url.hostname);
+    await page.route(external, (r) => r.fulfill({ status: 200, body: '' }));
+    await profileSecurity();
+    await page.getByRole('button', { name: 'Link Test IdP' }).click();
+    await page.locator('input[name="login"]').fill('bob');
+    await page.locator('input[name="password"]').fill('any');
+    await page.locator('button[type="submit"]').click();
+    await page.locator('button[type="submit"]').filter({ hasText: /continue/i }).click();
+    await page.getByTestId('sso-linked').filter({ hasText: 'Linked Test IdP' }).waitFor();
+    await page.getByTestId('linked-account').filter({ hasText: 'bob' }).waitFor();
+    const mine = await api('/api/profile/accounts');
+    assert(mine.body.accounts.length === 1 && mine.body.accounts[0].accountId === 'bob', `linked: ${JSON.stringify(mine.body)}`);
+    await page.getByTestId('linked-account').scrollIntoViewIfNeeded();
+    await snap('profile-linked-accounts');
+    await page.unroute(external);
   });
 } else {
   await step('sign in with the password again', async () => {

@@ -449,7 +449,7 @@ impl Drop for OidcProvider {
 /// checks, the discovery error of an unreachable issuer, a provider saved against the real
 /// node-oidc-provider with its secret write-only, edit, enable/disable), an SSO error code on
 /// the login page, the full SSO button sign-in at that provider, the refused unlink of the only
-/// way in, and the passkey deleted after confirmation.
+/// way in, linking the provider from the profile, and the passkey deleted after confirmation.
 #[tokio::test]
 async fn passkeys_and_sso_in_chromium() {
     warm_real_app().await;
@@ -487,6 +487,7 @@ async fn passkeys_and_sso_in_chromium() {
             "an SSO failure code is shown on the login page",
             "sign in with the SSO button at the real provider",
             "the linked account cannot be unlinked while it is the only way in",
+            "link the provider to the signed-in account from the profile",
             "delete the passkey after confirming",
             "no uncaught errors in the page",
         ],

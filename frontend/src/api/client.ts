@@ -206,6 +206,7 @@ export const api = {
   deleteSsoProvider: (p: string) => del(`/api/sso-providers/${id(p)}`),
   linkedAccounts: () => get<T.LinkedAccounts>('/api/profile/accounts'),
   unlinkAccount: (a: string) => del(`/api/profile/accounts/${id(a)}`),
+  linkAccount: (providerId: string) => post<T.LinkStart>('/api/profile/accounts/link', { providerId }),
 
   // users & groups
   users: () => list<T.User>('/api/users'),

@@ -192,11 +192,14 @@ export type PublicSsoProvider = S['LoginProvider'];
 
 export type SsoAdapter = 'generic' | 'authentik' | 'keycloak' | 'pocket-id' | 'authelia';
 
-/** `/api/sso-providers` (settings:write); the client secret is only `hasClientSecret`. */
+/** `/api/sso-providers` (read: settings:write; write: every permission); the client secret is only `hasClientSecret`. */
 export type SsoProvider = S['SsoProvider'];
 
 /** Body of `POST`/`PATCH /api/sso-providers` (absent fields are kept on PATCH). */
 export type SsoProviderInput = S['ProviderInput'];
+
+/** `POST /api/profile/accounts/link`: where to send the browser to link a provider. */
+export type LinkStart = S['LinkStart'];
 
 /** `GET /api/profile/accounts`: linked SSO accounts and the other ways to sign in. */
 export type LinkedAccounts = S['LinkedAccounts'];

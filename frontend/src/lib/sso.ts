@@ -1,11 +1,11 @@
-/** SSO helpers of the login page and the providers page. */
-import type { SsoProvider, SsoProviderInput } from '../api/types';
+/** SSO helpers of the login page, the profile's linked accounts and the providers page. */
+import { PERMISSIONS, type SsoProvider, type SsoProviderInput } from '../api/types';
 
 /** The `?error=` codes the SSO callback redirects to `/login` with (docs/AUTH.md). */
 export const SSO_ERRORS: Record<string, string> = {
   sso_unknown_provider: 'That single sign-on provider does not exist.',
   sso_disabled: 'That single sign-on provider is disabled.',
-  sso_state: 'The sign-in attempt expired or was already used. Please try again.',
+  sso_state: 'The sign-in attempt expired, was already used or was started in another browser. Please try again.',
   sso_denied: 'The provider did not allow the sign-in (cancelled or denied).',
   sso_provider_unreachable: 'The single sign-on provider cannot be reached. Try again later or ask an administrator.',
   sso_exchange_failed: 'The provider refused to complete the sign-in. Ask an administrator to check its client settings.',
@@ -14,6 +14,10 @@ export const SSO_ERRORS: Record<string, string> = {
   sso_email_unverified: 'Your email address is not verified at the provider, so it cannot be linked to an account here.',
   sso_domain: 'Your email domain is not allowed for this provider.',
   sso_no_account: 'There is no account for you here, and this provider may not create one. Ask an administrator.',
+  sso_link_required:
+    'An account with your email address exists here, but this provider may not sign in to it by email. Sign in another way, then link the provider under Profile → Security → Linked accounts.',
+  sso_already_linked: 'That account at the provider is already linked to another account here.',
+  sso_link_session: 'The link was started in another session, or your session ended. Sign in and start the link again.',
 };
 
 /** The message for a `?error=` code from the SSO callback, or null for none. */
@@ -22,6 +26,26 @@ export function ssoErrorMessage(code: string | null): string | null {
   return SSO_ERRORS[code] ?? (code.startsWith('sso_') ? `Single sign-on failed (${code}).` : null);
 }
 
+
+/**
+ * Whether these permissions are all of them. Adding, changing or deleting an SSO provider needs
+ * every permission (a SuperAdmin): a provider decides who signs in (shared/identity/src/sso.rs).
+ */
+export function holdsEveryPermission(held: readonly string[]): boolean {
+  return PERMISSIONS.every((p) => held.includes(p));
+}
+
+/**
+ * The second-factor step an SSO sign-in hands to the login page in the URL fragment
+ * (`/login#twoFactorChallenge=…&methods=totp,passkey`), or null. SSO replaces the password only.
+ */
+export function ssoSecondFactor(hash: string): { challenge: string; methods: string[] } | null {
+  const params = new URLSearchParams(hash.replace(/^#/, ''));
+  const challenge = params.get('twoFactorChallenge');
+  if (!challenge) return null;
+  const methods = (params.get('methods') ?? '').split(',').filter((m) => m === 'totp' || m === 'passkey');
+  return { challenge, methods: methods.length ? methods : ['totp'] };
+}
 
 /** One field of an adapter's form. */
 export interface SsoField {
@@ -86,7 +110,7 @@ const URL_RE = /^https?:\/\/[^\s/]+/i;
  */
 export function ssoProviderBody(
   v: Record<string, string>,
-  flags: { enabled: boolean; allowProvisioning: boolean },
+  flags: { enabled: boolean; allowProvisioning: boolean; trustEmailLinking: boolean },
   editing: SsoProvider | null,
 ): { body: SsoProviderInput; errors: Record<string, string> } {
   const errors: Record<string, string> = {};
@@ -105,6 +129,7 @@ export function ssoProviderBody(
     domain: t('domain'),
     enabled: flags.enabled,
     allowProvisioning: flags.allowProvisioning,
+    trustEmailLinking: flags.trustEmailLinking,
   };
   if (t('clientSecret')) body.clientSecret = t('clientSecret');
   for (const f of adapter?.fields ?? []) {

@@ -5,7 +5,7 @@ import { Button, Card, Field, Input } from '../components/ui';
 import { ErrorAlert } from '../components/common';
 import { formatWait } from '../lib/utils';
 import { ceremonyError, getCredential, passkeysSupported } from '../lib/webauthn';
-import { ssoErrorMessage } from '../lib/sso';
+import { ssoErrorMessage, ssoSecondFactor } from '../lib/sso';
 
 
 /** Seconds left until `until` (ms epoch), ticking every second. */
@@ -106,8 +106,11 @@ function LoginForm() {
   const signedIn = useSignedIn();
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [challenge, setChallenge] = useState<string | null>(null);
-  const [methods, setMethods] = useState<string[]>([]);
+  // An SSO sign-in of an account with 2FA lands on /login#twoFactorChallenge=…&methods=…: the
+  // provider stood in for the password, the second factor is asked here like after a password.
+  const [ssoStep] = useState(() => ssoSecondFactor(window.location.hash));
+  const [challenge, setChallenge] = useState<string | null>(ssoStep?.challenge ?? null);
+  const [methods, setMethods] = useState<string[]>(ssoStep?.methods ?? []);
   const [code, setCode] = useState('');
   const [useBackup, setUseBackup] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -117,8 +120,8 @@ function LoginForm() {
   // An SSO callback failure lands on /login?error=sso_…; shown once, then dropped from the URL.
   const [ssoError] = useState(() => ssoErrorMessage(new URLSearchParams(window.location.search).get('error')));
   useEffect(() => {
-    if (ssoError) window.history.replaceState(window.history.state, '', window.location.pathname);
-  }, [ssoError]);
+    if (ssoError || ssoStep) window.history.replaceState(window.history.state, '', window.location.pathname);
+  }, [ssoError, ssoStep]);
 
   const fail = (err: unknown) => {
     if (err instanceof ApiError && err.status === 429 && err.retryAfterSecs !== null) {

@@ -1,4 +1,4 @@
-import { useMemo, useState, type FormEvent } from 'react';
+import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from '../api/client';
 import type { Enrollment } from '../api/types';
@@ -10,13 +10,19 @@ import { useDateFormat } from '../lib/useDateFormat';
 import { DATE_FORMATS, DEFAULT_PREFS, TIME_FORMATS, formatInstant, formatPatternError, timeZones, zoneLabel } from '../lib/datetime';
 import { SearchableSelect } from '../components/pickers';
 import { ceremonyError, createCredential, passkeysSupported } from '../lib/webauthn';
+import { ssoErrorMessage } from '../lib/sso';
 import type { Passkey } from '../api/types';
 
 export default function ProfilePage() {
+  // A link with a provider comes back here with ?linked= or ?error=: open its tab.
+  const [tab] = useState(() => {
+    const q = new URLSearchParams(window.location.search);
+    return q.has('linked') || q.has('error') ? 'security' : 'profile';
+  });
   return (
     <div>
       <PageHeader title="Profile" />
-      <Tabs defaultValue="profile">
+      <Tabs defaultValue={tab}>
         <TabsList>
           <TabsTrigger value="profile">Profile</TabsTrigger>
           <TabsTrigger value="security">Security</TabsTrigger>
@@ -505,15 +511,54 @@ function RenamePasskey({ passkey, onClose, onSaved }: { passkey: Passkey | null;
   );
 }
 
-/** The caller's linked SSO accounts; unlinking the last way to sign in is refused (409). */
+/**
+ * The caller's linked SSO accounts; unlinking the last way to sign in is refused (409). Linking
+ * starts here, from the session (`POST /api/profile/accounts/link`): the provider's callback
+ * links the identity to this account and comes back with `?linked=<providerId>` or
+ * `?error=<code>`, shown once.
+ */
 function LinkedAccounts() {
   const fmt = useDateFormat();
   const qc = useQueryClient();
   const accounts = useQuery({ queryKey: ['linked-accounts'], queryFn: api.linkedAccounts });
+  const providers = useQuery({ queryKey: ['sso-public'], queryFn: api.publicSsoProviders });
   const rows = accounts.data?.accounts ?? [];
+  const [outcome] = useState(() => {
+    const q = new URLSearchParams(window.location.search);
+    const linked = q.get('linked');
+    return { linked, error: ssoErrorMessage(q.get('error')) };
+  });
+  useEffect(() => {
+    if (outcome.linked || outcome.error) window.history.replaceState(window.history.state, '', window.location.pathname);
+  }, [outcome]);
+  const [error, setError] = useState<unknown>(null);
+  const [linking, setLinking] = useState<string | null>(null);
+  const link = async (providerId: string) => {
+    setError(null);
+    setLinking(providerId);
+    try {
+      const { url } = await api.linkAccount(providerId);
+      window.location.assign(url);
+    } catch (e) {
+      setError(e);
+      setLinking(null);
+    }
+  };
+  const linkedName = providers.data?.find((p) => p.id === outcome.linked)?.name ?? outcome.linked;
   return (
     <Card className="max-w-3xl" aria-label="Linked accounts">
       <h2 className="mb-1 font-semibold">Linked single sign-on accounts</h2>
+      {outcome.linked && (
+        <p role="status" data-testid="sso-linked" className="mb-2 text-sm text-success">
+          Linked {linkedName}: you can now sign in with it.
+        </p>
+      )}
+      {outcome.error && (
+        <div role="alert" data-testid="sso-error" className="mb-2 rounded-md border border-danger/40 bg-danger/10 px-3 py-2 text-sm text-danger">
+          {outcome.error}
+        </div>
+      )}
+      <ErrorAlert error={error} className="mb-2" />
       <QueryState query={accounts} what="linked accounts">
         {rows.length ? (
           <Table>
@@ -536,7 +581,7 @@ function LinkedAccounts() {
                       label="Unlink"
                       confirmLabel="Unlink"
                       title={`Unlink ${a.providerName ?? a.providerId}?`}
-                      description="You can no longer sign in with this provider until it links again."
+                      description="You can no longer sign in with this provider until you link it again."
                       onConfirm={() => api.unlinkAccount(a.id).then(() => qc.invalidateQueries({ queryKey: ['linked-accounts'] }))}
                     />
                   </Td>
@@ -545,13 +590,23 @@ function LinkedAccounts() {
             </tbody>
           </Table>
         ) : (
-          <p className="text-sm text-muted">No linked accounts. Signing in with a provider links it.</p>
+          <p className="text-sm text-muted">No linked accounts.</p>
         )}
         <p className="mt-2 text-xs text-muted">
           Other ways to sign in: {accounts.data?.hasPassword ? 'a password' : 'no password'},{' '}
           {accounts.data?.passkeys ?? 0} passkey{accounts.data?.passkeys === 1 ? '' : 's'}.
         </p>
       </QueryState>
+      {(providers.data?.length ?? 0) > 0 && (
+        <div className="mt-3 flex flex-wrap items-center gap-2 border-t border-border pt-3">
+          <span className="text-sm text-muted">Sign in with a provider as this account:</span>
+          {providers.data?.map((p) => (
+            <Button key={p.id} size="sm" variant="secondary" disabled={linking !== null} onClick={() => link(p.id)} data-provider={p.id}>
+              {linking === p.id ? 'Opening the provider…' : `Link ${p.name}`}
+            </Button>
+          ))}
+        </div>
+      )}
     </Card>
   );
 }

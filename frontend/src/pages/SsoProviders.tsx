@@ -4,12 +4,17 @@ import { api, ApiError } from '../api/client';
 import type { SsoProvider } from '../api/types';
 import { Badge, Button, Dialog, Field, Input, PageHeader, Select, Switch, Table, Td, Th } from '../components/ui';
 import { ConfirmButton, Empty, ErrorAlert, QueryState } from '../components/common';
-import { useCan } from '../lib/session';
-import { SSO_ADAPTERS, ssoFormValues, ssoProviderBody } from '../lib/sso';
+import { useCan, useSession } from '../lib/session';
+import { SSO_ADAPTERS, holdsEveryPermission, ssoFormValues, ssoProviderBody } from '../lib/sso';
 
-/** Admin page for the OpenID Connect providers (settings:write). */
+/**
+ * Admin page for the OpenID Connect providers: listed with settings:write; added, changed or
+ * deleted only by a caller holding every permission (a SuperAdmin), since a provider decides
+ * who signs in.
+ */
 export default function SsoProvidersPage() {
   const canWrite = useCan('settings:write');
+  const canManage = holdsEveryPermission(useSession().permissions);
   const qc = useQueryClient();
   const providers = useQuery({ queryKey: ['sso-providers'], queryFn: api.ssoProviders, enabled: canWrite });
   const [editing, setEditing] = useState<SsoProvider | 'new' | null>(null);
@@ -34,10 +39,16 @@ export default function SsoProvidersPage() {
   };
   return (
     <div>
-      <PageHeader title="SSO providers" actions={<Button onClick={() => setEditing('new')}>Add provider</Button>}>
+      <PageHeader title="SSO providers" actions={canManage && <Button onClick={() => setEditing('new')}>Add provider</Button>}>
         OpenID Connect sign-in. Register the redirect URI{' '}
-        <code className="text-xs">{`${window.location.origin}/api/auth/sso/<provider ID>/callback`}</code> at the provider.
+        <code className="text-xs">{`${window.location.origin}/api/auth/sso/<provider ID>/callback`}</code> at the provider (the app's
+        public URL, <code className="text-xs">public_url</code>).
       </PageHeader>
+      {!canManage && (
+        <p className="mb-3 text-sm text-muted" data-testid="sso-read-only">
+          Only a SuperAdmin can add, change or delete providers: a provider decides who signs in.
+        </p>
+      )}
       <ErrorAlert error={error} className="mb-3" />
       <QueryState query={providers} what="SSO providers">
         {providers.data?.length === 0 ? (
@@ -58,7 +69,7 @@ export default function SsoProvidersPage() {
               {providers.data?.map((p) => (
                 <tr key={p.id} data-testid="sso-provider-row">
                   <Td className="font-medium">
-                    {p.name} {!p.allowProvisioning && <Badge>no sign-up</Badge>}
+                    {p.name} {!p.allowProvisioning && <Badge>no sign-up</Badge>} {p.trustEmailLinking && <Badge>links by email</Badge>}
                   </Td>
                   <Td className="font-mono text-xs">{p.providerId}</Td>
                   <Td>{SSO_ADAPTERS.find((a) => a.id === p.adapter)?.label ?? p.adapter}</Td>
@@ -66,18 +77,22 @@ export default function SsoProvidersPage() {
                     {p.issuer}
                   </Td>
                   <Td>
-                    <Switch checked={p.enabled} onCheckedChange={(on) => toggle(p, on)} aria-label={`Enable ${p.name}`} />
+                    <Switch checked={p.enabled} disabled={!canManage} onCheckedChange={(on) => toggle(p, on)} aria-label={`Enable ${p.name}`} />
                   </Td>
                   <Td className="space-x-1 whitespace-nowrap text-right">
-                    <Button size="sm" variant="secondary" onClick={() => setEditing(p)}>
-                      Edit
-                    </Button>
-                    <ConfirmButton
-                      label="Delete"
-                      title={`Delete ${p.name}?`}
-                      description="Its button leaves the login page; accounts linked through it can no longer sign in with it."
-                      onConfirm={() => api.deleteSsoProvider(p.id).then(refresh)}
-                    />
+                    {canManage && (
+                      <>
+                        <Button size="sm" variant="secondary" onClick={() => setEditing(p)}>
+                          Edit
+                        </Button>
+                        <ConfirmButton
+                          label="Delete"
+                          title={`Delete ${p.name}?`}
+                          description="Its button leaves the login page; accounts linked through it can no longer sign in with it."
+                          onConfirm={() => api.deleteSsoProvider(p.id).then(refresh)}
+                        />
+                      </>
+                    )}
                   </Td>
                 </tr>
               ))}
@@ -85,7 +100,7 @@ export default function SsoProvidersPage() {
           </Table>
         )}
       </QueryState>
-      {editing && (
+      {editing && canManage && (
         <ProviderForm
           provider={editing === 'new' ? null : editing}
           onClose={() => setEditing(null)}
@@ -103,6 +118,7 @@ function ProviderForm({ provider, onClose, onSaved }: { provider: SsoProvider | 
   const [values, setValues] = useState<Record<string, string>>(() => ssoFormValues(provider ?? undefined));
   const [enabled, setEnabled] = useState(provider?.enabled ?? true);
   const [allowProvisioning, setAllowProvisioning] = useState(provider?.allowProvisioning ?? true);
+  const [trustEmailLinking, setTrustEmailLinking] = useState(provider?.trustEmailLinking ?? false);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -128,7 +144,7 @@ function ProviderForm({ provider, onClose, onSaved }: { provider: SsoProvider | 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setError(null);
-    const { body, errors } = ssoProviderBody(values, { enabled, allowProvisioning }, provider);
+    const { body, errors } = ssoProviderBody(values, { enabled, allowProvisioning, trustEmailLinking }, provider);
     setErrors(errors);
     if (Object.keys(errors).length) return;
     setBusy(true);
@@ -184,6 +200,17 @@ function ProviderForm({ provider, onClose, onSaved }: { provider: SsoProvider | 
             <Switch checked={allowProvisioning} onCheckedChange={setAllowProvisioning} aria-label="Create accounts on first sign-in" /> Create
             accounts on first sign-in
           </label>
+        </div>
+        <div className="rounded-md border border-warn/40 bg-warn/10 p-3 text-sm sm:col-span-2">
+          <label className="flex items-center gap-2 font-medium">
+            <Switch checked={trustEmailLinking} onCheckedChange={setTrustEmailLinking} aria-label="Link existing accounts by verified email" /> Link
+            existing accounts by verified email
+          </label>
+          <p className="mt-1 text-xs text-muted">
+            Off: an identity reaches an existing account only after its owner links it, signed in (Profile → Security). On: whoever
+            controls this provider can sign in to any account whose email it asserts as verified — turn on only for a provider you
+            trust as much as a SuperAdmin. Accounts with two-factor authentication still need their second factor.
+          </p>
         </div>
         <div className="sm:col-span-2">
           <ErrorAlert error={error} />
