@@ -280,6 +280,13 @@ where
         caller,
     } = input;
     let caller = caller.ok_or_else(|| ApiError::from(IdentityError::Unauthenticated))?;
+    // Storage is not trusted: an object named `….dbk` must be the encrypted container (the
+    // worker's unseal refuses anything else given the name), never plain JSON put in its place.
+    let stored_name = match (&upload, source) {
+        (None, Some(s)) => Some(s.name.clone()),
+        _ => None,
+    };
+    let must_be_sealed = stored_name.as_deref().is_some_and(|n| n.ends_with(".dbk"));
     let bytes = match (upload, source) {
         (Some(b), _) => b,
         (None, Some(s)) => {
@@ -309,12 +316,15 @@ where
             format!("config backups are at most {MAX_BACKUP_BYTES} bytes"),
         ));
     }
-    let plain = if bytes.first() == Some(&b'{') {
+    let plain = if bytes.first() == Some(&b'{') && !must_be_sealed {
         bytes
     } else {
         let mut request = json!({
             "contentBase64": base64::engine::general_purpose::STANDARD.encode(&bytes),
         });
+        if let Some(name) = &stored_name {
+            request["name"] = json!(name);
+        }
         if let Some(fp) = objects::header_fingerprint(&bytes) {
             let profile = match encryption_profile_id {
                 Some(id) => id.to_owned(),
@@ -535,6 +545,50 @@ mod tests {
             last.error.as_deref(),
             Some("writing the config backup failed: storage error: disk full")
         );
+    }
+
+    #[test]
+    fn plain_json_in_place_of_an_encrypted_backup_is_refused() {
+        let db = configured();
+        let s = SecretBox::from_hex_key(KEY).unwrap();
+        let source = RestoreSource {
+            destination_id: "d1".into(),
+            name: "config-backups/dbackup-config_2026-11-27T03-00-00Z.json.gz.dbk".into(),
+        };
+        let unsealed = RefCell::new(None);
+        let e = block_on(restore_from(
+            &db,
+            &s,
+            RestoreInput {
+                source: Some(&source),
+                dry_run: true,
+                caller: Some(crate::testutil::super_admin("u", "s")),
+                ..Default::default()
+            },
+            Utc::now(),
+            |path, body| {
+                std::future::ready(Ok(match path {
+                    // Someone wrote a plain document under the encrypted backup's name.
+                    "/v1/storage/get" => (200, br#"{"kind":"dbackup-config"}"#.to_vec()),
+                    // The worker refuses plaintext under a .dbk name.
+                    _ => {
+                        *unsealed.borrow_mut() = Some(body);
+                        (
+                            422,
+                            br#"{"error":"cannot unseal","details":"refused: not an encrypted dbackup container"}"#
+                                .to_vec(),
+                        )
+                    }
+                }))
+            },
+        ))
+        .unwrap_err();
+        assert_eq!(e.status, 422, "{e:?}");
+        let sent = unsealed
+            .borrow()
+            .clone()
+            .expect("the document went to /v1/unseal");
+        assert_eq!(sent["name"], json!(source.name));
     }
 
     #[test]
