@@ -5,8 +5,8 @@
 //! permission (`POST /api/groups` → groups:write, an adapter's kind → sources/destinations/
 //! notifications:write, …, looked up in the one route table), then the API's own checks on the
 //! values (`dbackup_identity::groups` / `users`: nobody grants, assigns or manages more than they
-//! hold, the last SuperAdmin stays). An SSO provider decides who signs in, as any account it
-//! vouches for, so writing one needs every permission. Entities the restore leaves unchanged need
+//! hold, the last SuperAdmin stays; `sso::ensure_may_manage`: an SSO provider decides who signs
+//! in, so writing one needs every permission). Entities the restore leaves unchanged need
 //! nothing, so a settings admin can restore a full backup of an install whose users and groups
 //! they could not edit, as long as the document does not change them. A SuperAdmin holds
 //! everything and keeps the full restore.

@@ -950,11 +950,11 @@ impl Restorer<'_> {
         Ok(())
     }
 
-    /// An SSO provider decides who signs in, as whichever account it vouches for: creating or
-    /// changing one through a restore needs every permission (a SuperAdmin).
+    /// An SSO provider decides who signs in: creating or changing one through a restore needs
+    /// what the SSO provider API needs (every permission, `sso::ensure_may_manage`).
     fn may_change_sso(&self, provider_id: &str) -> Result<(), ApiError> {
         access::may_call(self.who, "POST", "/api/sso-providers")
-            .and_then(|()| access::ensure_held(self.who, &permissions::all()))
+            .and_then(|()| sso::ensure_may_manage(self.who).map_err(ApiError::from))
             .map_err(|e| about("ssoProvider", provider_id, e))
     }
 
@@ -1363,7 +1363,7 @@ fn check_sso_provider(provider_id: &str, p: &Map<String, Value>) -> Result<(), A
         domain: opt_str(p, "domain"),
         enabled: p.get("enabled").and_then(Value::as_bool),
         allow_provisioning: p.get("allowProvisioning").and_then(Value::as_bool),
-        ..Default::default()
+        trust_email_linking: p.get("trustEmailLinking").and_then(Value::as_bool),
     };
     sso::prepare(&input, None).map_err(|e| about("ssoProvider", provider_id, e))?;
     for field in [
@@ -1535,7 +1535,7 @@ mod tests {
             .encrypt(b"sso-secret", "SsoProvider.clientSecret:corp")
             .unwrap();
         db.execute(
-            r#"INSERT INTO "SsoProvider" ("id","providerId","issuer","clientId","clientSecret","adapterId","name") VALUES ('s1','corp','https://idp.example','client',?,'generic','Corp')"#,
+            r#"INSERT INTO "SsoProvider" ("id","providerId","issuer","clientId","clientSecret","adapterId","name","trustEmailLinking") VALUES ('s1','corp','https://idp.example','client',?,'generic','Corp',1)"#,
             &[secret.into()],
         ).unwrap();
         db.exec(r#"INSERT INTO "SystemSetting" ("key","value") VALUES ('maxConcurrentJobs','3'),('systemNotificationChannels','["n1"]')"#);

@@ -244,7 +244,7 @@ fn a_restore_grants_nothing_the_caller_does_not_hold() {
                     .clone(),
                 )
             }),
-            "you do not hold",
+            "every permission",
         ),
     ];
     for (what, mutate, names) in cases {
