@@ -1400,7 +1400,7 @@ export interface paths {
         put?: never;
         /**
          * Restore a config backup (or dry-run it)
-         * @description JSON names a backup on a destination; alternatively the raw file is the body (`application/octet-stream`, ≤ 32 MiB) with the options in the query. All or nothing: one transaction; entities matched by natural key, ids remapped. Audited.
+         * @description JSON names a backup on a destination; alternatively the raw file is the body (`application/octet-stream`, ≤ 32 MiB) with the options in the query. All or nothing: one transaction; entities matched by natural key, ids remapped. Creates or changes only what the caller could through each entity's API (403 naming the entity otherwise, dry runs too); each entity validated as by its API (400 with `details.entity`, `name`, `field`); users whose password hash or group changed are signed out. Audited.
          *
          *     **Access:** requires the permission `settings:write`.
          */

@@ -242,7 +242,7 @@ fn system() -> Vec<Op> {
             .ok::<config::objects::ConfigBackupList>("The backups.")
             .errors(&[502]),
         op("POST", "/api/system/config-restore", "restoreConfig", "Restore a config backup (or dry-run it)")
-            .describe("JSON names a backup on a destination; alternatively the raw file is the body (`application/octet-stream`, ≤ 32 MiB) with the options in the query. All or nothing: one transaction; entities matched by natural key, ids remapped. Audited.")
+            .describe("JSON names a backup on a destination; alternatively the raw file is the body (`application/octet-stream`, ≤ 32 MiB) with the options in the query. All or nothing: one transaction; entities matched by natural key, ids remapped. Creates or changes only what the caller could through each entity's API (403 naming the entity otherwise, dry runs too); each entity validated as by its API (400 with `details.entity`, `name`, `field`); users whose password hash or group changed are signed out. Audited.")
             .json_or_raw_body::<config::run::RestoreRequest>("application/octet-stream")
             .query::<bool>("dryRun", false, "Upload only: report what would change, change nothing.")
             .query::<String>("encryptionProfileId", false, "Upload only: the profile whose key decrypts it (default: found by the key fingerprint).")
