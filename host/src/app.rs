@@ -2,8 +2,10 @@
 //! worker's check) → databases (migrated) → compiled components → spawned worker → HTTP server
 //! and cron triggers; and graceful shutdown.
 
+use crate::connection::{self, Activity, Watched};
 use crate::cron::{self, CronTrigger};
 use crate::database::{self, Database, DatabaseConfig};
+use crate::limits::HttpLimits;
 use crate::manifest::Manifest;
 use crate::router::{Route, Router};
 use crate::runtime::{Runtime, Shared};
@@ -29,6 +31,8 @@ pub struct HostConfig {
     pub runtime_config: Option<PathBuf>,
     pub worker: WorkerMode,
     /// Overrides for `SPIN_VARIABLE_*` lookups (tests); otherwise the process environment.
+    /// Its entries also overlay the environment a spawned worker inherits (through the same
+    /// allow-list, so e.g. `DBACKUP_LOCAL_ROOTS` passes and `SPIN_VARIABLE_*` does not).
     pub env: Option<BTreeMap<String, String>>,
     /// Whether cron triggers run.
     pub cron: bool,
@@ -125,6 +129,9 @@ pub async fn start(config: HostConfig) -> Result<RunningHost> {
         // `--listen`), so an unset `app_url` is this host's own address.
         value.or_else(|| (k == APP_URL_VARIABLE).then(|| own_url.clone()))
     })?;
+    let limits = Arc::new(HttpLimits::from_tool_table(
+        manifest.application.tool.get("dbackup"),
+    )?);
     let triggers = manifest
         .cron_triggers
         .iter()
@@ -171,7 +178,21 @@ pub async fn start(config: HostConfig) -> Result<RunningHost> {
         WorkerMode::Disabled => {}
         WorkerMode::Spawn { binary } => {
             let (url, token) = worker_settings(&variables)?;
-            worker_process = Some(WorkerProcess::spawn(binary, &url, &token).await?);
+            let mut host_env: BTreeMap<std::ffi::OsString, std::ffi::OsString> =
+                std::env::vars_os().collect();
+            for (k, v) in config.env.iter().flatten() {
+                host_env.insert(k.into(), v.into());
+            }
+            worker_process = Some(
+                WorkerProcess::spawn(
+                    binary,
+                    &url,
+                    &token,
+                    &config.data_dir,
+                    host_env.into_iter().collect(),
+                )
+                .await?,
+            );
         }
         // Checked before the database is touched, above.
         WorkerMode::External => {}
@@ -188,6 +209,7 @@ pub async fn start(config: HostConfig) -> Result<RunningHost> {
         runtime: runtime.clone(),
         router,
         authority: addr.to_string(),
+        limits: limits.clone(),
     });
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -201,7 +223,7 @@ pub async fn start(config: HostConfig) -> Result<RunningHost> {
     };
 
     let task = tokio::spawn(async move {
-        serve(listener, app, stop_rx).await;
+        serve(listener, app, limits, stop_rx).await;
         for t in cron_tasks {
             let _ = t.await;
         }
@@ -244,6 +266,7 @@ fn worker_settings(variables: &Variables) -> Result<(String, String)> {
 async fn serve(
     listener: tokio::net::TcpListener,
     app: Arc<HttpApp>,
+    limits: Arc<HttpLimits>,
     mut stop: watch::Receiver<bool>,
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -258,20 +281,33 @@ async fn serve(
                         continue;
                     }
                 };
+                let activity = Activity::new();
                 let app = app.clone();
+                let requests = activity.clone();
                 let service = hyper::service::service_fn(move |req| {
                     let app = app.clone();
-                    async move { Ok::<_, std::convert::Infallible>(app.handle(req, client).await) }
+                    let guard = requests.request();
+                    async move {
+                        Ok::<_, std::convert::Infallible>(app.handle(req, client, guard).await)
+                    }
                 });
                 let conn = hyper::server::conn::http1::Builder::new()
                     .keep_alive(true)
-                    .serve_connection(TokioIo::new(stream), service);
+                    .serve_connection(TokioIo::new(Watched::new(stream, activity.clone())), service);
                 let conn = graceful.watch(conn);
+                // Dropping the connection (when the watchdog fires first) closes the socket.
+                let watchdog =
+                    connection::watchdog(activity, limits.header_read_timeout, limits.idle_timeout);
                 tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        if !e.is_incomplete_message() {
-                            eprintln!("dbackup: connection from {client}: {e}");
+                    tokio::select! {
+                        done = conn => {
+                            if let Err(e) = done {
+                                if !e.is_incomplete_message() {
+                                    eprintln!("dbackup: connection from {client}: {e}");
+                                }
+                            }
                         }
+                        _ = watchdog => {}
                     }
                 });
             }

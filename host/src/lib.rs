@@ -3,8 +3,10 @@
 //! `spin up`.
 
 pub mod app;
+pub mod connection;
 pub mod cron;
 pub mod database;
+pub mod limits;
 pub mod manifest;
 pub mod outbound;
 mod outbound_hooks;

@@ -23,6 +23,10 @@ pub struct Application {
     pub name: String,
     #[serde(default)]
     pub version: Option<String>,
+    /// `[application.tool.<name>]`: settings of tools, ignored by Spin. This host reads
+    /// `tool.dbackup` (its HTTP limits, [`crate::limits`]).
+    #[serde(default)]
+    pub tool: BTreeMap<String, toml::Table>,
 }
 
 /// An application variable: `{ default = "…" }` or `{ required = true, secret = true }`.

@@ -1,14 +1,20 @@
-//! The HTTP front: accepts connections, routes each request to its component as Spin would, and
+//! The HTTP front: accepts connections, routes each request to its component as Spin would, reads
+//! the request body within the route's limits ([`crate::limits`]) before any component runs, and
 //! turns host-side failures into JSON errors.
 
+use crate::connection::RequestGuard;
+use crate::limits::HttpLimits;
 use crate::router::{spin_headers, Router};
 use crate::runtime::Runtime;
 use anyhow::Result;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
 use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
 use wasmtime_wasi_http::p2::bindings::Proxy;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
@@ -20,6 +26,7 @@ pub struct HttpApp {
     pub router: Router,
     /// `host:port` the host listens on, for `spin-full-url` when a request has no Host header.
     pub authority: String,
+    pub limits: Arc<HttpLimits>,
 }
 
 /// A small JSON response produced by the host itself.
@@ -39,11 +46,126 @@ pub fn json_response(status: u16, body: &serde_json::Value) -> hyper::Response<H
     resp
 }
 
+/// A host answer after which the connection closes (the rest of the request body is not read).
+fn closing(mut resp: hyper::Response<HyperOutgoingBody>) -> hyper::Response<HyperOutgoingBody> {
+    resp.headers_mut().insert(
+        hyper::header::CONNECTION,
+        hyper::header::HeaderValue::from_static("close"),
+    );
+    resp
+}
+
+/// Why a request body was not accepted.
+#[derive(Debug)]
+enum BodyRefused {
+    TooLarge { limit: u64 },
+    TooSlow { limit: Duration },
+    Broken(hyper::Error),
+}
+
+impl BodyRefused {
+    fn response(&self) -> hyper::Response<HyperOutgoingBody> {
+        closing(match self {
+            BodyRefused::TooLarge { limit } => json_response(
+                413,
+                &serde_json::json!({
+                    "error": format!("request body too large: at most {limit} bytes"),
+                    "details": {"limit": limit},
+                }),
+            ),
+            BodyRefused::TooSlow { limit } => json_response(
+                408,
+                &serde_json::json!({
+                    "error": format!(
+                        "request body not received within {} s",
+                        limit.as_secs()
+                    ),
+                }),
+            ),
+            BodyRefused::Broken(_) => json_response(
+                400,
+                &serde_json::json!({"error": "the request body could not be read"}),
+            ),
+        })
+    }
+}
+
+/// Reads a whole body of at most `limit` bytes within `time`. A declared length over the limit
+/// is refused before reading a byte; a chunked body is read no further than the limit.
+async fn read_body(body: Incoming, limit: u64, time: Duration) -> Result<Bytes, BodyRefused> {
+    if body.size_hint().lower() > limit {
+        return Err(BodyRefused::TooLarge { limit });
+    }
+    let read = async {
+        let mut body = body;
+        let mut buf = BytesMut::new();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(BodyRefused::Broken)?;
+            if let Ok(data) = frame.into_data() {
+                if (buf.len() + data.len()) as u64 > limit {
+                    return Err(BodyRefused::TooLarge { limit });
+                }
+                buf.extend_from_slice(&data);
+            }
+        }
+        Ok(buf.freeze())
+    };
+    tokio::time::timeout(time, read)
+        .await
+        .map_err(|_| BodyRefused::TooSlow { limit: time })?
+}
+
+/// A response body that keeps its request marked in flight until it has been sent.
+struct Guarded {
+    body: HyperOutgoingBody,
+    _guard: RequestGuard,
+}
+
+impl Body for Guarded {
+    type Data = Bytes;
+    type Error = wasmtime_wasi_http::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
 impl HttpApp {
-    /// Serves one request; never fails (errors become 404/500/502 JSON answers).
+    /// Serves one request; never fails (errors become 404/408/413/500/502 JSON answers). `guard`
+    /// marks the request in flight on its connection until the response has been sent.
     pub async fn handle(
         self: Arc<Self>,
-        mut req: hyper::Request<Incoming>,
+        req: hyper::Request<Incoming>,
+        client: SocketAddr,
+        mut guard: RequestGuard,
+    ) -> hyper::Response<HyperOutgoingBody> {
+        let resp = self.respond(req, client).await;
+        guard.responding();
+        let (parts, body) = resp.into_parts();
+        hyper::Response::from_parts(
+            parts,
+            Guarded {
+                body,
+                _guard: guard,
+            }
+            .boxed_unsync(),
+        )
+    }
+
+    async fn respond(
+        &self,
+        req: hyper::Request<Incoming>,
         client: SocketAddr,
     ) -> hyper::Response<HyperOutgoingBody> {
         let path = req.uri().path().to_owned();
@@ -52,6 +174,17 @@ impl HttpApp {
         };
         let Some(component) = self.runtime.components.get(&m.route.component) else {
             return json_response(404, &serde_json::json!({"error": "not found"}));
+        };
+        let (limit, time) = self.limits.for_path(&path);
+        let (parts, body) = req.into_parts();
+        let mut req = match read_body(body, limit, time).await {
+            Ok(bytes) => hyper::Request::from_parts(parts, Full::new(bytes)),
+            Err(refused) => {
+                if let BodyRefused::Broken(e) = &refused {
+                    eprintln!("dbackup: request body from {client} on {path}: {e}");
+                }
+                return refused.response();
+            }
         };
         let authority = req
             .headers()
@@ -88,7 +221,7 @@ impl HttpApp {
     async fn call(
         &self,
         component_id: &str,
-        req: hyper::Request<Incoming>,
+        req: hyper::Request<Full<Bytes>>,
     ) -> Result<hyper::Response<HyperOutgoingBody>> {
         let component = self
             .runtime

@@ -299,6 +299,8 @@ fn up(root: &Path, args: &[String]) -> Result<()> {
     let mut cmd = Command::new(bin.join("dbackup"));
     cmd.args(["--manifest", "spin.toml", "--data-dir", ".dbackup"]);
     cmd.args(args);
+    // The rest of the environment passes through to the host (e.g. DBACKUP_LOCAL_ROOTS, which
+    // the host hands on to the worker it starts; docs/HOST.md, "Start-up").
     for (k, v) in secrets {
         // The environment of the user wins over the generated file.
         if std::env::var_os(&k).is_none() {
