@@ -66,6 +66,38 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
+/// `dbackup --manifest <manifest> --data-dir <data_dir> --listen <listen> [extra]` with no
+/// `SPIN_VARIABLE_*` from the test's environment and `env` set; stderr piped, killed on drop.
+pub fn dbackup_command(
+    manifest: &Path,
+    data_dir: &Path,
+    listen: SocketAddr,
+    extra: &[&str],
+    env: &[(&str, String)],
+) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(bin("dbackup"));
+    cmd.arg("--manifest")
+        .arg(manifest)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--listen")
+        .arg(listen.to_string())
+        .args(extra);
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("SPIN_VARIABLE_") {
+            cmd.env_remove(k);
+        }
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    cmd
+}
+
 /// The repository root (`DBACKUP_REPO`, else the folder above this crate).
 pub fn repo() -> PathBuf {
     match std::env::var_os("DBACKUP_REPO") {

@@ -42,27 +42,7 @@ impl Vars {
 /// `dbackup --manifest <repo>/spin.toml --data-dir <data_dir> --listen <listen> [extra]`, with
 /// no `SPIN_VARIABLE_*` from the test's environment and `env` set.
 fn dbackup(data_dir: &Path, listen: SocketAddr, extra: &[&str], env: &[(&str, String)]) -> Command {
-    let mut cmd = Command::new(bin("dbackup"));
-    cmd.arg("--manifest")
-        .arg(repo().join("spin.toml"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .arg("--listen")
-        .arg(listen.to_string())
-        .args(extra);
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("SPIN_VARIABLE_") {
-            cmd.env_remove(k);
-        }
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    cmd
+    dbackup_tests::dbackup_command(&repo().join("spin.toml"), data_dir, listen, extra, env)
 }
 
 /// The host's own stderr lines: the worker child shares the stream, its lines start with

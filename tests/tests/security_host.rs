@@ -5,12 +5,11 @@
 //! sees none of the host's secrets.
 
 use dbackup_tests::{
-    bin, collect_lines, free_port, get, probe_manifest_with_variables, random_hex, repo, request,
-    share_compile_cache, warm_real_app, write_manifest, CollectedLines, TempDir,
+    bin, collect_lines, dbackup_command, free_port, get, probe_manifest_with_variables, random_hex,
+    repo, request, share_compile_cache, warm_real_app, write_manifest, CollectedLines, TempDir,
 };
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -34,26 +33,7 @@ impl Host {
         let data = dir.join("data");
         share_compile_cache(&data);
         let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-        let mut cmd = Command::new(bin("dbackup"));
-        cmd.arg("--manifest")
-            .arg(manifest)
-            .arg("--data-dir")
-            .arg(&data)
-            .arg("--listen")
-            .arg(addr.to_string())
-            .args(extra);
-        for (k, _) in std::env::vars_os() {
-            if k.to_string_lossy().starts_with("SPIN_VARIABLE_") {
-                cmd.env_remove(k);
-            }
-        }
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+        let mut cmd = dbackup_command(manifest, &data, addr, extra, env);
         let mut child = cmd.spawn().expect("start dbackup");
         let (lines, _reader) = collect_lines(child.stderr.take().expect("stderr"));
         let serving = format!("dbackup: serving on http://{addr}");
