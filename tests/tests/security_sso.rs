@@ -31,14 +31,8 @@ async fn app_with_provider() -> (RealApp, Api, Credential, Provider) {
     (app, api, admin, provider)
 }
 
-fn count(app: &RealApp, sql: &str) -> i64 {
-    sqlite_json(&app.db_path(), sql)[0]["n"]
-        .as_i64()
-        .expect("a count")
-}
-
-#[tokio::test]
-async fn an_idp_asserting_the_admins_email_does_not_sign_in_as_the_admin() {
+/// [`app_with_provider`] with the provider registered by the admin (its answer last).
+async fn app_with_registered_provider() -> (RealApp, Api, Credential, Provider, Value) {
     let (app, api, admin, provider) = app_with_provider().await;
     let created = api
         .expect(
@@ -49,6 +43,35 @@ async fn an_idp_asserting_the_admins_email_does_not_sign_in_as_the_admin() {
             201,
         )
         .await;
+    (app, api, admin, provider, created)
+}
+
+/// In a browser holding `session`: the link request, the provider's forms as `user`, and the
+/// callback; where the app sends the browser at the end.
+fn link_in_browser(session: &str, origin: &str, user: &str, keep_session: bool) -> String {
+    let mut b = Browser::signed_in(session);
+    let started = b.post_json(
+        &format!("{origin}/api/profile/accounts/link"),
+        &json!({"providerId": SLUG}),
+    );
+    assert_eq!(started.status, 200, "{}", started.body);
+    let url: Value = serde_json::from_str(&started.body).expect("json");
+    let cb = b.through_provider(url["url"].as_str().expect("url"), origin, user);
+    if !keep_session {
+        b.jar.remove("dbackup_session");
+    }
+    b.visit(&cb).0
+}
+
+fn count(app: &RealApp, sql: &str) -> i64 {
+    sqlite_json(&app.db_path(), sql)[0]["n"]
+        .as_i64()
+        .expect("a count")
+}
+
+#[tokio::test]
+async fn an_idp_asserting_the_admins_email_does_not_sign_in_as_the_admin() {
+    let (app, api, admin, provider, created) = app_with_registered_provider().await;
     let id = created["id"].as_str().expect("id").to_owned();
     let origin = api.origin();
 
@@ -134,20 +157,11 @@ async fn an_idp_asserting_the_admins_email_does_not_sign_in_as_the_admin() {
 
 #[tokio::test]
 async fn only_the_owner_links_an_identity_from_their_session() {
-    let (app, api, admin, provider) = app_with_provider().await;
-    api.expect(
-        &admin,
-        "POST",
-        "/api/sso-providers",
-        Some(&provider.provider_body()),
-        201,
-    )
-    .await;
+    let (app, api, admin, provider, _) = app_with_registered_provider().await;
     let origin = api.origin();
     let Credential::Cookie(admin_jwt) = admin.clone() else {
         unreachable!()
     };
-    let link_url = format!("{origin}/api/profile/accounts/link");
 
     // Linking is a state-changing request: a cross-site page cannot start it.
     let resp = api
@@ -174,29 +188,13 @@ async fn only_the_owner_links_an_identity_from_their_session() {
     assert_eq!(resp.json()["details"]["field"], "providerId");
 
     // Started from the admin's session, finished without it: refused.
-    let (o, l, jwt) = (origin.clone(), link_url.clone(), admin_jwt.clone());
-    let (location, _) = blocking(move || {
-        let mut b = Browser::signed_in(&jwt);
-        let started = b.post_json(&l, &json!({"providerId": SLUG}));
-        assert_eq!(started.status, 200, "{}", started.body);
-        let url: Value = serde_json::from_str(&started.body).expect("json");
-        let cb = b.through_provider(url["url"].as_str().expect("url"), &o, "imposter");
-        b.jar.remove("dbackup_session");
-        b.visit(&cb)
-    })
-    .await;
+    let (o, jwt) = (origin.clone(), admin_jwt.clone());
+    let location = blocking(move || link_in_browser(&jwt, &o, "imposter", false)).await;
     assert_eq!(location, "/profile?error=sso_link_session");
 
     // Started and finished in the admin's session: linked.
-    let (o, l, jwt) = (origin.clone(), link_url.clone(), admin_jwt.clone());
-    let (location, _) = blocking(move || {
-        let mut b = Browser::signed_in(&jwt);
-        let started = b.post_json(&l, &json!({"providerId": SLUG}));
-        let url: Value = serde_json::from_str(&started.body).expect("json");
-        let cb = b.through_provider(url["url"].as_str().expect("url"), &o, "imposter");
-        b.visit(&cb)
-    })
-    .await;
+    let (o, jwt) = (origin.clone(), admin_jwt.clone());
+    let location = blocking(move || link_in_browser(&jwt, &o, "imposter", true)).await;
     assert_eq!(location, format!("/profile?linked={SLUG}"));
     let mine = api
         .expect(&admin, "GET", "/api/profile/accounts", None, 200)
@@ -218,15 +216,8 @@ async fn only_the_owner_links_an_identity_from_their_session() {
     let Credential::Cookie(bob_jwt) = api.login("bob@example.test", TEST_PASSWORD).await else {
         unreachable!()
     };
-    let (o, l) = (origin.clone(), link_url.clone());
-    let (location, _) = blocking(move || {
-        let mut b = Browser::signed_in(&bob_jwt);
-        let started = b.post_json(&l, &json!({"providerId": SLUG}));
-        let url: Value = serde_json::from_str(&started.body).expect("json");
-        let cb = b.through_provider(url["url"].as_str().expect("url"), &o, "imposter");
-        b.visit(&cb)
-    })
-    .await;
+    let o = origin.clone();
+    let location = blocking(move || link_in_browser(&bob_jwt, &o, "imposter", true)).await;
     assert_eq!(location, "/profile?error=sso_already_linked");
     let audit = api
         .expect(&admin, "GET", "/api/audit?resource=SSO&limit=50", None, 200)
@@ -295,15 +286,7 @@ async fn writing_a_provider_needs_every_permission() {
 
 #[tokio::test]
 async fn a_callback_without_the_browsers_state_cookie_is_refused() {
-    let (app, api, admin, provider) = app_with_provider().await;
-    api.expect(
-        &admin,
-        "POST",
-        "/api/sso-providers",
-        Some(&provider.provider_body()),
-        201,
-    )
-    .await;
+    let (app, api, admin, provider, _) = app_with_registered_provider().await;
     let o = api.origin();
     let (victim, starter) = blocking(move || {
         // The attacker signs in at their IdP and hands the callback URL to a victim, whose

@@ -1208,16 +1208,12 @@ mod tests {
         let sbox = SecretBox::from_hex_key(KEY).unwrap();
         enable_two_factor(&db, &sbox, "a");
         let p = trusted(&db, &provider(&db, None, true));
-        let outcome = sign_in(
-            &db,
-            &p,
-            &claims("s1", "a@example.com", true),
-            CLIENT,
-            SECRET,
-            NOW,
-        )
-        .unwrap()
-        .unwrap();
+        let sign_in_as = |sub: &str, email: &str| {
+            sign_in(&db, &p, &claims(sub, email, true), CLIENT, SECRET, NOW)
+                .unwrap()
+                .unwrap()
+        };
+        let outcome = sign_in_as("s1", "a@example.com");
         let SsoSignIn::SecondFactorRequired { challenge, methods } = outcome else {
             panic!("{outcome:?}")
         };
@@ -1229,16 +1225,7 @@ mod tests {
         assert_eq!(db.count(r#"SELECT COUNT(*) FROM "Session""#), 0);
         // Without 2FA: a session at once.
         insert_user(&db, "b", None);
-        let outcome = sign_in(
-            &db,
-            &p,
-            &claims("s2", "b@example.com", true),
-            CLIENT,
-            SECRET,
-            NOW,
-        )
-        .unwrap()
-        .unwrap();
+        let outcome = sign_in_as("s2", "b@example.com");
         assert!(matches!(outcome, SsoSignIn::SignedIn(_)), "{outcome:?}");
     }
 
