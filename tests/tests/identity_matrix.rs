@@ -1,19 +1,160 @@
-//! The authorization matrix, generated from the route table (`dbackup_identity::routes::ROUTES`)
-//! and run over HTTP against the real app: every route × {anonymous, a user without a group, a
-//! user whose group holds exactly P for each permission P the table uses, an API key holding
-//! exactly P for each such P and one holding nothing, SuperAdmin}.
+//! The authorization matrix, run over HTTP against the real app: every route × {anonymous, a
+//! user without a group, a user whose group holds exactly P for each permission P in use, an API
+//! key holding exactly P for each such P and one holding nothing, SuperAdmin}.
+//!
+//! The expected answers come from the reviewed expectation file `tests/route_permissions.txt`,
+//! not from the route table the gate uses (`dbackup_identity::routes::ROUTES`): the file is
+//! compared with the table line by line (no server needed), so a permission changed in `ROUTES`
+//! alone fails here, and changing who may call a route takes a second, visible edit.
 //!
 //! Expected: anonymous → 401 on every non-public route; a caller without the route's permission
-//! → 403 naming it; a caller holding it (or any caller on an authenticated route) → neither 401
-//! nor 403. Bodies are valid-looking and ids exist, so that content rules (no escalation, own
-//! resources) never produce a 401/403 of their own; only the gate's decision is asserted.
+//! → 403 naming it (a SuperAdmin-only route, or one whose handler also requires a SuperAdmin:
+//! 403); a caller holding it (or any caller on an authenticated route) → neither 401 nor 403. Bodies are valid-looking and ids exist, so that
+//! content rules (no escalation, own resources) never produce a 401/403 of their own; only the
+//! gate's decision is asserted.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use dbackup_identity::routes::{Access, RouteRule, ROUTES};
+use dbackup_identity::routes::{Access, ROUTES};
 use dbackup_identity::Permission;
 use dbackup_tests::{Api, Credential, HttpResponse, RealApp, TEST_PASSWORD};
 use serde_json::{json, Value};
+
+/// The reviewed expectation (compiled in, so editing it rebuilds the test).
+const EXPECTATION_FILE: &str = include_str!("../route_permissions.txt");
+
+/// What a route requires, in the expectation file's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Required {
+    Public,
+    Authenticated,
+    SuperAdmin,
+    Permission(Permission),
+}
+
+impl Required {
+    fn parse(word: &str) -> Option<Required> {
+        Some(match word {
+            "public" => Required::Public,
+            "authenticated" => Required::Authenticated,
+            "superadmin" => Required::SuperAdmin,
+            other => Required::Permission(Permission::parse(other)?),
+        })
+    }
+
+    fn word(self) -> String {
+        match self {
+            Required::Public => "public".into(),
+            Required::Authenticated => "authenticated".into(),
+            Required::SuperAdmin => "superadmin".into(),
+            Required::Permission(p) => p.as_str().into(),
+        }
+    }
+}
+
+/// The gate's access of a `ROUTES` rule in the expectation file's words.
+fn table_word(access: Access) -> String {
+    match access {
+        Access::Public => "public".into(),
+        Access::Authenticated => "authenticated".into(),
+        Access::Permission(p) => p.as_str().into(),
+        // A kind added to the table later (e.g. SuperAdmin-only) reads as its lowercased name.
+        #[allow(unreachable_patterns)]
+        other => format!("{other:?}").to_ascii_lowercase(),
+    }
+}
+
+/// One line of the expectation file.
+#[derive(Debug, Clone)]
+struct Route {
+    method: String,
+    pattern: String,
+    /// What the gate requires (compared with `ROUTES`).
+    required: Required,
+    /// `+ superadmin`: the handler then also requires a SuperAdmin.
+    handler_superadmin: bool,
+}
+
+/// Parses the expectation file; panics naming the line when one is malformed.
+fn expectations() -> Vec<Route> {
+    let mut routes = Vec::new();
+    for (n, line) in EXPECTATION_FILE.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or_default().trim();
+        if line.is_empty() {
+            continue;
+        }
+        let bad = || panic!("tests/route_permissions.txt:{}: {line:?}", n + 1);
+        let Some((route, access)) = line.split_once('→') else {
+            bad()
+        };
+        let mut words = route.split_whitespace();
+        let (Some(method), Some(pattern), None) = (words.next(), words.next(), words.next()) else {
+            bad()
+        };
+        let (gate, handler_superadmin) = match access.split_once('+').map(|(g, h)| (g, h.trim())) {
+            Some((gate, "superadmin")) => (gate, true),
+            Some(_) => bad(),
+            None => (access, false),
+        };
+        let Some(required) = Required::parse(gate.trim()) else {
+            bad()
+        };
+        routes.push(Route {
+            method: method.to_owned(),
+            pattern: pattern.to_owned(),
+            required,
+            handler_superadmin,
+        });
+    }
+    routes
+}
+
+/// The fast half: the file and `ROUTES` name the same routes with the same access.
+#[test]
+fn the_route_table_matches_the_reviewed_expectations() {
+    let mut file: BTreeMap<(String, String), String> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for r in expectations() {
+        let key = (r.method.clone(), r.pattern.clone());
+        if file.insert(key, r.required.word()).is_some() {
+            problems.push(format!(
+                "{} {} is listed twice in the file",
+                r.method, r.pattern
+            ));
+        }
+    }
+    let table: BTreeMap<(String, String), String> = ROUTES
+        .iter()
+        .map(|r| {
+            (
+                (r.method.to_owned(), r.pattern.to_owned()),
+                table_word(r.access),
+            )
+        })
+        .collect();
+    for ((method, pattern), want) in &file {
+        match table.get(&(method.clone(), pattern.clone())) {
+            None => problems.push(format!("{method} {pattern}: in the file, not in ROUTES")),
+            Some(got) if got != want => problems.push(format!(
+                "{method} {pattern}: ROUTES requires {got}, the reviewed file says {want}"
+            )),
+            Some(_) => {}
+        }
+    }
+    for ((method, pattern), got) in &table {
+        if !file.contains_key(&(method.clone(), pattern.clone())) {
+            problems.push(format!(
+                "{method} {pattern}: in ROUTES ({got}), not in the file"
+            ));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "shared/identity/src/routes.rs (ROUTES) and tests/route_permissions.txt disagree; a \
+         change of who may call a route needs both edits:\n{}",
+        problems.join("\n")
+    );
+}
 
 /// What a caller holds.
 #[derive(Debug, Clone)]
@@ -44,21 +185,35 @@ impl Caller {
     }
 }
 
-/// The gate's decision the table prescribes.
+/// The gate's decision the expectation file prescribes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Expect {
     Unauthenticated,
     Forbidden(Permission),
+    /// A SuperAdmin-only route refused to anyone else.
+    ForbiddenNotSuperAdmin,
     Admitted,
 }
 
-fn expect(rule: &RouteRule, caller: &Caller) -> Expect {
-    match (rule.access, &caller.holds) {
-        (Access::Public, _) => Expect::Admitted,
+fn expect(route: &Route, caller: &Caller) -> Expect {
+    let gate = gate_expect(route, caller);
+    match (gate, &caller.holds) {
+        (Expect::Admitted, Holds::Exactly(_)) if route.handler_superadmin => {
+            Expect::ForbiddenNotSuperAdmin
+        }
+        _ => gate,
+    }
+}
+
+fn gate_expect(route: &Route, caller: &Caller) -> Expect {
+    match (route.required, &caller.holds) {
+        (Required::Public, _) => Expect::Admitted,
         (_, Holds::Nothing) => Expect::Unauthenticated,
-        (Access::Authenticated, _) => Expect::Admitted,
-        (Access::Permission(p), _) if caller.has(p) => Expect::Admitted,
-        (Access::Permission(p), _) => Expect::Forbidden(p),
+        (Required::Authenticated, _) => Expect::Admitted,
+        (Required::SuperAdmin, Holds::Everything) => Expect::Admitted,
+        (Required::SuperAdmin, _) => Expect::ForbiddenNotSuperAdmin,
+        (Required::Permission(p), _) if caller.has(p) => Expect::Admitted,
+        (Required::Permission(p), _) => Expect::Forbidden(p),
     }
 }
 
@@ -84,14 +239,15 @@ fn gate_refusal(resp: &HttpResponse) -> bool {
     ) || (resp.status == 403 && error.starts_with("missing permission"))
 }
 
-fn check(rule: &RouteRule, expected: Expect, resp: &HttpResponse) -> Result<(), String> {
+fn check(route: &Route, expected: Expect, resp: &HttpResponse) -> Result<(), String> {
     let error = error_of(resp);
     let ok = match expected {
         Expect::Unauthenticated => resp.status == 401 && error == "authentication required",
         Expect::Forbidden(p) => resp.status == 403 && error == format!("missing permission {p}"),
         // Public routes may refuse by content (sign-up once set up, a wrong second factor);
         // protected ones must not answer 401/403 at all to a holder.
-        Expect::Admitted if rule.access == Access::Public => {
+        Expect::ForbiddenNotSuperAdmin => resp.status == 403 && !error.is_empty(),
+        Expect::Admitted if route.required == Required::Public => {
             !gate_refusal(resp) && resp.status < 500
         }
         Expect::Admitted => {
@@ -143,7 +299,7 @@ impl Fixtures {
     }
 
     /// The id a `{id}` of `rule` names for `caller`.
-    async fn id_for(&mut self, rule: &RouteRule, caller: &Caller, admitted: bool) -> String {
+    async fn id_for(&mut self, rule: &Route, caller: &Caller, admitted: bool) -> String {
         let destructive = rule.method == "DELETE" && admitted;
         let api = self.api;
         if rule.pattern.starts_with("/api/users/") {
@@ -220,9 +376,9 @@ impl Fixtures {
 
     /// A valid-looking body: passes content rules where that is cheap, otherwise fails them
     /// with a 4xx that is neither 401 nor 403 (a wrong current password is a 400).
-    fn body_for(&mut self, rule: &RouteRule) -> Option<Value> {
+    fn body_for(&mut self, rule: &Route) -> Option<Value> {
         let name = self.unique("matrix");
-        let body = match (rule.method, rule.pattern) {
+        let body = match (rule.method.as_str(), rule.pattern.as_str()) {
             ("POST", "/api/auth/signup") => json!({
                 "name": name, "email": format!("{name}@example.com"), "password": TEST_PASSWORD,
             }),
@@ -255,7 +411,7 @@ impl Fixtures {
 }
 
 /// Whether a request ends the caller's own session (run last).
-fn ends_sessions(rule: &RouteRule) -> bool {
+fn ends_sessions(rule: &Route) -> bool {
     rule.pattern == "/api/auth/logout"
 }
 
@@ -268,10 +424,11 @@ async fn every_route_for_every_kind_of_caller() {
         .signup("Admin", "admin@example.com", TEST_PASSWORD)
         .await;
 
-    let used: BTreeSet<Permission> = ROUTES
+    let routes = expectations();
+    let used: BTreeSet<Permission> = routes
         .iter()
-        .filter_map(|r| match r.access {
-            Access::Permission(p) => Some(p),
+        .filter_map(|r| match r.required {
+            Required::Permission(p) => Some(p),
             _ => None,
         })
         .collect();
@@ -361,7 +518,7 @@ async fn every_route_for_every_kind_of_caller() {
     fixtures.fodder_session = fixtures.session_id(&fodder).await;
     let setup = started.elapsed();
 
-    let mut rules: Vec<&RouteRule> = ROUTES.iter().collect();
+    let mut rules: Vec<&Route> = routes.iter().collect();
     rules.sort_by_key(|r| ends_sessions(r));
     let mut failures = Vec::new();
     let mut cases = 0;
@@ -377,7 +534,7 @@ async fn every_route_for_every_kind_of_caller() {
             };
             let body = fixtures.body_for(rule);
             let resp = api
-                .call(&caller.credential, rule.method, &path, body.as_ref())
+                .call(&caller.credential, &rule.method, &path, body.as_ref())
                 .await;
             cases += 1;
             if let Err(why) = check(rule, expected, &resp) {
@@ -390,7 +547,7 @@ async fn every_route_for_every_kind_of_caller() {
     }
     eprintln!(
         "authorization matrix: {} routes × {} callers = {cases} cases; setup {setup:?}, total {:?}",
-        ROUTES.len(),
+        routes.len(),
         callers.len(),
         started.elapsed()
     );
