@@ -562,7 +562,8 @@ async fn chat_channels_send_exact_payloads() {
 
 #[tokio::test]
 async fn permissions_follow_the_adapter_type() {
-    let app = RealApp::start().await;
+    // The worker checks a local destination's path before it is saved.
+    let app = start_app_with_worker().await;
     let api = app.api();
     let admin = signup(&api).await;
     let pg = create(
@@ -575,7 +576,7 @@ async fn permissions_follow_the_adapter_type() {
     let local = create(
         &api,
         &admin,
-        json!({"name": "disk", "adapterId": "local", "config": {"path": "/srv/b"}}),
+        json!({"name": "disk", "adapterId": "local", "config": {"path": app.dir.join("b")}}),
     )
     .await;
     let group = api
@@ -657,7 +658,7 @@ async fn permissions_follow_the_adapter_type() {
 
 #[tokio::test]
 async fn delete_is_refused_while_a_job_uses_the_adapter() {
-    let app = RealApp::start().await;
+    let app = start_app_with_worker().await;
     let api = app.api();
     let admin = signup(&api).await;
     let pg = create(
@@ -670,7 +671,7 @@ async fn delete_is_refused_while_a_job_uses_the_adapter() {
     let local = create(
         &api,
         &admin,
-        json!({"name": "disk", "adapterId": "local", "config": {"path": "/srv/b"}}),
+        json!({"name": "disk", "adapterId": "local", "config": {"path": app.dir.join("b")}}),
     )
     .await;
     let (pg_id, local_id) = (pg["id"].as_str().unwrap(), local["id"].as_str().unwrap());

@@ -2,7 +2,7 @@
 
 use dbackup_adapters_core::registry::{self, Kind};
 use dbackup_adapters_core::store::adapter_not_found;
-use dbackup_adapters_core::{api, secrets, store, validate, Adapter, SecretBox};
+use dbackup_adapters_core::{api, secrets, store, validate, worker_spec, Adapter, SecretBox};
 use dbackup_core::db::{Db, Value as DbValue};
 use dbackup_core::ApiError;
 use dbackup_web::gate::Ctx;
@@ -154,13 +154,26 @@ pub fn change_details(name: &str, current: &Adapter, incoming: Option<&Value>) -
     details
 }
 
+/// A local destination's path must be one the worker accepts (400 naming `path`).
+async fn check_local_path(
+    t: &registry::AdapterType,
+    config: &serde_json::Map<String, Value>,
+) -> Result<(), ApiError> {
+    let Some(request) = worker_spec::local_path_check(t.id, config) else {
+        return Ok(());
+    };
+    let (status, body) = dbackup_web::worker::post_json("/v1/storage/check", &request).await?;
+    worker_spec::local_path_verdict(status, &body)
+}
+
 /// `POST /api/adapters` `{name, type?, adapterId, config}` → 201 with the masked adapter.
-pub fn create(ctx: &Ctx) -> Result<Response, ApiError> {
+pub async fn create(ctx: &Ctx) -> Result<Response, ApiError> {
     let body: api::NewAdapter = ctx.body()?;
     let t = adapter_type(&body.adapter_id, body.kind.as_deref())?;
     access::require(ctx, t.kind, true)?;
     let name = check_name(&body.name)?;
     let config = validate::validate(t, &body.config)?;
+    check_local_path(t, &config).await?;
     let id = store::new_id()?;
     store::insert(&ctx.db, &sealer(ctx)?, &id, &name, t, &config)?;
     ctx.audit("create", "adapter", Some(&id), audit_details(&name, t))?;
@@ -171,7 +184,7 @@ pub fn create(ctx: &Ctx) -> Result<Response, ApiError> {
 /// `PUT /api/adapters/{id}` `{name?, config?}`: a secret sent as `"••••"` keeps the stored one,
 /// unless a field binding it to its target changes (400 naming the secret, see
 /// [`secrets::merge`]).
-pub fn update(ctx: &Ctx) -> Result<Response, ApiError> {
+pub async fn update(ctx: &Ctx) -> Result<Response, ApiError> {
     let current = load_for(ctx, true)?;
     let body: api::AdapterUpdate = ctx.body()?;
     let t = current.adapter_type()?;
@@ -190,6 +203,9 @@ pub fn update(ctx: &Ctx) -> Result<Response, ApiError> {
         Some(c) => validate::validate(t, &secrets::merge(t, c, &current.config)?)?,
         None => current.config.clone(),
     };
+    if body.config.is_some() {
+        check_local_path(t, &config).await?;
+    }
     store::update(&ctx.db, &sealer(ctx)?, &current.id, &name, t, &config)?;
     let details = change_details(&name, &current, body.config.as_ref());
     ctx.audit("update", "adapter", Some(&current.id), details)?;

@@ -20,9 +20,9 @@ async fn handle(req: Request) -> Response {
     let result = match (ctx.rule.method, ctx.rule.pattern) {
         ("GET", "/api/adapter-types") => crud::types(&ctx),
         ("GET", "/api/adapters") => crud::list(&ctx),
-        ("POST", "/api/adapters") => crud::create(&ctx),
+        ("POST", "/api/adapters") => crud::create(&ctx).await,
         ("GET", "/api/adapters/{id}") => crud::get(&ctx),
-        ("PUT", "/api/adapters/{id}") => crud::update(&ctx),
+        ("PUT", "/api/adapters/{id}") => crud::update(&ctx).await,
         ("DELETE", "/api/adapters/{id}") => crud::delete(&ctx),
         ("POST", "/api/adapters/test") => probe::test_unsaved(&ctx).await,
         ("POST", "/api/adapters/{id}/test") => probe::test_saved(&ctx).await,

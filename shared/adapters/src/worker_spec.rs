@@ -126,6 +126,35 @@ pub fn worker_source(a: &Adapter) -> Result<Value, ApiError> {
     Ok(Value::Object(out))
 }
 
+/// The worker request (`POST /v1/storage/check`) that checks a local destination's `path`
+/// against the worker's local storage roots before it is saved; `None` for other adapters. The
+/// worker is the authority on where local storage may live (`DBACKUP_LOCAL_ROOTS`, never its
+/// data directory), and it refuses such paths again on every storage operation.
+pub fn local_path_check(adapter_id: &str, config: &Map<String, Value>) -> Option<Value> {
+    (adapter_id == "local")
+        .then(|| json!({"storage": {"kind": "local", "path": config.get("path")}}))
+}
+
+/// The worker's answer to [`local_path_check`]: 200 passes, its 400 is ours naming `path`;
+/// anything else is the worker's failure (nothing is saved unchecked).
+pub fn local_path_verdict(status: u16, body: &Value) -> Result<(), ApiError> {
+    match status {
+        200 => Ok(()),
+        400 => {
+            let why = body["details"].as_str().unwrap_or("is not allowed");
+            let why = why.strip_prefix("storage.path: ").unwrap_or(why);
+            Err(
+                ApiError::bad_request(format!("invalid local config: path {why}"))
+                    .with_details(json!({"field": "path", "fields": {"path": why}})),
+            )
+        }
+        s => Err(
+            ApiError::new(502, "the worker could not check the local path")
+                .with_cause(format!("POST /v1/storage/check answered HTTP {s}: {body}")),
+        ),
+    }
+}
+
 /// The StorageSpec for a storage adapter, presets (`s3-aws`, `s3-r2`, `s3-hetzner`, `minio`)
 /// resolved to `{"kind":"s3",…}`.
 pub fn worker_storage(a: &Adapter) -> Result<Value, ApiError> {
@@ -221,6 +250,34 @@ pub fn worker_storage(a: &Adapter) -> Result<Value, ApiError> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn local_paths_are_checked_by_the_worker() {
+        let config = json!({"path": "/etc"});
+        let config = config.as_object().unwrap();
+        assert_eq!(
+            local_path_check("local", config),
+            Some(json!({"storage": {"kind": "local", "path": "/etc"}}))
+        );
+        assert_eq!(local_path_check("s3", config), None);
+        assert!(local_path_verdict(200, &json!({"ok": true})).is_ok());
+        let e = local_path_verdict(
+            400,
+            &json!({"error": "invalid request body",
+                    "details": "storage.path: /etc is outside the directories allowed for local storage (/srv/b; DBACKUP_LOCAL_ROOTS)"}),
+        )
+        .unwrap_err();
+        assert_eq!(e.status, 400);
+        assert_eq!(
+            e.message,
+            "invalid local config: path /etc is outside the directories allowed for local storage (/srv/b; DBACKUP_LOCAL_ROOTS)"
+        );
+        assert_eq!(e.details.unwrap()["field"], "path");
+        assert_eq!(
+            local_path_verdict(500, &Value::Null).unwrap_err().status,
+            502
+        );
+    }
 
     pub(crate) fn adapter(adapter_id: &str, config: Value) -> Adapter {
         let t = crate::registry::find(adapter_id).unwrap();
