@@ -7,7 +7,8 @@
 //! ```
 //!
 //! Encrypted objects (`DBKENC01` header) need a key and carry their compression in the
-//! header. Unencrypted objects take the compression from `--compression` or the file name
+//! header; given a key, anything else is refused (it is not the encrypted backup expected).
+//! Unencrypted objects take the compression from `--compression` or the file name
 //! (`.gz`, `.zst`, `.br`). `INPUT` may be `-` for stdin; output goes to stdout unless `-o`.
 //! With `-o`, output is written to `OUTPUT.partial` and renamed only after the whole input
 //! authenticated and decompressed, so a failed recovery leaves no output file.
@@ -87,11 +88,9 @@ fn run(args: Args) -> Result<(), String> {
     } else {
         Box::new(File::open(&args.input).map_err(|e| format!("cannot open {}: {e}", args.input))?)
     };
-    let (encoding, mut reader) =
+    // With a key the input must be an encrypted container: plaintext is refused.
+    let (_, mut reader) =
         open_restore_stream(input, args.key.as_ref(), hint).map_err(|e| e.to_string())?;
-    if !encoding.encrypted && args.key.is_some() {
-        eprintln!("dbackup-recover: note: the input is not encrypted; the key is not used");
-    }
     match &args.output {
         None => {
             let stdout = io::stdout();

@@ -363,8 +363,9 @@ pub struct Encoding {
 /// the key is wrong. `compression_hint` is used for unencrypted objects (whose compression
 /// is not recorded inside them); encrypted objects use their header.
 ///
-/// Plaintext is accepted whatever the caller expected (`dbackup-recover` reads what it is
-/// given); a restore from storage uses [`open_restore_stream_requiring`].
+/// A key says an encrypted object is expected: with one, plaintext is refused
+/// ([`RestoreStreamError::NotEncrypted`]); [`open_restore_stream_requiring`] adds the other
+/// reasons to expect a container (the object's name, its sidecar).
 pub fn open_restore_stream<'a, R: Read + Send + 'a>(
     source: R,
     key: Option<&BackupKey>,
@@ -373,8 +374,8 @@ pub fn open_restore_stream<'a, R: Read + Send + 'a>(
     open_restore_stream_requiring(source, key, compression_hint, false)
 }
 
-/// [`open_restore_stream`], refusing anything but a `DBKENC01` container when
-/// `container_required` (storage is not trusted: where an encrypted object is expected, a
+/// [`open_restore_stream`], refusing anything but a `DBKENC01` container when a key is given
+/// or `container_required` (storage is not trusted: where an encrypted object is expected, a
 /// plaintext one is someone else's dump). The refusal comes from the object's first bytes,
 /// before anything is decoded; the container's chunks are then authenticated as they are
 /// read.
@@ -390,7 +391,7 @@ pub fn open_restore_stream_requiring<'a, R: Read + Send + 'a>(
         source.fill_buf().map_err(RestoreStreamError::Io)?.to_vec()
     };
     let encrypted = head.len() >= MAGIC.len() && &head[..MAGIC.len()] == MAGIC;
-    if container_required && !encrypted {
+    if (container_required || key.is_some()) && !encrypted {
         return Err(RestoreStreamError::NotEncrypted);
     }
     if encrypted {

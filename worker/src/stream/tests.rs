@@ -111,8 +111,13 @@ fn plaintext_is_refused_where_a_container_is_required() {
             .unwrap();
         assert!(matches!(err, RestoreStreamError::NotEncrypted), "{err}");
     }
-    // Not required (dbackup-recover): read as it is.
-    assert!(open_restore_stream(Cursor::new(&plain), Some(&key), Compression::None).is_ok());
+    // A key alone requires the container too; without a key and without a reason to expect
+    // one, plaintext is read as it is (an unencrypted backup).
+    let err = open_restore_stream(Cursor::new(&plain), Some(&key), Compression::None)
+        .err()
+        .unwrap();
+    assert!(matches!(err, RestoreStreamError::NotEncrypted), "{err}");
+    assert!(open_restore_stream(Cursor::new(&plain), None, Compression::None).is_ok());
     // A container passes, and still needs its key.
     let (sealed, _) = backup(b"rows", Compression::Gzip, Some(&key));
     let (_, mut r) =
