@@ -1,8 +1,8 @@
 //! API fuzzing: schemathesis (PyPI, pinned by xtask) generates requests from docs/openapi.json
 //! — valid and invalid bodies, query strings, path ids, headers — and sends them to the real app
 //! (in-process host, the worker, a PostgreSQL source with one encrypted backup on a local
-//! destination), signed in as the SuperAdmin and then as a user without a group (session cookie,
-//! the stronger of the document's two security schemes; `X-Requested-With` for the CSRF guard).
+//! destination), signed in as the SuperAdmin and as a user without a group (session cookie plus
+//! `X-Requested-With` for the CSRF guard), and through an API key (`Authorization: Bearer`).
 //!
 //! Asserted for every generated request: no 5xx (schemathesis's `not_a_server_error`), every
 //! 4xx/5xx a JSON body `{"error": "…"}` (`errors_are_json`, tests/fuzz/hooks.py), and no
@@ -10,10 +10,12 @@
 //! host (a panic hook) or the worker (its stderr), and the worker still answers.
 //!
 //! Left out (they would end the fuzzing session itself): `logout` (ends the session) and
-//! `revokeSession` (revokes sessions). Everything else is fuzzed, in three runs: the
-//! SuperAdmin's without DELETE, the user's without a group (created only then, so the
-//! SuperAdmin's run cannot change or remove it), and the SuperAdmin's DELETEs last, so the
-//! fixtures exist for everything before. Schemathesis also reuses ids it saw in answers.
+//! `revokeSession` (revokes sessions). Everything else is fuzzed, in four runs: the
+//! SuperAdmin's without DELETE; the same through an API key holding every permission (the
+//! other security scheme); the user's without a group; and the SuperAdmin's DELETEs last, so
+//! the fixtures exist for everything before. Schemathesis also reuses ids it saw in answers;
+//! a request naming the fuzzing's own accounts or key by path id gets an id that exists
+//! nowhere instead (tests/fuzz/hooks.py), so no run demotes the SuperAdmin mid-way.
 //!
 //! The run happens in a private network namespace with only loopback (this test's thread and
 //! everything it starts), so generated host names and addresses — database hosts, S3 endpoints,
@@ -32,6 +34,7 @@ use std::time::{Duration, Instant};
 
 use dbackup_host::app;
 use dbackup_host::worker::WorkerMode;
+use dbackup_identity::Permission;
 use dbackup_tests::{
     bin, collect_lines, free_port, host_config, psql, random_hex, real_app_env, repo, wait_for,
     warm_real_app, Api, Credential, TempDir, TEST_PASSWORD,
@@ -41,6 +44,18 @@ use serde_json::{json, Value};
 /// Examples per operation in the fuzzing phase (the coverage phase adds its own boundary and
 /// malformed cases per operation): about 7000 requests in all, a minute or two.
 const EXAMPLES: u32 = 12;
+
+/// The checks on every answer: no 5xx, errors as JSON, and the status counts. More (e.g.
+/// `response_schema_conformance`, answers against the document) with
+/// `DBACKUP_FUZZ_CHECKS=<check>,…`, added to these.
+fn checks() -> String {
+    let mut checks = String::from("not_a_server_error,errors_are_json,status_tally");
+    if let Ok(more) = std::env::var("DBACKUP_FUZZ_CHECKS") {
+        checks.push(',');
+        checks.push_str(&more);
+    }
+    checks
+}
 
 /// The schemathesis program: `DBACKUP_SCHEMATHESIS` (set by `cargo xtask test`), else the
 /// venv xtask installs it into. Missing is a failure, never a skip.
@@ -247,10 +262,11 @@ async fn fuzz(program: PathBuf, machine: Arc<MachineNetwork>, db: &str) {
         .unwrap_or(EXAMPLES);
     let fuzzer = Fuzzer {
         program,
-        config_file: write_config(&dir, &fixtures),
+        config: base_config(&fixtures),
         url: format!("http://{}", host.addr),
         seed,
         examples,
+        checks: checks(),
         reports: dbackup_tests::shared_tmp("api-fuzz"),
     };
     eprintln!(
@@ -259,22 +275,36 @@ async fn fuzz(program: PathBuf, machine: Arc<MachineNetwork>, db: &str) {
         fuzzer.reports.display()
     );
 
-    let started = Instant::now();
-    let mut runs = Vec::new();
-    // DELETE runs last, so that the fixtures exist for everything else.
-    runs.push(
-        fuzzer
-            .run("superadmin", &admin, &["--exclude-method", "DELETE"])
-            .await,
-    );
-    // The user without a group is created after the SuperAdmin's run, which must not reach it.
-    api.create_user(&admin, "No Group", "nogroup@example.com", None)
+    // The identities: the SuperAdmin, an API key holding every permission (the other security
+    // scheme; a key is never a SuperAdmin) and a user without a group. No request may change
+    // their accounts or the key (tests/fuzz/hooks.py): that would end the runs' credentials.
+    let everything: Vec<&str> = Permission::ALL.iter().map(|p| p.as_str()).collect();
+    let (key_info, key) = api.create_api_key(&admin, "fuzz key", &everything).await;
+    let nobody_user = api
+        .create_user(&admin, "No Group", "nogroup@example.com", None)
         .await;
     let nobody = api.login("nogroup@example.com", TEST_PASSWORD).await;
-    runs.push(fuzzer.run("nogroup", &nobody, &[]).await);
+    let me = api
+        .expect(&admin, "GET", "/api/auth/session", None, 200)
+        .await;
+    let protected = [&me["user"]["id"], &key_info["id"], &nobody_user["id"]]
+        .map(|id| id.as_str().expect("an id"));
+
+    let started = Instant::now();
+    let mut runs = Vec::new();
+    let no_delete = ["--exclude-method", "DELETE"];
     runs.push(
         fuzzer
-            .run("superadmin-delete", &admin, &["--include-method", "DELETE"])
+            .run("superadmin", &admin, &no_delete, &protected)
+            .await,
+    );
+    runs.push(fuzzer.run("apikey", &key, &no_delete, &protected).await);
+    runs.push(fuzzer.run("nogroup", &nobody, &[], &protected).await);
+    // DELETE runs last, so that the fixtures exist for everything else.
+    let only_delete = ["--include-method", "DELETE"];
+    runs.push(
+        fuzzer
+            .run("superadmin-delete", &admin, &only_delete, &protected)
             .await,
     );
     let total: u64 = runs.iter().map(|r| r.cases).sum();
@@ -293,7 +323,7 @@ async fn fuzz(program: PathBuf, machine: Arc<MachineNetwork>, db: &str) {
         .collect();
     // The harness kept its sessions (an excluded operation leaking in would end them and
     // leave the rest of a run at the gate's 401).
-    for who in [&admin, &nobody] {
+    for who in [&admin, &key, &nobody] {
         let resp = api.call(who, "GET", "/api/auth/session", None).await;
         assert_eq!(resp.status, 200, "a fuzzing session ended: {}", resp.text());
     }
@@ -341,17 +371,20 @@ async fn fuzz(program: PathBuf, machine: Arc<MachineNetwork>, db: &str) {
             r.by_status
         );
     }
-    // The SuperAdmin's requests get past the gate (the session works), the other's do not.
-    let admin_run = &runs[0];
+    // The SuperAdmin's and the key's requests get past the gate (the credential works), the
+    // user's without a group mostly do not.
+    for r in &runs[..2] {
+        assert!(
+            r.count(200..=299) * 20 >= r.cases,
+            "few of the {} run's requests succeed: {:?}",
+            r.label,
+            r.by_status
+        );
+    }
     assert!(
-        admin_run.count(200..=299) * 20 >= admin_run.cases,
-        "few of the SuperAdmin's requests succeed: {:?}",
-        admin_run.by_status
-    );
-    assert!(
-        runs[1].count(403..=403) * 2 >= runs[1].cases,
+        runs[2].count(403..=403) * 2 >= runs[2].cases,
         "the user without a group was not refused: {:?}",
-        runs[1].by_status
+        runs[2].by_status
     );
     assert!(total > 0, "no case ran");
 }
@@ -459,8 +492,8 @@ async fn make_fixtures(api: &Api, admin: &Credential, db: &str, store: &Path) ->
     ])
 }
 
-/// tests/fuzz/schemathesis.toml plus the fixture dictionaries, written to `dir`.
-fn write_config(dir: &TempDir, fixtures: &Fixtures) -> PathBuf {
+/// tests/fuzz/schemathesis.toml plus the fixture dictionaries (each run adds its credential).
+fn base_config(fixtures: &Fixtures) -> String {
     let template = std::fs::read_to_string(repo().join("tests/fuzz/schemathesis.toml"))
         .expect("tests/fuzz/schemathesis.toml");
     let list = |values: &[String]| {
@@ -477,18 +510,19 @@ fn write_config(dir: &TempDir, fixtures: &Fixtures) -> PathBuf {
             list(values)
         ));
     }
-    let path = dir.join("schemathesis.toml");
-    std::fs::write(&path, text).expect("write the config");
-    path
+    text
 }
 
 /// One schemathesis setup, run once per identity.
 struct Fuzzer {
     program: PathBuf,
-    config_file: PathBuf,
+    /// The configuration without the credential.
+    config: String,
     url: String,
     seed: u64,
     examples: u32,
+    /// Schemathesis `--checks`.
+    checks: String,
     /// Each run's output, JSON report and status counts go to `<reports>/<label>/` (kept after
     /// the test, under the target dir).
     reports: PathBuf,
@@ -515,34 +549,44 @@ impl RunResult {
 }
 
 impl Fuzzer {
-    /// Runs schemathesis as `who` (a session) on the operations `select` picks.
-    async fn run(&self, label: &'static str, who: &Credential, select: &[&str]) -> RunResult {
-        let Credential::Cookie(session) = who else {
-            panic!("the fuzzing signs in with a session cookie")
+    /// Runs schemathesis as `who` (a session or an API key) on the operations `select` picks.
+    async fn run(
+        &self,
+        label: &'static str,
+        who: &Credential,
+        select: &[&str],
+        protected: &[&str],
+    ) -> RunResult {
+        let (scheme, field, credential) = match who {
+            Credential::Cookie(jwt) => ("sessionCookie", "api_key", jwt),
+            Credential::Bearer(key) => ("apiKey", "bearer", key),
+            Credential::Anonymous => panic!("the fuzzing signs in"),
         };
         let out = self.reports.join(label);
         let _ = std::fs::remove_dir_all(&out);
         std::fs::create_dir_all(&out).expect("report folder");
+        let config_file = out.join("schemathesis.toml");
+        let auth =
+            format!("\n[auth.openapi.{scheme}]\n{field} = \"${{DBACKUP_FUZZ_CREDENTIAL}}\"\n");
+        std::fs::write(&config_file, format!("{}{auth}", self.config)).expect("write the config");
         let (report, stats) = (out.join("report.json"), out.join("stats.json"));
         let started = Instant::now();
         let output = tokio::process::Command::new(&self.program)
             .current_dir(&out)
             .env("SCHEMATHESIS_HOOKS", repo().join("tests/fuzz/hooks.py"))
-            .env("DBACKUP_FUZZ_SESSION", session)
+            .env("DBACKUP_FUZZ_CREDENTIAL", credential)
+            .env("DBACKUP_FUZZ_PROTECTED", protected.join(" "))
             .env("DBACKUP_FUZZ_STATS", &stats)
             .env("NO_COLOR", "1")
             .arg("--config-file")
-            .arg(&self.config_file)
+            .arg(&config_file)
             .arg("run")
             .arg(repo().join("docs/openapi.json"))
             .args(["--url", &self.url])
             .args(["--seed", &self.seed.to_string()])
             .args(["--max-examples", &self.examples.to_string()])
             .args(["--phases", "examples,coverage,fuzzing"])
-            .args([
-                "--checks",
-                "not_a_server_error,errors_are_json,status_tally",
-            ])
+            .args(["--checks", &self.checks])
             // Operations that would end the session the fuzzing runs in.
             .args(["--exclude-operation-id", "logout"])
             .args(["--exclude-operation-id", "revokeSession"])
