@@ -63,13 +63,15 @@ pub struct RestoreRequest {
     pub encryption_profile_id: Option<String>,
 }
 
-/// The worker's error as ours: its 404 stays a 404, 400/413/422 on unseal stay client errors,
-/// storage failures are a 502 with the storage's message.
+/// The worker's error as ours: its 404 stays a 404, its 409 (an object of that name exists: two
+/// runs in the same second) a 409, 400/413/422 on unseal stay client errors, storage failures
+/// are a 502 with the storage's message.
 fn worker_error(what: &str, status: u16, body: &[u8]) -> ApiError {
     let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let message = v["error"].as_str().unwrap_or("worker error");
     let status = match status {
         404 => 404,
+        409 => 409,
         503 => 503,
         _ => 502,
     };
@@ -400,6 +402,10 @@ mod tests {
             self.calls.borrow_mut().push(path.to_owned());
             let name = body["name"].as_str().unwrap_or_default().to_owned();
             Ok(match path {
+                // Like the worker: an exclusive put, 409 when the name exists.
+                "/v1/storage/put" if self.objects.borrow().contains_key(&name) => {
+                    (409, br#"{"error":"object exists"}"#.to_vec())
+                }
                 "/v1/storage/put" => {
                     assert_eq!(body["compression"], "GZIP");
                     let content = body["content"].as_str().unwrap().as_bytes().to_vec();
@@ -525,6 +531,20 @@ mod tests {
         ))
         .unwrap_err();
         assert_eq!(e.status, 404);
+    }
+
+    /// Found by tests/tests/api_fuzz.rs: two runs in one second wrote the same name and the
+    /// second answered 502.
+    #[test]
+    fn two_runs_in_one_second_conflict_instead_of_failing_the_server() {
+        let db = configured();
+        let s = SecretBox::from_hex_key(KEY).unwrap();
+        let fake = Fake::default();
+        let now = Utc::now();
+        let post = |p, b| std::future::ready(fake.post(p, b));
+        block_on(run(&db, &s, now, post)).unwrap();
+        let e = block_on(run(&db, &s, now, post)).unwrap_err();
+        assert_eq!(e.status, 409, "{e:?}");
     }
 
     #[test]
