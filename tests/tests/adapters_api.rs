@@ -576,7 +576,7 @@ async fn permissions_follow_the_adapter_type() {
     let local = create(
         &api,
         &admin,
-        json!({"name": "disk", "adapterId": "local", "config": {"path": app.dir.join("b")}}),
+        json!({"name": "disk", "adapterId": "local", "config": {"path": app.dir.join("data/backups/b")}}),
     )
     .await;
     let group = api
@@ -671,7 +671,7 @@ async fn delete_is_refused_while_a_job_uses_the_adapter() {
     let local = create(
         &api,
         &admin,
-        json!({"name": "disk", "adapterId": "local", "config": {"path": app.dir.join("b")}}),
+        json!({"name": "disk", "adapterId": "local", "config": {"path": app.dir.join("data/backups/b")}}),
     )
     .await;
     let (pg_id, local_id) = (pg["id"].as_str().unwrap(), local["id"].as_str().unwrap());

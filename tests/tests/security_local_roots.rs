@@ -4,7 +4,8 @@
 //! changed — `POST /api/adapters` answers 400 naming `path` — and the worker refuses it again
 //! on every storage operation (worker/tests/local_roots.rs).
 //!
-//! The test run sets `DBACKUP_LOCAL_ROOTS` to the temp dir (xtask); run by hand, set it too.
+//! Passes with `DBACKUP_LOCAL_ROOTS` unset (roots: the data directory's `backups/`) and set to
+//! the temp dir (as `cargo xtask test` does).
 
 mod adapters_common;
 
@@ -53,8 +54,9 @@ async fn a_local_destination_outside_the_roots_is_refused_at_create() {
     let listed = api.expect(&admin, "GET", "/api/adapters", None, 200).await;
     assert_eq!(listed, json!([]), "nothing was saved");
 
-    // Inside the roots: saved. Changing it to a path outside is refused the same way.
-    let inside = app.dir.join("store");
+    // Inside the roots (the data directory's backups/ folder is one either way): saved.
+    // Changing it to a path outside is refused the same way.
+    let inside = app.dir.join("data/backups/store");
     let (status, created) = create_local(&api, &admin, &json!(inside)).await;
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap();

@@ -59,7 +59,8 @@ async fn a_substituted_plain_dump_never_reaches_the_target() {
     let (_, admin) = api
         .signup("Admin", "admin@example.com", TEST_PASSWORD)
         .await;
-    let store = app.dir.join("store");
+    // Inside the worker's default root (the data directory's backups/ folder).
+    let store = app.dir.join("data/backups/store");
     std::fs::create_dir_all(&store).expect("store");
     sqlite_json(
         &app.db_path(),
