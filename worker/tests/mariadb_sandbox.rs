@@ -5,28 +5,10 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::cli::{mariadb, rand_name};
-use common::{Worker, TOKEN};
+use common::Worker;
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
-
-async fn call(w: &Worker, method: Method, path: &str, body: Option<Value>) -> common::Reply {
-    let body = body.map(|b| b.to_string());
-    w.request(method, path, Some(TOKEN), body.as_deref()).await
-}
-
-async fn wait_task(w: &Worker, id: &str) -> Value {
-    for _ in 0..600 {
-        let r = call(w, Method::GET, &format!("/v1/tasks/{id}"), None).await;
-        if r.json["status"] != "running" {
-            return r.json;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("task {id} did not finish");
-}
 
 /// Restores `dump` into a new database; the finished task.
 async fn restore(w: &Worker, dump: &str) -> Value {
@@ -34,9 +16,7 @@ async fn restore(w: &Worker, dump: &str) -> Value {
     std::fs::create_dir(base.path().join("crafted")).unwrap();
     std::fs::write(base.path().join("crafted/x.sql"), dump).unwrap();
     let db = rand_name("dbk_sandbox");
-    let r = call(
-        w,
-        Method::POST,
+    let r = w.call(Method::POST,
         "/v1/restores",
         Some(json!({
             "source": {"storage": {"kind": "local", "path": base.path()}, "objectName": "crafted/x.sql"},
@@ -46,7 +26,7 @@ async fn restore(w: &Worker, dump: &str) -> Value {
     )
     .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
-    let task = wait_task(w, r.json["taskId"].as_str().unwrap()).await;
+    let task = w.wait_task(r.json["taskId"].as_str().unwrap()).await;
     mariadb(None, &format!("DROP DATABASE IF EXISTS `{db}`"));
     task
 }

@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use common::s3::{S3Server, BUCKET};
-use common::{Worker, TOKEN};
+use common::Worker;
 use dbackup_worker::storage::{self, Storage, StorageSpec};
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -314,23 +314,6 @@ fn errors_are_clear() {
 
 // ---- whole backups through the worker ----
 
-async fn call(w: &Worker, method: Method, path: &str, body: Option<Value>) -> common::Reply {
-    let body = body.map(|b| b.to_string());
-    w.request(method, path, Some(TOKEN), body.as_deref()).await
-}
-
-async fn wait_task(w: &Worker, id: &str) -> Value {
-    for _ in 0..1200 {
-        let r = call(w, Method::GET, &format!("/v1/tasks/{id}"), None).await;
-        assert_eq!(r.status, StatusCode::OK);
-        if r.json["status"] != "running" {
-            return r.json;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("task {id} did not finish");
-}
-
 fn sqlite(path: &std::path::Path, sql: &str) -> String {
     let out = Command::new("sqlite3").arg(path).arg(sql).output().unwrap();
     assert!(
@@ -373,26 +356,26 @@ async fn backup_to_s3_and_local_then_restore_from_s3() {
     let expected = big_db(&db, 30);
     let local = dir.path().join("local");
     let started = Instant::now();
-    let r = call(
-        &w,
-        Method::POST,
-        "/v1/backups",
-        Some(json!({
-            "source": {"engine": "sqlite", "path": db},
-            "compression": "ZSTD",
-            "encryption": {"keyHex": KEY_HEX},
-            "destinations": [
-                {"id": "s3", "storage": server.spec("org")},
-                {"id": "disk", "storage": {"kind": "local", "path": local}},
-            ],
-            "jobName": "nightly",
-            "timestamp": "2026-11-27T03-00-00Z",
-            "meta": {"jobId": "job-7", "note": "through s3"},
-        })),
-    )
-    .await;
+    let r = w
+        .call(
+            Method::POST,
+            "/v1/backups",
+            Some(json!({
+                "source": {"engine": "sqlite", "path": db},
+                "compression": "ZSTD",
+                "encryption": {"keyHex": KEY_HEX},
+                "destinations": [
+                    {"id": "s3", "storage": server.spec("org")},
+                    {"id": "disk", "storage": {"kind": "local", "path": local}},
+                ],
+                "jobName": "nightly",
+                "timestamp": "2026-11-27T03-00-00Z",
+                "meta": {"jobId": "job-7", "note": "through s3"},
+            })),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
-    let task = wait_task(&w, r.json["taskId"].as_str().unwrap()).await;
+    let task = w.wait_task(r.json["taskId"].as_str().unwrap()).await;
     let elapsed = started.elapsed();
     assert_eq!(task["status"], "succeeded", "{task}");
     let result = &task["result"];
@@ -435,20 +418,20 @@ async fn backup_to_s3_and_local_then_restore_from_s3() {
     }
 
     let target = dir.path().join("restored.db");
-    let r = call(
-        &w,
-        Method::POST,
-        "/v1/restores",
-        Some(json!({
-            "source": {"storage": server.spec("org"), "objectName": object},
-            "encryption": {"keyHex": KEY_HEX},
-            "target": {"engine": "sqlite", "path": target},
-            "expectedSha256": result["sha256"],
-        })),
-    )
-    .await;
+    let r = w
+        .call(
+            Method::POST,
+            "/v1/restores",
+            Some(json!({
+                "source": {"storage": server.spec("org"), "objectName": object},
+                "encryption": {"keyHex": KEY_HEX},
+                "target": {"engine": "sqlite", "path": target},
+                "expectedSha256": result["sha256"],
+            })),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
-    let task = wait_task(&w, r.json["taskId"].as_str().unwrap()).await;
+    let task = w.wait_task(r.json["taskId"].as_str().unwrap()).await;
     assert_eq!(task["status"], "succeeded", "{task}");
     assert_eq!(digest(&target), expected);
     w.stop().await.unwrap();
@@ -464,20 +447,20 @@ async fn s3_stopped_mid_upload() {
     // Only S3: the task fails, and no object (nor sidecar) exists.
     let mut server = S3Server::start();
     server.stats.stop_after_parts.store(1, Ordering::SeqCst);
-    let r = call(
-        &w,
-        Method::POST,
-        "/v1/backups",
-        Some(json!({
-            "source": {"engine": "sqlite", "path": db},
-            "compression": "NONE",
-            "destinations": [{"id": "s3", "storage": server.spec("")}],
-            "jobName": "j",
-        })),
-    )
-    .await;
+    let r = w
+        .call(
+            Method::POST,
+            "/v1/backups",
+            Some(json!({
+                "source": {"engine": "sqlite", "path": db},
+                "compression": "NONE",
+                "destinations": [{"id": "s3", "storage": server.spec("")}],
+                "jobName": "j",
+            })),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
-    let task = wait_task(&w, r.json["taskId"].as_str().unwrap()).await;
+    let task = w.wait_task(r.json["taskId"].as_str().unwrap()).await;
     assert_eq!(task["status"], "failed", "{task}");
     let error = task["error"].as_str().unwrap();
     assert!(error.contains("S3 upload"), "{error}");
@@ -489,23 +472,23 @@ async fn s3_stopped_mid_upload() {
     let mut server = S3Server::start();
     server.stats.stop_after_parts.store(2, Ordering::SeqCst);
     let local = dir.path().join("local");
-    let r = call(
-        &w,
-        Method::POST,
-        "/v1/backups",
-        Some(json!({
-            "source": {"engine": "sqlite", "path": db},
-            "compression": "NONE",
-            "encryption": {"keyHex": KEY_HEX},
-            "destinations": [
-                {"id": "s3", "storage": server.spec("")},
-                {"id": "disk", "storage": {"kind": "local", "path": local}},
-            ],
-            "jobName": "j",
-        })),
-    )
-    .await;
-    let task = wait_task(&w, r.json["taskId"].as_str().unwrap()).await;
+    let r = w
+        .call(
+            Method::POST,
+            "/v1/backups",
+            Some(json!({
+                "source": {"engine": "sqlite", "path": db},
+                "compression": "NONE",
+                "encryption": {"keyHex": KEY_HEX},
+                "destinations": [
+                    {"id": "s3", "storage": server.spec("")},
+                    {"id": "disk", "storage": {"kind": "local", "path": local}},
+                ],
+                "jobName": "j",
+            })),
+        )
+        .await;
+    let task = w.wait_task(r.json["taskId"].as_str().unwrap()).await;
     assert_eq!(task["status"], "partial", "{task}");
     let dests = task["result"]["destinations"].as_array().unwrap();
     assert_eq!(dests[0]["ok"], false);
@@ -520,18 +503,18 @@ async fn s3_stopped_mid_upload() {
         task["result"]["sha256"]
     );
     let target = dir.path().join("restored.db");
-    let r = call(
-        &w,
-        Method::POST,
-        "/v1/restores",
-        Some(json!({
-            "source": {"storage": {"kind": "local", "path": local}, "objectName": object},
-            "encryption": {"keyHex": KEY_HEX},
-            "target": {"engine": "sqlite", "path": target},
-        })),
-    )
-    .await;
-    let restored = wait_task(&w, r.json["taskId"].as_str().unwrap()).await;
+    let r = w
+        .call(
+            Method::POST,
+            "/v1/restores",
+            Some(json!({
+                "source": {"storage": {"kind": "local", "path": local}, "objectName": object},
+                "encryption": {"keyHex": KEY_HEX},
+                "target": {"engine": "sqlite", "path": target},
+            })),
+        )
+        .await;
+    let restored = w.wait_task(r.json["taskId"].as_str().unwrap()).await;
     assert_eq!(restored["status"], "succeeded", "{restored}");
     assert_eq!(digest(&target), digest(&db));
     w.stop().await.unwrap();
@@ -601,21 +584,21 @@ async fn cancel_mid_upload_aborts_and_leaves_nothing() {
     let server = S3Server::start();
     server.stats.part_delay_ms.store(400, Ordering::SeqCst);
     let local = dir.path().join("local");
-    let r = call(
-        &w,
-        Method::POST,
-        "/v1/backups",
-        Some(json!({
-            "source": {"engine": "sqlite", "path": db},
-            "compression": "NONE",
-            "destinations": [
-                {"id": "s3", "storage": server.spec("")},
-                {"id": "disk", "storage": {"kind": "local", "path": local}},
-            ],
-            "jobName": "j",
-        })),
-    )
-    .await;
+    let r = w
+        .call(
+            Method::POST,
+            "/v1/backups",
+            Some(json!({
+                "source": {"engine": "sqlite", "path": db},
+                "compression": "NONE",
+                "destinations": [
+                    {"id": "s3", "storage": server.spec("")},
+                    {"id": "disk", "storage": {"kind": "local", "path": local}},
+                ],
+                "jobName": "j",
+            })),
+        )
+        .await;
     let id = r.json["taskId"].as_str().unwrap().to_owned();
     let started = Instant::now();
     while server.stats.parts.load(Ordering::SeqCst) < 1 {
@@ -625,9 +608,11 @@ async fn cancel_mid_upload_aborts_and_leaves_nothing() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let r = call(&w, Method::POST, &format!("/v1/tasks/{id}/cancel"), None).await;
+    let r = w
+        .call(Method::POST, &format!("/v1/tasks/{id}/cancel"), None)
+        .await;
     assert_eq!(r.status, StatusCode::ACCEPTED);
-    let task = wait_task(&w, &id).await;
+    let task = w.wait_task(&id).await;
     assert_eq!(task["status"], "cancelled", "{task}");
     assert!(
         server.stats.parts.load(Ordering::SeqCst) < 4,
@@ -655,21 +640,21 @@ async fn restore_resumes_a_download_cut_mid_object() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("shop.db");
     let expected = big_db(&db, 6);
-    let r = call(
-        &w,
-        Method::POST,
-        "/v1/backups",
-        Some(json!({
-            "source": {"engine": "sqlite", "path": db},
-            "compression": "ZSTD",
-            "encryption": {"keyHex": KEY_HEX},
-            "destinations": [{"id": "s3", "storage": server.spec("r")}],
-            "jobName": "j",
-        })),
-    )
-    .await;
+    let r = w
+        .call(
+            Method::POST,
+            "/v1/backups",
+            Some(json!({
+                "source": {"engine": "sqlite", "path": db},
+                "compression": "ZSTD",
+                "encryption": {"keyHex": KEY_HEX},
+                "destinations": [{"id": "s3", "storage": server.spec("r")}],
+                "jobName": "j",
+            })),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
-    let task = wait_task(&w, r.json["taskId"].as_str().unwrap()).await;
+    let task = w.wait_task(r.json["taskId"].as_str().unwrap()).await;
     assert_eq!(task["status"], "succeeded", "{task}");
     let object = task["result"]["objectName"].as_str().unwrap().to_owned();
 
@@ -677,20 +662,20 @@ async fn restore_resumes_a_download_cut_mid_object() {
     let mut spec = server.spec("r");
     spec["endpoint"] = json!(format!("http://{}", proxy.addr));
     let target = dir.path().join("restored.db");
-    let r = call(
-        &w,
-        Method::POST,
-        "/v1/restores",
-        Some(json!({
-            "source": {"storage": spec, "objectName": object},
-            "encryption": {"keyHex": KEY_HEX},
-            "target": {"engine": "sqlite", "path": target},
-            "expectedSha256": task["result"]["sha256"],
-        })),
-    )
-    .await;
+    let r = w
+        .call(
+            Method::POST,
+            "/v1/restores",
+            Some(json!({
+                "source": {"storage": spec, "objectName": object},
+                "encryption": {"keyHex": KEY_HEX},
+                "target": {"engine": "sqlite", "path": target},
+                "expectedSha256": task["result"]["sha256"],
+            })),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
-    let restored = wait_task(&w, r.json["taskId"].as_str().unwrap()).await;
+    let restored = w.wait_task(r.json["taskId"].as_str().unwrap()).await;
     assert_eq!(restored["status"], "succeeded", "{restored}");
     assert_eq!(proxy.cuts.load(Ordering::SeqCst), 1, "the download was cut");
     assert_eq!(digest(&target), expected);

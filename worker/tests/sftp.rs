@@ -5,10 +5,9 @@ mod common;
 
 use std::io::{Read, Write};
 use std::process::Command;
-use std::time::Duration;
 
 use common::sshd::Sshd;
-use common::{Worker, TOKEN};
+use common::Worker;
 use dbackup_worker::storage::{self, Storage, StorageSpec};
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -137,22 +136,6 @@ fn wrong_host_key_and_wrong_password_are_refused() {
     assert!(e.contains("hostKey"), "{e}");
 }
 
-async fn call(w: &Worker, method: Method, path: &str, body: Option<Value>) -> common::Reply {
-    let body = body.map(|b| b.to_string());
-    w.request(method, path, Some(TOKEN), body.as_deref()).await
-}
-
-async fn wait_task(w: &Worker, id: &str) -> Value {
-    for _ in 0..600 {
-        let r = call(w, Method::GET, &format!("/v1/tasks/{id}"), None).await;
-        if r.json["status"] != "running" {
-            return r.json;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("task {id} did not finish");
-}
-
 fn sqlite(path: &std::path::Path, sql: &str) -> String {
     let out = Command::new("sqlite3").arg(path).arg(sql).output().unwrap();
     assert!(
@@ -170,22 +153,22 @@ async fn backup_to_sftp_and_restore() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("shop.db");
     sqlite(&db, "CREATE TABLE t(id INTEGER PRIMARY KEY, s TEXT); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i < 20000) INSERT INTO t SELECT i, 'row ' || i FROM c;");
-    let r = call(
-        &w,
-        Method::POST,
-        "/v1/backups",
-        Some(json!({
-            "source": {"engine": "sqlite", "path": db},
-            "compression": "GZIP",
-            "encryption": {"keyHex": KEY_HEX},
-            "destinations": [{"id": "sftp", "storage": sshd.key_spec()}],
-            "jobName": "nightly",
-            "meta": {"jobId": "j1"},
-        })),
-    )
-    .await;
+    let r = w
+        .call(
+            Method::POST,
+            "/v1/backups",
+            Some(json!({
+                "source": {"engine": "sqlite", "path": db},
+                "compression": "GZIP",
+                "encryption": {"keyHex": KEY_HEX},
+                "destinations": [{"id": "sftp", "storage": sshd.key_spec()}],
+                "jobName": "nightly",
+                "meta": {"jobId": "j1"},
+            })),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
-    let task = wait_task(&w, r.json["taskId"].as_str().unwrap()).await;
+    let task = w.wait_task(r.json["taskId"].as_str().unwrap()).await;
     assert_eq!(task["status"], "succeeded", "{task}");
     let object = task["result"]["objectName"].as_str().unwrap().to_owned();
     assert!(sshd.base.join(&object).is_file());
@@ -201,19 +184,19 @@ async fn backup_to_sftp_and_restore() {
     );
 
     let target = dir.path().join("restored.db");
-    let r = call(
-        &w,
-        Method::POST,
-        "/v1/restores",
-        Some(json!({
-            "source": {"storage": sshd.password_spec(), "objectName": object},
-            "encryption": {"keyHex": KEY_HEX},
-            "target": {"engine": "sqlite", "path": target},
-            "expectedSha256": task["result"]["sha256"],
-        })),
-    )
-    .await;
-    let restored = wait_task(&w, r.json["taskId"].as_str().unwrap()).await;
+    let r = w
+        .call(
+            Method::POST,
+            "/v1/restores",
+            Some(json!({
+                "source": {"storage": sshd.password_spec(), "objectName": object},
+                "encryption": {"keyHex": KEY_HEX},
+                "target": {"engine": "sqlite", "path": target},
+                "expectedSha256": task["result"]["sha256"],
+            })),
+        )
+        .await;
+    let restored = w.wait_task(r.json["taskId"].as_str().unwrap()).await;
     assert_eq!(restored["status"], "succeeded", "{restored}");
     assert_eq!(
         sqlite(&target, "SELECT count(*), max(s) FROM t"),
@@ -311,24 +294,24 @@ async fn server_killed_mid_upload_fails_cleanly() {
          WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i < 160)
          INSERT INTO t SELECT i, randomblob(1048576) FROM c;",
     );
-    let r = call(
-        &w,
-        Method::POST,
-        "/v1/backups",
-        Some(json!({
-            "source": {"engine": "sqlite", "path": db},
-            "compression": "NONE",
-            "destinations": [{"id": "sftp", "storage": sshd.key_spec()}],
-            "jobName": "nightly",
-        })),
-    )
-    .await;
+    let r = w
+        .call(
+            Method::POST,
+            "/v1/backups",
+            Some(json!({
+                "source": {"engine": "sqlite", "path": db},
+                "compression": "NONE",
+                "destinations": [{"id": "sftp", "storage": sshd.key_spec()}],
+                "jobName": "nightly",
+            })),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
     let id = r.json["taskId"].as_str().unwrap().to_owned();
     // Kill the server once some bytes went out (mid-upload).
     let started = std::time::Instant::now();
     loop {
-        let t = call(&w, Method::GET, &format!("/v1/tasks/{id}"), None).await;
+        let t = w.call(Method::GET, &format!("/v1/tasks/{id}"), None).await;
         assert_eq!(
             t.json["status"], "running",
             "finished before the kill: {}",
@@ -341,7 +324,7 @@ async fn server_killed_mid_upload_fails_cleanly() {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     sshd.kill_all();
-    let task = wait_task(&w, &id).await;
+    let task = w.wait_task(&id).await;
     assert_eq!(task["status"], "failed", "{task}");
     let error = task["error"].as_str().unwrap();
     assert!(error.to_lowercase().contains("sftp"), "{error}");

@@ -236,19 +236,6 @@ async fn probe_local_s3_and_sftp() {
     w.stop().await.unwrap();
 }
 
-async fn wait_task(w: &Worker, id: &str) -> Value {
-    for _ in 0..600 {
-        let r = w
-            .request(Method::GET, &format!("/v1/tasks/{id}"), Some(TOKEN), None)
-            .await;
-        if r.json["status"] != "running" {
-            return r.json;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("task {id} did not finish");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_streams_from_s3_and_decrypts() {
     let w = Worker::start().await;
@@ -273,7 +260,7 @@ async fn get_streams_from_s3_and_decrypts() {
         "jobName": "j",
     });
     let r = w.post("/v1/backups", Some(TOKEN), &body.to_string()).await;
-    let task = wait_task(&w, r.json["taskId"].as_str().unwrap()).await;
+    let task = w.wait_task(r.json["taskId"].as_str().unwrap()).await;
     assert_eq!(task["status"], "succeeded", "{task}");
     let object = task["result"]["objectName"].as_str().unwrap();
 

@@ -5,28 +5,11 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Worker, TOKEN};
+use common::Worker;
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
 
 const KEY_HEX: &str = "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100";
-
-async fn call(w: &Worker, method: Method, path: &str, body: Option<Value>) -> common::Reply {
-    let body = body.map(|b| b.to_string());
-    w.request(method, path, Some(TOKEN), body.as_deref()).await
-}
-
-async fn wait_task(w: &Worker, id: &str) -> Value {
-    for _ in 0..600 {
-        let r = call(w, Method::GET, &format!("/v1/tasks/{id}"), None).await;
-        assert_eq!(r.status, StatusCode::OK);
-        if r.json["status"] != "running" {
-            return r.json;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("task {id} did not finish");
-}
 
 fn sqlite(path: &std::path::Path, sql: &str) -> String {
     let out = Command::new("sqlite3").arg(path).arg(sql).output().unwrap();
@@ -48,7 +31,7 @@ async fn backup_then_restore_over_http() {
     let fp = dbackup_worker::format::BackupKey::from_hex(KEY_HEX)
         .unwrap()
         .fingerprint_hex();
-    let r = call(&w, Method::POST,
+    let r = w.call(Method::POST,
             "/v1/backups",
             Some(json!({
                 "executionId": "exec-42",
@@ -63,7 +46,7 @@ async fn backup_then_restore_over_http() {
         .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
     let id = r.json["taskId"].as_str().unwrap().to_owned();
-    let task = wait_task(&w, &id).await;
+    let task = w.wait_task(&id).await;
     assert_eq!(task["status"], "succeeded", "{task}");
     assert_eq!(task["executionId"], "exec-42");
     let object = task["result"]["objectName"].as_str().unwrap();
@@ -78,20 +61,20 @@ async fn backup_then_restore_over_http() {
     std::fs::remove_file(base.join(format!("{object}.meta.json"))).unwrap();
 
     let target = dir.path().join("restored.db");
-    let r = call(
-        &w,
-        Method::POST,
-        "/v1/restores",
-        Some(json!({
-            "source": {"storage": {"kind": "local", "path": base}, "objectName": object},
-            "encryption": {"keyHex": KEY_HEX},
-            "target": {"engine": "sqlite", "path": target},
-            "expectedSha256": task["result"]["sha256"],
-        })),
-    )
-    .await;
+    let r = w
+        .call(
+            Method::POST,
+            "/v1/restores",
+            Some(json!({
+                "source": {"storage": {"kind": "local", "path": base}, "objectName": object},
+                "encryption": {"keyHex": KEY_HEX},
+                "target": {"engine": "sqlite", "path": target},
+                "expectedSha256": task["result"]["sha256"],
+            })),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
-    let task = wait_task(&w, r.json["taskId"].as_str().unwrap()).await;
+    let task = w.wait_task(r.json["taskId"].as_str().unwrap()).await;
     assert_eq!(task["status"], "succeeded", "{task}");
     assert_eq!(
         sqlite(&target, "SELECT count(*), max(s) FROM t"),
@@ -99,19 +82,19 @@ async fn backup_then_restore_over_http() {
     );
 
     // A wrong expected checksum fails before the target is touched.
-    let r = call(
-        &w,
-        Method::POST,
-        "/v1/restores",
-        Some(json!({
-            "source": {"storage": {"kind": "local", "path": base}, "objectName": object},
-            "encryption": {"keyHex": KEY_HEX},
-            "target": {"engine": "sqlite", "path": dir.path().join("never.db")},
-            "expectedSha256": "00".repeat(32),
-        })),
-    )
-    .await;
-    let task = wait_task(&w, r.json["taskId"].as_str().unwrap()).await;
+    let r = w
+        .call(
+            Method::POST,
+            "/v1/restores",
+            Some(json!({
+                "source": {"storage": {"kind": "local", "path": base}, "objectName": object},
+                "encryption": {"keyHex": KEY_HEX},
+                "target": {"engine": "sqlite", "path": dir.path().join("never.db")},
+                "expectedSha256": "00".repeat(32),
+            })),
+        )
+        .await;
+    let task = w.wait_task(r.json["taskId"].as_str().unwrap()).await;
     assert_eq!(task["status"], "failed");
     assert!(
         task["error"]
@@ -146,12 +129,12 @@ async fn invalid_requests_are_400() {
                "destinations": [{"id": "d1", "storage": {"kind": "local", "path": "/tmp"}}], "jobName": "j"}),
     ];
     for body in cases {
-        let r = call(&w, Method::POST, "/v1/backups", Some(body.clone())).await;
+        let r = w
+            .call(Method::POST, "/v1/backups", Some(body.clone()))
+            .await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body} → {}", r.json);
     }
-    let r = call(
-        &w,
-        Method::POST,
+    let r = w.call(Method::POST,
         "/v1/restores",
         Some(
             json!({"source": {"storage": {"kind": "local", "path": "/tmp"}, "objectName": "../etc/passwd"},
@@ -160,7 +143,7 @@ async fn invalid_requests_are_400() {
     )
     .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.json);
-    let r = call(&w, Method::GET, "/v1/tasks/nope", None).await;
+    let r = w.call(Method::GET, "/v1/tasks/nope", None).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     w.stop().await.unwrap();
 }
@@ -228,7 +211,7 @@ async fn cancel_mid_dump_kills_the_child_and_leaves_nothing() {
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let base = tempfile::tempdir().unwrap();
-    let r = call(&w, Method::POST,
+    let r = w.call(Method::POST,
             "/v1/backups",
             Some(json!({
                 "source": {"engine": "postgresql", "host": "127.0.0.1", "port": 5432, "user": "postgres", "database": db},
@@ -248,9 +231,11 @@ async fn cancel_mid_dump_kills_the_child_and_leaves_nothing() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let r = call(&w, Method::POST, &format!("/v1/tasks/{id}/cancel"), None).await;
+    let r = w
+        .call(Method::POST, &format!("/v1/tasks/{id}/cancel"), None)
+        .await;
     assert_eq!(r.status, StatusCode::ACCEPTED);
-    let task = wait_task(&w, &id).await;
+    let task = w.wait_task(&id).await;
     let still_running = pg_dump_running_for(&db);
     let files: Vec<_> = walk(base.path());
     let _ = locker.kill();
@@ -300,9 +285,13 @@ async fn concurrency_limit_answers_429_when_full() {
         "compression": "NONE",
         "destinations": [{"id": "d1", "storage": {"kind": "local", "path": base.path()}}], "jobName": "j",
     });
-    let first = call(&w, Method::POST, "/v1/backups", Some(body.clone())).await;
+    let first = w
+        .call(Method::POST, "/v1/backups", Some(body.clone()))
+        .await;
     assert_eq!(first.status, StatusCode::ACCEPTED, "{}", first.json);
-    let second = call(&w, Method::POST, "/v1/backups", Some(body.clone())).await;
+    let second = w
+        .call(Method::POST, "/v1/backups", Some(body.clone()))
+        .await;
     let _ = locker.kill();
     let _ = locker.wait();
     assert_eq!(
@@ -317,15 +306,15 @@ async fn concurrency_limit_answers_429_when_full() {
         details.contains("at most 1") && details.contains("DBACKUP_WORKER_MAX_TASKS"),
         "{details}"
     );
-    let done = wait_task(&w, first.json["taskId"].as_str().unwrap()).await;
+    let done = w.wait_task(first.json["taskId"].as_str().unwrap()).await;
     assert_eq!(done["status"], "succeeded", "{done}");
     // Another job name: object names carry the time to the second, and the first backup may
     // have finished within the same second.
     let mut body = body;
     body["jobName"] = json!("j-again");
-    let third = call(&w, Method::POST, "/v1/backups", Some(body)).await;
+    let third = w.call(Method::POST, "/v1/backups", Some(body)).await;
     assert_eq!(third.status, StatusCode::ACCEPTED, "{}", third.json);
-    let done = wait_task(&w, third.json["taskId"].as_str().unwrap()).await;
+    let done = w.wait_task(third.json["taskId"].as_str().unwrap()).await;
     psql(
         "postgres",
         &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
@@ -356,7 +345,7 @@ async fn fan_out_with_one_failing_destination_is_partial() {
     sqlite(&db, "CREATE TABLE t(id INTEGER PRIMARY KEY, s TEXT); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i < 3000) INSERT INTO t SELECT i, 'v' || i FROM c;");
     std::fs::write(dir.path().join("a-file"), "not a directory").unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-    let r = call(&w, Method::POST, "/v1/backups", Some(json!({
+    let r = w.call(Method::POST, "/v1/backups", Some(json!({
         "source": {"engine": "sqlite", "path": db},
         "compression": "ZSTD",
         "destinations": [
@@ -368,7 +357,7 @@ async fn fan_out_with_one_failing_destination_is_partial() {
         "meta": {"k": "v"},
     }))).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
-    let task = wait_task(&w, r.json["taskId"].as_str().unwrap()).await;
+    let task = w.wait_task(r.json["taskId"].as_str().unwrap()).await;
     assert_eq!(task["status"], "partial", "{task}");
     let result = &task["result"];
     let object = result["objectName"].as_str().unwrap();
@@ -403,13 +392,13 @@ async fn fan_out_with_one_failing_destination_is_partial() {
     }
 
     // Every destination failing fails the task.
-    let r = call(&w, Method::POST, "/v1/backups", Some(json!({
+    let r = w.call(Method::POST, "/v1/backups", Some(json!({
         "source": {"engine": "sqlite", "path": db},
         "compression": "NONE",
         "destinations": [{"id": "broken", "storage": {"kind": "local", "path": dir.path().join("a-file/x")}}],
         "jobName": "j",
     }))).await;
-    let task = wait_task(&w, r.json["taskId"].as_str().unwrap()).await;
+    let task = w.wait_task(r.json["taskId"].as_str().unwrap()).await;
     assert_eq!(task["status"], "failed", "{task}");
     assert!(
         task["error"]
@@ -424,15 +413,15 @@ async fn fan_out_with_one_failing_destination_is_partial() {
         json!([]),
         json!([{"id": "x", "storage": {"kind": "local", "path": a}}, {"id": "x", "storage": {"kind": "local", "path": b}}]),
     ] {
-        let r = call(
-            &w,
-            Method::POST,
-            "/v1/backups",
-            Some(json!({
+        let r = w
+            .call(
+                Method::POST,
+                "/v1/backups",
+                Some(json!({
             "source": {"engine": "sqlite", "path": db}, "compression": "NONE",
             "destinations": destinations, "jobName": "j"})),
-        )
-        .await;
+            )
+            .await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.json);
     }
     w.stop().await.unwrap();
@@ -463,9 +452,11 @@ async fn same_second_backups_get_unique_names() {
     };
     let mut names = Vec::new();
     for execution in ["Exec-0001-aaaa", "Exec-0002-bbbb"] {
-        let r = call(&w, Method::POST, "/v1/backups", Some(body(Some(execution)))).await;
+        let r = w
+            .call(Method::POST, "/v1/backups", Some(body(Some(execution))))
+            .await;
         assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
-        let task = wait_task(&w, r.json["taskId"].as_str().unwrap()).await;
+        let task = w.wait_task(r.json["taskId"].as_str().unwrap()).await;
         assert_eq!(task["status"], "succeeded", "{task}");
         names.push(task["result"]["objectName"].as_str().unwrap().to_owned());
     }
@@ -479,14 +470,14 @@ async fn same_second_backups_get_unique_names() {
 
     // Two at once, no execution id: both succeed under distinct names (task-id suffixes).
     let (a, b) = tokio::join!(
-        call(&w, Method::POST, "/v1/backups", Some(body(None))),
-        call(&w, Method::POST, "/v1/backups", Some(body(None))),
+        w.call(Method::POST, "/v1/backups", Some(body(None))),
+        w.call(Method::POST, "/v1/backups", Some(body(None))),
     );
     for r in [&a, &b] {
         assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
     }
-    let ta = wait_task(&w, a.json["taskId"].as_str().unwrap()).await;
-    let tb = wait_task(&w, b.json["taskId"].as_str().unwrap()).await;
+    let ta = w.wait_task(a.json["taskId"].as_str().unwrap()).await;
+    let tb = w.wait_task(b.json["taskId"].as_str().unwrap()).await;
     assert_eq!(ta["status"], "succeeded", "{ta}");
     assert_eq!(tb["status"], "succeeded", "{tb}");
     for t in [&ta, &tb] {
@@ -500,17 +491,17 @@ async fn same_second_backups_get_unique_names() {
     // Every object is intact and restorable.
     for (i, name) in names.iter().enumerate() {
         let target = dir.path().join(format!("restored-{i}.db"));
-        let r = call(
-            &w,
-            Method::POST,
-            "/v1/restores",
-            Some(json!({
-                "source": {"storage": {"kind": "local", "path": base}, "objectName": name},
-                "target": {"engine": "sqlite", "path": target},
-            })),
-        )
-        .await;
-        let task = wait_task(&w, r.json["taskId"].as_str().unwrap()).await;
+        let r = w
+            .call(
+                Method::POST,
+                "/v1/restores",
+                Some(json!({
+                    "source": {"storage": {"kind": "local", "path": base}, "objectName": name},
+                    "target": {"engine": "sqlite", "path": target},
+                })),
+            )
+            .await;
+        let task = w.wait_task(r.json["taskId"].as_str().unwrap()).await;
         assert_eq!(task["status"], "succeeded", "{name}: {task}");
         assert_eq!(sqlite(&target, "SELECT count(*) FROM t"), "3000");
     }

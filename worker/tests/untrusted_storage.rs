@@ -7,32 +7,15 @@
 mod common;
 
 use std::process::Command;
-use std::time::Duration;
 
 use base64::Engine;
 use common::cli::{psql, rand_name};
-use common::{Worker, TOKEN};
+use common::Worker;
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 const KEY_HEX: &str = "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100";
-
-async fn call(w: &Worker, method: Method, path: &str, body: Option<Value>) -> common::Reply {
-    let body = body.map(|b| b.to_string());
-    w.request(method, path, Some(TOKEN), body.as_deref()).await
-}
-
-async fn wait_task(w: &Worker, id: &str) -> Value {
-    for _ in 0..600 {
-        let r = call(w, Method::GET, &format!("/v1/tasks/{id}"), None).await;
-        if r.json["status"] != "running" {
-            return r.json;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("task {id} did not finish");
-}
 
 fn pg_exists(db: &str) -> bool {
     psql(
@@ -60,9 +43,9 @@ async fn restore(w: &Worker, base: &std::path::Path, object: &str, extra: Value)
             body[k] = v.clone();
         }
     }
-    let r = call(w, Method::POST, "/v1/restores", Some(body)).await;
+    let r = w.call(Method::POST, "/v1/restores", Some(body)).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
-    wait_task(w, r.json["taskId"].as_str().unwrap()).await
+    w.wait_task(r.json["taskId"].as_str().unwrap()).await
 }
 
 #[tokio::test]
@@ -76,22 +59,22 @@ async fn a_plain_dump_in_place_of_an_encrypted_backup_is_refused() {
     psql(&evil, "CREATE TABLE planted AS SELECT 'attacker' AS who");
 
     // An encrypted backup (no compression, so the name carries no compression hint).
-    let r = call(
-        &w,
-        Method::POST,
-        "/v1/backups",
-        Some(json!({
-            "source": {"engine": "postgresql", "host": "127.0.0.1", "port": 5432,
-                       "user": "postgres", "database": legit},
-            "compression": "NONE",
-            "encryption": {"keyHex": KEY_HEX},
-            "destinations": [{"id": "d1", "storage": {"kind": "local", "path": base.path()}}],
-            "jobName": "nightly",
-        })),
-    )
-    .await;
+    let r = w
+        .call(
+            Method::POST,
+            "/v1/backups",
+            Some(json!({
+                "source": {"engine": "postgresql", "host": "127.0.0.1", "port": 5432,
+                           "user": "postgres", "database": legit},
+                "compression": "NONE",
+                "encryption": {"keyHex": KEY_HEX},
+                "destinations": [{"id": "d1", "storage": {"kind": "local", "path": base.path()}}],
+                "jobName": "nightly",
+            })),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
-    let backup = wait_task(&w, r.json["taskId"].as_str().unwrap()).await;
+    let backup = w.wait_task(r.json["taskId"].as_str().unwrap()).await;
     assert_eq!(backup["status"], "succeeded", "{backup}");
     let object = backup["result"]["objectName"].as_str().unwrap().to_owned();
     assert!(object.ends_with(".dump.dbk"), "{object}");
@@ -180,35 +163,35 @@ async fn unseal_refuses_plaintext_where_a_container_is_expected() {
     let w = Worker::start().await;
     let plain = base64::engine::general_purpose::STANDARD.encode(br#"{"kind":"dbackup-config"}"#);
     // A key supplied: the content must be a container.
-    let r = call(
-        &w,
-        Method::POST,
-        "/v1/unseal",
-        Some(json!({"contentBase64": plain, "keyHex": KEY_HEX})),
-    )
-    .await;
+    let r = w
+        .call(
+            Method::POST,
+            "/v1/unseal",
+            Some(json!({"contentBase64": plain, "keyHex": KEY_HEX})),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     assert!(r.json["details"]
         .as_str()
         .unwrap()
         .contains("not an encrypted"));
     // The object's name says encrypted.
-    let r = call(
-        &w,
-        Method::POST,
-        "/v1/unseal",
-        Some(json!({"contentBase64": plain,
+    let r = w
+        .call(
+            Method::POST,
+            "/v1/unseal",
+            Some(json!({"contentBase64": plain,
                     "name": "config-backups/dbackup-config_2026-01-01T00-00-00Z.json.gz.dbk"})),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     // Plaintext under a plain name, without a key, is still read (unencrypted config backups).
-    let r = call(
-        &w,
-        Method::POST,
-        "/v1/unseal",
-        Some(json!({"contentBase64": plain, "name": "config-backups/x.json"})),
-    )
-    .await;
+    let r = w
+        .call(
+            Method::POST,
+            "/v1/unseal",
+            Some(json!({"contentBase64": plain, "name": "config-backups/x.json"})),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 }

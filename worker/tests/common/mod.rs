@@ -124,6 +124,28 @@ impl Worker {
         self.request(Method::POST, path, token, Some(body)).await
     }
 
+    /// A request with the token and an optional JSON body.
+    pub async fn call(&self, method: Method, path: &str, body: Option<serde_json::Value>) -> Reply {
+        let body = body.map(|b| b.to_string());
+        self.request(method, path, Some(TOKEN), body.as_deref())
+            .await
+    }
+
+    /// Polls `GET /v1/tasks/{id}` until the task no longer runs (at most 2 minutes); the task.
+    pub async fn wait_task(&self, id: &str) -> serde_json::Value {
+        for _ in 0..1200 {
+            let r = self
+                .call(Method::GET, &format!("/v1/tasks/{id}"), None)
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            if r.json["status"] != "running" {
+                return r.json;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("task {id} did not finish");
+    }
+
     pub async fn probe(&self, body: serde_json::Value) -> Reply {
         self.post("/v1/probe", Some(TOKEN), &body.to_string()).await
     }
