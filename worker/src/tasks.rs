@@ -773,6 +773,9 @@ pub fn start_backup(
             .check_roots(&config.local_roots)
             .map_err(|e| Error::InvalidBody(format!("destinations[{i}].{e}")))?;
     }
+    plan.source
+        .check_paths(&config.local_roots)
+        .map_err(|e| Error::InvalidBody(e.to_string()))?;
     let callback = plan.callback.clone();
     start(
         registry,
@@ -794,6 +797,9 @@ pub fn start_restore(
     plan.storage
         .check_roots(&config.local_roots)
         .map_err(|e| Error::InvalidBody(format!("source.{e}")))?;
+    plan.target
+        .check_paths(&config.local_roots)
+        .map_err(|e| Error::InvalidBody(e.to_string()))?;
     let callback = plan.callback.clone();
     start(
         registry,
@@ -1244,7 +1250,7 @@ pub fn run_restore(config: &Config, task: &Task, plan: &RestorePlan) -> Result<V
     }
     task.set_stage("restoring");
     task.log("info", &format!("restoring {}", plan.object_name));
-    let mut restore = target.start_restore(&preflight, &task.slot)?;
+    let mut restore = target.start_restore(config, &preflight, &task.slot)?;
     task.progress
         .bytes_in
         .fetch_add(head.len() as u64, Ordering::Relaxed);
@@ -1432,7 +1438,7 @@ fn run_restore_multi(
             }
             task.set_stage("restoring");
             task.log("info", &format!("restoring database {name} into {to}"));
-            let mut restore = target.start_restore(&pre, &task.slot)?;
+            let mut restore = target.start_restore(config, &pre, &task.slot)?;
             let before = task.progress.bytes_in.load(Ordering::Relaxed);
             task.progress
                 .bytes_in

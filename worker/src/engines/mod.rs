@@ -17,6 +17,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::error::Error;
+use crate::storage::LocalRoots;
 use crate::Config;
 
 /// Successful answer of `POST /v1/probe` (docs/CONTRACTS.md).
@@ -257,8 +258,20 @@ impl Source {
         }
     }
 
+    /// The database file this source reads (SQLite) must lie outside the worker's data
+    /// directory ([`LocalRoots::check_file`]); the error names `source.path`. Checked when a
+    /// task or probe is accepted and again when the dump starts.
+    pub fn check_paths(&self, roots: &LocalRoots) -> std::io::Result<()> {
+        match self {
+            Source::Sqlite(f) => roots.check_file(&f.path, "source.path").map(drop),
+            _ => Ok(()),
+        }
+    }
+
     /// Starts the dump. Blocking (SQLite makes its copy here).
     pub fn start_dump(&self, config: &Config, slot: &process::ChildSlot) -> Result<Dump, String> {
+        self.check_paths(&config.local_roots)
+            .map_err(|e| e.to_string())?;
         Ok(match self {
             Source::Postgres(c) => {
                 let started = postgres::start_dump(c, config, slot)?;
@@ -455,12 +468,26 @@ impl Target {
         }
     }
 
+    /// The file this target writes (SQLite database, Redis/Valkey RDB) must lie outside the
+    /// worker's data directory ([`LocalRoots::check_file`]); the error names `target.path` or
+    /// `target.rdbPath`. Checked when the restore is accepted and again when it starts.
+    pub fn check_paths(&self, roots: &LocalRoots) -> std::io::Result<()> {
+        match self {
+            Target::Sqlite(f) => roots.check_file(&f.path, "target.path").map(drop),
+            Target::Redis(t) => roots.check_file(&t.rdb_path, "target.rdbPath").map(drop),
+            _ => Ok(()),
+        }
+    }
+
     /// Starts the restore: a tool reading stdin, or a file placement.
     pub fn start_restore(
         &self,
+        config: &Config,
         pre: &Preflight,
         slot: &process::ChildSlot,
     ) -> Result<Restore, String> {
+        self.check_paths(&config.local_roots)
+            .map_err(|e| e.to_string())?;
         Ok(match self {
             Target::Postgres(c) => {
                 Restore::from_process(postgres::start_restore(c, pre.pg()?, slot)?, None)?

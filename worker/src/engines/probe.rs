@@ -164,6 +164,11 @@ pub(crate) async fn sqlite(config: &Config, map: Map<String, Value>) -> Result<P
     let file: sqlite::SqliteFile = serde_json::from_value(Value::Object(map))
         .map_err(|e| Error::InvalidBody(e.to_string()))?;
     file.validate()?;
+    // Probing reads the file's first bytes and opens it: the data directory stays out of reach.
+    config
+        .local_roots
+        .check_file(&file.path, "path")
+        .map_err(|e| Error::InvalidBody(e.to_string()))?;
     let started = Instant::now();
     let meta = std::fs::metadata(&file.path).map_err(|e| {
         Error::ConnectionFailed(format!("{}: {}", file.path.display(), io_reason(&e)))

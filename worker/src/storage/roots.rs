@@ -100,6 +100,35 @@ impl LocalRoots {
     }
 }
 
+impl LocalRoots {
+    /// Checks the path of a database file the worker reads or writes (a SQLite source or
+    /// restore target, a Redis/Valkey RDB): with every symlink and `..` resolved it must lie
+    /// outside the data directory, which holds the app's own database (password hashes, sealed
+    /// secrets), `secrets.env` and the local backups. Anywhere else is the operator's and the
+    /// OS permissions' business. `Ok` is the resolved path; a refusal is `InvalidInput` whose
+    /// message starts with `<field>:`.
+    pub fn check_file(&self, path: &Path, field: &str) -> io::Result<PathBuf> {
+        let refuse = |why: String| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{field}: {} {why}", path.display()),
+            )
+        };
+        if !path.is_absolute() {
+            return Err(refuse("is not an absolute path".into()));
+        }
+        let resolved = resolve(path).map_err(|e| refuse(format!("cannot be resolved ({e})")))?;
+        if let Some(data) = self.data_dir.as_deref().and_then(|d| resolve(d).ok()) {
+            if resolved.starts_with(&data) {
+                return Err(refuse(
+                    "is inside the worker's data directory (DBACKUP_WORKER_DATA_DIR), which no database file may use".into(),
+                ));
+            }
+        }
+        Ok(resolved)
+    }
+}
+
 /// `path` with every existing symlink resolved and `.`/`..` applied, component by component;
 /// components that do not exist (yet) are kept as they are. A symlink whose target does not
 /// exist is an error (what it would become cannot be checked).
@@ -229,6 +258,35 @@ mod tests {
         assert!(roots.check(&data).is_err());
         assert!(roots.check(&parent.path().join("elsewhere")).is_ok());
         assert!(roots.check(&data.join("backups")).is_ok());
+    }
+
+    #[test]
+    fn database_files_stay_out_of_the_data_directory() {
+        let d = dirs();
+        std::fs::write(d.data.path().join("dbackup.db"), "x").unwrap();
+        std::os::unix::fs::symlink(d.data.path().join("dbackup.db"), d.root.path().join("l.db"))
+            .unwrap();
+        std::os::unix::fs::symlink(d.data.path(), d.outside.path().join("dir")).unwrap();
+        for bad in [
+            d.data.path().join("dbackup.db"),
+            d.data.path().join("secrets.env"),
+            d.data.path().join("backups/job/x.db"),
+            d.root.path().join("l.db"),
+            d.outside.path().join("dir/dbackup.db"),
+            d.outside.path().join("sub/../dir/dbackup.db"),
+            PathBuf::from("relative.db"),
+        ] {
+            let e = d.roots.check_file(&bad, "source.path").unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{bad:?}");
+            assert!(e.to_string().starts_with("source.path: "), "{e}");
+        }
+        // Anywhere else is fine, outside the roots of local storage too.
+        let elsewhere = d.outside.path().join("app.db");
+        assert!(d.roots.check_file(&elsewhere, "source.path").is_ok());
+        assert!(d
+            .roots
+            .check_file(Path::new("/var/lib/redis/dump.rdb"), "x")
+            .is_ok());
     }
 
     #[test]
