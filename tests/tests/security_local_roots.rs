@@ -95,3 +95,71 @@ async fn a_local_destination_outside_the_roots_is_refused_at_create() {
     );
     app.shutdown().await;
 }
+
+/// A SQLite source names a file the worker reads into storage: the app's own database in the
+/// data directory (password hashes, sealed secrets) is refused when the adapter is created or
+/// changed, directly or through a symlink, and the worker refuses it again on every backup
+/// (worker/tests/data_dir_files.rs).
+#[tokio::test]
+async fn a_sqlite_source_in_the_data_directory_is_refused_at_create() {
+    let app = start_app_with_worker().await;
+    let api = app.api();
+    let (_, admin) = api
+        .signup("Admin", "admin@example.com", TEST_PASSWORD)
+        .await;
+    let create = |path: Value| {
+        let api = &api;
+        let admin = &admin;
+        async move {
+            let r = api
+                .call(
+                    admin,
+                    "POST",
+                    "/api/adapters",
+                    Some(&json!({"name": "lite", "adapterId": "sqlite", "config": {"path": path}})),
+                )
+                .await;
+            (r.status, r.json())
+        }
+    };
+    let link = app.dir.join("innocent.db");
+    std::os::unix::fs::symlink(app.dir.join("data/dbackup.db"), &link).unwrap();
+    for path in [
+        json!(app.dir.join("data/dbackup.db")),
+        json!(app.dir.join("data/secrets.env")),
+        json!(link),
+        json!(app.dir.join("data/../data/dbackup.db")),
+    ] {
+        let (status, body) = create(path.clone()).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert!(
+            body["details"]["fields"]["path"].is_string(),
+            "{path}: {body}"
+        );
+        assert!(
+            body["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("invalid sqlite config: path"),
+            "{path}: {body}"
+        );
+    }
+    let listed = api.expect(&admin, "GET", "/api/adapters", None, 200).await;
+    assert_eq!(listed, json!([]), "nothing was saved");
+
+    // A SQLite file anywhere else is saved; changing it to the app's database is refused.
+    let (status, created) = create(json!(app.dir.join("shop.db"))).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap();
+    let r = api
+        .call(
+            &admin,
+            "PUT",
+            &format!("/api/adapters/{id}"),
+            Some(&json!({"config": {"path": app.dir.join("data/dbackup.db")}})),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(r.json()["details"]["field"], "path");
+    app.shutdown().await;
+}

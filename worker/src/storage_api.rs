@@ -38,6 +38,15 @@ struct ProbeRequest {
     storage: StorageSpec,
 }
 
+/// `check`: a storage spec, or a backup source whose file path is checked (SQLite: never in
+/// the data directory) — exactly one of them.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckRequest {
+    storage: Option<StorageSpec>,
+    source: Option<Value>,
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ListRequest {
@@ -127,8 +136,23 @@ pub(crate) async fn route(
     let roots = state.config.local_roots.clone();
     match op.as_str() {
         "check" => {
-            let r: ProbeRequest = parse(body)?;
-            checked(&r.storage, &roots)?;
+            match parse(body)? {
+                CheckRequest {
+                    storage: Some(storage),
+                    source: None,
+                } => checked(&storage, &roots)?,
+                CheckRequest {
+                    storage: None,
+                    source: Some(source),
+                } => crate::engines::Source::from_value(source)?
+                    .check_paths(&roots)
+                    .map_err(|e| Error::InvalidBody(e.to_string()))?,
+                _ => {
+                    return Err(Error::InvalidBody(
+                        "storage: send either storage or source".into(),
+                    ))
+                }
+            }
             Ok(boxed(json_response(StatusCode::OK, &json!({"ok": true}))))
         }
         "probe" => {

@@ -137,6 +137,14 @@ async fn a_sqlite_source_in_the_data_directory_is_refused() {
             refused(&r, "source.path", &format!("backup {what}"));
             let r = s.w.probe(json!({"engine": "sqlite", "path": path})).await;
             refused(&r, "path", &format!("probe {what}"));
+            // What the app asks before saving a SQLite source adapter.
+            let r = post(
+                &s.w,
+                "/v1/storage/check",
+                json!({"source": {"engine": "sqlite", "path": path}}),
+            )
+            .await;
+            refused(&r, "source.path", &format!("check {what}"));
         }
     }
     assert!(
@@ -148,6 +156,20 @@ async fn a_sqlite_source_in_the_data_directory_is_refused() {
     // A SQLite file anywhere else still backs up.
     let app = s.outside.path().join("app.db");
     sqlite(&app, "CREATE TABLE t(x); INSERT INTO t VALUES (1);");
+    let r = post(
+        &s.w,
+        "/v1/storage/check",
+        json!({"source": {"engine": "sqlite", "path": app}}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    for both_or_none in [
+        json!({}),
+        json!({"storage": {"kind": "local", "path": dest}, "source": {"engine": "sqlite", "path": app}}),
+    ] {
+        let r = post(&s.w, "/v1/storage/check", both_or_none).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    }
     let r = post(
         &s.w,
         "/v1/backups",

@@ -154,16 +154,17 @@ pub fn change_details(name: &str, current: &Adapter, incoming: Option<&Value>) -
     details
 }
 
-/// A local destination's path must be one the worker accepts (400 naming `path`).
-async fn check_local_path(
+/// A local destination's or SQLite source's path must be one the worker accepts (400 naming
+/// `path`).
+async fn check_worker_path(
     t: &registry::AdapterType,
     config: &serde_json::Map<String, Value>,
 ) -> Result<(), ApiError> {
-    let Some(request) = worker_spec::local_path_check(t.id, config) else {
+    let Some(request) = worker_spec::path_check(t.id, config) else {
         return Ok(());
     };
     let (status, body) = dbackup_web::worker::post_json("/v1/storage/check", &request).await?;
-    worker_spec::local_path_verdict(status, &body)
+    worker_spec::path_verdict(t.id, status, &body)
 }
 
 /// `POST /api/adapters` `{name, type?, adapterId, config}` → 201 with the masked adapter.
@@ -173,7 +174,7 @@ pub async fn create(ctx: &Ctx) -> Result<Response, ApiError> {
     access::require(ctx, t.kind, true)?;
     let name = check_name(&body.name)?;
     let config = validate::validate(t, &body.config)?;
-    check_local_path(t, &config).await?;
+    check_worker_path(t, &config).await?;
     let id = store::new_id()?;
     store::insert(&ctx.db, &sealer(ctx)?, &id, &name, t, &config)?;
     ctx.audit("create", "adapter", Some(&id), audit_details(&name, t))?;
@@ -204,7 +205,7 @@ pub async fn update(ctx: &Ctx) -> Result<Response, ApiError> {
         None => current.config.clone(),
     };
     if body.config.is_some() {
-        check_local_path(t, &config).await?;
+        check_worker_path(t, &config).await?;
     }
     store::update(&ctx.db, &sealer(ctx)?, &current.id, &name, t, &config)?;
     let details = change_details(&name, &current, body.config.as_ref());

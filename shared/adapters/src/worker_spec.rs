@@ -126,32 +126,38 @@ pub fn worker_source(a: &Adapter) -> Result<Value, ApiError> {
     Ok(Value::Object(out))
 }
 
-/// The worker request (`POST /v1/storage/check`) that checks a local destination's `path`
-/// against the worker's local storage roots before it is saved; `None` for other adapters. The
-/// worker is the authority on where local storage may live (`DBACKUP_LOCAL_ROOTS`, never its
-/// data directory), and it refuses such paths again on every storage operation.
-pub fn local_path_check(adapter_id: &str, config: &Map<String, Value>) -> Option<Value> {
-    (adapter_id == "local")
-        .then(|| json!({"storage": {"kind": "local", "path": config.get("path")}}))
+/// The worker request (`POST /v1/storage/check`) that checks an adapter's `path` before it is
+/// saved; `None` for adapters without one. The worker is the authority on which of its files
+/// may be used: a local destination must lie inside its local storage roots
+/// (`DBACKUP_LOCAL_ROOTS`), a SQLite source outside its data directory; it refuses such paths
+/// again on every operation.
+pub fn path_check(adapter_id: &str, config: &Map<String, Value>) -> Option<Value> {
+    let path = config.get("path");
+    match adapter_id {
+        "local" => Some(json!({"storage": {"kind": "local", "path": path}})),
+        "sqlite" => Some(json!({"source": {"engine": "sqlite", "path": path}})),
+        _ => None,
+    }
 }
 
-/// The worker's answer to [`local_path_check`]: 200 passes, its 400 is ours naming `path`;
-/// anything else is the worker's failure (nothing is saved unchecked).
-pub fn local_path_verdict(status: u16, body: &Value) -> Result<(), ApiError> {
+/// The worker's answer to [`path_check`]: 200 passes, its 400 is ours naming `path`; anything
+/// else is the worker's failure (nothing is saved unchecked).
+pub fn path_verdict(adapter_id: &str, status: u16, body: &Value) -> Result<(), ApiError> {
     match status {
         200 => Ok(()),
         400 => {
             let why = body["details"].as_str().unwrap_or("is not allowed");
-            let why = why.strip_prefix("storage.path: ").unwrap_or(why);
+            let why = ["storage.path: ", "source.path: "]
+                .iter()
+                .find_map(|field| why.strip_prefix(field))
+                .unwrap_or(why);
             Err(
-                ApiError::bad_request(format!("invalid local config: path {why}"))
+                ApiError::bad_request(format!("invalid {adapter_id} config: path {why}"))
                     .with_details(json!({"field": "path", "fields": {"path": why}})),
             )
         }
-        s => Err(
-            ApiError::new(502, "the worker could not check the local path")
-                .with_cause(format!("POST /v1/storage/check answered HTTP {s}: {body}")),
-        ),
+        s => Err(ApiError::new(502, "the worker could not check the path")
+            .with_cause(format!("POST /v1/storage/check answered HTTP {s}: {body}"))),
     }
 }
 
@@ -256,12 +262,28 @@ pub(crate) mod tests {
         let config = json!({"path": "/etc"});
         let config = config.as_object().unwrap();
         assert_eq!(
-            local_path_check("local", config),
+            path_check("local", config),
             Some(json!({"storage": {"kind": "local", "path": "/etc"}}))
         );
-        assert_eq!(local_path_check("s3", config), None);
-        assert!(local_path_verdict(200, &json!({"ok": true})).is_ok());
-        let e = local_path_verdict(
+        assert_eq!(
+            path_check("sqlite", config),
+            Some(json!({"source": {"engine": "sqlite", "path": "/etc"}}))
+        );
+        assert_eq!(path_check("s3", config), None);
+        assert!(path_verdict("local", 200, &json!({"ok": true})).is_ok());
+        let e = path_verdict(
+            "sqlite",
+            400,
+            &json!({"error": "invalid request body",
+                    "details": "source.path: /d/dbackup.db is inside the worker's data directory"}),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.message,
+            "invalid sqlite config: path /d/dbackup.db is inside the worker's data directory"
+        );
+        let e = path_verdict(
+            "local",
             400,
             &json!({"error": "invalid request body",
                     "details": "storage.path: /etc is outside the directories allowed for local storage (/srv/b; DBACKUP_LOCAL_ROOTS)"}),
@@ -274,7 +296,7 @@ pub(crate) mod tests {
         );
         assert_eq!(e.details.unwrap()["field"], "path");
         assert_eq!(
-            local_path_verdict(500, &Value::Null).unwrap_err().status,
+            path_verdict("local", 500, &Value::Null).unwrap_err().status,
             502
         );
     }
