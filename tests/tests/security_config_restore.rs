@@ -6,6 +6,8 @@
 //! everywhere (their old session answers 401). A document whose job has a cron string that
 //! `POST /api/jobs` rejects is a 400 naming the job and the field, and nothing is written.
 
+mod adapters_common;
+
 use dbackup_tests::{sqlite_json, Api, Credential, HttpResponse, RealApp, TEST_PASSWORD};
 use serde_json::{json, Value};
 
@@ -328,4 +330,46 @@ async fn an_entity_the_api_would_reject_is_a_400_naming_it_and_nothing_is_writte
     assert_eq!(e["details"]["entity"], "group", "{e}");
     assert_eq!(e["details"]["field"], "permissions", "{e}");
     s.app.shutdown().await;
+}
+
+/// Imported local destinations and SQLite sources go through the worker's path check as
+/// `POST /api/adapters` does (tests/tests/security_local_roots.rs): a destination at `/etc` or a
+/// SQLite source at the app's own database is a 400 naming the adapter and `path`, dry run
+/// included, and nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn imported_paths_the_worker_refuses_are_a_400_naming_the_adapter() {
+    let app = adapters_common::start_app_with_worker().await;
+    let api = app.api();
+    let (_, admin) = api
+        .signup("Admin", "admin@example.com", ADMIN_PASSWORD)
+        .await;
+    let app_db = app.dir.join("data/dbackup.db");
+    for (name, adapter) in [
+        (
+            "Disk",
+            json!({"name": "Disk", "type": "storage", "adapterId": "local",
+                   "config": {"path": "/etc"}}),
+        ),
+        (
+            "Own DB",
+            json!({"name": "Own DB", "type": "database", "adapterId": "sqlite",
+                   "config": {"path": app_db}}),
+        ),
+    ] {
+        let mut doc = document(json!([]), json!([]), json!([]), json!({}));
+        doc["adapters"] = json!([adapter]);
+        for dry_run in [true, false] {
+            let r = restore(&api, &admin, &doc, dry_run).await;
+            assert_eq!(r.status, 400, "{name} dry run {dry_run}: {}", r.text());
+            let e = r.json();
+            assert_eq!(e["details"]["entity"], "adapter", "{e}");
+            assert_eq!(e["details"]["name"], name, "{e}");
+            assert_eq!(e["details"]["field"], "path", "{e}");
+        }
+    }
+    assert_eq!(
+        one(&app, r#"SELECT count(*) AS v FROM "AdapterConfig""#),
+        json!(0)
+    );
+    app.shutdown().await;
 }

@@ -13,7 +13,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use dbackup_adapters_core::{fingerprint::fingerprint_hex, registry, secrets, validate, vault};
+use dbackup_adapters_core::{
+    fingerprint::fingerprint_hex, registry, secrets, validate, vault, worker_spec,
+};
 use dbackup_core::db::{Db, Value as DbValue};
 use dbackup_core::{net, ApiError};
 use dbackup_identity::permissions::{self, SUPER_ADMIN_GROUP};
@@ -219,6 +221,37 @@ struct Restorer<'a> {
     groups: HashMap<String, String>,
     /// Users whose password hash or group changed: signed out at the end.
     signed_out: Vec<String>,
+}
+
+/// The files the document's adapters name on the worker's machine — a local destination's
+/// directory, a SQLite source's file — checked by the worker (`POST /v1/storage/check`) as
+/// `POST /api/adapters` does ([`dbackup_adapters_core::worker_spec::path_check`]): a path
+/// outside the local storage roots or into the worker's data directory is a 400 naming the
+/// adapter and `path`, before anything is written (dry runs too). `post` is the worker.
+pub async fn check_worker_paths<P, F>(doc: &ConfigDocument, post: &mut P) -> Result<(), ApiError>
+where
+    P: FnMut(&'static str, Value) -> F,
+    F: std::future::Future<Output = Result<(u16, Vec<u8>), ApiError>>,
+{
+    for a in &doc.adapters {
+        let (Some(Value::String(adapter_id)), Some(Value::Object(config))) =
+            (a.get("adapterId"), a.get("config"))
+        else {
+            continue; // restore() refuses it, naming the field
+        };
+        if !config.get("path").is_some_and(Value::is_string) {
+            continue;
+        }
+        let Some(request) = worker_spec::path_check(adapter_id, config) else {
+            continue;
+        };
+        let name = a.get("name").and_then(Value::as_str).unwrap_or_default();
+        let (status, body) = post("/v1/storage/check", request).await?;
+        let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        worker_spec::path_verdict(adapter_id, status, &body)
+            .map_err(|e| about("adapter", name, e))?;
+    }
+    Ok(())
 }
 
 /// Restores `doc` into `db` on behalf of `who`; with `dry_run` nothing is committed. Returns

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use crate::objects::{self, ConfigBackupItem, ConfigBackupList};
-use crate::restore::{parse_document, restore, RestoreReport};
+use crate::restore::{check_worker_paths, parse_document, restore, RestoreReport};
 use crate::setting::{self, LastRun};
 use crate::sql::{rows, text};
 use crate::{export, ExportOptions};
@@ -369,6 +369,7 @@ where
         }
     };
     let doc = parse_document(&plain)?;
+    check_worker_paths(&doc, &mut post).await?;
     restore(db, sealer, &doc, &caller, now, dry_run)
 }
 
@@ -435,6 +436,32 @@ mod tests {
                     Some(b) => (200, b.clone()),
                     None => (404, br#"{"error":"not found"}"#.to_vec()),
                 },
+                // Like the worker: local storage outside /etc, no database file named
+                // dbackup.db (the data directory's).
+                "/v1/storage/check" => {
+                    let local = body["storage"]["path"].as_str().unwrap_or_default();
+                    let file = body["source"]["path"].as_str().unwrap_or_default();
+                    if local.starts_with("/etc") {
+                        let details = format!("storage.path: {local} is outside the directories allowed for local storage (/srv/b; DBACKUP_LOCAL_ROOTS)");
+                        (
+                            400,
+                            json!({"error": "invalid request body", "details": details})
+                                .to_string()
+                                .into_bytes(),
+                        )
+                    } else if file.ends_with("dbackup.db") {
+                        let details =
+                            format!("source.path: {file} is inside the worker's data directory");
+                        (
+                            400,
+                            json!({"error": "invalid request body", "details": details})
+                                .to_string()
+                                .into_bytes(),
+                        )
+                    } else {
+                        (200, br#"{"ok":true}"#.to_vec())
+                    }
+                }
                 other => panic!("unexpected {other}"),
             })
         }
@@ -609,6 +636,91 @@ mod tests {
             .clone()
             .expect("the document went to /v1/unseal");
         assert_eq!(sent["name"], json!(source.name));
+    }
+
+    /// Imported local destinations and SQLite sources go through the worker's path check, as
+    /// `POST /api/adapters` does: 400 naming the adapter and `path`, nothing written.
+    #[test]
+    fn imported_paths_are_checked_by_the_worker() {
+        let db = configured();
+        let s = SecretBox::from_hex_key(KEY).unwrap();
+        let fake = Fake::default();
+        block_on(run_and_record(&db, &s, Utc::now(), |p, b| {
+            std::future::ready(fake.post(p, b))
+        }))
+        .unwrap();
+        let stored = fake.objects.borrow().values().next().unwrap().clone();
+        let doc: Value = serde_json::from_slice(&stored).unwrap();
+        let admin = || Some(crate::testutil::super_admin("u", "s"));
+        let cases = [
+            ("disk", "local", "storage", "/etc/cron.d"),
+            ("app", "sqlite", "database", "/srv/dbackup/dbackup.db"),
+        ];
+        for (name, adapter_id, kind, path) in cases {
+            let mut doc = doc.clone();
+            let adapters = doc["adapters"].as_array_mut().unwrap();
+            adapters.retain(|a| a["name"] != name);
+            adapters.push(json!({"name": name, "type": kind, "adapterId": adapter_id,
+                                 "config": {"path": path}}));
+            for dry_run in [true, false] {
+                let checks = RefCell::new(0);
+                let e = block_on(restore_from(
+                    &db,
+                    &s,
+                    RestoreInput {
+                        upload: Some(doc.to_string().into_bytes()),
+                        dry_run,
+                        caller: admin(),
+                        ..Default::default()
+                    },
+                    Utc::now(),
+                    |p, b| {
+                        *checks.borrow_mut() += usize::from(p == "/v1/storage/check");
+                        std::future::ready(fake.post(p, b))
+                    },
+                ))
+                .unwrap_err();
+                assert_eq!(e.status, 400, "{e:?}");
+                assert!(
+                    e.message.starts_with(&format!(
+                        "invalid config backup: adapter {name:?}: invalid {adapter_id} config: path {path}"
+                    )),
+                    "{}",
+                    e.message
+                );
+                let details = e.details.unwrap();
+                assert_eq!(details["entity"], "adapter");
+                assert_eq!(details["name"], name);
+                assert_eq!(details["field"], "path");
+                assert!(*checks.borrow() >= 1);
+            }
+        }
+        let paths = crate::sql::rows(&db, r#"SELECT "name" FROM "AdapterConfig""#, &[]).unwrap();
+        assert_eq!(paths.len(), 1, "nothing was added");
+        let stored = crate::sql::rows(
+            &db,
+            r#"SELECT "config" FROM "AdapterConfig" WHERE "name" = 'disk'"#,
+            &[],
+        )
+        .unwrap();
+        let config = crate::sql::text(&stored[0], "config").unwrap();
+        assert!(config.contains("\"/b\""), "unchanged: {config}");
+
+        // The same document with paths the worker accepts restores.
+        let report = block_on(restore_from(
+            &db,
+            &s,
+            RestoreInput {
+                upload: Some(doc.to_string().into_bytes()),
+                dry_run: true,
+                caller: admin(),
+                ..Default::default()
+            },
+            Utc::now(),
+            |p, b| std::future::ready(fake.post(p, b)),
+        ))
+        .unwrap();
+        assert!(report.dry_run);
     }
 
     #[test]
