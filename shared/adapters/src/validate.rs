@@ -297,6 +297,53 @@ mod tests {
 
     /// Every URL or host a user types: link-local and cloud-metadata addresses are refused in
     /// any literal form, named by field; loopback and private ranges stay allowed.
+    /// A URL is shown back in answers: credentials in its userinfo would be too. Every URL
+    /// field refuses them, naming the field and where credentials go instead.
+    #[test]
+    fn credentials_in_url_fields_are_refused_by_field() {
+        let mut checked = 0;
+        for t in crate::registry::ADAPTERS {
+            for f in t.fields.iter().filter(|f| f.format == Format::HttpUrl) {
+                for url in [
+                    "https://user:pass@hooks.example/x",
+                    "https://token@hooks.example",
+                ] {
+                    let mut config: serde_json::Map<String, Value> = t
+                        .fields
+                        .iter()
+                        .filter(|g| g.required && g.name != f.name)
+                        .map(|g| {
+                            (
+                                g.name.into(),
+                                json!(if g.format == Format::Host {
+                                    "h.example"
+                                } else {
+                                    "x"
+                                }),
+                            )
+                        })
+                        .collect();
+                    config.insert(f.name.into(), json!(url));
+                    let err = validate(t, &Value::Object(config)).unwrap_err();
+                    assert_eq!(err.status, 400);
+                    let fields = &err.details.as_ref().unwrap()["fields"];
+                    assert_eq!(
+                        fields[f.name],
+                        net::CREDENTIALS_IN_URL,
+                        "{}.{}: {fields}",
+                        t.id,
+                        f.name
+                    );
+                    assert!(!format!("{err:?}").contains("pass@"), "{err:?}");
+                }
+                checked += 1;
+            }
+        }
+        // webhook url, discord/slack/teams webhookUrl + avatarUrl, telegram apiUrl, gotify and
+        // ntfy serverUrl, s3 and minio endpoint.
+        assert!(checked >= 10, "{checked}");
+    }
+
     #[test]
     fn metadata_targets_are_refused_by_field() {
         let refused = |id: &str, config: Value, field: &str| {

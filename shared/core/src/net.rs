@@ -132,12 +132,21 @@ pub fn check_host(host: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// The host part of an `http(s)://` URL (without userinfo and port), if it has one.
-pub fn url_host(url: &str) -> Option<&str> {
+/// The authority of a `scheme://` URL (userinfo, host, port).
+fn authority(url: &str) -> Option<&str> {
     let rest = url.split_once("://")?.1;
     // WHATWG URL parsers read `\` as `/` in http(s) URLs: `http://169.254.169.254\@x/` has
     // the host 169.254.169.254 for them, so it ends the authority here too.
-    let authority = rest.split(['/', '\\', '?', '#']).next()?;
+    rest.split(['/', '\\', '?', '#']).next()
+}
+
+/// What [`check_url`] answers for a URL with userinfo.
+pub const CREDENTIALS_IN_URL: &str =
+    "must not contain credentials (user:password@); put them in the token or header field";
+
+/// The host part of an `http(s)://` URL (without userinfo and port), if it has one.
+pub fn url_host(url: &str) -> Option<&str> {
+    let authority = authority(url)?;
     // The last '@' ends the userinfo, as URL parsers read it.
     let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
     let host = if hostport.starts_with('[') {
@@ -158,6 +167,11 @@ pub fn check_url(url: &str) -> Result<(), &'static str> {
     let Some(host) = url_host(url) else {
         return Err("must be an http:// or https:// URL with a host");
     };
+    // A URL is shown back in answers and logs like any other field; credentials in it would
+    // be too. They belong in the secret fields (token, authorization, headers).
+    if authority(url).is_some_and(|a| a.contains('@')) {
+        return Err(CREDENTIALS_IN_URL);
+    }
     // Percent-encoded hosts are decoded by some clients: refuse them rather than guess.
     if host.contains('%') && !host.contains(':') {
         return Err(REFUSED);
@@ -168,6 +182,27 @@ pub fn check_url(url: &str) -> Result<(), &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_in_urls_are_refused() {
+        for url in [
+            "https://user:pass@hooks.example/x",
+            "https://token@hooks.example",
+            "http://u:p@127.0.0.1:8080/",
+            "https://:secret@s3.example",
+            "https://a@b@hooks.example/",
+        ] {
+            assert_eq!(check_url(url), Err(CREDENTIALS_IN_URL), "{url}");
+        }
+        // An '@' after the authority is a path, query or fragment.
+        for url in [
+            "https://hooks.example/team@ops",
+            "https://hooks.example/x?to=a@b.example",
+            "https://hooks.example/#@x",
+        ] {
+            assert_eq!(check_url(url), Ok(()), "{url}");
+        }
+    }
 
     #[test]
     fn forbidden_addresses() {
