@@ -202,13 +202,25 @@ async fn rewrap_all(conn: &Connection, r: &Rewrap<'_>) -> Result<Rotated> {
         }
         for field in fields {
             let what = format!("AdapterConfig {id:?} ({adapter_id}) field {field}");
+            let context = format!("AdapterConfig.config.{field}:{id}");
+            // A secret map (webhook headers) has each value sealed under the field's context.
+            if let Some(Value::Object(map)) = cfg.get_mut(&field) {
+                for (key, v) in map.iter_mut() {
+                    let what = format!("{what}[{key:?}]");
+                    let Some(sealed) = v.as_str() else {
+                        bail!("{what} is not a sealed string; nothing was changed");
+                    };
+                    *v = Value::String(r.value(sealed, &context, &what)?);
+                }
+                n.adapter_fields += 1;
+                continue;
+            }
             let Some(sealed) = cfg.get(&field).and_then(Value::as_str) else {
                 if cfg.get(&field).is_some_and(|v| !v.is_null()) {
                     bail!("{what} is not a sealed string; nothing was changed");
                 }
                 continue;
             };
-            let context = format!("AdapterConfig.config.{field}:{id}");
             let again = r.value(sealed, &context, &what)?;
             cfg.insert(field, Value::String(again));
             n.adapter_fields += 1;
@@ -320,6 +332,43 @@ mod tests {
         rows(conn, sql, 1, ()).await.expect("query")[0][0]
             .clone()
             .expect("value")
+    }
+
+    /// The generic webhook's headers are a secret map: each value is re-wrapped, keys kept.
+    #[tokio::test]
+    async fn rewraps_each_webhook_header() {
+        let (_db, conn) = db().await;
+        let (old, new) = (
+            SecretBox::from_hex_key(OLD).unwrap(),
+            SecretBox::from_hex_key(NEW).unwrap(),
+        );
+        let context = "AdapterConfig.config.headers:w1";
+        let cfg = serde_json::json!({"url": "https://hooks.example", "headers": {
+            "Authorization": old.encrypt(b"Bearer t", context).unwrap(),
+            "X-Api-Key": old.encrypt(b"k", context).unwrap()}});
+        conn.execute(
+            r#"INSERT INTO "AdapterConfig" VALUES ('w1', 'webhook', ?1)"#,
+            [cfg.to_string()],
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            rotate(&conn, &old, &new, false)
+                .await
+                .unwrap()
+                .adapter_fields,
+            1
+        );
+        let cfg: Value =
+            serde_json::from_str(&one(&conn, r#"SELECT "config" FROM "AdapterConfig""#).await)
+                .unwrap();
+        let header = |k: &str| cfg["headers"][k].as_str().unwrap().to_owned();
+        assert_eq!(
+            new.decrypt(&header("Authorization"), context).unwrap(),
+            b"Bearer t"
+        );
+        assert_eq!(new.decrypt(&header("X-Api-Key"), context).unwrap(), b"k");
+        assert!(old.decrypt(&header("X-Api-Key"), context).is_err());
     }
 
     #[tokio::test]

@@ -507,3 +507,119 @@ async fn a_channel_error_body_is_not_echoed() {
     catcher.task.abort();
     app.shutdown().await;
 }
+
+/// Secrets never appear in answers: the generic webhook's header values (`Authorization:
+/// Bearer …`) are sealed at rest and masked per header, kept on PUT (and used) while `url`
+/// stays, and a URL carrying credentials in its userinfo is refused at validation, naming the
+/// field.
+#[tokio::test]
+async fn webhook_headers_and_url_credentials_are_never_shown_back() {
+    let app = RealApp::start().await;
+    let api = app.api();
+    let admin = signup(&api).await;
+    let catcher = Catcher::start(200, "ok").await;
+
+    let with_userinfo = format!("http://user:{CANARY}@{}/hook", catcher.addr);
+    for (adapter_id, field, config) in [
+        ("webhook", "url", json!({"url": with_userinfo})),
+        (
+            "gotify",
+            "serverUrl",
+            json!({"serverUrl": with_userinfo, "appToken": "t"}),
+        ),
+        (
+            "minio",
+            "endpoint",
+            json!({"endpoint": with_userinfo, "bucket": "b", "accessKeyId": "a",
+                   "secretAccessKey": "s"}),
+        ),
+    ] {
+        let r = api
+            .call(
+                &admin,
+                "POST",
+                "/api/adapters",
+                Some(&json!({"name": adapter_id, "adapterId": adapter_id, "config": config})),
+            )
+            .await;
+        assert_eq!(r.status, 400, "{adapter_id}: {}", r.text());
+        let body = r.json();
+        let why = body["details"]["fields"][field]
+            .as_str()
+            .unwrap_or_default();
+        assert!(why.contains("credentials"), "{adapter_id}: {body}");
+        assert!(!body.to_string().contains(CANARY), "{body}");
+    }
+
+    let url = catcher.url("/hook");
+    let created = create(
+        &api,
+        &admin,
+        "webhook",
+        json!({"url": url, "headers": {"Authorization": format!("Bearer {CANARY}"),
+                                       "X-Env": "prod"}}),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let shown = json!({"Authorization": MASK, "X-Env": MASK});
+    assert_eq!(created["config"]["headers"], shown, "{created}");
+    let one = api
+        .expect(&admin, "GET", &format!("/api/adapters/{id}"), None, 200)
+        .await;
+    let all = api.expect(&admin, "GET", "/api/adapters", None, 200).await;
+    for answer in [&created, &one, &all] {
+        assert!(!answer.to_string().contains(CANARY), "{answer}");
+    }
+    assert_eq!(one["config"]["headers"], shown);
+    let at_rest = sqlite_json(
+        &app.db_path(),
+        r#"SELECT "config" AS c FROM "AdapterConfig""#,
+    );
+    assert!(!at_rest[0]["c"].to_string().contains(CANARY), "{at_rest:?}");
+
+    // Saved back as shown (the form sends the masks): kept, and sent with the notification.
+    let config = one["config"].clone();
+    let r = api
+        .call(
+            &admin,
+            "PUT",
+            &format!("/api/adapters/{id}"),
+            Some(&json!({"config": config})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(!r.text().contains(CANARY));
+    let tested = api
+        .expect(
+            &admin,
+            "POST",
+            &format!("/api/adapters/{id}/test"),
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(tested["ok"], true, "{tested}");
+    let got = catcher.take();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        got[0].contains(&format!("Bearer {CANARY}")),
+        "the kept header is sent: {}",
+        got[0]
+    );
+
+    // Pointed elsewhere with the headers masked: they must be entered again.
+    let mut moved = config.clone();
+    moved["url"] = json!(catcher.url("/elsewhere"));
+    let r = api
+        .call(
+            &admin,
+            "PUT",
+            &format!("/api/adapters/{id}"),
+            Some(&json!({"config": moved})),
+        )
+        .await;
+    assert_must_reenter(&r, "headers", "url");
+    assert!(catcher.take().is_empty());
+    catcher.task.abort();
+    app.shutdown().await;
+}

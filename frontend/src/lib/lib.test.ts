@@ -63,6 +63,31 @@ describe('schema forms', () => {
     expect(toConfig(postgres, { ...v, headers: 'nocolon' }).errors).toEqual({ headers: '"nocolon" is not "name: value"' });
   });
 
+  it('keeps a secret map a map, its masked values sent back as shown', () => {
+    const webhook: AdapterType = {
+      id: 'webhook',
+      type: 'notification',
+      name: 'Generic webhook',
+      secretFields: ['authorization', 'headers'],
+      schema: {
+        type: 'object',
+        required: ['url'],
+        properties: {
+          url: { type: 'string' },
+          headers: { type: 'object', additionalProperties: { type: 'string' }, writeOnly: true, 'x-secret': true },
+        },
+      },
+    };
+    expect(fieldsOf(webhook).map((x) => [x.name, x.kind, x.secret])).toEqual([
+      ['url', 'text', false],
+      ['headers', 'map', true],
+    ]);
+    const v = initialValues(webhook, { url: 'https://h', headers: { Authorization: SECRET_MASK, 'X-Env': SECRET_MASK } });
+    expect(v.headers).toBe(`Authorization: ${SECRET_MASK}\nX-Env: ${SECRET_MASK}`);
+    const { config } = toConfig(webhook, { ...v, headers: `Authorization: ${SECRET_MASK}\nX-Env: staging` });
+    expect(config.headers).toEqual({ Authorization: SECRET_MASK, 'X-Env': 'staging' });
+  });
+
   it('humanizes names', () => {
     expect(humanize('privateKey')).toBe('Private key');
     expect(humanize('base_path')).toBe('Base path');

@@ -42,12 +42,13 @@ export function fieldsOf(t: AdapterType): Field[] {
     const secret = isSecret(t, name);
     const ty = typeOf(s);
     let kind: FieldKind = 'text';
-    if (secret) kind = /private.?key/i.test(name) || s.format === 'textarea' ? 'textarea' : 'password';
+    // A secret map (webhook headers) stays a "Name: value" map; the API masks each value.
+    if (ty === 'object') kind = 'map';
+    else if (secret) kind = /private.?key/i.test(name) || s.format === 'textarea' ? 'textarea' : 'password';
     else if (s.enum) kind = 'select';
     else if (ty === 'boolean') kind = 'boolean';
     else if (ty === 'integer' || ty === 'number') kind = 'number';
     else if (ty === 'array') kind = 'list';
-    else if (ty === 'object') kind = 'map';
     else if (s.format === 'textarea' || s.format === 'multiline') kind = 'textarea';
     return {
       name,

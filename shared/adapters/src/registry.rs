@@ -486,9 +486,14 @@ const WEBHOOK: &[Field] = &[
         field("method", FieldType::Enum(&["POST", "PUT", "PATCH"]), false),
         DefaultValue::Str("POST"),
     ),
+    // Headers carry credentials (`X-Api-Key`, `Authorization: Bearer …`): each value is a
+    // secret (sealed, masked per header, kept per header only while `url` is unchanged).
     described(
-        field("headers", FieldType::StringMap, false),
-        "Extra request headers (not secret; put credentials in `authorization`)",
+        Field {
+            secret: true,
+            ..field("headers", FieldType::StringMap, false)
+        },
+        "Extra request headers, one `Name: value` per line; values are kept secret",
     ),
     described(
         secret("authorization", false),
@@ -661,7 +666,13 @@ mod tests {
             assert!(ADAPTERS[i + 1..].iter().all(|b| b.id != a.id), "{}", a.id);
             for f in a.fields {
                 if f.secret {
-                    assert_eq!(f.ty, FieldType::String, "{}.{}", a.id, f.name);
+                    // A secret map (headers) seals and masks each value.
+                    assert!(
+                        matches!(f.ty, FieldType::String | FieldType::StringMap),
+                        "{}.{}",
+                        a.id,
+                        f.name
+                    );
                 }
             }
             for name in a.one_of {
@@ -715,7 +726,7 @@ mod tests {
             ("telegram", &["chatId", "disableNotification"]),
             ("gotify", &["priority"]),
             ("ntfy", &["topic", "priority"]),
-            ("webhook", &["method", "headers", "bodyTemplate"]),
+            ("webhook", &["method", "bodyTemplate"]),
             ("email", &["from", "to"]),
         ];
         for a in ADAPTERS {

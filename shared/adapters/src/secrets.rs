@@ -3,9 +3,11 @@
 //! At rest each secret field of `AdapterConfig.config` holds a [`SecretBox`] envelope
 //! (`v1:<base64>`, AES-256-GCM under `encryption_key`) bound to the context
 //! `AdapterConfig.config.<field>:<adapter id>`, so an envelope copied to another row or field
-//! does not decrypt. Answers carry [`MASK`] instead; a PUT that sends [`MASK`] keeps the stored
-//! secret as long as no field binding it to its target changes ([`merge`]). A stored value that
-//! does not decrypt is an error, never passed on as plaintext.
+//! does not decrypt. A secret map (the generic webhook's `headers`: `Authorization`,
+//! `X-Api-Key`, …) keeps its keys in clear and seals each value. Answers carry [`MASK`] instead
+//! (per value in a map); a PUT that sends [`MASK`] keeps the stored secret (a map's value under
+//! the same key) as long as no field binding it to its target changes ([`merge`]). A stored
+//! value that does not decrypt is an error, never passed on as plaintext.
 
 use dbackup_core::ApiError;
 use dbackup_identity::secretbox::SecretBox;
@@ -20,7 +22,48 @@ fn context(adapter_row_id: &str, field: &str) -> String {
     format!("AdapterConfig.config.{field}:{adapter_row_id}")
 }
 
-/// Replaces every secret field of a validated config by its envelope.
+/// A secret field's value sealed under `context`: a string as one envelope, a map value by
+/// value (keys in clear); anything else (not a valid secret) unchanged.
+pub fn seal_value(sealer: &SecretBox, value: &Value, context: &str) -> Result<Value, ApiError> {
+    let one = |plain: &str| -> Result<Value, ApiError> {
+        Ok(Value::String(
+            sealer
+                .encrypt(plain.as_bytes(), context)
+                .map_err(ApiError::from)?,
+        ))
+    };
+    Ok(match value {
+        Value::String(plain) => one(plain)?,
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| match v {
+                    Value::String(plain) => one(plain).map(|s| (k.clone(), s)),
+                    other => Ok((k.clone(), other.clone())),
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+/// [`seal_value`] undone; `None` when anything does not decrypt (or is not an envelope).
+pub fn open_value(sealer: &SecretBox, value: &Value, context: &str) -> Option<Value> {
+    let one = |sealed: &Value| -> Option<Value> {
+        let plain = sealer.decrypt(sealed.as_str()?, context).ok()?;
+        String::from_utf8(plain).ok().map(Value::String)
+    };
+    match value {
+        Value::String(_) => one(value),
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| one(v).map(|p| (k.clone(), p)))
+            .collect::<Option<Map<String, Value>>>()
+            .map(Value::Object),
+        _ => None,
+    }
+}
+
+/// Replaces every secret field of a validated config by its envelope ([`seal_value`]).
 pub fn seal(
     sealer: &SecretBox,
     adapter: &AdapterType,
@@ -29,11 +72,11 @@ pub fn seal(
 ) -> Result<Map<String, Value>, ApiError> {
     let mut out = config.clone();
     for name in adapter.secret_fields() {
-        if let Some(Value::String(plain)) = config.get(name) {
-            let sealed = sealer
-                .encrypt(plain.as_bytes(), &context(row_id, name))
-                .map_err(ApiError::from)?;
-            out.insert(name.into(), Value::String(sealed));
+        if let Some(plain) = config.get(name) {
+            out.insert(
+                name.into(),
+                seal_value(sealer, plain, &context(row_id, name))?,
+            );
         }
     }
     Ok(out)
@@ -57,23 +100,27 @@ pub fn open(
                 "adapter {row_id}: secret field {name} does not decrypt (encryption_key changed or value tampered with)"
             ))
         };
-        let sealed = value.as_str().ok_or_else(failed)?;
-        let plain = sealer
-            .decrypt(sealed, &context(row_id, name))
-            .map_err(|_| failed())?;
-        let plain = String::from_utf8(plain).map_err(|_| failed())?;
-        out.insert(name.into(), Value::String(plain));
+        let plain = open_value(sealer, value, &context(row_id, name)).ok_or_else(failed)?;
+        out.insert(name.into(), plain);
     }
     Ok(out)
 }
 
-/// The config as answers show it: each present secret field replaced by [`MASK`].
+/// The config as answers show it: each present secret field replaced by [`MASK`], each value
+/// of a secret map too (its keys stay, so a form can show which headers are set).
 pub fn mask(adapter: &AdapterType, config: &Map<String, Value>) -> Map<String, Value> {
     let mut out = config.clone();
     for name in adapter.secret_fields() {
-        if out.contains_key(name) {
-            out.insert(name.into(), Value::String(MASK.into()));
-        }
+        let masked = match out.get(name) {
+            None => continue,
+            Some(Value::Object(map)) => Value::Object(
+                map.keys()
+                    .map(|k| (k.clone(), Value::String(MASK.into())))
+                    .collect(),
+            ),
+            Some(_) => Value::String(MASK.into()),
+        };
+        out.insert(name.into(), masked);
     }
     out
 }
@@ -99,16 +146,40 @@ pub fn merge(
     let mut out = obj.clone();
     let mut kept = Vec::new();
     for name in adapter.secret_fields() {
-        if out.get(name).and_then(Value::as_str) == Some(MASK) {
-            match stored_plain.get(name) {
-                Some(v) => {
-                    out.insert(name.into(), v.clone());
+        match out.get_mut(name) {
+            Some(v) if v.as_str() == Some(MASK) => match stored_plain.get(name) {
+                Some(stored) => {
+                    *v = stored.clone();
                     kept.push(name);
                 }
                 None => {
                     out.remove(name);
                 }
+            },
+            // A secret map: each masked value keeps the stored value under the same key, a
+            // masked key that is not stored is dropped.
+            Some(Value::Object(map)) => {
+                let stored = stored_plain.get(name).and_then(Value::as_object);
+                let masked: Vec<String> = map
+                    .iter()
+                    .filter(|(_, v)| v.as_str() == Some(MASK))
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                for k in masked {
+                    match stored.and_then(|m| m.get(&k)) {
+                        Some(v) => {
+                            map.insert(k, v.clone());
+                            if kept.last() != Some(&name) {
+                                kept.push(name);
+                            }
+                        }
+                        None => {
+                            map.remove(&k);
+                        }
+                    }
+                }
             }
+            _ => {}
         }
     }
     if kept.is_empty() {
@@ -200,6 +271,9 @@ mod tests {
 
     /// A valid value of `f` (secrets: a canary naming the field).
     fn sample(f: &Field) -> Value {
+        if f.secret && f.ty == FieldType::StringMap {
+            return json!({"Authorization": format!("Bearer {}-canary", f.name), "X-Env": "prod"});
+        }
         if f.secret {
             return match f.format {
                 Format::HttpUrl => json!(format!("https://home.example/{}-canary", f.name)),
@@ -343,6 +417,93 @@ mod tests {
             }
         }
         assert!(checked >= 40, "{checked}");
+    }
+
+    /// The generic webhook's headers carry credentials: each value is sealed at rest, masked in
+    /// answers, and a masked value is kept under its own header only while `url` stays.
+    #[test]
+    fn webhook_header_values_are_secrets() {
+        let sealer = SecretBox::from_hex_key(KEY).unwrap();
+        let webhook = find("webhook").unwrap();
+        let plain = validate(
+            webhook,
+            &json!({"url": "https://hooks.example/in", "headers": {
+                "Authorization": "Bearer canary-token", "X-Env": "prod"}}),
+        )
+        .unwrap();
+        let sealed = seal(&sealer, webhook, "w1", &plain).unwrap();
+        let text = Value::Object(sealed.clone()).to_string();
+        assert!(!text.contains("canary") && !text.contains("prod"), "{text}");
+        assert!(sealed["headers"]["Authorization"]
+            .as_str()
+            .unwrap()
+            .starts_with("v1:"));
+        assert_eq!(open(&sealer, webhook, "w1", &sealed).unwrap(), plain);
+        assert!(open(&sealer, webhook, "w2", &sealed).is_err());
+
+        let masked = mask(webhook, &plain);
+        assert_eq!(
+            masked["headers"],
+            json!({"Authorization": MASK, "X-Env": MASK})
+        );
+        assert!(!Value::Object(masked.clone()).to_string().contains("canary"));
+
+        // Sent back as shown: kept. One header changed, one added, one masked but unknown
+        // (dropped), one left out (gone).
+        assert_eq!(
+            merge(webhook, &Value::Object(masked.clone()), &plain).unwrap(),
+            Value::Object(plain.clone())
+        );
+        let merged = merge(
+            webhook,
+            &json!({"url": "https://hooks.example/in", "headers": {
+                "Authorization": MASK, "X-Env": "staging", "X-New": "1", "X-Unknown": MASK}}),
+            &plain,
+        )
+        .unwrap();
+        assert_eq!(
+            merged["headers"],
+            json!({"Authorization": "Bearer canary-token", "X-Env": "staging", "X-New": "1"})
+        );
+        // A masked value cannot move to another header name.
+        let merged = merge(
+            webhook,
+            &json!({"url": "https://hooks.example/in", "headers": {"X-Log": MASK}}),
+            &plain,
+        )
+        .unwrap();
+        assert_eq!(merged["headers"], json!({}));
+        // The whole map sent as the mask (a config restore leaving it out) keeps it all.
+        let merged = merge(
+            webhook,
+            &json!({"url": "https://hooks.example/in", "headers": MASK}),
+            &plain,
+        )
+        .unwrap();
+        assert_eq!(merged["headers"], plain["headers"]);
+
+        // A new url with a kept header: 400 naming headers, no value in the error.
+        for headers in [json!({"Authorization": MASK}), json!(MASK)] {
+            let err = merge(
+                webhook,
+                &json!({"url": "https://attacker.example/", "headers": headers}),
+                &plain,
+            )
+            .unwrap_err();
+            assert_eq!(err.status, 400);
+            assert_eq!(
+                err.message,
+                "headers must be entered again because url changed"
+            );
+            assert!(!format!("{err:?}").contains("canary"));
+        }
+        // Entered again: fine.
+        assert!(merge(
+            webhook,
+            &json!({"url": "https://elsewhere.example/", "headers": {"Authorization": "Bearer new"}}),
+            &plain,
+        )
+        .is_ok());
     }
 
     #[test]

@@ -146,14 +146,17 @@ pub fn export(
                 continue;
             };
             if secrets {
-                let sealed = value.as_str().unwrap_or_default();
-                let plain = unsealed(
+                let plain = dbackup_adapters_core::secrets::open_value(
                     need(sealer)?,
-                    sealed,
+                    &value,
                     &adapter_context(&id, &field),
-                    &format!("adapter {id}: secret field {field}"),
-                )?;
-                config.insert(field, Value::String(plain));
+                )
+                .ok_or_else(|| {
+                    ApiError::internal(format!(
+                        "adapter {id}: secret field {field} does not decrypt (encryption_key changed or value tampered with)"
+                    ))
+                })?;
+                config.insert(field, plain);
             } else {
                 config.remove(&field);
             }

@@ -413,12 +413,9 @@ impl Restorer<'_> {
             None => Vec::new(),
         };
         for f in fields {
-            if let Some(Value::String(s)) = plain.get(&f) {
-                let sealed = self
-                    .sealer
-                    .encrypt(s.as_bytes(), &adapter_context(id, &f))
-                    .map_err(ApiError::from)?;
-                out.insert(f, Value::String(sealed));
+            if let Some(value) = plain.get(&f) {
+                let sealed = secrets::seal_value(self.sealer, value, &adapter_context(id, &f))?;
+                out.insert(f, sealed);
             }
         }
         Ok(out)
@@ -433,24 +430,16 @@ impl Restorer<'_> {
     ) -> Result<Map<String, Value>, ApiError> {
         let mut out = stored.clone();
         for f in secret_fields(adapter_id, stored) {
-            let Some(sealed) = stored.get(&f).and_then(Value::as_str) else {
+            let Some(sealed) = stored.get(&f) else {
                 continue;
             };
-            let plain = self
-                .sealer
-                .decrypt(sealed, &adapter_context(id, &f))
-                .map_err(|_| {
+            let plain = secrets::open_value(self.sealer, sealed, &adapter_context(id, &f))
+                .ok_or_else(|| {
                     ApiError::internal(format!(
                         "adapter {id}: secret field {f} does not decrypt with the current encryption_key"
                     ))
                 })?;
-            out.insert(
-                f,
-                Value::String(
-                    String::from_utf8(plain)
-                        .map_err(|_| ApiError::internal("secret is not UTF-8"))?,
-                ),
-            );
+            out.insert(f, plain);
         }
         Ok(out)
     }
@@ -1904,6 +1893,44 @@ mod tests {
         let doc = export(&source_db(), None, ExportOptions::default(), "t").unwrap();
         let bytes = serde_json::to_vec(&doc).unwrap();
         assert_eq!(parse_document(&bytes).unwrap(), doc);
+    }
+
+    /// The webhook's header values are secrets: exported only with secrets, restored sealed
+    /// under the target's key (each value), and a document without them keeps the stored ones.
+    #[test]
+    fn webhook_headers_travel_as_secrets() {
+        let source = TestDb::migrated();
+        let t = registry::find("webhook").unwrap();
+        let config = validate::validate(
+            t,
+            &json!({"url": "https://hooks.example/in",
+                    "headers": {"Authorization": "Bearer hdr-secret"}}),
+        )
+        .unwrap();
+        dbackup_adapters_core::store::insert(&source, &sealer(KEY_A), "w1", "hook", t, &config)
+            .unwrap();
+        let bare = export(&source, None, ExportOptions::default(), "t").unwrap();
+        assert!(!serde_json::to_string(&bare).unwrap().contains("hdr-secret"));
+        assert!(bare.adapters[0]["config"].get("headers").is_none());
+        let doc = export(&source, Some(&sealer(KEY_A)), full(), "t").unwrap();
+        assert_eq!(
+            doc.adapters[0]["config"]["headers"],
+            json!({"Authorization": "Bearer hdr-secret"})
+        );
+
+        let target = TestDb::migrated();
+        restore(&target, &sealer(KEY_B), &doc, &admin(), now(), false).unwrap();
+        let stored = target
+            .count(r#"SELECT count(*) FROM "AdapterConfig" WHERE "config" LIKE '%hdr-secret%'"#);
+        assert_eq!(stored, 0, "sealed at rest");
+        let id = crate::sql::rows(&target, r#"SELECT "id" FROM "AdapterConfig""#, &[]).unwrap();
+        let id = crate::sql::text(&id[0], "id").unwrap();
+        let loaded = dbackup_adapters_core::store::load(&target, &sealer(KEY_B), &id).unwrap();
+        assert_eq!(loaded.config["headers"], config["headers"]);
+        // Restored again from the document without secrets: the stored headers stay.
+        restore(&target, &sealer(KEY_B), &bare, &admin(), now(), false).unwrap();
+        let loaded = dbackup_adapters_core::store::load(&target, &sealer(KEY_B), &id).unwrap();
+        assert_eq!(loaded.config["headers"], config["headers"]);
     }
 }
 
