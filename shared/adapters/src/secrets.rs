@@ -46,7 +46,14 @@ pub fn seal_value(sealer: &SecretBox, value: &Value, context: &str) -> Result<Va
     })
 }
 
+/// What every envelope starts with ([`SecretBox::encrypt`]).
+const ENVELOPE: &str = "v1:";
+
 /// [`seal_value`] undone; `None` when anything does not decrypt (or is not an envelope).
+///
+/// One exception: a map value that is not an envelope at all is plaintext saved before the
+/// map became secret (webhook headers before issue 14) and is passed on as it is, to be sealed
+/// at the next save; a value that looks sealed but does not decrypt is still `None`.
 pub fn open_value(sealer: &SecretBox, value: &Value, context: &str) -> Option<Value> {
     let one = |sealed: &Value| -> Option<Value> {
         let plain = sealer.decrypt(sealed.as_str()?, context).ok()?;
@@ -56,7 +63,10 @@ pub fn open_value(sealer: &SecretBox, value: &Value, context: &str) -> Option<Va
         Value::String(_) => one(value),
         Value::Object(map) => map
             .iter()
-            .map(|(k, v)| one(v).map(|p| (k.clone(), p)))
+            .map(|(k, v)| match v.as_str() {
+                Some(s) if !s.starts_with(ENVELOPE) => Some((k.clone(), v.clone())),
+                _ => one(v).map(|p| (k.clone(), p)),
+            })
             .collect::<Option<Map<String, Value>>>()
             .map(Value::Object),
         _ => None,
@@ -440,6 +450,9 @@ mod tests {
             .starts_with("v1:"));
         assert_eq!(open(&sealer, webhook, "w1", &sealed).unwrap(), plain);
         assert!(open(&sealer, webhook, "w2", &sealed).is_err());
+        // Headers saved in plaintext before they were secret still load (sealed at the next
+        // save); masked like the others.
+        assert_eq!(open(&sealer, webhook, "w1", &plain).unwrap(), plain);
 
         let masked = mask(webhook, &plain);
         assert_eq!(
