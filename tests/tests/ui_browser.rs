@@ -135,15 +135,18 @@ async fn identity_journey_in_chromium() {
 /// `/api/adapter-types` (write-only secret kept on edit, never in a response), "Test connection"
 /// inline, an encryption profile revealed with the password, a job with a destination and
 /// retention, its next-runs preview, a refused cron, run now (the execution page with its
-/// progress bar, cancelled while queued: no worker here), the enabled toggle, and the dashboard
+/// progress bar, cancelled while queued: the runner is off), the enabled toggle, and the dashboard
 /// counts.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn backup_setup_pages_in_chromium() {
-    let app = RealApp::start().await;
+    // The worker decides whether a local destination's path is allowed (inside its roots), so
+    // creating one needs it; without the runner, "Run now" stays queued until cancelled.
+    let dir = TempDir::new();
+    let host = start_with_worker(&dir.join("data"), false).await;
     let storage = TempDir::new();
     let storage_dir = storage.path().to_string_lossy().into_owned();
     run_script(
-        app.host.addr,
+        host.addr,
         "backup-setup.mjs",
         &[&storage_dir],
         &[
@@ -161,11 +164,11 @@ async fn backup_setup_pages_in_chromium() {
         ],
     )
     .await;
-    app.shutdown().await;
+    host.shutdown().await;
 }
 
-/// The real app with its worker and the runner (cron), like `cargo xtask up`.
-async fn start_with_worker(data: &std::path::Path) -> RunningHost {
+/// The real app with its worker, and the runner (cron) if `cron`, like `cargo xtask up`.
+async fn start_with_worker(data: &std::path::Path, cron: bool) -> RunningHost {
     warm_real_app().await;
     let port = free_port();
     let mut env = real_app_env(&format!("http://127.0.0.1:{}", free_port()));
@@ -174,7 +177,7 @@ async fn start_with_worker(data: &std::path::Path) -> RunningHost {
     let mut config = host_config(repo().join("spin.toml"), data, &env);
     config.listen = ([127, 0, 0, 1], port).into();
     config.migrate = true;
-    config.cron = true;
+    config.cron = cron;
     config.worker = WorkerMode::Spawn {
         binary: bin("dbackup-worker"),
     };
@@ -205,7 +208,7 @@ async fn backup_run_in_chromium() {
     })
     .await
     .expect("create the database");
-    let host = start_with_worker(&dir.join("data")).await;
+    let host = start_with_worker(&dir.join("data"), true).await;
     let storage_dir = storage.path().to_string_lossy().into_owned();
     run_script(
         host.addr,
@@ -271,7 +274,7 @@ async fn settings_and_system_features_in_chromium() {
     })
     .await
     .expect("create the database");
-    let host = start_with_worker(&dir.join("data")).await;
+    let host = start_with_worker(&dir.join("data"), true).await;
     let storage_dir = storage.path().to_string_lossy().into_owned();
     run_script(
         host.addr,
@@ -332,7 +335,7 @@ async fn storage_explorer_and_restore_in_chromium() {
     .await
     .expect("create the database");
     let data = dir.join("data");
-    let host = start_with_worker(&data).await;
+    let host = start_with_worker(&data, true).await;
     // A source whose recorded server version is older than any real one: the dialog warns.
     dbackup_tests::sqlite_json(
         &data.join("dbackup.db"),
