@@ -183,10 +183,22 @@ async fn a_sqlite_source_in_the_data_directory_is_refused() {
     assert_eq!(done["status"], "succeeded", "{done}");
 }
 
-#[tokio::test]
-async fn restores_never_write_into_the_data_directory() {
-    let s = setup().await;
-    // A valid SQLite backup and an RDB in storage (what someone with bucket access could put).
+/// The data directory's files and their bytes.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files: Vec<(PathBuf, Vec<u8>)> = files_below(dir)
+        .into_iter()
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap();
+            (p, bytes)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Storage holding a valid SQLite backup and an RDB (what someone with bucket access could
+/// put there).
+fn planted_storage(s: &Setup) -> Value {
     let store = s.root.path().join("store");
     std::fs::create_dir_all(&store).unwrap();
     sqlite(
@@ -194,14 +206,14 @@ async fn restores_never_write_into_the_data_directory() {
         "CREATE TABLE user(hash TEXT); INSERT INTO user VALUES ('attacker');",
     );
     std::fs::write(store.join("evil.rdb"), b"REDIS0009\xff").unwrap();
-    let before: Vec<(PathBuf, Vec<u8>)> = files_below(s.data.path())
-        .into_iter()
-        .map(|p| {
-            let bytes = std::fs::read(&p).unwrap();
-            (p, bytes)
-        })
-        .collect();
-    let storage = json!({"kind": "local", "path": store});
+    json!({"kind": "local", "path": store})
+}
+
+#[tokio::test]
+async fn a_sqlite_restore_never_writes_into_the_data_directory() {
+    let s = setup().await;
+    let storage = planted_storage(&s);
+    let before = snapshot(s.data.path());
     for file in ["dbackup.db", "secrets.env", "new.db"] {
         for (what, path) in into_the_data_dir(&s, file) {
             let what = format!("{file}: {what}");
@@ -215,6 +227,20 @@ async fn restores_never_write_into_the_data_directory() {
             refused(&r, "target.path", &format!("sqlite restore onto {what}"));
         }
     }
+    // Give a wrongly accepted task time to write, then compare.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        before,
+        snapshot(s.data.path()),
+        "the data directory is unchanged"
+    );
+}
+
+#[tokio::test]
+async fn a_redis_rdb_path_in_the_data_directory_is_refused() {
+    let s = setup().await;
+    let storage = planted_storage(&s);
+    let before = snapshot(s.data.path());
     for file in ["dump.rdb", "dbackup.db", "secrets.env"] {
         for (what, path) in into_the_data_dir(&s, file) {
             let what = format!("{file}: {what}");
@@ -234,14 +260,10 @@ async fn restores_never_write_into_the_data_directory() {
             }
         }
     }
-    // Give a wrongly accepted task time to write, then compare.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let after: Vec<(PathBuf, Vec<u8>)> = files_below(s.data.path())
-        .into_iter()
-        .map(|p| {
-            let bytes = std::fs::read(&p).unwrap();
-            (p, bytes)
-        })
-        .collect();
-    assert_eq!(before, after, "the data directory is unchanged");
+    assert_eq!(
+        before,
+        snapshot(s.data.path()),
+        "the data directory is unchanged"
+    );
 }
