@@ -117,9 +117,24 @@ pub fn open(
 }
 
 /// The config as answers show it: each present secret field replaced by [`MASK`], each value
-/// of a secret map too (its keys stay, so a form can show which headers are set).
+/// of a secret map too (its keys stay, so a form can show which headers are set), and the
+/// credentials of a URL saved with userinfo before validation refused it
+/// (`https://••••@host/…`; sent back like that it is refused, so they get moved).
 pub fn mask(adapter: &AdapterType, config: &Map<String, Value>) -> Map<String, Value> {
     let mut out = config.clone();
+    for f in adapter
+        .fields
+        .iter()
+        .filter(|f| f.format == crate::registry::Format::HttpUrl && !f.secret)
+    {
+        let masked = out
+            .get(f.name)
+            .and_then(Value::as_str)
+            .and_then(|url| dbackup_core::net::mask_userinfo(url, MASK));
+        if let Some(masked) = masked {
+            out.insert(f.name.into(), Value::String(masked));
+        }
+    }
     for name in adapter.secret_fields() {
         let masked = match out.get(name) {
             None => continue,
@@ -453,6 +468,13 @@ mod tests {
         // Headers saved in plaintext before they were secret still load (sealed at the next
         // save); masked like the others.
         assert_eq!(open(&sealer, webhook, "w1", &plain).unwrap(), plain);
+
+        // A URL saved with credentials before they were refused: shown without them.
+        let legacy = obj(json!({"url": "https://u:canary-pw@hooks.example/in"}));
+        assert_eq!(
+            mask(webhook, &legacy)["url"],
+            format!("https://{MASK}@hooks.example/in")
+        );
 
         let masked = mask(webhook, &plain);
         assert_eq!(

@@ -144,6 +144,16 @@ fn authority(url: &str) -> Option<&str> {
 pub const CREDENTIALS_IN_URL: &str =
     "must not contain credentials (user:password@); put them in the token or header field";
 
+/// `url` with the credentials of its userinfo replaced by `mask` (`https://••••@host/…`), or
+/// `None` when it has none: for URLs saved before [`check_url`] refused them, shown back.
+pub fn mask_userinfo(url: &str, mask: &str) -> Option<String> {
+    let authority = authority(url)?;
+    let (_, host) = authority.rsplit_once('@')?;
+    let scheme_end = url.find("://")? + 3;
+    let rest = &url[scheme_end + authority.len()..];
+    Some(format!("{}{mask}@{host}{rest}", &url[..scheme_end]))
+}
+
 /// The host part of an `http(s)://` URL (without userinfo and port), if it has one.
 pub fn url_host(url: &str) -> Option<&str> {
     let authority = authority(url)?;
@@ -194,6 +204,11 @@ mod tests {
         ] {
             assert_eq!(check_url(url), Err(CREDENTIALS_IN_URL), "{url}");
         }
+        assert_eq!(
+            mask_userinfo("https://user:pass@hooks.example:8443/x?y#z", "M").as_deref(),
+            Some("https://M@hooks.example:8443/x?y#z")
+        );
+        assert_eq!(mask_userinfo("https://hooks.example/a@b", "M"), None);
         // An '@' after the authority is a path, query or fragment.
         for url in [
             "https://hooks.example/team@ops",
