@@ -3,15 +3,23 @@
 //! connection on which nothing moves — no request in flight, or a response the client does not
 //! take — is closed after the idle timeout. The socket is wrapped to see bytes move; the service
 //! marks requests in and out; a watchdog closes the connection when a bound is passed.
+//!
+//! A connection whose request body was refused (413, 408) is closed lingering (see
+//! [`crate::limits::LINGER_TOTAL`]): when hyper shuts the socket down after the answer, the
+//! wrapper shuts the write side and reads and discards what the client still sends, within
+//! bounds, before the socket is dropped — so a client still writing its body reads the answer
+//! instead of a connection reset.
 
+use crate::limits::{LINGER_IDLE, LINGER_MAX_BYTES, LINGER_TOTAL};
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 /// No request head is being read.
 const NONE: u64 = u64::MAX;
@@ -28,6 +36,8 @@ pub struct Activity {
     in_flight: AtomicUsize,
     /// Of those, the ones whose response head is out (the body is being sent).
     responding: AtomicUsize,
+    /// A request body was left unread: close lingering.
+    linger: AtomicBool,
 }
 
 /// Why the watchdog closed a connection.
@@ -47,6 +57,7 @@ impl Activity {
             head_started: AtomicU64::new(NONE),
             in_flight: AtomicUsize::new(0),
             responding: AtomicUsize::new(0),
+            linger: AtomicBool::new(false),
         })
     }
 
@@ -128,6 +139,14 @@ impl RequestGuard {
     }
 }
 
+impl RequestGuard {
+    /// The request's body was refused and left unread (413, 408): the connection closes after
+    /// the answer, lingering.
+    pub fn linger_on_close(&self) {
+        self.activity.linger.store(true, Ordering::Release);
+    }
+}
+
 impl Drop for RequestGuard {
     fn drop(&mut self) {
         self.activity.wrote();
@@ -151,15 +170,85 @@ pub async fn watchdog(activity: Arc<Activity>, header_read: Duration, idle: Dura
     }
 }
 
-/// A socket that reports every byte read or written to its [`Activity`].
+/// Bounds of a lingering close.
+#[derive(Debug, Clone, Copy)]
+struct LingerBounds {
+    total: Duration,
+    idle: Duration,
+    max_bytes: u64,
+}
+
+const LINGER: LingerBounds = LingerBounds {
+    total: LINGER_TOTAL,
+    idle: LINGER_IDLE,
+    max_bytes: LINGER_MAX_BYTES,
+};
+
+/// Where a lingering close is.
+enum Closing {
+    Open,
+    /// The write side is shut; what arrives is read and discarded until a bound is reached.
+    Lingering {
+        total: Pin<Box<Sleep>>,
+        idle: Pin<Box<Sleep>>,
+        discarded: u64,
+        scratch: Box<[u8]>,
+    },
+    Closed,
+}
+
+/// A socket that reports every byte read or written to its [`Activity`], and closes lingering
+/// when asked to.
 pub struct Watched<S> {
     inner: S,
     activity: Arc<Activity>,
+    bounds: LingerBounds,
+    closing: Closing,
 }
 
 impl<S> Watched<S> {
     pub fn new(inner: S, activity: Arc<Activity>) -> Self {
-        Watched { inner, activity }
+        Watched {
+            inner,
+            activity,
+            bounds: LINGER,
+            closing: Closing::Open,
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Watched<S> {
+    /// Reads and discards until the client's EOF, an error, or a bound of [`LingerBounds`].
+    fn poll_linger(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Closing::Lingering {
+            total,
+            idle,
+            discarded,
+            scratch,
+        } = &mut self.closing
+        else {
+            return Poll::Ready(());
+        };
+        loop {
+            if *discarded >= self.bounds.max_bytes {
+                return Poll::Ready(());
+            }
+            let mut buf = ReadBuf::new(scratch);
+            match Pin::new(&mut self.inner).poll_read(cx, &mut buf) {
+                Poll::Ready(Ok(())) if buf.filled().is_empty() => return Poll::Ready(()),
+                Poll::Ready(Ok(())) => {
+                    *discarded += buf.filled().len() as u64;
+                    idle.as_mut().reset(Instant::now() + self.bounds.idle);
+                }
+                Poll::Ready(Err(_)) => return Poll::Ready(()),
+                Poll::Pending => {
+                    if total.as_mut().poll(cx).is_ready() || idle.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(());
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
     }
 }
 
@@ -178,7 +267,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
     }
 }
 
-impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Watched<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -212,7 +301,24 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+        let this = &mut *self;
+        if let Closing::Open = this.closing {
+            std::task::ready!(Pin::new(&mut this.inner).poll_shutdown(cx))?;
+            if !this.activity.linger.load(Ordering::Acquire) {
+                this.closing = Closing::Closed;
+                return Poll::Ready(Ok(()));
+            }
+            let now = Instant::now();
+            this.closing = Closing::Lingering {
+                total: Box::pin(tokio::time::sleep_until(now + this.bounds.total)),
+                idle: Box::pin(tokio::time::sleep_until(now + this.bounds.idle)),
+                discarded: 0,
+                scratch: vec![0u8; 64 * 1024].into_boxed_slice(),
+            };
+        }
+        std::task::ready!(this.poll_linger(cx));
+        this.closing = Closing::Closed;
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -266,5 +372,116 @@ mod tests {
         assert_eq!(at(&a, end + 30), None);
         a.read_at((end + 30) * 1000);
         assert_eq!(at(&a, end + 41), Some(Expired::Headers));
+    }
+
+    /// A connected pair: the host's side wrapped with short linger bounds, and the client's.
+    async fn pair(linger: bool) -> (Watched<tokio::net::TcpStream>, tokio::net::TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let client = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let (server, _) = listener.accept().await.expect("accept");
+        let activity = Activity::new();
+        let guard = activity.request();
+        if linger {
+            guard.linger_on_close();
+        }
+        drop(guard);
+        let mut watched = Watched::new(server, activity);
+        watched.bounds = LingerBounds {
+            total: Duration::from_millis(1500),
+            idle: Duration::from_millis(300),
+            max_bytes: 256 * 1024,
+        };
+        (watched, client)
+    }
+
+    /// The client writes `chunk` every `every` (until the host's shutdown returned); returns
+    /// how long the host's shutdown took, whether every client write succeeded meanwhile, and
+    /// what the client read (the answer, then EOF).
+    async fn close_while_sending(
+        linger: bool,
+        chunk: usize,
+        every: Duration,
+        stop_after: Option<usize>,
+    ) -> (Duration, bool, Vec<u8>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut server, client) = pair(linger).await;
+        let (mut rd, mut wr) = client.into_split();
+        let writer = tokio::spawn(async move {
+            let block = vec![b'x'; chunk];
+            let mut n = 0;
+            loop {
+                if stop_after.is_some_and(|max| n >= max) {
+                    // Stop sending but keep the connection open.
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    return (true, wr);
+                }
+                if wr.write_all(&block).await.is_err() {
+                    return (false, wr);
+                }
+                n += 1;
+                tokio::time::sleep(every).await;
+            }
+        });
+        // Let some of the body arrive unread, as when a body is refused by its declared length.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        server.write_all(b"answer").await.expect("answer");
+        let started = Instant::now();
+        server.shutdown().await.expect("shutdown");
+        let took = started.elapsed();
+        let mut read = Vec::new();
+        let mut buf = [0u8; 64];
+        while let Ok(Ok(n)) = tokio::time::timeout(Duration::from_secs(3), rd.read(&mut buf)).await
+        {
+            if n == 0 {
+                break;
+            }
+            read.extend_from_slice(&buf[..n]);
+        }
+        drop(server);
+        let writes_ok = if writer.is_finished() {
+            writer.await.map(|(ok, _)| ok).unwrap_or(false)
+        } else {
+            writer.abort();
+            true
+        };
+        (took, writes_ok, read)
+    }
+
+    #[tokio::test]
+    async fn a_lingering_close_reads_until_the_client_stops() {
+        // 64 KiB, then nothing: closed once the idle bound passes, every write accepted.
+        let (took, writes_ok, read) =
+            close_while_sending(true, 64 * 1024, Duration::from_millis(1), Some(1)).await;
+        assert!(writes_ok);
+        assert_eq!(read, b"answer");
+        assert!(
+            took >= Duration::from_millis(250) && took < Duration::from_millis(1200),
+            "{took:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_lingering_close_is_bounded_in_bytes_and_time() {
+        // A client that never stops sending fast: cut at 256 KiB, long before the time bound.
+        let (took, _, read) = close_while_sending(true, 64 * 1024, Duration::ZERO, None).await;
+        assert!(took < Duration::from_millis(1000), "{took:?}");
+        assert!(read.starts_with(b"answer"), "{read:?}");
+        // A client trickling a byte every 100 ms: cut at the total bound.
+        let (took, _, _) = close_while_sending(true, 1, Duration::from_millis(100), None).await;
+        assert!(
+            took >= Duration::from_millis(1400) && took < Duration::from_millis(2500),
+            "{took:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn without_a_refused_body_the_close_does_not_linger() {
+        let (took, _, read) =
+            close_while_sending(false, 1, Duration::from_millis(100), Some(1)).await;
+        assert!(took < Duration::from_millis(100), "{took:?}");
+        assert_eq!(read, b"answer");
     }
 }

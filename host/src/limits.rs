@@ -17,6 +17,17 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// The whole body of one request, from the end of its headers.
 pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// After a body is refused (413, 408) the rest of it is never read into a request, but closing a
+/// socket with unread bytes resets it, and a client still writing its body then sees a network
+/// error instead of the answer. So the host closes like nginx's `lingering_close`: it sends the
+/// answer, shuts its write side, and reads and discards what the client still sends — at most
+/// this long in all,
+pub const LINGER_TOTAL: Duration = Duration::from_secs(2);
+/// at most this long without a byte arriving,
+pub const LINGER_IDLE: Duration = Duration::from_millis(500);
+/// and at most this many bytes — then it closes.
+pub const LINGER_MAX_BYTES: u64 = 4 * 1024 * 1024;
+
 /// The limits in force.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HttpLimits {

@@ -46,7 +46,8 @@ pub fn json_response(status: u16, body: &serde_json::Value) -> hyper::Response<H
     resp
 }
 
-/// A host answer after which the connection closes (the rest of the request body is not read).
+/// A host answer after which the connection closes (the rest of the request body is not read
+/// into a request; the connection closes lingering, see [`RequestGuard::linger_on_close`]).
 fn closing(mut resp: hyper::Response<HyperOutgoingBody>) -> hyper::Response<HyperOutgoingBody> {
     resp.headers_mut().insert(
         hyper::header::CONNECTION,
@@ -150,7 +151,7 @@ impl HttpApp {
         client: SocketAddr,
         mut guard: RequestGuard,
     ) -> hyper::Response<HyperOutgoingBody> {
-        let resp = self.respond(req, client).await;
+        let resp = self.respond(req, client, &guard).await;
         guard.responding();
         let (parts, body) = resp.into_parts();
         hyper::Response::from_parts(
@@ -167,6 +168,7 @@ impl HttpApp {
         &self,
         req: hyper::Request<Incoming>,
         client: SocketAddr,
+        guard: &RequestGuard,
     ) -> hyper::Response<HyperOutgoingBody> {
         let path = req.uri().path().to_owned();
         let Some(m) = self.router.route(&path) else {
@@ -180,8 +182,14 @@ impl HttpApp {
         let mut req = match read_body(body, limit, time).await {
             Ok(bytes) => hyper::Request::from_parts(parts, Full::new(bytes)),
             Err(refused) => {
-                if let BodyRefused::Broken(e) = &refused {
-                    eprintln!("dbackup: request body from {client} on {path}: {e}");
+                match &refused {
+                    BodyRefused::Broken(e) => {
+                        eprintln!("dbackup: request body from {client} on {path}: {e}");
+                    }
+                    // The client may still be sending the body it was refused.
+                    BodyRefused::TooLarge { .. } | BodyRefused::TooSlow { .. } => {
+                        guard.linger_on_close();
+                    }
                 }
                 return refused.response();
             }
