@@ -319,6 +319,12 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
     let env = infra::prepare()?;
     let wasm_dir = build_components(root, true)?;
     build_frontend(root)?;
+    // The web UI's unit tests (Vitest, a few seconds); the browser tests run under nextest.
+    run_cmd(
+        Command::new("npm")
+            .args(["test", "--silent"])
+            .current_dir(root.join("frontend")),
+    )?;
     // The end-to-end tests spawn the real binaries.
     run_cmd(cargo().args(["build", "-p", "dbackup-host", "-p", "dbackup-worker"]))?;
     let bin_dir = target_dir(root)?.join("debug");
