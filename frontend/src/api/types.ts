@@ -127,6 +127,8 @@ export interface JsonSchema {
   secret?: boolean;
   writeOnly?: boolean;
   'x-secret'?: boolean;
+  /** Changing this field drops the kept secrets: they must be entered again. */
+  'x-binds-secrets'?: boolean;
 }
 
 /** `schema` is the adapter config's JSON Schema (free-form in the API's types). */

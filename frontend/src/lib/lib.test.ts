@@ -3,7 +3,7 @@ import type { AdapterType } from '../api/types';
 import { PERMISSIONS } from '../api/types';
 import { visibleNav } from './nav';
 import { permissionMatrix, togglePermission } from './permissions';
-import { fieldsOf, humanize, initialValues, SECRET_MASK, toConfig } from './schemaForm';
+import { fieldsOf, humanize, initialValues, SECRET_MASK, secretsToReenter, toConfig } from './schemaForm';
 import { formatBytes, formatWait } from './utils';
 
 const postgres: AdapterType = {
@@ -27,6 +27,29 @@ const postgres: AdapterType = {
 };
 
 describe('schema forms', () => {
+  it('asks for the kept secrets again once a field that binds them changes', () => {
+    const bound: AdapterType = {
+      ...postgres,
+      schema: {
+        ...postgres.schema,
+        properties: {
+          ...postgres.schema.properties,
+          host: { type: 'string', title: 'Host', 'x-binds-secrets': true },
+          port: { type: 'integer', default: 5432, 'x-binds-secrets': true },
+        },
+      },
+    };
+    const initial = initialValues(bound, { host: 'db', user: 'u', password: SECRET_MASK });
+    expect(fieldsOf(bound).filter((f) => f.bindsSecrets).map((f) => f.name)).toEqual(['host', 'port']);
+    // Nothing binding changed (the database list is free): the mask keeps the secret.
+    expect(secretsToReenter(bound, initial, { ...initial, databases: 'a' })).toEqual({});
+    expect(secretsToReenter(bound, initial, { ...initial, host: 'evil.example', port: '1' })).toEqual({
+      password: 'enter it again: Host, Port changed',
+    });
+    // Typed again: nothing left to ask for.
+    expect(secretsToReenter(bound, initial, { ...initial, host: 'evil.example', password: 'new' })).toEqual({});
+  });
+
   it('derives fields with kinds and secrets', () => {
     const f = fieldsOf(postgres);
     expect(f.map((x) => [x.name, x.kind, x.required, x.secret])).toEqual([

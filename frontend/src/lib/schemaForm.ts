@@ -15,6 +15,8 @@ export interface Field {
   kind: FieldKind;
   required: boolean;
   secret: boolean;
+  /** Changing it drops the stored secrets (the API answers 400 if they are sent masked). */
+  bindsSecrets: boolean;
   description?: string;
   options?: (string | number)[];
   min?: number;
@@ -56,6 +58,7 @@ export function fieldsOf(t: AdapterType): Field[] {
       kind,
       required: required.has(name),
       secret,
+      bindsSecrets: !!s['x-binds-secrets'],
       description: s.description,
       options: s.enum,
       min: s.minimum,
@@ -132,4 +135,22 @@ export function toConfig(t: AdapterType, values: FormValues): { config: Record<s
     }
   }
   return { config, errors };
+}
+
+/**
+ * The secrets that must be entered again, with the message to show under each: a kept secret
+ * (still the mask, or a map with a masked value) stays only with the target it was entered for,
+ * so once a field that binds the secrets differs from its `initial` value, the API refuses the
+ * mask (400 naming the secret). Empty when nothing binding changed.
+ */
+export function secretsToReenter(t: AdapterType, initial: FormValues, values: FormValues): Record<string, string> {
+  const fields = fieldsOf(t);
+  const changed = fields.filter((f) => f.bindsSecrets && String(initial[f.name] ?? '') !== String(values[f.name] ?? ''));
+  if (!changed.length) return {};
+  const why = `enter it again: ${changed.map((f) => f.label).join(', ')} changed`;
+  const out: Record<string, string> = {};
+  for (const f of fields) {
+    if (f.secret && String(values[f.name] ?? '').includes(SECRET_MASK)) out[f.name] = why;
+  }
+  return out;
 }

@@ -1,11 +1,11 @@
 import { useMemo, useState, type FormEvent } from 'react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { api } from '../api/client';
+import { api, ApiError } from '../api/client';
 import type { Adapter, AdapterKind, AdapterTestResult, AdapterType } from '../api/types';
 import { Badge, Button, Dialog, Field, Input, PageHeader, Select, Switch, Table, Td, Textarea, Th } from '../components/ui';
 import { ConfirmButton, Empty, ErrorAlert, QueryState } from '../components/common';
 import { useCan } from '../lib/session';
-import { fieldsOf, initialValues, SECRET_MASK, toConfig, type FormValues } from '../lib/schemaForm';
+import { fieldsOf, initialValues, SECRET_MASK, secretsToReenter, toConfig, type FormValues } from '../lib/schemaForm';
 import { HealthGrid } from '../components/HealthGrid';
 import { DatabaseList } from '../components/pickers';
 import { useDateFormat } from '../lib/useDateFormat';
@@ -168,6 +168,15 @@ function AdapterDialog({ kind, types, adapter, onClose, onSaved }: { kind: Adapt
   const [error, setError] = useState<unknown>(null);
   const [result, setResult] = useState<AdapterTestResult | null>(null);
   const [busy, setBusy] = useState<'save' | 'test' | null>(null);
+  // A kept secret stays with its target: once a field that binds it changes, ask for it again.
+  const initial = useMemo(() => (type ? initialValues(type, adapter?.config) : {}), [type, adapter]);
+  const reenter = adapter && type ? secretsToReenter(type, initial, values) : {};
+  /** The API's 400 names the fields it refused (`details.fields`): show each under its input. */
+  const failed = (err: unknown) => {
+    setError(err);
+    const fields = err instanceof ApiError && err.details && typeof err.details === 'object' ? (err.details as { fields?: unknown }).fields : undefined;
+    if (fields && typeof fields === 'object') setFieldErrors(Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, String(v)])));
+  };
   const build = () => {
     if (!type) return null;
     const { config, errors } = toConfig(type, values);
@@ -185,7 +194,7 @@ function AdapterDialog({ kind, types, adapter, onClose, onSaved }: { kind: Adapt
       else await api.createAdapter(body);
       onSaved();
     } catch (err) {
-      setError(err);
+      failed(err);
     } finally {
       setBusy(null);
     }
@@ -199,7 +208,7 @@ function AdapterDialog({ kind, types, adapter, onClose, onSaved }: { kind: Adapt
     try {
       setResult(await api.testAdapterConfig({ ...body, id: adapter?.id }));
     } catch (err) {
-      setError(err);
+      failed(err);
     } finally {
       setBusy(null);
     }
@@ -236,7 +245,7 @@ function AdapterDialog({ kind, types, adapter, onClose, onSaved }: { kind: Adapt
             const wide = f.kind === 'textarea' || f.kind === 'list' || f.kind === 'map';
             return (
               <div key={f.name} className={wide ? 'md:col-span-2' : undefined}>
-                <Field label={`${f.label}${f.required ? ' *' : ''}`} hint={f.description} error={fieldErrors[f.name]}>
+                <Field label={`${f.label}${f.required ? ' *' : ''}`} hint={f.description} error={fieldErrors[f.name] ?? reenter[f.name]}>
                   {(id, d) =>
                     f.kind === 'boolean' ? (
                       <Switch id={id} aria-describedby={d} checked={v === true} onCheckedChange={set} />
