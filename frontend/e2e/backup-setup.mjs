@@ -15,7 +15,7 @@ const ADMIN = { name: 'Bea Backup', email: 'bea@example.com', password: 'correct
 const CANARY = 'canary-Secret-7f3a';
 const storageDir = process.argv[3] || '/tmp/dbackup-e2e-storage';
 
-// No worker here: the job editor's database list is a 502 (shown inline, typed instead).
+// A database list the worker cannot read is a 502 (shown inline, typed instead).
 const { base, page, step, snap, nav, signUp, finish } = await start('backup-setup.mjs', {
   allowedConsole: [/^Failed to load resource: the server responded with a status of 502/],
 });
@@ -74,6 +74,13 @@ await step('create a PostgreSQL source; its password is write-only', async () =>
   await page.getByRole('row', { name: /Shop database/ }).getByRole('button', { name: 'Edit' }).click();
   const edit = page.getByRole('dialog');
   assert((await edit.getByLabel('Password', { exact: true }).inputValue()) === src.config.password, 'the form holds the mask, not the secret');
+  // A kept secret stays with its target: another host asks for the password again, and the API
+  // refuses the mask for it (400 naming the password, shown under it).
+  await edit.getByLabel('Host *', { exact: true }).fill('db.example');
+  await edit.getByText('enter it again: Host changed').waitFor();
+  await edit.getByRole('button', { name: 'Save' }).click();
+  await edit.getByText('password must be entered again because host changed').first().waitFor();
+  await edit.getByLabel('Host *', { exact: true }).fill('127.0.0.1');
   await edit.getByLabel('Name', { exact: true }).fill('Shop DB');
   await edit.getByRole('button', { name: 'Save' }).click();
   await edit.waitFor({ state: 'hidden' });
