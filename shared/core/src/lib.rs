@@ -9,6 +9,7 @@ pub mod migrations;
 pub mod native_sqlite;
 pub mod net;
 pub mod time;
+pub mod worker;
 
 pub use error::ApiError;
 

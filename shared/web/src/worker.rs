@@ -1,9 +1,18 @@
-//! The component side of the worker API (docs/CONTRACTS.md): JSON over HTTP to `worker_url`,
-//! authenticated with `worker_token`. Transport failures become 503 "worker unreachable".
+//! The worker client of a Spin component ([`SpinWorker`]): JSON over HTTP to the `worker_url`
+//! variable, authenticated with `worker_token`. The trait and its typed helpers are
+//! `dbackup_core::worker`.
 
 use dbackup_core::ApiError;
-use spin_sdk::http::{Method, Request, Response};
+use spin_sdk::http::{Request, Response};
 use spin_sdk::variables;
+
+pub use dbackup_core::worker::{Method, Refusal, Worker, WorkerAnswer};
+
+/// The worker named by the Spin variables. The variables are read on each call, so a
+/// component that never calls the worker works without them; a missing one is a 503 "worker is
+/// not configured".
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SpinWorker;
 
 /// The worker's base URL and token from the Spin variables.
 fn endpoint() -> Result<(String, String), ApiError> {
@@ -16,57 +25,72 @@ fn endpoint() -> Result<(String, String), ApiError> {
     Ok((url.trim_end_matches('/').to_string(), token))
 }
 
-/// Sends `method path` with an optional JSON body; returns the status and the raw response.
+impl Worker for SpinWorker {
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<WorkerAnswer, ApiError> {
+        let (base, token) = endpoint()?;
+        let method = match method {
+            Method::Get => spin_sdk::http::Method::Get,
+            Method::Post => spin_sdk::http::Method::Post,
+        };
+        let request = Request::builder()
+            .method(method)
+            .uri(format!("{base}{path}"))
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .body(body.unwrap_or_default())
+            .build();
+        let response = spin_sdk::http::send::<_, Response>(request)
+            .await
+            .map_err(|e| {
+                ApiError::unavailable("worker unreachable").with_cause(format!("{path}: {e}"))
+            })?;
+        Ok(WorkerAnswer {
+            status: *response.status(),
+            body: response.into_body(),
+        })
+    }
+}
+
+/// Sends `method path` with an optional JSON body; the status and raw answer.
+/// (Transition: callers move to [`SpinWorker`].)
 pub async fn send(
-    method: Method,
+    method: spin_sdk::http::Method,
     path: &str,
     body: Option<&serde_json::Value>,
 ) -> Result<Response, ApiError> {
-    let (base, token) = endpoint()?;
-    let bytes = match body {
-        Some(b) => serde_json::to_vec(b)
-            .map_err(|e| ApiError::internal(format!("encoding worker request: {e}")))?,
-        None => Vec::new(),
+    let method = match method {
+        spin_sdk::http::Method::Get => Method::Get,
+        _ => Method::Post,
     };
-    let request = Request::builder()
-        .method(method)
-        .uri(format!("{base}{path}"))
-        .header("authorization", format!("Bearer {token}"))
-        .header("content-type", "application/json")
-        .body(bytes)
-        .build();
-    spin_sdk::http::send::<_, Response>(request)
-        .await
-        .map_err(|e| ApiError::unavailable("worker unreachable").with_cause(format!("{path}: {e}")))
+    let body = match body {
+        Some(b) => Some(
+            serde_json::to_vec(b)
+                .map_err(|e| ApiError::internal(format!("encoding worker request: {e}")))?,
+        ),
+        None => None,
+    };
+    let answer = SpinWorker.send(method, path, body).await?;
+    Ok(Response::builder()
+        .status(answer.status)
+        .body(answer.body)
+        .build())
 }
 
 /// POSTs a JSON body and parses the JSON answer (an empty body is `null`).
+/// (Transition: callers move to [`SpinWorker`].)
 pub async fn post_json(
     path: &str,
     body: &serde_json::Value,
 ) -> Result<(u16, serde_json::Value), ApiError> {
-    let resp = send(Method::Post, path, Some(body)).await?;
-    let status = *resp.status();
-    let value = if resp.body().is_empty() {
-        serde_json::Value::Null
-    } else {
-        serde_json::from_slice(resp.body()).map_err(|e| {
-            ApiError::new(502, "worker sent an invalid answer").with_cause(format!("{path}: {e}"))
-        })?
-    };
-    Ok((status, value))
+    SpinWorker.post_json(path, body).await
 }
 
-/// GETs a JSON document.
+/// GETs a JSON document. (Transition: callers move to [`SpinWorker`].)
 pub async fn get_json(path: &str) -> Result<(u16, serde_json::Value), ApiError> {
-    let resp = send(Method::Get, path, None).await?;
-    let status = *resp.status();
-    let value = if resp.body().is_empty() {
-        serde_json::Value::Null
-    } else {
-        serde_json::from_slice(resp.body()).map_err(|e| {
-            ApiError::new(502, "worker sent an invalid answer").with_cause(format!("{path}: {e}"))
-        })?
-    };
-    Ok((status, value))
+    SpinWorker.get_json(path).await
 }

@@ -1,0 +1,398 @@
+//! The worker client: calling the worker's HTTP API (docs/CONTRACTS.md) behind a small trait, so
+//! the same service code runs in a Spin component (`dbackup_web::worker::SpinWorker`), natively
+//! in tests and tools ([`native::NativeWorker`], feature `native-worker`) and against a scripted
+//! fake in unit tests ([`fake::FakeWorker`], feature `fake-worker`).
+//!
+//! Transport failures are [`ApiError`]s the way every caller has always reported them: 503
+//! "worker unreachable" when the request does not get an answer, 502 "worker sent an invalid
+//! answer" when the answer is not the JSON expected. A worker that answers with an error status
+//! is not a transport failure: the status and body reach the caller, which decides what the
+//! refusal means.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::ApiError;
+
+/// The HTTP methods the worker's API uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        }
+    }
+}
+
+/// The worker's raw answer: its status and body bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkerAnswer {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+impl WorkerAnswer {
+    /// The body as JSON (`null` when empty); a body that is not JSON is a 502.
+    pub fn json(&self, path: &str) -> Result<Value, ApiError> {
+        if self.body.is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&self.body).map_err(|e| invalid_answer(path, e))
+    }
+}
+
+/// A worker that answered a typed call with a non-2xx status: the status and its error body
+/// (`{"error", "details"?}`, or whatever JSON it sent; `null` when it sent none).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Refusal {
+    /// The worker's `error` text, `"error"` when the body has none.
+    pub fn error(&self) -> &str {
+        self.body
+            .get("error")
+            .and_then(Value::as_str)
+            .unwrap_or("error")
+    }
+}
+
+/// The 502 of an answer that is not the JSON expected.
+fn invalid_answer(path: &str, e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(502, "worker sent an invalid answer").with_cause(format!("{path}: {e}"))
+}
+
+/// Calls the worker. Implementations provide [`Worker::send`]; the typed helpers are shared.
+///
+/// The futures are not `Send`: components are single-threaded wasm, and the native client
+/// blocks.
+#[allow(
+    async_fn_in_trait,
+    reason = "single-threaded callers (wasm components, tests): no Send bound is needed"
+)]
+pub trait Worker {
+    /// Sends `method path` with an optional JSON body (already encoded) and returns the answer,
+    /// whatever its status; a request that gets no answer is a 503 "worker unreachable".
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<WorkerAnswer, ApiError>;
+
+    /// POSTs a JSON body and parses the JSON answer (an empty body is `null`).
+    async fn post_json(&self, path: &str, body: &Value) -> Result<(u16, Value), ApiError> {
+        let answer = self.send(Method::Post, path, Some(encode(body)?)).await?;
+        Ok((answer.status, answer.json(path)?))
+    }
+
+    /// GETs a JSON document (an empty body is `null`).
+    async fn get_json(&self, path: &str) -> Result<(u16, Value), ApiError> {
+        let answer = self.send(Method::Get, path, None).await?;
+        Ok((answer.status, answer.json(path)?))
+    }
+
+    /// POSTs a typed request: a 2xx answer parsed as `Resp` (a body that does not parse is a
+    /// 502), any other status as a [`Refusal`].
+    async fn post<Req, Resp>(
+        &self,
+        path: &str,
+        request: &Req,
+    ) -> Result<Result<Resp, Refusal>, ApiError>
+    where
+        Req: Serialize + ?Sized,
+        Resp: DeserializeOwned,
+    {
+        let answer = self
+            .send(Method::Post, path, Some(encode(request)?))
+            .await?;
+        if !(200..300).contains(&answer.status) {
+            let body = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+            return Ok(Err(Refusal {
+                status: answer.status,
+                body,
+            }));
+        }
+        let body = if answer.body.is_empty() {
+            b"null".as_slice()
+        } else {
+            answer.body.as_slice()
+        };
+        serde_json::from_slice(body)
+            .map(Ok)
+            .map_err(|e| invalid_answer(path, e))
+    }
+}
+
+/// A request body as JSON bytes (a type that does not serialize is a 500).
+fn encode<T: Serialize + ?Sized>(body: &T) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(body)
+        .map_err(|e| ApiError::internal(format!("encoding worker request: {e}")))
+}
+
+/// The worker over HTTP from native code (tests and tools), with a blocking client: each call
+/// completes before its future is first polled to the end.
+#[cfg(feature = "native-worker")]
+pub mod native {
+    use super::{Method, Worker, WorkerAnswer};
+    use crate::ApiError;
+
+    /// The worker at `base_url` (e.g. `http://127.0.0.1:3001`), authenticated with `token`.
+    pub struct NativeWorker {
+        base_url: String,
+        token: String,
+        agent: ureq::Agent,
+    }
+
+    impl NativeWorker {
+        pub fn new(base_url: &str, token: &str) -> Self {
+            let agent = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .build()
+                .into();
+            NativeWorker {
+                base_url: base_url.trim_end_matches('/').to_owned(),
+                token: token.to_owned(),
+                agent,
+            }
+        }
+    }
+
+    impl Worker for NativeWorker {
+        async fn send(
+            &self,
+            method: Method,
+            path: &str,
+            body: Option<Vec<u8>>,
+        ) -> Result<WorkerAnswer, ApiError> {
+            let unreachable = |e: String| {
+                ApiError::unavailable("worker unreachable").with_cause(format!("{path}: {e}"))
+            };
+            let request = ureq::http::Request::builder()
+                .method(method.as_str())
+                .uri(format!("{}{path}", self.base_url))
+                .header("authorization", format!("Bearer {}", self.token))
+                .header("content-type", "application/json")
+                .body(body.unwrap_or_default())
+                .map_err(|e| unreachable(e.to_string()))?;
+            let mut response = self
+                .agent
+                .run(request)
+                .map_err(|e| unreachable(e.to_string()))?;
+            let status = response.status().as_u16();
+            let body = response
+                .body_mut()
+                .read_to_vec()
+                .map_err(|e| unreachable(e.to_string()))?;
+            Ok(WorkerAnswer { status, body })
+        }
+    }
+}
+
+/// A scripted worker for unit tests: answers per path, records every request.
+#[cfg(any(test, feature = "fake-worker"))]
+pub mod fake {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    use std::future::Future;
+    use std::pin::pin;
+    use std::rc::Rc;
+    use std::task::{Context, Poll, Waker};
+
+    use serde_json::Value;
+
+    use super::{Method, Worker, WorkerAnswer};
+    use crate::ApiError;
+
+    /// One request the fake received (the body parsed as JSON, `null` when absent).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Recorded {
+        pub method: Method,
+        pub path: String,
+        pub body: Value,
+    }
+
+    type Script = Rc<dyn Fn(&Value) -> WorkerAnswer>;
+
+    /// A worker whose answers are scripted per path (exact path, or a prefix ending in `*`).
+    /// A path with no script answers 503 "worker unreachable", like a worker that is down.
+    #[derive(Default)]
+    pub struct FakeWorker {
+        scripts: RefCell<HashMap<String, Script>>,
+        requests: RefCell<Vec<Recorded>>,
+    }
+
+    impl FakeWorker {
+        pub fn new() -> Self {
+            Self::default()
+        }
+
+        /// Answers every request to `path` with `status` and `body`.
+        pub fn answer(&self, path: &str, status: u16, body: Value) -> &Self {
+            let bytes = body.to_string().into_bytes();
+            self.respond(path, move |_| WorkerAnswer {
+                status,
+                body: bytes.clone(),
+            })
+        }
+
+        /// Answers requests to `path` with what `f` makes of the request's JSON body.
+        pub fn respond(&self, path: &str, f: impl Fn(&Value) -> WorkerAnswer + 'static) -> &Self {
+            self.scripts
+                .borrow_mut()
+                .insert(path.to_owned(), Rc::new(f));
+            self
+        }
+
+        /// Every request so far, in order.
+        pub fn requests(&self) -> Vec<Recorded> {
+            self.requests.borrow().clone()
+        }
+
+        /// The requests so far to `path`.
+        pub fn requests_to(&self, path: &str) -> Vec<Recorded> {
+            self.requests
+                .borrow()
+                .iter()
+                .filter(|r| r.path == path)
+                .cloned()
+                .collect()
+        }
+
+        fn script(&self, path: &str) -> Option<Script> {
+            let scripts = self.scripts.borrow();
+            if let Some(s) = scripts.get(path) {
+                return Some(s.clone());
+            }
+            scripts
+                .iter()
+                .filter(|(p, _)| {
+                    p.strip_suffix('*')
+                        .is_some_and(|prefix| path.starts_with(prefix))
+                })
+                .max_by_key(|(p, _)| p.len())
+                .map(|(_, s)| s.clone())
+        }
+    }
+
+    impl Worker for FakeWorker {
+        async fn send(
+            &self,
+            method: Method,
+            path: &str,
+            body: Option<Vec<u8>>,
+        ) -> Result<WorkerAnswer, ApiError> {
+            let body = body
+                .map(|b| serde_json::from_slice(&b).unwrap_or(Value::Null))
+                .unwrap_or(Value::Null);
+            self.requests.borrow_mut().push(Recorded {
+                method,
+                path: path.to_owned(),
+                body: body.clone(),
+            });
+            match self.script(path) {
+                Some(script) => Ok(script(&body)),
+                None => Err(ApiError::unavailable("worker unreachable")
+                    .with_cause(format!("{path}: no script in the fake worker"))),
+            }
+        }
+    }
+
+    /// Runs a future that never waits (services called with a [`FakeWorker`] and a native
+    /// database) to completion; panics if it does wait.
+    pub fn block_on<F: Future>(f: F) -> F::Output {
+        let mut f = pin!(f);
+        let mut cx = Context::from_waker(Waker::noop());
+        match f.as_mut().poll(&mut cx) {
+            Poll::Ready(out) => out,
+            Poll::Pending => panic!("a future driven by block_on waited for something"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fake::{block_on, FakeWorker};
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn post_json_returns_the_status_and_json_of_any_answer() {
+        let w = FakeWorker::new();
+        w.answer("/v1/backups", 400, json!({"error": "bad"}));
+        let (status, body) = block_on(w.post_json("/v1/backups", &json!({"a": 1}))).unwrap();
+        assert_eq!((status, body), (400, json!({"error": "bad"})));
+        let sent = w.requests();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].method, Method::Post);
+        assert_eq!(sent[0].body, json!({"a": 1}));
+    }
+
+    #[test]
+    fn an_empty_answer_is_null_and_garbage_is_a_502() {
+        let w = FakeWorker::new();
+        w.respond("/v1/tasks/*", |_| WorkerAnswer {
+            status: 200,
+            body: Vec::new(),
+        });
+        w.respond("/v1/ping", |_| WorkerAnswer {
+            status: 200,
+            body: b"<html>".to_vec(),
+        });
+        assert_eq!(
+            block_on(w.get_json("/v1/tasks/t1")).unwrap(),
+            (200, Value::Null)
+        );
+        let e = block_on(w.get_json("/v1/ping")).unwrap_err();
+        assert_eq!(
+            (e.status, e.message.as_str()),
+            (502, "worker sent an invalid answer")
+        );
+    }
+
+    #[test]
+    fn an_unscripted_path_is_an_unreachable_worker() {
+        let e = block_on(FakeWorker::new().get_json("/v1/ping")).unwrap_err();
+        assert_eq!((e.status, e.message.as_str()), (503, "worker unreachable"));
+    }
+
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    #[serde(rename_all = "camelCase")]
+    struct Accepted {
+        task_id: String,
+    }
+
+    #[test]
+    fn typed_post_parses_a_2xx_and_hands_back_a_refusal() {
+        let w = FakeWorker::new();
+        w.answer("/v1/backups", 202, json!({"taskId": "t1"}));
+        w.answer(
+            "/v1/restores",
+            409,
+            json!({"error": "busy", "details": "x"}),
+        );
+        let ok: Result<Accepted, Refusal> = block_on(w.post("/v1/backups", &json!({}))).unwrap();
+        assert_eq!(
+            ok,
+            Ok(Accepted {
+                task_id: "t1".into()
+            })
+        );
+        let refused: Result<Accepted, Refusal> =
+            block_on(w.post("/v1/restores", &json!({}))).unwrap();
+        let r = refused.unwrap_err();
+        assert_eq!((r.status, r.error()), (409, "busy"));
+        w.answer("/v1/backups", 202, json!({"other": 1}));
+        let e = block_on(w.post::<_, Accepted>("/v1/backups", &json!({}))).unwrap_err();
+        assert_eq!(e.status, 502);
+    }
+}
