@@ -3,7 +3,7 @@
 //! key holding exactly P for each such P and one holding nothing, SuperAdmin}.
 //!
 //! The expected answers come from the reviewed expectation file `tests/route_permissions.txt`,
-//! not from the route table the gate uses (`dbackup_identity::routes::ROUTES`): the file is
+//! not from the route table the gate uses (`dbackup_routes::ROUTES`): the file is
 //! compared with the table line by line (no server needed), so a permission changed in `ROUTES`
 //! alone fails here, and changing who may call a route takes a second, visible edit.
 //!
@@ -15,7 +15,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use dbackup_identity::routes::{Access, ROUTES};
+use dbackup_routes::{Access, ROUTES};
 use dbackup_identity::Permission;
 use dbackup_tests::{Api, Credential, HttpResponse, RealApp, TEST_PASSWORD};
 use serde_json::{json, Value};
@@ -150,7 +150,7 @@ fn the_route_table_matches_the_reviewed_expectations() {
     }
     assert!(
         problems.is_empty(),
-        "shared/identity/src/routes.rs (ROUTES) and tests/route_permissions.txt disagree; a \
+        "shared/routes/src/lib.rs (ROUTES) and tests/route_permissions.txt disagree; a \
          change of who may call a route needs both edits:\n{}",
         problems.join("\n")
     );

@@ -1,9 +1,9 @@
-//! The route table (`dbackup_identity::routes::ROUTES`) and the components agree: every rule
+//! The route table (`dbackup_routes::ROUTES`) and the components agree: every rule
 //! reaches a handler of its component (never the gate's 404/405, never the 500 of a rule the
 //! component does not dispatch), and anything else under the identity route groups is the
 //! gate's JSON 404 (an unknown path) or 405 with `Allow` (a known path, another method).
 
-use dbackup_identity::routes::{self, ROUTES};
+use dbackup_routes::{self as routes, ROUTES};
 use dbackup_tests::{Credential, HttpResponse, RealApp, TEST_PASSWORD};
 use serde_json::{json, Value};
 

@@ -30,7 +30,7 @@ async fn the_document_is_served_to_signed_in_callers() {
     .expect("committed JSON");
     assert_eq!(served, committed);
     assert_eq!(served["openapi"], "3.1.0");
-    for r in dbackup_identity::routes::ROUTES {
+    for r in dbackup_routes::ROUTES {
         let op = &served["paths"][r.pattern][r.method.to_ascii_lowercase()];
         assert!(op["operationId"].is_string(), "{} {}", r.method, r.pattern);
     }

@@ -1,7 +1,7 @@
 //! Serves `/api/adapter-types` and `/api/adapters`: sources, destinations and notification
 //! channels (CRUD with secrets sealed and masked), connection tests, database lists and health
 //! history. The logic lives in `dbackup_adapters_core`; the routes and their access in
-//! `dbackup_identity::routes` (authenticated; the adapter's type decides the permission, see
+//! `dbackup_routes` (authenticated; the adapter's type decides the permission, see
 //! [`access`]).
 
 mod access;

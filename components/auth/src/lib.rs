@@ -1,7 +1,7 @@
 //! Serves /api/auth: first-user sign-up, password login with the second factor, logout, the
 //! caller's sessions, TOTP 2FA management, passkeys (WebAuthn), and SSO (OpenID Connect)
 //! with its provider administration (`/api/sso-providers`). Routes and their
-//! permissions are in `dbackup_identity::routes`; the gate checks them before any handler runs.
+//! permissions are in `dbackup_routes`; the gate checks them before any handler runs.
 
 mod login;
 mod passkeys;

@@ -1,6 +1,6 @@
 //! Serves `/api/jobs`: CRUD, `POST /api/jobs/{id}/run` (queues an execution; the runner
 //! dispatches it on its next tick) and `GET /api/jobs/{id}/next-runs`. Routes and permissions
-//! are in `dbackup_identity::routes`; the logic is in `dbackup_jobs_core::job`.
+//! are in `dbackup_routes`; the logic is in `dbackup_jobs_core::job`.
 
 mod handlers;
 

@@ -2,7 +2,7 @@
 //! database instead of failing with it), `/api/audit`, `/api/settings`, `/metrics` (Prometheus),
 //! `/api/system/config-*` (config self-backup and restore), `/api/openapi.json` (the OpenAPI
 //! document), and JSON 404 for any other `/api` route. Routes and their permissions are in
-//! `dbackup_identity::routes`.
+//! `dbackup_routes`.
 
 mod audit;
 mod config_backup;
@@ -11,7 +11,7 @@ mod metrics;
 mod openapi;
 mod settings;
 
-use dbackup_identity::routes;
+use dbackup_routes as routes;
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
 use spin_sdk::variables;

@@ -1,5 +1,5 @@
 //! Serves /api/users, /api/groups, /api/profile and /api/api-keys. Routes and their permissions
-//! are in `dbackup_identity::routes`; the gate checks them before any handler runs, and the
+//! are in `dbackup_routes`; the gate checks them before any handler runs, and the
 //! identity functions refuse escalation (nobody grants or manages more than they hold).
 
 mod api_keys;

@@ -14,7 +14,7 @@
 use dbackup_core::ApiError;
 use dbackup_identity::authorize::Principal;
 use dbackup_identity::permissions::{self, Permission, PermissionSet};
-use dbackup_identity::routes::{self, Access};
+use dbackup_routes::{self as routes, Access};
 
 /// 403 naming what is missing unless `who` holds all of `wanted`.
 pub(crate) fn ensure_held(who: &Principal, wanted: &PermissionSet) -> Result<(), ApiError> {

@@ -1,5 +1,5 @@
-//! dbackup's identity logic, shared by the `auth`, `users` and `system` components and tested
-//! natively: permissions and the route table, password hashing, session JWTs and API keys, TOTP,
+//! dbackup's identity logic, shared by the identity-aware components and tested
+//! natively: permissions and the access decision, password hashing, session JWTs and API keys, TOTP,
 //! encryption of small secrets, brute-force lockout, CSRF, and the SQL for users, groups,
 //! sessions, API keys, 2FA, passkeys (WebAuthn) and the audit log (over [`dbackup_core::db::Db`]).
 //!
@@ -7,7 +7,7 @@
 //! `encryption_key` are passed in. Every failure is an [`IdentityError`], which maps to one HTTP
 //! answer through `dbackup_core::ApiError`.
 //!
-//! A component handles a request in this order: [`routes::find`] (unknown → 404),
+//! A component handles a request in this order: `dbackup_routes::find` (unknown → 404),
 //! [`authorize::resolve_principal`], [`authorize::authorize`] (401/403, before the body is
 //! read), [`csrf::check`] for cookie principals, then the operation.
 
@@ -26,7 +26,6 @@ pub mod oidc;
 pub mod passkeys;
 pub mod password;
 pub mod permissions;
-pub mod routes;
 pub mod secretbox;
 pub mod sessions;
 pub mod settings;

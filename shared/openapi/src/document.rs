@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use dbackup_identity::routes::{self, Access, RouteRule};
+use dbackup_routes::{self as routes, Access, RouteRule};
 use schemars::generate::SchemaSettings;
 use schemars::SchemaGenerator;
 use serde_json::{json, Map, Value};
@@ -323,7 +323,7 @@ pub fn document() -> Value {
         "info": {
             "title": TITLE,
             "version": dbackup_core::VERSION,
-            "description": "Self-hosted database backup automation. Generated from the route table (`shared/identity/src/routes.rs`) and the Rust request/response types by `cargo xtask openapi`; see docs/API.md.",
+            "description": "Self-hosted database backup automation. Generated from the route table (`shared/routes/src/lib.rs`) and the Rust request/response types by `cargo xtask openapi`; see docs/API.md.",
             "license": {"name": "AGPL-3.0-or-later", "identifier": "AGPL-3.0-or-later"},
         },
         "tags": tags.iter().map(|t| json!({"name": t, "description": format!("Served by the `{t}` component.")})).collect::<Vec<_>>(),

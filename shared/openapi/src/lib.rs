@@ -1,7 +1,7 @@
 //! dbackup's OpenAPI 3.1 document, generated — never hand-edited — from two sources:
 //!
 //! - the operation table ([`operations`]): one [`Op`] per rule of
-//!   `dbackup_identity::routes::ROUTES`, naming its request and response types;
+//!   `dbackup_routes::ROUTES`, naming its request and response types;
 //! - those Rust types themselves, the ones the handlers (de)serialize, through `schemars`
 //!   (JSON Schema 2020-12, OpenAPI 3.1's dialect). The shared crates derive `JsonSchema` behind
 //!   their `schema` feature (`#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]`),

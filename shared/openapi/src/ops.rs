@@ -1,4 +1,4 @@
-//! The operation table: one entry per rule of `dbackup_identity::routes::ROUTES` (a test fails
+//! The operation table: one entry per rule of `dbackup_routes::ROUTES` (a test fails
 //! when a rule has no entry or an entry no rule), grouped by component like the route table.
 //! Each names the Rust types its handler reads and writes; add yours next to your route.
 
@@ -9,9 +9,11 @@ use identity::{
     api_keys, audit, authorize, groups, login, passkeys, sessions, setup, sso, two_factor, users,
 };
 
-use dbackup_adapters_core::{api as adapter_api, store, vault};
+use dbackup_adapters_core::{api as adapter_api, store};
 use dbackup_config_core as config;
-use dbackup_jobs_core::{dispatch, execution, explorer, job};
+use dbackup_jobs_core::{execution, job, worker_request};
+use dbackup_storage_core::explorer;
+use dbackup_vault_core as vault;
 
 use crate::settings_schema::{Settings, SettingsUpdate};
 use crate::{op, Op};
@@ -440,7 +442,7 @@ fn executions() -> Vec<Op> {
             "createRestore",
             "Restore a backup into a source",
         )
-        .body::<dispatch::RestoreRequest>()
+        .body::<worker_request::RestoreRequest>()
         .json::<execution::ExecutionAccepted>(202, "Queued.")
         .errors(&[409]),
     ]

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Command;
 
-use dbackup_identity::routes::{Access, ROUTES};
+use dbackup_routes::{Access, ROUTES};
 use dbackup_openapi::{document, document_json, operations};
 use serde_json::Value;
 

@@ -1,7 +1,7 @@
 //! The request gate of the identity-aware components (`auth`, `users`, `system`). Every API
 //! request passes it before its handler, in this order:
 //!
-//! 1. the route table (`dbackup_identity::routes`): an unknown path is a JSON 404, a known path
+//! 1. the route table (`dbackup_routes`): an unknown path is a JSON 404, a known path
 //!    with another method a 405 with `Allow`; rules of other components count as unknown;
 //! 2. the database, migrated (503 until then);
 //! 3. the caller, from `Authorization: Bearer` or the session cookie (`resolve_principal`);
@@ -22,7 +22,7 @@ use dbackup_identity::cookie;
 use dbackup_identity::csrf::{self, CsrfInput};
 use dbackup_identity::lockout;
 use dbackup_identity::login::ClientInfo;
-use dbackup_identity::routes::{self, RouteRule};
+use dbackup_routes::{self as routes, RouteRule};
 use dbackup_identity::secretbox::SecretBox;
 use dbackup_identity::sessions::IssuedSession;
 use dbackup_identity::Timestamp;
@@ -248,7 +248,7 @@ pub fn gate(req: Request, component: &str) -> Result<Ctx, Response> {
         .map(|s| cookie::set_session(&s.jwt, s.max_age_secs, secure));
     let principal = resolved.principal;
 
-    if let Err(e) = authorize::authorize(route.rule, principal.as_ref()) {
+    if let Err(e) = authorize::authorize(route.rule.access, principal.as_ref()) {
         // A cookie that no longer names a live session is deleted along with the 401.
         let stale = (principal.is_none() && bearer.is_none() && cookie_jwt.is_some())
             .then(|| cookie::clear_session(secure));

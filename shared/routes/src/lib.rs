@@ -1,21 +1,12 @@
-//! THE route table: every route the `auth`, `users` and `system` components serve, with what it
-//! requires. Components look the request up here before anything else (an unknown route is a
-//! 404, a known one goes through `authorize::decide`), and the HTTP tests generate their
-//! authorization matrix from it.
+//! The route table: every route of every component, with what it requires. The gate
+//! (`dbackup_web::gate`) looks each request up here before anything else (an unknown route is a
+//! 404, a known one goes through `dbackup_identity::authorize::decide`); the OpenAPI document and
+//! the HTTP tests' authorization matrix are generated from it.
 
-use crate::permissions::Permission;
+#![forbid(unsafe_code)]
 
-/// What a route requires of the caller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Anyone, without credentials.
-    Public,
-    /// Any valid session or API key, whatever its permissions (own-account routes). Handlers
-    /// may check further permissions on fields (see `PATCH /api/profile`).
-    Authenticated,
-    /// A session or API key holding this permission.
-    Permission(Permission),
-}
+pub use dbackup_identity::authorize::Access;
+use dbackup_identity::permissions::Permission;
 
 /// One route: method, path pattern (`{name}` matches one non-empty segment), access, and the
 /// component that serves it.
@@ -457,6 +448,82 @@ pub fn table_markdown() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dbackup_identity::authorize::{decide, Decision, Principal};
+    use dbackup_identity::groups::GroupGrant;
+    use dbackup_identity::permissions::{PermissionSet, SUPER_ADMIN_GROUP};
+
+    fn user(group: Option<GroupGrant>) -> Principal {
+        Principal::User {
+            user_id: "u".into(),
+            session_id: "s".into(),
+            group,
+        }
+    }
+
+    fn grant(name: &str, perms: &[Permission]) -> GroupGrant {
+        GroupGrant {
+            id: "g".into(),
+            name: name.into(),
+            permissions: perms.iter().copied().collect(),
+        }
+    }
+
+    /// The matrix the HTTP tests check, here for every rule: anonymous, no group, each single
+    /// permission (as a group and as an API key), SuperAdmin.
+    #[test]
+    fn matrix_over_every_route() {
+        let super_admin = user(Some(GroupGrant {
+            permissions: dbackup_identity::permissions::all(),
+            ..grant(SUPER_ADMIN_GROUP, &[])
+        }));
+        // SuperAdmin holds everything even if the stored list is empty.
+        let super_admin_empty = user(Some(grant(SUPER_ADMIN_GROUP, &[])));
+        for rule in ROUTES {
+            let public = rule.access == Access::Public;
+            let expect_anon = if public {
+                Decision::Allow
+            } else {
+                Decision::Unauthenticated
+            };
+            assert_eq!(decide(rule.access, None), expect_anon, "{rule:?}");
+            let expect_no_group = match rule.access {
+                Access::Permission(_) => Decision::Forbidden,
+                _ => Decision::Allow,
+            };
+            assert_eq!(decide(rule.access, Some(&user(None))), expect_no_group, "{rule:?}");
+            let empty_key = Principal::ApiKey {
+                key_id: "k".into(),
+                user_id: "u".into(),
+                permissions: PermissionSet::new(),
+            };
+            assert_eq!(decide(rule.access, Some(&empty_key)), expect_no_group, "{rule:?}");
+            for p in Permission::ALL {
+                let expected = match rule.access {
+                    Access::Permission(needed) if needed != *p => Decision::Forbidden,
+                    _ => Decision::Allow,
+                };
+                let as_group = user(Some(grant("G", &[*p])));
+                assert_eq!(decide(rule.access, Some(&as_group)), expected, "{rule:?} {p}");
+                let as_key = Principal::ApiKey {
+                    key_id: "k".into(),
+                    user_id: "u".into(),
+                    permissions: [*p].into(),
+                };
+                assert_eq!(decide(rule.access, Some(&as_key)), expected, "{rule:?} {p}");
+            }
+            assert_eq!(
+                decide(rule.access, Some(&super_admin)),
+                Decision::Allow,
+                "{rule:?}"
+            );
+            assert_eq!(
+                decide(rule.access, Some(&super_admin_empty)),
+                Decision::Allow,
+                "{rule:?}"
+            );
+        }
+    }
+
 
     #[test]
     fn finds_routes_with_parameters() {
@@ -563,7 +630,7 @@ mod tests {
         let readme = include_str!("../README.md");
         assert!(
             readme.contains(&table_markdown()),
-            "update shared/identity/README.md with routes::table_markdown():\n{}",
+            "update shared/routes/README.md with routes::table_markdown():\n{}",
             table_markdown()
         );
     }
