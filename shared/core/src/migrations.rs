@@ -455,37 +455,9 @@ fn apply_in_transaction(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::Rows;
+    use crate::native_sqlite::TestDb;
 
     const NOW: &str = "2024-01-02T03:04:05.678Z";
-
-    /// A native `Db` over rusqlite, for tests only.
-    struct TestDb(rusqlite::Connection);
-
-    impl TestDb {
-        fn memory() -> Self {
-            TestDb(rusqlite::Connection::open_in_memory().unwrap())
-        }
-    }
-
-    impl Db for TestDb {
-        fn execute(&self, sql: &str, params: &[Value]) -> Result<Rows, DbError> {
-            crate::native_sqlite::execute(&self.0, sql, params)
-        }
-    }
-
-    fn exec(db: &TestDb, sql: &str) {
-        db.execute(sql, &[]).unwrap();
-    }
-
-    fn count(db: &TestDb, sql: &str) -> i64 {
-        db.execute(sql, &[])
-            .unwrap()
-            .scalar()
-            .unwrap()
-            .as_i64()
-            .unwrap()
-    }
 
     fn table_names(db: &TestDb) -> Vec<String> {
         db.execute(
@@ -500,7 +472,7 @@ mod tests {
     }
 
     fn schema_objects(db: &TestDb) -> i64 {
-        count(db, "SELECT COUNT(*) FROM sqlite_master")
+        db.count("SELECT COUNT(*) FROM sqlite_master")
     }
 
     // --- the migration list -------------------------------------------------------------------
@@ -659,9 +631,9 @@ mod tests {
         assert_eq!(parts[4], "INSERT INTO t(x) VALUES (1)");
 
         // Every piece is one statement SQLite accepts.
-        let db = TestDb::memory();
+        let db = TestDb::empty();
         for p in &parts {
-            exec(&db, p);
+            db.exec(p);
         }
     }
 
@@ -715,15 +687,15 @@ mod tests {
 
     #[test]
     fn current_version_of_new_database_is_zero() {
-        let db = TestDb::memory();
+        let db = TestDb::empty();
         assert_eq!(current_version(&db).unwrap(), 0);
-        exec(&db, CREATE_SCHEMA_MIGRATIONS);
+        db.exec(CREATE_SCHEMA_MIGRATIONS);
         assert_eq!(current_version(&db).unwrap(), 0);
     }
 
     #[test]
     fn apply_creates_every_table_then_is_a_no_op() {
-        let db = TestDb::memory();
+        let db = TestDb::empty();
         let versions: Vec<i64> = MIGRATIONS.iter().map(|m| m.version).collect();
         assert_eq!(apply_pending(&db, NOW).unwrap(), versions);
         let tables = table_names(&db);
@@ -761,14 +733,14 @@ mod tests {
         );
         assert_eq!(schema_objects(&db), objects);
         assert_eq!(
-            count(&db, "SELECT COUNT(*) FROM schema_migrations"),
+            db.count("SELECT COUNT(*) FROM schema_migrations"),
             MIGRATIONS.len() as i64
         );
     }
 
     #[test]
     fn apply_continues_from_the_recorded_version() {
-        let db = TestDb::memory();
+        let db = TestDb::empty();
         let first = [Migration {
             version: 1,
             name: "0001_a",
@@ -785,12 +757,12 @@ mod tests {
         assert_eq!(apply_list(&db, &first, NOW).unwrap(), vec![1]);
         assert_eq!(apply_list(&db, &both, NOW).unwrap(), vec![2]);
         assert_eq!(current_version(&db).unwrap(), 2);
-        assert_eq!(count(&db, "SELECT COUNT(*) FROM b"), 1);
+        assert_eq!(db.count("SELECT COUNT(*) FROM b"), 1);
     }
 
     #[test]
     fn broken_migration_leaves_database_unchanged() {
-        let db = TestDb::memory();
+        let db = TestDb::empty();
         let list = [
             Migration {
                 version: 1,
@@ -824,7 +796,7 @@ mod tests {
 
     #[test]
     fn broken_later_migration_keeps_earlier_state() {
-        let db = TestDb::memory();
+        let db = TestDb::empty();
         let ok = Migration {
             version: 1,
             name: "0001_ok",
@@ -841,13 +813,13 @@ mod tests {
         assert!(matches!(err, MigrationError::Failed { version: 2, .. }));
         assert!(err.to_string().contains("no such table: missing"), "{err}");
         assert_eq!(schema_objects(&db), before);
-        assert_eq!(count(&db, "SELECT COUNT(*) FROM a"), 0);
+        assert_eq!(db.count("SELECT COUNT(*) FROM a"), 0);
         assert_eq!(current_version(&db).unwrap(), 1);
     }
 
     #[test]
     fn checksum_mismatch_is_detected() {
-        let db = TestDb::memory();
+        let db = TestDb::empty();
         let original = Migration {
             version: 1,
             name: "0001_a",
@@ -882,13 +854,12 @@ mod tests {
 
     #[test]
     fn newer_database_is_refused() {
-        let db = TestDb::memory();
+        let db = TestDb::empty();
         apply_pending(&db, NOW).unwrap();
         let future = latest_version() + 1;
-        exec(
-            &db,
-            &format!("INSERT INTO schema_migrations VALUES ({future}, 'future', 'x', '{NOW}')"),
-        );
+        db.exec(&format!(
+            "INSERT INTO schema_migrations VALUES ({future}, 'future', 'x', '{NOW}')"
+        ));
         let err = apply_pending(&db, NOW).unwrap_err();
         assert_eq!(
             err,
@@ -902,7 +873,7 @@ mod tests {
 
     #[test]
     fn migration_inserted_below_the_database_version_is_refused() {
-        let db = TestDb::memory();
+        let db = TestDb::empty();
         let m1 = Migration {
             version: 1,
             name: "0001_a",
@@ -932,8 +903,8 @@ mod tests {
 
     #[test]
     fn begin_failure_is_reported() {
-        let db = TestDb::memory();
-        exec(&db, "BEGIN");
+        let db = TestDb::empty();
+        db.exec("BEGIN");
         let err = apply_pending(&db, NOW).unwrap_err();
         assert!(
             matches!(
@@ -960,12 +931,7 @@ mod tests {
         let workers: Vec<_> = (0..4)
             .map(|_| {
                 let path = path.clone();
-                std::thread::spawn(move || {
-                    let conn = rusqlite::Connection::open(&path).unwrap();
-                    conn.busy_timeout(std::time::Duration::from_secs(30))
-                        .unwrap();
-                    apply_pending(&TestDb(conn), NOW).unwrap()
-                })
+                std::thread::spawn(move || apply_pending(&TestDb::open(&path), NOW).unwrap())
             })
             .collect();
         let mut results: Vec<Vec<i64>> = workers.into_iter().map(|w| w.join().unwrap()).collect();
@@ -978,41 +944,29 @@ mod tests {
     // --- schema behaviour ---------------------------------------------------------------------
 
     fn migrated() -> TestDb {
-        let db = TestDb::memory();
+        let db = TestDb::empty();
         apply_pending(&db, NOW).unwrap();
-        exec(&db, "PRAGMA foreign_keys = ON");
-        exec(
-            &db,
-            r#"INSERT INTO "Group" (id, name, permissions) VALUES ('g1', 'Admins', '[]')"#,
-        );
-        exec(
-            &db,
+        db.exec("PRAGMA foreign_keys = ON");
+        db.exec(r#"INSERT INTO "Group" (id, name, permissions) VALUES ('g1', 'Admins', '[]')"#);
+        db.exec(
             r#"INSERT INTO "User" (id, name, email, emailVerified, createdAt, updatedAt, groupId)
                VALUES ('u1', 'Ann', 'ann@example.com', 1, 'now', 'now', 'g1')"#,
         );
-        exec(
-            &db,
+        db.exec(
             r#"INSERT INTO "AdapterConfig" (id, name, type, adapterId, config) VALUES
                ('src', 'MySQL', 'database', 'mysql', '{}'),
                ('dst', 'S3', 'storage', 's3', '{}'),
                ('ntf', 'Discord', 'notification', 'discord', '{}')"#,
         );
-        exec(
-            &db,
+        db.exec(
             r#"INSERT INTO "EncryptionProfile" (id, name, secretKey) VALUES ('k1', 'Key', 'enc')"#,
         );
-        exec(
-            &db,
+        db.exec(
             r#"INSERT INTO "Job" (id, name, schedule, sourceId, destinationId, encryptionProfileId)
                VALUES ('j1', 'Nightly', '0 3 * * *', 'src', 'dst', 'k1')"#,
         );
-        exec(
-            &db,
-            r#"INSERT INTO "JobNotification" (jobId, adapterConfigId) VALUES ('j1', 'ntf')"#,
-        );
-        exec(
-            &db,
-            r#"INSERT INTO "Execution" (id, jobId, status, logs) VALUES ('e1', 'j1', 'Success', '[]')"#,
+        db.exec(r#"INSERT INTO "JobNotification" (jobId, adapterConfigId) VALUES ('j1', 'ntf')"#);
+        db.exec(r#"INSERT INTO "Execution" (id, jobId, status, logs) VALUES ('e1', 'j1', 'Success', '[]')"#,
         );
         db
     }
@@ -1020,42 +974,31 @@ mod tests {
     #[test]
     fn deleting_a_user_cascades_and_keeps_the_audit_trail() {
         let db = migrated();
-        exec(
-            &db,
+        db.exec(
             r#"INSERT INTO "Session" (id, expiresAt, token, createdAt, updatedAt, userId)
                VALUES ('s1', 'later', 'tok', 'now', 'now', 'u1')"#,
         );
-        exec(
-            &db,
+        db.exec(
             r#"INSERT INTO "Account" (id, accountId, providerId, userId, password)
                VALUES ('a1', 'u1', 'credential', 'u1', 'hash')"#,
         );
-        exec(
-            &db,
-            r#"INSERT INTO "Passkey" (id, publicKey, credentialID, counter, deviceType, backedUp, userId)
+        db.exec(r#"INSERT INTO "Passkey" (id, publicKey, credentialID, counter, deviceType, backedUp, userId)
                VALUES ('p1', 'pk', 'cred', 0, 'singleDevice', 0, 'u1')"#,
         );
-        exec(
-            &db,
-            r#"INSERT INTO "TwoFactor" (id, secret, backupCodes, userId) VALUES ('t1', 's', 'b', 'u1')"#,
+        db.exec(r#"INSERT INTO "TwoFactor" (id, secret, backupCodes, userId) VALUES ('t1', 's', 'b', 'u1')"#,
         );
-        exec(
-            &db,
-            r#"INSERT INTO "AuditLog" (id, userId, action, resource) VALUES ('l1', 'u1', 'LOGIN', 'USER')"#,
+        db.exec(r#"INSERT INTO "AuditLog" (id, userId, action, resource) VALUES ('l1', 'u1', 'LOGIN', 'USER')"#,
         );
-        exec(&db, r#"DELETE FROM "User" WHERE id = 'u1'"#);
+        db.exec(r#"DELETE FROM "User" WHERE id = 'u1'"#);
         for t in ["Session", "Account", "Passkey", "TwoFactor"] {
             assert_eq!(
-                count(&db, &format!(r#"SELECT COUNT(*) FROM "{t}""#)),
+                db.count(&format!(r#"SELECT COUNT(*) FROM "{t}""#)),
                 0,
                 "{t}"
             );
         }
         assert_eq!(
-            count(
-                &db,
-                r#"SELECT COUNT(*) FROM "AuditLog" WHERE userId IS NULL"#
-            ),
+            db.count(r#"SELECT COUNT(*) FROM "AuditLog" WHERE userId IS NULL"#),
             1
         );
     }
@@ -1063,9 +1006,9 @@ mod tests {
     #[test]
     fn deleting_a_group_ungroups_its_users() {
         let db = migrated();
-        exec(&db, r#"DELETE FROM "Group" WHERE id = 'g1'"#);
+        db.exec(r#"DELETE FROM "Group" WHERE id = 'g1'"#);
         assert_eq!(
-            count(&db, r#"SELECT COUNT(*) FROM "User" WHERE groupId IS NULL"#),
+            db.count(r#"SELECT COUNT(*) FROM "User" WHERE groupId IS NULL"#),
             1
         );
     }
@@ -1073,18 +1016,15 @@ mod tests {
     #[test]
     fn deleting_a_job_keeps_its_history() {
         let db = migrated();
-        exec(&db, r#"DELETE FROM "Job" WHERE id = 'j1'"#);
+        db.exec(r#"DELETE FROM "Job" WHERE id = 'j1'"#);
         assert_eq!(
-            count(
-                &db,
-                r#"SELECT COUNT(*) FROM "Execution" WHERE id = 'e1' AND jobId IS NULL"#
-            ),
+            db.count(r#"SELECT COUNT(*) FROM "Execution" WHERE id = 'e1' AND jobId IS NULL"#),
             1
         );
-        assert_eq!(count(&db, r#"SELECT COUNT(*) FROM "JobNotification""#), 0);
+        assert_eq!(db.count(r#"SELECT COUNT(*) FROM "JobNotification""#), 0);
         // With the job gone its adapters and key can be deleted.
-        exec(&db, r#"DELETE FROM "AdapterConfig""#);
-        exec(&db, r#"DELETE FROM "EncryptionProfile""#);
+        db.exec(r#"DELETE FROM "AdapterConfig""#);
+        db.exec(r#"DELETE FROM "EncryptionProfile""#);
     }
 
     #[test]
@@ -1102,20 +1042,19 @@ mod tests {
             );
         }
         // A notification channel can go; it is unlinked from the job.
-        exec(&db, r#"DELETE FROM "AdapterConfig" WHERE id = 'ntf'"#);
-        assert_eq!(count(&db, r#"SELECT COUNT(*) FROM "JobNotification""#), 0);
+        db.exec(r#"DELETE FROM "AdapterConfig" WHERE id = 'ntf'"#);
+        assert_eq!(db.count(r#"SELECT COUNT(*) FROM "JobNotification""#), 0);
     }
 
     #[test]
     fn deleting_an_adapter_drops_its_health_log() {
         let db = migrated();
-        exec(
-            &db,
+        db.exec(
             r#"INSERT INTO "HealthCheckLog" (id, adapterConfigId, status, latencyMs)
                VALUES ('h1', 'ntf', 'OFFLINE', 12)"#,
         );
-        exec(&db, r#"DELETE FROM "AdapterConfig" WHERE id = 'ntf'"#);
-        assert_eq!(count(&db, r#"SELECT COUNT(*) FROM "HealthCheckLog""#), 0);
+        db.exec(r#"DELETE FROM "AdapterConfig" WHERE id = 'ntf'"#);
+        assert_eq!(db.count(r#"SELECT COUNT(*) FROM "HealthCheckLog""#), 0);
     }
 
     #[test]
@@ -1194,17 +1133,12 @@ mod tests {
             ]
         );
         assert_eq!(
-            count(
-                &db,
-                r#"SELECT COUNT(*) FROM "AdapterConfig" WHERE lastStatus = 'ONLINE' AND consecutiveFailures = 0"#
+            db.count(r#"SELECT COUNT(*) FROM "AdapterConfig" WHERE lastStatus = 'ONLINE' AND consecutiveFailures = 0"#
             ),
             3
         );
         assert_eq!(
-            count(
-                &db,
-                r#"SELECT COUNT(*) FROM "Execution" WHERE type = 'Backup'"#
-            ),
+            db.count(r#"SELECT COUNT(*) FROM "Execution" WHERE type = 'Backup'"#),
             1
         );
     }
@@ -1212,9 +1146,7 @@ mod tests {
     #[test]
     fn unique_constraints_hold() {
         let db = migrated();
-        exec(
-            &db,
-            r#"INSERT INTO "Account" (id, accountId, providerId, userId) VALUES ('a1', 'x', 'oidc', 'u1')"#,
+        db.exec(r#"INSERT INTO "Account" (id, accountId, providerId, userId) VALUES ('a1', 'x', 'oidc', 'u1')"#,
         );
         for sql in [
             r#"INSERT INTO "Account" (id, accountId, providerId, userId) VALUES ('a2', 'x', 'oidc', 'u1')"#,

@@ -1,9 +1,9 @@
-//! Test support: a native `Db` over rusqlite (the pattern of `dbackup_core::migrations`'
-//! tests), a migrated database, fixtures.
+//! Test support: the identity fixtures over the shared [`TestDb`] (a migrated native SQLite).
 
 use std::sync::OnceLock;
 
-use dbackup_core::db::{Db, DbError, Rows, Value};
+use dbackup_core::db::Db;
+pub use dbackup_core::native_sqlite::TestDb;
 
 use crate::permissions::{self, Permission, PermissionSet, SUPER_ADMIN_GROUP};
 use crate::time::Timestamp;
@@ -12,53 +12,6 @@ pub const NOW: Timestamp = Timestamp::from_secs(1_800_000_000);
 pub const SECRET: &str = "test-session-secret-0123456789abcdef";
 pub const KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 pub const PASSWORD: &str = "correct horse battery";
-
-/// A native `Db` over rusqlite.
-pub struct TestDb(pub rusqlite::Connection);
-
-impl TestDb {
-    /// An in-memory database with every migration applied and foreign keys on.
-    pub fn migrated() -> Self {
-        Self::prepare(rusqlite::Connection::open_in_memory().unwrap())
-    }
-
-    /// A file database (for concurrency tests), migrated, with a busy timeout.
-    pub fn file(path: &std::path::Path) -> Self {
-        let conn = rusqlite::Connection::open(path).unwrap();
-        conn.busy_timeout(std::time::Duration::from_secs(30))
-            .unwrap();
-        Self::prepare(conn)
-    }
-
-    fn prepare(conn: rusqlite::Connection) -> Self {
-        let db = TestDb(conn);
-        db.execute("PRAGMA foreign_keys = ON", &[]).unwrap();
-        dbackup_core::migrations::apply_pending(&db, &NOW.iso()).unwrap();
-        db
-    }
-
-    pub fn count(&self, sql: &str) -> i64 {
-        self.execute(sql, &[])
-            .unwrap()
-            .scalar()
-            .unwrap()
-            .as_i64()
-            .unwrap()
-    }
-
-    pub fn text(&self, sql: &str) -> Option<String> {
-        self.execute(sql, &[])
-            .unwrap()
-            .scalar()
-            .and_then(|v| v.as_str().map(str::to_owned))
-    }
-}
-
-impl Db for TestDb {
-    fn execute(&self, sql: &str, params: &[Value]) -> Result<Rows, DbError> {
-        dbackup_core::native_sqlite::execute(&self.0, sql, params)
-    }
-}
 
 /// The hash of [`PASSWORD`], computed once (argon2 is slow in debug builds).
 pub fn password_hash() -> &'static str {
