@@ -1,14 +1,10 @@
 //! `dbackup rotate-key`: re-wraps every value sealed with `encryption_key` under a new key, in
 //! one transaction.
 //!
-//! Sealed values (all [`SecretBox`] envelopes `v1:<base64>` bound to a context string):
-//! - `AdapterConfig.config` secret fields — context `AdapterConfig.config.<field>:<id>`; the
-//!   fields come from the adapter registry (for an unknown adapter type: every top-level
-//!   string that looks like an envelope);
-//! - `EncryptionProfile.secretKey` — `EncryptionProfile.secretKey:<id>`;
-//! - `TwoFactor.secret` — `TwoFactor.secret:<userId>` (backup codes are hashes, not sealed);
-//! - `SsoProvider.clientSecret` — `SsoProvider.clientSecret:<providerId>`;
-//! - `Execution.callbackKey` — `Execution.callbackKey` (in-flight executions keep working).
+//! What is sealed, where, and under which context is [`dbackup_core::sealed`]'s table; this
+//! walks every entry of it ([`sealed::ALL`]). For adapter configs the secret fields come from
+//! the adapter registry (for an unknown adapter type: every top-level string that is an
+//! envelope).
 //!
 //! Every value is decrypted with the old key first; the first one that does not decrypt ends
 //! the run with an error naming its table, row and field, and nothing is written. A dry run
@@ -17,6 +13,7 @@
 use std::fmt;
 
 use anyhow::{anyhow, bail, Context, Result};
+use dbackup_core::sealed::{self, Place, Sealed};
 use dbackup_identity::secretbox::SecretBox;
 use libsql::{params::IntoParams, Connection};
 use serde_json::Value;
@@ -26,38 +23,51 @@ pub const OLD_KEY_ENV: &str = "DBACKUP_OLD_ENCRYPTION_KEY";
 /// Environment variable holding the new key (64 hex characters).
 pub const NEW_KEY_ENV: &str = "DBACKUP_NEW_ENCRYPTION_KEY";
 
-/// What a rotation re-wrapped (or, in a dry run, would re-wrap).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// What a rotation re-wrapped (or, in a dry run, would re-wrap): a count per kind of sealed
+/// value, in [`sealed::ALL`]'s order. A secret map (webhook headers) counts as one field.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rotated {
-    pub adapter_fields: usize,
-    pub encryption_profiles: usize,
-    pub two_factor_secrets: usize,
-    pub sso_client_secrets: usize,
-    pub execution_callback_keys: usize,
+    counts: Vec<(&'static Sealed, usize)>,
+}
+
+impl Default for Rotated {
+    fn default() -> Self {
+        Rotated {
+            counts: sealed::ALL.iter().map(|s| (*s, 0)).collect(),
+        }
+    }
 }
 
 impl Rotated {
+    /// How many values of `kind`.
+    pub fn of(&self, kind: &Sealed) -> usize {
+        self.counts
+            .iter()
+            .find(|(s, _)| *s == kind)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    fn add(&mut self, kind: &Sealed) {
+        if let Some((_, n)) = self.counts.iter_mut().find(|(s, _)| *s == kind) {
+            *n += 1;
+        }
+    }
+
     /// Every value counted.
     pub fn total(&self) -> usize {
-        self.adapter_fields
-            + self.encryption_profiles
-            + self.two_factor_secrets
-            + self.sso_client_secrets
-            + self.execution_callback_keys
+        self.counts.iter().map(|(_, n)| n).sum()
     }
 }
 
 impl fmt::Display for Rotated {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} adapter secret fields, {} encryption profile keys, {} 2FA secrets, {} SSO client secrets, {} execution callback keys",
-            self.adapter_fields,
-            self.encryption_profiles,
-            self.two_factor_secrets,
-            self.sso_client_secrets,
-            self.execution_callback_keys
-        )
+        for (i, (kind, n)) in self.counts.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{n} {}", kind.label)?;
+        }
+        Ok(())
     }
 }
 
@@ -143,7 +153,7 @@ fn secret_fields(adapter_id: &str, config: &serde_json::Map<String, Value>) -> V
             .collect(),
         None => config
             .iter()
-            .filter(|(_, v)| v.as_str().is_some_and(|s| s.starts_with("v1:")))
+            .filter(|(_, v)| v.as_str().is_some_and(sealed::is_envelope))
             .map(|(k, _)| k.clone())
             .collect(),
     }
@@ -179,132 +189,130 @@ pub async fn rotate(
 
 async fn rewrap_all(conn: &Connection, r: &Rewrap<'_>) -> Result<Rotated> {
     let mut n = Rotated::default();
-
-    for row in rows(
-        conn,
-        r#"SELECT "id", "adapterId", "config" FROM "AdapterConfig" ORDER BY "id""#,
-        3,
-        (),
-    )
-    .await?
-    {
-        let (id, adapter_id, config) = (
-            row[0].clone().unwrap_or_default(),
-            row[1].clone().unwrap_or_default(),
-            row[2].clone().unwrap_or_default(),
-        );
-        let Ok(Value::Object(mut cfg)) = serde_json::from_str::<Value>(&config) else {
-            bail!("AdapterConfig {id:?}: config is not a JSON object; nothing was changed");
-        };
-        let fields = secret_fields(&adapter_id, &cfg);
-        if fields.is_empty() {
-            continue;
-        }
-        for field in fields {
-            let what = format!("AdapterConfig {id:?} ({adapter_id}) field {field}");
-            let context = format!("AdapterConfig.config.{field}:{id}");
-            // A secret map (webhook headers) has each value sealed under the field's context.
-            if let Some(Value::Object(map)) = cfg.get_mut(&field) {
-                for (key, v) in map.iter_mut() {
-                    let what = format!("{what}[{key:?}]");
-                    let Some(sealed) = v.as_str() else {
-                        bail!("{what} is not a sealed string; nothing was changed");
-                    };
-                    // Plaintext saved before headers were secret: sealed at the next save.
-                    if !sealed.starts_with("v1:") {
-                        continue;
-                    }
-                    *v = Value::String(r.value(sealed, &context, &what)?);
-                }
-                n.adapter_fields += 1;
-                continue;
-            }
-            let Some(sealed) = cfg.get(&field).and_then(Value::as_str) else {
-                if cfg.get(&field).is_some_and(|v| !v.is_null()) {
-                    bail!("{what} is not a sealed string; nothing was changed");
-                }
-                continue;
-            };
-            let again = r.value(sealed, &context, &what)?;
-            cfg.insert(field, Value::String(again));
-            n.adapter_fields += 1;
-        }
-        conn.execute(
-            r#"UPDATE "AdapterConfig" SET "config" = ?1 WHERE "id" = ?2"#,
-            libsql::params![Value::Object(cfg).to_string(), id.clone()],
-        )
-        .await
-        .with_context(|| format!("updating AdapterConfig {id:?}"))?;
-    }
-
-    let simple: [(&str, &str, &str, &str, &str); 4] = [
-        // (table, key column, sealed column, context prefix, context column)
-        (
-            "EncryptionProfile",
-            "id",
-            "secretKey",
-            "EncryptionProfile.secretKey:",
-            "id",
-        ),
-        (
-            "TwoFactor",
-            "userId",
-            "secret",
-            "TwoFactor.secret:",
-            "userId",
-        ),
-        (
-            "SsoProvider",
-            "id",
-            "clientSecret",
-            "SsoProvider.clientSecret:",
-            "providerId",
-        ),
-        (
-            "Execution",
-            "id",
-            "callbackKey",
-            "Execution.callbackKey",
-            "",
-        ),
-    ];
-    for (table, key, column, prefix, context_column) in simple {
-        let context_expr = if context_column.is_empty() {
-            "''".to_owned()
-        } else {
-            format!("\"{context_column}\"")
-        };
-        let found = rows(
-            conn,
-            &format!(
-                r#"SELECT "{key}", "{column}", {context_expr} FROM "{table}"
-                    WHERE "{column}" IS NOT NULL AND "{column}" != '' ORDER BY "{key}""#
-            ),
-            3,
-            (),
-        )
-        .await?;
-        for row in found {
-            let id = row[0].clone().unwrap_or_default();
-            let sealed = row[1].clone().unwrap_or_default();
-            let context = format!("{prefix}{}", row[2].clone().unwrap_or_default());
-            let what = format!("{table} {key}={id:?} column {column}");
-            let again = r.value(&sealed, &context, &what)?;
-            conn.execute(
-                &format!(r#"UPDATE "{table}" SET "{column}" = ?1 WHERE "{key}" = ?2"#),
-                libsql::params![again, id.clone()],
-            )
-            .await
-            .with_context(|| format!("updating {what}"))?;
-            match table {
-                "EncryptionProfile" => n.encryption_profiles += 1,
-                "TwoFactor" => n.two_factor_secrets += 1,
-                "SsoProvider" => n.sso_client_secrets += 1,
-                _ => n.execution_callback_keys += 1,
-            }
-        }
+    for kind in sealed::ALL {
+        rewrap_kind(conn, r, kind, &mut n).await?;
     }
     Ok(n)
+}
+
+/// Re-wraps every value of one kind, row by row.
+async fn rewrap_kind(
+    conn: &Connection,
+    r: &Rewrap<'_>,
+    kind: &Sealed,
+    n: &mut Rotated,
+) -> Result<()> {
+    let (table, key, column) = (kind.table, kind.key, kind.column);
+    let mut columns = vec![key, column];
+    columns.extend(kind.context_columns());
+    if let Place::SecretFields { adapter_type } = kind.place {
+        columns.push(adapter_type);
+    }
+    let select = columns
+        .iter()
+        .map(|c| format!("\"{c}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let found = rows(
+        conn,
+        &format!(
+            r#"SELECT {select} FROM "{table}"
+                WHERE "{column}" IS NOT NULL AND "{column}" != '' ORDER BY "{key}""#
+        ),
+        columns.len(),
+        (),
+    )
+    .await?;
+    for row in found {
+        // A NULL column binds as empty text, as the sealing side formats it.
+        let get = |c: &str| {
+            Some(
+                columns
+                    .iter()
+                    .position(|x| *x == c)
+                    .and_then(|i| row[i].clone())
+                    .unwrap_or_default(),
+            )
+        };
+        let id = row[0].clone().unwrap_or_default();
+        let stored = row[1].clone().unwrap_or_default();
+        let what = format!("{table} {key}={id:?} column {column}");
+        let again = match kind.place {
+            Place::Column => {
+                let context = kind.context_of(get, None).unwrap_or_default();
+                n.add(kind);
+                r.value(&stored, &context, &what)?
+            }
+            Place::Json(path) => {
+                // Not JSON, or nothing at the path: nothing sealed in this row.
+                let Ok(mut doc) = serde_json::from_str::<Value>(&stored) else {
+                    continue;
+                };
+                let Some(slot) = path.iter().try_fold(&mut doc, |v, k| v.get_mut(*k)) else {
+                    continue;
+                };
+                if slot.is_null() {
+                    continue;
+                }
+                let what = format!("{what} at {}", path.join("."));
+                let Some(sealed) = slot.as_str() else {
+                    bail!("{what} is not a sealed string; nothing was changed");
+                };
+                let context = kind.context_of(get, None).unwrap_or_default();
+                *slot = Value::String(r.value(sealed, &context, &what)?);
+                n.add(kind);
+                doc.to_string()
+            }
+            Place::SecretFields { adapter_type } => {
+                let adapter_id = get(adapter_type).unwrap_or_default();
+                let Ok(Value::Object(mut cfg)) = serde_json::from_str::<Value>(&stored) else {
+                    bail!("{table} {id:?}: {column} is not a JSON object; nothing was changed");
+                };
+                let fields = secret_fields(&adapter_id, &cfg);
+                if fields.is_empty() {
+                    continue;
+                }
+                for field in fields {
+                    let what = format!("{table} {id:?} ({adapter_id}) field {field}");
+                    let context = kind.context_of(get, Some(&field)).unwrap_or_default();
+                    // A secret map (webhook headers) has each value sealed under the field's
+                    // context.
+                    if let Some(Value::Object(map)) = cfg.get_mut(&field) {
+                        for (k, v) in map.iter_mut() {
+                            let what = format!("{what}[{k:?}]");
+                            let Some(sealed) = v.as_str() else {
+                                bail!("{what} is not a sealed string; nothing was changed");
+                            };
+                            // Plaintext saved before headers were secret: sealed at the next save.
+                            if !sealed::is_envelope(sealed) {
+                                continue;
+                            }
+                            *v = Value::String(r.value(sealed, &context, &what)?);
+                        }
+                        n.add(kind);
+                        continue;
+                    }
+                    let Some(sealed) = cfg.get(&field).and_then(Value::as_str) else {
+                        if cfg.get(&field).is_some_and(|v| !v.is_null()) {
+                            bail!("{what} is not a sealed string; nothing was changed");
+                        }
+                        continue;
+                    };
+                    let again = r.value(sealed, &context, &what)?;
+                    cfg.insert(field, Value::String(again));
+                    n.add(kind);
+                }
+                Value::Object(cfg).to_string()
+            }
+        };
+        conn.execute(
+            &format!(r#"UPDATE "{table}" SET "{column}" = ?1 WHERE "{key}" = ?2"#),
+            libsql::params![again, id.clone()],
+        )
+        .await
+        .with_context(|| format!("updating {what}"))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -325,7 +333,7 @@ mod tests {
             r#"CREATE TABLE "EncryptionProfile" ("id" TEXT, "secretKey" TEXT)"#,
             r#"CREATE TABLE "TwoFactor" ("userId" TEXT, "secret" TEXT)"#,
             r#"CREATE TABLE "SsoProvider" ("id" TEXT, "providerId" TEXT, "clientSecret" TEXT)"#,
-            r#"CREATE TABLE "Execution" ("id" TEXT, "callbackKey" TEXT)"#,
+            r#"CREATE TABLE "Execution" ("id" TEXT, "callbackKey" TEXT, "request" TEXT)"#,
         ] {
             conn.execute(sql, ()).await.expect(sql);
         }
@@ -360,7 +368,7 @@ mod tests {
             rotate(&conn, &old, &new, false)
                 .await
                 .unwrap()
-                .adapter_fields,
+                .of(&sealed::ADAPTER_SECRET_FIELD),
             1
         );
         let cfg: Value =
@@ -408,35 +416,42 @@ mod tests {
                 old.encrypt(b"cs", "SsoProvider.clientSecret:okta").unwrap(),
             ),
             (
-                r#"INSERT INTO "Execution" VALUES ('e1', ?1)"#,
+                r#"INSERT INTO "Execution" VALUES ('e1', ?1, NULL)"#,
                 old.encrypt(b"cb", "Execution.callbackKey").unwrap(),
+            ),
+            // A restore queued with a privileged account (its password sealed in the request).
+            (
+                r#"INSERT INTO "Execution" VALUES ('e3', NULL, ?1)"#,
+                serde_json::json!({"path": "j/x.sql", "privileged": true,
+                    "privilegedAs": {"user": "admin",
+                        "passwordSealed": old.encrypt(b"pw", "Execution.request.privileged").unwrap()}})
+                .to_string(),
             ),
         ] {
             conn.execute(sql, [p]).await.expect(sql);
         }
-        conn.execute(r#"INSERT INTO "Execution" VALUES ('e2', NULL)"#, ())
-            .await
-            .unwrap();
+        for sql in [
+            r#"INSERT INTO "Execution" VALUES ('e2', NULL, NULL)"#,
+            r#"INSERT INTO "Execution" VALUES ('e4', NULL, '{"path": "j/y.sql", "privilegedAs": {"user": "u"}}')"#,
+            r#"INSERT INTO "Execution" VALUES ('e5', NULL, 'not json')"#,
+        ] {
+            conn.execute(sql, ()).await.expect(sql);
+        }
 
         // Dry run: counted, nothing changed.
         let before = one(&conn, r#"SELECT "secretKey" FROM "EncryptionProfile""#).await;
         let counts = rotate(&conn, &old, &new, true).await.unwrap();
         assert_eq!(
-            counts,
-            Rotated {
-                adapter_fields: 2,
-                encryption_profiles: 1,
-                two_factor_secrets: 1,
-                sso_client_secrets: 1,
-                execution_callback_keys: 1
-            }
+            counts.to_string(),
+            "2 adapter secret fields, 1 encryption profile keys, 1 2FA secrets, \
+             1 SSO client secrets, 1 execution callback keys, 1 restore privileged passwords"
         );
         assert_eq!(
             one(&conn, r#"SELECT "secretKey" FROM "EncryptionProfile""#).await,
             before
         );
 
-        assert_eq!(rotate(&conn, &old, &new, false).await.unwrap().total(), 6);
+        assert_eq!(rotate(&conn, &old, &new, false).await.unwrap().total(), 7);
         let key = one(&conn, r#"SELECT "secretKey" FROM "EncryptionProfile""#).await;
         assert_eq!(
             new.decrypt(&key, "EncryptionProfile.secretKey:p1").unwrap(),
@@ -460,6 +475,26 @@ mod tests {
             .unwrap(),
             b"s3-secret"
         );
+        // The queued restore's password opens with the new key; the rest of the request is kept.
+        let request: Value = serde_json::from_str(
+            &one(
+                &conn,
+                r#"SELECT "request" FROM "Execution" WHERE "id" = 'e3'"#,
+            )
+            .await,
+        )
+        .unwrap();
+        assert_eq!(request["path"], "j/x.sql");
+        assert_eq!(request["privilegedAs"]["user"], "admin");
+        let password = request["privilegedAs"]["passwordSealed"].as_str().unwrap();
+        assert_eq!(
+            new.decrypt(password, "Execution.request.privileged")
+                .unwrap(),
+            b"pw"
+        );
+        assert!(old
+            .decrypt(password, "Execution.request.privileged")
+            .is_err());
         let sso = one(&conn, r#"SELECT "clientSecret" FROM "SsoProvider""#).await;
         assert_eq!(
             new.decrypt(&sso, "SsoProvider.clientSecret:okta").unwrap(),

@@ -11,9 +11,6 @@ use dbackup_web::SpinDb;
 use spin_sdk::http::{Request, Response};
 use spin_sdk::variables;
 
-/// The sealing context of `Execution.callbackKey` (the runner seals with the same one).
-pub const KEY_CONTEXT: &str = "Execution.callbackKey";
-
 /// The execution id if `req` is an events callback.
 pub fn route(req: &Request) -> Option<String> {
     let path = req.path().split(['?', '#']).next().unwrap_or_default();
@@ -40,7 +37,7 @@ pub fn receive(id: &str, req: Request) -> Result<Response, ApiError> {
         .map_err(|e| ApiError::internal(format!("variable encryption_key: {e:?}")))?;
     let sealer = SecretBox::from_hex_key(&master).map_err(|e| ApiError::internal(e.to_string()))?;
     let key_hex = sealer
-        .decrypt(&sealed, KEY_CONTEXT)
+        .decrypt(&sealed, &dbackup_core::sealed::execution_callback_key())
         .map_err(|e| ApiError::internal(format!("callback key: {e}")))?;
     let key =
         hex::decode(&key_hex).map_err(|e| ApiError::internal(format!("callback key: {e}")))?;

@@ -4,7 +4,7 @@
 use chrono::Utc;
 use dbackup_adapters_core::{store, worker_storage};
 use dbackup_core::ApiError;
-use dbackup_jobs_core::dispatch::{self, RestoreParams, PRIVILEGED_PASSWORD_CONTEXT};
+use dbackup_jobs_core::dispatch::{self, RestoreParams};
 use dbackup_jobs_core::execution::{self, ListQuery};
 use dbackup_jobs_core::{query_param, sql};
 use dbackup_web::gate::Ctx;
@@ -149,7 +149,10 @@ pub async fn restore(ctx: &Ctx) -> Answer {
     let sealer = ctx.secret_box()?;
     let stored = params.to_stored(|p| {
         sealer
-            .encrypt(p.as_bytes(), PRIVILEGED_PASSWORD_CONTEXT)
+            .encrypt(
+                p.as_bytes(),
+                &dbackup_core::sealed::restore_privileged_password(),
+            )
             .map_err(|e| ApiError::internal(e.to_string()))
     })?;
     execution::enqueue_restore(&ctx.db, &id, job_id.as_deref(), &stored, &now)?;

@@ -149,7 +149,7 @@ async fn restore_body(
         .ok_or_else(|| ApiError::bad_request("the restore has no parameters"))?;
     let params = RestoreParams::from_stored(request, |sealed| {
         sealer
-            .decrypt(sealed, dispatch::PRIVILEGED_PASSWORD_CONTEXT)
+            .decrypt(sealed, &dbackup_core::sealed::restore_privileged_password())
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
             .ok_or_else(|| ApiError::internal("privileged password: cannot be opened"))

@@ -2,7 +2,7 @@
 //! next step still runs, so one broken job or an unreachable worker never blocks the queue.
 
 use chrono::{Duration, Utc};
-use dbackup_core::ApiError;
+use dbackup_core::{sealed, ApiError};
 use dbackup_identity::secretbox::SecretBox;
 use dbackup_identity::settings;
 use dbackup_jobs_core::execution;
@@ -12,9 +12,6 @@ use serde_json::{json, Value};
 use spin_sdk::variables;
 
 use crate::{dispatch, finalize};
-
-/// The sealing context of `Execution.callbackKey` (the executions component opens it).
-pub const KEY_CONTEXT: &str = "Execution.callbackKey";
 
 /// A Running execution quiet for this long is checked with the worker.
 const QUIET_SECS: i64 = 30;
@@ -135,7 +132,7 @@ async fn dispatch_queued(db: &SpinDb) -> Result<(), ApiError> {
     for _ in 0..max {
         let key_hex = dbackup_jobs_core::random_key_hex()?;
         let sealed = sealer
-            .encrypt(key_hex.as_bytes(), KEY_CONTEXT)
+            .encrypt(key_hex.as_bytes(), &sealed::execution_callback_key())
             .map_err(|e| ApiError::internal(e.to_string()))?;
         let now = iso(Utc::now());
         let Some(claimed) = execution::claim_next(db, max, &sealed, &now)? else {

@@ -19,7 +19,7 @@ use crate::registry::AdapterType;
 pub const MASK: &str = "••••";
 
 fn context(adapter_row_id: &str, field: &str) -> String {
-    format!("AdapterConfig.config.{field}:{adapter_row_id}")
+    dbackup_core::sealed::adapter_secret_field(adapter_row_id, field)
 }
 
 /// A secret field's value sealed under `context`: a string as one envelope, a map value by

@@ -74,17 +74,17 @@ impl ConfigDocument {
 
 /// Context of an adapter's sealed field (as `dbackup_adapters_core::secrets`).
 pub(crate) fn adapter_context(row_id: &str, field: &str) -> String {
-    format!("AdapterConfig.config.{field}:{row_id}")
+    dbackup_core::sealed::adapter_secret_field(row_id, field)
 }
 
 /// Context of a sealed 2FA secret.
 pub(crate) fn two_factor_context(user_id: &str) -> String {
-    format!("TwoFactor.secret:{user_id}")
+    dbackup_core::sealed::two_factor_secret(user_id)
 }
 
 /// Context of a sealed SSO client secret.
 pub(crate) fn sso_context(provider_id: &str) -> String {
-    format!("SsoProvider.clientSecret:{provider_id}")
+    dbackup_core::sealed::sso_client_secret(provider_id)
 }
 
 /// Secret field names of an adapter config: the registry's, else every envelope-looking string.

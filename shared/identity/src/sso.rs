@@ -330,7 +330,7 @@ pub fn prepare(input: &ProviderInput, existing: Option<&SsoProvider>) -> Result<
 fn seal(sbox: &SecretBox, provider_id: &str, secret: &str) -> Result<String> {
     sbox.encrypt(
         secret.as_bytes(),
-        &format!("SsoProvider.clientSecret:{provider_id}"),
+        &dbackup_core::sealed::sso_client_secret(provider_id),
     )
 }
 
@@ -346,7 +346,7 @@ pub fn client_secret(db: &dyn Db, sbox: &SecretBox, p: &SsoProvider) -> Result<S
     .ok_or_else(|| IdentityError::Config("the SSO provider has no client secret".into()))?;
     let bytes = sbox.decrypt(
         &sealed,
-        &format!("SsoProvider.clientSecret:{}", p.provider_id),
+        &dbackup_core::sealed::sso_client_secret(&p.provider_id),
     )?;
     String::from_utf8(bytes).map_err(|_| IdentityError::Internal("client secret".into()))
 }

@@ -65,7 +65,7 @@ struct State {
 }
 
 fn context(user_id: &str) -> String {
-    format!("TwoFactor.secret:{user_id}")
+    dbackup_core::sealed::two_factor_secret(user_id)
 }
 
 fn load(db: &dyn Db, user_id: &str) -> Result<Option<State>> {

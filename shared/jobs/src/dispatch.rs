@@ -132,9 +132,6 @@ pub enum PrivilegedInput {
     },
 }
 
-/// The sealing context of the privileged account's password in `Execution.request`.
-pub const PRIVILEGED_PASSWORD_CONTEXT: &str = "Execution.request.privileged";
-
 /// A privileged account for a restore (`privileged: {user, password?}`); the password is
 /// plaintext here (sealed in the stored form) and never printed by `Debug`.
 #[derive(Clone, PartialEq, Eq)]
@@ -230,7 +227,8 @@ impl RestoreParams {
     }
 
     /// The stored JSON form; `seal` seals the privileged account's password
-    /// ([`PRIVILEGED_PASSWORD_CONTEXT`]), stored as `privilegedAs.passwordSealed`.
+    /// ([`dbackup_core::sealed::RESTORE_PRIVILEGED_PASSWORD`]), stored as
+    /// `privilegedAs.passwordSealed`.
     pub fn to_stored<E>(&self, seal: impl Fn(&str) -> Result<String, E>) -> Result<Value, E> {
         let mut v = json!({
             "destinationId": self.destination_id,
