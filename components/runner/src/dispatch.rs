@@ -3,12 +3,13 @@
 //! execution's signing key.
 
 use chrono::Utc;
-use dbackup_adapters_core::{store, vault, worker_source, worker_storage};
+use dbackup_adapters_core::{store, worker_source, worker_storage};
 use dbackup_core::ApiError;
 use dbackup_identity::secretbox::SecretBox;
 use dbackup_jobs_core::dispatch::{self, BackupParts, Key, RestoreParams};
 use dbackup_jobs_core::execution::{self, Claimed};
 use dbackup_jobs_core::{iso, job, sql};
+use dbackup_vault_core as vault;
 use dbackup_web::{worker, SpinDb};
 use serde_json::{json, Value};
 use spin_sdk::http::Method;

@@ -3,10 +3,10 @@
 //! holds one chunk at a time, never the whole backup). `decrypt=true` has the worker decrypt
 //! it with the key of the encryption profile recorded in its sidecar.
 
-use dbackup_adapters_core::vault;
 use dbackup_core::ApiError;
-use dbackup_jobs_core::explorer as logic;
 use dbackup_jobs_core::query_param;
+use dbackup_storage_core::explorer as logic;
+use dbackup_vault_core as vault;
 use dbackup_web::gate::Ctx;
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};

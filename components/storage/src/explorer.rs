@@ -2,8 +2,8 @@
 
 use dbackup_adapters_core::{store, worker_storage, Kind};
 use dbackup_core::ApiError;
-use dbackup_jobs_core::explorer::{self as logic, Listed};
 use dbackup_jobs_core::{query_param, sql};
+use dbackup_storage_core::explorer::{self as logic, Listed};
 use dbackup_web::gate::Ctx;
 use dbackup_web::worker;
 use futures::StreamExt;

@@ -1,14 +1,14 @@
 //! Serves `/api/encryption-profiles`: backup keys generated or imported, sealed with
 //! `encryption_key`, listed by fingerprint, revealed (or exported as a recovery kit ZIP) only with
 //! the caller's password (audited).
-//! The logic is `dbackup_adapters_core::vault`; routes and permissions are in
-//! `dbackup_identity::routes`.
+//! The logic is `dbackup_vault_core`; routes and permissions are in
+//! `dbackup_routes`.
 
-use dbackup_adapters_core::vault;
 use dbackup_config_core::kit;
 use dbackup_core::ApiError;
 use dbackup_identity::audit::action;
 use dbackup_identity::{lockout, IdentityError};
+use dbackup_vault_core as vault;
 use dbackup_web::gate::Ctx;
 use serde_json::json;
 use spin_sdk::http::{Request, Response};

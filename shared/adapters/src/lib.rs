@@ -1,4 +1,4 @@
-//! dbackup's adapter logic, shared by the `adapters`, `vault` and `runner` components and tested
+//! dbackup's adapter logic, shared by the `adapters` and `runner` components (and the vault's crate) and tested
 //! natively: the registry of sources, destinations and notification channels
 //! ([`registry`]), config validation ([`validate`]), secret fields sealed at rest, masked in
 //! answers and merged on update ([`secrets`]), `AdapterConfig` rows ([`store`]), what the worker
@@ -15,7 +15,6 @@ pub mod registry;
 pub mod secrets;
 pub mod store;
 pub mod validate;
-pub mod vault;
 pub mod worker_spec;
 
 pub use dbackup_identity::secretbox::SecretBox;

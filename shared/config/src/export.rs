@@ -8,11 +8,12 @@
 //! when [`ExportOptions::include_password_hashes`]. Runtime state (health, executions, sessions,
 //! API keys, audit rows, passkeys) is not configuration and is not exported.
 
-use dbackup_adapters_core::{registry, vault};
+use dbackup_adapters_core::registry;
 use dbackup_core::db::Db;
 use dbackup_core::ApiError;
 use dbackup_identity::secretbox::SecretBox;
 use dbackup_identity::settings;
+use dbackup_vault_core as vault;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 

@@ -7,11 +7,12 @@ use std::future::Future;
 
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use dbackup_adapters_core::{store, vault, worker_storage, Kind};
+use dbackup_adapters_core::{store, worker_storage, Kind};
 use dbackup_core::db::Db;
 use dbackup_core::ApiError;
 use dbackup_identity::secretbox::SecretBox;
 use dbackup_identity::{IdentityError, Principal};
+use dbackup_vault_core as vault;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 

@@ -4,7 +4,6 @@
 
 pub mod dispatch;
 pub mod execution;
-pub mod explorer;
 pub mod job;
 pub mod retention;
 pub mod schedule;

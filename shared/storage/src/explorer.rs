@@ -177,6 +177,13 @@ pub struct BackupPage {
     pub total: usize,
 }
 
+/// The object's modification time as the schema writes times (none before 1970).
+fn modified_iso(object: &Listed) -> Option<String> {
+    u64::try_from(object.modified_unix)
+        .ok()
+        .map(dbackup_core::time::iso8601)
+}
+
 /// The explorer's item for `object` and its sidecar (`null` when it has none: then only the
 /// storage's facts are known, and `hasMetadata` is false).
 pub fn item(object: &Listed, sidecar: &Value) -> BackupItem {
@@ -184,8 +191,7 @@ pub fn item(object: &Listed, sidecar: &Value) -> BackupItem {
     let has = sidecar.is_object();
     let str_of = |v: &Value| v.as_str().map(str::to_owned);
     // The recorded creation time; the modification time only when there is no sidecar.
-    let created_at = str_of(&sidecar["createdAt"])
-        .or_else(|| chrono::DateTime::from_timestamp(object.modified_unix, 0).map(crate::iso));
+    let created_at = str_of(&sidecar["createdAt"]).or_else(|| modified_iso(object));
     let databases = match &sidecar["databases"] {
         Value::Array(a) if !a.is_empty() => Value::Array(a.clone()),
         _ => match (&sidecar["database"], &meta["databases"]) {
@@ -198,7 +204,7 @@ pub fn item(object: &Listed, sidecar: &Value) -> BackupItem {
     BackupItem {
         path: object.name.clone(),
         size: sidecar["size"].as_u64().unwrap_or(object.size),
-        modified_at: chrono::DateTime::from_timestamp(object.modified_unix, 0).map(crate::iso),
+        modified_at: modified_iso(object),
         created_at,
         has_metadata: has,
         job_id: str_of(&meta["jobId"]),

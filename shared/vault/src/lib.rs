@@ -1,0 +1,271 @@
+//! Encryption profiles: backup keys sealed with `encryption_key` (context
+//! `EncryptionProfile.secretKey:<id>`), listed with their fingerprint only, revealed on request.
+//! Used by the `vault` component (`/api/encryption-profiles`), by whoever hands a key to the
+//! worker (backup dispatch, decrypted downloads, config backup) and by config restore.
+
+#![forbid(unsafe_code)]
+
+use dbackup_adapters_core::fingerprint::fingerprint_hex;
+use dbackup_adapters_core::store::{new_id, JobRef};
+use dbackup_adapters_core::validate;
+use dbackup_core::db::{Db, Rows, Value as DbValue};
+use dbackup_core::ApiError;
+use dbackup_identity::secretbox::SecretBox;
+use serde::Serialize;
+use serde_json::json;
+
+/// A profile as answers show it (never the key).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Profile {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// 16 hex characters, as in backup headers.
+    pub fingerprint: String,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Jobs that encrypt with this profile.
+    pub jobs: Vec<JobRef>,
+}
+
+/// Body of `POST /api/encryption-profiles`.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewProfile {
+    pub name: String,
+    pub description: Option<String>,
+    /// 64 hex characters to import; absent: a random key is generated.
+    pub key: Option<String>,
+}
+
+/// Body of `POST /api/encryption-profiles/{id}/reveal`: the caller's password again.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RevealRequest {
+    pub password: String,
+}
+
+/// Answer of `POST /api/encryption-profiles/{id}/reveal`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct RevealedKey {
+    pub id: String,
+    pub name: String,
+    /// The 32-byte key, 64 hex characters.
+    pub key: String,
+    /// 16 hex characters, as in backup headers.
+    pub fingerprint: String,
+}
+
+/// The 404 for a profile that does not exist.
+pub fn profile_not_found() -> ApiError {
+    ApiError::new(404, "encryption profile not found")
+}
+
+fn context(id: &str) -> String {
+    dbackup_core::sealed::encryption_profile_key(id)
+}
+
+/// A fresh random 32-byte key.
+pub fn generate_key() -> Result<[u8; 32], ApiError> {
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key)
+        .map_err(|e| ApiError::internal(format!("randomness unavailable: {e}")))?;
+    Ok(key)
+}
+
+/// Parses an imported key: exactly 64 hex characters (400 naming `key` otherwise).
+pub fn parse_key(text: &str) -> Result<[u8; 32], ApiError> {
+    let bad = || {
+        ApiError::bad_request("key must be 64 hex characters (32 bytes)")
+            .with_details(json!({"field": "key"}))
+    };
+    let bytes = hex::decode(text.trim()).map_err(|_| bad())?;
+    bytes.try_into().map_err(|_| bad())
+}
+
+fn text(rows: &Rows, row: &[DbValue], name: &str) -> Option<String> {
+    rows.column(name)
+        .and_then(|i| row.get(i))
+        .and_then(DbValue::as_str)
+        .map(str::to_owned)
+}
+
+const COLUMNS: &str =
+    r#""id", "name", "description", "fingerprint", "createdAt", "updatedAt", "secretKey""#;
+
+/// The jobs that encrypt with profile `id`.
+pub fn jobs_using(db: &dyn Db, id: &str) -> Result<Vec<JobRef>, ApiError> {
+    let rows = db.execute(
+        r#"SELECT "id", "name" FROM "Job" WHERE "encryptionProfileId" = ? ORDER BY "name""#,
+        &[id.into()],
+    )?;
+    Ok(rows
+        .rows
+        .iter()
+        .map(|r| JobRef {
+            id: text(&rows, r, "id").unwrap_or_default(),
+            name: text(&rows, r, "name").unwrap_or_default(),
+        })
+        .collect())
+}
+
+fn profile(
+    db: &dyn Db,
+    sealer: &SecretBox,
+    rows: &Rows,
+    row: &[DbValue],
+) -> Result<Profile, ApiError> {
+    let id = text(rows, row, "id").ok_or_else(|| ApiError::internal("profile without id"))?;
+    // Rows created before migration 0003 have no stored fingerprint: derive it.
+    let fingerprint = match text(rows, row, "fingerprint") {
+        Some(f) => f,
+        None => fingerprint_hex(&unseal(
+            sealer,
+            &id,
+            text(rows, row, "secretKey").as_deref(),
+        )?),
+    };
+    Ok(Profile {
+        jobs: jobs_using(db, &id)?,
+        name: text(rows, row, "name").unwrap_or_default(),
+        description: text(rows, row, "description"),
+        fingerprint,
+        created_at: text(rows, row, "createdAt").unwrap_or_default(),
+        updated_at: text(rows, row, "updatedAt").unwrap_or_default(),
+        id,
+    })
+}
+
+fn unseal(sealer: &SecretBox, id: &str, sealed: Option<&str>) -> Result<[u8; 32], ApiError> {
+    let failed = || {
+        ApiError::internal(format!(
+            "encryption profile {id}: key does not decrypt (encryption_key changed or value tampered with)"
+        ))
+    };
+    let plain = sealer
+        .decrypt(sealed.ok_or_else(failed)?, &context(id))
+        .map_err(|_| failed())?;
+    plain.try_into().map_err(|_| failed())
+}
+
+/// Every profile, by name.
+pub fn list(db: &dyn Db, sealer: &SecretBox) -> Result<Vec<Profile>, ApiError> {
+    let rows = db.execute(
+        &format!(r#"SELECT {COLUMNS} FROM "EncryptionProfile" ORDER BY "name", "id""#),
+        &[],
+    )?;
+    rows.rows
+        .iter()
+        .map(|r| profile(db, sealer, &rows, r))
+        .collect()
+}
+
+/// Profile `id`; 404 if absent.
+pub fn get(db: &dyn Db, sealer: &SecretBox, id: &str) -> Result<Profile, ApiError> {
+    let rows = db.execute(
+        &format!(r#"SELECT {COLUMNS} FROM "EncryptionProfile" WHERE "id" = ?"#),
+        &[id.into()],
+    )?;
+    let row = rows.rows.first().ok_or_else(profile_not_found)?;
+    profile(db, sealer, &rows, row)
+}
+
+/// Creates a profile with `key`; 409 if a profile with the same key (fingerprint) exists.
+pub fn create(
+    db: &dyn Db,
+    sealer: &SecretBox,
+    name: &str,
+    description: Option<&str>,
+    key: &[u8; 32],
+) -> Result<Profile, ApiError> {
+    let name = validate::name(name)?;
+    let fingerprint = fingerprint_hex(key);
+    let existing = db.execute(
+        r#"SELECT "name" FROM "EncryptionProfile" WHERE "fingerprint" = ?"#,
+        &[fingerprint.as_str().into()],
+    )?;
+    if let Some(other) = existing.scalar().and_then(DbValue::as_str) {
+        return Err(ApiError::new(
+            409,
+            format!("this key is already stored as profile {other:?}"),
+        ));
+    }
+    let id = new_id()?;
+    let sealed = sealer.encrypt(key, &context(&id)).map_err(ApiError::from)?;
+    db.execute(
+        r#"INSERT INTO "EncryptionProfile" ("id", "name", "description", "secretKey", "fingerprint")
+           VALUES (?, ?, ?, ?, ?)"#,
+        &[
+            id.as_str().into(),
+            name.into(),
+            description.filter(|d| !d.trim().is_empty()).into(),
+            sealed.into(),
+            fingerprint.into(),
+        ],
+    )?;
+    get(db, sealer, &id)
+}
+
+/// The key of profile `id` as 64 hex characters, and its fingerprint (for the worker's
+/// `encryption: {keyHex, keyFingerprint}`, and for reveal). 404 if absent.
+pub fn key_hex(db: &dyn Db, sealer: &SecretBox, id: &str) -> Result<(String, String), ApiError> {
+    let rows = db.execute(
+        r#"SELECT "secretKey" FROM "EncryptionProfile" WHERE "id" = ?"#,
+        &[id.into()],
+    )?;
+    let sealed = rows
+        .scalar()
+        .and_then(DbValue::as_str)
+        .ok_or_else(profile_not_found)?;
+    let key = unseal(sealer, id, Some(sealed))?;
+    Ok((hex::encode(key), fingerprint_hex(&key)))
+}
+
+/// Deletes profile `id`: 404 if absent, 409 naming the jobs that use it.
+pub fn delete(db: &dyn Db, id: &str) -> Result<String, ApiError> {
+    let rows = db.execute(
+        r#"SELECT "name" FROM "EncryptionProfile" WHERE "id" = ?"#,
+        &[id.into()],
+    )?;
+    let name = rows
+        .scalar()
+        .and_then(DbValue::as_str)
+        .ok_or_else(profile_not_found)?
+        .to_owned();
+    let jobs = jobs_using(db, id)?;
+    if !jobs.is_empty() {
+        let names: Vec<&str> = jobs.iter().map(|j| j.name.as_str()).collect();
+        return Err(ApiError::new(
+            409,
+            format!("encryption profile is used by jobs: {}", names.join(", ")),
+        )
+        .with_details(json!({ "jobs": jobs })));
+    }
+    db.execute(
+        r#"DELETE FROM "EncryptionProfile" WHERE "id" = ?"#,
+        &[id.into()],
+    )?;
+    Ok(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_keys() {
+        let k = parse_key(&"ab".repeat(32)).unwrap();
+        assert_eq!(k, [0xab; 32]);
+        for bad in ["", "zz", &"ab".repeat(31), &"ab".repeat(33)] {
+            let e = parse_key(bad).unwrap_err();
+            assert_eq!(e.status, 400);
+            assert_eq!(e.details.unwrap()["field"], "key");
+        }
+        assert_ne!(generate_key().unwrap(), generate_key().unwrap());
+    }
+}
