@@ -4,7 +4,7 @@
 use chrono::Utc;
 use dbackup_adapters_core::{store, worker_storage};
 use dbackup_core::ApiError;
-use dbackup_jobs_core::dispatch::{self, RestoreParams};
+use dbackup_jobs_core::worker_request::{self, RestoreParams};
 use dbackup_jobs_core::execution::{self, ListQuery};
 use dbackup_jobs_core::{query_param, sql};
 use dbackup_web::gate::Ctx;
@@ -189,7 +189,7 @@ async fn newer_dump(ctx: &Ctx, params: &RestoreParams) -> Result<Option<String>,
         }
         _ => return Ok(None),
     };
-    Ok(dispatch::newer_dump(&sidecar, version))
+    Ok(worker_request::newer_dump(&sidecar, version))
 }
 
 /// Longest wait for the backup's sidecar in `POST /api/restores`.

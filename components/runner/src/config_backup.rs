@@ -8,6 +8,8 @@ use dbackup_adapters_core::{render_notification, store, Notification, Status};
 use dbackup_config_core::{run, setting};
 use dbackup_core::ApiError;
 use dbackup_identity::settings;
+use dbackup_adapters_core::notify::Deliver;
+use dbackup_web::notify::SpinNotifier;
 use dbackup_web::{worker, SpinDb};
 use serde_json::Value;
 use spin_sdk::http::Method;
@@ -22,7 +24,7 @@ pub async fn tick(db: &SpinDb, now: DateTime<Utc>) -> Result<(), ApiError> {
     let Some(occurrence) = setting::claim_due(db, now)? else {
         return Ok(());
     };
-    let sealer = crate::tick::sealer()?;
+    let sealer = dbackup_web::secret_box()?;
     match run::run_and_record(db, &sealer, now, post).await {
         Ok(r) => {
             eprintln!(
@@ -62,7 +64,7 @@ async fn notify_failure(db: &SpinDb, sealer: &dbackup_identity::secretbox::Secre
     for id in channels {
         let sent = match store::load(db, sealer, &id) {
             Ok(channel) => match render_notification(&channel, &msg) {
-                Ok(out) => crate::finalize::send(out).await,
+                Ok(out) => SpinNotifier.deliver(out).await,
                 Err(e) => Err(e.message),
             },
             Err(e) => Err(e.message),

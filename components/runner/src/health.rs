@@ -9,7 +9,9 @@
 use dbackup_adapters_core::health::{self, Transition};
 use dbackup_adapters_core::registry::Kind;
 use dbackup_adapters_core::{render_notification, store, worker_source, worker_storage, SecretBox};
+use dbackup_adapters_core::notify::Deliver;
 use dbackup_core::db::Db;
+use dbackup_web::notify::SpinNotifier;
 use dbackup_web::worker;
 use futures::StreamExt;
 use serde_json::{json, Value};
@@ -162,7 +164,7 @@ async fn notify(
         for channel_id in &channels {
             let sent = match store::load(db, sealer, channel_id) {
                 Ok(channel) => match render_notification(&channel, &msg) {
-                    Ok(out) => crate::finalize::send(out).await,
+                    Ok(out) => SpinNotifier.deliver(out).await,
                     Err(e) => Err(e.message),
                 },
                 Err(e) => Err(e.message),

@@ -1,24 +1,28 @@
 //! The scheduler, run by the cron trigger (every 10 s). Each tick first applies pending
 //! migrations (under SQLite's write lock, so concurrent ticks on several machines apply each
-//! migration once), then records its heartbeat, runs identity's hourly housekeeping, and then
-//! the jobs part ([`tick`]): schedule due jobs, watchdog and reconciliation, dispatch queued
-//! executions to the worker, and post-process finished ones (retention, notifications).
+//! migration once), then records its heartbeat, runs identity's hourly housekeeping, the jobs
+//! part (`dbackup_jobs_core::tick`: schedule, watchdog, reconcile, dispatch, post-process), the
+//! config self-backup, and the adapter health checks.
 
 mod config_backup;
-mod dispatch;
-mod finalize;
 mod health;
-mod tick;
 
-use dbackup_core::db::Db;
 use dbackup_core::migrations;
 use dbackup_identity::{maintenance, Timestamp};
+use dbackup_jobs_core::tick::{self, TickContext};
+use dbackup_web::notify::SpinNotifier;
+use dbackup_web::worker::SpinWorker;
 use dbackup_web::SpinDb;
 
 wit_bindgen::generate!({
     path: "../../wit/spin-cron",
     world: "spin-cron",
 });
+
+/// The app's own base URL for worker callbacks (Spin variable `app_url`).
+fn app_url() -> String {
+    spin_sdk::variables::get("app_url").unwrap_or_else(|_| "http://127.0.0.1:3000".to_owned())
+}
 
 struct Runner;
 
@@ -31,23 +35,30 @@ impl Guest for Runner {
         if !applied.is_empty() {
             eprintln!("dbackup runner: applied migrations {applied:?}");
         }
-        db.execute(
-            "INSERT INTO SystemSetting (key, value, description, updatedAt) VALUES ('runner.lastTickAt', ?, 'When the scheduler last ran', ?) \
-             ON CONFLICT(key) DO UPDATE SET value = excluded.value, updatedAt = excluded.updatedAt",
-            &[now.clone().into(), now.into()],
-        )
-        .map_err(|e| Error::Other(e.to_string()))?;
-        let tick = Timestamp::from_secs(i64::try_from(metadata.timestamp).unwrap_or(i64::MAX));
-        maintenance::run_if_due(&db, tick)
-            .map_err(|e| Error::Other(format!("maintenance: {e}")))?;
-        let jobs =
-            spin_sdk::http::run(tick::run(&db)).map_err(|e| Error::Other(format!("jobs: {e}")));
-        // Adapter health checks after the jobs part, so a slow probe never delays a backup.
+        tick::record_heartbeat(&db, &now).map_err(|e| Error::Other(e.to_string()))?;
         let secs = i64::try_from(metadata.timestamp).unwrap_or(i64::MAX);
+        maintenance::run_if_due(&db, Timestamp::from_secs(secs))
+            .map_err(|e| Error::Other(format!("maintenance: {e}")))?;
+        let sealer = dbackup_web::secret_box();
+        let app_url = app_url();
+        let cx = TickContext {
+            worker: &SpinWorker,
+            notifier: &SpinNotifier,
+            sealer: sealer.as_ref(),
+            app_url: &app_url,
+        };
+        spin_sdk::http::run(async {
+            let now = chrono::Utc::now();
+            tick::run(&db, &cx, now).await;
+            if let Err(e) = config_backup::tick(&db, now).await {
+                eprintln!("dbackup runner: config backup: {e}");
+            }
+        });
+        // Adapter health checks after the jobs part, so a slow probe never delays a backup.
         if let Err(e) = spin_sdk::http::run(health::run(&db, secs)) {
             eprintln!("dbackup runner: health checks: {e}");
         }
-        jobs
+        Ok(())
     }
 }
 

@@ -467,6 +467,16 @@ pub fn test_message() -> Notification {
     }
 }
 
+/// Delivers rendered notifications: HTTP from the component, e-mail through the worker, each
+/// bounded in time so a slow channel never holds up its caller. `Err` is the reason, for logs.
+#[allow(
+    async_fn_in_trait,
+    reason = "single-threaded callers (wasm components, tests): no Send bound is needed"
+)]
+pub trait Deliver {
+    async fn deliver(&self, out: OutboundMessage) -> Result<(), String>;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,7 +21,7 @@ pub const MAGIC: &[u8; 8] = b"DBKENC01";
 pub fn object_name(at: DateTime<Utc>, encrypted: bool) -> String {
     format!(
         "{PREFIX}{STEM}{}{GZ}{}",
-        dbackup_jobs_core::dispatch::object_timestamp(at),
+        dbackup_jobs_core::worker_request::object_timestamp(at),
         if encrypted { DBK } else { "" }
     )
 }

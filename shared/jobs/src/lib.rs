@@ -1,19 +1,36 @@
 //! dbackup's job logic, shared by the `jobs`, `executions` and `runner` components and testable
-//! natively: the Job model and validation, schedules, retention, the execution queue, worker
-//! events and their signatures, and the worker requests the runner sends.
+//! natively (with a fake worker): the Job model and validation, schedules, retention, the
+//! execution queue, worker events and their signatures, the worker requests, and the runner's
+//! services — [`tick`] runs [`dispatcher`] (queued executions onto the worker), [`reconcile`]
+//! (the watchdog, lost results) and [`post_process`] (retention, notifications).
 
-pub mod dispatch;
+#![forbid(unsafe_code)]
+
+pub mod callback;
+pub mod dispatcher;
 pub mod execution;
 pub mod job;
+pub mod post_process;
+pub mod reconcile;
 pub mod retention;
 pub mod schedule;
 pub mod signature;
 pub mod sql;
+pub mod tick;
+pub mod worker_request;
 
 #[cfg(test)]
 pub(crate) mod testutil;
 
 use chrono::{DateTime, SecondsFormat, Utc};
+
+/// An error as an execution's logs show it: the message, with its details when it has some.
+pub(crate) fn describe(e: &dbackup_core::ApiError) -> String {
+    match &e.details {
+        Some(d) => format!("{}: {d}", e.message),
+        None => e.message.clone(),
+    }
+}
 
 /// A time as the schema stores it: ISO-8601 UTC with milliseconds (`2026-01-02T03:04:05.678Z`).
 pub fn iso(t: DateTime<Utc>) -> String {

@@ -5,6 +5,7 @@
 
 pub mod deadline;
 pub mod gate;
+pub mod notify;
 pub mod worker;
 
 use dbackup_core::db::{Db, DbError, Rows, Value};
@@ -76,6 +77,15 @@ impl Db for SpinDb {
                 .collect(),
         })
     }
+}
+
+/// The box that seals secrets at rest, from the `encryption_key` variable (for components
+/// outside the request [`gate`], which has its own `Ctx::secret_box`).
+pub fn secret_box() -> Result<dbackup_identity::secretbox::SecretBox, ApiError> {
+    let key = spin_sdk::variables::get("encryption_key")
+        .map_err(|e| ApiError::internal(format!("variable encryption_key: {e:?}")))?;
+    dbackup_identity::secretbox::SecretBox::from_hex_key(&key)
+        .map_err(|e| ApiError::internal(e.to_string()))
 }
 
 /// A JSON response.

@@ -1,25 +1,55 @@
-//! Starting a claimed execution on the worker: the backup or restore request built from the
-//! job, the decrypted adapters and the encryption profile key, with the callback URL and the
-//! execution's signing key.
+//! Starting queued executions on the worker: claim the oldest Pending one within the
+//! concurrency cap, build its backup or restore request from the job, the decrypted adapters
+//! and the encryption profile key ([`crate::worker_request`]), post it, record the task. An
+//! execution that cannot start is Failed with the reason.
 
 use chrono::Utc;
 use dbackup_adapters_core::{store, worker_source, worker_storage};
+use dbackup_core::db::Db;
+use dbackup_core::sealed;
+use dbackup_core::worker::{Method, Worker};
 use dbackup_core::ApiError;
 use dbackup_identity::secretbox::SecretBox;
-use dbackup_jobs_core::dispatch::{self, BackupParts, Key, RestoreParams};
-use dbackup_jobs_core::execution::{self, Claimed};
-use dbackup_jobs_core::{iso, job, sql};
-use dbackup_vault_core as vault;
-use dbackup_web::{worker, SpinDb};
+use dbackup_identity::settings;
 use serde_json::{json, Value};
-use spin_sdk::http::Method;
 
-use crate::tick::app_url;
+use crate::execution::{self, Claimed};
+use crate::worker_request::{self, BackupParts, Key, RestoreParams};
+use crate::{describe, iso, job, sql};
+
+/// Claims and starts up to `maxConcurrentJobs` queued executions; each gets a fresh callback
+/// signing key, sealed on the row. `app_url` is the app's own base URL for the callbacks.
+pub async fn dispatch_queued(
+    db: &dyn Db,
+    worker: &impl Worker,
+    sealer: &SecretBox,
+    app_url: &str,
+) -> Result<(), ApiError> {
+    let max = settings::integer(db, settings::MAX_CONCURRENT_JOBS)?;
+    for _ in 0..max {
+        let key_hex = crate::random_key_hex()?;
+        let sealed = sealer
+            .encrypt(key_hex.as_bytes(), &sealed::execution_callback_key())
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let now = iso(Utc::now());
+        let Some(claimed) = execution::claim_next(db, max, &sealed, &now)? else {
+            break;
+        };
+        if let Err(e) = start(db, worker, sealer, &claimed, app_url, &key_hex).await {
+            eprintln!(
+                "dbackup runner: execution {} failed to start: {e}",
+                claimed.id
+            );
+            execution::finish(db, &claimed.id, "Failed", &describe(&e), &iso(Utc::now()))?;
+        }
+    }
+    Ok(())
+}
 
 /// The key of encryption profile `id` (a missing profile fails the execution with a 400-style
 /// message rather than a 404).
-fn profile_key(db: &SpinDb, sealer: &SecretBox, id: &str) -> Result<Key, ApiError> {
-    let (key_hex, _fingerprint) = vault::key_hex(db, sealer, id).map_err(|e| {
+fn profile_key(db: &dyn Db, sealer: &SecretBox, id: &str) -> Result<Key, ApiError> {
+    let (key_hex, _fingerprint) = dbackup_vault_core::key_hex(db, sealer, id).map_err(|e| {
         if e.status == 404 {
             ApiError::bad_request(format!("encryption profile {id} no longer exists"))
         } else {
@@ -47,20 +77,22 @@ fn worker_refused(what: &str, status: u16, body: &Value) -> ApiError {
 
 /// Posts the claimed execution to the worker and records its task id.
 pub async fn start(
-    db: &SpinDb,
+    db: &dyn Db,
+    worker: &impl Worker,
     sealer: &SecretBox,
     claimed: &Claimed,
+    app_url: &str,
     signing_key_hex: &str,
 ) -> Result<(), ApiError> {
-    let callback = dispatch::callback_url(&app_url(), &claimed.id);
+    let callback = worker_request::callback_url(app_url, &claimed.id);
     let (path, body, what) = if claimed.kind == "Restore" {
-        let body = restore_body(db, sealer, claimed, &callback, signing_key_hex).await?;
+        let body = restore_body(db, worker, sealer, claimed, &callback, signing_key_hex).await?;
         ("/v1/restores", body, "restore")
     } else {
         let body = backup_body(db, sealer, claimed, &callback, signing_key_hex)?;
         ("/v1/backups", body, "backup")
     };
-    let (status, answer) = worker::post_json(path, &body).await?;
+    let (status, answer) = worker.post_json(path, &body).await?;
     if status != 202 && status != 200 {
         return Err(worker_refused(what, status, &answer));
     }
@@ -84,7 +116,7 @@ pub async fn start(
 }
 
 fn backup_body(
-    db: &SpinDb,
+    db: &dyn Db,
     sealer: &SecretBox,
     claimed: &Claimed,
     callback: &str,
@@ -123,22 +155,26 @@ fn backup_body(
         now: Utc::now(),
         trigger,
     };
-    Ok(dispatch::backup_request(&j, &parts))
+    Ok(worker_request::backup_request(&j, &parts))
 }
 
 /// The `.meta.json` sidecar of an object (`null` when absent or unreadable).
-pub async fn read_sidecar(storage: &Value, name: &str) -> Value {
+pub async fn read_sidecar(worker: &impl Worker, storage: &Value, name: &str) -> Value {
     let body = json!({"storage": storage, "name": format!("{name}.meta.json")});
-    match worker::send(Method::Post, "/v1/storage/get", Some(&body)).await {
-        Ok(resp) if *resp.status() == 200 => {
-            serde_json::from_slice(resp.body()).unwrap_or(Value::Null)
+    let Ok(bytes) = serde_json::to_vec(&body) else {
+        return Value::Null;
+    };
+    match worker.send(Method::Post, "/v1/storage/get", Some(bytes)).await {
+        Ok(answer) if answer.status == 200 => {
+            serde_json::from_slice(&answer.body).unwrap_or(Value::Null)
         }
         _ => Value::Null,
     }
 }
 
 async fn restore_body(
-    db: &SpinDb,
+    db: &dyn Db,
+    worker: &impl Worker,
     sealer: &SecretBox,
     claimed: &Claimed,
     callback: &str,
@@ -150,14 +186,14 @@ async fn restore_body(
         .ok_or_else(|| ApiError::bad_request("the restore has no parameters"))?;
     let params = RestoreParams::from_stored(request, |sealed| {
         sealer
-            .decrypt(sealed, &dbackup_core::sealed::restore_privileged_password())
+            .decrypt(sealed, &sealed::restore_privileged_password())
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
             .ok_or_else(|| ApiError::internal("privileged password: cannot be opened"))
     })?;
     let storage = worker_storage(&store::load(db, sealer, &params.destination_id)?)?;
     let target = worker_source(&store::load(db, sealer, &params.target_source_id)?)?;
-    let sidecar = read_sidecar(&storage, &params.path).await;
+    let sidecar = read_sidecar(worker, &storage, &params.path).await;
     // The key: the profile named in the sidecar, else the job's (when the object is encrypted).
     let profile = sidecar
         .pointer("/meta/encryptionProfileId")
@@ -171,7 +207,7 @@ async fn restore_body(
         },
     };
     let key = match (
-        dispatch::backup_is_encrypted(&params.path, &sidecar),
+        worker_request::backup_is_encrypted(&params.path, &sidecar),
         profile,
     ) {
         (true, Some(p)) => Some(profile_key(db, sealer, &p)?),
@@ -182,7 +218,7 @@ async fn restore_body(
         }
         (false, _) => None,
     };
-    Ok(dispatch::restore_request(
+    Ok(worker_request::restore_request(
         &claimed.id,
         &params,
         storage,

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
+use dbackup_protocol::PgMajor;
 
 use crate::job::StoredJob;
 
@@ -335,20 +336,6 @@ fn privileged_of(
     ))
 }
 
-/// The major of a PostgreSQL version (`16.4` → (16, 0), `9.6.24` → (9, 6): before 10 the
-/// major had two parts; `17beta1`, `16.4 (Debian …)` are read up to the first non-digit).
-fn pg_major(version: &str) -> Option<(u32, u32)> {
-    let mut parts = version.trim().split(|c: char| !c.is_ascii_digit());
-    let first: u32 = parts.next()?.parse().ok()?;
-    if first >= 10 {
-        return Some((first, 0));
-    }
-    Some((
-        first,
-        parts.next().and_then(|p| p.parse().ok()).unwrap_or(0),
-    ))
-}
-
 /// Why a restore of the backup described by `sidecar` (its `.meta.json`) onto a server of
 /// `target_version` would be refused by the worker: a PostgreSQL dump of a newer major than
 /// the target's. `None` when it would not, or when either version is unknown.
@@ -357,7 +344,7 @@ pub fn newer_dump(sidecar: &Value, target_version: &str) -> Option<String> {
         return None;
     }
     let source = sidecar.get("serverVersion").and_then(Value::as_str)?;
-    let (s, t) = (pg_major(source)?, pg_major(target_version)?);
+    let (s, t) = (PgMajor::parse(source)?, PgMajor::parse(target_version)?);
     (s > t).then(|| {
         format!(
             "the backup was taken from PostgreSQL {source} and the target server runs \
@@ -646,11 +633,6 @@ mod tests {
     #[test]
     fn newer_postgres_dumps_are_found_before_queueing() {
         let side = |v: &str| json!({"engine": "postgresql", "serverVersion": v});
-        assert_eq!(pg_major("16.4"), Some((16, 0)));
-        assert_eq!(pg_major("9.6.24"), Some((9, 6)));
-        assert_eq!(pg_major("17beta1"), Some((17, 0)));
-        assert_eq!(pg_major("16.4 (Debian 16.4-1)"), Some((16, 0)));
-        assert_eq!(pg_major("x"), None);
         let refused = newer_dump(&side("17.2"), "16.4").unwrap();
         assert!(refused.contains("17.2") && refused.contains("16.4") && refused.contains("force"));
         assert!(newer_dump(&side("9.6.24"), "9.5.1").is_some());

@@ -1,33 +1,34 @@
-//! After an execution finishes: retention on every destination that received the backup, then
-//! notifications per the job's `notificationEvents`. Nothing here changes the execution's
-//! status: every failure becomes a warning in its logs. At least once: every step is recorded
-//! on the execution when done (`postProcess`), the whole when complete (`postProcessedAt`).
-
-use std::time::Duration;
+//! After an execution finishes (post-processing): retention on every destination that received
+//! the backup, then notifications per the job's `notificationEvents`. Nothing here changes the
+//! execution's status: every failure becomes a warning in its logs. At least once: every step
+//! is recorded on the execution when done (`postProcess`), the whole when complete
+//! (`postProcessedAt`).
 
 use chrono::Utc;
-use dbackup_adapters_core::{
-    render_notification, store, worker_storage, Notification, OutboundMessage, Status,
-};
+use dbackup_adapters_core::notify::Deliver;
+use dbackup_adapters_core::{render_notification, store, worker_storage, Notification, Status};
+use dbackup_core::db::Db;
+use dbackup_core::worker::Worker;
 use dbackup_core::ApiError;
 use dbackup_identity::secretbox::SecretBox;
-use dbackup_jobs_core::execution::{self, log_entry, Finished, Step};
-use dbackup_jobs_core::job::{self, StoredJob};
-use dbackup_jobs_core::retention::{self, Backup, RetentionPolicy};
-use dbackup_jobs_core::schedule::{self, Tz};
-use dbackup_jobs_core::{iso, parse_iso};
-use dbackup_web::{worker, SpinDb};
 use serde_json::{json, Value};
-use spin_sdk::http::{Method, Request, Response};
 
-use crate::dispatch::read_sidecar;
-use crate::tick::sealer;
+use crate::dispatcher::read_sidecar;
+use crate::execution::{self, log_entry, Finished, Step};
+use crate::job::{self, StoredJob};
+use crate::retention::{self, Backup, RetentionPolicy};
+use crate::schedule::{self, Tz};
+use crate::{describe, iso, parse_iso};
 
 /// Post-processes up to five finished executions. Each step (retention on one destination, one
 /// notification) is recorded when done, with its logs, so a runner that crashes midway leaves
 /// the rest to the next tick (after the claim's lease) and nothing done is done again.
-pub async fn run(db: &SpinDb) -> Result<(), ApiError> {
-    let sealer = sealer()?;
+pub async fn run(
+    db: &dyn Db,
+    worker: &impl Worker,
+    notifier: &impl Deliver,
+    sealer: &SecretBox,
+) -> Result<(), ApiError> {
     for _ in 0..5 {
         let Some(f) = execution::claim_finished(db, Utc::now())? else {
             break;
@@ -41,9 +42,9 @@ pub async fn run(db: &SpinDb) -> Result<(), ApiError> {
             continue;
         };
         if f.kind == "Backup" && matches!(f.status.as_str(), "Success" | "Partial") {
-            retention_all(db, &sealer, &f, &job).await?;
+            retention_all(db, worker, sealer, &f, &job).await?;
         }
-        notify(db, &sealer, &f, &job).await?;
+        notify(db, notifier, sealer, &f, &job).await?;
         execution::mark_post_processed(db, &f.id, &[], &iso(Utc::now()))?;
     }
     Ok(())
@@ -54,7 +55,8 @@ fn warn(logs: &mut Vec<Value>, stage: &str, message: String) {
 }
 
 async fn retention_all(
-    db: &SpinDb,
+    db: &dyn Db,
+    worker: &impl Worker,
     sealer: &SecretBox,
     f: &Finished,
     job: &StoredJob,
@@ -81,7 +83,7 @@ async fn retention_all(
             continue;
         }
         let mut logs = Vec::new();
-        match retention_one(db, sealer, f, job, dest, policy, tz).await {
+        match retention_one(db, worker, sealer, f, job, dest, policy, tz).await {
             Ok(mut entries) => logs.append(&mut entries),
             Err(e) => warn(
                 &mut logs,
@@ -94,15 +96,10 @@ async fn retention_all(
     Ok(())
 }
 
-fn describe(e: &ApiError) -> String {
-    match &e.details {
-        Some(d) => format!("{}: {d}", e.message),
-        None => e.message.clone(),
-    }
-}
-
+#[allow(clippy::too_many_arguments)]
 async fn retention_one(
-    db: &SpinDb,
+    db: &dyn Db,
+    worker: &impl Worker,
     sealer: &SecretBox,
     f: &Finished,
     job: &StoredJob,
@@ -111,11 +108,12 @@ async fn retention_one(
     tz: Tz,
 ) -> Result<Vec<Value>, ApiError> {
     let storage = worker_storage(&store::load(db, sealer, dest)?)?;
-    let (status, listing) = worker::post_json(
-        "/v1/storage/list",
-        &json!({"storage": storage, "prefix": format!("{}/", job.name)}),
-    )
-    .await?;
+    let (status, listing) = worker
+        .post_json(
+            "/v1/storage/list",
+            &json!({"storage": storage, "prefix": format!("{}/", job.name)}),
+        )
+        .await?;
     if status != 200 {
         return Err(ApiError::new(
             502,
@@ -131,7 +129,7 @@ async fn retention_one(
         if name.ends_with(".meta.json") || name.ends_with(".partial") {
             continue;
         }
-        let sidecar = read_sidecar(&storage, name).await;
+        let sidecar = read_sidecar(worker, &storage, name).await;
         // Only objects with a sidecar of this job take part: its recorded creation time
         // decides, never the storage's modification time.
         let created = sidecar
@@ -160,11 +158,12 @@ async fn retention_one(
     for d in decisions.iter().filter(|d| !d.keep) {
         let mut failed = None;
         for name in [d.name.clone(), format!("{}.meta.json", d.name)] {
-            match worker::post_json(
-                "/v1/storage/delete",
-                &json!({"storage": storage, "name": name}),
-            )
-            .await
+            match worker
+                .post_json(
+                    "/v1/storage/delete",
+                    &json!({"storage": storage, "name": name}),
+                )
+                .await
             {
                 Ok((s, _)) if s < 300 => {}
                 Ok((s, body)) => failed = Some(format!("{s} {body}")),
@@ -213,7 +212,8 @@ fn wanted(events: &str, status: &str) -> bool {
 }
 
 async fn notify(
-    db: &SpinDb,
+    db: &dyn Db,
+    notifier: &impl Deliver,
     sealer: &SecretBox,
     f: &Finished,
     job: &StoredJob,
@@ -272,7 +272,7 @@ async fn notify(
     {
         let outcome = match store::load(db, sealer, id) {
             Ok(channel) => match render_notification(&channel, &msg) {
-                Ok(out) => send(out).await.map(|()| channel.name),
+                Ok(out) => notifier.deliver(out).await.map(|()| channel.name),
                 Err(e) => Err(describe(&e)),
             },
             Err(e) => Err(describe(&e)),
@@ -295,61 +295,4 @@ async fn notify(
         execution::mark_step(db, &f.id, Step::Notified(id), &logs, &now)?;
     }
     Ok(())
-}
-
-/// Longest wait for one notification to be delivered; a slow channel never holds up the runner.
-const SEND_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// Delivers one rendered notification (HTTP from here, e-mail through the worker), within
-/// [`SEND_TIMEOUT`].
-pub(crate) async fn send(out: OutboundMessage) -> Result<(), String> {
-    dbackup_web::deadline::within(SEND_TIMEOUT, deliver(out))
-        .await
-        .unwrap_or_else(|| Err(format!("no answer within {} s", SEND_TIMEOUT.as_secs())))
-}
-
-async fn deliver(out: OutboundMessage) -> Result<(), String> {
-    match out {
-        OutboundMessage::Email { request } => {
-            let (status, body) = worker::post_json("/v1/notify/email", &request)
-                .await
-                .map_err(|e| describe(&e))?;
-            if status < 300 && body.get("ok").and_then(Value::as_bool) != Some(false) {
-                Ok(())
-            } else {
-                Err(format!(
-                    "{status} {}",
-                    body.get("message").or(body.get("error")).unwrap_or(&body)
-                ))
-            }
-        }
-        OutboundMessage::Http {
-            method,
-            url,
-            headers,
-            body,
-        } => {
-            let method = match method.as_str() {
-                "PUT" => Method::Put,
-                "PATCH" => Method::Patch,
-                "GET" => Method::Get,
-                _ => Method::Post,
-            };
-            let mut req = Request::builder();
-            req.method(method).uri(url.as_str());
-            for (k, v) in &headers {
-                req.header(k.as_str(), v.as_str());
-            }
-            let req = req.body(body.into_bytes()).build();
-            let resp: Response = spin_sdk::http::send(req)
-                .await
-                .map_err(|e| format!("request failed: {e}"))?;
-            let status = *resp.status();
-            if (200..300).contains(&status) {
-                Ok(())
-            } else {
-                Err(format!("the channel answered {status}"))
-            }
-        }
-    }
 }

@@ -1,0 +1,88 @@
+//! Keeping Running executions honest when the worker's events stop: the watchdog fails those
+//! silent past the stall timeout (and cancels their tasks), and reconciliation asks the worker
+//! about those quiet for [`QUIET_SECS`] — a task it no longer knows is Failed, a finished task
+//! whose result event was lost is applied as its result.
+
+use chrono::{DateTime, Duration, Utc};
+use dbackup_core::db::Db;
+use dbackup_core::worker::Worker;
+use dbackup_core::ApiError;
+use dbackup_identity::settings;
+use serde_json::{json, Value};
+
+use crate::{execution, iso};
+
+/// A Running execution quiet for this long is checked with the worker.
+pub const QUIET_SECS: i64 = 30;
+
+/// Cancels a worker task, best effort.
+pub async fn cancel_task(worker: &impl Worker, task: &str) {
+    let path = format!("/v1/tasks/{task}/cancel");
+    if let Err(e) = worker.post_json(&path, &json!({})).await {
+        eprintln!("dbackup runner: cancel {task}: {e}");
+    }
+}
+
+/// Fails every Running execution silent for `stallTimeoutMinutes` and cancels its task.
+pub async fn watchdog(
+    db: &dyn Db,
+    worker: &impl Worker,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let minutes = settings::integer(db, settings::STALL_TIMEOUT_MINUTES)?;
+    let before = iso(now - Duration::minutes(minutes));
+    for (id, task) in execution::fail_stalled(db, &before, minutes, &iso(now))? {
+        eprintln!("dbackup runner: execution {id} stalled: failed");
+        if let Some(t) = task {
+            cancel_task(worker, &t).await;
+        }
+    }
+    Ok(())
+}
+
+/// Running executions that have been quiet: asks the worker. A task it does not know (it was
+/// restarted or crashed) fails the execution; a task it reports finished (its result event
+/// was lost) is applied as the result; a running one counts as a sign of life. An unreachable
+/// worker changes nothing: the watchdog decides after the stall timeout.
+pub async fn reconcile(
+    db: &dyn Db,
+    worker: &impl Worker,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let before = iso(now - Duration::seconds(QUIET_SECS));
+    for (id, task) in execution::quiet_running(db, &before)? {
+        let Some(task) = task else {
+            execution::finish(
+                db,
+                &id,
+                "Failed",
+                "the dispatch to the worker did not complete",
+                &iso(now),
+            )?;
+            continue;
+        };
+        let Ok((status, body)) = worker.get_json(&format!("/v1/tasks/{task}")).await else {
+            continue;
+        };
+        if status == 404 {
+            execution::finish(
+                db,
+                &id,
+                "Failed",
+                "the worker no longer knows this task (it was restarted or crashed)",
+                &iso(now),
+            )?;
+            continue;
+        }
+        let task_status = body
+            .get("status")
+            .and_then(Value::as_str)
+            .unwrap_or("running");
+        if status == 200 && task_status != "running" {
+            execution::apply_task_result(db, &id, &task, &body, &iso(now))?;
+        } else if status == 200 {
+            execution::touch(db, &id, &iso(now))?;
+        }
+    }
+    Ok(())
+}
