@@ -4,7 +4,8 @@
 //! anything else; not in the route table because no user credential applies to it).
 
 mod events;
-mod history;
+mod executions;
+mod restores;
 
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
@@ -22,10 +23,10 @@ async fn handle(req: Request) -> Response {
         Err(refusal) => return refusal,
     };
     let result = match (ctx.rule.method, ctx.rule.pattern) {
-        ("GET", "/api/executions") => history::list(&ctx),
-        ("GET", "/api/executions/{id}") => history::get(&ctx),
-        ("POST", "/api/executions/{id}/cancel") => history::cancel(&ctx).await,
-        ("POST", "/api/restores") => history::restore(&ctx).await,
+        ("GET", "/api/executions") => executions::list(&ctx),
+        ("GET", "/api/executions/{id}") => executions::get(&ctx),
+        ("POST", "/api/executions/{id}/cancel") => executions::cancel(&ctx).await,
+        ("POST", "/api/restores") => restores::create(&ctx).await,
         _ => Err(ctx.unhandled()),
     };
     ctx.finish(result)

@@ -7,11 +7,14 @@
 #![forbid(unsafe_code)]
 
 pub mod callback;
+pub mod cancel;
 pub mod dispatcher;
 pub mod execution;
 pub mod job;
+pub mod metrics;
 pub mod post_process;
 pub mod reconcile;
+pub mod restore;
 pub mod retention;
 pub mod schedule;
 pub mod signature;

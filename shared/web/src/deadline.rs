@@ -37,3 +37,29 @@ pub async fn within<T>(d: Duration, f: impl Future<Output = T>) -> Option<T> {
         Either::Right(((), _)) => None,
     }
 }
+
+/// A worker client whose every call must answer within a limit: a worker that stays silent
+/// longer is a 504 "no answer within N s" (what connection tests report), never a hang.
+pub struct Bounded<W> {
+    pub inner: W,
+    pub limit: Duration,
+}
+
+impl<W: dbackup_core::worker::Worker> dbackup_core::worker::Worker for Bounded<W> {
+    async fn send(
+        &self,
+        method: dbackup_core::worker::Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<dbackup_core::worker::WorkerAnswer, dbackup_core::ApiError> {
+        within(self.limit, self.inner.send(method, path, body))
+            .await
+            .unwrap_or_else(|| {
+                Err(dbackup_core::ApiError::new(
+                    504,
+                    format!("no answer within {} s", self.limit.as_secs()),
+                )
+                .with_cause(path.to_owned()))
+            })
+    }
+}

@@ -1,0 +1,235 @@
+//! `POST /api/restores` up to the queue: the checks a restore request passes (the destination
+//! and the target exist with the right kinds, a PostgreSQL dump is not newer than the target
+//! server unless forced), then a Restore execution queued like a backup, its privileged
+//! password sealed in the stored request. The worker runs it when the runner dispatches it.
+
+use dbackup_adapters_core::{store, worker_storage};
+use dbackup_core::db::Db;
+use dbackup_core::worker::Worker;
+use dbackup_core::ApiError;
+use dbackup_identity::secretbox::SecretBox;
+use serde_json::{json, Value};
+
+use crate::dispatcher::read_sidecar;
+use crate::execution;
+use crate::sql;
+use crate::worker_request::{newer_dump, RestoreParams};
+
+/// Longest wait for the backup's sidecar when checking versions (the caller's worker client
+/// enforces it; a sidecar not read in time skips the check).
+pub const SIDECAR_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The adapter type (`database`, `storage`, `notification`) of adapter `id`, if it exists.
+fn kind_of(db: &dyn Db, id: &str) -> Result<Option<String>, ApiError> {
+    Ok(sql::query(
+        db,
+        r#"SELECT "type" FROM "AdapterConfig" WHERE "id" = ?"#,
+        &[id.into()],
+    )?
+    .first()
+    .and_then(|r| r.text("type")))
+}
+
+/// The job that made the backup at `path`, when the history knows it.
+fn job_of_backup(db: &dyn Db, path: &str) -> Result<Option<String>, ApiError> {
+    Ok(sql::query(
+        db,
+        r#"SELECT "jobId" FROM "Execution" WHERE "type" = 'Backup' AND "path" = ? AND "jobId" IS NOT NULL
+            ORDER BY "startedAt" DESC LIMIT 1"#,
+        &[path.into()],
+    )?
+    .first()
+    .and_then(|r| r.text("jobId")))
+}
+
+/// Checks `params` and queues the Restore execution; returns its id. 400 naming the field for
+/// a destination or target of the wrong kind (or none), 409 naming `force` for a PostgreSQL
+/// dump of a newer major than the target server.
+pub async fn queue(
+    db: &dyn Db,
+    worker: &impl Worker,
+    sealer: &SecretBox,
+    params: &RestoreParams,
+    now: &str,
+) -> Result<String, ApiError> {
+    if kind_of(db, &params.destination_id)?.as_deref() != Some("storage") {
+        return Err(ApiError::bad_request(format!(
+            "invalid destinationId: no storage destination {:?}",
+            params.destination_id
+        ))
+        .with_details(json!({"field": "destinationId"})));
+    }
+    if kind_of(db, &params.target_source_id)?.as_deref() != Some("database") {
+        return Err(ApiError::bad_request(format!(
+            "invalid targetSourceId: no database source {:?}",
+            params.target_source_id
+        ))
+        .with_details(json!({"field": "targetSourceId"})));
+    }
+    if !params.force {
+        if let Some(why) = newer_dump_than_target(db, worker, sealer, params).await? {
+            return Err(ApiError::new(409, why).with_details(json!({"field": "force"})));
+        }
+    }
+    let job_id = job_of_backup(db, &params.path)?;
+    let id = crate::new_id()?;
+    let stored = params.to_stored(|p| {
+        sealer
+            .encrypt(
+                p.as_bytes(),
+                &dbackup_core::sealed::restore_privileged_password(),
+            )
+            .map_err(|e| ApiError::internal(e.to_string()))
+    })?;
+    execution::enqueue_restore(db, &id, job_id.as_deref(), &stored, now)?;
+    Ok(id)
+}
+
+/// What the audit row of a queued restore records: never the privileged password.
+pub fn audit_details(params: &RestoreParams) -> Value {
+    let mut details = json!({"destinationId": params.destination_id, "path": params.path,
+                             "targetSourceId": params.target_source_id});
+    if let Some(a) = &params.privileged_as {
+        details["privileged"] = json!({"user": a.user,
+            "password": a.password.as_ref().map(|_| "••••")});
+    }
+    details
+}
+
+/// Refuses early what the worker would refuse later: a PostgreSQL dump of a newer major than
+/// the target server (its version as of the last connection test or health check). Skipped
+/// when the target's version is unknown or the sidecar cannot be read (the worker still checks).
+async fn newer_dump_than_target(
+    db: &dyn Db,
+    worker: &impl Worker,
+    sealer: &SecretBox,
+    params: &RestoreParams,
+) -> Result<Option<String>, ApiError> {
+    let target = store::load(db, sealer, &params.target_source_id)?;
+    let Some(version) = target
+        .metadata
+        .get("engineVersion")
+        .and_then(Value::as_str)
+        .filter(|_| target.adapter_id == "postgres")
+    else {
+        return Ok(None);
+    };
+    let storage = worker_storage(&store::load(db, sealer, &params.destination_id)?)?;
+    let sidecar = read_sidecar(worker, &storage, &params.path).await;
+    Ok(newer_dump(&sidecar, version))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::TestDb;
+    use dbackup_core::worker::fake::{block_on, FakeWorker};
+
+    fn sealer() -> SecretBox {
+        SecretBox::from_hex_key(&"11".repeat(32)).unwrap()
+    }
+
+    fn params(body: Value) -> RestoreParams {
+        RestoreParams::from_body(&body).unwrap()
+    }
+
+    fn pg_target(db: &TestDb, version: &str) {
+        db.exec(&format!(
+            r#"UPDATE "AdapterConfig" SET "metadata" = '{{"engineVersion": "{version}"}}' WHERE "id" = 'src'"#
+        ));
+        db.exec(
+            r#"UPDATE "AdapterConfig" SET "config" = '{"path": "/backups"}' WHERE "id" = 'dst1'"#,
+        );
+    }
+
+    fn request() -> Value {
+        json!({"destinationId": "dst1", "path": "nightly/a.sql.gz", "targetSourceId": "src"})
+    }
+
+    #[test]
+    fn wrong_kinds_are_400_naming_the_field() {
+        let db = TestDb::migrated().with_adapters();
+        let w = FakeWorker::new();
+        let mut body = request();
+        body["destinationId"] = json!("src");
+        let e = block_on(queue(&db, &w, &sealer(), &params(body), "now")).unwrap_err();
+        assert_eq!(
+            (e.status, e.details.unwrap()["field"].clone()),
+            (400, json!("destinationId"))
+        );
+        let mut body = request();
+        body["targetSourceId"] = json!("dst2");
+        let e = block_on(queue(&db, &w, &sealer(), &params(body), "now")).unwrap_err();
+        assert_eq!(
+            (e.status, e.details.unwrap()["field"].clone()),
+            (400, json!("targetSourceId"))
+        );
+        assert!(w.requests().is_empty());
+    }
+
+    #[test]
+    fn a_newer_postgres_dump_is_409_unless_forced() {
+        let db = TestDb::migrated().with_adapters();
+        pg_target(&db, "15.4");
+        let w = FakeWorker::new();
+        w.answer(
+            "/v1/storage/get",
+            200,
+            json!({"engine": "postgresql", "serverVersion": "16.2"}),
+        );
+        let e = block_on(queue(&db, &w, &sealer(), &params(request()), "now")).unwrap_err();
+        assert_eq!(
+            (e.status, e.details.unwrap()["field"].clone()),
+            (409, json!("force"))
+        );
+        assert_eq!(
+            w.requests_to("/v1/storage/get")[0].body["name"],
+            "nightly/a.sql.gz.meta.json"
+        );
+        let mut forced = request();
+        forced["force"] = json!(true);
+        let id = block_on(queue(&db, &w, &sealer(), &params(forced), "now")).unwrap();
+        assert_eq!(db.count(&format!(r#"SELECT COUNT(*) FROM "Execution" WHERE "id" = '{id}' AND "type" = 'Restore' AND "status" = 'Pending'"#)), 1);
+    }
+
+    #[test]
+    fn an_unreadable_sidecar_or_unknown_version_skips_the_check() {
+        let db = TestDb::migrated().with_adapters();
+        let w = FakeWorker::new();
+        // No engine version recorded: the worker is not asked.
+        block_on(queue(&db, &w, &sealer(), &params(request()), "now")).unwrap();
+        assert!(w.requests().is_empty());
+        pg_target(&db, "15.4");
+        w.answer("/v1/storage/get", 503, json!({"error": "storage down"}));
+        block_on(queue(&db, &w, &sealer(), &params(request()), "now")).unwrap();
+    }
+
+    #[test]
+    fn the_backups_job_comes_from_the_history_and_the_password_is_sealed() {
+        let db = TestDb::migrated().with_adapters();
+        db.exec(
+            r#"INSERT INTO "Job" ("id", "name", "schedule", "sourceId", "destinationId")
+               VALUES ('j1', 'nightly', '0 3 * * *', 'src', 'dst1')"#,
+        );
+        db.exec(
+            r#"INSERT INTO "Execution" ("id", "jobId", "type", "status", "logs", "path")
+               VALUES ('b1', 'j1', 'Backup', 'Success', '[]', 'nightly/a.sql.gz')"#,
+        );
+        let mut body = request();
+        body["privileged"] = json!({"user": "postgres", "password": "hunter2"});
+        let p = params(body);
+        let id = block_on(queue(&db, &FakeWorker::new(), &sealer(), &p, "now")).unwrap();
+        let row = db
+            .text(&format!(
+                r#"SELECT "jobId" || ' ' || "request" FROM "Execution" WHERE "id" = '{id}'"#
+            ))
+            .unwrap();
+        assert!(row.starts_with("j1 "), "{row}");
+        assert!(!row.contains("hunter2"), "{row}");
+        let details = audit_details(&p);
+        assert_eq!(
+            details["privileged"],
+            json!({"user": "postgres", "password": "••••"})
+        );
+    }
+}
