@@ -4,20 +4,15 @@
 //! sends a failure to the `systemNotificationChannels`.
 
 use chrono::{DateTime, Utc};
+use dbackup_adapters_core::notify::Deliver;
 use dbackup_adapters_core::{render_notification, store, Notification, Status};
 use dbackup_config_core::{run, setting};
 use dbackup_core::ApiError;
 use dbackup_identity::settings;
-use dbackup_adapters_core::notify::Deliver;
 use dbackup_web::notify::SpinNotifier;
-use dbackup_web::{worker, SpinDb};
+use dbackup_web::worker::SpinWorker;
+use dbackup_web::SpinDb;
 use serde_json::Value;
-use spin_sdk::http::Method;
-
-async fn post(path: &'static str, body: Value) -> Result<(u16, Vec<u8>), ApiError> {
-    let resp = worker::send(Method::Post, path, Some(&body)).await?;
-    Ok((*resp.status(), resp.into_body()))
-}
 
 /// Runs the config backup when an occurrence is due and this tick won it.
 pub async fn tick(db: &SpinDb, now: DateTime<Utc>) -> Result<(), ApiError> {
@@ -25,7 +20,7 @@ pub async fn tick(db: &SpinDb, now: DateTime<Utc>) -> Result<(), ApiError> {
         return Ok(());
     };
     let sealer = dbackup_web::secret_box()?;
-    match run::run_and_record(db, &sealer, now, post).await {
+    match run::run_and_record(db, &sealer, now, &SpinWorker).await {
         Ok(r) => {
             eprintln!(
                 "dbackup runner: config backup of {occurrence}: {} ({} bytes)",

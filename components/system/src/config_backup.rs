@@ -10,17 +10,11 @@ use dbackup_core::ApiError;
 use dbackup_identity::audit::{action, resource};
 use dbackup_jobs_core::query_param;
 use dbackup_web::gate::Ctx;
-use dbackup_web::worker;
+use dbackup_web::worker::SpinWorker;
 use serde_json::{json, Value};
-use spin_sdk::http::{Method, Response};
+use spin_sdk::http::Response;
 
 type Answer = Result<Response, ApiError>;
-
-/// The worker, as the shared crate's `post(path, json) -> (status, raw body)`.
-async fn post(path: &'static str, body: Value) -> Result<(u16, Vec<u8>), ApiError> {
-    let resp = worker::send(Method::Post, path, Some(&body)).await?;
-    Ok((*resp.status(), resp.into_body()))
-}
 
 /// `GET /api/system/config-backup` → `{config, lastRun, nextRunAt}`.
 pub fn get(ctx: &Ctx) -> Answer {
@@ -45,7 +39,7 @@ pub fn put(ctx: &Ctx) -> Answer {
 /// `POST /api/system/config-backup`: runs now (synchronously) → 201 with what was written.
 pub async fn run_now(ctx: &Ctx) -> Answer {
     let sealer = ctx.secret_box()?;
-    let outcome = run::run_and_record(&ctx.db, &sealer, Utc::now(), post).await;
+    let outcome = run::run_and_record(&ctx.db, &sealer, Utc::now(), &SpinWorker).await;
     let details = match &outcome {
         Ok(r) => {
             json!({"objectName": r.object_name, "size": r.size, "destinationId": r.destination_id,
@@ -66,7 +60,7 @@ pub async fn run_now(ctx: &Ctx) -> Answer {
 pub async fn list(ctx: &Ctx) -> Answer {
     let sealer = ctx.secret_box()?;
     let destination = query_param(&ctx.query, "destinationId").filter(|d| !d.is_empty());
-    dbackup_web::ok(&run::list(&ctx.db, &sealer, destination, post).await?)
+    dbackup_web::ok(&run::list(&ctx.db, &sealer, destination, &SpinWorker).await?)
 }
 
 /// `POST /api/system/config-restore`: JSON `{source, dryRun?, encryptionProfileId?}`, or the
@@ -120,7 +114,7 @@ pub async fn restore(ctx: &Ctx) -> Answer {
         None => json!({"upload": body.len()}),
     };
     let dry_run = input.dry_run;
-    let report = run::restore_from(&ctx.db, &sealer, input, Utc::now(), post).await;
+    let report = run::restore_from(&ctx.db, &sealer, input, Utc::now(), &SpinWorker).await;
     match &report {
         Ok(r) if !dry_run => ctx.audit(
             action::EXECUTE,

@@ -229,7 +229,8 @@ pub fn insert(
     Ok(())
 }
 
-/// Replaces name and config (validated, plaintext) of an adapter.
+/// Replaces name and config (validated, plaintext) of an adapter; `adapter` is its type (the
+/// API never changes it, a config restore may, within the same kind).
 pub fn update(
     db: &dyn Db,
     sealer: &SecretBox,
@@ -240,10 +241,11 @@ pub fn update(
 ) -> Result<(), ApiError> {
     let sealed = secrets::seal(sealer, adapter, id, config)?;
     db.execute(
-        r#"UPDATE "AdapterConfig" SET "name" = ?, "config" = ?,
+        r#"UPDATE "AdapterConfig" SET "name" = ?, "adapterId" = ?, "config" = ?,
            "updatedAt" = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE "id" = ?"#,
         &[
             name.into(),
+            adapter.id.into(),
             Value::Object(sealed).to_string().into(),
             id.into(),
         ],

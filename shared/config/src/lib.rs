@@ -5,15 +5,16 @@
 //! - [`restore`]: a document → one `BEGIN IMMEDIATE` transaction that matches entities by
 //!   natural key, remaps ids and foreign keys, re-seals secrets with the current server key,
 //!   and reports every change (a dry run is the same transaction, rolled back); every entity
-//!   passes its API's validation, and the caller may create or change only what its API
-//!   would let them ([`access`]);
+//!   is checked and written by its API's own functions (one module per entity), and the caller
+//!   may create or change only what its API would let them ([`access`]);
 //! - [`setting`]: the `configBackup` system job (validation, defaults, next run, the scheduler's
 //!   compare-and-set claim, the last run);
 //! - [`objects`]: object names under `config-backups/`, keep-N, the listing;
 //! - [`kit`]: the recovery kit ZIP of an encryption profile;
-//! - [`run`]: running a backup and restoring one through a caller-supplied worker `post`.
+//! - [`run`]: running a backup and restoring one, the worker behind
+//!   [`dbackup_core::worker::Worker`].
 //!
-//! No I/O besides the [`dbackup_core::db::Db`] passed in: components talk to the worker.
+//! No I/O besides the [`dbackup_core::db::Db`] and the worker client passed in.
 
 pub mod access;
 pub mod export;

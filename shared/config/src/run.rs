@@ -1,14 +1,12 @@
-//! Running a config backup and restoring one, with the worker behind a caller-supplied
-//! `post(path, json) -> (status, raw body)` (the components pass `dbackup_web::worker`; tests a
-//! fake). The worker seals and unseals (docs/CONTRACTS.md "v3 additions"): the container format
-//! stays in one place.
-
-use std::future::Future;
+//! Running a config backup and restoring one, with the worker behind the [`Worker`] client
+//! (the components pass `dbackup_web::worker::SpinWorker`; tests the fake). The worker seals
+//! and unseals (docs/CONTRACTS.md "v3 additions"): the container format stays in one place.
 
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use dbackup_adapters_core::{store, worker_storage, Kind};
 use dbackup_core::db::Db;
+use dbackup_core::worker::{Method, Worker};
 use dbackup_core::ApiError;
 use dbackup_identity::secretbox::SecretBox;
 use dbackup_identity::{IdentityError, Principal};
@@ -87,6 +85,19 @@ fn json_of(body: &[u8]) -> Value {
     serde_json::from_slice(body).unwrap_or(Value::Null)
 }
 
+/// POSTs `request` to the worker: its status and raw body (an object's bytes for
+/// `/v1/storage/get` and `/v1/unseal`, JSON otherwise).
+async fn post(
+    worker: &impl Worker,
+    path: &str,
+    request: &Value,
+) -> Result<(u16, Vec<u8>), ApiError> {
+    let body = serde_json::to_vec(request)
+        .map_err(|e| ApiError::internal(format!("encoding worker request: {e}")))?;
+    let answer = worker.send(Method::Post, path, Some(body)).await?;
+    Ok((answer.status, answer.body))
+}
+
 /// The worker StorageSpec of storage adapter `id` (404 when it is not one).
 fn storage_of(db: &dyn Db, sealer: &SecretBox, id: &str) -> Result<Value, ApiError> {
     let adapter = store::load(db, sealer, id)?;
@@ -98,16 +109,12 @@ fn storage_of(db: &dyn Db, sealer: &SecretBox, id: &str) -> Result<Value, ApiErr
 
 /// Exports, seals (gzip, encrypted when a profile is set) and uploads a config backup to the
 /// configured destination, then applies keep-N. Does not record the run (see [`run_and_record`]).
-pub async fn run<P, F>(
+pub async fn run(
     db: &dyn Db,
     sealer: &SecretBox,
     now: DateTime<Utc>,
-    mut post: P,
-) -> Result<RunResult, ApiError>
-where
-    P: FnMut(&'static str, Value) -> F,
-    F: Future<Output = Result<(u16, Vec<u8>), ApiError>>,
-{
+    worker: &impl Worker,
+) -> Result<RunResult, ApiError> {
     let c = setting::load(db)?;
     let destination_id = c.destination_id.clone().ok_or_else(|| {
         ApiError::bad_request("no destination configured for config backups")
@@ -140,7 +147,7 @@ where
     if let Some(e) = &encryption {
         request["encryption"] = e.clone();
     }
-    let (status, body) = post("/v1/storage/put", request).await?;
+    let (status, body) = post(worker, "/v1/storage/put", &request).await?;
     if status != 200 {
         return Err(worker_error(
             "writing the config backup failed",
@@ -151,16 +158,18 @@ where
     let stored = json_of(&body);
     // keep-N: a failure here does not undo the backup just written.
     let (status, body) = post(
+        worker,
         "/v1/storage/list",
-        json!({"storage": storage, "prefix": objects::PREFIX}),
+        &json!({"storage": storage, "prefix": objects::PREFIX}),
     )
     .await?;
     if status == 200 {
         if let Ok(items) = objects::backups_of(&json_of(&body)) {
             for old in objects::to_delete(&items, c.keep) {
                 let _ = post(
+                    worker,
                     "/v1/storage/delete",
-                    json!({"storage": storage, "name": old}),
+                    &json!({"storage": storage, "name": old}),
                 )
                 .await;
             }
@@ -177,17 +186,13 @@ where
 }
 
 /// [`run`], then records `configBackup.lastRun` (success or the error).
-pub async fn run_and_record<P, F>(
+pub async fn run_and_record(
     db: &dyn Db,
     sealer: &SecretBox,
     now: DateTime<Utc>,
-    post: P,
-) -> Result<RunResult, ApiError>
-where
-    P: FnMut(&'static str, Value) -> F,
-    F: Future<Output = Result<(u16, Vec<u8>), ApiError>>,
-{
-    let outcome = run(db, sealer, now, post).await;
+    worker: &impl Worker,
+) -> Result<RunResult, ApiError> {
+    let outcome = run(db, sealer, now, worker).await;
     let at = dbackup_jobs_core::iso(Utc::now().max(now));
     let last = match &outcome {
         Ok(r) => LastRun {
@@ -213,16 +218,12 @@ where
 }
 
 /// The config backups on `destination_id` (default: the configured one), newest first.
-pub async fn list<P, F>(
+pub async fn list(
     db: &dyn Db,
     sealer: &SecretBox,
     destination_id: Option<String>,
-    mut post: P,
-) -> Result<ConfigBackupList, ApiError>
-where
-    P: FnMut(&'static str, Value) -> F,
-    F: Future<Output = Result<(u16, Vec<u8>), ApiError>>,
-{
+    worker: &impl Worker,
+) -> Result<ConfigBackupList, ApiError> {
     let destination_id = destination_id.or(setting::load(db)?.destination_id);
     let Some(id) = destination_id.clone() else {
         return Ok(ConfigBackupList {
@@ -232,8 +233,9 @@ where
     };
     let storage = storage_of(db, sealer, &id)?;
     let (status, body) = post(
+        worker,
         "/v1/storage/list",
-        json!({"storage": storage, "prefix": objects::PREFIX}),
+        &json!({"storage": storage, "prefix": objects::PREFIX}),
     )
     .await?;
     if status != 200 {
@@ -264,17 +266,13 @@ pub struct RestoreInput<'a> {
 
 /// Reads (from `request.source`, or the `upload`ed bytes), decrypts with the vault key named by
 /// the header's fingerprint (or `encryption_profile_id`), and restores — a dry run when asked.
-pub async fn restore_from<P, F>(
+pub async fn restore_from(
     db: &dyn Db,
     sealer: &SecretBox,
     input: RestoreInput<'_>,
     now: DateTime<Utc>,
-    mut post: P,
-) -> Result<RestoreReport, ApiError>
-where
-    P: FnMut(&'static str, Value) -> F,
-    F: Future<Output = Result<(u16, Vec<u8>), ApiError>>,
-{
+    worker: &impl Worker,
+) -> Result<RestoreReport, ApiError> {
     let RestoreInput {
         source,
         upload,
@@ -301,8 +299,9 @@ where
             }
             let storage = storage_of(db, sealer, &s.destination_id)?;
             let (status, body) = post(
+                worker,
                 "/v1/storage/get",
-                json!({"storage": storage, "name": s.name}),
+                &json!({"storage": storage, "name": s.name}),
             )
             .await?;
             match status {
@@ -349,7 +348,7 @@ where
             request["keyHex"] = json!(key_hex);
         }
         drop(bytes);
-        let (status, body) = post("/v1/unseal", request).await?;
+        let (status, body) = post(worker, "/v1/unseal", &request).await?;
         match status {
             200 => body,
             400 | 413 | 422 => {
@@ -370,7 +369,7 @@ where
         }
     };
     let doc = parse_document(&plain)?;
-    check_worker_paths(&doc, &mut post).await?;
+    check_worker_paths(&doc, worker).await?;
     restore(db, sealer, &doc, &caller, now, dry_run)
 }
 
@@ -378,94 +377,91 @@ where
 mod tests {
     use super::*;
     use crate::testutil::TestDb;
+    use dbackup_core::worker::fake::{block_on, FakeWorker};
+    use dbackup_core::worker::WorkerAnswer;
     use std::cell::RefCell;
     use std::collections::BTreeMap;
+    use std::rc::Rc;
 
     const KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
-    fn block_on<T>(f: impl Future<Output = T>) -> T {
-        let mut f = std::pin::pin!(f);
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        match f.as_mut().poll(&mut cx) {
-            std::task::Poll::Ready(v) => v,
-            std::task::Poll::Pending => panic!("the fake worker never waits"),
+    fn answer(status: u16, body: Value) -> WorkerAnswer {
+        WorkerAnswer {
+            status,
+            body: body.to_string().into_bytes(),
         }
     }
+
+    /// The fake worker's storage: object name → bytes.
+    type Objects = Rc<RefCell<BTreeMap<String, Vec<u8>>>>;
 
     /// A fake worker storing objects in memory, "sealing" as the identity (plain JSON).
-    #[derive(Default)]
-    struct Fake {
-        objects: RefCell<BTreeMap<String, Vec<u8>>>,
-        calls: RefCell<Vec<String>>,
-    }
-
-    impl Fake {
-        fn post(&self, path: &'static str, body: Value) -> Result<(u16, Vec<u8>), ApiError> {
-            self.calls.borrow_mut().push(path.to_owned());
-            let name = body["name"].as_str().unwrap_or_default().to_owned();
-            Ok(match path {
-                // Like the worker: an exclusive put, 409 when the name exists.
-                "/v1/storage/put" if self.objects.borrow().contains_key(&name) => {
-                    (409, br#"{"error":"object exists"}"#.to_vec())
-                }
-                "/v1/storage/put" => {
-                    assert_eq!(body["compression"], "GZIP");
-                    let content = body["content"].as_str().unwrap().as_bytes().to_vec();
-                    let size = content.len();
-                    self.objects.borrow_mut().insert(name.clone(), content);
-                    (
-                        200,
-                        json!({"name": name, "size": size, "sha256": "ab"})
-                            .to_string()
-                            .into_bytes(),
-                    )
-                }
-                "/v1/storage/list" => {
-                    let objects: Vec<Value> = self
-                        .objects
-                        .borrow()
-                        .iter()
-                        .map(|(n, b)| json!({"name": n, "size": b.len(), "modifiedUnix": 0}))
-                        .collect();
-                    (200, json!({"objects": objects}).to_string().into_bytes())
-                }
-                "/v1/storage/delete" => {
-                    self.objects.borrow_mut().remove(&name);
-                    (204, Vec::new())
-                }
-                "/v1/storage/get" => match self.objects.borrow().get(&name) {
-                    Some(b) => (200, b.clone()),
-                    None => (404, br#"{"error":"not found"}"#.to_vec()),
+    fn storage_worker() -> (FakeWorker, Objects) {
+        let objects = Objects::default();
+        let worker = FakeWorker::new();
+        let name = |body: &Value| body["name"].as_str().unwrap_or_default().to_owned();
+        let store = objects.clone();
+        worker.respond("/v1/storage/put", move |body| {
+            // Like the worker: an exclusive put, 409 when the name exists.
+            let name = name(body);
+            if store.borrow().contains_key(&name) {
+                return answer(409, json!({"error": "object exists"}));
+            }
+            assert_eq!(body["compression"], "GZIP");
+            let content = body["content"].as_str().unwrap().as_bytes().to_vec();
+            let size = content.len();
+            store.borrow_mut().insert(name.clone(), content);
+            answer(200, json!({"name": name, "size": size, "sha256": "ab"}))
+        });
+        let store = objects.clone();
+        worker.respond("/v1/storage/list", move |_| {
+            let objects: Vec<Value> = store
+                .borrow()
+                .iter()
+                .map(|(n, b)| json!({"name": n, "size": b.len(), "modifiedUnix": 0}))
+                .collect();
+            answer(200, json!({"objects": objects}))
+        });
+        let store = objects.clone();
+        worker.respond("/v1/storage/delete", move |body| {
+            store.borrow_mut().remove(&name(body));
+            WorkerAnswer {
+                status: 204,
+                body: Vec::new(),
+            }
+        });
+        let store = objects.clone();
+        worker.respond("/v1/storage/get", move |body| {
+            match store.borrow().get(&name(body)) {
+                Some(b) => WorkerAnswer {
+                    status: 200,
+                    body: b.clone(),
                 },
-                // Like the worker: local storage outside /etc, no database file named
-                // dbackup.db (the data directory's).
-                "/v1/storage/check" => {
-                    let local = body["storage"]["path"].as_str().unwrap_or_default();
-                    let file = body["source"]["path"].as_str().unwrap_or_default();
-                    if local.starts_with("/etc") {
-                        let details = format!("storage.path: {local} is outside the directories allowed for local storage (/srv/b; DBACKUP_LOCAL_ROOTS)");
-                        (
-                            400,
-                            json!({"error": "invalid request body", "details": details})
-                                .to_string()
-                                .into_bytes(),
-                        )
-                    } else if file.ends_with("dbackup.db") {
-                        let details =
-                            format!("source.path: {file} is inside the worker's data directory");
-                        (
-                            400,
-                            json!({"error": "invalid request body", "details": details})
-                                .to_string()
-                                .into_bytes(),
-                        )
-                    } else {
-                        (200, br#"{"ok":true}"#.to_vec())
-                    }
-                }
-                other => panic!("unexpected {other}"),
-            })
-        }
+                None => answer(404, json!({"error": "not found"})),
+            }
+        });
+        // Like the worker: local storage outside /etc, no database file named dbackup.db (the
+        // data directory's).
+        worker.respond("/v1/storage/check", |body| {
+            let local = body["storage"]["path"].as_str().unwrap_or_default();
+            let file = body["source"]["path"].as_str().unwrap_or_default();
+            let refused = |details: String| {
+                answer(
+                    400,
+                    json!({"error": "invalid request body", "details": details}),
+                )
+            };
+            if local.starts_with("/etc") {
+                refused(format!("storage.path: {local} is outside the directories allowed for local storage (/srv/b; DBACKUP_LOCAL_ROOTS)"))
+            } else if file.ends_with("dbackup.db") {
+                refused(format!(
+                    "source.path: {file} is inside the worker's data directory"
+                ))
+            } else {
+                answer(200, json!({"ok": true}))
+            }
+        });
+        (worker, objects)
     }
 
     fn configured() -> TestDb {
@@ -492,20 +488,20 @@ mod tests {
     fn runs_keep_n_and_restores_from_the_destination() {
         let db = configured();
         let s = SecretBox::from_hex_key(KEY).unwrap();
-        let fake = Fake::default();
+        let (worker, objects) = storage_worker();
         let base = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 27, 3, 0, 0).unwrap();
         for i in 0..3 {
             let r = block_on(run_and_record(
                 &db,
                 &s,
                 base + chrono::Duration::seconds(i),
-                |p, b| std::future::ready(fake.post(p, b)),
+                &worker,
             ))
             .unwrap();
             assert!(!r.encrypted);
             assert_eq!(r.counts["adapters"], 1);
         }
-        let names: Vec<String> = fake.objects.borrow().keys().cloned().collect();
+        let names: Vec<String> = objects.borrow().keys().cloned().collect();
         assert_eq!(
             names,
             vec![
@@ -516,10 +512,7 @@ mod tests {
         let last = setting::last_run(&db).unwrap().unwrap();
         assert_eq!(last.status, "success");
         assert_eq!(last.object_name.as_deref(), Some(names[1].as_str()));
-        let listed = block_on(list(&db, &s, None, |p, b| {
-            std::future::ready(fake.post(p, b))
-        }))
-        .unwrap();
+        let listed = block_on(list(&db, &s, None, &worker)).unwrap();
         assert_eq!(listed.backups[0].name, names[1]);
 
         let source = RestoreSource {
@@ -536,7 +529,7 @@ mod tests {
                 ..Default::default()
             },
             Utc::now(),
-            |p, b| std::future::ready(fake.post(p, b)),
+            &worker,
         ))
         .unwrap();
         assert!(report.dry_run);
@@ -555,7 +548,7 @@ mod tests {
                 ..Default::default()
             },
             Utc::now(),
-            |p, b| std::future::ready(fake.post(p, b)),
+            &worker,
         ))
         .unwrap_err();
         assert_eq!(e.status, 404);
@@ -567,11 +560,10 @@ mod tests {
     fn two_runs_in_one_second_conflict_instead_of_failing_the_server() {
         let db = configured();
         let s = SecretBox::from_hex_key(KEY).unwrap();
-        let fake = Fake::default();
+        let (worker, _) = storage_worker();
         let now = Utc::now();
-        let post = |p, b| std::future::ready(fake.post(p, b));
-        block_on(run(&db, &s, now, post)).unwrap();
-        let e = block_on(run(&db, &s, now, post)).unwrap_err();
+        block_on(run(&db, &s, now, &worker)).unwrap();
+        let e = block_on(run(&db, &s, now, &worker)).unwrap_err();
         assert_eq!(e.status, 409, "{e:?}");
     }
 
@@ -579,13 +571,13 @@ mod tests {
     fn a_failed_run_is_recorded() {
         let db = configured();
         let s = SecretBox::from_hex_key(KEY).unwrap();
-        let e = block_on(run_and_record(&db, &s, Utc::now(), |_, _| {
-            std::future::ready(Ok((
-                422,
-                br#"{"error":"storage error","details":"disk full"}"#.to_vec(),
-            )))
-        }))
-        .unwrap_err();
+        let worker = FakeWorker::new();
+        worker.answer(
+            "/v1/storage/*",
+            422,
+            json!({"error": "storage error", "details": "disk full"}),
+        );
+        let e = block_on(run_and_record(&db, &s, Utc::now(), &worker)).unwrap_err();
         assert_eq!(e.status, 502);
         let last = setting::last_run(&db).unwrap().unwrap();
         assert_eq!(last.status, "failed");
@@ -603,7 +595,18 @@ mod tests {
             destination_id: "d1".into(),
             name: "config-backups/dbackup-config_2026-11-27T03-00-00Z.json.gz.dbk".into(),
         };
-        let unsealed = RefCell::new(None);
+        let worker = FakeWorker::new();
+        // Someone wrote a plain document under the encrypted backup's name.
+        worker.respond("/v1/storage/get", |_| WorkerAnswer {
+            status: 200,
+            body: br#"{"kind":"dbackup-config"}"#.to_vec(),
+        });
+        // The worker refuses plaintext under a .dbk name.
+        worker.answer(
+            "/v1/unseal",
+            422,
+            json!({"error": "cannot unseal", "details": "refused: not an encrypted dbackup container"}),
+        );
         let e = block_on(restore_from(
             &db,
             &s,
@@ -614,29 +617,13 @@ mod tests {
                 ..Default::default()
             },
             Utc::now(),
-            |path, body| {
-                std::future::ready(Ok(match path {
-                    // Someone wrote a plain document under the encrypted backup's name.
-                    "/v1/storage/get" => (200, br#"{"kind":"dbackup-config"}"#.to_vec()),
-                    // The worker refuses plaintext under a .dbk name.
-                    _ => {
-                        *unsealed.borrow_mut() = Some(body);
-                        (
-                            422,
-                            br#"{"error":"cannot unseal","details":"refused: not an encrypted dbackup container"}"#
-                                .to_vec(),
-                        )
-                    }
-                }))
-            },
+            &worker,
         ))
         .unwrap_err();
         assert_eq!(e.status, 422, "{e:?}");
-        let sent = unsealed
-            .borrow()
-            .clone()
-            .expect("the document went to /v1/unseal");
-        assert_eq!(sent["name"], json!(source.name));
+        let sent = worker.requests_to("/v1/unseal");
+        assert_eq!(sent.len(), 1, "the document went to /v1/unseal");
+        assert_eq!(sent[0].body["name"], json!(source.name));
     }
 
     /// Imported local destinations and SQLite sources go through the worker's path check, as
@@ -645,12 +632,9 @@ mod tests {
     fn imported_paths_are_checked_by_the_worker() {
         let db = configured();
         let s = SecretBox::from_hex_key(KEY).unwrap();
-        let fake = Fake::default();
-        block_on(run_and_record(&db, &s, Utc::now(), |p, b| {
-            std::future::ready(fake.post(p, b))
-        }))
-        .unwrap();
-        let stored = fake.objects.borrow().values().next().unwrap().clone();
+        let (worker, objects) = storage_worker();
+        block_on(run_and_record(&db, &s, Utc::now(), &worker)).unwrap();
+        let stored = objects.borrow().values().next().unwrap().clone();
         let doc: Value = serde_json::from_slice(&stored).unwrap();
         let admin = || Some(crate::testutil::super_admin("u", "s"));
         let cases = [
@@ -664,7 +648,7 @@ mod tests {
             adapters.push(json!({"name": name, "type": kind, "adapterId": adapter_id,
                                  "config": {"path": path}}));
             for dry_run in [true, false] {
-                let checks = RefCell::new(0);
+                let checks_before = worker.requests_to("/v1/storage/check").len();
                 let e = block_on(restore_from(
                     &db,
                     &s,
@@ -675,10 +659,7 @@ mod tests {
                         ..Default::default()
                     },
                     Utc::now(),
-                    |p, b| {
-                        *checks.borrow_mut() += usize::from(p == "/v1/storage/check");
-                        std::future::ready(fake.post(p, b))
-                    },
+                    &worker,
                 ))
                 .unwrap_err();
                 assert_eq!(e.status, 400, "{e:?}");
@@ -693,7 +674,7 @@ mod tests {
                 assert_eq!(details["entity"], "adapter");
                 assert_eq!(details["name"], name);
                 assert_eq!(details["field"], "path");
-                assert!(*checks.borrow() >= 1);
+                assert!(worker.requests_to("/v1/storage/check").len() > checks_before);
             }
         }
         let paths = crate::sql::rows(&db, r#"SELECT "name" FROM "AdapterConfig""#, &[]).unwrap();
@@ -718,7 +699,7 @@ mod tests {
                 ..Default::default()
             },
             Utc::now(),
-            |p, b| std::future::ready(fake.post(p, b)),
+            &worker,
         ))
         .unwrap();
         assert!(report.dry_run);
@@ -731,6 +712,8 @@ mod tests {
         let mut bytes = b"DBKENC01\x01\x01\x01\x00\x00\x10\x00\x00".to_vec();
         bytes.extend_from_slice(&[0xcd; 8]);
         bytes.extend_from_slice(&[0; 40]);
+        let worker = FakeWorker::new();
+        worker.answer("*", 500, Value::Null);
         let e = block_on(restore_from(
             &db,
             &s,
@@ -741,10 +724,11 @@ mod tests {
                 ..Default::default()
             },
             Utc::now(),
-            |_, _| std::future::ready(Ok((500, Vec::new()))),
+            &worker,
         ))
         .unwrap_err();
         assert_eq!(e.status, 400);
         assert!(e.message.contains("cdcdcdcdcdcdcdcd"), "{}", e.message);
+        assert!(worker.requests().is_empty(), "refused before the worker");
     }
 }

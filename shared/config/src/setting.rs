@@ -258,14 +258,16 @@ pub fn update(
     save(db, &new, now)?;
     if new.enabled && (!old.enabled || old.schedule != new.schedule || old.timezone != new.timezone)
     {
-        put(
-            db,
-            MARKER_KEY,
-            &dbackup_jobs_core::iso(now),
-            &dbackup_jobs_core::iso(now),
-        )?;
+        restart_schedule(db, now)?;
     }
     Ok((old, new))
+}
+
+/// Restarts the scheduler's marker at `now`, so no occurrence before it runs (enabling, a new
+/// schedule, a restored configuration).
+pub fn restart_schedule(db: &dyn Db, now: DateTime<Utc>) -> Result<(), ApiError> {
+    let at = dbackup_jobs_core::iso(now);
+    put(db, MARKER_KEY, &at, &at)
 }
 
 /// Stores the configuration as is (restore and `update` validate first).

@@ -34,20 +34,6 @@ fn to_json(v: DbValue) -> Value {
     }
 }
 
-/// A JSON value as a SQL parameter (objects and arrays as JSON text, booleans as 0/1).
-pub fn to_db(v: &Value) -> DbValue {
-    match v {
-        Value::Null => DbValue::Null,
-        Value::Bool(b) => DbValue::Integer(i64::from(*b)),
-        Value::Number(n) => match n.as_i64() {
-            Some(i) => DbValue::Integer(i),
-            None => DbValue::Real(n.as_f64().unwrap_or_default()),
-        },
-        Value::String(s) => DbValue::Text(s.clone()),
-        other => DbValue::Text(other.to_string()),
-    }
-}
-
 /// A text column of a row.
 pub fn text(row: &Row, name: &str) -> Option<String> {
     row.get(name).and_then(Value::as_str).map(str::to_owned)

@@ -351,6 +351,23 @@ pub fn client_secret(db: &dyn Db, sbox: &SecretBox, p: &SsoProvider) -> Result<S
     String::from_utf8(bytes).map_err(|_| IdentityError::Internal("client secret".into()))
 }
 
+/// The authorization, token, userinfo and JWKS endpoints [`save`] stores: an explicit one
+/// (generic adapter) over the discovered one; one that discovery left empty (a config restore's
+/// provider without it) is none.
+pub fn endpoints(p: &Prepared, d: &Discovery) -> [Option<String>; 4] {
+    let discovered = [
+        Some(&d.authorization_endpoint),
+        Some(&d.token_endpoint),
+        d.userinfo_endpoint.as_ref(),
+        Some(&d.jwks_uri),
+    ];
+    std::array::from_fn(|i| {
+        p.overrides[i]
+            .clone()
+            .or_else(|| discovered[i].filter(|s| !s.is_empty()).cloned())
+    })
+}
+
 /// Stores a prepared provider with its validated discovery: inserts (`id` `None`) or updates.
 /// 409 for a `providerId` in use.
 pub fn save(
@@ -361,15 +378,7 @@ pub fn save(
     d: &Discovery,
     now: Timestamp,
 ) -> Result<SsoProvider> {
-    let endpoint = |i: usize, from_discovery: Option<&String>| {
-        p.overrides[i].clone().or_else(|| from_discovery.cloned())
-    };
-    let (auth, token, userinfo, jwks) = (
-        endpoint(0, Some(&d.authorization_endpoint)),
-        endpoint(1, Some(&d.token_endpoint)),
-        endpoint(2, d.userinfo_endpoint.as_ref()),
-        endpoint(3, Some(&d.jwks_uri)),
-    );
+    let [auth, token, userinfo, jwks] = endpoints(p, d);
     let sealed = p
         .client_secret
         .as_deref()

@@ -141,6 +141,39 @@ pub fn enroll(
     })
 }
 
+/// Stores the second factor a config restore carries over for a user it just created: the
+/// TOTP `secret` sealed under this install's key, the backup codes as stored there (hashed),
+/// and 2FA marked on. No transaction of its own.
+pub fn restore(
+    db: &dyn Db,
+    sbox: &SecretBox,
+    user_id: &str,
+    secret: &[u8],
+    backup_codes: &str,
+    verified: bool,
+    now: Timestamp,
+) -> Result<()> {
+    sql::exec(
+        db,
+        r#"INSERT INTO "TwoFactor" (id, secret, backupCodes, userId, verified, createdAt, updatedAt)
+           VALUES (?, ?, ?, ?, ?, ?, ?)"#,
+        &[
+            sql::new_id()?.into(),
+            sbox.encrypt(secret, &context(user_id))?.into(),
+            backup_codes.into(),
+            user_id.into(),
+            i64::from(verified).into(),
+            now.iso().into(),
+            now.iso().into(),
+        ],
+    )?;
+    sql::exec(
+        db,
+        r#"UPDATE "User" SET twoFactorEnabled = 1, updatedAt = ? WHERE id = ?"#,
+        &[now.iso().into(), user_id.into()],
+    )
+}
+
 fn new_backup_codes(user_id: &str) -> Result<(Vec<String>, String)> {
     let codes = totp::generate_backup_codes()?;
     let hashes: Vec<String> = codes

@@ -259,11 +259,12 @@ fn email_conflict() -> IdentityError {
 // ---------------------------------------------------------------------------------------------
 
 /// A validated new user with its password already hashed (hashing happens outside any
-/// transaction: it takes a while).
-pub(crate) struct PreparedUser {
+/// transaction: it takes a while). A config restore brings the hash from its backup, or none
+/// (the user then resets it or signs in with SSO).
+pub struct PreparedUser {
     pub name: String,
     pub email: String,
-    pub password_hash: String,
+    pub password_hash: Option<String>,
 }
 
 /// Validates name, email and password and hashes the password.
@@ -274,13 +275,13 @@ pub(crate) fn prepare(new: &NewUser) -> Result<PreparedUser> {
     Ok(PreparedUser {
         name,
         email,
-        password_hash: password::hash(&new.password)?,
+        password_hash: Some(password::hash(&new.password)?),
     })
 }
 
-/// Inserts the `User` and its credential `Account`; returns the new id. No transaction of its
-/// own: call inside one.
-pub(crate) fn insert(
+/// Inserts the `User` and its credential `Account`; returns the new id. 409 for a taken email.
+/// No transaction of its own: call inside one (`POST /api/users`, setup, the config restore).
+pub fn insert(
     db: &dyn Db,
     user: &PreparedUser,
     group_id: Option<&str>,
@@ -307,8 +308,31 @@ pub(crate) fn insert(
         Err(e) if sql::is_unique_violation(&e) => return Err(email_conflict()),
         other => other?,
     }
-    set_password_hash(db, &id, &user.password_hash, now)?;
+    if let Some(hash) = &user.password_hash {
+        set_password_hash(db, &id, hash, now)?;
+    }
     Ok(id)
+}
+
+/// Sets what a config restore carries over that no API sets: whether the email was verified
+/// and the avatar URL, as the backed-up install had them. No transaction of its own.
+pub fn set_restored_details(
+    db: &dyn Db,
+    id: &str,
+    email_verified: bool,
+    image: Option<&str>,
+    now: Timestamp,
+) -> Result<()> {
+    sql::exec(
+        db,
+        r#"UPDATE "User" SET emailVerified = ?, image = ?, updatedAt = ? WHERE id = ?"#,
+        &[
+            i64::from(email_verified).into(),
+            image.into(),
+            now.iso().into(),
+            id.into(),
+        ],
+    )
 }
 
 /// The permissions group `group_id` grants (none for no group); 400 for an unknown group.
@@ -448,50 +472,70 @@ fn apply(
     c: &Changes,
     now: Timestamp,
 ) -> Result<User> {
-    sql::transaction(db, || {
-        let current = get(db, id)?;
-        if let Some(actor) = actor_holds {
-            ensure_manageable(db, actor, &current)?;
+    sql::transaction(db, || write_changes(db, actor_holds, id, c, now))?;
+    get(db, id)
+}
+
+/// [`update`] inside the caller's transaction (the config restore's): the same checks and write.
+pub fn update_in_transaction(
+    db: &dyn Db,
+    actor_holds: &PermissionSet,
+    id: &str,
+    upd: &UserUpdate,
+    now: Timestamp,
+) -> Result<()> {
+    write_changes(db, Some(actor_holds), id, &validate_update(upd)?, now)
+}
+
+/// The checks and the write of [`apply`], without a transaction of its own.
+fn write_changes(
+    db: &dyn Db,
+    actor_holds: Option<&PermissionSet>,
+    id: &str,
+    c: &Changes,
+    now: Timestamp,
+) -> Result<()> {
+    let current = get(db, id)?;
+    if let Some(actor) = actor_holds {
+        ensure_manageable(db, actor, &current)?;
+    }
+    if let Some(new_group) = &c.group_id {
+        match actor_holds {
+            Some(actor) => ensure_group_change(db, actor, &current, new_group.as_deref())?,
+            None => return Err(IdentityError::Forbidden("cannot change own group".into())),
         }
-        if let Some(new_group) = &c.group_id {
-            match actor_holds {
-                Some(actor) => ensure_group_change(db, actor, &current, new_group.as_deref())?,
-                None => return Err(IdentityError::Forbidden("cannot change own group".into())),
-            }
+    }
+    if let Some(email) = &c.email {
+        if email_taken(db, email, Some(id))? {
+            return Err(email_conflict());
         }
-        if let Some(email) = &c.email {
-            if email_taken(db, email, Some(id))? {
-                return Err(email_conflict());
-            }
-        }
-        let (set_group, group) = match &c.group_id {
-            Some(g) => (1, g.clone()),
-            None => (0, None),
-        };
-        let updated = sql::exec(
-            db,
-            r#"UPDATE "User" SET name = COALESCE(?, name), email = COALESCE(?, email),
+    }
+    let (set_group, group) = match &c.group_id {
+        Some(g) => (1, g.clone()),
+        None => (0, None),
+    };
+    let updated = sql::exec(
+        db,
+        r#"UPDATE "User" SET name = COALESCE(?, name), email = COALESCE(?, email),
                groupId = CASE WHEN ? = 1 THEN ? ELSE groupId END,
                timezone = COALESCE(?, timezone), dateFormat = COALESCE(?, dateFormat),
                timeFormat = COALESCE(?, timeFormat), updatedAt = ? WHERE id = ?"#,
-            &[
-                c.name.clone().into(),
-                c.email.clone().into(),
-                (set_group as i64).into(),
-                group.into(),
-                c.timezone.clone().into(),
-                c.date_format.clone().into(),
-                c.time_format.clone().into(),
-                now.iso().into(),
-                id.into(),
-            ],
-        );
-        match updated {
-            Err(e) if sql::is_unique_violation(&e) => Err(email_conflict()),
-            other => other,
-        }
-    })?;
-    get(db, id)
+        &[
+            c.name.clone().into(),
+            c.email.clone().into(),
+            (set_group as i64).into(),
+            group.into(),
+            c.timezone.clone().into(),
+            c.date_format.clone().into(),
+            c.time_format.clone().into(),
+            now.iso().into(),
+            id.into(),
+        ],
+    );
+    match updated {
+        Err(e) if sql::is_unique_violation(&e) => Err(email_conflict()),
+        other => other,
+    }
 }
 
 /// Updates a user (admin action) on behalf of an actor holding `actor_holds`. 404 unknown,
@@ -614,13 +658,9 @@ pub fn password_hash(db: &dyn Db, user_id: &str) -> Result<Option<String>> {
     .flatten())
 }
 
-/// Stores a password hash in the user's credential account (creating it if missing).
-pub(crate) fn set_password_hash(
-    db: &dyn Db,
-    user_id: &str,
-    hash: &str,
-    now: Timestamp,
-) -> Result<()> {
+/// Stores a password hash in the user's credential account (creating it if missing). No
+/// transaction of its own; the caller revokes sessions where that is due.
+pub fn set_password_hash(db: &dyn Db, user_id: &str, hash: &str, now: Timestamp) -> Result<()> {
     let updated = sql::returned_any(
         db,
         r#"UPDATE "Account" SET password = ?, updatedAt = ? WHERE userId = ? AND providerId = ?

@@ -338,8 +338,17 @@ fn first_retention(spec: &JobSpec) -> String {
 /// Inserts a job (Job + links, one transaction). `lastScheduledAt` starts at `now`: the first
 /// run is the first occurrence after the job was saved.
 pub fn insert(db: &dyn Db, id: &str, spec: &JobSpec, now: &str) -> Result<(), ApiError> {
-    sql::transaction(db, || {
-        db.execute(
+    sql::transaction(db, || insert_in_transaction(db, id, spec, now))
+}
+
+/// [`insert`] inside the caller's transaction (the config restore's).
+pub fn insert_in_transaction(
+    db: &dyn Db,
+    id: &str,
+    spec: &JobSpec,
+    now: &str,
+) -> Result<(), ApiError> {
+    db.execute(
             r#"INSERT INTO "Job" ("id", "name", "schedule", "enabled", "compression", "retention",
                  "notificationEvents", "createdAt", "updatedAt", "sourceId", "destinationId",
                  "encryptionProfileId", "databases", "timezone", "compressionLevel", "lastScheduledAt")
@@ -363,50 +372,57 @@ pub fn insert(db: &dyn Db, id: &str, spec: &JobSpec, now: &str) -> Result<(), Ap
                 now.into(),
             ],
         )?;
-        write_links(db, id, spec)
-    })
+    write_links(db, id, spec)
 }
 
 /// Replaces a job; false if it does not exist. The scheduling marker moves to `now` when the
 /// schedule, timezone or enabled flag changed (no burst of "missed" runs after an edit).
 pub fn update(db: &dyn Db, id: &str, spec: &JobSpec, now: &str) -> Result<bool, ApiError> {
-    sql::transaction(db, || {
-        let rows = sql::query(
-            db,
-            r#"UPDATE "Job" SET "name" = ?, "schedule" = ?, "enabled" = ?, "compression" = ?,
+    sql::transaction(db, || update_in_transaction(db, id, spec, now))
+}
+
+/// [`update`] inside the caller's transaction (the config restore's).
+pub fn update_in_transaction(
+    db: &dyn Db,
+    id: &str,
+    spec: &JobSpec,
+    now: &str,
+) -> Result<bool, ApiError> {
+    let rows = sql::query(
+        db,
+        r#"UPDATE "Job" SET "name" = ?, "schedule" = ?, "enabled" = ?, "compression" = ?,
                  "retention" = ?, "notificationEvents" = ?, "updatedAt" = ?, "sourceId" = ?,
                  "destinationId" = ?, "encryptionProfileId" = ?, "databases" = ?, "timezone" = ?,
                  "compressionLevel" = ?,
                  "lastScheduledAt" = CASE WHEN "schedule" = ? AND "timezone" IS ? AND "enabled" = ?
                                           THEN "lastScheduledAt" ELSE ? END
                WHERE "id" = ? RETURNING "id""#,
-            &[
-                spec.name.as_str().into(),
-                spec.schedule.as_str().into(),
-                spec.enabled.into(),
-                spec.compression.as_str().into(),
-                first_retention(spec).into(),
-                spec.notification_events.as_str().into(),
-                now.into(),
-                spec.source_id.as_str().into(),
-                spec.destinations[0].0.as_str().into(),
-                spec.encryption_profile_id.clone().into(),
-                Value::from(spec.databases.clone()).to_string().into(),
-                spec.timezone.as_str().into(),
-                spec.compression_level.into(),
-                spec.schedule.as_str().into(),
-                spec.timezone.as_str().into(),
-                spec.enabled.into(),
-                now.into(),
-                id.into(),
-            ],
-        )?;
-        if rows.is_empty() {
-            return Ok(false);
-        }
-        write_links(db, id, spec)?;
-        Ok(true)
-    })
+        &[
+            spec.name.as_str().into(),
+            spec.schedule.as_str().into(),
+            spec.enabled.into(),
+            spec.compression.as_str().into(),
+            first_retention(spec).into(),
+            spec.notification_events.as_str().into(),
+            now.into(),
+            spec.source_id.as_str().into(),
+            spec.destinations[0].0.as_str().into(),
+            spec.encryption_profile_id.clone().into(),
+            Value::from(spec.databases.clone()).to_string().into(),
+            spec.timezone.as_str().into(),
+            spec.compression_level.into(),
+            spec.schedule.as_str().into(),
+            spec.timezone.as_str().into(),
+            spec.enabled.into(),
+            now.into(),
+            id.into(),
+        ],
+    )?;
+    if rows.is_empty() {
+        return Ok(false);
+    }
+    write_links(db, id, spec)?;
+    Ok(true)
 }
 
 /// Deletes a job (its executions stay, with jobId NULL); false if it does not exist.

@@ -1,0 +1,125 @@
+//! Encryption profiles, restored as `POST /api/encryption-profiles` imports a key
+//! ([`vault::create`]); matched by key fingerprint, so a key is never stored twice.
+
+use dbackup_adapters_core::fingerprint::fingerprint_hex;
+use dbackup_adapters_core::validate;
+use dbackup_core::ApiError;
+use dbackup_vault_core as vault;
+
+use super::{about, bad, opt_str, required, ChangeAction, Restorer};
+use crate::access;
+use crate::sql::{rows, text};
+
+impl Restorer<'_> {
+    /// A profile whose key is already in the vault keeps it: only its name and description
+    /// follow the document (the vault's API has no rename, so this is the one write here of
+    /// its own). A key neither in the document nor in the vault is skipped with a warning.
+    pub(super) fn profiles(&mut self) -> Result<(), ApiError> {
+        for (i, p) in self.doc.encryption_profiles.iter().enumerate() {
+            let what = format!("encryptionProfiles[{i}]");
+            let fingerprint = required(p, "fingerprint", &what)?.to_lowercase();
+            let raw = opt_str(p, "name").unwrap_or_else(|| fingerprint.clone());
+            let name = validate::name(&raw).map_err(|e| about("encryptionProfile", &raw, e))?;
+            let description = opt_str(p, "description");
+            // Storing keys and naming them is what `POST /api/encryption-profiles` needs.
+            let may_write = |r: &Self| {
+                access::may_call(r.who, "POST", "/api/encryption-profiles")
+                    .map_err(|e| about("encryptionProfile", &name, e))
+            };
+            let existing = rows(
+                self.db,
+                r#"SELECT "id", "name", "description" FROM "EncryptionProfile" WHERE "fingerprint" = ?"#,
+                &[fingerprint.as_str().into()],
+            )?;
+            if let Some(row) = existing.first() {
+                let id = text(row, "id").unwrap_or_default();
+                if text(row, "name").as_deref() == Some(name.as_str())
+                    && text(row, "description") == description
+                {
+                    self.change("encryptionProfile", ChangeAction::Unchanged, &name, None);
+                } else {
+                    may_write(self)?;
+                    self.db.execute(
+                        r#"UPDATE "EncryptionProfile" SET "name" = ?, "description" = ?, "updatedAt" = ? WHERE "id" = ?"#,
+                        &[
+                            name.as_str().into(),
+                            description.clone().into(),
+                            self.now_iso.as_str().into(),
+                            id.as_str().into(),
+                        ],
+                    )?;
+                    self.change("encryptionProfile", ChangeAction::Update, &name, None);
+                }
+                self.profiles.insert(fingerprint, id);
+                continue;
+            }
+            let Some(key_hex) = opt_str(p, "key") else {
+                let reason = format!(
+                    "the key ({fingerprint}) is not in this backup: import it into the vault first"
+                );
+                self.warnings
+                    .push(format!("encryption profile {name:?}: {reason}"));
+                self.change("encryptionProfile", ChangeAction::Skip, &name, Some(reason));
+                continue;
+            };
+            let key = vault::parse_key(&key_hex).map_err(|_| {
+                bad(
+                    "encryptionProfile",
+                    &name,
+                    "key",
+                    "is not 64 hex characters",
+                )
+            })?;
+            if fingerprint_hex(&key) != fingerprint {
+                return Err(bad(
+                    "encryptionProfile",
+                    &name,
+                    "key",
+                    format!("does not match fingerprint {fingerprint}"),
+                ));
+            }
+            may_write(self)?;
+            let created = vault::create(self.db, self.sealer, &name, description.as_deref(), &key)
+                .map_err(|e| about("encryptionProfile", &name, e))?;
+            self.change("encryptionProfile", ChangeAction::Create, &name, None);
+            self.profiles.insert(fingerprint, created.id);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::checks::{object, refused_naming, Edit};
+
+    /// A key that is not one, or not the fingerprint's, and a name the vault would refuse: 400
+    /// naming the profile and the field, before anything of the document is written.
+    #[test]
+    fn a_profile_its_api_would_refuse_is_refused_by_field() {
+        let profile = |name: &str, key: String, fingerprint: &str| -> Edit {
+            let p = object(json!({"name": name, "key": key, "fingerprint": fingerprint}));
+            Box::new(move |d| d.encryption_profiles.push(p.clone()))
+        };
+        let fingerprint = dbackup_adapters_core::fingerprint::fingerprint_hex(&[7; 32]);
+        let cases: Vec<(Edit, &str, &str)> = vec![
+            (
+                profile("offsite", "zz".repeat(32), &fingerprint),
+                "encryptionProfile",
+                "key",
+            ),
+            (
+                profile("offsite", "08".repeat(32), &fingerprint),
+                "encryptionProfile",
+                "key",
+            ),
+            (
+                profile("tab\there", "07".repeat(32), &fingerprint),
+                "encryptionProfile",
+                "name",
+            ),
+        ];
+        refused_naming(cases, 400);
+    }
+}
