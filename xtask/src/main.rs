@@ -1,4 +1,4 @@
-//! Project tasks: `cargo xtask up | test | build | openapi | bench host | bench pipeline [--size-mb N] [--runs N] [--no-restore] [--worker PATH]`.
+//! Project tasks: `cargo xtask up | test | build | openapi | format-vectors | bench host | bench pipeline [--size-mb N] [--runs N] [--no-restore] [--worker PATH]`.
 //!
 //! Everything a fresh machine of the project's kind lacks (the wasm32-wasip2 target, Debian
 //! packages, test servers) is installed or started from here, so the README needs two commands.
@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const USAGE: &str =
-    "usage: cargo xtask <up [--listen IP:PORT] | test [-- nextest args] | build | openapi | bench host | bench pipeline [--size-mb N] [--runs N] [--no-restore] [--worker PATH]>";
+    "usage: cargo xtask <up [--listen IP:PORT] | test [-- nextest args] | build | openapi | format-vectors | bench host | bench pipeline [--size-mb N] [--runs N] [--no-restore] [--worker PATH]>";
 
 fn main() {
     if let Err(e) = run() {
@@ -31,6 +31,8 @@ fn run() -> Result<()> {
         Some("build") => build(&root, Profile::Release).map(|_| ()),
         // Regenerates docs/openapi.json and the frontend's schema.gen.ts.
         Some("openapi") => openapi(&root),
+        // Regenerates docs/format-vectors (the container's test vectors, docs/FORMAT.md).
+        Some("format-vectors") => format_vectors(),
         Some("bench") if args.get(1).map(String::as_str) == Some("host") => bench::host(&root),
         Some("bench") if args.get(1).map(String::as_str) == Some("pipeline") => {
             bench_pipeline::pipeline(&root, &args[2..])
@@ -291,6 +293,21 @@ fn openapi(root: &Path) -> Result<()> {
             .args(["tools/openapi/gen.mjs"])
             .current_dir(root.join("frontend")),
     )
+}
+
+/// Writes the container's test vectors into docs/format-vectors from this build's
+/// `dbackup_worker::format::vectors`; `format::tests::verify_vectors` then checks them.
+fn format_vectors() -> Result<()> {
+    run_cmd(cargo().args([
+        "run",
+        "--quiet",
+        "-p",
+        "dbackup-worker",
+        "--example",
+        "format_vectors",
+        "--",
+        "docs/format-vectors",
+    ]))
 }
 
 fn up(root: &Path, args: &[String]) -> Result<()> {

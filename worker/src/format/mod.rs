@@ -577,5 +577,7 @@ fn read_full<R: Read>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
+pub mod vectors;
+
 #[cfg(test)]
 mod tests;
