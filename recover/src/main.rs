@@ -22,7 +22,6 @@ use std::process::ExitCode;
 
 use dbackup_worker::format::{BackupKey, Compression};
 use dbackup_worker::stream::{describe_io_error, open_restore_stream};
-use dbackup_worker::tasks::compression_from_name;
 
 const USAGE: &str = "usage: dbackup-recover [--key-hex HEX | --key-file PATH] \
 [--compression NONE|GZIP|ZSTD|BROTLI] [-o OUTPUT] INPUT|-";
@@ -82,7 +81,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
 fn run(args: Args) -> Result<(), String> {
     let hint = args
         .compression
-        .unwrap_or_else(|| compression_from_name(&args.input));
+        .unwrap_or_else(|| Compression::from_object_name(&args.input));
     let input: Box<dyn Read + Send> = if args.input == "-" {
         Box::new(io::stdin())
     } else {

@@ -5,30 +5,27 @@
 //! in-memory queue (progress events are dropped first when it is full).
 
 use std::collections::VecDeque;
-use std::fmt;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use hmac::{Hmac, Mac};
+use dbackup_protocol::events::{Event, EventBody, LogLevel, ProgressEvent, ResultEvent};
+use dbackup_protocol::signature::{sign, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use dbackup_protocol::tasks::Stage;
 use http::{header, Request, StatusCode};
 use http_body_util::Full;
 use hyper_util::rt::TokioIo;
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
-use sha2::Sha256;
+use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
+
+pub use dbackup_protocol::tasks::CallbackSpec;
 
 use crate::error::Error;
 use crate::mask_secrets;
 use crate::stream::Progress;
 
-/// Header carrying the unix timestamp (seconds) that is part of the signed text.
-pub const TIMESTAMP_HEADER: &str = "x-dbackup-timestamp";
-/// Header carrying `v1=<hex HMAC-SHA256(key, timestamp "." body)>`.
-pub const SIGNATURE_HEADER: &str = "x-dbackup-signature";
 /// Queued (undelivered) events per task before progress events are dropped.
 pub const QUEUE_CAPACITY: usize = 1024;
 /// Minimum interval between two progress events of a task.
@@ -40,26 +37,6 @@ const EVENT_RETRY_BUDGET: Duration = Duration::from_secs(120);
 /// Retry budget of the result event (retried longest).
 const RESULT_RETRY_BUDGET: Duration = Duration::from_secs(600);
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
-
-type HmacSha256 = Hmac<Sha256>;
-
-/// `callback` of a task request. `Debug` never shows the key.
-#[derive(Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CallbackSpec {
-    /// `http(s)://host[:port]/path` receiving the events.
-    pub url: String,
-    /// HMAC-SHA256 key, 64 hex characters (32 bytes).
-    pub signing_key_hex: String,
-}
-
-impl fmt::Debug for CallbackSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CallbackSpec")
-            .field("url", &self.url)
-            .finish_non_exhaustive()
-    }
-}
 
 /// A validated callback target.
 #[derive(Clone)]
@@ -168,48 +145,6 @@ impl Callback {
     }
 }
 
-/// `v1=<hex HMAC-SHA256(key, timestamp + "." + body)>`.
-pub fn sign(key: &[u8], timestamp: &str, body: &[u8]) -> String {
-    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC accepts any key length");
-    mac.update(timestamp.as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    format!("v1={}", hex::encode(mac.finalize().into_bytes()))
-}
-
-/// Receiver side: checks `X-Dbackup-Signature` (`header`) for `body` sent at `timestamp`
-/// (`X-Dbackup-Timestamp`, unix seconds) in constant time, and that the timestamp is within
-/// `max_skew_secs` of `now` (unix seconds).
-pub fn verify_signature(
-    key: &[u8],
-    timestamp: &str,
-    body: &[u8],
-    header: &str,
-    now: u64,
-    max_skew_secs: u64,
-) -> bool {
-    let Ok(ts) = timestamp.parse::<u64>() else {
-        return false;
-    };
-    if ts.abs_diff(now) > max_skew_secs {
-        return false;
-    }
-    let Some(tag) = header
-        .trim()
-        .strip_prefix("v1=")
-        .and_then(|h| hex::decode(h).ok())
-    else {
-        return false;
-    };
-    let Ok(mut mac) = HmacSha256::new_from_slice(key) else {
-        return false;
-    };
-    mac.update(timestamp.as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    mac.verify_slice(&tag).is_ok() // constant-time comparison
-}
-
 /// Collects the string values of every `password`-like field of a connection object.
 pub fn connection_secrets(value: &Value, out: &mut Vec<String>) {
     match value {
@@ -231,8 +166,14 @@ pub fn connection_secrets(value: &Value, out: &mut Vec<String>) {
     }
 }
 
+/// An event waiting for its `seq`: when it happened and what.
+struct Queued {
+    at: String,
+    body: EventBody,
+}
+
 struct Queue {
-    events: VecDeque<Map<String, Value>>,
+    events: VecDeque<Queued>,
     last_progress: Option<(Instant, u64, u64)>,
     result_queued: bool,
 }
@@ -273,48 +214,43 @@ impl Emitter {
         (emitter, handle)
     }
 
-    fn push(&self, kind: &str, payload: Value) {
-        let mut event = Map::new();
-        event.insert("type".into(), kind.into());
-        event.insert(
-            "at".into(),
-            chrono::Utc::now()
-                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-                .into(),
-        );
-        if let Value::Object(p) = payload {
-            event.extend(p);
-        }
+    fn push(&self, body: EventBody) {
+        let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let Ok(mut q) = self.queue.lock() else { return };
         if q.result_queued {
             return;
         }
+        let progress = matches!(body, EventBody::Progress(_));
         if q.events.len() >= QUEUE_CAPACITY {
-            if kind == "progress" {
+            if progress {
                 return;
             }
             // Make room by dropping the oldest progress event; never drop anything else.
-            if let Some(i) = q.events.iter().position(|e| e["type"] == "progress") {
+            if let Some(i) = q
+                .events
+                .iter()
+                .position(|e| matches!(e.body, EventBody::Progress(_)))
+            {
                 q.events.remove(i);
             }
         }
-        if kind == "result" {
+        if matches!(body, EventBody::Result(_)) {
             q.result_queued = true;
         }
-        q.events.push_back(event);
+        q.events.push_back(Queued { at, body });
         drop(q);
         self.notify.notify_one();
     }
 
     /// A stage change.
-    pub fn stage(&self, stage: &str) {
-        self.push("stage", json!({ "stage": stage }));
+    pub fn stage(&self, stage: Stage) {
+        self.push(EventBody::Stage { stage });
     }
 
     /// A log line; every secret of the task is masked.
-    pub fn log(&self, level: &str, message: &str) {
+    pub fn log(&self, level: LogLevel, message: &str) {
         let message = mask_secrets(message, &self.secrets);
-        self.push("log", json!({ "level": level, "message": message }));
+        self.push(EventBody::Log { level, message });
     }
 
     /// A progress event, unless one was emitted less than a second ago (or nothing changed).
@@ -335,21 +271,20 @@ impl Emitter {
             let secs = now.duration_since(since).as_secs_f64().max(0.001);
             (bytes_in.saturating_sub(base) as f64 / secs) as u64
         };
-        self.push(
-            "progress",
-            json!({ "bytesIn": bytes_in, "bytesOut": bytes_out, "rateBytesPerSec": rate }),
-        );
+        self.push(EventBody::Progress(ProgressEvent {
+            bytes_in,
+            bytes_out,
+            rate_bytes_per_sec: rate,
+        }));
     }
 
-    /// The final event; nothing is queued after it.
-    pub fn result(&self, payload: Value) {
-        let payload = match serde_json::to_string(&payload) {
-            Ok(text) => {
-                serde_json::from_str(&mask_secrets(&text, &self.secrets)).unwrap_or(payload)
-            }
-            Err(_) => payload,
-        };
-        self.push("result", payload);
+    /// The final event, masked like the log lines; nothing is queued after it.
+    pub fn result(&self, event: ResultEvent) {
+        let masked = serde_json::to_string(&event)
+            .ok()
+            .and_then(|text| serde_json::from_str(&mask_secrets(&text, &self.secrets)).ok())
+            .unwrap_or(event);
+        self.push(EventBody::Result(Box::new(masked)));
     }
 
     /// Whether the result event has been queued.
@@ -379,18 +314,23 @@ async fn sender(emitter: Arc<Emitter>, callback: Callback) {
             .lock()
             .ok()
             .and_then(|mut q| q.events.pop_front());
-        let Some(mut event) = next else {
+        let Some(Queued { at, body }) = next else {
             emitter.notify.notified().await;
             continue;
         };
         seq += 1;
-        let is_result = event["type"] == "result";
-        let mut body = Map::new();
-        body.insert("taskId".into(), emitter.task_id.clone().into());
-        body.insert("executionId".into(), emitter.execution_id.clone().into());
-        body.insert("seq".into(), seq.into());
-        body.append(&mut event);
-        let body = Value::Object(body).to_string();
+        let is_result = matches!(body, EventBody::Result(_));
+        let event = Event {
+            task_id: emitter.task_id.clone(),
+            execution_id: emitter.execution_id.clone(),
+            seq,
+            at,
+            body,
+        };
+        // Through a `Value`: keys sorted, the bytes the receivers have always seen.
+        let body = serde_json::to_value(&event)
+            .map(|v| v.to_string())
+            .unwrap_or_default();
         deliver(&callback, &emitter.task_id, seq, body, is_result).await;
         if is_result {
             return;
@@ -484,60 +424,6 @@ async fn post(callback: &Callback, body: Bytes) -> Result<StatusCode, String> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn sign_and_verify() {
-        let key = [7u8; 32];
-        let sig = sign(&key, "1700000000", b"{}");
-        assert!(verify_signature(
-            &key,
-            "1700000000",
-            b"{}",
-            &sig,
-            1_700_000_010,
-            300
-        ));
-        assert!(!verify_signature(
-            &[8u8; 32],
-            "1700000000",
-            b"{}",
-            &sig,
-            1_700_000_010,
-            300
-        ));
-        assert!(!verify_signature(
-            &key,
-            "1700000000",
-            b"{ }",
-            &sig,
-            1_700_000_010,
-            300
-        ));
-        assert!(!verify_signature(
-            &key,
-            "1700000001",
-            b"{}",
-            &sig,
-            1_700_000_010,
-            300
-        ));
-        assert!(!verify_signature(
-            &key,
-            "1700000000",
-            b"{}",
-            &sig,
-            1_700_001_000,
-            300
-        ));
-        assert!(!verify_signature(
-            &key,
-            "1700000000",
-            b"{}",
-            "v1=zz",
-            1_700_000_010,
-            300
-        ));
-    }
-
     #[tokio::test]
     async fn log_lines_are_masked_and_progress_dropped_first() {
         let callback = Callback::new(&CallbackSpec {
@@ -553,7 +439,7 @@ mod tests {
         );
         sender.abort();
         emitter.log(
-            "error",
+            LogLevel::Error,
             &format!(
                 "auth failed for hunter2-pw key {} {}",
                 "ab".repeat(32),
@@ -562,17 +448,22 @@ mod tests {
         );
         {
             let q = emitter.queue.lock().unwrap();
-            let message = q.events[0]["message"].as_str().unwrap();
+            let EventBody::Log { message, .. } = &q.events[0].body else {
+                panic!("not a log event")
+            };
             assert_eq!(message, "auth failed for ******** key ******** ********");
         }
         let progress = Progress::default();
         emitter.progress(&progress);
         for _ in 0..QUEUE_CAPACITY {
-            emitter.stage("s");
+            emitter.stage(Stage::Dumping);
         }
         emitter.progress(&progress);
         let q = emitter.queue.lock().unwrap();
-        assert!(q.events.iter().all(|e| e["type"] != "progress"));
+        assert!(q
+            .events
+            .iter()
+            .all(|e| !matches!(e.body, EventBody::Progress(_))));
         assert_eq!(q.events.len(), QUEUE_CAPACITY + 1);
     }
 

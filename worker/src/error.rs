@@ -1,11 +1,12 @@
-//! The worker's single API error type and its (one) mapping to HTTP.
+//! The worker's single API error type and its (one) mapping to HTTP; the body is the
+//! protocol's [`ErrorBody`].
 
-use std::fmt;
+use std::{fmt, io};
 
 use bytes::Bytes;
+use dbackup_protocol::ErrorBody;
 use http::{header, HeaderValue, Response, StatusCode};
 use http_body_util::Full;
-use serde_json::json;
 
 /// Every failure a request can end with. Messages stored in the variants must already be
 /// free of secrets (see [`crate::mask_secrets`]).
@@ -35,6 +36,26 @@ pub enum Error {
     Timeout(String),
     /// The worker already runs its maximum number of tasks (429).
     TooManyTasks(usize),
+    /// A field of a (large) body exceeds its limit (413).
+    ContentTooLarge {
+        /// The field.
+        what: &'static str,
+        /// Its limit in bytes.
+        limit: usize,
+    },
+    /// A storage call failed: bad names/specs 400, missing objects 404, existing objects 409,
+    /// timeouts 504, anything the storage refused or failed 422.
+    Storage(io::Error),
+    /// The content is an encrypted container and no key was sent (400).
+    KeyRequired,
+    /// Stored bytes could not be decrypted or decompressed (422); `error` says what was
+    /// attempted (`cannot decrypt`, `cannot unseal`).
+    Unreadable {
+        /// What was attempted.
+        error: &'static str,
+        /// The cause.
+        details: String,
+    },
     /// Anything else (500). The message is logged, never sent to the client.
     Internal(String),
 }
@@ -53,12 +74,22 @@ impl Error {
             Error::ToolNotFound(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             Error::TooManyTasks(_) => StatusCode::TOO_MANY_REQUESTS,
+            Error::ContentTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::Storage(e) => match e.kind() {
+                io::ErrorKind::InvalidInput => StatusCode::BAD_REQUEST,
+                io::ErrorKind::NotFound => StatusCode::NOT_FOUND,
+                io::ErrorKind::AlreadyExists => StatusCode::CONFLICT,
+                io::ErrorKind::TimedOut => StatusCode::GATEWAY_TIMEOUT,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            },
+            Error::KeyRequired => StatusCode::BAD_REQUEST,
+            Error::Unreadable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
-    /// The JSON body sent to the client: `{"error": ..., "details"?: ...}`.
-    pub fn body(&self) -> serde_json::Value {
+    /// The body sent to the client: `{"error": ..., "details"?: ...}`.
+    pub fn body(&self) -> ErrorBody {
         let (error, details): (String, Option<String>) = match self {
             Error::Unauthorized => ("unauthorized".into(), None),
             Error::NotFound => ("not found".into(), None),
@@ -87,17 +118,33 @@ impl Error {
                     crate::config::ENV_MAX_TASKS
                 )),
             ),
+            Error::ContentTooLarge { what, limit } => (
+                "request body too large".into(),
+                Some(format!("{what}: at most {limit} bytes")),
+            ),
+            Error::Storage(e) => {
+                let error = match e.kind() {
+                    io::ErrorKind::InvalidInput => "invalid request body",
+                    io::ErrorKind::NotFound => "not found",
+                    io::ErrorKind::AlreadyExists => "object exists",
+                    io::ErrorKind::TimedOut => "timed out",
+                    _ => "storage error",
+                };
+                (error.into(), Some(e.to_string()))
+            }
+            Error::KeyRequired => (
+                "encrypted, key required".into(),
+                Some("the content is a dbackup encrypted container: send keyHex".into()),
+            ),
+            Error::Unreadable { error, details } => ((*error).into(), Some(details.clone())),
             Error::Internal(_) => ("internal error".into(), None),
         };
-        match details {
-            Some(details) => json!({ "error": error, "details": details }),
-            None => json!({ "error": error }),
-        }
+        ErrorBody { error, details }
     }
 
     /// Converts the error into the HTTP response (the only place errors become HTTP).
     pub fn into_response(self) -> Response<Full<Bytes>> {
-        let mut response = json_response(self.status(), &self.body());
+        let mut response = json_response(self.status(), &self.body().to_value());
         let headers = response.headers_mut();
         match self {
             Error::Unauthorized => {
@@ -116,14 +163,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Internal(message) => write!(f, "internal error: {message}"),
-            other => {
-                let body = other.body();
-                let error = body["error"].as_str().unwrap_or_default();
-                match body["details"].as_str() {
-                    Some(details) => write!(f, "{error}: {details}"),
-                    None => f.write_str(error),
-                }
-            }
+            other => other.body().fmt(f),
         }
     }
 }
@@ -149,14 +189,28 @@ mod tests {
 
     #[test]
     fn shapes() {
-        assert_eq!(Error::Unauthorized.body(), json!({"error": "unauthorized"}));
+        use serde_json::json;
         assert_eq!(
-            Error::UnsupportedEngine("mysql".into()).body(),
+            Error::Unauthorized.body().to_value(),
+            json!({"error": "unauthorized"})
+        );
+        assert_eq!(
+            Error::UnsupportedEngine("mysql".into()).body().to_value(),
             json!({"error": "unsupported engine: mysql"})
         );
         let internal = Error::Internal("secret path /etc/x".into());
         assert_eq!(internal.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        assert_eq!(internal.body(), json!({"error": "internal error"}));
+        assert_eq!(
+            internal.body().to_value(),
+            json!({"error": "internal error"})
+        );
+        let missing = Error::Storage(io::Error::new(io::ErrorKind::NotFound, "no such object"));
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            missing.body().to_value(),
+            json!({"error": "not found", "details": "no such object"})
+        );
+        assert_eq!(missing.to_string(), "not found: no such object");
         let response = Error::Unauthorized.into_response();
         assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");
     }

@@ -11,6 +11,8 @@ use hyper::body::Incoming;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
+use dbackup_protocol::tasks::TaskAccepted;
+
 use crate::error::{json_response, Error};
 use crate::tasks::{self, BackupPlan, BackupRequest, RestorePlan, RestoreRequest};
 use crate::{engines, Config, MAX_BODY_BYTES};
@@ -93,19 +95,15 @@ async fn route(state: &State, req: Request<Incoming>) -> Result<Response<Full<By
             }
             let body = read_json(req).await?;
             let result = engines::probe(&state.config, body).await?;
-            let body = serde_json::to_value(&result)
-                .map_err(|e| Error::Internal(format!("serializing probe result: {e}")))?;
-            Ok(json_response(StatusCode::OK, &body))
+            Ok(json_response(StatusCode::OK, &to_value(&result)?))
         }
         "/v1/notify/email" => {
             if req.method() != Method::POST {
                 return Err(Error::MethodNotAllowed("POST"));
             }
             let body = read_json(req).await?;
-            Ok(json_response(
-                StatusCode::OK,
-                &crate::notify::send(&state.config, body).await?,
-            ))
+            let answer = crate::notify::send(&state.config, body).await?;
+            Ok(json_response(StatusCode::OK, &to_value(&answer)?))
         }
         "/v1/backups" => {
             if req.method() != Method::POST {
@@ -117,7 +115,7 @@ async fn route(state: &State, req: Request<Incoming>) -> Result<Response<Full<By
             let id = tasks::start_backup(&state.tasks, &state.config, plan, execution_id)?;
             Ok(json_response(
                 StatusCode::ACCEPTED,
-                &json!({ "taskId": id }),
+                &to_value(&TaskAccepted { task_id: id })?,
             ))
         }
         "/v1/restores" => {
@@ -130,7 +128,7 @@ async fn route(state: &State, req: Request<Incoming>) -> Result<Response<Full<By
             let id = tasks::start_restore(&state.tasks, &state.config, plan, execution_id)?;
             Ok(json_response(
                 StatusCode::ACCEPTED,
-                &json!({ "taskId": id }),
+                &to_value(&TaskAccepted { task_id: id })?,
             ))
         }
         path => {
@@ -157,6 +155,11 @@ async fn route(state: &State, req: Request<Incoming>) -> Result<Response<Full<By
             }
         }
     }
+}
+
+/// An answer as JSON (keys sorted, as every answer of the worker is written).
+pub(crate) fn to_value(answer: &impl serde::Serialize) -> Result<serde_json::Value, Error> {
+    serde_json::to_value(answer).map_err(|e| Error::Internal(format!("serializing an answer: {e}")))
 }
 
 /// Deserializes a typed request body; errors name the problem (serde's message).

@@ -4,58 +4,16 @@
 //! every message. Delivery failures are `200 {ok: false, message}` (the request was fine);
 //! malformed requests are 400.
 
+use dbackup_protocol::notify::{EmailRequest, NotifyAnswer, TlsMode};
 use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::error::Error;
 use crate::{mask_secrets, Config};
-
-/// How the connection to the SMTP server is secured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TlsMode {
-    None,
-    Starttls,
-    Tls,
-}
-
-/// The SMTP server.
-#[derive(Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Smtp {
-    pub host: String,
-    pub port: u16,
-    pub tls: TlsMode,
-    pub username: Option<String>,
-    pub password: Option<String>,
-}
-
-impl std::fmt::Debug for Smtp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Smtp")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("tls", &self.tls)
-            .field("username", &self.username)
-            .finish_non_exhaustive()
-    }
-}
-
-/// The request body (docs/CONTRACTS.md).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct EmailRequest {
-    pub smtp: Smtp,
-    pub from: String,
-    pub to: Vec<String>,
-    pub subject: String,
-    pub text: String,
-}
 
 fn mailbox(field: &str, text: &str) -> Result<Mailbox, Error> {
     text.parse().map_err(|e| {
@@ -64,7 +22,7 @@ fn mailbox(field: &str, text: &str) -> Result<Mailbox, Error> {
 }
 
 /// Builds the message (400 for bad addresses), then sends it.
-pub(crate) async fn send(config: &Config, body: Value) -> Result<Value, Error> {
+pub(crate) async fn send(config: &Config, body: Value) -> Result<NotifyAnswer, Error> {
     let req: EmailRequest =
         serde_json::from_value(body).map_err(|e| Error::InvalidBody(e.to_string()))?;
     crate::engines::require_token_like("smtp.host", &req.smtp.host)?;
@@ -91,7 +49,10 @@ pub(crate) async fn send(config: &Config, body: Value) -> Result<Value, Error> {
 
     let smtp = &req.smtp;
     let secrets: Vec<String> = smtp.password.iter().cloned().collect();
-    let failed = |what: &str, e: &dyn std::fmt::Display| json!({"ok": false, "message": mask_secrets(&format!("{what}: {e}"), &secrets)});
+    let failed = |what: &str, e: &dyn std::fmt::Display| NotifyAnswer {
+        ok: false,
+        message: mask_secrets(&format!("{what}: {e}"), &secrets),
+    };
     // The relay's name is resolved and checked here (crate::outbound) and the connection goes
     // to the checked address; TLS still verifies the certificate against the name.
     let resolved = tokio::time::timeout(
@@ -129,24 +90,27 @@ pub(crate) async fn send(config: &Config, body: Value) -> Result<Value, Error> {
     let transport = builder.build();
     let sent = tokio::time::timeout(config.probe_timeout, transport.send(message)).await;
     Ok(match sent {
-        Err(_) => json!({"ok": false, "message": format!(
-            "the SMTP server did not answer within {} s",
-            config.probe_timeout.as_secs()
-        )}),
+        Err(_) => NotifyAnswer {
+            ok: false,
+            message: format!(
+                "the SMTP server did not answer within {} s",
+                config.probe_timeout.as_secs()
+            ),
+        },
         Ok(Err(e)) => failed(
             &format!("sending via {}:{} failed", smtp.host, smtp.port),
             &error_chain(&e),
         ),
-        Ok(Ok(resp)) => json!({
-            "ok": true,
-            "message": format!(
+        Ok(Ok(resp)) => NotifyAnswer {
+            ok: true,
+            message: format!(
                 "sent to {} recipient(s) via {}:{} ({})",
                 req.to.len(),
                 smtp.host,
                 smtp.port,
                 resp.code()
             ),
-        }),
+        },
     })
 }
 
@@ -168,6 +132,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[tokio::test]
     async fn a_metadata_relay_is_refused() {
@@ -190,17 +155,5 @@ mod tests {
                 other => panic!("{host}: {other:?}"),
             }
         }
-    }
-
-    #[test]
-    fn debug_hides_the_password() {
-        let smtp: Smtp = serde_json::from_value(json!({
-            "host": "h", "port": 25, "tls": "none", "username": "u", "password": "hunter2"
-        }))
-        .unwrap();
-        assert!(!format!("{smtp:?}").contains("hunter2"));
-        assert!(
-            serde_json::from_value::<Smtp>(json!({"host": "h", "port": 25, "tls": "ssl"})).is_err()
-        );
     }
 }

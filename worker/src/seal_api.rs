@@ -19,13 +19,13 @@ use std::time::Duration;
 
 use base64::Engine;
 use bytes::Bytes;
-use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use dbackup_protocol::seal::UnsealRequest;
+use dbackup_protocol::ENCRYPTED_SUFFIX;
+use http::{header, HeaderValue, Method, Request, Response};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use serde::Deserialize;
-use serde_json::json;
 
-use crate::error::{json_response, Error};
+use crate::error::Error;
 use crate::format::{BackupKey, Compression, DecryptReader, FormatError, MAGIC};
 use crate::http::{authorize, boxed, parse, ResponseBody, State};
 use crate::storage::{self, LocalRoots, StorageSpec};
@@ -40,37 +40,6 @@ pub const MAX_SEALED_BODY_BYTES: usize = MAX_SEALED_BYTES / 3 * 4 + 4 * 1024 * 1
 pub const MAX_UNSEALED_BYTES: usize = 256 * 1024 * 1024;
 /// How long a client may take to send a (large) body.
 const BODY_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// `encryption` of a sealed put: `{keyHex, keyFingerprint?}`; `Debug` never shows the key.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub(crate) struct EncryptionSpec {
-    key_hex: String,
-    #[serde(default)]
-    key_fingerprint: Option<String>,
-}
-
-impl std::fmt::Debug for EncryptionSpec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("EncryptionSpec { .. }")
-    }
-}
-
-impl EncryptionSpec {
-    /// The key, checked against the fingerprint when one is given (400 otherwise).
-    pub(crate) fn key(&self) -> Result<BackupKey, Error> {
-        let key = BackupKey::from_hex(&self.key_hex)
-            .map_err(|e| Error::InvalidBody(format!("encryption.keyHex: {e}")))?;
-        if let Some(fp) = &self.key_fingerprint {
-            if !fp.eq_ignore_ascii_case(&key.fingerprint_hex()) {
-                return Err(Error::InvalidBody(
-                    "encryption.keyFingerprint does not match encryption.keyHex".into(),
-                ));
-            }
-        }
-        Ok(key)
-    }
-}
 
 /// What a sealed put stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,19 +72,6 @@ pub(crate) fn seal_to_storage(
         size: summary.bytes_out,
         sha256: summary.sha256,
     })
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct UnsealRequest {
-    content_base64: String,
-    #[serde(default)]
-    key_hex: Option<String>,
-    #[serde(default)]
-    compression: Option<Compression>,
-    /// The stored object's name: one ending in `.dbk` must be a container.
-    #[serde(default)]
-    name: Option<String>,
 }
 
 /// Why unsealing failed.
@@ -202,12 +158,15 @@ pub(crate) async fn route(
         .decode(r.content_base64.trim())
         .map_err(|e| Error::InvalidBody(format!("contentBase64: {e}")))?;
     if data.len() > MAX_SEALED_BYTES {
-        return Ok(too_large(MAX_SEALED_BYTES, "contentBase64 (decoded)"));
+        return Err(Error::ContentTooLarge {
+            what: "contentBase64 (decoded)",
+            limit: MAX_SEALED_BYTES,
+        });
     }
     let container_required = r
         .name
         .as_deref()
-        .is_some_and(|n| n.ends_with(crate::tasks::ENCRYPTED_SUFFIX));
+        .is_some_and(|n| n.ends_with(ENCRYPTED_SUFFIX));
     let outcome = tokio::task::spawn_blocking(move || {
         unseal(
             &data,
@@ -227,47 +186,26 @@ pub(crate) async fn route(
             );
             Ok(boxed(response))
         }
-        Err(UnsealError::KeyRequired) => Ok(error(
-            StatusCode::BAD_REQUEST,
-            "encrypted, key required",
-            "the content is a dbackup encrypted container: send keyHex",
-        )),
+        Err(UnsealError::KeyRequired) => Err(Error::KeyRequired),
         Err(UnsealError::BadKey) => Err(Error::InvalidBody(format!(
             "keyHex: {}",
             FormatError::BadKey
         ))),
-        Err(UnsealError::Unreadable(details)) => Ok(error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "cannot unseal",
-            &details,
-        )),
-        Err(UnsealError::NotEncrypted) => Ok(error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "cannot unseal",
-            crate::stream::NOT_ENCRYPTED,
-        )),
-        Err(UnsealError::TooLarge) => Ok(error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "cannot unseal",
-            &format!("the decompressed content exceeds {MAX_UNSEALED_BYTES} bytes"),
-        )),
+        Err(UnsealError::Unreadable(details)) => Err(cannot_unseal(details)),
+        Err(UnsealError::NotEncrypted) => {
+            Err(cannot_unseal(crate::stream::NOT_ENCRYPTED.to_owned()))
+        }
+        Err(UnsealError::TooLarge) => Err(cannot_unseal(format!(
+            "the decompressed content exceeds {MAX_UNSEALED_BYTES} bytes"
+        ))),
     }
 }
 
-fn error(status: StatusCode, error: &str, details: &str) -> Response<ResponseBody> {
-    boxed(json_response(
-        status,
-        &json!({"error": error, "details": details}),
-    ))
-}
-
-/// 413 naming the limit of `what`.
-pub(crate) fn too_large(limit: usize, what: &str) -> Response<ResponseBody> {
-    error(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "request body too large",
-        &format!("{what}: at most {limit} bytes"),
-    )
+fn cannot_unseal(details: String) -> Error {
+    Error::Unreadable {
+        error: "cannot unseal",
+        details,
+    }
 }
 
 /// Reads a JSON body of at most `limit` bytes (413 beyond), allowing sealed payloads more time.

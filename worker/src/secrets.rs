@@ -1,7 +1,7 @@
 //! Helpers that keep secrets out of responses and logs.
 
 /// The replacement text for a masked secret.
-pub const MASK: &str = "********";
+pub use dbackup_protocol::MASK;
 
 /// Returns `text` with every occurrence of every non-empty secret replaced by `********`.
 ///

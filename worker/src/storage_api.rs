@@ -5,24 +5,27 @@
 //! object through a bounded channel into the response body and can decrypt (and decompress) it
 //! on the fly. A `put` with `compression`/`encryption` is sealed by [`crate::seal_api`].
 
-use std::fmt;
 use std::io::{self, BufReader, Read, Write};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
+use dbackup_protocol::storage::{
+    CheckAnswer, CheckRequest, GetRequest, ListRequest, NameRequest, ObjectList, ProbeAnswer,
+    ProbeRequest, PutRequest, SealedPut,
+};
+use dbackup_protocol::ENCRYPTED_SUFFIX;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use hyper::body::{Frame, Incoming};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::error::{json_response, Error};
 use crate::format::{BackupKey, Compression, DecryptReader};
-use crate::http::{authorize, boxed, parse, ResponseBody, State};
-use crate::seal_api::{self, EncryptionSpec, MAX_SEALED_BODY_BYTES, MAX_SEALED_BYTES};
-use crate::storage::{self, LocalRoots, Storage, StorageSpec};
+use crate::http::{authorize, boxed, parse, to_value, ResponseBody, State};
+use crate::seal_api::{self, MAX_SEALED_BODY_BYTES, MAX_SEALED_BYTES};
+use crate::storage::{self, LocalRoots, SpecChecks, Storage, StorageSpec};
 use crate::stream::Decompressor;
 
 /// Largest `content` of `put` (a `.meta.json` sidecar).
@@ -32,77 +35,12 @@ const GET_CHUNK: usize = 128 * 1024;
 /// Chunks in flight between the storage thread and the response.
 const GET_CHANNEL: usize = 4;
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ProbeRequest {
-    storage: StorageSpec,
-}
-
-/// `check`: a storage spec, or a backup source whose file path is checked (SQLite: never in
-/// the data directory) — exactly one of them.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CheckRequest {
-    storage: Option<StorageSpec>,
-    source: Option<Value>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ListRequest {
-    storage: StorageSpec,
-    #[serde(default)]
-    prefix: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct NameRequest {
-    storage: StorageSpec,
-    name: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct GetRequest {
-    storage: StorageSpec,
-    name: String,
-    #[serde(default)]
-    decrypt: Option<DecryptSpec>,
-    /// Undo the compression too: the container header's with `decrypt`, else `compression`.
-    #[serde(default)]
-    decompress: bool,
-    #[serde(default)]
-    compression: Option<Compression>,
-}
-
-/// `{keyHex}`; `Debug` never shows the key.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct DecryptSpec {
-    key_hex: String,
-}
-
-impl fmt::Debug for DecryptSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("DecryptSpec { .. }")
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct PutRequest {
-    storage: StorageSpec,
-    name: String,
-    content: String,
-    #[serde(default)]
-    overwrite: bool,
-    /// With `encryption`, or a compression other than `NONE`: a sealed put (200 with
-    /// `{name, size, sha256}`), through the backup pipeline's stages.
-    #[serde(default)]
-    compression: Option<Compression>,
-    #[serde(default)]
-    encryption: Option<EncryptionSpec>,
+/// A JSON answer of a storage route.
+fn answer(
+    status: StatusCode,
+    body: &impl serde::Serialize,
+) -> Result<Response<ResponseBody>, Error> {
+    Ok(boxed(json_response(status, &to_value(body)?)))
 }
 
 /// Routes one `/v1/storage/...` request (the caller has matched the prefix).
@@ -153,50 +91,50 @@ pub(crate) async fn route(
                     ))
                 }
             }
-            Ok(boxed(json_response(StatusCode::OK, &json!({"ok": true}))))
+            answer(StatusCode::OK, &CheckAnswer { ok: true })
         }
         "probe" => {
             let r: ProbeRequest = parse(body)?;
             checked(&r.storage, &roots)?;
             let started = Instant::now();
             let outcome = blocking(move || probe(&r.storage, &roots)).await?;
-            let latency = started.elapsed().as_millis() as u64;
-            Ok(boxed(json_response(
+            let latency_ms = started.elapsed().as_millis() as u64;
+            let (ok, message) = match outcome {
+                Ok(message) => (true, message),
+                Err(e) => (false, e.to_string()),
+            };
+            answer(
                 StatusCode::OK,
-                &match outcome {
-                    Ok(message) => json!({"ok": true, "latencyMs": latency, "message": message}),
-                    Err(e) => json!({"ok": false, "latencyMs": latency, "message": e.to_string()}),
+                &ProbeAnswer {
+                    ok,
+                    latency_ms,
+                    message,
                 },
-            )))
+            )
         }
         "list" => {
             let r: ListRequest = parse(body)?;
             checked(&r.storage, &roots)?;
-            let listed =
-                blocking(move || storage::open(&r.storage, &roots)?.list(&r.prefix)).await?;
-            match listed {
-                Ok(objects) => Ok(boxed(json_response(
-                    StatusCode::OK,
-                    &json!({ "objects": objects }),
-                ))),
-                Err(e) => Ok(storage_error(&e)),
-            }
+            let listed = blocking(move || storage::open(&r.storage, &roots)?.list(&r.prefix))
+                .await?
+                .map_err(Error::Storage)?;
+            answer(StatusCode::OK, &ObjectList { objects: listed })
         }
         "stat" => {
             let r: NameRequest = parse(body)?;
             checked(&r.storage, &roots)?;
-            match blocking(move || storage::open(&r.storage, &roots)?.stat(&r.name)).await? {
-                Ok(info) => Ok(boxed(json_response(StatusCode::OK, &json!(info)))),
-                Err(e) => Ok(storage_error(&e)),
-            }
+            let info = blocking(move || storage::open(&r.storage, &roots)?.stat(&r.name))
+                .await?
+                .map_err(Error::Storage)?;
+            answer(StatusCode::OK, &info)
         }
         "delete" => {
             let r: NameRequest = parse(body)?;
             checked(&r.storage, &roots)?;
-            match blocking(move || storage::open(&r.storage, &roots)?.delete(&r.name)).await? {
-                Ok(()) => Ok(no_content()),
-                Err(e) => Ok(storage_error(&e)),
-            }
+            blocking(move || storage::open(&r.storage, &roots)?.delete(&r.name))
+                .await?
+                .map_err(Error::Storage)?;
+            Ok(no_content())
         }
         "put" => {
             let r: PutRequest = parse(body)?;
@@ -204,9 +142,16 @@ pub(crate) async fn route(
             let compression = r.compression.unwrap_or(Compression::None);
             if r.encryption.is_some() || compression != Compression::None {
                 if r.content.len() > MAX_SEALED_BYTES {
-                    return Ok(seal_api::too_large(MAX_SEALED_BYTES, "content"));
+                    return Err(Error::ContentTooLarge {
+                        what: "content",
+                        limit: MAX_SEALED_BYTES,
+                    });
                 }
-                let key = r.encryption.as_ref().map(EncryptionSpec::key).transpose()?;
+                let key = r
+                    .encryption
+                    .as_ref()
+                    .map(crate::tasks::encryption_key)
+                    .transpose()?;
                 let name = r.name.clone();
                 let sealed = blocking(move || {
                     seal_api::seal_to_storage(
@@ -219,24 +164,26 @@ pub(crate) async fn route(
                         r.overwrite,
                     )
                 })
-                .await?;
-                return match sealed {
-                    Ok(s) => Ok(boxed(json_response(
-                        StatusCode::OK,
-                        &json!({"name": name, "size": s.size, "sha256": s.sha256}),
-                    ))),
-                    Err(e) => Ok(storage_error(&e)),
-                };
+                .await?
+                .map_err(Error::Storage)?;
+                return answer(
+                    StatusCode::OK,
+                    &SealedPut {
+                        name,
+                        size: sealed.size,
+                        sha256: sealed.sha256,
+                    },
+                );
             }
             if r.content.len() > MAX_PUT_BYTES {
                 return Err(Error::InvalidBody(format!(
                     "content: at most {MAX_PUT_BYTES} bytes"
                 )));
             }
-            match blocking(move || put(&r, &roots)).await? {
-                Ok(()) => Ok(no_content()),
-                Err(e) => Ok(storage_error(&e)),
-            }
+            blocking(move || put(&r, &roots))
+                .await?
+                .map_err(Error::Storage)?;
+            Ok(no_content())
         }
         _ => get(parse(body)?, roots).await,
     }
@@ -263,22 +210,6 @@ fn no_content() -> Response<ResponseBody> {
         .boxed();
     response.headers_mut().remove(header::CONTENT_TYPE);
     response
-}
-
-/// Maps a storage error to a JSON error response: bad names/specs 400, missing objects 404,
-/// existing objects 409, timeouts 504, anything the storage refused or failed 422.
-fn storage_error(e: &io::Error) -> Response<ResponseBody> {
-    let (status, error) = match e.kind() {
-        io::ErrorKind::InvalidInput => (StatusCode::BAD_REQUEST, "invalid request body"),
-        io::ErrorKind::NotFound => (StatusCode::NOT_FOUND, "not found"),
-        io::ErrorKind::AlreadyExists => (StatusCode::CONFLICT, "object exists"),
-        io::ErrorKind::TimedOut => (StatusCode::GATEWAY_TIMEOUT, "timed out"),
-        _ => (StatusCode::UNPROCESSABLE_ENTITY, "storage error"),
-    };
-    boxed(json_response(
-        status,
-        &json!({"error": error, "details": e.to_string()}),
-    ))
 }
 
 /// Lists, writes, reads back and deletes a probe object under the base.
@@ -403,19 +334,18 @@ async fn get(r: GetRequest, roots: LocalRoots) -> Result<Response<ResponseBody>,
     });
     let size = match ready_rx.await {
         Ok(Ok(size)) => size,
-        Ok(Err(Opened::Storage(e))) => return Ok(storage_error(&e)),
-        Ok(Err(Opened::Decrypt(d))) => {
-            return Ok(boxed(json_response(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &json!({"error": "cannot decrypt", "details": d}),
-            )))
+        Ok(Err(Opened::Storage(e))) => return Err(Error::Storage(e)),
+        Ok(Err(Opened::Decrypt(details))) => {
+            return Err(Error::Unreadable {
+                error: "cannot decrypt",
+                details,
+            })
         }
         Err(_) => return Err(Error::Internal("storage reader stopped".into())),
     };
     let base = name.rsplit('/').next().unwrap_or("object");
     let base = if decrypting {
-        base.strip_suffix(crate::tasks::ENCRYPTED_SUFFIX)
-            .unwrap_or(base)
+        base.strip_suffix(ENCRYPTED_SUFFIX).unwrap_or(base)
     } else {
         base
     };

@@ -76,7 +76,12 @@ fn run_backup(source: Value, base: &std::path::Path) -> Result<Value, String> {
     }))
     .unwrap();
     let plan = BackupPlan::new(req).map_err(|e| e.to_string())?;
-    tasks::run_backup(&config(), &tasks::detached_task("backup"), &plan)
+    tasks::run_backup(
+        &config(),
+        &tasks::detached_task(tasks::TaskKind::Backup),
+        &plan,
+    )
+    .map(|r| serde_json::to_value(r).unwrap())
 }
 
 fn psql(db: &str, sql: &str) {

@@ -48,8 +48,9 @@ fn backup(source: Value, compression: Compression, encrypted: bool) -> Result<Ba
     }
     let req: BackupRequest = serde_json::from_value(req).unwrap();
     let plan = BackupPlan::new(req).map_err(|e| e.to_string())?;
-    let task = tasks::detached_task("backup");
-    let result = tasks::run_backup(&config(), &task, &plan)?;
+    let task = tasks::detached_task(tasks::TaskKind::Backup);
+    let result =
+        tasks::run_backup(&config(), &task, &plan).map(|r| serde_json::to_value(r).unwrap())?;
     Ok(Backup { base, result })
 }
 
@@ -63,8 +64,8 @@ fn restore(b: &Backup, target: Value, key_hex: Option<&str>) -> Result<Value, St
     }
     let req: RestoreRequest = serde_json::from_value(req).unwrap();
     let plan = RestorePlan::new(req).map_err(|e| e.to_string())?;
-    let task = tasks::detached_task("restore");
-    tasks::run_restore(&config(), &task, &plan)
+    let task = tasks::detached_task(tasks::TaskKind::Restore);
+    tasks::run_restore(&config(), &task, &plan).map(|r| serde_json::to_value(r).unwrap())
 }
 
 fn check_meta(b: &Backup, engine: &str, compression: Compression, encrypted: bool) {
@@ -199,7 +200,12 @@ fn postgres_privileged_credentials_create_the_database() {
         }
         let req: RestoreRequest = serde_json::from_value(req).unwrap();
         let plan = RestorePlan::new(req).map_err(|e| e.to_string())?;
-        tasks::run_restore(&config(), &tasks::detached_task("restore"), &plan)
+        tasks::run_restore(
+            &config(),
+            &tasks::detached_task(tasks::TaskKind::Restore),
+            &plan,
+        )
+        .map(|r| serde_json::to_value(r).unwrap())
     };
     let err = run(None).unwrap_err();
     let created = run(Some(json!({"user": "postgres", "password": "admin-pw"})));

@@ -60,7 +60,12 @@ fn backup(source: Value, databases: Option<Value>) -> Result<(tempfile::TempDir,
     }
     let req: BackupRequest = serde_json::from_value(req).unwrap();
     let plan = BackupPlan::new(req).map_err(|e| e.to_string())?;
-    let result = tasks::run_backup(&config(), &tasks::detached_task("backup"), &plan)?;
+    let result = tasks::run_backup(
+        &config(),
+        &tasks::detached_task(tasks::TaskKind::Backup),
+        &plan,
+    )
+    .map(|r| serde_json::to_value(r).unwrap())?;
     Ok((base, result))
 }
 
@@ -80,7 +85,12 @@ fn restore(
     }
     let req: RestoreRequest = serde_json::from_value(req).unwrap();
     let plan = RestorePlan::new(req).map_err(|e| e.to_string())?;
-    tasks::run_restore(&config(), &tasks::detached_task("restore"), &plan)
+    tasks::run_restore(
+        &config(),
+        &tasks::detached_task(tasks::TaskKind::Restore),
+        &plan,
+    )
+    .map(|r| serde_json::to_value(r).unwrap())
 }
 
 fn conn() -> Value {
@@ -208,9 +218,10 @@ fn fake_tools_see_no_secret_and_get_streams_renames_and_multi_db() {
     .unwrap();
     let err = tasks::run_backup(
         &config(),
-        &tasks::detached_task("backup"),
+        &tasks::detached_task(tasks::TaskKind::Backup),
         &BackupPlan::new(req).unwrap(),
     )
+    .map(|r| serde_json::to_value(r).unwrap())
     .unwrap_err();
     std::fs::remove_file(&fail_flag).unwrap();
     assert!(

@@ -48,7 +48,12 @@ fn backup(source: Value, databases: &[&str], encrypted: bool) -> Result<Backup, 
     }
     let req: BackupRequest = serde_json::from_value(req).unwrap();
     let plan = BackupPlan::new(req).map_err(|e| e.to_string())?;
-    let result = tasks::run_backup(&config(), &tasks::detached_task("backup"), &plan)?;
+    let result = tasks::run_backup(
+        &config(),
+        &tasks::detached_task(tasks::TaskKind::Backup),
+        &plan,
+    )
+    .map(|r| serde_json::to_value(r).unwrap())?;
     Ok(Backup { base, result })
 }
 
@@ -66,7 +71,12 @@ fn restore(b: &Backup, target: Value, mapping: Option<Value>) -> Result<Value, S
     }
     let req: RestoreRequest = serde_json::from_value(req).unwrap();
     let plan = RestorePlan::new(req).map_err(|e| e.to_string())?;
-    tasks::run_restore(&config(), &tasks::detached_task("restore"), &plan)
+    tasks::run_restore(
+        &config(),
+        &tasks::detached_task(tasks::TaskKind::Restore),
+        &plan,
+    )
+    .map(|r| serde_json::to_value(r).unwrap())
 }
 
 // ---------------------------------------------------------------- PostgreSQL

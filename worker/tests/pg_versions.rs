@@ -233,8 +233,9 @@ fn backup_with(config: &Config, source: Value, base: tempfile::TempDir) -> Resul
     }))
     .unwrap();
     let plan = BackupPlan::new(req).map_err(|e| e.to_string())?;
-    let task = tasks::detached_task("backup");
-    let result = tasks::run_backup(config, &task, &plan)?;
+    let task = tasks::detached_task(tasks::TaskKind::Backup);
+    let result =
+        tasks::run_backup(config, &task, &plan).map(|r| serde_json::to_value(r).unwrap())?;
     Ok(Backup { base, result })
 }
 
@@ -252,7 +253,12 @@ fn restore(b: &Backup, target: Value, force: bool) -> Result<Value, String> {
     }))
     .unwrap();
     let plan = RestorePlan::new(req).map_err(|e| e.to_string())?;
-    tasks::run_restore(&all_tools(), &tasks::detached_task("restore"), &plan)
+    tasks::run_restore(
+        &all_tools(),
+        &tasks::detached_task(tasks::TaskKind::Restore),
+        &plan,
+    )
+    .map(|r| serde_json::to_value(r).unwrap())
 }
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {
@@ -382,11 +388,13 @@ fn source_killed_mid_dump_fails_cleanly_without_object() {
     }))
     .unwrap();
     let plan = BackupPlan::new(req).unwrap();
-    let task = std::sync::Arc::new(tasks::detached_task("backup"));
+    let task = std::sync::Arc::new(tasks::detached_task(tasks::TaskKind::Backup));
     let config = all_tools();
     let runner = {
         let task = task.clone();
-        std::thread::spawn(move || tasks::run_backup(&config, &task, &plan))
+        std::thread::spawn(move || {
+            tasks::run_backup(&config, &task, &plan).map(|r| serde_json::to_value(r).unwrap())
+        })
     };
     let deadline = Instant::now() + Duration::from_secs(60);
     while task.progress().bytes_in.load(Ordering::Relaxed) < 1 << 20 {
@@ -425,7 +433,13 @@ fn empty_database_list_means_every_non_system_database() {
     }))
     .unwrap();
     let plan = BackupPlan::new(req).unwrap();
-    let result = tasks::run_backup(&all_tools(), &tasks::detached_task("backup"), &plan).unwrap();
+    let result = tasks::run_backup(
+        &all_tools(),
+        &tasks::detached_task(tasks::TaskKind::Backup),
+        &plan,
+    )
+    .map(|r| serde_json::to_value(r).unwrap())
+    .unwrap();
     let object = result["objectName"].as_str().unwrap();
     assert!(object.ends_with("_all.tar.gz"), "{object}");
     assert!(result["serverVersion"].as_str().unwrap().starts_with("16."));
@@ -441,7 +455,13 @@ fn empty_database_list_means_every_non_system_database() {
     }))
     .unwrap();
     let plan = RestorePlan::new(req).unwrap();
-    let r = tasks::run_restore(&all_tools(), &tasks::detached_task("restore"), &plan).unwrap();
+    let r = tasks::run_restore(
+        &all_tools(),
+        &tasks::detached_task(tasks::TaskKind::Restore),
+        &plan,
+    )
+    .map(|r| serde_json::to_value(r).unwrap())
+    .unwrap();
     assert_eq!(r["databases"].as_array().unwrap().len(), 2, "{r}");
     assert_eq!(c18.checksum("alpha"), expected[0]);
     assert_eq!(c18.checksum("beta"), expected[1]);

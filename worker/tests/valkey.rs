@@ -98,7 +98,12 @@ fn restore(base: &Path, object: &str, target: Value) -> Result<Value, String> {
     }))
     .unwrap();
     let plan = RestorePlan::new(req).map_err(|e| e.to_string())?;
-    tasks::run_restore(&config(), &tasks::detached_task("restore"), &plan)
+    tasks::run_restore(
+        &config(),
+        &tasks::detached_task(tasks::TaskKind::Restore),
+        &plan,
+    )
+    .map(|r| serde_json::to_value(r).unwrap())
 }
 
 #[test]
@@ -128,7 +133,13 @@ fn valkey_round_trip_and_cross_version_refusal() {
     }))
     .unwrap();
     let plan = BackupPlan::new(req).unwrap();
-    let result = tasks::run_backup(&config(), &tasks::detached_task("backup"), &plan).unwrap();
+    let result = tasks::run_backup(
+        &config(),
+        &tasks::detached_task(tasks::TaskKind::Backup),
+        &plan,
+    )
+    .map(|r| serde_json::to_value(r).unwrap())
+    .unwrap();
     let object = result["objectName"].as_str().unwrap().to_owned();
 
     // Onto a target that loads at most RDB 10 (Redis 7.0): refused, nothing written there.
@@ -171,7 +182,13 @@ fn valkey_round_trip_and_cross_version_refusal() {
         }))
         .unwrap();
         let plan = BackupPlan::new(req).unwrap();
-        let r = tasks::run_backup(&config(), &tasks::detached_task("backup"), &plan).unwrap();
+        let r = tasks::run_backup(
+            &config(),
+            &tasks::detached_task(tasks::TaskKind::Backup),
+            &plan,
+        )
+        .map(|r| serde_json::to_value(r).unwrap())
+        .unwrap();
         let vdst = tempfile::tempdir().unwrap();
         restore(
             rbase.path(),

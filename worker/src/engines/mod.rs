@@ -13,63 +13,14 @@ pub mod sqlite;
 use std::io::Read;
 
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::error::Error;
 use crate::storage::LocalRoots;
 use crate::Config;
 
-/// Successful answer of `POST /v1/probe` (docs/CONTRACTS.md).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ProbeResult {
-    /// Always `true` (failures are error answers).
-    pub ok: bool,
-    /// Engine name as sent in the request (e.g. `postgresql`).
-    pub engine: &'static str,
-    /// Full server version string.
-    pub version: String,
-    /// Major server version (e.g. 15; 0 when the version does not start with a number).
-    pub major_version: u32,
-    /// Flavour or edition when the engine has several (`MariaDB (…)`, `Valkey`, …).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub edition: Option<String>,
-    /// Databases that accept connections (templates excluded), system ones flagged.
-    pub databases: Vec<ProbeDatabase>,
-    /// Wall time of the probe in milliseconds.
-    pub latency_ms: u64,
-}
-
-/// One database a probe saw.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ProbeDatabase {
-    pub name: String,
-    /// The server's own database (`postgres`, `mysql`, `information_schema`, `admin`, …).
-    pub system: bool,
-}
-
-impl ProbeResult {
-    /// A successful probe; the major version is the version's leading number.
-    pub fn new(
-        engine: &'static str,
-        version: String,
-        edition: Option<String>,
-        databases: Vec<ProbeDatabase>,
-        latency_ms: u64,
-    ) -> Self {
-        let digits: String = version.chars().take_while(char::is_ascii_digit).collect();
-        ProbeResult {
-            ok: true,
-            engine,
-            major_version: digits.parse().unwrap_or(0),
-            version,
-            edition,
-            databases,
-            latency_ms,
-        }
-    }
-}
+pub use dbackup_protocol::probe::{ProbeDatabase, ProbeResult};
+pub use dbackup_protocol::tasks::Privileged;
 
 /// Dispatches a probe request body to the engine it names.
 pub(crate) async fn probe(config: &Config, body: Value) -> Result<ProbeResult, Error> {
@@ -527,29 +478,6 @@ impl Target {
             (Target::Redis(t), Restore::Placement(p)) => redis::finish_restore(p, t),
             (_, Restore::Placement(_)) => Err("internal: placement for a server target".into()),
         }
-    }
-}
-
-/// Credentials for the steps a restore user may not be allowed to do (`CREATE DATABASE`,
-/// ownership), from the restore request's `privileged`.
-#[derive(Clone, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Privileged {
-    /// Login of the privileged account.
-    pub user: String,
-    /// Its password (masked like every secret).
-    pub password: Option<String>,
-}
-
-impl std::fmt::Debug for Privileged {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Privileged")
-            .field("user", &self.user)
-            .field(
-                "password",
-                &self.password.as_ref().map(|_| crate::secrets::MASK),
-            )
-            .finish()
     }
 }
 

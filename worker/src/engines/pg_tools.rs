@@ -7,6 +7,8 @@
 
 use std::path::PathBuf;
 
+use dbackup_protocol::PgMajor;
+
 /// Directory pattern of Debian/Ubuntu's versioned PostgreSQL installs.
 const DEBIAN_PG_LIB: &str = "/usr/lib/postgresql";
 
@@ -16,7 +18,7 @@ pub struct PgTools {
     /// The `bin` directory.
     pub dir: PathBuf,
     /// Major version of its `pg_dump` (`psql` when there is no `pg_dump`).
-    pub major: u32,
+    pub major: PgMajor,
     /// The tool's version line, e.g. `pg_dump (PostgreSQL) 17.11`.
     pub version_line: String,
 }
@@ -74,7 +76,7 @@ pub fn discover(configured: &[PathBuf]) -> Vec<PgTools> {
                 return None;
             }
             let line = cached_version(&probe)?;
-            let major = major_of_version_line(&line)?;
+            let major = PgMajor::from_version_line(&line)?;
             Some(PgTools {
                 dir,
                 major,
@@ -117,22 +119,13 @@ fn cached_version(probe: &std::path::Path) -> Option<String> {
     Some(line)
 }
 
-/// Major version in a `--version` line: `pg_dump (PostgreSQL) 15.20 (Debian …)` → 15.
-pub fn major_of_version_line(line: &str) -> Option<u32> {
-    line.split_whitespace()
-        .find(|w| w.starts_with(|c: char| c.is_ascii_digit()))
-        .and_then(leading_number)
-}
-
-/// Leading integer of a version string: `"15.19 (Debian …)"` → 15, `"17devel"` → 17.
-pub fn leading_number(version: &str) -> Option<u32> {
-    let digits: String = version.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok()
-}
-
 /// Picks the set with the lowest major ≥ `min_major` that has `tool` (ties: the earlier,
 /// i.e. configured before discovered). The error names what was found and what to do.
-pub fn select(sets: &[PgTools], min_major: u32, tool: &str) -> Result<(PgTools, PathBuf), String> {
+pub fn select(
+    sets: &[PgTools],
+    min_major: PgMajor,
+    tool: &str,
+) -> Result<(PgTools, PathBuf), String> {
     let mut best: Option<(&PgTools, PathBuf)> = None;
     for set in sets.iter().filter(|s| s.major >= min_major) {
         if let Some(path) = set.tool(tool) {
@@ -164,7 +157,7 @@ pub fn select(sets: &[PgTools], min_major: u32, tool: &str) -> Result<(PgTools, 
 /// Any `psql` (for version queries the newest is the safest choice; among equals the
 /// earliest set, so a real binary wins over a `PATH` wrapper script).
 pub fn any_psql(sets: &[PgTools]) -> Result<PathBuf, String> {
-    let mut best: Option<(u32, PathBuf)> = None;
+    let mut best: Option<(PgMajor, PathBuf)> = None;
     for (major, path) in sets
         .iter()
         .filter_map(|s| s.tool("psql").map(|p| (s.major, p)))
@@ -282,7 +275,7 @@ impl HeaderReader<'_> {
 mod tests {
     use super::*;
 
-    fn set(dir: &str, major: u32) -> PgTools {
+    fn set(dir: &str, major: PgMajor) -> PgTools {
         PgTools {
             dir: PathBuf::from(dir),
             major,
@@ -291,24 +284,16 @@ mod tests {
     }
 
     #[test]
-    fn parses_version_lines() {
-        assert_eq!(
-            major_of_version_line("pg_dump (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)"),
-            Some(15)
-        );
-        assert_eq!(major_of_version_line("psql (PostgreSQL) 18.6"), Some(18));
-        assert_eq!(
-            major_of_version_line("pg_dump (PostgreSQL) 9.6.24"),
-            Some(9)
-        );
-        assert_eq!(major_of_version_line("garbage"), None);
-    }
-
-    #[test]
     fn select_prefers_lowest_sufficient_major_and_explains_misses() {
         let dir = tempfile::tempdir().unwrap();
         let mut sets = Vec::new();
-        for major in [18u32, 15, 17] {
+        let nine_six = PgMajor::parse("9.6").unwrap();
+        for major in [
+            PgMajor::new(18),
+            PgMajor::new(15),
+            PgMajor::new(17),
+            nine_six,
+        ] {
             let bin = dir.path().join(major.to_string());
             std::fs::create_dir_all(&bin).unwrap();
             let tool = bin.join("pg_dump");
@@ -317,14 +302,19 @@ mod tests {
             std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
             sets.push(set(bin.to_str().unwrap(), major));
         }
-        assert_eq!(select(&sets, 16, "pg_dump").unwrap().0.major, 17);
-        assert_eq!(select(&sets, 15, "pg_dump").unwrap().0.major, 15);
-        assert_eq!(select(&sets, 18, "pg_dump").unwrap().0.major, 18);
-        let err = select(&sets, 19, "pg_dump").unwrap_err();
+        let pick = |min: PgMajor| select(&sets, min, "pg_dump").map(|(s, _)| s.major);
+        assert_eq!(pick(PgMajor::new(16)), Ok(PgMajor::new(17)));
+        assert_eq!(pick(PgMajor::new(15)), Ok(PgMajor::new(15)));
+        assert_eq!(pick(PgMajor::new(18)), Ok(PgMajor::new(18)));
+        // A 9.6 server needs 9.6 tools or newer; a 9.5 one takes the 9.6 set.
+        assert_eq!(pick(nine_six), Ok(nine_six));
+        assert_eq!(pick(PgMajor::parse("9.5").unwrap()), Ok(nine_six));
+        assert_eq!(pick(PgMajor::parse("9.6.24").unwrap()), Ok(nine_six));
+        let err = select(&sets, PgMajor::new(19), "pg_dump").unwrap_err();
         assert!(err.contains("PostgreSQL 19 or newer"), "{err}");
         assert!(err.contains("found: 18 in"), "{err}");
         assert!(err.contains("DBACKUP_PG_BIN_DIRS"), "{err}");
-        let err = select(&sets, 10, "pg_restore").unwrap_err();
+        let err = select(&sets, PgMajor::new(10), "pg_restore").unwrap_err();
         assert!(err.contains("none found"), "{err}");
     }
 

@@ -7,6 +7,8 @@ use std::time::Instant;
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
+use dbackup_protocol::PgMajor;
+
 use super::pg_tools::{self, PgTools};
 use super::{require_token_like, Fields, ProbeDatabase, ProbeResult};
 use crate::error::Error;
@@ -266,7 +268,7 @@ pub fn server_version(
     sets: &[PgTools],
     database: &str,
     slot: &super::process::ChildSlot,
-) -> Result<(u32, String), String> {
+) -> Result<(PgMajor, String), String> {
     let psql = pg_tools::any_psql(sets)?;
     let mut cmd = conn.tool_command(&psql);
     cmd.args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d"])
@@ -285,8 +287,7 @@ pub fn server_version(
     let num: u32 = num
         .parse()
         .map_err(|_| format!("unexpected server_version_num {num:?}"))?;
-    // 150020 → 15; before 10 the major had two parts (90624 → 9).
-    Ok((num / 10_000, version.to_owned()))
+    Ok((PgMajor::from_version_num(num), version.to_owned()))
 }
 
 /// Databases of the server that accept connections, except templates and `postgres`.
@@ -373,7 +374,7 @@ pub fn plan_restore(
     let source_major = archive
         .as_ref()
         .and_then(|a| a.server_version.as_deref())
-        .and_then(pg_tools::leading_number);
+        .and_then(PgMajor::parse);
     if let Some(source_major) = source_major.filter(|m| *m > target_major) {
         if !force {
             return Err(format!(
@@ -390,10 +391,10 @@ pub fn plan_restore(
     let dump_major = archive
         .as_ref()
         .and_then(|a| a.dump_version.as_deref())
-        .and_then(pg_tools::leading_number)
-        .unwrap_or(0);
+        .and_then(PgMajor::parse)
+        .unwrap_or(PgMajor::new(0));
     let (_, pg_restore) = pg_tools::select(&sets, target_major.max(dump_major), "pg_restore")?;
-    let (_, psql) = pg_tools::select(&sets, 0, "psql")?;
+    let (_, psql) = pg_tools::select(&sets, PgMajor::new(0), "psql")?;
     Ok(PgRestorePlan {
         psql,
         pg_restore,
@@ -498,7 +499,7 @@ fn first_line(text: &str) -> Option<String> {
 }
 
 /// Parses psql's unaligned, tuples-only output of [`PROBE_SQL`].
-fn parse_probe_output(stdout: &str) -> Result<(String, u32, Vec<String>), Error> {
+fn parse_probe_output(stdout: &str) -> Result<(String, PgMajor, Vec<String>), Error> {
     let mut lines = stdout.lines();
     let version = lines
         .next()
@@ -506,7 +507,7 @@ fn parse_probe_output(stdout: &str) -> Result<(String, u32, Vec<String>), Error>
         .filter(|v| !v.is_empty())
         .ok_or_else(|| Error::QueryFailed("psql returned no server version".into()))?
         .to_owned();
-    let major_version = major_version(&version).ok_or_else(|| {
+    let major_version = PgMajor::parse(&version).ok_or_else(|| {
         Error::QueryFailed(format!(
             "unrecognised server version {:?}",
             super::truncate(&version, 64)
@@ -514,12 +515,6 @@ fn parse_probe_output(stdout: &str) -> Result<(String, u32, Vec<String>), Error>
     })?;
     let databases = lines.filter(|l| !l.is_empty()).map(str::to_owned).collect();
     Ok((version, major_version, databases))
-}
-
-/// Leading integer of a `server_version` string: `"15.19 (Debian …)"` → 15, `"17devel"` → 17.
-fn major_version(version: &str) -> Option<u32> {
-    let digits: String = version.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok()
 }
 
 #[cfg(test)]
@@ -584,10 +579,10 @@ mod tests {
         let (version, major, dbs) =
             parse_probe_output("15.19 (Debian 15.19-0+deb12u1)\npostgres\nroot\ntest\n").unwrap();
         assert_eq!(version, "15.19 (Debian 15.19-0+deb12u1)");
-        assert_eq!(major, 15);
+        assert_eq!(major, PgMajor::new(15));
         assert_eq!(dbs, ["postgres", "root", "test"]);
-        assert_eq!(major_version("9.6.24"), Some(9));
-        assert_eq!(major_version("17devel"), Some(17));
+        let (_, major, _) = parse_probe_output("9.6.24\npostgres\n").unwrap();
+        assert_eq!(major.to_string(), "9.6");
         assert!(parse_probe_output("").is_err());
     }
 

@@ -82,52 +82,9 @@ impl BackupKey {
     }
 }
 
-/// Compression applied to the plaintext inside the container (recorded, not enforced).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Compression {
-    /// Stored as is.
-    None,
-    /// gzip (RFC 1952).
-    Gzip,
-    /// Zstandard frame.
-    Zstd,
-    /// Brotli stream.
-    Brotli,
-}
-
-impl Compression {
-    /// The id stored in the header.
-    pub fn id(self) -> u8 {
-        match self {
-            Compression::None => 0,
-            Compression::Gzip => 1,
-            Compression::Zstd => 2,
-            Compression::Brotli => 3,
-        }
-    }
-
-    /// Inverse of [`Compression::id`].
-    pub fn from_id(id: u8) -> Option<Self> {
-        Some(match id {
-            0 => Compression::None,
-            1 => Compression::Gzip,
-            2 => Compression::Zstd,
-            3 => Compression::Brotli,
-            _ => return None,
-        })
-    }
-
-    /// File-name suffix (`""`, `".gz"`, `".zst"`, `".br"`).
-    pub fn suffix(self) -> &'static str {
-        match self {
-            Compression::None => "",
-            Compression::Gzip => ".gz",
-            Compression::Zstd => ".zst",
-            Compression::Brotli => ".br",
-        }
-    }
-}
+/// Compression applied to the plaintext inside the container (recorded, not enforced); its
+/// header id is [`Compression::id`].
+pub use dbackup_protocol::Compression;
 
 /// The parsed container header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
