@@ -1,29 +1,38 @@
 //! `dbackup rotate-key` end to end: secrets created through the API (a PostgreSQL adapter's
-//! password, an imported encryption profile key, a TOTP secret) and an SSO client secret are
-//! sealed with the old key; the host stops; the binary refuses a wrong old key naming the row
-//! (nothing changed), a dry run changes nothing, the real run re-wraps everything; the host
-//! started with the new key decrypts all of it (adapter test, reveal, TOTP login), the old
-//! key no longer does.
+//! password, a webhook's headers, an imported encryption profile key, a TOTP secret, a restore
+//! queued with a privileged account's password), an SSO client secret and an execution's
+//! callback key are sealed with the old key; the host stops. Every envelope in the database is
+//! one `dbackup_core::sealed` lists (a scan of every text column and the JSON inside), and
+//! opens under the context it gives. The binary refuses a wrong old key naming the row (nothing
+//! changed), a dry run changes nothing, the real run re-wraps everything; every envelope then
+//! opens with the new key only, and the host started with the new key uses all of it (adapter
+//! test, reveal, TOTP login, the queued restore runs with its privileged account); the old key
+//! no longer does.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use dbackup_core::sealed::{self, Sealed};
 use dbackup_host::app::{self, RunningHost};
 use dbackup_host::worker::WorkerMode;
 use dbackup_identity::secretbox::SecretBox;
 use dbackup_tests::{
-    bin, free_port, host_config, random_hex, real_app_env, repo, sqlite_json, warm_real_app, Api,
-    Credential, TempDir, TEST_PASSWORD,
+    bin, free_port, host_config, psql, random_hex, real_app_env, repo, sqlite_json, wait_for,
+    warm_real_app, Api, Credential, TempDir, TEST_PASSWORD,
 };
 use serde_json::{json, Value};
 
 const PROFILE_KEY: &str = "5eed00005eed00005eed00005eed00005eed00005eed00005eed00005eed0001";
 const NEW_KEY: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
 
-/// The host on `data` with these keys (the session secret fixed so sessions survive restarts).
-async fn start(data: &Path, encryption_key: &str, session_secret: &str) -> RunningHost {
+/// The host on `data` with these keys (the session secret fixed so sessions survive restarts);
+/// with `cron` the runner ticks (and the worker's callbacks reach this host).
+async fn start(data: &Path, encryption_key: &str, session_secret: &str, cron: bool) -> RunningHost {
+    let port = free_port();
     let mut env = real_app_env(&format!("http://127.0.0.1:{}", free_port()));
+    env.push(("SPIN_VARIABLE_APP_URL", format!("http://127.0.0.1:{port}")));
     for (k, v) in env.iter_mut() {
         match *k {
             "SPIN_VARIABLE_ENCRYPTION_KEY" => *v = encryption_key.to_owned(),
@@ -33,7 +42,9 @@ async fn start(data: &Path, encryption_key: &str, session_secret: &str) -> Runni
     }
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let mut config = host_config(repo().join("spin.toml"), data, &env);
+    config.listen = ([127, 0, 0, 1], port).into();
     config.migrate = true;
+    config.cron = cron;
     config.worker = WorkerMode::Spawn {
         binary: bin("dbackup-worker"),
     };
@@ -62,16 +73,104 @@ fn rotate(data: &Path, old: Option<&str>, new: Option<&str>, dry_run: bool) -> (
     )
 }
 
-/// Every sealed column, for before/after comparisons.
-fn sealed_state(db: &Path) -> Vec<Value> {
-    sqlite_json(
+/// One envelope found in the database.
+#[derive(Debug, Clone, PartialEq)]
+struct Found {
+    /// `table.column[/json/path]` and the row.
+    at: String,
+    kind: &'static Sealed,
+    context: String,
+    value: String,
+}
+
+/// Every envelope in every text column of every table, and inside the JSON a column holds;
+/// each must be one `dbackup_core::sealed` lists (else rotate-key would not re-wrap it).
+fn sealed_values(db: &Path) -> Vec<Found> {
+    fn walk(v: &Value, path: &mut Vec<String>, out: &mut Vec<(Vec<String>, String)>) {
+        match v {
+            Value::String(s) if sealed::is_envelope(s) => out.push((path.clone(), s.clone())),
+            Value::Object(m) => {
+                for (k, v) in m {
+                    path.push(k.clone());
+                    walk(v, path, out);
+                    path.pop();
+                }
+            }
+            Value::Array(a) => {
+                for (i, v) in a.iter().enumerate() {
+                    path.push(i.to_string());
+                    walk(v, path, out);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    let tables = sqlite_json(
         db,
-        r#"SELECT 'a' AS t, id, config AS v FROM "AdapterConfig"
-           UNION ALL SELECT 'p', id, secretKey FROM "EncryptionProfile"
-           UNION ALL SELECT 't', userId, secret FROM "TwoFactor"
-           UNION ALL SELECT 's', id, clientSecret FROM "SsoProvider"
-           ORDER BY 1, 2"#,
-    )
+        r#"SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+           ORDER BY name"#,
+    );
+    for t in tables {
+        let table = t["name"].as_str().expect("name");
+        for row in sqlite_json(db, &format!(r#"SELECT * FROM "{table}" ORDER BY rowid"#)) {
+            let row = row.as_object().expect("row").clone();
+            for (column, value) in &row {
+                let Some(text) = value.as_str() else { continue };
+                let mut envelopes = Vec::new();
+                match serde_json::from_str::<Value>(text) {
+                    Ok(json @ (Value::Object(_) | Value::Array(_))) => {
+                        walk(&json, &mut Vec::new(), &mut envelopes)
+                    }
+                    _ if sealed::is_envelope(text) => envelopes.push((Vec::new(), text.to_owned())),
+                    _ => {}
+                }
+                for (path, envelope) in envelopes {
+                    let at = format!("{table}.{column}/{} in {row:?}", path.join("/"));
+                    let path: Vec<&str> = path.iter().map(String::as_str).collect();
+                    let kind = sealed::locate(table, column, &path).unwrap_or_else(|| {
+                        panic!("{at}: a sealed value dbackup_core::sealed does not list")
+                    });
+                    let cell = |c: &str| {
+                        Some(
+                            row.get(c)
+                                .and_then(Value::as_str)
+                                .unwrap_or_default()
+                                .to_owned(),
+                        )
+                    };
+                    let context = kind
+                        .context_of(cell, path.first().copied())
+                        .expect("context");
+                    found.push(Found {
+                        at,
+                        kind,
+                        context,
+                        value: envelope,
+                    });
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The envelopes alone, for before/after comparisons.
+fn sealed_state(db: &Path) -> Vec<String> {
+    sealed_values(db).into_iter().map(|f| f.value).collect()
+}
+
+/// Asserts every envelope opens with `key` under its registry context; their plaintexts.
+fn open_all(found: &[Found], key: &str) -> Vec<Vec<u8>> {
+    let sbox = SecretBox::from_hex_key(key).expect("box");
+    found
+        .iter()
+        .map(|f| {
+            sbox.decrypt(&f.value, &f.context)
+                .unwrap_or_else(|e| panic!("{} ({}): {e}", f.at, f.context))
+        })
+        .collect()
 }
 
 fn now_secs() -> u64 {
@@ -126,7 +225,7 @@ async fn rotate_key_rewraps_every_secret_in_one_go() {
     let data = dir.join("data");
     let db = data.join("dbackup.db");
 
-    let host = start(&data, &old, &session).await;
+    let host = start(&data, &old, &session, false).await;
     let api = Api { addr: host.addr };
     let (_, admin) = api
         .signup("Admin", "admin@example.com", TEST_PASSWORD)
@@ -194,10 +293,107 @@ async fn rotate_key_rewraps_every_secret_in_one_go() {
         "{}",
         r.text()
     );
+    // A webhook whose headers are a secret map (each value sealed).
+    let hook = api
+        .expect(
+            &admin,
+            "POST",
+            "/api/adapters",
+            Some(&json!({"name": "hook", "adapterId": "webhook",
+            "config": {"url": "http://127.0.0.1:9/hook",
+                       "headers": {"Authorization": "Bearer hook-token", "X-Env": "test"}}})),
+            201,
+        )
+        .await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    // A restore queued with a privileged account (the runner is off, so it stays queued over
+    // the rotation): a custom-format dump on a local destination, into a fresh database.
+    let store = dir.join("backups");
+    std::fs::create_dir_all(store.join("rotate")).expect("backup folder");
+    let source_db = format!("rk_src_{}", std::process::id());
+    let target_db = format!("rk_dst_{}", std::process::id());
+    for db in [&source_db, &target_db] {
+        psql("postgres", &format!("DROP DATABASE IF EXISTS {db}"));
+    }
+    psql("postgres", &format!("CREATE DATABASE {source_db}"));
+    psql(
+        &source_db,
+        "CREATE TABLE t (id int); INSERT INTO t VALUES (42);",
+    );
+    let dumped = Command::new("pg_dump")
+        .args([
+            "-Fc",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            &source_db,
+            "-f",
+        ])
+        .arg(store.join("rotate/shop.dump"))
+        .status()
+        .expect("run pg_dump");
+    assert!(dumped.success());
+    psql("postgres", &format!("DROP DATABASE {source_db}"));
+    let disk = api
+        .expect(
+            &admin,
+            "POST",
+            "/api/adapters",
+            Some(&json!({"name": "disk", "adapterId": "local",
+                "config": {"path": store.display().to_string()}})),
+            201,
+        )
+        .await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let restore = api
+        .expect(
+            &admin,
+            "POST",
+            "/api/restores",
+            Some(
+                &json!({"destinationId": disk, "path": "rotate/shop.dump", "targetSourceId": pg,
+                "databaseMapping": {"shop": target_db},
+                "privileged": {"user": "postgres", "password": "privileged-pw"}}),
+            ),
+            202,
+        )
+        .await["executionId"]
+        .as_str()
+        .expect("executionId")
+        .to_owned();
+    // A finished execution keeps the callback key the runner sealed for it.
+    let callback_sealed = SecretBox::from_hex_key(&old)
+        .expect("box")
+        .encrypt(b"00ff", &sealed::execution_callback_key())
+        .expect("seal");
+    sqlite_json(
+        &db,
+        &format!(
+            r#"INSERT INTO "Execution" ("id", "type", "status", "logs", "callbackKey")
+               VALUES ('done1', 'Backup', 'Success', '[]', '{callback_sealed}')"#
+        ),
+    );
     host.shutdown().await;
 
+    // Every envelope is one the registry lists, of every kind it lists, opening with the old key.
+    let found = sealed_values(&db);
+    let kinds: BTreeSet<&str> = found.iter().map(|f| f.kind.label).collect();
+    let all: BTreeSet<&str> = sealed::ALL.iter().map(|s| s.label).collect();
+    assert_eq!(kinds, all, "{found:#?}");
+    let plaintexts = open_all(&found, &old);
+    assert!(
+        plaintexts.contains(&b"privileged-pw".to_vec()),
+        "{found:#?}"
+    );
     let before = sealed_state(&db);
-    assert_eq!(before.len(), 4, "{before:?}");
+    // pg password, 2 headers, profile, TOTP, SSO, callback key, privileged password.
+    assert_eq!(before.len(), 8, "{found:#?}");
 
     // Keys only from the environment.
     let (code, err) = rotate(&data, None, Some(NEW_KEY), false);
@@ -209,9 +405,13 @@ async fn rotate_key_rewraps_every_secret_in_one_go() {
     // A wrong old key: the first sealed row is named, nothing changes.
     let (code, err) = rotate(&data, Some(NEW_KEY), Some(&old), false);
     assert_eq!(code, 1, "{err}");
+    let first = if pg < hook {
+        format!("AdapterConfig \"{pg}\" (postgres) field password")
+    } else {
+        format!("AdapterConfig \"{hook}\" (webhook) field headers")
+    };
     assert!(
-        err.contains(&format!("AdapterConfig \"{pg}\" (postgres) field password"))
-            && err.contains("nothing was changed"),
+        err.contains(&first) && err.contains("nothing was changed"),
         "{err}"
     );
     assert!(!err.contains(NEW_KEY) && !err.contains(&old), "{err}");
@@ -220,7 +420,7 @@ async fn rotate_key_rewraps_every_secret_in_one_go() {
     let (code, err) = rotate(&data, Some(&old), Some(NEW_KEY), true);
     assert_eq!(code, 0, "{err}");
     assert!(
-        err.contains("1 adapter secret fields, 1 encryption profile keys, 1 2FA secrets, 1 SSO client secrets, 0 execution callback keys (4 in all)"),
+        err.contains("2 adapter secret fields, 1 encryption profile keys, 1 2FA secrets, 1 SSO client secrets, 1 execution callback keys, 1 restore privileged passwords (7 in all)"),
         "{err}"
     );
     assert_eq!(sealed_state(&db), before);
@@ -230,9 +430,16 @@ async fn rotate_key_rewraps_every_secret_in_one_go() {
     println!("rotate-key took {:?}: {err}", started.elapsed());
     assert_eq!(code, 0, "{err}");
     let after = sealed_state(&db);
-    assert_eq!(after.len(), 4);
+    assert_eq!(after.len(), before.len());
     for (b, a) in before.iter().zip(&after) {
-        assert_ne!(b["v"], a["v"], "{a}");
+        assert_ne!(b, a);
+    }
+    // Every envelope opens with the new key, to the same plaintext, and no longer with the old.
+    let found = sealed_values(&db);
+    assert_eq!(open_all(&found, NEW_KEY), plaintexts);
+    let old_box = SecretBox::from_hex_key(&old).expect("box");
+    for f in &found {
+        assert!(old_box.decrypt(&f.value, &f.context).is_err(), "{}", f.at);
     }
     let stored = sqlite_json(
         &db,
@@ -251,8 +458,9 @@ async fn rotate_key_rewraps_every_secret_in_one_go() {
         .decrypt(sso_now, "SsoProvider.clientSecret:corp")
         .is_err());
 
-    // The host with the new key: everything decrypts.
-    let host = start(&data, NEW_KEY, &session).await;
+    // The host with the new key, runner on: everything decrypts, the queued restore runs with
+    // its privileged account.
+    let host = start(&data, NEW_KEY, &session, true).await;
     let api = Api { addr: host.addr };
     let r = test_adapter(&api, &admin, &pg).await;
     assert_eq!(
@@ -272,10 +480,27 @@ async fn rotate_key_rewraps_every_secret_in_one_go() {
         .await;
     assert!(revealed.to_string().contains(PROFILE_KEY), "{revealed}");
     assert_eq!(totp_login(&api, &totp).await, 200);
+    let done = wait_for(Duration::from_secs(120), || async {
+        let v = api
+            .expect(
+                &admin,
+                "GET",
+                &format!("/api/executions/{restore}"),
+                None,
+                200,
+            )
+            .await;
+        (!matches!(v["status"].as_str(), Some("Pending" | "Running"))).then_some(v)
+    })
+    .await
+    .expect("the queued restore finishes");
+    assert_eq!(done["status"], "Success", "{done}");
+    assert_eq!(psql(&target_db, "SELECT id FROM t"), "42");
+    psql("postgres", &format!("DROP DATABASE IF EXISTS {target_db}"));
     host.shutdown().await;
 
     // The old key no longer opens anything.
-    let host = start(&data, &old, &session).await;
+    let host = start(&data, &old, &session, false).await;
     let api = Api { addr: host.addr };
     let r = test_adapter(&api, &admin, &pg).await;
     assert!(
