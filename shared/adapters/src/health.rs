@@ -1,14 +1,20 @@
 //! Health status transitions of an adapter (pure): success → ONLINE with the failure counter
 //! reset; a failure increments it, DEGRADED below [`OFFLINE_AFTER`] failures, OFFLINE from it.
-//! Plus the SQL of a check round (claim, targets, record, prune); the runner component makes
-//! the probe calls.
+//! Plus a check round ([`run_round`], started by the runner): claim, probe every target with
+//! the adapter test ([`crate::probe::test`]), record, notify, prune; and an adapter's history
+//! as `GET /api/adapters/{id}/health` shows it ([`history`]).
 
 use dbackup_core::db::{Db, Value as DbValue};
+use dbackup_core::worker::Worker;
 use dbackup_core::ApiError;
 use dbackup_identity::settings;
+use futures::StreamExt;
+use serde_json::{json, Map, Value};
 
-use crate::notify::{Notification, NotificationField, Status};
-use crate::store::new_id;
+use crate::api::{HealthEntry, HealthHistory};
+use crate::notify::{Deliver, Notification, NotificationField, Status};
+use crate::store::{self, adapter_not_found, new_id};
+use crate::{probe, render_notification, SecretBox};
 
 /// Consecutive failures from which an adapter is OFFLINE.
 pub const OFFLINE_AFTER: i64 = 3;
@@ -232,10 +238,252 @@ pub fn transition_notification(name: &str, t: &Transition, error: Option<&str>) 
     }
 }
 
+/// The check history of adapter `id` between `from` and `to` (ISO-8601 prefixes compared as
+/// text; oldest first, at most 5000 rows) and its current state; 404 if absent.
+pub fn history(db: &dyn Db, id: &str, from: &str, to: &str) -> Result<HealthHistory, ApiError> {
+    let rows = db.execute(
+        r#"SELECT "status", "latencyMs", "error", "createdAt" FROM "HealthCheckLog"
+           WHERE "adapterConfigId" = ? AND "createdAt" >= ? AND "createdAt" <= ?
+           ORDER BY "createdAt" LIMIT 5000"#,
+        &[id.into(), from.into(), to.into()],
+    )?;
+    let entries = rows
+        .rows
+        .iter()
+        .map(|r| {
+            let text = |i: usize| r.get(i).and_then(DbValue::as_str).map(str::to_owned);
+            HealthEntry {
+                status: text(0),
+                latency_ms: r.get(1).and_then(DbValue::as_i64),
+                error: text(2),
+                created_at: text(3),
+            }
+        })
+        .collect();
+    let state = db.execute(
+        r#"SELECT "lastStatus", "lastHealthCheck", "consecutiveFailures" FROM "AdapterConfig"
+           WHERE "id" = ?"#,
+        &[id.into()],
+    )?;
+    let s = state.rows.first().ok_or_else(adapter_not_found)?;
+    Ok(HealthHistory {
+        adapter_id: id.to_owned(),
+        status: s.first().and_then(DbValue::as_str).map(str::to_owned),
+        last_health_check: s.get(1).and_then(DbValue::as_str).map(str::to_owned),
+        consecutive_failures: s.get(2).and_then(DbValue::as_i64),
+        entries,
+    })
+}
+
+/// Probes in flight at once during a round.
+pub const CONCURRENCY: usize = 4;
+
+/// One check's outcome.
+struct Outcome {
+    id: String,
+    ok: bool,
+    latency_ms: u64,
+    error: Option<String>,
+}
+
+async fn check(
+    db: &dyn Db,
+    sealer: &SecretBox,
+    worker: &impl Worker,
+    deliver: &impl Deliver,
+    id: String,
+) -> Outcome {
+    match store::load(db, sealer, &id) {
+        Err(e) => Outcome {
+            id,
+            ok: false,
+            latency_ms: 0,
+            error: Some(e.message),
+        },
+        Ok(adapter) => {
+            let r = probe::test(worker, deliver, &adapter).await;
+            Outcome {
+                id,
+                ok: r.ok,
+                latency_ms: r.latency_ms,
+                error: (!r.ok).then_some(r.message),
+            }
+        }
+    }
+}
+
+/// Runs a check round if one is due (`now`: unix seconds): every database and storage adapter
+/// tested ([`CONCURRENCY`] at a time), each result recorded with its status transition, the
+/// system-event channels notified of an adapter going OFFLINE, coming back, or staying
+/// OFFLINE past the reminder interval, and log rows older than [`RETENTION_SECS`] deleted.
+/// Returns the transitions that happened.
+pub async fn run_round(
+    db: &dyn Db,
+    sealer: &SecretBox,
+    worker: &impl Worker,
+    deliver: &impl Deliver,
+    now: i64,
+) -> Result<Vec<(String, Transition)>, ApiError> {
+    if !claim_round(db, now)? {
+        return Ok(Vec::new());
+    }
+    let checks = targets(db)?
+        .into_iter()
+        .map(|id| check(db, sealer, worker, deliver, id));
+    let outcomes: Vec<Outcome> = futures::stream::iter(checks)
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    let now_iso = dbackup_core::time::iso8601(u64::try_from(now).unwrap_or(0));
+    let mut transitions = Vec::new();
+    let mut notices = Vec::new();
+    for o in outcomes {
+        match record(db, &o.id, o.ok, o.latency_ms, o.error.as_deref(), &now_iso) {
+            Ok(Some(t)) => {
+                if t.went_offline || t.came_back {
+                    eprintln!(
+                        "dbackup runner: adapter {} is {}{}",
+                        o.id,
+                        t.status.as_str(),
+                        o.error
+                            .as_deref()
+                            .map(|e| format!(": {e}"))
+                            .unwrap_or_default()
+                    );
+                }
+                notices.push((o.id.clone(), t, o.error.clone()));
+                transitions.push((o.id, t));
+            }
+            Ok(None) => {}
+            Err(e) => eprintln!("dbackup runner: recording the health of {}: {e}", o.id),
+        }
+    }
+    if let Err(e) = notify(db, sealer, deliver, &notices, now).await {
+        eprintln!("dbackup runner: health notifications: {e}");
+    }
+    let cutoff = dbackup_core::time::iso8601(u64::try_from(now - RETENTION_SECS).unwrap_or(0));
+    prune(db, &cutoff)?;
+    Ok(transitions)
+}
+
+/// Sends the system-event notification of each transition that warrants one to the channels
+/// of the `systemNotificationChannels` setting; the time of the notice goes into the adapter's
+/// metadata (`lastHealthNotice`, unix seconds) for the reminder cooldown.
+async fn notify(
+    db: &dyn Db,
+    sealer: &SecretBox,
+    deliver: &impl Deliver,
+    notices: &[(String, Transition, Option<String>)],
+    now: i64,
+) -> Result<(), ApiError> {
+    let channels = system_channels(db)?;
+    if channels.is_empty() {
+        return Ok(());
+    }
+    let reminder = reminder_secs(db)?;
+    for (id, t, error) in notices {
+        let Ok(adapter) = store::load(db, sealer, id) else {
+            continue;
+        };
+        let last = adapter
+            .metadata
+            .get("lastHealthNotice")
+            .and_then(Value::as_i64);
+        if !should_notify(t, last, now, reminder) {
+            continue;
+        }
+        let msg = transition_notification(&adapter.name, t, error.as_deref());
+        for channel_id in &channels {
+            let sent = match store::load(db, sealer, channel_id) {
+                Ok(channel) => match render_notification(&channel, &msg) {
+                    Ok(out) => deliver.deliver(out).await,
+                    Err(e) => Err(e.message),
+                },
+                Err(e) => Err(e.message),
+            };
+            if let Err(e) = sent {
+                eprintln!("dbackup runner: health notification to {channel_id}: {e}");
+            }
+        }
+        let mut patch = Map::new();
+        patch.insert("lastHealthNotice".into(), json!(now));
+        store::merge_metadata(db, id, &patch)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use HealthStatus::*;
+
+    #[test]
+    fn a_round_tests_records_notifies_once_offline_and_shows_the_history() {
+        use crate::probe::tests::Outbox;
+        use dbackup_core::native_sqlite::TestDb;
+        use dbackup_core::worker::fake::{block_on, FakeWorker};
+
+        let db = TestDb::migrated();
+        let sealer = SecretBox::from_hex_key(&"33".repeat(32)).unwrap();
+        let insert = |id: &str, adapter_id: &str, config: Value| {
+            let t = crate::registry::find(adapter_id).unwrap();
+            let config = crate::validate::validate(t, &config).unwrap();
+            store::insert(&db, &sealer, id, id, t, &config).unwrap();
+        };
+        insert(
+            "pg",
+            "postgres",
+            json!({"host": "db", "port": 5432, "user": "u", "password": "p"}),
+        );
+        insert("disk", "local", json!({"path": "/srv/b"}));
+        insert(
+            "hook",
+            "webhook",
+            json!({"url": "https://hooks.example.com/x"}),
+        );
+        db.exec(
+            r#"INSERT INTO "SystemSetting" ("key", "value") VALUES ('systemNotificationChannels', '["hook"]')"#,
+        );
+        let w = FakeWorker::new();
+        w.answer(
+            "/v1/probe",
+            400,
+            json!({"error": "connection failed", "details": "Connection refused"}),
+        );
+        w.answer(
+            "/v1/storage/probe",
+            200,
+            json!({"ok": true, "latencyMs": 3}),
+        );
+        let outbox = Outbox::default();
+        let start = 1_800_000_000;
+        for round in 0..3 {
+            block_on(run_round(&db, &sealer, &w, &outbox, start + round * 3600)).unwrap();
+        }
+        // Claimed already: a second round in the same interval does nothing.
+        assert!(block_on(run_round(&db, &sealer, &w, &outbox, start + 7201))
+            .unwrap()
+            .is_empty());
+        assert_eq!(w.requests_to("/v1/probe").len(), 3);
+        assert_eq!(
+            outbox.sent.borrow().len(),
+            1,
+            "one notice when it went OFFLINE"
+        );
+        let h = history(&db, "pg", "", "9999").unwrap();
+        assert_eq!(h.status.as_deref(), Some("OFFLINE"));
+        assert_eq!(h.consecutive_failures, Some(3));
+        assert_eq!(h.entries.len(), 3);
+        assert_eq!(
+            h.entries[0].error.as_deref(),
+            Some("connection failed: Connection refused")
+        );
+        let disk = history(&db, "disk", "", "9999").unwrap();
+        assert_eq!(disk.status.as_deref(), Some("ONLINE"));
+        assert_eq!(disk.entries[0].latency_ms, Some(3));
+        assert!(history(&db, "hook", "", "9999").unwrap().entries.is_empty());
+        assert_eq!(history(&db, "nope", "", "9999").unwrap_err().status, 404);
+    }
 
     #[test]
     fn online_degraded_offline_online() {

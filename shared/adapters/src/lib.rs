@@ -1,16 +1,22 @@
-//! dbackup's adapter logic, shared by the `adapters` and `runner` components (and the vault's crate) and tested
-//! natively: the registry of sources, destinations and notification channels
+//! dbackup's adapter logic, shared by the `adapters` and `runner` components (and the vault's
+//! crate) and tested natively: the registry of sources, destinations and notification channels
 //! ([`registry`]), config validation ([`validate`]), secret fields sealed at rest, masked in
-//! answers and merged on update ([`secrets`]), `AdapterConfig` rows ([`store`]), what the worker
-//! receives ([`worker_source`], [`worker_storage`]), notification payloads
-//! ([`render_notification`]), backup-key fingerprints and health transitions.
+//! answers and merged on update ([`secrets`]), `AdapterConfig` rows ([`store`]), the adapter
+//! API's create/change/delete rules ([`manage`]), what the worker receives ([`worker_source`],
+//! [`worker_storage`]), notification payloads ([`render_notification`]), the adapter test
+//! ([`probe`]) and health checks ([`health`]), backup-key fingerprints.
 //!
-//! No I/O besides the [`dbackup_core::db::Db`] passed in: components make the HTTP calls.
+//! I/O only through what callers pass in: a [`dbackup_core::db::Db`], a
+//! [`dbackup_core::worker::Worker`] and a [`notify::Deliver`].
+
+#![forbid(unsafe_code)]
 
 pub mod api;
 pub mod fingerprint;
 pub mod health;
+pub mod manage;
 pub mod notify;
+pub mod probe;
 pub mod registry;
 pub mod secrets;
 pub mod store;

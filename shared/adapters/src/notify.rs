@@ -475,6 +475,24 @@ pub fn test_message() -> Notification {
 )]
 pub trait Deliver {
     async fn deliver(&self, out: OutboundMessage) -> Result<(), String>;
+
+    /// Delivers and says what the channel answered (a connection test shows it). Implementations
+    /// that know more than "sent" override it; `deliver` should then be `send` without the
+    /// answer, so both report failures in the same words.
+    async fn send(&self, out: OutboundMessage) -> Result<Delivered, String> {
+        self.deliver(out).await.map(|()| Delivered::Sent)
+    }
+}
+
+/// What a channel answered to a delivered notification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivered {
+    /// A chat service or webhook took it with this 2xx status.
+    Http(u16),
+    /// The worker sent the e-mail, with its own account of it (`sent to 2 recipient(s)`).
+    Email(Option<String>),
+    /// Sent, with nothing more known.
+    Sent,
 }
 
 #[cfg(test)]

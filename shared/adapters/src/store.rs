@@ -357,3 +357,17 @@ pub fn delete(db: &dyn Db, id: &str) -> Result<(), ApiError> {
 pub fn adapter_not_found() -> ApiError {
     ApiError::new(404, "adapter not found")
 }
+
+/// The kind of adapter `id` (404 if absent), read without decrypting anything: what decides
+/// the permission a route on it needs.
+pub fn kind_of(db: &dyn Db, id: &str) -> Result<Kind, ApiError> {
+    let rows = db.execute(
+        r#"SELECT "type" FROM "AdapterConfig" WHERE "id" = ?"#,
+        &[id.into()],
+    )?;
+    let t = rows
+        .scalar()
+        .and_then(DbValue::as_str)
+        .ok_or_else(adapter_not_found)?;
+    Kind::parse(t).ok_or_else(|| ApiError::internal(format!("adapter {id} has type {t}")))
+}

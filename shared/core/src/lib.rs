@@ -8,6 +8,7 @@ pub mod migrations;
 #[cfg(any(test, feature = "native-sqlite"))]
 pub mod native_sqlite;
 pub mod net;
+pub mod query;
 pub mod sealed;
 pub mod time;
 pub mod worker;

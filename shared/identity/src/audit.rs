@@ -4,6 +4,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use dbackup_core::db::{Db, Value};
+use dbackup_core::query::percent_decode;
 use serde::Serialize;
 use serde_json::Value as Json;
 
@@ -168,35 +169,6 @@ pub struct AuditQuery {
     pub cursor: Option<String>,
     /// 1–200, default 50.
     pub limit: Option<i64>,
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b == b'+' {
-            out.push(b' ');
-            i += 1;
-            continue;
-        }
-        if b == b'%' {
-            let hex = bytes
-                .get(i + 1..i + 3)
-                .filter(|h| h.iter().all(u8::is_ascii_hexdigit));
-            if let Some(v) =
-                hex.and_then(|h| u8::from_str_radix(&String::from_utf8_lossy(h), 16).ok())
-            {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn parse_bound(field: &str, value: &str, end_of_day: bool) -> Result<Timestamp> {

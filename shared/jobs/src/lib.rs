@@ -25,6 +25,8 @@ pub mod worker_request;
 #[cfg(test)]
 pub(crate) mod testutil;
 
+pub use dbackup_core::query::query_param;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 
 /// An error as an execution's logs show it: the message, with its details when it has some.
@@ -71,55 +73,4 @@ pub fn random_key_hex() -> Result<String, dbackup_core::ApiError> {
     getrandom::fill(&mut b)
         .map_err(|e| dbackup_core::ApiError::internal(format!("random: {e}")))?;
     Ok(hex::encode(b))
-}
-
-/// The value of `name` in a query string (`a=1&b=x%20y`), percent-decoded; `+` is a space.
-pub fn query_param(query: &str, name: &str) -> Option<String> {
-    query.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (percent_decode(k) == name).then(|| percent_decode(v))
-    })
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match std::str::from_utf8(&bytes[i + 1..i + 3])
-                    .ok()
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                {
-                    Some(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-#[cfg(test)]
-mod query_tests {
-    use super::query_param;
-
-    #[test]
-    fn decodes_query_parameters() {
-        let q = "jobId=a%2Fb&status=Running&x&name=a+b&bad=%zz&end=%4";
-        assert_eq!(query_param(q, "jobId").as_deref(), Some("a/b"));
-        assert_eq!(query_param(q, "status").as_deref(), Some("Running"));
-        assert_eq!(query_param(q, "x").as_deref(), Some(""));
-        assert_eq!(query_param(q, "name").as_deref(), Some("a b"));
-        assert_eq!(query_param(q, "bad").as_deref(), Some("%zz"));
-        assert_eq!(query_param(q, "end").as_deref(), Some("%4"));
-        assert_eq!(query_param(q, "nope"), None);
-    }
 }

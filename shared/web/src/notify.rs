@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use dbackup_adapters_core::notify::{Deliver, OutboundMessage};
+use dbackup_adapters_core::notify::{Deliver, Delivered, OutboundMessage};
+use dbackup_adapters_core::probe::refusal_text;
 use dbackup_core::worker::Worker;
 use serde_json::Value;
 use spin_sdk::http::{Method, Request, Response};
@@ -20,13 +21,17 @@ pub struct SpinNotifier;
 
 impl Deliver for SpinNotifier {
     async fn deliver(&self, out: OutboundMessage) -> Result<(), String> {
-        crate::deadline::within(SEND_TIMEOUT, deliver(out))
+        self.send(out).await.map(|_| ())
+    }
+
+    async fn send(&self, out: OutboundMessage) -> Result<Delivered, String> {
+        crate::deadline::within(SEND_TIMEOUT, send(out))
             .await
             .unwrap_or_else(|| Err(format!("no answer within {} s", SEND_TIMEOUT.as_secs())))
     }
 }
 
-async fn deliver(out: OutboundMessage) -> Result<(), String> {
+async fn send(out: OutboundMessage) -> Result<Delivered, String> {
     match out {
         OutboundMessage::Email { request } => {
             let (status, body) = SpinWorker
@@ -36,13 +41,16 @@ async fn deliver(out: OutboundMessage) -> Result<(), String> {
                     Some(d) => format!("{}: {d}", e.message),
                     None => e.message.clone(),
                 })?;
-            if status < 300 && body.get("ok").and_then(Value::as_bool) != Some(false) {
-                Ok(())
-            } else {
-                Err(format!(
-                    "{status} {}",
-                    body.get("message").or(body.get("error")).unwrap_or(&body)
-                ))
+            let said = body
+                .get("message")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            match status {
+                200..=299 if body.get("ok").and_then(Value::as_bool) != Some(false) => {
+                    Ok(Delivered::Email(said))
+                }
+                200..=299 => Err(said.unwrap_or_else(|| "sending failed".to_owned())),
+                _ => Err(refusal_text(status, &body)),
             }
         }
         OutboundMessage::Http {
@@ -68,9 +76,9 @@ async fn deliver(out: OutboundMessage) -> Result<(), String> {
                 .map_err(|e| format!("request failed: {e}"))?;
             let status = *resp.status();
             if (200..300).contains(&status) {
-                Ok(())
+                Ok(Delivered::Http(status))
             } else {
-                Err(format!("the channel answered {status}"))
+                Err(format!("the service answered HTTP {status}"))
             }
         }
     }
