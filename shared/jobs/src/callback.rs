@@ -43,8 +43,14 @@ pub fn receive(
         .map_err(|e| ApiError::internal(format!("callback key: {e}")))?;
     let key =
         hex::decode(&key_hex).map_err(|e| ApiError::internal(format!("callback key: {e}")))?;
-    signature::verify(&key, signed.timestamp, signed.signature, body, now.timestamp())
-        .map_err(|why| unauthorized().with_cause(format!("execution {id}: {why}")))?;
+    signature::verify(
+        &key,
+        signed.timestamp,
+        signed.signature,
+        body,
+        now.timestamp(),
+    )
+    .map_err(|why| unauthorized().with_cause(format!("execution {id}: {why}")))?;
     let event: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("invalid event: {e}")))?;
     match execution::apply_event(db, id, &event, &crate::iso(now))? {

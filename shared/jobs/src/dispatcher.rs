@@ -164,7 +164,10 @@ pub async fn read_sidecar(worker: &impl Worker, storage: &Value, name: &str) -> 
     let Ok(bytes) = serde_json::to_vec(&body) else {
         return Value::Null;
     };
-    match worker.send(Method::Post, "/v1/storage/get", Some(bytes)).await {
+    match worker
+        .send(Method::Post, "/v1/storage/get", Some(bytes))
+        .await
+    {
         Ok(answer) if answer.status == 200 => {
             serde_json::from_slice(&answer.body).unwrap_or(Value::Null)
         }

@@ -8,6 +8,8 @@
 use chrono::{DateTime, Utc};
 use dbackup_core::db::{Db, Value as SqlValue};
 use dbackup_core::ApiError;
+use dbackup_protocol::events::{Event, EventBody, ResultEvent};
+use dbackup_protocol::tasks::TaskInfo;
 use serde_json::{json, Map, Value};
 
 use crate::schedule;
@@ -589,12 +591,13 @@ pub fn touch(db: &dyn Db, id: &str, now: &str) -> Result<(), ApiError> {
 }
 
 /// Applies a finished worker task (`GET /v1/tasks/{id}`) as its result event, for when the
-/// result event itself was lost (the worker gave up delivering it).
+/// result event itself was lost (the worker gave up delivering it). The event is the one the
+/// worker would have sent ([`ResultEvent::from_task`], the worker's own mapping), with the next
+/// `seq`, and goes through [`apply_event`] like every delivered event.
 pub fn apply_task_result(
     db: &dyn Db,
     id: &str,
-    task_id: &str,
-    task: &Value,
+    task: &TaskInfo,
     now: &str,
 ) -> Result<EventOutcome, ApiError> {
     let last = sql::query(
@@ -605,26 +608,15 @@ pub fn apply_task_result(
     .first()
     .and_then(|r| r.int("lastSeq"))
     .unwrap_or(0);
-    let r = task.get("result").cloned().unwrap_or(Value::Null);
-    let size = r
-        .get("size")
-        .filter(|v| !v.is_null())
-        .or_else(|| r.get("bytesRestored"))
-        .cloned()
-        .unwrap_or(Value::Null);
-    let event = json!({
-        "seq": last + 1,
-        "taskId": task_id,
-        "type": "result",
-        "at": now,
-        "status": task.get("status").cloned().unwrap_or(json!("failed")),
-        "size": size,
-        "sha256": r.get("sha256").cloned().unwrap_or(Value::Null),
-        "objectName": r.get("objectName").cloned().unwrap_or(Value::Null),
-        "destinations": r.get("destinations").cloned().unwrap_or(Value::Null),
-        "error": task.get("error").cloned().unwrap_or(Value::Null),
-        "result": r,
-    });
+    let event = Event {
+        task_id: task.id.clone(),
+        execution_id: task.execution_id.clone(),
+        seq: u64::try_from(last).unwrap_or(0) + 1,
+        at: now.to_owned(),
+        body: EventBody::Result(Box::new(ResultEvent::from_task(task))),
+    };
+    let event = serde_json::to_value(&event)
+        .map_err(|e| ApiError::internal(format!("encoding the task's result event: {e}")))?;
     apply_event(db, id, &event, now)
 }
 

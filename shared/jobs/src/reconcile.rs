@@ -8,7 +8,8 @@ use dbackup_core::db::Db;
 use dbackup_core::worker::Worker;
 use dbackup_core::ApiError;
 use dbackup_identity::settings;
-use serde_json::{json, Value};
+use dbackup_protocol::tasks::{Status, TaskInfo};
+use serde_json::json;
 
 use crate::{execution, iso};
 
@@ -74,14 +75,20 @@ pub async fn reconcile(
             )?;
             continue;
         }
-        let task_status = body
-            .get("status")
-            .and_then(Value::as_str)
-            .unwrap_or("running");
-        if status == 200 && task_status != "running" {
-            execution::apply_task_result(db, &id, &task, &body, &iso(now))?;
-        } else if status == 200 {
+        if status != 200 {
+            continue;
+        }
+        let info = match serde_json::from_value::<TaskInfo>(body) {
+            Ok(info) => info,
+            Err(e) => {
+                eprintln!("dbackup runner: task {task} of execution {id}: invalid answer: {e}");
+                continue;
+            }
+        };
+        if info.status == Status::Running {
             execution::touch(db, &id, &iso(now))?;
+        } else {
+            execution::apply_task_result(db, &id, &info, &iso(now))?;
         }
     }
     Ok(())

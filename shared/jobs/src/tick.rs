@@ -29,7 +29,11 @@ fn log_err(step: &str, r: Result<(), ApiError>) {
 }
 
 /// One tick's jobs part at `now`: schedule, watchdog, reconcile, dispatch, post-process.
-pub async fn run<W: Worker, N: Deliver>(db: &dyn Db, cx: &TickContext<'_, W, N>, now: DateTime<Utc>) {
+pub async fn run<W: Worker, N: Deliver>(
+    db: &dyn Db,
+    cx: &TickContext<'_, W, N>,
+    now: DateTime<Utc>,
+) {
     log_err("schedule", schedule(db, now));
     log_err("watchdog", reconcile::watchdog(db, cx.worker, now).await);
     log_err("reconcile", reconcile::reconcile(db, cx.worker, now).await);
@@ -72,3 +76,6 @@ pub fn record_heartbeat(db: &dyn Db, now: &str) -> Result<(), ApiError> {
     )?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

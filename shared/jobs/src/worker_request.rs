@@ -3,8 +3,8 @@
 //! from the adapters crate, keys from the vault. Pure, so the shapes are unit-tested.
 
 use chrono::{DateTime, Utc};
-use serde_json::{json, Map, Value};
 use dbackup_protocol::PgMajor;
+use serde_json::{json, Map, Value};
 
 use crate::job::StoredJob;
 

@@ -1,0 +1,520 @@
+//! The runner's services (dispatch, reconcile, watchdog, post-processing, event callbacks)
+//! against a migrated native database and a scripted worker.
+
+use std::cell::RefCell;
+
+use chrono::{DateTime, Duration, Utc};
+use dbackup_adapters_core::notify::{Deliver, OutboundMessage};
+use dbackup_adapters_core::registry;
+use dbackup_core::sealed;
+use dbackup_core::worker::fake::{block_on, FakeWorker};
+use dbackup_core::worker::WorkerAnswer;
+use dbackup_identity::secretbox::SecretBox;
+use dbackup_protocol::events::{Event, EventBody, ResultEvent};
+use dbackup_protocol::tasks::{
+    BackupResult, DestinationReport, Stage, Status, TaskInfo, TaskKind, TaskResult,
+};
+use serde_json::{json, Value};
+
+use crate::testutil::{TestDb, NOW};
+use crate::{callback, dispatcher, execution, iso, job, post_process, reconcile, signature};
+
+const APP_URL: &str = "http://app.internal:3000";
+
+fn sealer() -> SecretBox {
+    SecretBox::from_hex_key(&"11".repeat(32)).unwrap()
+}
+
+fn adapter(db: &TestDb, id: &str, type_id: &str, config: Value) {
+    let Value::Object(config) = config else {
+        panic!("config must be an object")
+    };
+    let t = registry::find(type_id).unwrap();
+    dbackup_adapters_core::store::insert(db, &sealer(), id, id, t, &config).unwrap();
+}
+
+/// A database with a PostgreSQL source `src`, a local destination `dst1`, a Discord channel
+/// `note` and the job `j1` ("nightly", keep 1 on `dst1`, notifications on every outcome).
+fn runner_db() -> TestDb {
+    let db = TestDb::migrated();
+    adapter(
+        &db,
+        "src",
+        "postgres",
+        json!({"host": "db.internal", "port": 5432, "user": "app", "database": "shop"}),
+    );
+    adapter(&db, "dst1", "local", json!({"path": "/backups/one"}));
+    adapter(
+        &db,
+        "note",
+        "discord",
+        json!({"webhookUrl": "https://discord.com/api/webhooks/1/tok"}),
+    );
+    let spec = job::parse_input(
+        json!({
+            "name": "nightly", "schedule": "0 3 * * *", "sourceId": "src",
+            "destinations": [{"destinationId": "dst1",
+                              "retention": {"mode": "SIMPLE", "simple": {"keepCount": 1}}}],
+            "compression": "GZIP", "notificationIds": ["note"], "databases": ["shop"]
+        }),
+        "UTC",
+    )
+    .unwrap();
+    job::insert(&db, "j1", &spec, NOW).unwrap();
+    db
+}
+
+fn view(db: &TestDb, id: &str) -> Value {
+    serde_json::to_value(execution::get_view(db, id).unwrap().unwrap()).unwrap()
+}
+
+fn messages(v: &Value) -> Vec<String> {
+    v["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["message"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn utc(s: &str) -> DateTime<Utc> {
+    crate::parse_iso(s).unwrap()
+}
+
+/// A Running execution `id` of job `j1` with worker task `task`, last heard of at [`NOW`].
+fn running(db: &TestDb, id: &str, task: &str) {
+    execution::enqueue_backup(db, id, "j1", "Manual", None, NOW).unwrap();
+    execution::claim_next(db, 5, "sealed", NOW)
+        .unwrap()
+        .unwrap();
+    execution::set_task(db, id, task, NOW).unwrap();
+}
+
+#[test]
+fn a_queued_backup_is_posted_to_the_worker_and_its_task_recorded() {
+    let db = runner_db();
+    execution::enqueue_backup(&db, "e1", "j1", "Manual", None, NOW).unwrap();
+    let worker = FakeWorker::new();
+    worker.answer("/v1/backups", 202, json!({"taskId": "t1"}));
+    block_on(dispatcher::dispatch_queued(
+        &db,
+        &worker,
+        &sealer(),
+        APP_URL,
+    ))
+    .unwrap();
+
+    let sent = worker.requests_to("/v1/backups");
+    assert_eq!(sent.len(), 1);
+    let body = &sent[0].body;
+    assert_eq!(body["executionId"], "e1");
+    assert_eq!(body["source"]["engine"], "postgresql");
+    assert_eq!(body["source"]["host"], "db.internal");
+    assert_eq!(
+        body["destinations"],
+        json!([{"id": "dst1", "storage": {"kind": "local", "path": "/backups/one"}}])
+    );
+    assert_eq!(body["meta"]["trigger"], "Manual");
+    assert_eq!(
+        body["callback"]["url"],
+        "http://app.internal:3000/api/internal/executions/e1/events"
+    );
+    // The signing key sent is the one sealed on the row (the events callback opens it).
+    let sealed_key = execution::callback_key(&db, "e1")
+        .unwrap()
+        .flatten()
+        .unwrap();
+    let opened = sealer()
+        .decrypt(&sealed_key, &sealed::execution_callback_key())
+        .unwrap();
+    assert_eq!(
+        body["callback"]["signingKeyHex"],
+        json!(String::from_utf8(opened).unwrap())
+    );
+    let v = view(&db, "e1");
+    assert_eq!(v["status"], "Running");
+    assert!(messages(&v).contains(&"Started on the worker (task t1)".to_owned()));
+    assert_eq!(
+        db.text(r#"SELECT "taskId" FROM "Execution" WHERE "id" = 'e1'"#)
+            .as_deref(),
+        Some("t1")
+    );
+}
+
+#[test]
+fn a_backup_the_worker_refuses_or_cannot_take_fails_with_the_reason() {
+    let db = runner_db();
+    execution::enqueue_backup(&db, "e1", "j1", "Manual", None, NOW).unwrap();
+    let worker = FakeWorker::new();
+    worker.answer(
+        "/v1/backups",
+        400,
+        json!({"error": "invalid request", "details": "source.host: required"}),
+    );
+    block_on(dispatcher::dispatch_queued(
+        &db,
+        &worker,
+        &sealer(),
+        APP_URL,
+    ))
+    .unwrap();
+    let v = view(&db, "e1");
+    assert_eq!(v["status"], "Failed");
+    assert_eq!(
+        v["error"],
+        r#"the worker refused the backup (400 invalid request): "source.host: required""#
+    );
+
+    // No worker at all: the execution fails rather than waiting for the watchdog.
+    execution::enqueue_backup(&db, "e2", "j1", "Manual", None, NOW).unwrap();
+    block_on(dispatcher::dispatch_queued(
+        &db,
+        &FakeWorker::new(),
+        &sealer(),
+        APP_URL,
+    ))
+    .unwrap();
+    assert_eq!(view(&db, "e2")["error"], "worker unreachable");
+}
+
+#[test]
+fn dispatch_respects_the_concurrency_cap() {
+    let db = runner_db();
+    db.exec(
+        r#"INSERT INTO "SystemSetting" ("key", "value") VALUES ('maxConcurrentJobs', '1')
+           ON CONFLICT("key") DO UPDATE SET "value" = excluded."value""#,
+    );
+    for id in ["e1", "e2"] {
+        execution::enqueue_backup(&db, id, "j1", "Manual", None, NOW).unwrap();
+    }
+    let worker = FakeWorker::new();
+    worker.answer("/v1/backups", 202, json!({"taskId": "t1"}));
+    block_on(dispatcher::dispatch_queued(
+        &db,
+        &worker,
+        &sealer(),
+        APP_URL,
+    ))
+    .unwrap();
+    assert_eq!(worker.requests_to("/v1/backups").len(), 1);
+    assert_eq!(view(&db, "e2")["status"], "Pending");
+}
+
+fn finished_task(id: &str, execution_id: &str) -> TaskInfo {
+    TaskInfo {
+        id: id.into(),
+        kind: TaskKind::Backup,
+        execution_id: Some(execution_id.into()),
+        status: Status::Succeeded,
+        stage: Stage::Done,
+        bytes_in: 100,
+        bytes_out: 40,
+        error: None,
+        result: Some(TaskResult::Backup(BackupResult {
+            object_name: "nightly/x.dump.gz".into(),
+            meta_name: "nightly/x.dump.gz.meta.json".into(),
+            path: Some("/backups/one/nightly/x.dump.gz".into()),
+            size: 40,
+            dump_size: 100,
+            sha256: "ab".repeat(32),
+            engine_tool_version: Some("pg_dump (PostgreSQL) 16.4".into()),
+            server_version: Some("16.4".into()),
+            destinations: vec![DestinationReport::stored(
+                "dst1",
+                Some("/backups/one/nightly/x.dump.gz".into()),
+            )],
+            warning: None,
+        })),
+    }
+}
+
+/// A lost result event: the reconcile path applies the task the worker reports, and records
+/// what the event path records — `path` and `engineVersion` included.
+#[test]
+fn reconcile_applies_a_lost_result_as_the_event_would() {
+    let db = runner_db();
+    running(&db, "e1", "t1");
+    running(&db, "e2", "t2");
+    let worker = FakeWorker::new();
+    worker.answer(
+        "/v1/tasks/t1",
+        200,
+        serde_json::to_value(finished_task("t1", "e1")).unwrap(),
+    );
+    block_on(reconcile::reconcile(
+        &db,
+        &worker,
+        utc("2026-01-01T00:10:00.000Z"),
+    ))
+    .unwrap();
+    // e2's task is not scripted: the worker is unreachable for it, nothing changes.
+    assert_eq!(view(&db, "e2")["status"], "Running");
+
+    // The event path: the result event the worker sends for the same task.
+    let event = Event {
+        task_id: "t2".into(),
+        execution_id: Some("e2".into()),
+        seq: 1,
+        at: "2026-01-01T00:10:00.000Z".into(),
+        body: EventBody::Result(Box::new(ResultEvent::from_task(&finished_task("t2", "e2")))),
+    };
+    execution::apply_event(
+        &db,
+        "e2",
+        &serde_json::to_value(&event).unwrap(),
+        "2026-01-01T00:10:00.000Z",
+    )
+    .unwrap();
+
+    let (reconciled, delivered) = (view(&db, "e1"), view(&db, "e2"));
+    assert_eq!(reconciled["status"], "Success");
+    assert_eq!(reconciled["path"], "nightly/x.dump.gz");
+    assert_eq!(reconciled["result"]["engineVersion"], "16.4");
+    assert_eq!(
+        reconciled["result"]["path"],
+        "/backups/one/nightly/x.dump.gz"
+    );
+    for key in ["status", "size", "path", "result", "progress", "endedAt"] {
+        assert_eq!(reconciled[key], delivered[key], "{key}");
+    }
+}
+
+#[test]
+fn reconcile_fails_a_task_the_worker_forgot_and_keeps_a_running_one_alive() {
+    let db = runner_db();
+    running(&db, "e1", "t1");
+    running(&db, "e2", "t2");
+    let worker = FakeWorker::new();
+    worker.answer("/v1/tasks/t1", 404, json!({"error": "not found"}));
+    let mut task = finished_task("t2", "e2");
+    task.status = Status::Running;
+    task.result = None;
+    worker.answer("/v1/tasks/t2", 200, serde_json::to_value(task).unwrap());
+    let now = utc("2026-01-01T00:10:00.000Z");
+    block_on(reconcile::reconcile(&db, &worker, now)).unwrap();
+    let v = view(&db, "e1");
+    assert_eq!(v["status"], "Failed");
+    assert_eq!(
+        v["error"],
+        "the worker no longer knows this task (it was restarted or crashed)"
+    );
+    assert_eq!(view(&db, "e2")["status"], "Running");
+    assert_eq!(
+        db.text(r#"SELECT "heartbeatAt" FROM "Execution" WHERE "id" = 'e2'"#),
+        Some(iso(now))
+    );
+}
+
+#[test]
+fn the_watchdog_fails_a_silent_execution_and_cancels_its_task() {
+    let db = runner_db();
+    running(&db, "e1", "t1");
+    let worker = FakeWorker::new();
+    worker.answer("/v1/tasks/t1/cancel", 202, json!({}));
+    // Quiet for 5 minutes: not yet (the default stall timeout is 10).
+    block_on(reconcile::watchdog(
+        &db,
+        &worker,
+        utc("2026-01-01T00:05:00.000Z"),
+    ))
+    .unwrap();
+    assert_eq!(view(&db, "e1")["status"], "Running");
+    block_on(reconcile::watchdog(
+        &db,
+        &worker,
+        utc("2026-01-01T00:11:00.000Z"),
+    ))
+    .unwrap();
+    assert_eq!(view(&db, "e1")["status"], "Failed");
+    assert_eq!(worker.requests_to("/v1/tasks/t1/cancel").len(), 1);
+}
+
+/// Records the notifications it is asked to deliver.
+#[derive(Default)]
+struct Outbox(RefCell<Vec<OutboundMessage>>);
+
+impl Deliver for Outbox {
+    async fn deliver(&self, out: OutboundMessage) -> Result<(), String> {
+        self.0.borrow_mut().push(out);
+        Ok(())
+    }
+}
+
+/// A storage with three backups of `nightly` (and their sidecars) of three days.
+fn storage_with_three_backups(worker: &FakeWorker) {
+    let names = [
+        "nightly/a.dump.gz",
+        "nightly/b.dump.gz",
+        "nightly/c.dump.gz",
+    ];
+    let objects: Vec<Value> = names
+        .iter()
+        .flat_map(|n| {
+            [
+                json!({"name": n}),
+                json!({"name": format!("{n}.meta.json")}),
+            ]
+        })
+        .collect();
+    worker.answer("/v1/storage/list", 200, json!({"objects": objects}));
+    worker.respond("/v1/storage/get", |body| {
+        let day = match body["name"].as_str().unwrap_or_default() {
+            "nightly/a.dump.gz.meta.json" => "01",
+            "nightly/b.dump.gz.meta.json" => "02",
+            "nightly/c.dump.gz.meta.json" => "03",
+            _ => {
+                return WorkerAnswer {
+                    status: 404,
+                    body: br#"{"error":"not found"}"#.to_vec(),
+                }
+            }
+        };
+        WorkerAnswer {
+            status: 200,
+            body: json!({"createdAt": format!("2026-01-{day}T03:00:00.000Z")})
+                .to_string()
+                .into_bytes(),
+        }
+    });
+    worker.answer("/v1/storage/delete", 204, Value::Null);
+}
+
+#[test]
+fn post_processing_applies_retention_and_notifies_once() {
+    let db = runner_db();
+    running(&db, "e1", "t1");
+    let ended = iso(Utc::now() - Duration::minutes(1));
+    let result = json!({"seq": 1, "taskId": "t1", "type": "result", "at": ended,
+        "status": "succeeded", "size": 40, "objectName": "nightly/c.dump.gz",
+        "destinations": [{"id": "dst1", "ok": true}]});
+    execution::apply_event(&db, "e1", &result, &ended).unwrap();
+    let worker = FakeWorker::new();
+    storage_with_three_backups(&worker);
+    let outbox = Outbox::default();
+
+    block_on(post_process::run(&db, &worker, &outbox, &sealer())).unwrap();
+
+    let deleted: Vec<Value> = worker
+        .requests_to("/v1/storage/delete")
+        .into_iter()
+        .map(|r| r.body["name"].clone())
+        .collect();
+    assert_eq!(
+        deleted,
+        [
+            "nightly/b.dump.gz",
+            "nightly/b.dump.gz.meta.json",
+            "nightly/a.dump.gz",
+            "nightly/a.dump.gz.meta.json"
+        ]
+    );
+    assert_eq!(
+        worker.requests_to("/v1/storage/list")[0].body["prefix"],
+        "nightly/"
+    );
+    let logs = messages(&view(&db, "e1"));
+    assert!(
+        logs.iter()
+            .any(|m| m.starts_with("dst1: 3 backups, 1 kept, 2 deleted")),
+        "{logs:?}"
+    );
+    assert!(
+        logs.contains(&"notification sent to note".to_owned()),
+        "{logs:?}"
+    );
+    let sent = outbox.0.borrow();
+    assert_eq!(sent.len(), 1);
+    let OutboundMessage::Http { url, body, .. } = &sent[0] else {
+        panic!("discord is an HTTP channel")
+    };
+    assert_eq!(url, "https://discord.com/api/webhooks/1/tok");
+    assert!(
+        body.contains("Backup of job 'nightly' finished: Success"),
+        "{body}"
+    );
+    drop(sent);
+
+    // Done once: a second run finds nothing to post-process.
+    block_on(post_process::run(&db, &worker, &outbox, &sealer())).unwrap();
+    assert_eq!(outbox.0.borrow().len(), 1);
+    assert_eq!(worker.requests_to("/v1/storage/list").len(), 1);
+    assert!(db
+        .text(r#"SELECT "postProcessedAt" FROM "Execution" WHERE "id" = 'e1'"#)
+        .is_some());
+}
+
+#[test]
+fn a_failed_backup_is_notified_without_retention() {
+    let db = runner_db();
+    running(&db, "e1", "t1");
+    let ended = iso(Utc::now());
+    execution::finish(&db, "e1", "Failed", "pg_dump: connection refused", &ended).unwrap();
+    let worker = FakeWorker::new();
+    let outbox = Outbox::default();
+    block_on(post_process::run(&db, &worker, &outbox, &sealer())).unwrap();
+    assert!(worker.requests().is_empty());
+    let sent = outbox.0.borrow();
+    let OutboundMessage::Http { body, .. } = &sent[0] else {
+        panic!("discord is an HTTP channel")
+    };
+    assert!(body.contains("pg_dump: connection refused"), "{body}");
+}
+
+#[test]
+fn a_signed_event_is_applied_and_a_forged_one_refused() {
+    let db = runner_db();
+    execution::enqueue_backup(&db, "e1", "j1", "Manual", None, NOW).unwrap();
+    let worker = FakeWorker::new();
+    worker.answer("/v1/backups", 202, json!({"taskId": "t1"}));
+    block_on(dispatcher::dispatch_queued(
+        &db,
+        &worker,
+        &sealer(),
+        APP_URL,
+    ))
+    .unwrap();
+    let key_hex = worker.requests_to("/v1/backups")[0].body["callback"]["signingKeyHex"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let key = hex::decode(key_hex).unwrap();
+    let now = Utc::now();
+    let timestamp = now.timestamp().to_string();
+    let body = json!({"seq": 1, "taskId": "t1", "type": "stage", "stage": "dumping",
+                      "at": iso(now)})
+    .to_string();
+    let good = signature::sign(&key, &timestamp, body.as_bytes());
+    let forged = signature::sign(b"another key", &timestamp, body.as_bytes());
+    let receive = |sig: &str| {
+        let signed = callback::Signed {
+            timestamp: Some(timestamp.as_str()),
+            signature: Some(sig),
+        };
+        callback::receive(&db, &sealer(), "e1", signed, body.as_bytes(), now)
+    };
+    assert_eq!(receive(&forged).unwrap_err().status, 401);
+    receive(&good).unwrap();
+    assert_eq!(view(&db, "e1")["progress"]["stage"], "Dumping");
+    let missing = callback::receive(
+        &db,
+        &sealer(),
+        "nope",
+        callback::Signed::default(),
+        b"{}",
+        now,
+    )
+    .unwrap_err();
+    assert_eq!(missing.status, 401);
+}
+
+#[test]
+fn the_heartbeat_is_one_row() {
+    let db = TestDb::migrated();
+    super::record_heartbeat(&db, NOW).unwrap();
+    super::record_heartbeat(&db, "2026-01-01T00:00:10.000Z").unwrap();
+    assert_eq!(
+        db.text(r#"SELECT "value" FROM "SystemSetting" WHERE "key" = 'runner.lastTickAt'"#)
+            .as_deref(),
+        Some("2026-01-01T00:00:10.000Z")
+    );
+}
