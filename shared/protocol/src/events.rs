@@ -205,16 +205,9 @@ mod tests {
     #[test]
     fn result_event_picks_the_fields_out_of_the_result() {
         let backup = TaskResult::Backup(BackupResult {
-            object_name: "a/x.dump".into(),
-            meta_name: "a/x.dump.meta.json".into(),
-            path: Some("/b/a/x.dump".into()),
-            size: 10,
-            dump_size: 20,
-            sha256: "ab".into(),
-            engine_tool_version: Some("pg_dump (PostgreSQL) 16.4".into()),
             server_version: Some("16.4".into()),
             destinations: vec![DestinationReport::stored("d1", Some("/b/a/x.dump".into()))],
-            warning: None,
+            ..crate::tasks::tests::backup_result()
         });
         let e = serde_json::to_value(ResultEvent::new(
             backup.status(),

@@ -478,7 +478,7 @@ impl TaskResult {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
 
@@ -525,7 +525,8 @@ mod tests {
         assert!(serde_json::from_value::<Privileged>(json!({"user": "u", "role": "x"})).is_err());
     }
 
-    fn backup_result() -> BackupResult {
+    /// A backup stored at one destination of two.
+    pub(crate) fn backup_result() -> BackupResult {
         BackupResult {
             object_name: "a/x.dump".into(),
             meta_name: "a/x.dump.meta.json".into(),

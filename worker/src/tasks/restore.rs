@@ -133,6 +133,25 @@ impl RestorePlan {
     }
 }
 
+impl RestorePlan {
+    /// The payload of the stored bytes `reader` yields: decrypted (a container is required
+    /// when `container_required`) and decompressed.
+    fn open_payload<'a, R: Read + Send + 'a>(
+        &self,
+        reader: R,
+        container_required: bool,
+    ) -> Result<Box<dyn Read + Send + 'a>, String> {
+        stream::open_restore_stream_requiring(
+            reader,
+            self.key.as_ref(),
+            self.compression_hint,
+            container_required,
+        )
+        .map(|(_, decoded)| decoded)
+        .map_err(|e| e.to_string())
+    }
+}
+
 /// Registers and starts a restore; returns the task id.
 pub fn start_restore(
     registry: &Registry,
@@ -189,13 +208,7 @@ pub fn run_restore(config: &Config, task: &Task, plan: &RestorePlan) -> Result<T
     }
     let reader =
         stream::CountingReader::new(open()?, &task.progress.bytes_out, &task.progress.cancelled);
-    let (_, mut decoded) = stream::open_restore_stream_requiring(
-        reader,
-        plan.key.as_ref(),
-        plan.compression_hint,
-        container_required,
-    )
-    .map_err(|e| e.to_string())?;
+    let mut decoded = plan.open_payload(reader, container_required)?;
     // The payload's head (e.g. the PostgreSQL archive header with the source server's
     // version) decides the tools and whether the target can take it, before it is touched.
     let mut head = Vec::with_capacity(HEAD_BYTES);
@@ -304,13 +317,7 @@ fn verify_stream<R: Read + Send>(
             &task.progress.bytes_out,
             &task.progress.cancelled,
         );
-        let (_, mut decoded) = stream::open_restore_stream_requiring(
-            counted,
-            plan.key.as_ref(),
-            plan.compression_hint,
-            container_required,
-        )
-        .map_err(|e| e.to_string())?;
+        let mut decoded = plan.open_payload(counted, container_required)?;
         let mut head = Vec::new();
         (&mut decoded)
             .take(1024)
