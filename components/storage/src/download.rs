@@ -3,11 +3,12 @@
 //! holds one chunk at a time, never the whole backup). `decrypt=true` has the worker decrypt
 //! it with the key of the encryption profile recorded in its sidecar.
 
+use dbackup_core::query::query_param;
 use dbackup_core::ApiError;
-use dbackup_jobs_core::query_param;
-use dbackup_storage_core::explorer as logic;
-use dbackup_vault_core as vault;
+use dbackup_storage_core::backups;
+use dbackup_storage_core::explorer::download_name;
 use dbackup_web::gate::Ctx;
+use dbackup_web::worker::SpinWorker;
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use spin_sdk::http::{
@@ -15,7 +16,7 @@ use spin_sdk::http::{
 };
 use spin_sdk::variables;
 
-use crate::explorer::{destination, path_param, read_sidecar, storage_error};
+use crate::explorer::{destination, path_param};
 
 /// An open download: the worker's streaming response and what to call the file.
 pub struct Opened {
@@ -43,26 +44,10 @@ pub async fn open(ctx: &Ctx) -> Result<Opened, ApiError> {
             )))
         }
     };
-    let mut body = json!({"storage": storage, "name": path});
-    if decrypt {
-        let sidecar = read_sidecar(&storage, &path).await?;
-        if !sidecar["encryption"].is_object() {
-            return Err(ApiError::bad_request("the backup is not encrypted"));
-        }
-        let profile = sidecar["meta"]["encryptionProfileId"]
-            .as_str()
-            .ok_or_else(|| {
-                ApiError::bad_request("the backup's encryption profile is not recorded")
-            })?;
-        let (key_hex, _) = vault::key_hex(&ctx.db, &ctx.secret_box()?, profile).map_err(|e| {
-            if e.status == 404 {
-                ApiError::bad_request("the backup's encryption profile no longer exists")
-            } else {
-                e
-            }
-        })?;
-        body["decrypt"] = json!({ "keyHex": key_hex });
-    }
+    let sealer = ctx.secret_box()?;
+    let body =
+        backups::download_request(&ctx.db, &sealer, &SpinWorker, &storage, &path, decrypt).await?;
+    // Streamed, so not through the buffering worker client.
     let base = variable("worker_url")?;
     let token = variable("worker_token")?;
     let bytes = serde_json::to_vec(&body)
@@ -84,11 +69,11 @@ pub async fn open(ctx: &Ctx) -> Result<Opened, ApiError> {
         let v: Value = serde_json::from_slice(&text).unwrap_or(Value::Null);
         return Err(match status {
             404 => ApiError::new(404, "backup not found"),
-            s => storage_error("download failed", s, &v),
+            s => backups::storage_error("download failed", s, &v),
         });
     }
     Ok(Opened {
-        filename: logic::download_name(&path, decrypt),
+        filename: download_name(&path, decrypt),
         response,
         path,
         decrypted: decrypt,

@@ -1,7 +1,7 @@
 //! Serves `/api/storage`: the storage explorer. Lists a destination's backups from the
 //! worker's listing and their `.meta.json` sidecars, deletes (refused while locked), locks
 //! and unlocks them (rewriting the sidecar), and streams downloads through the worker chunk by
-//! chunk (never buffered whole). Logic lives in `dbackup_jobs_core::explorer`.
+//! chunk (never buffered whole). Logic lives in `dbackup_storage_core`.
 
 mod download;
 mod explorer;

@@ -179,9 +179,8 @@ pub struct BackupPage {
 
 /// The object's modification time as the schema writes times (none before 1970).
 fn modified_iso(object: &Listed) -> Option<String> {
-    u64::try_from(object.modified_unix)
-        .ok()
-        .map(dbackup_core::time::iso8601)
+    (object.modified_unix >= 0)
+        .then(|| dbackup_core::time::Timestamp::from_secs(object.modified_unix).iso())
 }
 
 /// The explorer's item for `object` and its sidecar (`null` when it has none: then only the
