@@ -15,6 +15,8 @@
 //!
 //! Exit status: 0 success, 1 data error (wrong key, corrupt chunk, truncated), 2 usage error.
 
+#![forbid(unsafe_code)]
+
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::PathBuf;

@@ -4,6 +4,8 @@
 //! builds them and passes their folders in `DBACKUP_WASM_DIR`, `DBACKUP_BIN_DIR` and
 //! `DBACKUP_REPO`.
 
+#![forbid(unsafe_code)]
+
 pub mod s3;
 
 use anyhow::{anyhow, Context, Result};

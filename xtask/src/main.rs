@@ -3,6 +3,8 @@
 //! Everything a fresh machine of the project's kind lacks (the wasm32-wasip2 target, Debian
 //! packages, test servers) is installed or started from here, so the README needs two commands.
 
+#![forbid(unsafe_code)]
+
 mod bench;
 mod bench_pipeline;
 mod infra;
@@ -345,15 +347,18 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
     // The end-to-end tests spawn the real binaries.
     run_cmd(cargo().args(["build", "-p", "dbackup-host", "-p", "dbackup-worker"]))?;
     let bin_dir = target_dir(root)?.join("debug");
-    let mut cmd = if infra::have("cargo-nextest") {
-        let mut c = cargo();
-        c.args(["nextest", "run", "--no-fail-fast"]);
-        c
+    let nextest = infra::have("cargo-nextest");
+    let mut cmd = cargo();
+    if nextest {
+        cmd.args(["nextest", "run", "--no-fail-fast"]);
     } else {
-        eprintln!("xtask: cargo-nextest not found; using cargo test");
-        let mut c = cargo();
-        c.args(["test", "--no-fail-fast"]);
-        c
+        eprintln!("xtask: cargo-nextest not found; using cargo test (no #[ignore]d test runs)");
+        cmd.args(["test", "--no-fail-fast"]);
+    }
+    let skipped = if nextest && !selects_ignored(extra) {
+        select_ignored(&mut cmd, infra::ignored_tests())
+    } else {
+        Vec::new()
     };
     // No -p: the workspace's default-members are exactly the natively testable crates.
     cmd.args(extra);
@@ -368,5 +373,101 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
     for (k, v) in &env {
         cmd.env(k, v);
     }
-    run_cmd(&mut cmd)
+    let result = run_cmd(&mut cmd);
+    // Said again after nextest's own summary (which counts these among its skipped).
+    for line in &skipped {
+        eprintln!("{line}");
+    }
+    result
+}
+
+/// Whether the nextest arguments already choose the `#[ignore]`d tests or a filterset (nextest
+/// unions filtersets, so one of ours would widen the user's): then they are left as given.
+fn selects_ignored(args: &[String]) -> bool {
+    args.iter().any(|a| {
+        [
+            "-E",
+            "--filterset",
+            "--run-ignored",
+            "--ignored",
+            "--include-ignored",
+        ]
+        .iter()
+        .any(|flag| a.starts_with(flag))
+    })
+}
+
+/// Runs the `#[ignore]`d groups whose server is there and leaves the others out by filterset;
+/// returns a `SKIPPED` line for each group left out (printed before and after the run).
+fn select_ignored(cmd: &mut Command, groups: Vec<infra::IgnoredTests>) -> Vec<String> {
+    let mut left_out = Vec::new();
+    let mut lines = Vec::new();
+    for group in groups {
+        if let Some(reason) = group.skipped {
+            left_out.push(format!("({})", group.filter));
+            lines.push(format!("xtask: SKIPPED {}: {reason}", group.what));
+        }
+    }
+    cmd.args(["--run-ignored", "all"]);
+    if !left_out.is_empty() {
+        cmd.args(["-E", &format!("not ({})", left_out.join(" | "))]);
+    }
+    for line in &lines {
+        eprintln!("{line}");
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(filter: &'static str, skipped: Option<&str>) -> infra::IgnoredTests {
+        infra::IgnoredTests {
+            what: "group",
+            filter,
+            skipped: skipped.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn ignored_groups_run_unless_skipped_and_each_skip_is_said() {
+        let mut cmd = Command::new("cargo");
+        let lines = select_ignored(
+            &mut cmd,
+            vec![
+                group("binary_id(a)", None),
+                group("test(=b)", Some("no b")),
+                group("test(=c)", Some("no c")),
+            ],
+        );
+        let args: Vec<_> = cmd.get_args().map(|a| a.to_string_lossy()).collect();
+        assert_eq!(
+            args,
+            [
+                "--run-ignored",
+                "all",
+                "-E",
+                "not ((test(=b)) | (test(=c)))"
+            ]
+        );
+        assert_eq!(
+            lines,
+            ["xtask: SKIPPED group: no b", "xtask: SKIPPED group: no c"]
+        );
+    }
+
+    #[test]
+    fn a_selection_of_the_user_is_left_alone() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(!selects_ignored(&args(&[
+            "-p",
+            "dbackup-tests",
+            "--",
+            "valkey"
+        ])));
+        assert!(selects_ignored(&args(&["-E", "test(x)"])));
+        assert!(selects_ignored(&args(&["--filterset=test(x)"])));
+        assert!(selects_ignored(&args(&["--run-ignored", "only"])));
+    }
 }

@@ -16,6 +16,8 @@
 //!
 //! No I/O besides the [`dbackup_core::db::Db`] and the worker client passed in.
 
+#![forbid(unsafe_code)]
+
 pub mod access;
 pub mod export;
 pub mod kit;

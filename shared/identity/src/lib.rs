@@ -11,6 +11,8 @@
 //! [`authorize::resolve_principal`], [`authorize::authorize`] (401/403, before the body is
 //! read), [`csrf::check`] for cookie principals, then the operation.
 
+#![forbid(unsafe_code)]
+
 pub mod api_keys;
 pub mod audit;
 pub mod authorize;

@@ -13,6 +13,8 @@
 //! `GET /api/openapi.json`, and this crate's tests fail when it is stale or when a route has
 //! no operation.
 
+#![forbid(unsafe_code)]
+
 mod document;
 mod ops;
 pub mod settings_schema;

@@ -3,6 +3,8 @@
 //! the request [`gate`] (route table → credentials → authorization → CSRF) of the identity-aware
 //! components.
 
+#![forbid(unsafe_code)]
+
 pub mod deadline;
 pub mod gate;
 pub mod notify;

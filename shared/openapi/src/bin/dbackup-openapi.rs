@@ -1,6 +1,8 @@
 //! Writes the OpenAPI document to the file named by the first argument (stdout without one).
 //! Run through `cargo xtask openapi`.
 
+#![forbid(unsafe_code)]
+
 use std::io::Write;
 
 fn main() {
