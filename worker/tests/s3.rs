@@ -542,7 +542,7 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 /// Throughput of a ~100 MiB object through the S3 backend (a measurement, not a timed
 /// assertion): `cargo nextest run -p dbackup-worker --test s3 --run-ignored only --no-capture`.
 #[test]
-#[ignore]
+#[ignore = "a measurement, not a test: run by hand"]
 fn throughput_100_mib() {
     let server = S3Server::start();
     let s = open(server.spec(""));

@@ -248,7 +248,7 @@ fn replacing_put_is_atomic_and_a_name_being_written_is_taken() {
 /// Throughput of a 100 MiB object through the SFTP backend (a measurement, not a timed
 /// assertion): `cargo nextest run -p dbackup-worker --test sftp --run-ignored only --no-capture`.
 #[test]
-#[ignore]
+#[ignore = "a measurement, not a test: run by hand"]
 fn throughput_100_mib() {
     let sshd = Sshd::start();
     let s = open(sshd.key_spec()).unwrap();
