@@ -484,6 +484,20 @@ pub trait Deliver {
     }
 }
 
+/// Renders `msg` for notification channel `channel_id` and delivers it: the channel's name, or
+/// why it was not sent (for logs). Best effort: callers sending to several channels go on.
+pub async fn send_to_channel(
+    db: &dyn dbackup_core::db::Db,
+    sealer: &crate::SecretBox,
+    deliver: &impl Deliver,
+    channel_id: &str,
+    msg: &Notification,
+) -> Result<String, String> {
+    let channel = crate::store::load(db, sealer, channel_id).map_err(|e| e.message)?;
+    let out = render_notification(&channel, msg).map_err(|e| e.message)?;
+    deliver.deliver(out).await.map(|()| channel.name)
+}
+
 /// What a channel answered to a delivered notification.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivered {

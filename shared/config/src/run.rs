@@ -4,12 +4,13 @@
 
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use dbackup_adapters_core::{store, worker_storage, Kind};
+use dbackup_adapters_core::notify::{send_to_channel, Deliver};
+use dbackup_adapters_core::{Notification, Status};
 use dbackup_core::db::Db;
 use dbackup_core::worker::{Method, Worker};
 use dbackup_core::ApiError;
 use dbackup_identity::secretbox::SecretBox;
-use dbackup_identity::{IdentityError, Principal};
+use dbackup_identity::{settings, IdentityError, Principal};
 use dbackup_vault_core as vault;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -100,11 +101,7 @@ async fn post(
 
 /// The worker StorageSpec of storage adapter `id` (404 when it is not one).
 fn storage_of(db: &dyn Db, sealer: &SecretBox, id: &str) -> Result<Value, ApiError> {
-    let adapter = store::load(db, sealer, id)?;
-    if adapter.kind != Kind::Storage {
-        return Err(ApiError::new(404, "destination not found"));
-    }
-    worker_storage(&adapter)
+    dbackup_adapters_core::destination_spec(db, sealer, id)
 }
 
 /// Exports, seals (gzip, encrypted when a profile is set) and uploads a config backup to the
@@ -207,14 +204,64 @@ pub async fn run_and_record(
             status: "failed".into(),
             object_name: None,
             size: None,
-            error: Some(match &e.details {
-                Some(Value::String(d)) => format!("{}: {d}", e.message),
-                _ => e.message.clone(),
-            }),
+            error: Some(failure_text(e)),
         },
     };
     setting::record_run(db, &last, now)?;
     outcome
+}
+
+/// A failed run as `lastRun.error` and the failure notification say it: the message, with the
+/// worker's details when it sent text.
+fn failure_text(e: &ApiError) -> String {
+    match &e.details {
+        Some(Value::String(d)) => format!("{}: {d}", e.message),
+        _ => e.message.clone(),
+    }
+}
+
+/// The scheduled run of `occurrence` (claimed by the caller with [`setting::claim_due`]):
+/// [`run_and_record`], logged, and a failure sent to each of the `systemNotificationChannels`
+/// (best effort: a channel that cannot be reached is logged and the others still get it).
+pub async fn run_scheduled(
+    db: &dyn Db,
+    sealer: &SecretBox,
+    occurrence: &str,
+    now: DateTime<Utc>,
+    worker: &impl Worker,
+    deliver: &impl Deliver,
+) {
+    let e = match run_and_record(db, sealer, now, worker).await {
+        Ok(r) => {
+            eprintln!(
+                "dbackup runner: config backup of {occurrence}: {} ({} bytes)",
+                r.object_name, r.size
+            );
+            return;
+        }
+        Err(e) => e,
+    };
+    let error = failure_text(&e);
+    eprintln!("dbackup runner: config backup of {occurrence} failed: {error}");
+    let Ok(channels) = settings::system_notification_channels(db) else {
+        return;
+    };
+    let msg = Notification {
+        title: "Config backup failed".into(),
+        status: Status::Failure,
+        job: Some("config backup".into()),
+        source: None,
+        destinations: Vec::new(),
+        size: None,
+        duration_ms: None,
+        error: Some(error),
+        fields: Vec::new(),
+    };
+    for id in channels {
+        if let Err(e) = send_to_channel(db, sealer, deliver, &id, &msg).await {
+            eprintln!("dbackup runner: config backup notification to {id}: {e}");
+        }
+    }
 }
 
 /// The config backups on `destination_id` (default: the configured one), newest first.
@@ -377,6 +424,7 @@ pub async fn restore_from(
 mod tests {
     use super::*;
     use crate::testutil::TestDb;
+    use dbackup_adapters_core::store;
     use dbackup_core::worker::fake::{block_on, FakeWorker};
     use dbackup_core::worker::WorkerAnswer;
     use std::cell::RefCell;
@@ -585,6 +633,48 @@ mod tests {
             last.error.as_deref(),
             Some("writing the config backup failed: storage error: disk full")
         );
+    }
+
+    /// Delivers nothing; records what it was given.
+    #[derive(Default)]
+    struct Outbox(RefCell<Vec<dbackup_adapters_core::OutboundMessage>>);
+
+    impl Deliver for Outbox {
+        async fn deliver(&self, out: dbackup_adapters_core::OutboundMessage) -> Result<(), String> {
+            self.0.borrow_mut().push(out);
+            Ok(())
+        }
+    }
+
+    /// A scheduled run that fails is recorded and sent to every system notification channel
+    /// that exists; one that succeeds sends nothing.
+    #[test]
+    fn a_failed_scheduled_run_notifies_the_system_channels() {
+        let db = configured();
+        let s = SecretBox::from_hex_key(KEY).unwrap();
+        let t = dbackup_adapters_core::registry::find("discord").unwrap();
+        let hook = json!({"webhookUrl": "https://discord.example/hook/1"});
+        store::insert(&db, &s, "n1", "chat", t, hook.as_object().unwrap()).unwrap();
+        db.exec(r#"INSERT INTO "SystemSetting" ("key","value") VALUES ('systemNotificationChannels','["n1","gone"]')"#);
+        let outbox = Outbox::default();
+        let (worker, _) = storage_worker();
+        block_on(run_scheduled(&db, &s, "o1", Utc::now(), &worker, &outbox));
+        assert!(outbox.0.borrow().is_empty(), "a success notifies nobody");
+        let down = FakeWorker::new();
+        down.answer(
+            "/v1/storage/*",
+            422,
+            json!({"error": "storage error", "details": "disk full"}),
+        );
+        block_on(run_scheduled(&db, &s, "o2", Utc::now(), &down, &outbox));
+        let sent = outbox.0.borrow();
+        assert_eq!(sent.len(), 1, "the channel that exists");
+        let dbackup_adapters_core::OutboundMessage::Http { url, body, .. } = &sent[0] else {
+            panic!("discord is HTTP: {:?}", sent[0]);
+        };
+        assert_eq!(url, "https://discord.example/hook/1");
+        assert!(body.contains("disk full"), "{body}");
+        assert_eq!(setting::last_run(&db).unwrap().unwrap().status, "failed");
     }
 
     #[test]

@@ -51,6 +51,9 @@ impl Restorer<'_> {
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
             let image = opt_str(u, "image");
+            let set_details = |r: &Self, id: &str| {
+                users::set_restored_details(r.db, id, email_verified, image.as_deref(), r.now_ts)
+            };
             let group_id = match opt_str(u, "group") {
                 None => None,
                 Some(g) => match self.groups.get(&g).cloned() {
@@ -112,13 +115,7 @@ impl Restorer<'_> {
                     })
                     .map_err(|e| about("user", &email, e))?;
                 if details_changed {
-                    users::set_restored_details(
-                        self.db,
-                        &id,
-                        email_verified,
-                        image.as_deref(),
-                        self.now_ts,
-                    )?;
+                    set_details(self, &id)?;
                 }
                 if let (Some(h), true) = (&hash, hash_changed) {
                     users::set_password_hash(self.db, &id, h, self.now_ts)?;
@@ -144,13 +141,7 @@ impl Restorer<'_> {
                 })
                 .map_err(|e| about("user", &email, e))?;
             if email_verified || image.is_some() {
-                users::set_restored_details(
-                    self.db,
-                    &id,
-                    email_verified,
-                    image.as_deref(),
-                    self.now_ts,
-                )?;
+                set_details(self, &id)?;
             }
             let mut reason = None;
             if hash.is_none() {
