@@ -14,7 +14,7 @@ type Answer = Result<Response, ApiError>;
 
 /// Destination `{id}` as the worker's StorageSpec; 404 if there is no such destination.
 pub fn destination(ctx: &Ctx) -> Result<Value, ApiError> {
-    backups::destination(&ctx.db, &ctx.secret_box()?, ctx.param("id")?)
+    dbackup_adapters_core::destination_spec(&ctx.db, &ctx.secret_box()?, ctx.param("id")?)
 }
 
 /// The `path` query parameter, checked.

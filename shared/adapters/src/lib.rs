@@ -27,4 +27,4 @@ pub use dbackup_identity::secretbox::SecretBox;
 pub use notify::{render_notification, Notification, NotificationField, OutboundMessage, Status};
 pub use registry::{AdapterType, Kind};
 pub use store::{load, Adapter};
-pub use worker_spec::{worker_source, worker_storage};
+pub use worker_spec::{destination_spec, worker_source, worker_storage};

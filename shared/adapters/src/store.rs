@@ -361,13 +361,20 @@ pub fn adapter_not_found() -> ApiError {
 /// The kind of adapter `id` (404 if absent), read without decrypting anything: what decides
 /// the permission a route on it needs.
 pub fn kind_of(db: &dyn Db, id: &str) -> Result<Kind, ApiError> {
+    kind_if_any(db, id)?.ok_or_else(adapter_not_found)
+}
+
+/// The kind of adapter `id`, `None` if there is none (for checking what a job or restore
+/// refers to).
+pub fn kind_if_any(db: &dyn Db, id: &str) -> Result<Option<Kind>, ApiError> {
     let rows = db.execute(
         r#"SELECT "type" FROM "AdapterConfig" WHERE "id" = ?"#,
         &[id.into()],
     )?;
-    let t = rows
-        .scalar()
-        .and_then(DbValue::as_str)
-        .ok_or_else(adapter_not_found)?;
-    Kind::parse(t).ok_or_else(|| ApiError::internal(format!("adapter {id} has type {t}")))
+    let Some(t) = rows.scalar().and_then(DbValue::as_str) else {
+        return Ok(None);
+    };
+    Kind::parse(t)
+        .map(Some)
+        .ok_or_else(|| ApiError::internal(format!("adapter {id} has type {t}")))
 }

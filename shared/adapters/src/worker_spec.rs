@@ -161,6 +161,20 @@ pub fn path_verdict(adapter_id: &str, status: u16, body: &Value) -> Result<(), A
     }
 }
 
+/// Storage destination `id` as the worker's StorageSpec; 404 "destination not found" when
+/// there is no such destination.
+pub fn destination_spec(
+    db: &dyn dbackup_core::db::Db,
+    sealer: &crate::SecretBox,
+    id: &str,
+) -> Result<Value, ApiError> {
+    let adapter = crate::store::load(db, sealer, id)?;
+    if adapter.kind != Kind::Storage {
+        return Err(ApiError::new(404, "destination not found"));
+    }
+    worker_storage(&adapter)
+}
+
 /// The StorageSpec for a storage adapter, presets (`s3-aws`, `s3-r2`, `s3-hetzner`, `minio`)
 /// resolved to `{"kind":"s3",…}`.
 pub fn worker_storage(a: &Adapter) -> Result<Value, ApiError> {

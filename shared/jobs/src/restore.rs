@@ -3,7 +3,7 @@
 //! server unless forced), then a Restore execution queued like a backup, its privileged
 //! password sealed in the stored request. The worker runs it when the runner dispatches it.
 
-use dbackup_adapters_core::{store, worker_storage};
+use dbackup_adapters_core::{destination_spec, store, Kind};
 use dbackup_core::db::Db;
 use dbackup_core::worker::Worker;
 use dbackup_core::ApiError;
@@ -18,17 +18,6 @@ use crate::worker_request::{newer_dump, RestoreParams};
 /// Longest wait for the backup's sidecar when checking versions (the caller's worker client
 /// enforces it; a sidecar not read in time skips the check).
 pub const SIDECAR_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// The adapter type (`database`, `storage`, `notification`) of adapter `id`, if it exists.
-fn kind_of(db: &dyn Db, id: &str) -> Result<Option<String>, ApiError> {
-    Ok(sql::query(
-        db,
-        r#"SELECT "type" FROM "AdapterConfig" WHERE "id" = ?"#,
-        &[id.into()],
-    )?
-    .first()
-    .and_then(|r| r.text("type")))
-}
 
 /// The job that made the backup at `path`, when the history knows it.
 fn job_of_backup(db: &dyn Db, path: &str) -> Result<Option<String>, ApiError> {
@@ -52,14 +41,14 @@ pub async fn queue(
     params: &RestoreParams,
     now: &str,
 ) -> Result<String, ApiError> {
-    if kind_of(db, &params.destination_id)?.as_deref() != Some("storage") {
+    if store::kind_if_any(db, &params.destination_id)? != Some(Kind::Storage) {
         return Err(ApiError::bad_request(format!(
             "invalid destinationId: no storage destination {:?}",
             params.destination_id
         ))
         .with_details(json!({"field": "destinationId"})));
     }
-    if kind_of(db, &params.target_source_id)?.as_deref() != Some("database") {
+    if store::kind_if_any(db, &params.target_source_id)? != Some(Kind::Database) {
         return Err(ApiError::bad_request(format!(
             "invalid targetSourceId: no database source {:?}",
             params.target_source_id
@@ -114,7 +103,7 @@ async fn newer_dump_than_target(
     else {
         return Ok(None);
     };
-    let storage = worker_storage(&store::load(db, sealer, &params.destination_id)?)?;
+    let storage = destination_spec(db, sealer, &params.destination_id)?;
     let sidecar = read_sidecar(worker, &storage, &params.path).await;
     Ok(newer_dump(&sidecar, version))
 }

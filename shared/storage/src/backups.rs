@@ -3,7 +3,7 @@
 //! delete (refused while locked), lock and unlock (the sidecar rewritten), and the request that
 //! opens a download (the bytes are streamed by the caller, never buffered here).
 
-use dbackup_adapters_core::{store, worker_storage, Kind, SecretBox};
+use dbackup_adapters_core::SecretBox;
 use dbackup_core::db::{Db, Value as DbValue};
 use dbackup_core::worker::{Method, Worker};
 use dbackup_core::ApiError;
@@ -29,15 +29,6 @@ pub fn storage_error(what: &str, status: u16, body: &Value) -> ApiError {
         e = e.with_details(d.clone());
     }
     e
-}
-
-/// Destination `id` as the worker's StorageSpec; 404 if there is no such destination.
-pub fn destination(db: &dyn Db, sealer: &SecretBox, id: &str) -> Result<Value, ApiError> {
-    let adapter = store::load(db, sealer, id)?;
-    if adapter.kind != Kind::Storage {
-        return Err(ApiError::new(404, "destination not found"));
-    }
-    worker_storage(&adapter)
 }
 
 /// The sidecar of backup `path` (`null` when absent or not JSON). A storage that cannot be
