@@ -29,14 +29,14 @@ struct Runner;
 impl Guest for Runner {
     fn handle_cron_event(metadata: Metadata) -> Result<(), Error> {
         let db = SpinDb::open().map_err(|e| Error::Other(e.to_string()))?;
-        let now = dbackup_core::time::iso8601(metadata.timestamp);
+        let secs = i64::try_from(metadata.timestamp).unwrap_or(i64::MAX);
+        let now = Timestamp::from_secs(secs).iso();
         let applied =
             migrations::apply_pending(&db, &now).map_err(|e| Error::Other(e.to_string()))?;
         if !applied.is_empty() {
             eprintln!("dbackup runner: applied migrations {applied:?}");
         }
         tick::record_heartbeat(&db, &now).map_err(|e| Error::Other(e.to_string()))?;
-        let secs = i64::try_from(metadata.timestamp).unwrap_or(i64::MAX);
         maintenance::run_if_due(&db, Timestamp::from_secs(secs))
             .map_err(|e| Error::Other(format!("maintenance: {e}")))?;
         let sealer = dbackup_web::secret_box();

@@ -6,15 +6,16 @@
 
 use dbackup_core::db::{Db, Value as DbValue};
 use dbackup_core::worker::Worker;
+use dbackup_core::time::Timestamp;
 use dbackup_core::ApiError;
 use dbackup_identity::settings;
 use futures::StreamExt;
 use serde_json::{json, Map, Value};
 
 use crate::api::{HealthEntry, HealthHistory};
-use crate::notify::{Deliver, Notification, NotificationField, Status};
+use crate::notify::{send_to_channel, Deliver, Notification, NotificationField, Status};
 use crate::store::{self, adapter_not_found, new_id};
-use crate::{probe, render_notification, SecretBox};
+use crate::{probe, SecretBox};
 
 /// Consecutive failures from which an adapter is OFFLINE.
 pub const OFFLINE_AFTER: i64 = 3;
@@ -334,7 +335,7 @@ pub async fn run_round(
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
-    let now_iso = dbackup_core::time::iso8601(u64::try_from(now).unwrap_or(0));
+    let now_iso = Timestamp::from_secs(now).iso();
     let mut transitions = Vec::new();
     let mut notices = Vec::new();
     for o in outcomes {
@@ -361,7 +362,7 @@ pub async fn run_round(
     if let Err(e) = notify(db, sealer, deliver, &notices, now).await {
         eprintln!("dbackup runner: health notifications: {e}");
     }
-    let cutoff = dbackup_core::time::iso8601(u64::try_from(now - RETENTION_SECS).unwrap_or(0));
+    let cutoff = Timestamp::from_secs(now - RETENTION_SECS).iso();
     prune(db, &cutoff)?;
     Ok(transitions)
 }
@@ -394,13 +395,7 @@ async fn notify(
         }
         let msg = transition_notification(&adapter.name, t, error.as_deref());
         for channel_id in &channels {
-            let sent = match store::load(db, sealer, channel_id) {
-                Ok(channel) => match render_notification(&channel, &msg) {
-                    Ok(out) => deliver.deliver(out).await,
-                    Err(e) => Err(e.message),
-                },
-                Err(e) => Err(e.message),
-            };
+            let sent = send_to_channel(db, sealer, deliver, channel_id, &msg).await;
             if let Err(e) = sent {
                 eprintln!("dbackup runner: health notification to {channel_id}: {e}");
             }

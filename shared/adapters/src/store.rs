@@ -187,23 +187,7 @@ pub fn list(db: &dyn Db, sealer: &SecretBox, kind: Option<Kind>) -> Result<Vec<A
         .collect()
 }
 
-/// A new random id: a version-4 UUID.
-pub fn new_id() -> Result<String, ApiError> {
-    let mut b = [0u8; 16];
-    getrandom::fill(&mut b)
-        .map_err(|e| ApiError::internal(format!("randomness unavailable: {e}")))?;
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode(b);
-    Ok(format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    ))
-}
+pub use dbackup_core::id::new_id;
 
 /// Inserts an adapter whose config is already validated (plaintext); seals its secrets.
 pub fn insert(

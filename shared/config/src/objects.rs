@@ -2,6 +2,7 @@
 //! the listing, keep-N, and the container header's key fingerprint.
 
 use chrono::{DateTime, Utc};
+use dbackup_core::time::Timestamp;
 use dbackup_core::ApiError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -69,7 +70,7 @@ pub fn backups_of(listing: &Value) -> Result<Vec<ConfigBackupItem>, ApiError> {
             is_config_backup(name).then(|| ConfigBackupItem {
                 name: name.to_owned(),
                 size: o["size"].as_u64().unwrap_or(0),
-                modified_at: dbackup_core::time::iso8601(o["modifiedUnix"].as_u64().unwrap_or(0)),
+                modified_at: Timestamp::from_secs(o["modifiedUnix"].as_i64().unwrap_or(0)).iso(),
                 encrypted: name.ends_with(DBK),
             })
         })

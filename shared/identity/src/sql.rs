@@ -143,32 +143,22 @@ pub(crate) fn is_unique_violation(e: &IdentityError) -> bool {
     matches!(e, IdentityError::Db(DbError { message }) if message.contains("UNIQUE constraint failed"))
 }
 
-/// A new random id: a version-4 UUID in its usual text form.
+/// A new random id ([`dbackup_core::id::new_id`]).
 pub(crate) fn new_id() -> Result<String> {
-    let mut b = [0u8; 16];
-    random_bytes(&mut b)?;
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode(b);
-    Ok(format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    ))
+    dbackup_core::id::new_id().map_err(internal)
 }
 
-/// Fills `buf` from the operating system's CSPRNG (`wasi:random` inside Spin).
+/// Fills `buf` from the operating system's CSPRNG ([`dbackup_core::id::random_bytes`]).
 pub(crate) fn random_bytes(buf: &mut [u8]) -> Result<()> {
-    getrandom::fill(buf)
-        .map_err(|e| IdentityError::Internal(format!("randomness unavailable: {e}")))
+    dbackup_core::id::random_bytes(buf).map_err(internal)
 }
 
-/// `n` random bytes as lowercase hex.
+/// `n` random bytes as lowercase hex ([`dbackup_core::id::random_hex`]).
 pub(crate) fn random_hex(n: usize) -> Result<String> {
-    let mut buf = vec![0u8; n];
-    random_bytes(&mut buf)?;
-    Ok(hex::encode(buf))
+    dbackup_core::id::random_hex(n).map_err(internal)
+}
+
+/// Randomness failing is an internal error here as in `dbackup_core`.
+fn internal(e: dbackup_core::ApiError) -> IdentityError {
+    IdentityError::Internal(e.cause.unwrap_or(e.message))
 }

@@ -27,7 +27,7 @@ pub(crate) mod testutil;
 
 pub use dbackup_core::query::query_param;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 
 /// An error as an execution's logs show it: the message, with its details when it has some.
 pub(crate) fn describe(e: &dbackup_core::ApiError) -> String {
@@ -37,40 +37,19 @@ pub(crate) fn describe(e: &dbackup_core::ApiError) -> String {
     }
 }
 
-/// A time as the schema stores it: ISO-8601 UTC with milliseconds (`2026-01-02T03:04:05.678Z`).
+/// A time as the schema stores it ([`dbackup_core::time::Timestamp::iso`]).
 pub fn iso(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+    dbackup_core::time::Timestamp::from(t).iso()
 }
 
 /// Parses an RFC 3339 / ISO-8601 time (stored or from the worker).
 pub fn parse_iso(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s.trim())
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+    dbackup_core::time::parse_rfc3339(s)
 }
 
-/// A random UUID v4 string (ids of jobs and executions).
-pub fn new_id() -> Result<String, dbackup_core::ApiError> {
-    let mut b = [0u8; 16];
-    getrandom::fill(&mut b)
-        .map_err(|e| dbackup_core::ApiError::internal(format!("random: {e}")))?;
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode(b);
-    Ok(format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    ))
-}
+pub use dbackup_core::id::new_id;
 
 /// 32 random bytes as hex (per-execution callback signing keys).
 pub fn random_key_hex() -> Result<String, dbackup_core::ApiError> {
-    let mut b = [0u8; 32];
-    getrandom::fill(&mut b)
-        .map_err(|e| dbackup_core::ApiError::internal(format!("random: {e}")))?;
-    Ok(hex::encode(b))
+    dbackup_core::id::random_hex(32)
 }

@@ -130,7 +130,7 @@ impl Restorer<'_> {
                 None => {
                     let checked = checked_config(t, &name, config, &missing_secrets)?;
                     may_write(self)?;
-                    let id = store::new_id()?;
+                    let id = dbackup_core::id::new_id()?;
                     store::insert(self.db, self.sealer, &id, &name, t, &checked)?;
                     let reason = (!missing_secrets.is_empty()).then(|| {
                         format!("secrets not in the backup: {}", missing_secrets.join(", "))

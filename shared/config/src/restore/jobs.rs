@@ -135,7 +135,7 @@ impl Restorer<'_> {
                 None => {
                     access::may_call(self.who, "POST", "/api/jobs")
                         .map_err(|e| about("job", &name, e))?;
-                    let id = dbackup_jobs_core::new_id()?;
+                    let id = dbackup_core::id::new_id()?;
                     job::insert_in_transaction(self.db, &id, &spec, &self.now_iso)?;
                     ChangeAction::Create
                 }
