@@ -5,9 +5,6 @@ use dbackup_identity::groups::GroupGrant;
 use dbackup_identity::permissions::{self, Permission, SUPER_ADMIN_GROUP};
 use dbackup_identity::Principal;
 
-/// The instant the config tests treat as now.
-pub const NOW: &str = "2026-01-01T00:00:00.000Z";
-
 /// A signed-in user `user_id` (session `session_id`) in group `group` holding `holds`.
 pub fn member(user_id: &str, session_id: &str, group: &str, holds: &[Permission]) -> Principal {
     Principal::User {
