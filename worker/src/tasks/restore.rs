@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
 use dbackup_protocol::events::LogLevel;
@@ -18,7 +19,7 @@ use serde_json::{json, Value};
 
 use super::registry::{start, Registry, Task};
 use super::{encryption_key, plan_callback, TaskCallback};
-use crate::engines::Target;
+use crate::engines::{Preflight, Target};
 use crate::error::Error;
 use crate::format::BackupKey;
 use crate::storage::{self as storage_mod, SpecChecks, Storage, StorageSpec};
@@ -259,26 +260,7 @@ pub fn run_restore(config: &Config, task: &Task, plan: &RestorePlan) -> Result<T
     }
     task.set_stage(Stage::Restoring);
     task.log(LogLevel::Info, &format!("restoring {}", plan.object_name));
-    let mut restore = target.start_restore(config, &preflight, &task.slot)?;
-    task.progress
-        .bytes_in
-        .fetch_add(head.len() as u64, Ordering::Relaxed);
-    let copied = restore
-        .writer()
-        .write_all(&head)
-        .and_then(|()| copy_counting(&mut decoded, restore.writer(), &task.progress));
-    if task.progress.cancelled.load(Ordering::SeqCst) {
-        return Err("cancelled".into());
-    }
-    if let Err(e) = copied {
-        // Let the tool report its own error if it stopped reading first.
-        let tool = target.finish_restore(restore, &task.slot).err();
-        return Err(match tool {
-            Some(tool) if e.kind() == io::ErrorKind::BrokenPipe => tool,
-            _ => format!("restore stream: {}", describe_io_error(&e)),
-        });
-    }
-    let safety_copy = target.finish_restore(restore, &task.slot)?;
+    let safety_copy = stream_into(config, task, target, &preflight, &head, &mut decoded, |e| e)?;
     Ok(TaskResult::Restore(RestoreResult {
         object_name: plan.object_name.clone(),
         bytes_restored: task.progress.bytes_in.load(Ordering::Relaxed),
@@ -405,7 +387,7 @@ fn run_restore_multi(
     payload: impl Read,
 ) -> Result<MultiRestoreResult, String> {
     let mut restored = Vec::new();
-    let mut preflight: Option<crate::engines::Preflight> = None;
+    let mut preflight: Option<Preflight> = None;
     let target_name = |name: &str| -> Option<String> {
         match &plan.database_mapping {
             None => Some(name.to_owned()),
@@ -435,30 +417,10 @@ fn run_restore_multi(
                 LogLevel::Info,
                 &format!("restoring database {name} into {to}"),
             );
-            let mut restore = target.start_restore(config, &pre, &task.slot)?;
             let before = task.progress.bytes_in.load(Ordering::Relaxed);
-            task.progress
-                .bytes_in
-                .fetch_add(head.len() as u64, Ordering::Relaxed);
-            let copied = restore
-                .writer()
-                .write_all(&head)
-                .and_then(|()| copy_counting(reader, restore.writer(), &task.progress));
-            if task.progress.cancelled.load(Ordering::SeqCst) {
-                return Err("cancelled".into());
-            }
-            if let Err(e) = copied {
-                let tool = target.finish_restore(restore, &task.slot).err();
-                return Err(match tool {
-                    Some(tool) if e.kind() == io::ErrorKind::BrokenPipe => {
-                        format!("{name} → {to}: {tool}")
-                    }
-                    _ => format!("{name} → {to}: restore stream: {}", describe_io_error(&e)),
-                });
-            }
-            target
-                .finish_restore(restore, &task.slot)
-                .map_err(|e| format!("{name} → {to}: {e}"))?;
+            stream_into(config, task, &target, &pre, &head, reader, |e| {
+                format!("{name} → {to}: {e}")
+            })?;
             let bytes = task.progress.bytes_in.load(Ordering::Relaxed) - before;
             restored.push(RestoredDatabase {
                 source: name.to_owned(),
@@ -481,6 +443,39 @@ fn run_restore_multi(
             .map(str::to_owned),
         sha256: None,
     })
+}
+
+/// Starts the target's restore, writes `head` and the rest of `payload` into it and finishes
+/// it; returns the safety copy, if any. Stream and tool errors go through `context` (the
+/// tool's own error wins when it stopped reading first); a cancel is plain `cancelled`.
+fn stream_into(
+    config: &Config,
+    task: &Task,
+    target: &Target,
+    preflight: &Preflight,
+    head: &[u8],
+    payload: &mut dyn Read,
+    context: impl Fn(String) -> String,
+) -> Result<Option<PathBuf>, String> {
+    let mut restore = target.start_restore(config, preflight, &task.slot)?;
+    task.progress
+        .bytes_in
+        .fetch_add(head.len() as u64, Ordering::Relaxed);
+    let copied = restore
+        .writer()
+        .write_all(head)
+        .and_then(|()| copy_counting(payload, restore.writer(), &task.progress));
+    if task.progress.cancelled.load(Ordering::SeqCst) {
+        return Err("cancelled".into());
+    }
+    if let Err(e) = copied {
+        let tool = target.finish_restore(restore, &task.slot).err();
+        return Err(context(match tool {
+            Some(tool) if e.kind() == io::ErrorKind::BrokenPipe => tool,
+            _ => format!("restore stream: {}", describe_io_error(&e)),
+        }));
+    }
+    target.finish_restore(restore, &task.slot).map_err(context)
 }
 
 fn copy_counting(
