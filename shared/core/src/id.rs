@@ -22,15 +22,20 @@ pub fn new_id() -> Result<String, ApiError> {
     random_bytes(&mut b)?;
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex(&b);
-    Ok(format!(
+    Ok(uuid_text(&b))
+}
+
+/// 16 bytes in a UUID's usual text form (`8-4-4-4-12` lowercase hex), e.g. a passkey's AAGUID.
+pub fn uuid_text(b: &[u8; 16]) -> String {
+    let h = hex(b);
+    format!(
         "{}-{}-{}-{}-{}",
         &h[0..8],
         &h[8..12],
         &h[12..16],
         &h[16..20],
         &h[20..32]
-    ))
+    )
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -69,5 +74,9 @@ mod tests {
         assert_eq!(h.len(), 64);
         assert!(h.bytes().all(|c| c.is_ascii_hexdigit()));
         assert_eq!(hex(&[0, 15, 255]), "000fff");
+        assert_eq!(
+            uuid_text(&[0xab; 16]),
+            "abababab-abab-abab-abab-abababababab"
+        );
     }
 }

@@ -479,18 +479,6 @@ fn refused(e: WebauthnError) -> IdentityError {
     }
 }
 
-fn uuid_text(b: &[u8; 16]) -> String {
-    let h = hex::encode(b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
-}
-
 /// `POST /api/auth/passkeys/register/verify`: verifies the attestation against the user's
 /// pending challenge and stores the passkey. 400 naming the failed check; 409 for a
 /// credential already registered.
@@ -536,7 +524,7 @@ pub fn register_verify(
             i64::from(cred.backed_up).into(),
             transports.into(),
             now.iso().into(),
-            uuid_text(&cred.aaguid).into(),
+            dbackup_core::id::uuid_text(&cred.aaguid).into(),
             user_id.into(),
             cred.alg.into(),
         ],
