@@ -7,10 +7,16 @@ use chrono::{DateTime, Utc};
 use dbackup_adapters_core::notify::{send_to_channel, Deliver};
 use dbackup_adapters_core::{Notification, Status};
 use dbackup_core::db::Db;
-use dbackup_core::worker::{Method, Worker};
+use dbackup_core::worker::{Method, Refusal, Worker};
 use dbackup_core::ApiError;
 use dbackup_identity::secretbox::SecretBox;
 use dbackup_identity::{settings, IdentityError, Principal};
+use dbackup_protocol::seal::UnsealRequest;
+use dbackup_protocol::storage::{
+    GetRequest, ListRequest, NameRequest, PutRequest, SealedPut, StorageSpec,
+};
+use dbackup_protocol::tasks::EncryptionSpec;
+use dbackup_protocol::Compression;
 use dbackup_vault_core as vault;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -66,8 +72,7 @@ pub struct RestoreRequest {
 /// The worker's error as ours: its 404 stays a 404, its 409 (an object of that name exists: two
 /// runs in the same second) a 409, 400/413/422 on unseal stay client errors, storage failures
 /// are a 502 with the storage's message.
-fn worker_error(what: &str, status: u16, body: &[u8]) -> ApiError {
-    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+fn worker_error(what: &str, status: u16, v: &Value) -> ApiError {
     let message = v["error"].as_str().unwrap_or("worker error");
     let status = match status {
         404 => 404,
@@ -86,12 +91,17 @@ fn json_of(body: &[u8]) -> Value {
     serde_json::from_slice(body).unwrap_or(Value::Null)
 }
 
-/// POSTs `request` to the worker: its status and raw body (an object's bytes for
-/// `/v1/storage/get` and `/v1/unseal`, JSON otherwise).
-async fn post(
+/// [`worker_error`] of a refused typed call.
+fn refused(what: &str, r: Refusal) -> ApiError {
+    worker_error(what, r.status, &r.body)
+}
+
+/// POSTs `request` to the worker whose answer is bytes, not JSON (`/v1/storage/get`,
+/// `/v1/unseal`): its status and raw body.
+async fn fetch(
     worker: &impl Worker,
     path: &str,
-    request: &Value,
+    request: &impl Serialize,
 ) -> Result<(u16, Vec<u8>), ApiError> {
     let body = serde_json::to_vec(request)
         .map_err(|e| ApiError::internal(format!("encoding worker request: {e}")))?;
@@ -100,8 +110,18 @@ async fn post(
 }
 
 /// The worker StorageSpec of storage adapter `id` (404 when it is not one).
-fn storage_of(db: &dyn Db, sealer: &SecretBox, id: &str) -> Result<Value, ApiError> {
-    dbackup_adapters_core::destination_spec(db, sealer, id)
+fn storage_of(db: &dyn Db, sealer: &SecretBox, id: &str) -> Result<StorageSpec, ApiError> {
+    let spec = dbackup_adapters_core::destination_spec(db, sealer, id)?;
+    serde_json::from_value(spec)
+        .map_err(|e| ApiError::internal(format!("storage spec of destination {id}: {e}")))
+}
+
+/// The listing request of the config backups on `storage`.
+fn listing(storage: &StorageSpec) -> ListRequest {
+    ListRequest {
+        storage: storage.clone(),
+        prefix: objects::PREFIX.to_owned(),
+    }
 }
 
 /// Exports, seals (gzip, encrypted when a profile is set) and uploads a config backup to the
@@ -122,7 +142,10 @@ pub async fn run(
     let encryption = match &c.encryption_profile_id {
         Some(id) => {
             let (key_hex, fingerprint) = vault::key_hex(db, sealer, id)?;
-            Some(json!({"keyHex": key_hex, "keyFingerprint": fingerprint}))
+            Some(EncryptionSpec {
+                key_hex,
+                key_fingerprint: Some(fingerprint),
+            })
         }
         None => None,
     };
@@ -137,47 +160,38 @@ pub async fn run(
     )?;
     let content = serde_json::to_string(&doc)
         .map_err(|e| ApiError::internal(format!("serializing the config document: {e}")))?;
-    let name = objects::object_name(now, encryption.is_some());
-    let mut request = json!({
-        "storage": storage, "name": name, "content": content, "compression": "GZIP",
-    });
-    if let Some(e) = &encryption {
-        request["encryption"] = e.clone();
-    }
-    let (status, body) = post(worker, "/v1/storage/put", &request).await?;
-    if status != 200 {
-        return Err(worker_error(
-            "writing the config backup failed",
-            status,
-            &body,
-        ));
-    }
-    let stored = json_of(&body);
+    let encrypted = encryption.is_some();
+    let name = objects::object_name(now, encrypted);
+    let request = PutRequest {
+        storage: storage.clone(),
+        name: name.clone(),
+        content,
+        overwrite: false,
+        compression: Some(Compression::Gzip),
+        encryption,
+    };
+    let stored: SealedPut = worker
+        .post("/v1/storage/put", &request)
+        .await?
+        .map_err(|r| refused("writing the config backup failed", r))?;
     // keep-N: a failure here does not undo the backup just written.
-    let (status, body) = post(
-        worker,
-        "/v1/storage/list",
-        &json!({"storage": storage, "prefix": objects::PREFIX}),
-    )
-    .await?;
-    if status == 200 {
-        if let Ok(items) = objects::backups_of(&json_of(&body)) {
-            for old in objects::to_delete(&items, c.keep) {
-                let _ = post(
-                    worker,
-                    "/v1/storage/delete",
-                    &json!({"storage": storage, "name": old}),
-                )
-                .await;
-            }
+    let listed: Result<Value, Refusal> =
+        worker.post("/v1/storage/list", &listing(&storage)).await?;
+    if let Ok(items) = listed.map(|l| objects::backups_of(&l)) {
+        for old in objects::to_delete(&items.unwrap_or_default(), c.keep) {
+            let delete = NameRequest {
+                storage: storage.clone(),
+                name: old,
+            };
+            let _ = worker.post::<_, Value>("/v1/storage/delete", &delete).await;
         }
     }
     Ok(RunResult {
         object_name: name,
-        size: stored["size"].as_u64().unwrap_or(0),
-        sha256: stored["sha256"].as_str().unwrap_or_default().to_owned(),
+        size: stored.size,
+        sha256: stored.sha256,
         destination_id,
-        encrypted: encryption.is_some(),
+        encrypted,
         counts: doc.counts(),
     })
 }
@@ -279,20 +293,11 @@ pub async fn list(
         });
     };
     let storage = storage_of(db, sealer, &id)?;
-    let (status, body) = post(
-        worker,
-        "/v1/storage/list",
-        &json!({"storage": storage, "prefix": objects::PREFIX}),
-    )
-    .await?;
-    if status != 200 {
-        return Err(worker_error(
-            "listing the destination failed",
-            status,
-            &body,
-        ));
-    }
-    let backups: Vec<ConfigBackupItem> = objects::backups_of(&json_of(&body))?;
+    let listed: Value = worker
+        .post("/v1/storage/list", &listing(&storage))
+        .await?
+        .map_err(|r| refused("listing the destination failed", r))?;
+    let backups: Vec<ConfigBackupItem> = objects::backups_of(&listed)?;
     Ok(ConfigBackupList {
         destination_id,
         backups,
@@ -345,16 +350,21 @@ pub async fn restore_from(
                 .with_details(json!({"field": "source.name"})));
             }
             let storage = storage_of(db, sealer, &s.destination_id)?;
-            let (status, body) = post(
-                worker,
-                "/v1/storage/get",
-                &json!({"storage": storage, "name": s.name}),
-            )
-            .await?;
+            let request = GetRequest {
+                storage,
+                name: s.name.clone(),
+                decrypt: None,
+                decompress: false,
+                compression: None,
+            };
+            let (status, body) = fetch(worker, "/v1/storage/get", &request).await?;
             match status {
                 200 => body,
                 404 => return Err(ApiError::new(404, "config backup not found")),
-                s => return Err(worker_error("reading the config backup failed", s, &body)),
+                s => {
+                    let body = json_of(&body);
+                    return Err(worker_error("reading the config backup failed", s, &body));
+                }
             }
         }
         (None, None) => return Err(ApiError::bad_request("nothing to restore")),
@@ -368,12 +378,12 @@ pub async fn restore_from(
     let plain = if bytes.first() == Some(&b'{') && !must_be_sealed {
         bytes
     } else {
-        let mut request = json!({
-            "contentBase64": base64::engine::general_purpose::STANDARD.encode(&bytes),
-        });
-        if let Some(name) = &stored_name {
-            request["name"] = json!(name);
-        }
+        let mut request = UnsealRequest {
+            content_base64: base64::engine::general_purpose::STANDARD.encode(&bytes),
+            key_hex: None,
+            compression: None,
+            name: stored_name,
+        };
         if let Some(fp) = objects::header_fingerprint(&bytes) {
             let profile = match encryption_profile_id {
                 Some(id) => id.to_owned(),
@@ -392,10 +402,10 @@ pub async fn restore_from(
                 })?,
             };
             let (key_hex, _) = vault::key_hex(db, sealer, &profile)?;
-            request["keyHex"] = json!(key_hex);
+            request.key_hex = Some(key_hex);
         }
         drop(bytes);
-        let (status, body) = post(worker, "/v1/unseal", &request).await?;
+        let (status, body) = fetch(worker, "/v1/unseal", &request).await?;
         match status {
             200 => body,
             400 | 413 | 422 => {
@@ -412,7 +422,10 @@ pub async fn restore_from(
                 }
                 return Err(e);
             }
-            s => return Err(worker_error("reading the config backup failed", s, &body)),
+            s => {
+                let body = json_of(&body);
+                return Err(worker_error("reading the config backup failed", s, &body));
+            }
         }
     };
     let doc = parse_document(&plain)?;
