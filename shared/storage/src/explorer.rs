@@ -5,8 +5,7 @@
 use dbackup_core::ApiError;
 use serde_json::{json, Value};
 
-/// Suffix of a backup's metadata sidecar (written by the worker next to the object).
-pub const META_SUFFIX: &str = ".meta.json";
+pub use dbackup_protocol::sidecar::{sidecar_name, META_SUFFIX};
 
 /// Default and largest page size of `GET /api/storage/{id}/backups`.
 pub const DEFAULT_LIMIT: usize = 50;
@@ -19,11 +18,6 @@ pub struct Listed {
     pub name: String,
     pub size: u64,
     pub modified_unix: i64,
-}
-
-/// The sidecar's name for backup `path`.
-pub fn sidecar_name(path: &str) -> String {
-    format!("{path}{META_SUFFIX}")
 }
 
 /// Checks a backup path given by a client: relative to the destination's base, no `..`, no
