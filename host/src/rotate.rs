@@ -2,9 +2,8 @@
 //! one transaction.
 //!
 //! What is sealed, where, and under which context is [`dbackup_core::sealed`]'s table; this
-//! walks every entry of it ([`sealed::ALL`]). For adapter configs the secret fields come from
-//! the adapter registry (for an unknown adapter type: every top-level string that is an
-//! envelope).
+//! walks every entry of it ([`sealed::ALL`]). For adapter configs the sealed fields are
+//! [`dbackup_adapters_core::secrets::sealed_fields`].
 //!
 //! Every value is decrypted with the old key first; the first one that does not decrypt ends
 //! the run with an error naming its table, row and field, and nothing is written. A dry run
@@ -142,23 +141,6 @@ async fn rows(
     Ok(out)
 }
 
-/// Secret field names of a stored adapter config: from the registry, else every top-level
-/// string that is an envelope.
-fn secret_fields(adapter_id: &str, config: &serde_json::Map<String, Value>) -> Vec<String> {
-    match dbackup_adapters_core::registry::find(adapter_id) {
-        Some(t) => t
-            .secret_fields()
-            .filter(|f| config.contains_key(*f))
-            .map(str::to_owned)
-            .collect(),
-        None => config
-            .iter()
-            .filter(|(_, v)| v.as_str().is_some_and(sealed::is_envelope))
-            .map(|(k, _)| k.clone())
-            .collect(),
-    }
-}
-
 /// Rotates on an open connection: `BEGIN IMMEDIATE`, re-wrap everything, `COMMIT` (or
 /// `ROLLBACK` for a dry run or on any error).
 pub async fn rotate(
@@ -268,7 +250,7 @@ async fn rewrap_kind(
                 let Ok(Value::Object(mut cfg)) = serde_json::from_str::<Value>(&stored) else {
                     bail!("{table} {id:?}: {column} is not a JSON object; nothing was changed");
                 };
-                let fields = secret_fields(&adapter_id, &cfg);
+                let fields = dbackup_adapters_core::secrets::sealed_fields(&adapter_id, &cfg);
                 if fields.is_empty() {
                     continue;
                 }

@@ -73,6 +73,24 @@ pub fn open_value(sealer: &SecretBox, value: &Value, context: &str) -> Option<Va
     }
 }
 
+/// The sealed fields of a stored config of adapter type `adapter_id`: the registry's secret
+/// fields present in it; for a type the registry no longer knows, every top-level envelope
+/// string (so `rotate-key` and the config export still reach it).
+pub fn sealed_fields(adapter_id: &str, config: &Map<String, Value>) -> Vec<String> {
+    match crate::registry::find(adapter_id) {
+        Some(t) => t
+            .secret_fields()
+            .filter(|f| config.contains_key(*f))
+            .map(str::to_owned)
+            .collect(),
+        None => config
+            .iter()
+            .filter(|(_, v)| v.as_str().is_some_and(dbackup_core::sealed::is_envelope))
+            .map(|(k, _)| k.clone())
+            .collect(),
+    }
+}
+
 /// Replaces every secret field of a validated config by its envelope ([`seal_value`]).
 pub fn seal(
     sealer: &SecretBox,

@@ -8,7 +8,6 @@
 //! when [`ExportOptions::include_password_hashes`]. Runtime state (health, executions, sessions,
 //! API keys, audit rows, passkeys) is not configuration and is not exported.
 
-use dbackup_adapters_core::registry;
 use dbackup_core::db::Db;
 use dbackup_core::ApiError;
 use dbackup_identity::secretbox::SecretBox;
@@ -88,18 +87,6 @@ pub(crate) fn sso_context(provider_id: &str) -> String {
     dbackup_core::sealed::sso_client_secret(provider_id)
 }
 
-/// Secret field names of an adapter config: the registry's, else every envelope-looking string.
-pub(crate) fn secret_fields(adapter_id: &str, config: &Map<String, Value>) -> Vec<String> {
-    match registry::find(adapter_id) {
-        Some(t) => t.secret_fields().map(str::to_owned).collect(),
-        None => config
-            .iter()
-            .filter(|(_, v)| v.as_str().is_some_and(|s| s.starts_with("v1:")))
-            .map(|(k, _)| k.clone())
-            .collect(),
-    }
-}
-
 fn unsealed(
     sealer: &SecretBox,
     sealed: &str,
@@ -142,7 +129,7 @@ pub fn export(
             Value::Object(m) => m,
             _ => Map::new(),
         };
-        for field in secret_fields(&adapter_id, &config) {
+        for field in dbackup_adapters_core::secrets::sealed_fields(&adapter_id, &config) {
             let Some(value) = config.get(&field).cloned() else {
                 continue;
             };
