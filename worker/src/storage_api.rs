@@ -350,9 +350,9 @@ async fn get(r: GetRequest, roots: LocalRoots) -> Result<Response<ResponseBody>,
         base
     };
     let base = if decompress {
-        [".gz", ".zst", ".br"]
+        [Compression::Gzip, Compression::Zstd, Compression::Brotli]
             .iter()
-            .find_map(|s| base.strip_suffix(s))
+            .find_map(|c| base.strip_suffix(c.suffix()))
             .unwrap_or(base)
     } else {
         base

@@ -26,7 +26,7 @@ pub mod version;
 
 pub use compression::Compression;
 pub use error::ErrorBody;
-pub use sidecar::{Sidecar, ENCRYPTED_SUFFIX, META_SUFFIX};
+pub use sidecar::{Sidecar, ENCRYPTED_SUFFIX, META_SUFFIX, PARTIAL_SUFFIX};
 pub use version::PgMajor;
 
 /// The replacement text for a masked secret (in `Debug` output, logs and events).

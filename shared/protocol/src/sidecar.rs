@@ -12,6 +12,8 @@ use crate::Compression;
 pub const ENCRYPTED_SUFFIX: &str = ".dbk";
 /// Suffix of the metadata sidecar.
 pub const META_SUFFIX: &str = ".meta.json";
+/// Suffix of an object being written (never listed, never a valid object name).
+pub const PARTIAL_SUFFIX: &str = ".partial";
 /// The sidecar format version the worker writes.
 pub const SIDECAR_VERSION: u32 = 1;
 /// Largest sidecar worth reading (bytes); anything larger is not one the worker wrote.

@@ -13,8 +13,8 @@ use std::time::UNIX_EPOCH;
 
 use super::{validate_name, ObjectInfo, ObjectWriter, Storage};
 
-/// Suffix of objects being written.
-pub const PARTIAL_SUFFIX: &str = ".partial";
+/// Suffix of objects being written (the protocol's: the components skip such names too).
+pub use dbackup_protocol::PARTIAL_SUFFIX;
 
 /// A storage rooted at a local directory (created if missing).
 #[derive(Debug, Clone)]
