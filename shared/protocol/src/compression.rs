@@ -85,21 +85,13 @@ mod tests {
 
     #[test]
     fn from_object_name() {
-        assert_eq!(
-            Compression::from_object_name("a/b_x.dump.zst.dbk"),
-            Compression::Zstd
-        );
-        assert_eq!(
-            Compression::from_object_name("a/b_x.sql.gz"),
-            Compression::Gzip
-        );
-        assert_eq!(
-            Compression::from_object_name("a/b_x.rdb.br"),
-            Compression::Brotli
-        );
-        assert_eq!(
-            Compression::from_object_name("a/b_x.rdb"),
-            Compression::None
-        );
+        for (name, c) in [
+            ("a/b_x.dump.zst.dbk", Compression::Zstd),
+            ("a/b_x.sql.gz", Compression::Gzip),
+            ("a/b_x.rdb.br", Compression::Brotli),
+            ("a/b_x.rdb", Compression::None),
+        ] {
+            assert_eq!(Compression::from_object_name(name), c, "{name}");
+        }
     }
 }
