@@ -1,13 +1,13 @@
 //! `dbackup rotate-key` end to end: secrets created through the API (a PostgreSQL adapter's
 //! password, a webhook's headers, an imported encryption profile key, a TOTP secret, a restore
-//! queued with a privileged account's password), an SSO client secret and an execution's
-//! callback key are sealed with the old key; the host stops. Every envelope in the database is
-//! one `dbackup_core::sealed` lists (a scan of every text column and the JSON inside), and
-//! opens under the context it gives. The binary refuses a wrong old key naming the row (nothing
-//! changed), a dry run changes nothing, the real run re-wraps everything; every envelope then
-//! opens with the new key only, and the host started with the new key uses all of it (adapter
-//! test, reveal, TOTP login, the queued restore runs with its privileged account); the old key
-//! no longer does.
+//! queued with a privileged account's password, the config backup's settings), an SSO client
+//! secret and an execution's callback key are sealed with the old key; the host stops. Every
+//! envelope in the database is one `dbackup_core::sealed` lists (a scan of every text column
+//! and the JSON inside), and opens under the context it gives. The binary refuses a wrong old
+//! key naming the row (nothing changed), a dry run changes nothing, the real run re-wraps
+//! everything; every envelope then opens with the new key only, and the host started with the
+//! new key uses all of it (adapter test, reveal, TOTP login, the queued restore runs with its
+//! privileged account); the old key no longer does.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -351,6 +351,16 @@ async fn rotate_key_rewraps_every_secret_in_one_go() {
         .as_str()
         .expect("id")
         .to_owned();
+    // The config backup's settings name a destination and a profile (nothing sealed of their own).
+    api.expect(
+        &admin,
+        "PUT",
+        "/api/system/config-backup",
+        Some(&json!({"enabled": false, "destinationId": disk,
+            "encryptionProfileId": profile, "includeSecrets": true, "keep": 2})),
+        200,
+    )
+    .await;
     let restore = api
         .expect(
             &admin,
