@@ -7,10 +7,11 @@ use chrono::Utc;
 use dbackup_adapters_core::{store, worker_source, worker_storage};
 use dbackup_core::db::Db;
 use dbackup_core::sealed;
-use dbackup_core::worker::{Method, Worker};
+use dbackup_core::worker::{Method, Refusal, Worker};
 use dbackup_core::ApiError;
 use dbackup_identity::secretbox::SecretBox;
 use dbackup_identity::settings;
+use dbackup_protocol::tasks::{BackupRequest, RestoreRequest, TaskAccepted};
 use serde_json::{json, Value};
 
 use crate::execution::{self, Claimed};
@@ -62,14 +63,16 @@ fn profile_key(db: &dyn Db, sealer: &SecretBox, id: &str) -> Result<Key, ApiErro
     })
 }
 
-fn worker_refused(what: &str, status: u16, body: &Value) -> ApiError {
-    let error = body.get("error").and_then(Value::as_str).unwrap_or("error");
-    let details = body.get("details").and_then(Value::as_str);
+fn worker_refused(what: &str, refusal: &Refusal) -> ApiError {
     let mut e = ApiError::new(
         502,
-        format!("the worker refused the {what} ({status} {error})"),
+        format!(
+            "the worker refused the {what} ({} {})",
+            refusal.status,
+            refusal.error()
+        ),
     );
-    if let Some(d) = details {
+    if let Some(d) = refusal.body.get("details").and_then(Value::as_str) {
         e = e.with_details(json!(d));
     }
     e
@@ -85,22 +88,15 @@ pub async fn start(
     signing_key_hex: &str,
 ) -> Result<(), ApiError> {
     let callback = worker_request::callback_url(app_url, &claimed.id);
-    let (path, body, what) = if claimed.kind == "Restore" {
-        let body = restore_body(db, worker, sealer, claimed, &callback, signing_key_hex).await?;
-        ("/v1/restores", body, "restore")
+    let (answer, what) = if claimed.kind == "Restore" {
+        let request = restore_body(db, worker, sealer, claimed, &callback, signing_key_hex).await?;
+        (worker.post("/v1/restores", &request).await?, "restore")
     } else {
-        let body = backup_body(db, sealer, claimed, &callback, signing_key_hex)?;
-        ("/v1/backups", body, "backup")
+        let request = backup_body(db, sealer, claimed, &callback, signing_key_hex)?;
+        (worker.post("/v1/backups", &request).await?, "backup")
     };
-    let (status, answer) = worker.post_json(path, &body).await?;
-    if status != 202 && status != 200 {
-        return Err(worker_refused(what, status, &answer));
-    }
-    let task = answer
-        .get("taskId")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ApiError::new(502, "the worker answered without a taskId"))?;
-    execution::set_task(db, &claimed.id, task, &iso(Utc::now()))?;
+    let TaskAccepted { task_id: task } = answer.map_err(|r| worker_refused(what, &r))?;
+    execution::set_task(db, &claimed.id, &task, &iso(Utc::now()))?;
     execution::append_logs(
         db,
         &claimed.id,
@@ -121,7 +117,7 @@ fn backup_body(
     claimed: &Claimed,
     callback: &str,
     signing_key_hex: &str,
-) -> Result<Value, ApiError> {
+) -> Result<BackupRequest, ApiError> {
     let job_id = claimed
         .job_id
         .as_deref()
@@ -131,7 +127,8 @@ fn backup_body(
     let source = worker_source(&store::load(db, sealer, &j.source_id)?)?;
     let mut destinations = Vec::new();
     for (id, _) in &j.destinations {
-        destinations.push((id.clone(), worker_storage(&store::load(db, sealer, id)?)?));
+        let storage = worker_storage(&store::load(db, sealer, id)?)?;
+        destinations.push((id.clone(), worker_request::storage_spec(id, storage)?));
     }
     let key = match &j.encryption_profile_id {
         Some(p) => Some(profile_key(db, sealer, p)?),
@@ -155,7 +152,7 @@ fn backup_body(
         now: Utc::now(),
         trigger,
     };
-    Ok(worker_request::backup_request(&j, &parts))
+    worker_request::backup_request(&j, &parts)
 }
 
 /// The `.meta.json` sidecar of an object (`null` when absent or unreadable).
@@ -182,7 +179,7 @@ async fn restore_body(
     claimed: &Claimed,
     callback: &str,
     signing_key_hex: &str,
-) -> Result<Value, ApiError> {
+) -> Result<RestoreRequest, ApiError> {
     let request = claimed
         .request
         .as_ref()
@@ -197,6 +194,7 @@ async fn restore_body(
     let storage = worker_storage(&store::load(db, sealer, &params.destination_id)?)?;
     let target = worker_source(&store::load(db, sealer, &params.target_source_id)?)?;
     let sidecar = read_sidecar(worker, &storage, &params.path).await;
+    let storage = worker_request::storage_spec(&params.destination_id, storage)?;
     // The key: the profile named in the sidecar, else the job's (when the object is encrypted).
     let profile = sidecar
         .pointer("/meta/encryptionProfileId")

@@ -1,9 +1,14 @@
-//! The worker requests the runner sends (docs/CONTRACTS.md `POST /v1/backups`, `POST
-//! /v1/restores`), built from already-resolved parts: the worker connection/storage specs come
-//! from the adapters crate, keys from the vault. Pure, so the shapes are unit-tested.
+//! The worker requests the runner sends (`POST /v1/backups`, `POST /v1/restores`, typed by
+//! `dbackup_protocol::tasks`), built from already-resolved parts: the worker connection/storage
+//! specs come from the adapters crate, keys from the vault. Pure, so the shapes are unit-tested.
 
 use chrono::{DateTime, Utc};
-use dbackup_protocol::PgMajor;
+use dbackup_core::ApiError;
+use dbackup_protocol::storage::StorageSpec;
+use dbackup_protocol::tasks::{
+    self, BackupRequest, CallbackSpec, DestinationSpec, EncryptionSpec, ObjectLocation, Privileged,
+};
+use dbackup_protocol::{Compression, PgMajor};
 use serde_json::{json, Map, Value};
 
 use crate::job::StoredJob;
@@ -28,14 +33,33 @@ pub struct Key {
     pub key_hex: String,
 }
 
+impl Key {
+    fn spec(&self) -> EncryptionSpec {
+        EncryptionSpec {
+            key_hex: self.key_hex.clone(),
+            key_fingerprint: None,
+        }
+    }
+}
+
+/// An adapter's storage spec (`worker_storage`) as the protocol's type; one the worker would
+/// refuse is a 400 naming the destination.
+pub fn storage_spec(destination_id: &str, spec: Value) -> Result<StorageSpec, ApiError> {
+    serde_json::from_value(spec).map_err(|e| {
+        ApiError::bad_request(format!(
+            "destination {destination_id}: invalid storage: {e}"
+        ))
+    })
+}
+
 /// Everything a backup request needs besides the job.
 #[derive(Debug, Clone)]
 pub struct BackupParts {
     pub execution_id: String,
     /// The source's worker connection (`worker_source`).
     pub source: Value,
-    /// `(destinationId, StorageSpec)` in the job's order.
-    pub destinations: Vec<(String, Value)>,
+    /// `(destinationId, storage)` in the job's order.
+    pub destinations: Vec<(String, StorageSpec)>,
     pub key: Option<Key>,
     pub callback_url: String,
     pub signing_key_hex: String,
@@ -43,36 +67,31 @@ pub struct BackupParts {
     pub trigger: String,
 }
 
-/// `POST /v1/backups` body for `job`.
-pub fn backup_request(job: &StoredJob, parts: &BackupParts) -> Value {
-    let mut body = Map::new();
-    body.insert("executionId".into(), json!(parts.execution_id));
-    body.insert("source".into(), parts.source.clone());
-    if !job.databases.is_empty() {
-        body.insert("databases".into(), json!(job.databases));
-    }
-    body.insert("compression".into(), json!(job.compression));
-    if let Some(level) = job.compression_level {
-        body.insert("compressionLevel".into(), json!(level));
-    }
-    if let Some(k) = &parts.key {
-        body.insert("encryption".into(), json!({"keyHex": k.key_hex}));
-    }
-    body.insert(
-        "destinations".into(),
-        Value::Array(
-            parts
-                .destinations
-                .iter()
-                .map(|(id, storage)| json!({"id": id, "storage": storage}))
-                .collect(),
-        ),
-    );
-    body.insert("jobName".into(), json!(job.name));
-    body.insert("timestamp".into(), json!(object_timestamp(parts.now)));
-    body.insert(
-        "meta".into(),
-        json!({
+/// `POST /v1/backups` body for `job` (a compression the worker does not know is a 400).
+pub fn backup_request(job: &StoredJob, parts: &BackupParts) -> Result<BackupRequest, ApiError> {
+    let compression: Compression = serde_json::from_value(json!(job.compression))
+        .map_err(|_| ApiError::bad_request(format!("invalid compression {:?}", job.compression)))?;
+    Ok(BackupRequest {
+        execution_id: Some(parts.execution_id.clone()),
+        source: parts.source.clone(),
+        databases: (!job.databases.is_empty()).then(|| job.databases.clone()),
+        compression,
+        compression_level: job
+            .compression_level
+            .map(|l| i32::try_from(l).unwrap_or(i32::MAX)),
+        encryption: parts.key.as_ref().map(Key::spec),
+        destinations: parts
+            .destinations
+            .iter()
+            .map(|(id, storage)| DestinationSpec {
+                id: id.clone(),
+                storage: storage.clone(),
+            })
+            .collect(),
+        job_name: job.name.clone(),
+        prefix: None,
+        timestamp: Some(object_timestamp(parts.now)),
+        meta: Some(json!({
             "jobId": job.id,
             "jobName": job.name,
             "sourceId": job.source_id,
@@ -81,13 +100,12 @@ pub fn backup_request(job: &StoredJob, parts: &BackupParts) -> Value {
             "executionId": parts.execution_id,
             "trigger": parts.trigger,
             "timezone": job.timezone,
+        })),
+        callback: Some(CallbackSpec {
+            url: parts.callback_url.clone(),
+            signing_key_hex: parts.signing_key_hex.clone(),
         }),
-    );
-    body.insert(
-        "callback".into(),
-        json!({"url": parts.callback_url, "signingKeyHex": parts.signing_key_hex}),
-    );
-    Value::Object(body)
+    })
 }
 
 /// The body of `POST /api/restores`, as documented (OpenAPI); [`RestoreParams::from_body`]
@@ -369,13 +387,13 @@ pub fn backup_is_encrypted(path: &str, sidecar: &Value) -> bool {
 pub fn restore_request(
     execution_id: &str,
     params: &RestoreParams,
-    storage: Value,
+    storage: StorageSpec,
     mut target: Value,
     sidecar: &Value,
     key: Option<&Key>,
     callback_url: &str,
     signing_key_hex: &str,
-) -> Value {
+) -> tasks::RestoreRequest {
     let source_db = sidecar.get("database").and_then(Value::as_str);
     // A multi-database backup (a TAR with a manifest) names its databases itself: the worker
     // applies the mapping per database; a single-database one is restored into the mapped name.
@@ -388,33 +406,39 @@ pub fn restore_request(
             obj.insert("database".into(), json!(db));
         }
     }
-    let mut body = json!({
-        "executionId": execution_id,
-        "source": {"storage": storage, "objectName": params.path},
-        "target": target,
-        "createDatabase": true,
-        "verify": true,
-        "callback": {"url": callback_url, "signingKeyHex": signing_key_hex},
+    let mapping = (multi && !params.database_mapping.is_empty()).then(|| {
+        params
+            .database_mapping
+            .iter()
+            .filter_map(|(from, to)| Some((from.clone(), to.as_str()?.to_owned())))
+            .collect()
     });
-    if let Some(k) = key {
-        body["encryption"] = json!({"keyHex": k.key_hex});
+    tasks::RestoreRequest {
+        execution_id: Some(execution_id.to_owned()),
+        source: ObjectLocation {
+            storage,
+            object_name: params.path.clone(),
+        },
+        encryption: key.map(Key::spec),
+        compression: None,
+        target,
+        create_database: Some(true),
+        verify: Some(true),
+        expected_sha256: sidecar
+            .get("sha256")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        force: params.force.then_some(true),
+        privileged: params.privileged_as.as_ref().map(|a| Privileged {
+            user: a.user.clone(),
+            password: a.password.clone(),
+        }),
+        database_mapping: mapping,
+        callback: Some(CallbackSpec {
+            url: callback_url.to_owned(),
+            signing_key_hex: signing_key_hex.to_owned(),
+        }),
     }
-    if let Some(sha) = sidecar.get("sha256").and_then(Value::as_str) {
-        body["expectedSha256"] = json!(sha);
-    }
-    if multi && !params.database_mapping.is_empty() {
-        body["databaseMapping"] = Value::Object(params.database_mapping.clone());
-    }
-    if params.force {
-        body["force"] = json!(true);
-    }
-    if let Some(a) = &params.privileged_as {
-        body["privileged"] = match &a.password {
-            Some(p) => json!({"user": a.user, "password": p}),
-            None => json!({"user": a.user}),
-        };
-    }
-    body
 }
 
 #[cfg(test)]
@@ -422,6 +446,35 @@ mod tests {
     use super::*;
     use crate::retention::RetentionPolicy;
     use chrono::TimeZone;
+
+    fn local() -> StorageSpec {
+        storage_spec("d1", json!({"kind": "local", "path": "/b"})).unwrap()
+    }
+
+    /// The restore request as JSON, as the worker receives it.
+    #[allow(clippy::too_many_arguments)]
+    fn restore(
+        execution_id: &str,
+        params: &RestoreParams,
+        storage: StorageSpec,
+        target: Value,
+        sidecar: &Value,
+        key: Option<&Key>,
+        callback_url: &str,
+        signing_key_hex: &str,
+    ) -> Value {
+        serde_json::to_value(restore_request(
+            execution_id,
+            params,
+            storage,
+            target,
+            sidecar,
+            key,
+            callback_url,
+            signing_key_hex,
+        ))
+        .unwrap()
+    }
 
     fn job() -> StoredJob {
         StoredJob {
@@ -449,7 +502,7 @@ mod tests {
         let parts = BackupParts {
             execution_id: "e1".into(),
             source: json!({"engine": "postgresql", "host": "127.0.0.1"}),
-            destinations: vec![("d1".into(), json!({"kind": "local", "path": "/b"}))],
+            destinations: vec![("d1".into(), local())],
             key: Some(Key {
                 profile_id: "prof".into(),
                 key_hex: "ab".repeat(32),
@@ -459,7 +512,7 @@ mod tests {
             now: Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap(),
             trigger: "Manual".into(),
         };
-        let body = backup_request(&job(), &parts);
+        let body = serde_json::to_value(backup_request(&job(), &parts).unwrap()).unwrap();
         assert_eq!(
             body,
             json!({
@@ -505,10 +558,10 @@ mod tests {
             "databaseMapping": {"shop": "shop_copy"}
         }))
         .unwrap();
-        let body = restore_request(
+        let body = restore(
             "e2",
             &p,
-            json!({"kind": "local", "path": "/b"}),
+            local(),
             json!({"engine": "postgresql", "database": "postgres"}),
             &json!({"database": "shop", "sha256": "00ff"}),
             None,
@@ -528,10 +581,10 @@ mod tests {
             "databaseMapping": {"shop": "shop_copy"}, "force": true
         }))
         .unwrap();
-        let body = restore_request(
+        let body = restore(
             "e3",
             &p,
-            json!({"kind": "local", "path": "/b"}),
+            local(),
             json!({"engine": "postgresql", "database": "postgres"}),
             &json!({"database": null, "databases": ["shop", "crm"]}),
             None,
@@ -596,10 +649,10 @@ mod tests {
         assert!(smuggled.privileged_as.is_none());
         let back = RestoreParams::from_stored(&stored, unseal).unwrap();
         assert_eq!(back, p);
-        let body = restore_request(
+        let body = restore(
             "e4",
             &back,
-            json!({"kind": "local", "path": "/b"}),
+            local(),
             json!({"engine": "postgresql", "database": "postgres"}),
             &Value::Null,
             None,
@@ -617,10 +670,10 @@ mod tests {
         }))
         .unwrap();
         let back = RestoreParams::from_stored(&p.to_stored(seal).unwrap(), unseal).unwrap();
-        let body = restore_request(
+        let body = restore(
             "e5",
             &back,
-            json!({}),
+            local(),
             json!({}),
             &Value::Null,
             None,
