@@ -5,7 +5,7 @@
 use dbackup_core::ApiError;
 use serde_json::{json, Value};
 
-pub use dbackup_protocol::sidecar::{sidecar_name, META_SUFFIX};
+pub use dbackup_protocol::sidecar::{sidecar_name, META_SUFFIX, PARTIAL_SUFFIX};
 
 /// Default and largest page size of `GET /api/storage/{id}/backups`.
 pub const DEFAULT_LIMIT: usize = 50;
@@ -42,7 +42,7 @@ pub fn validate_path(path: &str) -> Result<&str, ApiError> {
     {
         return bad("must not contain empty, '.' or '..' segments");
     }
-    if path.ends_with(META_SUFFIX) || path.ends_with(".partial") {
+    if path.ends_with(META_SUFFIX) || path.ends_with(PARTIAL_SUFFIX) {
         return bad("names a sidecar or partial object, not a backup");
     }
     Ok(path)
@@ -61,7 +61,7 @@ pub fn backups_of(listing: &Value) -> Result<Vec<Listed>, ApiError> {
         .iter()
         .filter_map(|o| {
             let name = o["name"].as_str()?;
-            if name.ends_with(META_SUFFIX) || name.ends_with(".partial") {
+            if name.ends_with(META_SUFFIX) || name.ends_with(PARTIAL_SUFFIX) {
                 return None;
             }
             Some(Listed {
