@@ -90,19 +90,22 @@ fn running(db: &TestDb, id: &str, task: &str) {
     execution::set_task(db, id, task, NOW).unwrap();
 }
 
+/// Queues backups `ids` of job `j1` and runs the dispatcher against a worker that answers
+/// `POST /v1/backups` with `status` and `answer`.
+fn dispatch(db: &TestDb, ids: &[&str], status: u16, answer: Value) -> FakeWorker {
+    for id in ids {
+        execution::enqueue_backup(db, id, "j1", "Manual", None, NOW).unwrap();
+    }
+    let worker = FakeWorker::new();
+    worker.answer("/v1/backups", status, answer);
+    block_on(dispatcher::dispatch_queued(db, &worker, &sealer(), APP_URL)).unwrap();
+    worker
+}
+
 #[test]
 fn a_queued_backup_is_posted_to_the_worker_and_its_task_recorded() {
     let db = runner_db();
-    execution::enqueue_backup(&db, "e1", "j1", "Manual", None, NOW).unwrap();
-    let worker = FakeWorker::new();
-    worker.answer("/v1/backups", 202, json!({"taskId": "t1"}));
-    block_on(dispatcher::dispatch_queued(
-        &db,
-        &worker,
-        &sealer(),
-        APP_URL,
-    ))
-    .unwrap();
+    let worker = dispatch(&db, &["e1"], 202, json!({"taskId": "t1"}));
 
     let sent = worker.requests_to("/v1/backups");
     assert_eq!(sent.len(), 1);
@@ -144,20 +147,12 @@ fn a_queued_backup_is_posted_to_the_worker_and_its_task_recorded() {
 #[test]
 fn a_backup_the_worker_refuses_or_cannot_take_fails_with_the_reason() {
     let db = runner_db();
-    execution::enqueue_backup(&db, "e1", "j1", "Manual", None, NOW).unwrap();
-    let worker = FakeWorker::new();
-    worker.answer(
-        "/v1/backups",
+    dispatch(
+        &db,
+        &["e1"],
         400,
         json!({"error": "invalid request", "details": "source.host: required"}),
     );
-    block_on(dispatcher::dispatch_queued(
-        &db,
-        &worker,
-        &sealer(),
-        APP_URL,
-    ))
-    .unwrap();
     let v = view(&db, "e1");
     assert_eq!(v["status"], "Failed");
     assert_eq!(
@@ -184,18 +179,7 @@ fn dispatch_respects_the_concurrency_cap() {
         r#"INSERT INTO "SystemSetting" ("key", "value") VALUES ('maxConcurrentJobs', '1')
            ON CONFLICT("key") DO UPDATE SET "value" = excluded."value""#,
     );
-    for id in ["e1", "e2"] {
-        execution::enqueue_backup(&db, id, "j1", "Manual", None, NOW).unwrap();
-    }
-    let worker = FakeWorker::new();
-    worker.answer("/v1/backups", 202, json!({"taskId": "t1"}));
-    block_on(dispatcher::dispatch_queued(
-        &db,
-        &worker,
-        &sealer(),
-        APP_URL,
-    ))
-    .unwrap();
+    let worker = dispatch(&db, &["e1", "e2"], 202, json!({"taskId": "t1"}));
     assert_eq!(worker.requests_to("/v1/backups").len(), 1);
     assert_eq!(view(&db, "e2")["status"], "Pending");
 }
@@ -463,16 +447,7 @@ fn a_failed_backup_is_notified_without_retention() {
 #[test]
 fn a_signed_event_is_applied_and_a_forged_one_refused() {
     let db = runner_db();
-    execution::enqueue_backup(&db, "e1", "j1", "Manual", None, NOW).unwrap();
-    let worker = FakeWorker::new();
-    worker.answer("/v1/backups", 202, json!({"taskId": "t1"}));
-    block_on(dispatcher::dispatch_queued(
-        &db,
-        &worker,
-        &sealer(),
-        APP_URL,
-    ))
-    .unwrap();
+    let worker = dispatch(&db, &["e1"], 202, json!({"taskId": "t1"}));
     let key_hex = worker.requests_to("/v1/backups")[0].body["callback"]["signingKeyHex"]
         .as_str()
         .unwrap()
