@@ -24,7 +24,6 @@ use serde_json::{json, Map, Value};
 use crate::objects::{self, ConfigBackupItem, ConfigBackupList};
 use crate::restore::{check_worker_paths, parse_document, restore, RestoreReport};
 use crate::setting::{self, LastRun};
-use crate::sql::{rows, text};
 use crate::{export, ExportOptions};
 
 /// Largest config backup read back for a restore (the worker's unseal limit).
@@ -387,14 +386,7 @@ pub async fn restore_from(
         if let Some(fp) = objects::header_fingerprint(&bytes) {
             let profile = match encryption_profile_id {
                 Some(id) => id.to_owned(),
-                None => rows(
-                    db,
-                    r#"SELECT "id" FROM "EncryptionProfile" WHERE "fingerprint" = ?"#,
-                    &[fp.as_str().into()],
-                )?
-                .first()
-                .and_then(|r| text(r, "id"))
-                .ok_or_else(|| {
+                None => vault::find_by_fingerprint(db, &fp)?.ok_or_else(|| {
                     ApiError::bad_request(format!(
                         "the backup is encrypted with key {fp}, which is not in the vault: import that key as an encryption profile first"
                     ))

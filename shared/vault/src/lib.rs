@@ -211,6 +211,42 @@ pub fn create(
     get(db, sealer, &id)
 }
 
+/// The id of the profile holding the key with `fingerprint` (16 hex characters), if any.
+pub fn find_by_fingerprint(db: &dyn Db, fingerprint: &str) -> Result<Option<String>, ApiError> {
+    let rows = db.execute(
+        r#"SELECT "id" FROM "EncryptionProfile" WHERE "fingerprint" = ?"#,
+        &[fingerprint.to_lowercase().into()],
+    )?;
+    Ok(rows.scalar().and_then(DbValue::as_str).map(str::to_owned))
+}
+
+/// Sets profile `id`'s name (checked as [`create`] checks it) and description (blank: none);
+/// 404 if absent. The API has no rename: a config restore carries them over for a key the vault
+/// already holds.
+pub fn rename(
+    db: &dyn Db,
+    id: &str,
+    name: &str,
+    description: Option<&str>,
+    now: &str,
+) -> Result<(), ApiError> {
+    let name = validate::name(name)?;
+    let rows = db.execute(
+        r#"UPDATE "EncryptionProfile" SET "name" = ?, "description" = ?, "updatedAt" = ?
+           WHERE "id" = ? RETURNING "id""#,
+        &[
+            name.into(),
+            description.filter(|d| !d.trim().is_empty()).into(),
+            now.into(),
+            id.into(),
+        ],
+    )?;
+    if rows.rows.is_empty() {
+        return Err(profile_not_found());
+    }
+    Ok(())
+}
+
 /// The key of profile `id` as 64 hex characters, and its fingerprint (for the worker's
 /// `encryption: {keyHex, keyFingerprint}`, and for reveal). 404 if absent.
 pub fn key_hex(db: &dyn Db, sealer: &SecretBox, id: &str) -> Result<(String, String), ApiError> {

@@ -22,7 +22,7 @@ use dbackup_identity::{Principal, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use crate::sql::{rows, text, transaction};
+use crate::sql::transaction;
 use crate::{ConfigDocument, DOCUMENT_KIND, FORMAT_VERSION};
 
 mod adapters;
@@ -303,12 +303,6 @@ impl Restorer<'_> {
         if let Some(id) = self.profiles.get(fingerprint) {
             return Ok(Some(id.clone()));
         }
-        Ok(rows(
-            self.db,
-            r#"SELECT "id" FROM "EncryptionProfile" WHERE "fingerprint" = ?"#,
-            &[fingerprint.into()],
-        )?
-        .first()
-        .and_then(|r| text(r, "id")))
+        dbackup_vault_core::find_by_fingerprint(self.db, fingerprint)
     }
 }

@@ -8,12 +8,11 @@ use dbackup_vault_core as vault;
 
 use super::{about, bad, opt_str, required, ChangeAction, Restorer};
 use crate::access;
-use crate::sql::{rows, text};
 
 impl Restorer<'_> {
     /// A profile whose key is already in the vault keeps it: only its name and description
-    /// follow the document (the vault's API has no rename, so this is the one write here of
-    /// its own). A key neither in the document nor in the vault is skipped with a warning.
+    /// follow the document ([`vault::rename`]). A key neither in the document nor in the vault
+    /// is skipped with a warning.
     pub(super) fn profiles(&mut self) -> Result<(), ApiError> {
         for (i, p) in self.doc.encryption_profiles.iter().enumerate() {
             let what = format!("encryptionProfiles[{i}]");
@@ -26,28 +25,15 @@ impl Restorer<'_> {
                 access::may_call(r.who, "POST", "/api/encryption-profiles")
                     .map_err(|e| about("encryptionProfile", &name, e))
             };
-            let existing = rows(
-                self.db,
-                r#"SELECT "id", "name", "description" FROM "EncryptionProfile" WHERE "fingerprint" = ?"#,
-                &[fingerprint.as_str().into()],
-            )?;
-            if let Some(row) = existing.first() {
-                let id = text(row, "id").unwrap_or_default();
-                if text(row, "name").as_deref() == Some(name.as_str())
-                    && text(row, "description") == description
-                {
+            let description = description.filter(|d| !d.trim().is_empty());
+            if let Some(id) = vault::find_by_fingerprint(self.db, &fingerprint)? {
+                let current = vault::get(self.db, self.sealer, &id)?;
+                if current.name == name && current.description == description {
                     self.change("encryptionProfile", ChangeAction::Unchanged, &name, None);
                 } else {
                     may_write(self)?;
-                    self.db.execute(
-                        r#"UPDATE "EncryptionProfile" SET "name" = ?, "description" = ?, "updatedAt" = ? WHERE "id" = ?"#,
-                        &[
-                            name.as_str().into(),
-                            description.clone().into(),
-                            self.now_iso.as_str().into(),
-                            id.as_str().into(),
-                        ],
-                    )?;
+                    vault::rename(self.db, &id, &name, description.as_deref(), &self.now_iso)
+                        .map_err(|e| about("encryptionProfile", &name, e))?;
                     self.change("encryptionProfile", ChangeAction::Update, &name, None);
                 }
                 self.profiles.insert(fingerprint, id);
@@ -92,7 +78,30 @@ impl Restorer<'_> {
 mod tests {
     use serde_json::json;
 
-    use super::super::checks::{object, refused_naming, Edit};
+    use super::super::checks::{
+        admin, document, install, now, object, refused_naming, sealer, Edit,
+    };
+    use super::super::{restore, ChangeAction};
+    use super::*;
+
+    /// A key already in the vault keeps its row: the document's name and description are
+    /// carried over once, then it is unchanged (a blank description is none, as at create).
+    #[test]
+    fn a_stored_key_takes_the_documents_name() {
+        let db = install();
+        let key = [9; 32];
+        let stored = vault::create(&db, &sealer(), "old name", None, &key).unwrap();
+        let mut doc = document(&db);
+        doc.encryption_profiles = vec![object(json!({"name": "offsite", "description": " ",
+            "fingerprint": fingerprint_hex(&key)}))];
+        for expected in [ChangeAction::Update, ChangeAction::Unchanged] {
+            let r = restore(&db, &sealer(), &doc, &admin(), now(), false).unwrap();
+            let c = r.changes.iter().find(|c| c.entity == "encryptionProfile");
+            assert_eq!(c.map(|c| c.action), Some(expected), "{:?}", r.changes);
+        }
+        let after = vault::get(&db, &sealer(), &stored.id).unwrap();
+        assert_eq!((after.name.as_str(), after.description), ("offsite", None));
+    }
 
     /// A key that is not one, or not the fingerprint's, and a name the vault would refuse: 400
     /// naming the profile and the field, before anything of the document is written.
