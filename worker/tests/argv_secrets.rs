@@ -3,29 +3,19 @@
 //! `mariadb_password_never_in_argv`; MongoDB: the fake tools in tests/fixtures/fake-mongo
 //! refuse a secret on argv). Each scan must also have seen the dump tool running.
 
+mod common;
+
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::cli::config;
 use dbackup_worker::format::Compression;
 use dbackup_worker::tasks::{self, BackupPlan, BackupRequest};
-use dbackup_worker::{Config, DEFAULT_PROBE_TIMEOUT};
 use serde_json::{json, Value};
 
 const KEY_HEX: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
-
-fn config() -> Config {
-    Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        token: "test-token-0123456789abcdef-0123456789".into(),
-        pg_bin_dirs: Vec::new(),
-        probe_timeout: DEFAULT_PROBE_TIMEOUT,
-        max_tasks: dbackup_worker::DEFAULT_MAX_TASKS,
-        ca_file: None,
-        local_roots: dbackup_worker::LocalRoots::new(vec![std::env::temp_dir()], None),
-    }
-}
 
 fn rand_name(prefix: &str) -> String {
     let bytes: [u8; 5] = dbackup_worker::format::random_bytes().unwrap();

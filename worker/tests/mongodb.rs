@@ -6,27 +6,17 @@
 //! round trip only when MONGODB_TEST_URL is set (no MongoDB can run on this machine kind):
 //! `#[ignore]`d, so a plain run counts it as skipped.
 
+mod common;
+
 use std::path::PathBuf;
 
+use common::cli::config;
 use dbackup_worker::format::Compression;
 use dbackup_worker::tasks::{self, BackupPlan, BackupRequest, RestorePlan, RestoreRequest};
-use dbackup_worker::{Config, DEFAULT_PROBE_TIMEOUT};
 use serde_json::{json, Value};
 
 const KEY_HEX: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 const PASSWORD: &str = "mongo-Secr3t-pw";
-
-fn config() -> Config {
-    Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        token: "test-token-0123456789abcdef-0123456789".into(),
-        pg_bin_dirs: Vec::new(),
-        probe_timeout: DEFAULT_PROBE_TIMEOUT,
-        max_tasks: dbackup_worker::DEFAULT_MAX_TASKS,
-        ca_file: None,
-        local_roots: dbackup_worker::LocalRoots::new(vec![std::env::temp_dir()], None),
-    }
-}
 
 fn log_path() -> PathBuf {
     PathBuf::from(format!("/tmp/dbk-fake-mongo-{}.log", std::process::id()))

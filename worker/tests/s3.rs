@@ -4,10 +4,10 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::process::Command;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use common::cli::{big_db, digest};
 use common::s3::{S3Server, BUCKET};
 use common::Worker;
 use dbackup_worker::storage::{self, Storage, StorageSpec};
@@ -314,39 +314,6 @@ fn errors_are_clear() {
 
 // ---- whole backups through the worker ----
 
-fn sqlite(path: &std::path::Path, sql: &str) -> String {
-    let out = Command::new("sqlite3").arg(path).arg(sql).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-/// A SQLite database of `mib` MiB of random blobs; returns a content digest query result.
-fn big_db(path: &std::path::Path, mib: u32) -> String {
-    sqlite(
-        path,
-        &format!(
-            "CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB);
-             WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i < {mib})
-             INSERT INTO t SELECT i, randomblob(1048576) FROM c;"
-        ),
-    );
-    digest(path)
-}
-
-fn digest(path: &std::path::Path) -> String {
-    let out = Command::new("sqlite3")
-        .arg(path)
-        .arg("SELECT id, hex(b) FROM t ORDER BY id")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    hex::encode(Sha256::digest(&out.stdout))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_to_s3_and_local_then_restore_from_s3() {
     let server = S3Server::start();
@@ -356,11 +323,10 @@ async fn backup_to_s3_and_local_then_restore_from_s3() {
     let expected = big_db(&db, 30);
     let local = dir.path().join("local");
     let started = Instant::now();
-    let r = w
-        .call(
-            Method::POST,
+    let task = w
+        .run_task(
             "/v1/backups",
-            Some(json!({
+            json!({
                 "source": {"engine": "sqlite", "path": db},
                 "compression": "ZSTD",
                 "encryption": {"keyHex": KEY_HEX},
@@ -371,11 +337,9 @@ async fn backup_to_s3_and_local_then_restore_from_s3() {
                 "jobName": "nightly",
                 "timestamp": "2026-11-27T03-00-00Z",
                 "meta": {"jobId": "job-7", "note": "through s3"},
-            })),
+            }),
         )
         .await;
-    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
-    let task = w.wait_task(r.json["taskId"].as_str().unwrap()).await;
     let elapsed = started.elapsed();
     assert_eq!(task["status"], "succeeded", "{task}");
     let result = &task["result"];
@@ -418,20 +382,17 @@ async fn backup_to_s3_and_local_then_restore_from_s3() {
     }
 
     let target = dir.path().join("restored.db");
-    let r = w
-        .call(
-            Method::POST,
+    let task = w
+        .run_task(
             "/v1/restores",
-            Some(json!({
+            json!({
                 "source": {"storage": server.spec("org"), "objectName": object},
                 "encryption": {"keyHex": KEY_HEX},
                 "target": {"engine": "sqlite", "path": target},
                 "expectedSha256": result["sha256"],
-            })),
+            }),
         )
         .await;
-    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
-    let task = w.wait_task(r.json["taskId"].as_str().unwrap()).await;
     assert_eq!(task["status"], "succeeded", "{task}");
     assert_eq!(digest(&target), expected);
     w.stop().await.unwrap();
@@ -447,20 +408,17 @@ async fn s3_stopped_mid_upload() {
     // Only S3: the task fails, and no object (nor sidecar) exists.
     let mut server = S3Server::start();
     server.stats.stop_after_parts.store(1, Ordering::SeqCst);
-    let r = w
-        .call(
-            Method::POST,
+    let task = w
+        .run_task(
             "/v1/backups",
-            Some(json!({
+            json!({
                 "source": {"engine": "sqlite", "path": db},
                 "compression": "NONE",
                 "destinations": [{"id": "s3", "storage": server.spec("")}],
                 "jobName": "j",
-            })),
+            }),
         )
         .await;
-    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
-    let task = w.wait_task(r.json["taskId"].as_str().unwrap()).await;
     assert_eq!(task["status"], "failed", "{task}");
     let error = task["error"].as_str().unwrap();
     assert!(error.contains("S3 upload"), "{error}");
@@ -472,11 +430,10 @@ async fn s3_stopped_mid_upload() {
     let mut server = S3Server::start();
     server.stats.stop_after_parts.store(2, Ordering::SeqCst);
     let local = dir.path().join("local");
-    let r = w
-        .call(
-            Method::POST,
+    let task = w
+        .run_task(
             "/v1/backups",
-            Some(json!({
+            json!({
                 "source": {"engine": "sqlite", "path": db},
                 "compression": "NONE",
                 "encryption": {"keyHex": KEY_HEX},
@@ -485,10 +442,9 @@ async fn s3_stopped_mid_upload() {
                     {"id": "disk", "storage": {"kind": "local", "path": local}},
                 ],
                 "jobName": "j",
-            })),
+            }),
         )
         .await;
-    let task = w.wait_task(r.json["taskId"].as_str().unwrap()).await;
     assert_eq!(task["status"], "partial", "{task}");
     let dests = task["result"]["destinations"].as_array().unwrap();
     assert_eq!(dests[0]["ok"], false);
@@ -503,18 +459,16 @@ async fn s3_stopped_mid_upload() {
         task["result"]["sha256"]
     );
     let target = dir.path().join("restored.db");
-    let r = w
-        .call(
-            Method::POST,
+    let restored = w
+        .run_task(
             "/v1/restores",
-            Some(json!({
+            json!({
                 "source": {"storage": {"kind": "local", "path": local}, "objectName": object},
                 "encryption": {"keyHex": KEY_HEX},
                 "target": {"engine": "sqlite", "path": target},
-            })),
+            }),
         )
         .await;
-    let restored = w.wait_task(r.json["taskId"].as_str().unwrap()).await;
     assert_eq!(restored["status"], "succeeded", "{restored}");
     assert_eq!(digest(&target), digest(&db));
     w.stop().await.unwrap();
@@ -584,11 +538,10 @@ async fn cancel_mid_upload_aborts_and_leaves_nothing() {
     let server = S3Server::start();
     server.stats.part_delay_ms.store(400, Ordering::SeqCst);
     let local = dir.path().join("local");
-    let r = w
-        .call(
-            Method::POST,
+    let id = w
+        .start_task(
             "/v1/backups",
-            Some(json!({
+            json!({
                 "source": {"engine": "sqlite", "path": db},
                 "compression": "NONE",
                 "destinations": [
@@ -596,10 +549,9 @@ async fn cancel_mid_upload_aborts_and_leaves_nothing() {
                     {"id": "disk", "storage": {"kind": "local", "path": local}},
                 ],
                 "jobName": "j",
-            })),
+            }),
         )
         .await;
-    let id = r.json["taskId"].as_str().unwrap().to_owned();
     let started = Instant::now();
     while server.stats.parts.load(Ordering::SeqCst) < 1 {
         assert!(
@@ -640,21 +592,18 @@ async fn restore_resumes_a_download_cut_mid_object() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("shop.db");
     let expected = big_db(&db, 6);
-    let r = w
-        .call(
-            Method::POST,
+    let task = w
+        .run_task(
             "/v1/backups",
-            Some(json!({
+            json!({
                 "source": {"engine": "sqlite", "path": db},
                 "compression": "ZSTD",
                 "encryption": {"keyHex": KEY_HEX},
                 "destinations": [{"id": "s3", "storage": server.spec("r")}],
                 "jobName": "j",
-            })),
+            }),
         )
         .await;
-    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
-    let task = w.wait_task(r.json["taskId"].as_str().unwrap()).await;
     assert_eq!(task["status"], "succeeded", "{task}");
     let object = task["result"]["objectName"].as_str().unwrap().to_owned();
 
@@ -662,20 +611,17 @@ async fn restore_resumes_a_download_cut_mid_object() {
     let mut spec = server.spec("r");
     spec["endpoint"] = json!(format!("http://{}", proxy.addr));
     let target = dir.path().join("restored.db");
-    let r = w
-        .call(
-            Method::POST,
+    let restored = w
+        .run_task(
             "/v1/restores",
-            Some(json!({
+            json!({
                 "source": {"storage": spec, "objectName": object},
                 "encryption": {"keyHex": KEY_HEX},
                 "target": {"engine": "sqlite", "path": target},
                 "expectedSha256": task["result"]["sha256"],
-            })),
+            }),
         )
         .await;
-    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
-    let restored = w.wait_task(r.json["taskId"].as_str().unwrap()).await;
     assert_eq!(restored["status"], "succeeded", "{restored}");
     assert_eq!(proxy.cuts.load(Ordering::SeqCst), 1, "the download was cut");
     assert_eq!(digest(&target), expected);

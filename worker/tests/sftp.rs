@@ -4,12 +4,12 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::process::Command;
 
+use common::cli::{big_db, sqlite};
 use common::sshd::Sshd;
 use common::Worker;
 use dbackup_worker::storage::{self, Storage, StorageSpec};
-use http::{Method, StatusCode};
+use http::Method;
 use serde_json::{json, Value};
 
 const KEY_HEX: &str = "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100";
@@ -136,16 +136,6 @@ fn wrong_host_key_and_wrong_password_are_refused() {
     assert!(e.contains("hostKey"), "{e}");
 }
 
-fn sqlite(path: &std::path::Path, sql: &str) -> String {
-    let out = Command::new("sqlite3").arg(path).arg(sql).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_to_sftp_and_restore() {
     let sshd = Sshd::start();
@@ -153,22 +143,19 @@ async fn backup_to_sftp_and_restore() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("shop.db");
     sqlite(&db, "CREATE TABLE t(id INTEGER PRIMARY KEY, s TEXT); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i < 20000) INSERT INTO t SELECT i, 'row ' || i FROM c;");
-    let r = w
-        .call(
-            Method::POST,
+    let task = w
+        .run_task(
             "/v1/backups",
-            Some(json!({
+            json!({
                 "source": {"engine": "sqlite", "path": db},
                 "compression": "GZIP",
                 "encryption": {"keyHex": KEY_HEX},
                 "destinations": [{"id": "sftp", "storage": sshd.key_spec()}],
                 "jobName": "nightly",
                 "meta": {"jobId": "j1"},
-            })),
+            }),
         )
         .await;
-    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
-    let task = w.wait_task(r.json["taskId"].as_str().unwrap()).await;
     assert_eq!(task["status"], "succeeded", "{task}");
     let object = task["result"]["objectName"].as_str().unwrap().to_owned();
     assert!(sshd.base.join(&object).is_file());
@@ -184,19 +171,17 @@ async fn backup_to_sftp_and_restore() {
     );
 
     let target = dir.path().join("restored.db");
-    let r = w
-        .call(
-            Method::POST,
+    let restored = w
+        .run_task(
             "/v1/restores",
-            Some(json!({
+            json!({
                 "source": {"storage": sshd.password_spec(), "objectName": object},
                 "encryption": {"keyHex": KEY_HEX},
                 "target": {"engine": "sqlite", "path": target},
                 "expectedSha256": task["result"]["sha256"],
-            })),
+            }),
         )
         .await;
-    let restored = w.wait_task(r.json["taskId"].as_str().unwrap()).await;
     assert_eq!(restored["status"], "succeeded", "{restored}");
     assert_eq!(
         sqlite(&target, "SELECT count(*), max(s) FROM t"),
@@ -288,26 +273,18 @@ async fn server_killed_mid_upload_fails_cleanly() {
     let w = Worker::start().await;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("big.db");
-    sqlite(
-        &db,
-        "CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB);
-         WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i < 160)
-         INSERT INTO t SELECT i, randomblob(1048576) FROM c;",
-    );
-    let r = w
-        .call(
-            Method::POST,
+    big_db(&db, 160);
+    let id = w
+        .start_task(
             "/v1/backups",
-            Some(json!({
+            json!({
                 "source": {"engine": "sqlite", "path": db},
                 "compression": "NONE",
                 "destinations": [{"id": "sftp", "storage": sshd.key_spec()}],
                 "jobName": "nightly",
-            })),
+            }),
         )
         .await;
-    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
-    let id = r.json["taskId"].as_str().unwrap().to_owned();
     // Kill the server once some bytes went out (mid-upload).
     let started = std::time::Instant::now();
     loop {

@@ -5,21 +5,12 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::cli::sqlite;
 use common::Worker;
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
 
 const KEY_HEX: &str = "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100";
-
-fn sqlite(path: &std::path::Path, sql: &str) -> String {
-    let out = Command::new("sqlite3").arg(path).arg(sql).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 #[tokio::test]
 async fn backup_then_restore_over_http() {
@@ -61,20 +52,17 @@ async fn backup_then_restore_over_http() {
     std::fs::remove_file(base.join(format!("{object}.meta.json"))).unwrap();
 
     let target = dir.path().join("restored.db");
-    let r = w
-        .call(
-            Method::POST,
+    let task = w
+        .run_task(
             "/v1/restores",
-            Some(json!({
+            json!({
                 "source": {"storage": {"kind": "local", "path": base}, "objectName": object},
                 "encryption": {"keyHex": KEY_HEX},
                 "target": {"engine": "sqlite", "path": target},
                 "expectedSha256": task["result"]["sha256"],
-            })),
+            }),
         )
         .await;
-    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
-    let task = w.wait_task(r.json["taskId"].as_str().unwrap()).await;
     assert_eq!(task["status"], "succeeded", "{task}");
     assert_eq!(
         sqlite(&target, "SELECT count(*), max(s) FROM t"),
@@ -82,19 +70,17 @@ async fn backup_then_restore_over_http() {
     );
 
     // A wrong expected checksum fails before the target is touched.
-    let r = w
-        .call(
-            Method::POST,
+    let task = w
+        .run_task(
             "/v1/restores",
-            Some(json!({
+            json!({
                 "source": {"storage": {"kind": "local", "path": base}, "objectName": object},
                 "encryption": {"keyHex": KEY_HEX},
                 "target": {"engine": "sqlite", "path": dir.path().join("never.db")},
                 "expectedSha256": "00".repeat(32),
-            })),
+            }),
         )
         .await;
-    let task = w.wait_task(r.json["taskId"].as_str().unwrap()).await;
     assert_eq!(task["status"], "failed");
     assert!(
         task["error"]
@@ -491,17 +477,15 @@ async fn same_second_backups_get_unique_names() {
     // Every object is intact and restorable.
     for (i, name) in names.iter().enumerate() {
         let target = dir.path().join(format!("restored-{i}.db"));
-        let r = w
-            .call(
-                Method::POST,
+        let task = w
+            .run_task(
                 "/v1/restores",
-                Some(json!({
+                json!({
                     "source": {"storage": {"kind": "local", "path": base}, "objectName": name},
                     "target": {"engine": "sqlite", "path": target},
-                })),
+                }),
             )
             .await;
-        let task = w.wait_task(r.json["taskId"].as_str().unwrap()).await;
         assert_eq!(task["status"], "succeeded", "{name}: {task}");
         assert_eq!(sqlite(&target, "SELECT count(*) FROM t"), "3000");
     }

@@ -59,22 +59,19 @@ async fn a_plain_dump_in_place_of_an_encrypted_backup_is_refused() {
     psql(&evil, "CREATE TABLE planted AS SELECT 'attacker' AS who");
 
     // An encrypted backup (no compression, so the name carries no compression hint).
-    let r = w
-        .call(
-            Method::POST,
+    let backup = w
+        .run_task(
             "/v1/backups",
-            Some(json!({
+            json!({
                 "source": {"engine": "postgresql", "host": "127.0.0.1", "port": 5432,
                            "user": "postgres", "database": legit},
                 "compression": "NONE",
                 "encryption": {"keyHex": KEY_HEX},
                 "destinations": [{"id": "d1", "storage": {"kind": "local", "path": base.path()}}],
                 "jobName": "nightly",
-            })),
+            }),
         )
         .await;
-    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
-    let backup = w.wait_task(r.json["taskId"].as_str().unwrap()).await;
     assert_eq!(backup["status"], "succeeded", "{backup}");
     let object = backup["result"]["objectName"].as_str().unwrap().to_owned();
     assert!(object.ends_with(".dump.dbk"), "{object}");

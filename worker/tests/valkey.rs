@@ -4,27 +4,17 @@
 //! ≤ 10). `#[ignore]`d, so a plain `cargo nextest run` counts it as skipped; `cargo xtask test`
 //! runs it, and then a missing valkey-server fails it (README, "Tests that need a server").
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use common::cli::config;
 use dbackup_worker::format::Compression;
 use dbackup_worker::tasks::{self, BackupPlan, BackupRequest, RestorePlan, RestoreRequest};
-use dbackup_worker::{Config, DEFAULT_PROBE_TIMEOUT};
 use serde_json::{json, Value};
 
 const KEY_HEX: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
-
-fn config() -> Config {
-    Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        token: "test-token-0123456789abcdef-0123456789".into(),
-        pg_bin_dirs: Vec::new(),
-        probe_timeout: DEFAULT_PROBE_TIMEOUT,
-        max_tasks: dbackup_worker::DEFAULT_MAX_TASKS,
-        ca_file: None,
-        local_roots: dbackup_worker::LocalRoots::new(vec![std::env::temp_dir()], None),
-    }
-}
 
 struct Server {
     child: std::process::Child,

@@ -79,3 +79,40 @@ pub fn mariadb(db: Option<&str>, sql: &str) -> String {
     }
     sh("mariadb", &args, sql)
 }
+
+/// Runs `sql` with the `sqlite3` command-line tool on the database file `path`; its output,
+/// trimmed (panics with sqlite3's error when it fails).
+pub fn sqlite(path: &std::path::Path, sql: &str) -> String {
+    let out = Command::new("sqlite3").arg(path).arg(sql).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// A SQLite database of `mib` MiB of random blobs (table `t(id, b)`); returns its [`digest`].
+pub fn big_db(path: &std::path::Path, mib: u32) -> String {
+    sqlite(
+        path,
+        &format!(
+            "CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB);
+             WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i < {mib})
+             INSERT INTO t SELECT i, randomblob(1048576) FROM c;"
+        ),
+    );
+    digest(path)
+}
+
+/// SHA-256 (hex) of the rows of table `t` of a [`big_db`] database, to compare a restore.
+pub fn digest(path: &std::path::Path) -> String {
+    use sha2::Digest;
+    let out = Command::new("sqlite3")
+        .arg(path)
+        .arg("SELECT id, hex(b) FROM t ORDER BY id")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    hex::encode(sha2::Sha256::digest(&out.stdout))
+}

@@ -131,6 +131,22 @@ impl Worker {
             .await
     }
 
+    /// `POST path` with `body`, which must be accepted (202) as a task; its id.
+    pub async fn start_task(&self, path: &str, body: serde_json::Value) -> String {
+        let r = self.call(Method::POST, path, Some(body)).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
+        r.json["taskId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no taskId: {}", r.json))
+            .to_owned()
+    }
+
+    /// [`Worker::start_task`], then [`Worker::wait_task`]: the finished task.
+    pub async fn run_task(&self, path: &str, body: serde_json::Value) -> serde_json::Value {
+        let id = self.start_task(path, body).await;
+        self.wait_task(&id).await
+    }
+
     /// Polls `GET /v1/tasks/{id}` until the task no longer runs (at most 2 minutes); the task.
     pub async fn wait_task(&self, id: &str) -> serde_json::Value {
         for _ in 0..1200 {
