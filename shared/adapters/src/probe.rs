@@ -179,10 +179,25 @@ pub fn unsaved(
             Some(&body.config),
         ));
     }
-    let config = validate::validate(t, &config)?;
-    let adapter = Adapter {
-        id: body.id.clone().unwrap_or_else(|| "unsaved".into()),
-        name: body.name.clone().unwrap_or_else(|| t.name.to_owned()),
+    let adapter = not_stored(
+        body.id.clone().unwrap_or_else(|| "unsaved".into()),
+        body.name.clone().unwrap_or_else(|| t.name.to_owned()),
+        t,
+        validate::validate(t, &config)?,
+    );
+    Ok((adapter, audit))
+}
+
+/// An adapter as it would be stored, without a row: what a test of a form's config runs on.
+pub fn not_stored(
+    id: String,
+    name: String,
+    t: &AdapterType,
+    config: Map<String, Value>,
+) -> Adapter {
+    Adapter {
+        id,
+        name,
         kind: t.kind,
         adapter_id: t.id.to_owned(),
         config,
@@ -192,8 +207,7 @@ pub fn unsaved(
         last_health_check: None,
         last_status: "ONLINE".into(),
         consecutive_failures: 0,
-    };
-    Ok((adapter, audit))
+    }
 }
 
 /// Records the engine version of a successful database probe in `metadata` (`now`: ISO-8601).
@@ -283,19 +297,10 @@ pub(crate) mod tests {
     }
 
     pub fn adapter(kind: Kind, adapter_id: &str, config: Value) -> Adapter {
-        Adapter {
-            id: "a1".into(),
-            name: "main".into(),
-            kind,
-            adapter_id: adapter_id.into(),
-            config: config.as_object().cloned().unwrap_or_default(),
-            metadata: Map::new(),
-            created_at: String::new(),
-            updated_at: String::new(),
-            last_health_check: None,
-            last_status: "ONLINE".into(),
-            consecutive_failures: 0,
-        }
+        let t = registry::find(adapter_id).unwrap();
+        assert_eq!(t.kind, kind);
+        let config = config.as_object().cloned().unwrap_or_default();
+        not_stored("a1".into(), "main".into(), t, config)
     }
 
     fn postgres() -> Adapter {
