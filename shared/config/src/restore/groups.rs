@@ -1,6 +1,7 @@
 //! Groups, restored through `dbackup_identity::groups` as `POST /api/groups` and
 //! `PATCH /api/groups/{id}` create and change them.
 
+use dbackup_core::db::Db;
 use dbackup_core::ApiError;
 use dbackup_identity::groups;
 use dbackup_identity::permissions::{self, SUPER_ADMIN_GROUP};
@@ -8,6 +9,17 @@ use dbackup_identity::permissions::{self, SUPER_ADMIN_GROUP};
 use super::{about, bad, required, strings, ChangeAction, Restorer};
 use crate::access;
 use crate::sql::{rows, text};
+
+/// The id of the group named `name`, if there is one.
+pub(super) fn find(db: &dyn Db, name: &str) -> Result<Option<String>, ApiError> {
+    Ok(rows(
+        db,
+        r#"SELECT "id" FROM "Group" WHERE "name" = ?"#,
+        &[name.into()],
+    )?
+    .first()
+    .and_then(|r| text(r, "id")))
+}
 
 impl Restorer<'_> {
     /// Known permission names only, nobody grants what they do not hold, SuperAdmin is never
@@ -26,13 +38,8 @@ impl Restorer<'_> {
                 continue;
             }
             let name = groups::validate_name(&raw).map_err(|e| about("group", &raw, e))?;
-            let existing = rows(
-                self.db,
-                r#"SELECT "id" FROM "Group" WHERE "name" = ?"#,
-                &[name.as_str().into()],
-            )?;
             let holds = self.who.permissions();
-            let id = match existing.first().and_then(|row| text(row, "id")) {
+            let id = match find(self.db, &name)? {
                 Some(id) => {
                     let current = groups::get(self.db, &id)?;
                     let held = permissions::validate(&current.permissions).unwrap_or_default();

@@ -8,7 +8,6 @@ use serde_json::Value;
 
 use super::{about, bad, opt_str, required, ChangeAction, Restorer};
 use crate::access;
-use crate::sql::{rows, text};
 
 /// Whether `h` looks like a stored password hash (an argon2 PHC string).
 fn is_password_hash(h: &str) -> bool {
@@ -59,13 +58,7 @@ impl Restorer<'_> {
                 Some(g) => match self.groups.get(&g).cloned() {
                     Some(id) => Some(id),
                     None => {
-                        let found = rows(
-                            self.db,
-                            r#"SELECT "id" FROM "Group" WHERE "name" = ?"#,
-                            &[g.as_str().into()],
-                        )?
-                        .first()
-                        .and_then(|r| text(r, "id"));
+                        let found = super::groups::find(self.db, &g)?;
                         if found.is_none() {
                             self.warnings
                                 .push(format!("user {email:?}: group {g:?} not found; no group"));
