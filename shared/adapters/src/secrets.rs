@@ -46,9 +46,6 @@ pub fn seal_value(sealer: &SecretBox, value: &Value, context: &str) -> Result<Va
     })
 }
 
-/// What every envelope starts with ([`SecretBox::encrypt`]).
-const ENVELOPE: &str = "v1:";
-
 /// [`seal_value`] undone; `None` when anything does not decrypt (or is not an envelope).
 ///
 /// One exception: a map value that is not an envelope at all is plaintext saved before the
@@ -64,7 +61,7 @@ pub fn open_value(sealer: &SecretBox, value: &Value, context: &str) -> Option<Va
         Value::Object(map) => map
             .iter()
             .map(|(k, v)| match v.as_str() {
-                Some(s) if !s.starts_with(ENVELOPE) => Some((k.clone(), v.clone())),
+                Some(s) if !dbackup_core::sealed::is_envelope(s) => Some((k.clone(), v.clone())),
                 _ => one(v).map(|p| (k.clone(), p)),
             })
             .collect::<Option<Map<String, Value>>>()

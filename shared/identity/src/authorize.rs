@@ -265,7 +265,6 @@ pub fn who_am_i(db: &dyn Db, principal: &Principal) -> Result<WhoAmI> {
 mod tests {
     use super::*;
     use crate::api_keys::NewApiKeyRequest;
-    use crate::permissions::SUPER_ADMIN_GROUP;
     use crate::testutil::*;
 
     fn user(group: Option<GroupGrant>) -> Principal {

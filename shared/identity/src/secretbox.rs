@@ -14,7 +14,7 @@ use base64::Engine;
 use crate::error::{IdentityError, Result};
 use crate::sql::random_bytes;
 
-const VERSION_PREFIX: &str = "v1:";
+const VERSION_PREFIX: &str = dbackup_core::sealed::ENVELOPE_PREFIX;
 const NONCE_BYTES: usize = 12;
 const TAG_BYTES: usize = 16;
 
