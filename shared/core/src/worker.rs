@@ -141,7 +141,7 @@ fn encode<T: Serialize + ?Sized>(body: &T) -> Result<Vec<u8>, ApiError> {
 
 /// The worker over HTTP from native code (tests and tools), with a blocking client: each call
 /// completes before its future is first polled to the end.
-#[cfg(feature = "native-worker")]
+#[cfg(any(test, feature = "native-worker"))]
 pub mod native {
     use super::{Method, Worker, WorkerAnswer};
     use crate::ApiError;
@@ -316,6 +316,66 @@ pub mod fake {
             Poll::Ready(out) => out,
             Poll::Pending => panic!("a future driven by block_on waited for something"),
         }
+    }
+}
+
+#[cfg(test)]
+mod native_tests {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    use super::fake::block_on;
+    use super::native::NativeWorker;
+    use super::Worker;
+    use serde_json::json;
+
+    /// A one-shot HTTP server: answers one request with `answer`, hands back what it read.
+    fn serve_once(answer: &'static str) -> (String, std::thread::JoinHandle<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let handle = std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !String::from_utf8_lossy(&request).contains("\"a\":1") {
+                let n = conn.read(&mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                request.extend_from_slice(&buf[..n]);
+            }
+            conn.write_all(answer.as_bytes()).unwrap();
+            String::from_utf8_lossy(&request).into_owned()
+        });
+        (url, handle)
+    }
+
+    #[test]
+    fn posts_with_the_token_and_reads_any_status() {
+        let (url, server) = serve_once(
+            "HTTP/1.1 409 Conflict\r\ncontent-type: application/json\r\ncontent-length: 16\r\nconnection: close\r\n\r\n{\"error\":\"busy\"}",
+        );
+        let worker = NativeWorker::new(&format!("{url}/"), "tok");
+        let (status, body) = block_on(worker.post_json("/v1/backups", &json!({"a": 1}))).unwrap();
+        assert_eq!((status, body), (409, json!({"error": "busy"})));
+        let request = server.join().unwrap().to_ascii_lowercase();
+        assert!(
+            request.starts_with("post /v1/backups http/1.1"),
+            "{request}"
+        );
+        assert!(request.contains("authorization: bearer tok"), "{request}");
+    }
+
+    #[test]
+    fn no_server_is_an_unreachable_worker() {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let worker = NativeWorker::new(&format!("http://127.0.0.1:{port}"), "tok");
+        let e = block_on(worker.get_json("/v1/ping")).unwrap_err();
+        assert_eq!((e.status, e.message.as_str()), (503, "worker unreachable"));
     }
 }
 
