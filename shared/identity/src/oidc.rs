@@ -1,7 +1,8 @@
 //! OpenID Connect relying-party pieces that need no network: issuer derivation per adapter,
 //! discovery validation, PKCE, the authorization URL, and ID-token verification against a
 //! JWKS (signature via `jwt-simple`'s pure-Rust RS256/ES256, then `iss`, `aud`, `exp`,
-//! `nonce`). The component fetches discovery, the token and the JWKS.
+//! `nonce`). The fetching of discovery, the token and the JWKS is
+//! [`crate::sso_flow`].
 
 use std::collections::HashSet;
 

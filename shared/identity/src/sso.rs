@@ -10,8 +10,8 @@
 //! ([`ensure_may_manage`]). The client secret is sealed with the `encryption_key` box and never
 //! leaves this module in an answer.
 //!
-//! Network steps (discovery, token exchange, JWKS) run in the `auth` component; the pure
-//! pieces are in [`crate::oidc`].
+//! The flows that call the provider (discovery, token exchange, JWKS) are
+//! [`crate::sso_flow`]; the pure pieces are in [`crate::oidc`].
 
 use dbackup_core::db::Db;
 use serde::{Deserialize, Serialize};

@@ -8,6 +8,7 @@
 pub mod deadline;
 pub mod gate;
 pub mod notify;
+pub mod provider_http;
 pub mod worker;
 
 use dbackup_core::db::{Db, DbError, Rows, Value};
