@@ -4,7 +4,7 @@
 
 use chrono::Utc;
 use dbackup_core::ApiError;
-use dbackup_jobs_core::execution::ExecutionAccepted;
+use dbackup_jobs_core::queue::ExecutionAccepted;
 use dbackup_jobs_core::restore::{self, SIDECAR_TIMEOUT};
 use dbackup_jobs_core::worker_request::RestoreParams;
 use dbackup_web::deadline::Bounded;

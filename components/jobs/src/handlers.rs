@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use dbackup_core::ApiError;
-use dbackup_jobs_core::{execution, job, schedule};
+use dbackup_jobs_core::{execution, job, queue, schedule};
 use dbackup_web::gate::Ctx;
 use serde_json::json;
 use spin_sdk::http::Response;
@@ -103,9 +103,9 @@ pub fn run(ctx: &Ctx) -> Answer {
         _ => "Manual",
     };
     let id = dbackup_jobs_core::new_id()?;
-    execution::enqueue_backup(&ctx.db, &id, &j.id, trigger, None, &now_iso())?;
+    queue::enqueue_backup(&ctx.db, &id, &j.id, trigger, None, &now_iso())?;
     ctx.audit("EXECUTE", RESOURCE, Some(&j.id), json!({"executionId": id}))?;
-    dbackup_web::json_of(202, &execution::ExecutionAccepted { execution_id: id })
+    dbackup_web::json_of(202, &queue::ExecutionAccepted { execution_id: id })
 }
 
 /// `GET /api/jobs/{id}/next-runs?count=5` (1–50) → `{timezone, runs: [ISO UTC…]}`; empty

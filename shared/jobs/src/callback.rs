@@ -1,6 +1,6 @@
 //! Receiving one worker event (`POST /api/internal/executions/{id}/events`): authenticated with
 //! the execution's callback key (HMAC-SHA256 over `timestamp + "." + body`, ±5 minutes), then
-//! applied idempotently by `seq` ([`execution::apply_event`]).
+//! applied idempotently by `seq` ([`events::apply_event`]).
 
 use chrono::{DateTime, Utc};
 use dbackup_core::db::Db;
@@ -8,8 +8,8 @@ use dbackup_core::sealed;
 use dbackup_core::ApiError;
 use dbackup_identity::secretbox::SecretBox;
 
-use crate::execution::{self, EventOutcome};
-use crate::signature;
+use crate::events::{self, EventOutcome};
+use crate::{signature, sql};
 
 /// The signature headers of a callback, as received.
 #[derive(Debug, Clone, Copy, Default)]
@@ -18,6 +18,17 @@ pub struct Signed<'a> {
     pub timestamp: Option<&'a str>,
     /// `X-Dbackup-Signature` (`v1=<hex>`).
     pub signature: Option<&'a str>,
+}
+
+/// The sealed callback key of an execution (`None`: no such execution; `Some(None)`: no key).
+pub fn callback_key(db: &dyn Db, id: &str) -> Result<Option<Option<String>>, ApiError> {
+    Ok(sql::query(
+        db,
+        r#"SELECT "callbackKey" FROM "Execution" WHERE "id" = ?"#,
+        &[id.into()],
+    )?
+    .first()
+    .map(|r| r.text("callbackKey")))
 }
 
 fn unauthorized() -> ApiError {
@@ -35,7 +46,7 @@ pub fn receive(
     body: &[u8],
     now: DateTime<Utc>,
 ) -> Result<EventOutcome, ApiError> {
-    let sealed_key = execution::callback_key(db, id)?
+    let sealed_key = callback_key(db, id)?
         .flatten()
         .ok_or_else(|| unauthorized().with_cause(format!("execution {id}: no callback key")))?;
     let key_hex = sealer
@@ -53,7 +64,7 @@ pub fn receive(
     .map_err(|why| unauthorized().with_cause(format!("execution {id}: {why}")))?;
     let event: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("invalid event: {e}")))?;
-    match execution::apply_event(db, id, &event, &crate::iso(now))? {
+    match events::apply_event(db, id, &event, &crate::iso(now))? {
         EventOutcome::NotFound => Err(ApiError::new(404, "execution not found")),
         outcome => Ok(outcome),
     }

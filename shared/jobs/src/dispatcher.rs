@@ -5,7 +5,7 @@
 
 use chrono::Utc;
 use dbackup_adapters_core::{store, worker_source, worker_storage};
-use dbackup_core::db::Db;
+use dbackup_core::db::{Db, Value as SqlValue};
 use dbackup_core::sealed;
 use dbackup_core::worker::{Method, Refusal, Worker};
 use dbackup_core::ApiError;
@@ -14,7 +14,7 @@ use dbackup_identity::settings;
 use dbackup_protocol::tasks::{BackupRequest, RestoreRequest, TaskAccepted};
 use serde_json::{json, Value};
 
-use crate::execution::{self, Claimed};
+use crate::execution;
 use crate::worker_request::{self, BackupParts, Key, RestoreParams};
 use crate::{describe, iso, job, sql};
 
@@ -33,7 +33,7 @@ pub async fn dispatch_queued(
             .encrypt(key_hex.as_bytes(), &sealed::execution_callback_key())
             .map_err(|e| ApiError::internal(e.to_string()))?;
         let now = iso(Utc::now());
-        let Some(claimed) = execution::claim_next(db, max, &sealed, &now)? else {
+        let Some(claimed) = claim_next(db, max, &sealed, &now)? else {
             break;
         };
         if let Err(e) = start(db, worker, sealer, &claimed, app_url, &key_hex).await {
@@ -44,6 +44,60 @@ pub async fn dispatch_queued(
             execution::finish(db, &claimed.id, "Failed", &describe(&e), &iso(Utc::now()))?;
         }
     }
+    Ok(())
+}
+
+/// An execution the dispatcher claimed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claimed {
+    pub id: String,
+    pub job_id: Option<String>,
+    pub kind: String,
+    pub request: Option<Value>,
+}
+
+/// Claims the oldest Pending execution (FIFO) if fewer than `max_running` are Running — one
+/// conditional UPDATE, so concurrent dispatchers never claim the same row or exceed the cap.
+/// `sealed_key` (the sealed callback signing key) is stored with it.
+pub fn claim_next(
+    db: &dyn Db,
+    max_running: i64,
+    sealed_key: &str,
+    now: &str,
+) -> Result<Option<Claimed>, ApiError> {
+    let rows = sql::query(
+        db,
+        r#"UPDATE "Execution"
+              SET "status" = 'Running', "startedAt" = ?, "heartbeatAt" = ?, "callbackKey" = ?,
+                  "metadata" = json_set(COALESCE("metadata", '{}'), '$.stage', 'Starting')
+            WHERE "id" = (SELECT "id" FROM "Execution" WHERE "status" = 'Pending'
+                           ORDER BY "startedAt", "rowid" LIMIT 1)
+              AND "status" = 'Pending'
+              AND (SELECT COUNT(*) FROM "Execution" WHERE "status" = 'Running') < ?
+        RETURNING "id", "jobId", "type", "request""#,
+        &[
+            now.into(),
+            now.into(),
+            sealed_key.into(),
+            SqlValue::Integer(max_running),
+        ],
+    )?;
+    Ok(rows.first().map(|r| Claimed {
+        id: r.text("id").unwrap_or_default(),
+        job_id: r.text("jobId"),
+        kind: r.text("type").unwrap_or_else(|| "Backup".into()),
+        request: r
+            .text("request")
+            .and_then(|t| serde_json::from_str(&t).ok()),
+    }))
+}
+
+/// Records the worker task of a dispatched execution (unless an event already did).
+pub fn set_task(db: &dyn Db, id: &str, task_id: &str, now: &str) -> Result<(), ApiError> {
+    db.execute(
+        r#"UPDATE "Execution" SET "taskId" = COALESCE("taskId", ?), "heartbeatAt" = ? WHERE "id" = ?"#,
+        &[task_id.into(), now.into(), id.into()],
+    )?;
     Ok(())
 }
 
@@ -96,7 +150,7 @@ pub async fn start(
         (worker.post("/v1/backups", &request).await?, "backup")
     };
     let TaskAccepted { task_id: task } = answer.map_err(|r| worker_refused(what, &r))?;
-    execution::set_task(db, &claimed.id, &task, &iso(Utc::now()))?;
+    set_task(db, &claimed.id, &task, &iso(Utc::now()))?;
     execution::append_logs(
         db,
         &claimed.id,
@@ -230,3 +284,6 @@ async fn restore_body(
         signing_key_hex,
     ))
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,18 +1,22 @@
 //! dbackup's job logic, shared by the `jobs`, `executions` and `runner` components and testable
 //! natively (with a fake worker): the Job model and validation, schedules, retention, the
-//! execution queue, worker events and their signatures, the worker requests, and the runner's
-//! services — [`tick`] runs [`dispatcher`] (queued executions onto the worker), [`reconcile`]
-//! (the watchdog, lost results) and [`post_process`] (retention, notifications).
+//! worker requests, and the runner's services. One backup's way through it: [`queue`] (a
+//! Pending execution) → [`tick`] → [`dispatcher`] (claim, [`worker_request`], post) → the
+//! worker → [`callback`] (verify) → [`events`] (apply). [`execution`] is the row model and its
+//! views; [`reconcile`] is the watchdog and lost results, [`post_process`] retention and
+//! notifications.
 
 #![forbid(unsafe_code)]
 
 pub mod callback;
 pub mod cancel;
 pub mod dispatcher;
+pub mod events;
 pub mod execution;
 pub mod job;
 pub mod metrics;
 pub mod post_process;
+pub mod queue;
 pub mod reconcile;
 pub mod restore;
 pub mod retention;

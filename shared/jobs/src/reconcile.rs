@@ -11,7 +11,7 @@ use dbackup_identity::settings;
 use dbackup_protocol::tasks::{Status, TaskInfo};
 use serde_json::json;
 
-use crate::{execution, iso};
+use crate::{events, execution, iso};
 
 /// A Running execution quiet for this long is checked with the worker.
 pub const QUIET_SECS: i64 = 30;
@@ -88,7 +88,7 @@ pub async fn reconcile(
         if info.status == Status::Running {
             execution::touch(db, &id, &iso(now))?;
         } else {
-            execution::apply_task_result(db, &id, &info, &iso(now))?;
+            events::apply_task_result(db, &id, &info, &iso(now))?;
         }
     }
     Ok(())

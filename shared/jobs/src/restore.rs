@@ -11,7 +11,7 @@ use dbackup_identity::secretbox::SecretBox;
 use serde_json::{json, Value};
 
 use crate::dispatcher::read_sidecar;
-use crate::execution;
+use crate::queue;
 use crate::sql;
 use crate::worker_request::{newer_dump, RestoreParams};
 
@@ -70,7 +70,7 @@ pub async fn queue(
             )
             .map_err(|e| ApiError::internal(e.to_string()))
     })?;
-    execution::enqueue_restore(db, &id, job_id.as_deref(), &stored, now)?;
+    queue::enqueue_restore(db, &id, job_id.as_deref(), &stored, now)?;
     Ok(id)
 }
 

@@ -10,7 +10,7 @@ use dbackup_core::worker::Worker;
 use dbackup_core::ApiError;
 use dbackup_identity::secretbox::SecretBox;
 
-use crate::{dispatcher, execution, post_process, reconcile};
+use crate::{dispatcher, post_process, queue, reconcile};
 
 /// What a tick works with besides the database: the worker, notification delivery, the
 /// server's sealing key (when it cannot be read, dispatch and post-processing fail and the
@@ -51,7 +51,7 @@ pub async fn run<W: Worker, N: Deliver>(
 
 /// Queues the due occurrences of every enabled job (and logs what it decided).
 pub fn schedule(db: &dyn Db, now: DateTime<Utc>) -> Result<(), ApiError> {
-    for p in execution::schedule_due(db, now, crate::new_id)? {
+    for p in queue::schedule_due(db, now, crate::new_id)? {
         if p.run {
             eprintln!(
                 "dbackup runner: job {} due at {}: queued",

@@ -11,7 +11,7 @@ use identity::{
 
 use dbackup_adapters_core::{api as adapter_api, store};
 use dbackup_config_core as config;
-use dbackup_jobs_core::{execution, job, worker_request};
+use dbackup_jobs_core::{execution, job, queue, worker_request};
 use dbackup_storage_core::explorer;
 use dbackup_vault_core as vault;
 
@@ -395,7 +395,7 @@ fn jobs() -> Vec<Op> {
             .no_content("Deleted."),
         op("POST", "/api/jobs/{id}/run", "runJob", "Run a job now")
             .describe("Queues a Pending execution; the runner starts it on its next tick when a slot is free.")
-            .json::<execution::ExecutionAccepted>(202, "Queued.")
+            .json::<queue::ExecutionAccepted>(202, "Queued.")
             .errors(&[409]),
         op("GET", "/api/jobs/{id}/next-runs", "getJobNextRuns", "A job's next scheduled runs")
             .query::<i64>("count", false, "1–50, default 5.")
@@ -443,7 +443,7 @@ fn executions() -> Vec<Op> {
             "Restore a backup into a source",
         )
         .body::<worker_request::RestoreRequest>()
-        .json::<execution::ExecutionAccepted>(202, "Queued.")
+        .json::<queue::ExecutionAccepted>(202, "Queued.")
         .errors(&[409]),
     ]
 }

@@ -83,18 +83,18 @@ fn utc(s: &str) -> DateTime<Utc> {
 
 /// A Running execution `id` of job `j1` with worker task `task`, last heard of at [`NOW`].
 fn running(db: &TestDb, id: &str, task: &str) {
-    execution::enqueue_backup(db, id, "j1", "Manual", None, NOW).unwrap();
-    execution::claim_next(db, 5, "sealed", NOW)
+    crate::queue::enqueue_backup(db, id, "j1", "Manual", None, NOW).unwrap();
+    crate::dispatcher::claim_next(db, 5, "sealed", NOW)
         .unwrap()
         .unwrap();
-    execution::set_task(db, id, task, NOW).unwrap();
+    crate::dispatcher::set_task(db, id, task, NOW).unwrap();
 }
 
 /// Queues backups `ids` of job `j1` and runs the dispatcher against a worker that answers
 /// `POST /v1/backups` with `status` and `answer`.
 fn dispatch(db: &TestDb, ids: &[&str], status: u16, answer: Value) -> FakeWorker {
     for id in ids {
-        execution::enqueue_backup(db, id, "j1", "Manual", None, NOW).unwrap();
+        crate::queue::enqueue_backup(db, id, "j1", "Manual", None, NOW).unwrap();
     }
     let worker = FakeWorker::new();
     worker.answer("/v1/backups", status, answer);
@@ -123,7 +123,7 @@ fn a_queued_backup_is_posted_to_the_worker_and_its_task_recorded() {
         "http://app.internal:3000/api/internal/executions/e1/events"
     );
     // The signing key sent is the one sealed on the row (the events callback opens it).
-    let sealed_key = execution::callback_key(&db, "e1")
+    let sealed_key = crate::callback::callback_key(&db, "e1")
         .unwrap()
         .flatten()
         .unwrap();
@@ -161,7 +161,7 @@ fn a_backup_the_worker_refuses_or_cannot_take_fails_with_the_reason() {
     );
 
     // No worker at all: the execution fails rather than waiting for the watchdog.
-    execution::enqueue_backup(&db, "e2", "j1", "Manual", None, NOW).unwrap();
+    crate::queue::enqueue_backup(&db, "e2", "j1", "Manual", None, NOW).unwrap();
     block_on(dispatcher::dispatch_queued(
         &db,
         &FakeWorker::new(),
@@ -242,7 +242,7 @@ fn reconcile_applies_a_lost_result_as_the_event_would() {
         at: "2026-01-01T00:10:00.000Z".into(),
         body: EventBody::Result(Box::new(ResultEvent::from_task(&finished_task("t2", "e2")))),
     };
-    execution::apply_event(
+    crate::events::apply_event(
         &db,
         "e2",
         &serde_json::to_value(&event).unwrap(),
@@ -371,7 +371,7 @@ fn post_processing_applies_retention_and_notifies_once() {
     let result = json!({"seq": 1, "taskId": "t1", "type": "result", "at": ended,
         "status": "succeeded", "size": 40, "objectName": "nightly/c.dump.gz",
         "destinations": [{"id": "dst1", "ok": true}]});
-    execution::apply_event(&db, "e1", &result, &ended).unwrap();
+    crate::events::apply_event(&db, "e1", &result, &ended).unwrap();
     let worker = FakeWorker::new();
     storage_with_three_backups(&worker);
     let outbox = Outbox::default();
