@@ -567,6 +567,26 @@ mod tests {
         block_on(callback(&visit(db), http, sbox, &cb)).unwrap()
     }
 
+    /// A database and a fake provider with the provider `idp` created.
+    fn setup() -> (TestDb, FakeProvider) {
+        let db = TestDb::migrated();
+        let http = FakeProvider::default();
+        provider(&db, &http);
+        (db, http)
+    }
+
+    /// The provider answers the token request with `id_token` and the JWKS URL with `jwks`.
+    fn serve(http: &FakeProvider, id_token: &str, jwks_status: u16, jwks: &str) {
+        let tokens = json!({"id_token": id_token, "access_token": "at"});
+        http.answer(TOKEN_URL, 200, tokens.to_string());
+        http.answer(JWKS_URL, jwks_status, jwks.to_owned());
+    }
+
+    /// The callback of a login with code `c` and `state`.
+    fn finish(db: &TestDb, http: &FakeProvider, state: &str, cookie: &str) -> Redirect {
+        call(db, http, &format!("code=c&state={state}"), cookie, None)
+    }
+
     /// The details of every audited SSO failure, in order.
     fn failures(db: &TestDb) -> Vec<String> {
         let rows = db
@@ -583,18 +603,11 @@ mod tests {
 
     #[test]
     fn a_login_lands_signed_in_and_provisioned() {
-        let db = TestDb::migrated();
-        let http = FakeProvider::default();
-        provider(&db, &http);
+        let (db, http) = setup();
         let (key, jwks) = signing_key();
         let (state, nonce, cookie) = started(&db);
-        http.answer(
-            TOKEN_URL,
-            200,
-            json!({"id_token": id_token(&key, &nonce), "access_token": "at"}).to_string(),
-        );
-        http.answer(JWKS_URL, 200, jwks);
-        let to = call(&db, &http, &format!("code=c1&state={state}"), &cookie, None);
+        serve(&http, &id_token(&key, &nonce), 200, &jwks);
+        let to = finish(&db, &http, &state, &cookie);
         assert_eq!(to.location, APP_HOME);
         let session = to.set_cookie.unwrap();
         assert!(session.starts_with("dbackup_session="), "{session}");
@@ -607,23 +620,21 @@ mod tests {
         );
         let body = String::from_utf8(sent[0].body.clone()).unwrap();
         assert!(
-            body.contains("code=c1") && body.contains("code_verifier="),
+            body.contains("code=c&") && body.contains("code_verifier="),
             "{body}"
         );
         assert!(failures(&db).is_empty());
         // The state works once.
-        let again = call(&db, &http, &format!("code=c1&state={state}"), &cookie, None);
+        let again = finish(&db, &http, &state, &cookie);
         assert_eq!(again.location, "/login?error=sso_state");
     }
 
     #[test]
     fn a_state_without_its_cookie_is_refused_and_audited() {
-        let db = TestDb::migrated();
-        let http = FakeProvider::default();
-        provider(&db, &http);
+        let (db, http) = setup();
         let (state, _, _) = started(&db);
         let other = "dbackup_sso_state=someone-elses";
-        let to = call(&db, &http, &format!("code=c&state={state}"), other, None);
+        let to = finish(&db, &http, &state, other);
         assert_eq!(to.location, "/login?error=sso_state");
         assert_eq!(to.set_cookie, None, "a pending flow's cookie stays");
         assert!(http.requests_to(TOKEN_URL).is_empty());
@@ -636,16 +647,14 @@ mod tests {
 
     #[test]
     fn a_token_endpoint_error_spends_the_state() {
-        let db = TestDb::migrated();
-        let http = FakeProvider::default();
-        provider(&db, &http);
+        let (db, http) = setup();
         let (state, _, cookie) = started(&db);
         http.answer(
             TOKEN_URL,
             400,
             json!({"error": "invalid_grant"}).to_string(),
         );
-        let to = call(&db, &http, &format!("code=c&state={state}"), &cookie, None);
+        let to = finish(&db, &http, &state, &cookie);
         assert_eq!(to.location, "/login?error=sso_exchange_failed");
         let cleared = to.set_cookie.unwrap();
         assert!(cleared.starts_with("dbackup_sso_state=;"), "{cleared}");
@@ -653,44 +662,30 @@ mod tests {
         // A 200 without an ID token.
         http.answer(TOKEN_URL, 200, "{}");
         let (state, _, cookie) = started(&db);
-        let to = call(&db, &http, &format!("code=c&state={state}"), &cookie, None);
+        let to = finish(&db, &http, &state, &cookie);
         assert_eq!(to.location, "/login?error=sso_exchange_failed");
     }
 
     #[test]
     fn a_bad_id_token_is_refused() {
-        let db = TestDb::migrated();
-        let http = FakeProvider::default();
-        provider(&db, &http);
+        let (db, http) = setup();
         let (key, jwks) = signing_key();
         let (state, _, cookie) = started(&db);
-        http.answer(
-            TOKEN_URL,
-            200,
-            json!({"id_token": id_token(&key, "another-nonce")}).to_string(),
-        );
-        http.answer(JWKS_URL, 200, jwks);
-        let to = call(&db, &http, &format!("code=c&state={state}"), &cookie, None);
+        serve(&http, &id_token(&key, "another-nonce"), 200, &jwks);
+        let to = finish(&db, &http, &state, &cookie);
         assert_eq!(to.location, "/login?error=sso_invalid_token");
         assert!(failures(&db)[0].contains("nonce"), "{:?}", failures(&db));
         // An unreachable JWKS.
         let (state, nonce, cookie) = started(&db);
-        http.answer(
-            TOKEN_URL,
-            200,
-            json!({"id_token": id_token(&key, &nonce)}).to_string(),
-        );
-        http.answer(JWKS_URL, 500, "");
-        let to = call(&db, &http, &format!("code=c&state={state}"), &cookie, None);
+        serve(&http, &id_token(&key, &nonce), 500, "");
+        let to = finish(&db, &http, &state, &cookie);
         assert_eq!(to.location, "/login?error=sso_provider_unreachable");
     }
 
     #[test]
     fn a_link_ends_only_in_its_owners_session() {
-        let db = TestDb::migrated();
+        let (db, http) = setup();
         insert_user(&db, "a", None);
-        let http = FakeProvider::default();
-        provider(&db, &http);
         let req = LinkRequest {
             provider_id: "idp".into(),
         };
