@@ -552,51 +552,162 @@ pub async fn is_listening(addr: SocketAddr) -> bool {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Identity: the real app with accounts and credentials
+// The real app: starting it (with or without a worker), accounts and credentials
 // ---------------------------------------------------------------------------------------------
 
-/// The repository's app started in-process for identity tests: migrated, no worker, no cron,
-/// its own data dir and port, and its secrets known to the test (to forge tokens).
+/// The repository's app (spin.toml) started in-process: migrated, its own data dir, port and
+/// fresh secrets, known to the test (to forge tokens, read sealed values, start a worker).
 pub struct RealApp {
     pub host: RunningHost,
     pub dir: TempDir,
     pub session_secret: String,
     pub encryption_key: String,
+    pub worker_token: String,
+    /// Where the app expects its worker.
+    pub worker_addr: SocketAddr,
+}
+
+/// How a [`RealApp`] gets its worker.
+enum WorkerChoice {
+    /// None (identity and API tests: the worker URL points at a closed port).
+    None,
+    /// `dbackup-worker` spawned and stopped by the host.
+    Spawn,
+    /// Started by the test at [`RealAppBuilder::worker_addr`] (to kill it or read its log).
+    External,
+}
+
+/// Options for starting a [`RealApp`]: `RealApp::with_worker().app_url().start().await`.
+pub struct RealAppBuilder {
+    dir: Option<TempDir>,
+    worker: WorkerChoice,
+    worker_addr: SocketAddr,
+    cron: bool,
+    app_url: bool,
+    env: Vec<(&'static str, String)>,
+}
+
+impl RealAppBuilder {
+    /// The app's folder (its data dir is `data/` inside), instead of a fresh one.
+    pub fn dir(mut self, dir: TempDir) -> Self {
+        self.dir = Some(dir);
+        self
+    }
+
+    /// Runs the cron trigger (the runner) if `cron`.
+    pub fn cron(mut self, cron: bool) -> Self {
+        self.cron = cron;
+        self
+    }
+
+    /// Listens on a port chosen up front and tells the app its URL (`SPIN_VARIABLE_APP_URL`).
+    pub fn app_url(mut self) -> Self {
+        self.app_url = true;
+        self
+    }
+
+    /// Sets a `SPIN_VARIABLE_*` (or replaces one of the generated secrets).
+    pub fn var(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.env.retain(|(k, _)| *k != name);
+        self.env.push((name, value.into()));
+        self
+    }
+
+    /// Where the app expects its worker: an external worker listens here.
+    pub fn worker_addr(&self) -> SocketAddr {
+        self.worker_addr
+    }
+
+    /// The generated value of `name` (e.g. `SPIN_VARIABLE_WORKER_TOKEN`).
+    pub fn value(&self, name: &str) -> String {
+        self.env
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("{name} is not set"))
+    }
+
+    /// The host configuration [`RealAppBuilder::start`] uses, for the app in folder `dir`
+    /// (data dir `dir/data`), for a test that starts hosts itself (several on one data dir, or
+    /// on a runtime it can drop); each call picks a new port under [`RealAppBuilder::app_url`].
+    pub fn host_config(&self, dir: &Path) -> HostConfig {
+        let mut listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        let mut env: Vec<(&str, String)> = self.env.clone();
+        if self.app_url {
+            listen.set_port(free_port());
+            env.retain(|(k, _)| *k != "SPIN_VARIABLE_APP_URL");
+            env.push(("SPIN_VARIABLE_APP_URL", format!("http://{listen}")));
+        }
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut config = host_config(repo().join("spin.toml"), &dir.join("data"), &env);
+        config.listen = listen;
+        config.migrate = true;
+        config.cron = self.cron;
+        config.worker = match self.worker {
+            WorkerChoice::None => WorkerMode::Disabled,
+            WorkerChoice::Spawn => WorkerMode::Spawn {
+                binary: bin("dbackup-worker"),
+            },
+            WorkerChoice::External => WorkerMode::External,
+        };
+        config
+    }
+
+    /// Starts the app (compiling the components into the shared cache first if needed).
+    pub async fn start(mut self) -> RealApp {
+        warm_real_app().await;
+        let dir = self.dir.take().unwrap_or_default();
+        let host = app::start(self.host_config(dir.path()))
+            .await
+            .unwrap_or_else(|e| panic!("the real app does not start: {e:#}"));
+        RealApp {
+            host,
+            dir,
+            session_secret: self.value("SPIN_VARIABLE_SESSION_SECRET"),
+            encryption_key: self.value("SPIN_VARIABLE_ENCRYPTION_KEY"),
+            worker_token: self.value("SPIN_VARIABLE_WORKER_TOKEN"),
+            worker_addr: self.worker_addr,
+        }
+    }
 }
 
 impl RealApp {
-    /// Starts the app (compiling the components into the shared cache first if needed).
+    /// Starts the app without a worker or cron.
     pub async fn start() -> RealApp {
         Self::start_with_cron(false).await
     }
 
     /// [`RealApp::start`], with the cron trigger (the runner) running if `cron`.
     pub async fn start_with_cron(cron: bool) -> RealApp {
-        warm_real_app().await;
-        let dir = TempDir::new();
-        let env = real_app_env(&format!("http://127.0.0.1:{}", free_port()));
-        let value = |name: &str| {
-            env.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default()
-        };
-        let (session_secret, encryption_key) = (
-            value("SPIN_VARIABLE_SESSION_SECRET"),
-            value("SPIN_VARIABLE_ENCRYPTION_KEY"),
-        );
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let mut config = host_config(repo().join("spin.toml"), &dir.join("data"), &env);
-        config.migrate = true;
-        config.cron = cron;
-        let host = app::start(config)
-            .await
-            .unwrap_or_else(|e| panic!("the real app does not start: {e:#}"));
-        RealApp {
-            host,
-            dir,
-            session_secret,
-            encryption_key,
+        Self::without_worker().cron(cron).start().await
+    }
+
+    /// The app without a worker (its URL is a closed port) or cron, to configure further.
+    pub fn without_worker() -> RealAppBuilder {
+        Self::builder(WorkerChoice::None)
+    }
+
+    /// The app with a spawned `dbackup-worker` and the runner (cron) on: what backups,
+    /// restores, probes and the storage explorer need.
+    pub fn with_worker() -> RealAppBuilder {
+        Self::builder(WorkerChoice::Spawn).cron(true)
+    }
+
+    /// The app and the runner, with a worker the test starts itself
+    /// ([`RealAppBuilder::worker_addr`], `SPIN_VARIABLE_WORKER_TOKEN`; see [`spawn_worker`]).
+    pub fn with_external_worker() -> RealAppBuilder {
+        Self::builder(WorkerChoice::External).cron(true)
+    }
+
+    fn builder(worker: WorkerChoice) -> RealAppBuilder {
+        let worker_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        RealAppBuilder {
+            dir: None,
+            env: real_app_env(&format!("http://{worker_addr}")),
+            worker,
+            worker_addr,
+            cron: false,
+            app_url: false,
         }
     }
 
@@ -606,14 +717,48 @@ impl RealApp {
         }
     }
 
+    /// The app's data dir.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
     /// The app's database file.
     pub fn db_path(&self) -> PathBuf {
-        self.dir.join("data").join("dbackup.db")
+        self.data_dir().join("dbackup.db")
+    }
+
+    /// A folder for a local destination (`backups/` in the app's folder, created).
+    pub fn backup_folder(&self) -> PathBuf {
+        let store = self.dir.join("backups");
+        std::fs::create_dir_all(&store).expect("create the backup folder");
+        store
     }
 
     pub async fn shutdown(self) {
         self.host.shutdown().await;
     }
+}
+
+/// `dbackup-worker` listening on `listen` with `token` (what the app's `worker_token` says),
+/// killed on drop; `configure` adds environment or stdio before it starts. Returns once it
+/// accepts connections.
+pub async fn spawn_worker(
+    listen: SocketAddr,
+    token: &str,
+    configure: impl FnOnce(&mut tokio::process::Command),
+) -> tokio::process::Child {
+    let mut cmd = tokio::process::Command::new(bin("dbackup-worker"));
+    cmd.env("DBACKUP_WORKER_LISTEN", listen.to_string())
+        .env("DBACKUP_WORKER_TOKEN", token)
+        .kill_on_drop(true);
+    configure(&mut cmd);
+    let child = cmd.spawn().expect("start the worker");
+    wait_for(Duration::from_secs(15), || async {
+        tokio::net::TcpStream::connect(listen).await.ok()
+    })
+    .await
+    .expect("the worker listens");
+    child
 }
 
 /// How a request authenticates.
@@ -712,6 +857,27 @@ impl Api {
         }
     }
 
+    /// Polls `GET /api/executions/{id}` as `who` until the execution is neither Pending nor
+    /// Running (at most 180 s); returns it.
+    pub async fn finished_execution(&self, who: &Credential, id: &str) -> Value {
+        let target = format!("/api/executions/{id}");
+        wait_for(Duration::from_secs(180), || async {
+            let v = self.expect(who, "GET", &target, None, 200).await;
+            (!matches!(v["status"].as_str(), Some("Pending" | "Running"))).then_some(v)
+        })
+        .await
+        .unwrap_or_else(|| panic!("execution {id} did not finish"))
+    }
+
+    /// `POST /api/jobs/{job}/run` as `who` (202), then [`Api::finished_execution`].
+    pub async fn run_job(&self, who: &Credential, job: &str) -> Value {
+        let run = self
+            .expect(who, "POST", &format!("/api/jobs/{job}/run"), None, 202)
+            .await;
+        let id = run["executionId"].as_str().expect("executionId");
+        self.finished_execution(who, id).await
+    }
+
     /// Signs up the first user; returns the user and their session.
     pub async fn signup(&self, name: &str, email: &str, password: &str) -> (Value, Credential) {
         let body = serde_json::json!({"name": name, "email": email, "password": password});
@@ -726,6 +892,14 @@ impl Api {
         assert_eq!(resp.status, 201, "signup: {}", resp.text());
         let jwt = session_cookie(&resp).expect("signup sets the session cookie");
         (resp.json(), Credential::Cookie(jwt))
+    }
+
+    /// Signs up the first user as `Admin <admin@example.com>` with [`TEST_PASSWORD`]; returns
+    /// the session.
+    pub async fn signup_admin(&self) -> Credential {
+        self.signup("Admin", "admin@example.com", TEST_PASSWORD)
+            .await
+            .1
     }
 
     /// Logs in with a password (no 2FA); returns the session.

@@ -32,12 +32,10 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use dbackup_host::app;
-use dbackup_host::worker::WorkerMode;
 use dbackup_identity::Permission;
 use dbackup_tests::{
-    bin, collect_lines, free_port, host_config, psql, random_hex, real_app_env, repo, wait_for,
-    warm_real_app, Api, Credential, TempDir, TEST_PASSWORD,
+    collect_lines, psql, random_hex, repo, spawn_worker, Api, Credential, RealApp, TempDir,
+    TEST_PASSWORD,
 };
 use serde_json::{json, Value};
 
@@ -204,52 +202,28 @@ type Fixtures = BTreeMap<&'static str, Vec<String>>;
 
 async fn fuzz(program: PathBuf, machine: Arc<MachineNetwork>, db: &str) {
     bridge_postgres(machine).await;
-    warm_real_app().await;
     record_panics();
     let dir = TempDir::new();
     let roots = dir.join("roots");
     let store = roots.join("backups");
     std::fs::create_dir_all(&store).expect("backup folder");
+    let worker_data = dir.join("worker");
+    let app = RealApp::with_external_worker().dir(dir).app_url();
 
     // The worker, started here to read its stderr.
-    let worker_addr = format!("127.0.0.1:{}", free_port());
-    let env = real_app_env(&format!("http://{worker_addr}"));
-    let token = env
-        .iter()
-        .find(|(k, _)| *k == "SPIN_VARIABLE_WORKER_TOKEN")
-        .map(|(_, v)| v.clone())
-        .expect("token");
-    let mut worker = tokio::process::Command::new(bin("dbackup-worker"))
-        .env("DBACKUP_WORKER_LISTEN", &worker_addr)
-        .env("DBACKUP_WORKER_TOKEN", &token)
-        .env("DBACKUP_WORKER_DATA_DIR", dir.join("worker"))
-        .env("DBACKUP_LOCAL_ROOTS", &roots)
-        .env("RUST_BACKTRACE", "1")
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the worker");
-    let (worker_log, _reader) = collect_lines(worker.stderr.take().expect("stderr"));
-    wait_for(Duration::from_secs(15), || async {
-        tokio::net::TcpStream::connect(&worker_addr).await.ok()
+    let token = app.value("SPIN_VARIABLE_WORKER_TOKEN");
+    let mut worker = spawn_worker(app.worker_addr(), &token, |c| {
+        c.env("DBACKUP_WORKER_DATA_DIR", &worker_data)
+            .env("DBACKUP_LOCAL_ROOTS", &roots)
+            .env("RUST_BACKTRACE", "1")
+            .stderr(std::process::Stdio::piped());
     })
-    .await
-    .expect("the worker listens");
+    .await;
+    let (worker_log, _reader) = collect_lines(worker.stderr.take().expect("stderr"));
 
-    let port = free_port();
-    let mut env = env.clone();
-    env.push(("SPIN_VARIABLE_APP_URL", format!("http://127.0.0.1:{port}")));
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let mut config = host_config(repo().join("spin.toml"), &dir.join("data"), &env);
-    config.listen = ([127, 0, 0, 1], port).into();
-    config.migrate = true;
-    config.cron = true;
-    config.worker = WorkerMode::External;
-    let host = app::start(config).await.expect("the host starts");
-    let api = Api { addr: host.addr };
-    let (_, admin) = api
-        .signup("Admin", "admin@example.com", TEST_PASSWORD)
-        .await;
+    let app = app.start().await;
+    let api = app.api();
+    let admin = api.signup_admin().await;
     let fixtures = make_fixtures(&api, &admin, db, &store).await;
 
     let seed: u64 = match std::env::var("DBACKUP_FUZZ_SEED") {
@@ -263,7 +237,7 @@ async fn fuzz(program: PathBuf, machine: Arc<MachineNetwork>, db: &str) {
     let fuzzer = Fuzzer {
         program,
         config: base_config(&fixtures),
-        url: format!("http://{}", host.addr),
+        url: format!("http://{}", app.host.addr),
         seed,
         examples,
         checks: checks(),
@@ -348,7 +322,7 @@ async fn fuzz(program: PathBuf, machine: Arc<MachineNetwork>, db: &str) {
         .cloned()
         .collect();
     let host_panics = PANICS.lock().map(|p| p.clone()).unwrap_or_default();
-    host.shutdown().await;
+    app.shutdown().await;
     assert!(
         failed.is_empty(),
         "schemathesis found failures (seed {seed}; replay with DBACKUP_FUZZ_SEED={seed}):\n{}",
@@ -425,20 +399,7 @@ async fn make_fixtures(api: &Api, admin: &Credential, db: &str, store: &Path) ->
         .expect(admin, "POST", &format!("/api/jobs/{job}/run"), None, 202)
         .await;
     let execution = run["executionId"].as_str().expect("executionId").to_owned();
-    let done = wait_for(Duration::from_secs(120), || async {
-        let v = api
-            .expect(
-                admin,
-                "GET",
-                &format!("/api/executions/{execution}"),
-                None,
-                200,
-            )
-            .await;
-        (!matches!(v["status"].as_str(), Some("Pending" | "Running"))).then_some(v)
-    })
-    .await
-    .expect("the fixture backup ends");
+    let done = api.finished_execution(admin, &execution).await;
     assert_eq!(done["status"], "Success", "the fixture backup: {done}");
     let listing = api
         .expect(

@@ -9,48 +9,30 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use dbackup_host::app::{self, RunningHost};
-use dbackup_host::worker::WorkerMode;
 use dbackup_tests::{
-    bin, free_port, host_config, psql, real_app_env, repo, request, sqlite_json, wait_for,
-    warm_real_app, Api, Credential, HttpResponse, TempDir, TEST_PASSWORD,
+    psql, request, sqlite_json, wait_for, Api, Credential, HttpResponse, RealApp, TempDir,
+    TEST_PASSWORD,
 };
 use serde_json::{json, Value};
 
 struct App {
-    host: RunningHost,
+    app: RealApp,
     api: Api,
     admin: Credential,
     db: PathBuf,
-    _dir: TempDir,
 }
 
 /// The real app with the runner and a spawned worker, a fresh data dir and fresh secrets; the
 /// first user signs up as `email`.
 async fn start(email: &str) -> App {
-    warm_real_app().await;
-    let dir = TempDir::new();
-    let port = free_port();
-    let mut env = real_app_env(&format!("http://127.0.0.1:{}", free_port()));
-    env.push(("SPIN_VARIABLE_APP_URL", format!("http://127.0.0.1:{port}")));
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let data = dir.join("data");
-    let mut config = host_config(repo().join("spin.toml"), &data, &env);
-    config.listen = ([127, 0, 0, 1], port).into();
-    config.migrate = true;
-    config.cron = true;
-    config.worker = WorkerMode::Spawn {
-        binary: bin("dbackup-worker"),
-    };
-    let host = app::start(config).await.expect("the host starts");
-    let api = Api { addr: host.addr };
+    let app = RealApp::with_worker().app_url().start().await;
+    let api = app.api();
     let (_, admin) = api.signup("Admin", email, TEST_PASSWORD).await;
     App {
-        host,
         api,
         admin,
-        db: data.join("dbackup.db"),
-        _dir: dir,
+        db: app.db_path(),
+        app,
     }
 }
 
@@ -90,18 +72,7 @@ impl App {
 
     /// Runs job `id` now; waits for the execution to end; returns it.
     async fn run_job(&self, id: &str) -> Value {
-        let run = self
-            .expect("POST", &format!("/api/jobs/{id}/run"), None, 202)
-            .await;
-        let exec = run["executionId"].as_str().expect("executionId").to_owned();
-        wait_for(Duration::from_secs(120), || async {
-            let v = self
-                .expect("GET", &format!("/api/executions/{exec}"), None, 200)
-                .await;
-            (!matches!(v["status"].as_str(), Some("Pending" | "Running"))).then_some(v)
-        })
-        .await
-        .expect("the execution ends")
+        self.api.run_job(&self.admin, id).await
     }
 }
 
@@ -347,7 +318,7 @@ async fn config_backup_restores_into_a_new_install_with_another_key() {
     assert!(rows
         .iter()
         .any(|r| r["action"] == "EXECUTE" && r["details"]["objectName"] == json!(name)));
-    a.host.shutdown().await;
+    a.app.shutdown().await;
 
     // ---------------------------------------------------------------- a new install
     let b = start("root@example.com").await;
@@ -469,14 +440,7 @@ async fn config_backup_restores_into_a_new_install_with_another_key() {
         )
         .await;
     let rid = restore["executionId"].as_str().unwrap().to_owned();
-    let restored = wait_for(Duration::from_secs(120), || async {
-        let v = b
-            .expect("GET", &format!("/api/executions/{rid}"), None, 200)
-            .await;
-        (!matches!(v["status"].as_str(), Some("Pending" | "Running"))).then_some(v)
-    })
-    .await
-    .expect("the restore ends");
+    let restored = b.api.finished_execution(&b.admin, &rid).await;
     assert_eq!(restored["status"], "Success", "{restored}");
     let q = "SELECT count(*) || ':' || md5(string_agg(id || name, ',' ORDER BY id)) FROM item";
     assert_eq!(psql(&copy_db, q), psql(&src_db, q));
@@ -494,7 +458,7 @@ async fn config_backup_restores_into_a_new_install_with_another_key() {
     assert!(restores.iter().any(|r| r["details"]["status"] == "success"));
     assert!(restores.iter().any(|r| r["details"]["status"] == "failed"));
 
-    b.host.shutdown().await;
+    b.app.shutdown().await;
     for db in [&src_db, &copy_db] {
         psql("postgres", &format!("DROP DATABASE IF EXISTS {db}"));
     }

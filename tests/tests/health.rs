@@ -2,36 +2,8 @@
 //! spawned and a missing worker, JSON 404 for unknown API routes, and the web UI's static files
 //! with their client-side-route fallback and no way out of `frontend/dist`.
 
-use dbackup_host::app::{self, HostConfig, RunningHost};
-use dbackup_host::worker::WorkerMode;
-use dbackup_tests::{bin, free_port, get, host_config, random_hex, repo, TempDir};
+use dbackup_tests::{get, repo, RealApp};
 use serde_json::{json, Value};
-
-/// A config for the repository's spin.toml with every required variable set.
-fn real_app(dir: &TempDir, worker_port: u16, worker: WorkerMode) -> HostConfig {
-    let (key, secret, token) = (random_hex(), random_hex(), random_hex());
-    let url = format!("http://127.0.0.1:{worker_port}");
-    let mut config = host_config(
-        repo().join("spin.toml"),
-        &dir.join("data"),
-        &[
-            ("SPIN_VARIABLE_ENCRYPTION_KEY", key.as_str()),
-            ("SPIN_VARIABLE_SESSION_SECRET", secret.as_str()),
-            ("SPIN_VARIABLE_WORKER_TOKEN", token.as_str()),
-            ("SPIN_VARIABLE_WORKER_URL", url.as_str()),
-        ],
-    );
-    config.worker = worker;
-    config.migrate = true;
-    config
-}
-
-async fn start(config: HostConfig) -> RunningHost {
-    dbackup_tests::warm_real_app().await;
-    app::start(config)
-        .await
-        .unwrap_or_else(|e| panic!("the real app does not start: {e:#}"))
-}
 
 /// The health body with the values that change between builds checked and replaced by
 /// placeholders, so the snapshot shows the shape.
@@ -48,23 +20,14 @@ fn normalized(mut body: Value) -> Value {
 
 #[tokio::test]
 async fn health_with_a_spawned_worker() {
-    let dir = TempDir::new();
-    let worker_port = free_port();
-    let host = start(real_app(
-        &dir,
-        worker_port,
-        WorkerMode::Spawn {
-            binary: bin("dbackup-worker"),
-        },
-    ))
-    .await;
-    let resp = get(host.addr, "/api/health").await;
+    let app = RealApp::with_worker().cron(false).start().await;
+    let worker = app.worker_addr;
+    let resp = get(app.host.addr, "/api/health").await;
     assert_eq!(resp.status, 200, "{}", resp.text());
     assert_eq!(resp.header("content-type"), Some("application/json"));
     insta::assert_json_snapshot!("health_ok", normalized(resp.json()));
-    host.shutdown().await;
+    app.shutdown().await;
     // Shutting down stops the worker the host started.
-    let worker = std::net::SocketAddr::from(([127, 0, 0, 1], worker_port));
     assert!(
         !dbackup_tests::is_listening(worker).await,
         "the worker still listens after shutdown"
@@ -73,22 +36,20 @@ async fn health_with_a_spawned_worker() {
 
 #[tokio::test]
 async fn health_without_a_worker() {
-    let dir = TempDir::new();
-    let host = start(real_app(&dir, free_port(), WorkerMode::External)).await;
-    let resp = get(host.addr, "/api/health").await;
+    let app = RealApp::with_external_worker().cron(false).start().await;
+    let resp = get(app.host.addr, "/api/health").await;
     assert_eq!(resp.status, 200, "{}", resp.text());
     let body = resp.json();
     assert_eq!(body["worker"], "unreachable", "{body}");
     assert_eq!(body["database"], "ok", "{body}");
     assert_eq!(body["status"], "ok", "{body}");
-    host.shutdown().await;
+    app.shutdown().await;
 }
 
 #[tokio::test]
 async fn unknown_api_routes_and_static_files() {
-    let dir = TempDir::new();
-    let host = start(real_app(&dir, free_port(), WorkerMode::Disabled)).await;
-    let addr = host.addr;
+    let app = RealApp::start().await;
+    let addr = app.host.addr;
 
     for path in [
         "/api/whatever",
@@ -162,5 +123,5 @@ async fn unknown_api_routes_and_static_files() {
             "{path} answered 200 with something other than index.html"
         );
     }
-    host.shutdown().await;
+    app.shutdown().await;
 }

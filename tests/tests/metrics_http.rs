@@ -5,15 +5,9 @@
 //! snapshot (`snapshots/metrics_http__metrics_after_two_runs.snap`).
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
-use dbackup_host::app;
-use dbackup_host::worker::WorkerMode;
-use dbackup_tests::{
-    bin, free_port, host_config, psql, real_app_env, repo, sqlite_json, wait_for, warm_real_app,
-    Api, Credential, TempDir, TEST_PASSWORD,
-};
-use serde_json::{json, Value};
+use dbackup_tests::{psql, sqlite_json, Api, Credential, RealApp};
+use serde_json::json;
 
 const METRICS_TOKEN: &str = "scrape-token-0123456789";
 
@@ -217,21 +211,6 @@ fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
         .value
 }
 
-async fn run_to_end(api: &Api, who: &Credential, job: &str) -> Value {
-    let run = api
-        .expect(who, "POST", &format!("/api/jobs/{job}/run"), None, 202)
-        .await;
-    let id = run["executionId"].as_str().expect("executionId").to_owned();
-    wait_for(Duration::from_secs(120), || async {
-        let v = api
-            .expect(who, "GET", &format!("/api/executions/{id}"), None, 200)
-            .await;
-        (!matches!(v["status"].as_str(), Some("Pending" | "Running"))).then_some(v)
-    })
-    .await
-    .unwrap_or_else(|| panic!("execution {id} did not finish"))
-}
-
 async fn scrape(api: &Api, who: &Credential) -> dbackup_tests::HttpResponse {
     api.call(who, "GET", "/metrics", None).await
 }
@@ -247,27 +226,14 @@ async fn metrics_after_runs_parse_strictly_and_match() {
          INSERT INTO item SELECT g, 'item ' || g FROM generate_series(1, 2000) g;",
     );
 
-    warm_real_app().await;
-    let dir = TempDir::new();
-    let store = dir.join("backups");
-    std::fs::create_dir_all(&store).expect("backup folder");
-    let mut env = real_app_env(&format!("http://127.0.0.1:{}", free_port()));
-    env.push(("SPIN_VARIABLE_METRICS_TOKEN", METRICS_TOKEN.to_owned()));
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let data = dir.join("data");
-    let mut config = host_config(repo().join("spin.toml"), &data, &env);
-    config.migrate = true;
-    config.cron = true;
-    config.worker = WorkerMode::Spawn {
-        binary: bin("dbackup-worker"),
-    };
-    let host = app::start(config).await.expect("host starts");
-    let api = Api { addr: host.addr };
-    let db = data.join("dbackup.db");
-
-    let (_, admin) = api
-        .signup("Admin", "admin@example.com", TEST_PASSWORD)
+    let app = RealApp::with_worker()
+        .var("SPIN_VARIABLE_METRICS_TOKEN", METRICS_TOKEN)
+        .start()
         .await;
+    let store = app.backup_folder();
+    let api = app.api();
+    let db = app.db_path();
+    let admin = api.signup_admin().await;
     sqlite_json(
         &db,
         &format!(
@@ -306,9 +272,9 @@ async fn metrics_after_runs_parse_strictly_and_match() {
         .as_str()
         .expect("id")
         .to_owned();
-    let ok = run_to_end(&api, &admin, &good).await;
+    let ok = api.run_job(&admin, &good).await;
     assert_eq!(ok["status"], "Success", "{ok}");
-    let failed = run_to_end(&api, &admin, &bad).await;
+    let failed = api.run_job(&admin, &bad).await;
     assert_eq!(failed["status"], "Failed", "{failed}");
     sqlite_json(
         &db,
@@ -484,7 +450,7 @@ async fn metrics_after_runs_parse_strictly_and_match() {
         2.0
     );
 
-    host.shutdown().await;
+    app.shutdown().await;
     psql("postgres", &format!("DROP DATABASE IF EXISTS {src_db}"));
 }
 

@@ -9,14 +9,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
-use dbackup_host::app;
-use dbackup_host::worker::WorkerMode;
-use dbackup_tests::{
-    bin, free_port, host_config, psql, real_app_env, repo, request, wait_for, warm_real_app, Api,
-    Credential, TempDir, TEST_PASSWORD,
-};
+use dbackup_tests::{psql, repo, request, Credential, RealApp, TEST_PASSWORD};
 use serde_json::{json, Value};
 
 const PYTHON: &str = "/usr/bin/python3";
@@ -63,32 +57,11 @@ async fn the_kit_script_recovers_every_compression() {
          INSERT INTO item SELECT g, 'item ' || g, repeat(md5(g::text), 40) FROM generate_series(1, 3000) g;",
     );
 
-    warm_real_app().await;
-    let dir = TempDir::new();
-    let store = dir.join("backups");
-    std::fs::create_dir_all(&store).expect("store");
-    let port = free_port();
-    let worker_port = free_port();
-    let mut env = real_app_env(&format!("http://127.0.0.1:{worker_port}"));
-    env.push(("SPIN_VARIABLE_APP_URL", format!("http://127.0.0.1:{port}")));
-    let worker_token = env
-        .iter()
-        .find(|(k, _)| *k == "SPIN_VARIABLE_WORKER_TOKEN")
-        .map(|(_, v)| v.clone())
-        .expect("token");
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let mut config = host_config(repo().join("spin.toml"), &dir.join("data"), &env);
-    config.listen = ([127, 0, 0, 1], port).into();
-    config.migrate = true;
-    config.cron = true;
-    config.worker = WorkerMode::Spawn {
-        binary: bin("dbackup-worker"),
-    };
-    let host = app::start(config).await.expect("the host starts");
-    let api = Api { addr: host.addr };
-    let (_, admin) = api
-        .signup("Admin", "admin@example.com", TEST_PASSWORD)
-        .await;
+    let app = RealApp::with_worker().app_url().start().await;
+    let dir = &app.dir;
+    let store = app.backup_folder();
+    let api = app.api();
+    let admin = api.signup_admin().await;
     let expect = |method: &'static str, target: String, body: Option<Value>, status: u16| {
         let admin = admin.clone();
         async move {
@@ -146,20 +119,7 @@ async fn the_kit_script_recovers_every_compression() {
         )
         .await;
         let exec_id = run["executionId"].as_str().unwrap().to_owned();
-        let exec = wait_for(Duration::from_secs(120), || async {
-            let v = api
-                .expect(
-                    &admin,
-                    "GET",
-                    &format!("/api/executions/{exec_id}"),
-                    None,
-                    200,
-                )
-                .await;
-            (!matches!(v["status"].as_str(), Some("Pending" | "Running"))).then_some(v)
-        })
-        .await
-        .expect("the backup ends");
+        let exec = api.finished_execution(&admin, &exec_id).await;
         assert_eq!(exec["status"], "Success", "{exec}");
         let path = exec["path"].as_str().unwrap().to_owned();
         made.push((compression.to_owned(), store.join(&path), encrypted));
@@ -256,9 +216,9 @@ async fn the_kit_script_recovers_every_compression() {
         if *encrypted {
             get["decrypt"] = json!({"keyHex": key_hex.trim()});
         }
-        let bearer = format!("Bearer {worker_token}");
+        let bearer = format!("Bearer {}", app.worker_token);
         let from_worker = request(
-            ([127, 0, 0, 1], worker_port).into(),
+            app.worker_addr,
             "POST",
             "/v1/storage/get",
             &[
@@ -365,7 +325,7 @@ async fn the_kit_script_recovers_every_compression() {
     );
     assert!(!audit.to_string().contains(key_hex.trim()));
 
-    host.shutdown().await;
+    app.shutdown().await;
     for db in [&src_db, &copy_db] {
         psql("postgres", &format!("DROP DATABASE IF EXISTS {db}"));
     }

@@ -6,26 +6,8 @@
 //! - the version check before queueing: a PostgreSQL dump of a newer major than the target's
 //!   last probed version is a 409 unless `force`.
 
-use std::time::Duration;
-
-use dbackup_host::app;
-use dbackup_host::worker::WorkerMode;
-use dbackup_tests::{
-    bin, free_port, host_config, psql, real_app_env, repo, sqlite_json, wait_for, warm_real_app,
-    Api, Credential, TempDir, TEST_PASSWORD,
-};
+use dbackup_tests::{psql, sqlite_json, RealApp};
 use serde_json::{json, Value};
-
-async fn finished(api: &Api, who: &Credential, id: &str) -> Value {
-    wait_for(Duration::from_secs(180), || async {
-        let v = api
-            .expect(who, "GET", &format!("/api/executions/{id}"), None, 200)
-            .await;
-        (!matches!(v["status"].as_str(), Some("Pending" | "Running"))).then_some(v)
-    })
-    .await
-    .unwrap_or_else(|| panic!("execution {id} did not finish"))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn privileged_credentials_create_the_database_and_newer_dumps_are_refused_early() {
@@ -58,28 +40,11 @@ async fn privileged_credentials_create_the_database_and_newer_dumps_are_refused_
         &format!("CREATE ROLE {admin_role} LOGIN SUPERUSER PASSWORD '{admin_password}'"),
     );
 
-    warm_real_app().await;
-    let dir = TempDir::new();
-    let store = dir.join("backups");
-    std::fs::create_dir_all(&store).expect("backup folder");
-    let port = free_port();
-    let mut env = real_app_env(&format!("http://127.0.0.1:{}", free_port()));
-    env.push(("SPIN_VARIABLE_APP_URL", format!("http://127.0.0.1:{port}")));
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let data = dir.join("data");
-    let mut config = host_config(repo().join("spin.toml"), &data, &env);
-    config.listen = ([127, 0, 0, 1], port).into();
-    config.migrate = true;
-    config.cron = true;
-    config.worker = WorkerMode::Spawn {
-        binary: bin("dbackup-worker"),
-    };
-    let host = app::start(config).await.expect("the host starts");
-    let api = Api { addr: host.addr };
-    let db_file = data.join("dbackup.db");
-    let (_, admin) = api
-        .signup("Admin", "admin@example.com", TEST_PASSWORD)
-        .await;
+    let app = RealApp::with_worker().app_url().start().await;
+    let store = app.backup_folder();
+    let api = app.api();
+    let db_file = app.db_path();
+    let admin = api.signup_admin().await;
     sqlite_json(
         &db_file,
         &format!(
@@ -102,16 +67,7 @@ async fn privileged_credentials_create_the_database_and_newer_dumps_are_refused_
             201,
         )
         .await;
-    let run = api
-        .expect(
-            &admin,
-            "POST",
-            &format!("/api/jobs/{}/run", job["id"].as_str().expect("id")),
-            None,
-            202,
-        )
-        .await;
-    let backup = finished(&api, &admin, run["executionId"].as_str().expect("id")).await;
+    let backup = api.run_job(&admin, job["id"].as_str().expect("id")).await;
     assert_eq!(backup["status"], "Success", "{backup}");
     let path = backup["path"].as_str().expect("path").to_owned();
     let restore = |privileged: Value| {
@@ -142,7 +98,9 @@ async fn privileged_credentials_create_the_database_and_newer_dumps_are_refused_
             202,
         )
         .await;
-    let alone = finished(&api, &admin, alone["executionId"].as_str().expect("id")).await;
+    let alone = api
+        .finished_execution(&admin, alone["executionId"].as_str().expect("id"))
+        .await;
     assert_eq!(alone["status"], "Failed", "{alone}");
     assert!(
         alone["error"]
@@ -180,7 +138,7 @@ async fn privileged_credentials_create_the_database_and_newer_dumps_are_refused_
     let request: Value = serde_json::from_str(&request).expect("json");
     assert_eq!(request["privilegedAs"]["user"], admin_role.as_str());
     assert!(request["privilegedAs"]["passwordSealed"].is_string());
-    let done = finished(&api, &admin, &with_id).await;
+    let done = api.finished_execution(&admin, &with_id).await;
     assert_eq!(done["status"], "Success", "{done}");
     assert!(!done.to_string().contains(&admin_password));
     assert_eq!(
@@ -257,7 +215,7 @@ async fn privileged_credentials_create_the_database_and_newer_dumps_are_refused_
     api.expect(&admin, "POST", "/api/restores", Some(&plain(None)), 202)
         .await;
 
-    host.shutdown().await;
+    app.shutdown().await;
     for db in [&src, &dst, &format!("{dst}_v")] {
         psql(
             "postgres",

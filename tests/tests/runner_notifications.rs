@@ -6,12 +6,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use dbackup_host::app;
-use dbackup_host::worker::WorkerMode;
-use dbackup_tests::{
-    bin, free_port, host_config, real_app_env, repo, sqlite_json, wait_for, warm_real_app, Api,
-    Credential, TempDir, TEST_PASSWORD,
-};
+use dbackup_tests::{sqlite_json, wait_for, RealApp};
 use http_body_util::BodyExt;
 use hyper::service::service_fn;
 use serde_json::{json, Value};
@@ -80,43 +75,15 @@ async fn receiver() -> (std::net::SocketAddr, Arc<Mutex<Vec<Received>>>) {
     (addr, got)
 }
 
-async fn finished(api: &Api, who: &Credential, id: &str) -> Value {
-    wait_for(Duration::from_secs(120), || async {
-        let v = api
-            .expect(who, "GET", &format!("/api/executions/{id}"), None, 200)
-            .await;
-        (!matches!(v["status"].as_str(), Some("Pending" | "Running"))).then_some(v)
-    })
-    .await
-    .unwrap_or_else(|| panic!("execution {id} did not finish"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn failure_notification_carries_the_error_and_filters_apply() {
     let (hook_addr, got) = receiver().await;
-    warm_real_app().await;
-    let dir = TempDir::new();
-    let store = dir.join("backups");
-    std::fs::create_dir_all(&store).expect("backup folder");
-    let port = free_port();
-    let mut env = real_app_env(&format!("http://127.0.0.1:{}", free_port()));
-    env.push(("SPIN_VARIABLE_APP_URL", format!("http://127.0.0.1:{port}")));
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let data = dir.join("data");
-    let mut config = host_config(repo().join("spin.toml"), &data, &env);
-    config.listen = ([127, 0, 0, 1], port).into();
-    config.migrate = true;
-    config.cron = true;
-    config.worker = WorkerMode::Spawn {
-        binary: bin("dbackup-worker"),
-    };
-    let host = app::start(config).await.expect("the host starts");
-    let api = Api { addr: host.addr };
-    let (_, admin) = api
-        .signup("Admin", "admin@example.com", TEST_PASSWORD)
-        .await;
+    let app = RealApp::with_worker().app_url().start().await;
+    let store = app.backup_folder();
+    let api = app.api();
+    let admin = api.signup_admin().await;
     sqlite_json(
-        &data.join("dbackup.db"),
+        &app.db_path(),
         &format!(
             r#"INSERT INTO "AdapterConfig" ("id", "name", "type", "adapterId", "config") VALUES
                ('pg-missing', 'Missing DB', 'database', 'postgres', '{{"host":"127.0.0.1","port":5432,"user":"postgres","database":"no_such_db_{pid}"}}'),
@@ -153,13 +120,15 @@ async fn failure_notification_carries_the_error_and_filters_apply() {
     // SUCCESS_ONLY: the failure sends nothing.
     let run = |j: &Value| format!("/api/jobs/{}/run", j["id"].as_str().expect("id"));
     let e1 = api.expect(&admin, "POST", &run(&quiet), None, 202).await;
-    let e1 = finished(&api, &admin, e1["executionId"].as_str().expect("id")).await;
+    let e1 = api
+        .finished_execution(&admin, e1["executionId"].as_str().expect("id"))
+        .await;
     assert_eq!(e1["status"], "Failed", "{e1}");
 
     // FAILURE_ONLY: the failure sends one notification with the error text.
     let e2 = api.expect(&admin, "POST", &run(&loud), None, 202).await;
     let e2_id = e2["executionId"].as_str().expect("id").to_owned();
-    let e2 = finished(&api, &admin, &e2_id).await;
+    let e2 = api.finished_execution(&admin, &e2_id).await;
     assert_eq!(e2["status"], "Failed", "{e2}");
     let error = e2["error"].as_str().expect("error text").to_owned();
     assert!(error.contains("no_such_db"), "{error}");
@@ -205,5 +174,5 @@ async fn failure_notification_carries_the_error_and_filters_apply() {
     .await
     .expect("the notification is logged on the execution");
     assert_eq!(logs["status"], "Failed");
-    host.shutdown().await;
+    app.shutdown().await;
 }

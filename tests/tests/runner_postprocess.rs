@@ -9,10 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dbackup_host::app::{self, RunningHost};
-use dbackup_host::worker::WorkerMode;
 use dbackup_tests::{
-    bin, free_port, host_config, psql, real_app_env, repo, sqlite_json, wait_for, warm_real_app,
-    Api, TempDir, TEST_PASSWORD,
+    psql, spawn_worker, sqlite_json, wait_for, warm_real_app, Api, RealApp, TempDir,
 };
 use http_body_util::BodyExt;
 use hyper::service::service_fn;
@@ -106,43 +104,14 @@ async fn a_crash_between_finish_and_notifications_is_made_up_for_once() {
     let dir = TempDir::new();
     let store = dir.join("backups");
     std::fs::create_dir_all(&store).expect("backup folder");
-    let worker_addr = format!("127.0.0.1:{}", free_port());
-    let base_env = real_app_env(&format!("http://{worker_addr}"));
-    let token = base_env
-        .iter()
-        .find(|(k, _)| *k == "SPIN_VARIABLE_WORKER_TOKEN")
-        .map(|(_, v)| v.clone())
-        .expect("token");
-    let _worker = tokio::process::Command::new(bin("dbackup-worker"))
-        .env("DBACKUP_WORKER_LISTEN", &worker_addr)
-        .env("DBACKUP_WORKER_TOKEN", &token)
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the worker");
-    wait_for(Duration::from_secs(15), || async {
-        tokio::net::TcpStream::connect(&worker_addr).await.ok()
-    })
-    .await
-    .expect("the worker listens");
+    let app = RealApp::with_external_worker().app_url();
+    let token = app.value("SPIN_VARIABLE_WORKER_TOKEN");
+    let _worker = spawn_worker(app.worker_addr(), &token, |_| {}).await;
 
-    let data = dir.join("data");
-    let config = |port: u16| {
-        let mut env = base_env.clone();
-        env.push(("SPIN_VARIABLE_APP_URL", format!("http://127.0.0.1:{port}")));
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let mut c = host_config(repo().join("spin.toml"), &data, &env);
-        c.listen = ([127, 0, 0, 1], port).into();
-        c.migrate = true;
-        c.cron = true;
-        c.worker = WorkerMode::External;
-        c
-    };
-    let (crashing, host) = start_crashable(config(free_port()));
+    let (crashing, host) = start_crashable(app.host_config(dir.path()));
     let api = Api { addr: host.addr };
-    let db_file = data.join("dbackup.db");
-    let (_, admin) = api
-        .signup("Admin", "admin@example.com", TEST_PASSWORD)
-        .await;
+    let db_file = dir.join("data").join("dbackup.db");
+    let admin = api.signup_admin().await;
     sqlite_json(
         &db_file,
         &format!(
@@ -220,7 +189,7 @@ async fn a_crash_between_finish_and_notifications_is_made_up_for_once() {
     );
     hold.store(false, Ordering::SeqCst);
 
-    let host = app::start(config(free_port()))
+    let host = app::start(app.host_config(dir.path()))
         .await
         .expect("the host starts again");
     let done_sql = format!(

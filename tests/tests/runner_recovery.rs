@@ -5,30 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use dbackup_host::app;
-use dbackup_host::worker::WorkerMode;
-use dbackup_tests::{
-    bin, free_port, host_config, psql, real_app_env, repo, sqlite_json, wait_for, warm_real_app,
-    Api, Credential, TempDir, TEST_PASSWORD,
-};
+use dbackup_tests::{psql, spawn_worker, sqlite_json, wait_for, Api, Credential, RealApp};
 use serde_json::{json, Value};
-
-fn spawn_worker(listen: &str, token: &str) -> tokio::process::Child {
-    tokio::process::Command::new(bin("dbackup-worker"))
-        .env("DBACKUP_WORKER_LISTEN", listen)
-        .env("DBACKUP_WORKER_TOKEN", token)
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the worker")
-}
-
-async fn wait_listening(addr: &str) {
-    let ok = wait_for(Duration::from_secs(15), || async {
-        tokio::net::TcpStream::connect(addr).await.ok().map(|_| ())
-    })
-    .await;
-    assert!(ok.is_some(), "the worker does not listen on {addr}");
-}
 
 async fn execution(api: &Api, who: &Credential, id: &str) -> Value {
     api.expect(who, "GET", &format!("/api/executions/{id}"), None, 200)
@@ -48,36 +26,14 @@ async fn worker_killed_mid_backup_fails_the_execution_and_the_queue_moves_on() {
          FROM generate_series(1, 1500000) g;",
     );
 
-    warm_real_app().await;
-    let dir = TempDir::new();
-    let store = dir.join("backups");
-    std::fs::create_dir_all(&store).expect("backup folder");
-    let worker_addr = format!("127.0.0.1:{}", free_port());
-    let env = real_app_env(&format!("http://{worker_addr}"));
-    let token = env
-        .iter()
-        .find(|(k, _)| *k == "SPIN_VARIABLE_WORKER_TOKEN")
-        .map(|(_, v)| v.clone())
-        .expect("token");
-    let mut worker = spawn_worker(&worker_addr, &token);
-    wait_listening(&worker_addr).await;
-
-    let port = free_port();
-    let mut env = env.clone();
-    env.push(("SPIN_VARIABLE_APP_URL", format!("http://127.0.0.1:{port}")));
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let data = dir.join("data");
-    let mut config = host_config(repo().join("spin.toml"), &data, &env);
-    config.listen = ([127, 0, 0, 1], port).into();
-    config.migrate = true;
-    config.cron = true;
-    config.worker = WorkerMode::External;
-    let host = app::start(config).await.expect("the host starts");
-    let api = Api { addr: host.addr };
-    let db_file = data.join("dbackup.db");
-    let (_, admin) = api
-        .signup("Admin", "admin@example.com", TEST_PASSWORD)
-        .await;
+    let app = RealApp::with_external_worker().app_url();
+    let (worker_addr, token) = (app.worker_addr(), app.value("SPIN_VARIABLE_WORKER_TOKEN"));
+    let mut worker = spawn_worker(worker_addr, &token, |_| {}).await;
+    let app = app.start().await;
+    let store = app.backup_folder();
+    let api = app.api();
+    let db_file = app.db_path();
+    let admin = api.signup_admin().await;
     sqlite_json(
         &db_file,
         &format!(
@@ -125,8 +81,7 @@ async fn worker_killed_mid_backup_fails_the_execution_and_the_queue_moves_on() {
     );
 
     // A new worker (empty task list) on the same address.
-    let mut worker = spawn_worker(&worker_addr, &token);
-    wait_listening(&worker_addr).await;
+    let mut worker = spawn_worker(worker_addr, &token, |_| {}).await;
     let failed = wait_for(Duration::from_secs(90), || async {
         let v = execution(&api, &admin, &first).await;
         (v["status"] != "Running").then_some(v)
@@ -149,12 +104,7 @@ async fn worker_killed_mid_backup_fails_the_execution_and_the_queue_moves_on() {
     // The single slot is free again: the next run succeeds.
     let second = api.expect(&admin, "POST", &run, None, 202).await;
     let second = second["executionId"].as_str().expect("id").to_owned();
-    let done = wait_for(Duration::from_secs(180), || async {
-        let v = execution(&api, &admin, &second).await;
-        (!matches!(v["status"].as_str(), Some("Pending" | "Running"))).then_some(v)
-    })
-    .await
-    .expect("the next backup finishes");
+    let done = api.finished_execution(&admin, &second).await;
     assert_eq!(done["status"], "Success", "{done}");
     assert!(store.join(done["path"].as_str().expect("path")).is_file());
 
@@ -184,7 +134,7 @@ async fn worker_killed_mid_backup_fails_the_execution_and_the_queue_moves_on() {
     let worker_status = wait_for(Duration::from_secs(30), || async {
         let auth = format!("Bearer {token}");
         let resp = dbackup_tests::request(
-            worker_addr.parse().expect("worker address"),
+            worker_addr,
             "GET",
             &format!("/v1/tasks/{task}"),
             &[("authorization", auth.as_str())],
@@ -203,7 +153,7 @@ async fn worker_killed_mid_backup_fails_the_execution_and_the_queue_moves_on() {
     let v = execution(&api, &admin, &third).await;
     assert_eq!(v["status"], "Cancelled");
 
-    host.shutdown().await;
+    app.shutdown().await;
     let _ = worker.start_kill();
     psql("postgres", &format!("DROP DATABASE IF EXISTS {db_name}"));
 }

@@ -7,24 +7,12 @@
 mod adapters_common;
 
 use std::process::Command;
-use std::time::Duration;
 
 use adapters_common::start_app;
 use dbackup_identity::secretbox::SecretBox;
-use dbackup_tests::{psql, sqlite_json, wait_for, Api, Credential, TEST_PASSWORD};
+use dbackup_tests::{psql, sqlite_json, TEST_PASSWORD};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-
-async fn finished(api: &Api, who: &Credential, id: &str) -> Value {
-    wait_for(Duration::from_secs(180), || async {
-        let v = api
-            .expect(who, "GET", &format!("/api/executions/{id}"), None, 200)
-            .await;
-        (!matches!(v["status"].as_str(), Some("Pending" | "Running"))).then_some(v)
-    })
-    .await
-    .unwrap_or_else(|| panic!("execution {id} did not finish"))
-}
 
 fn pg_exists(db: &str) -> bool {
     psql(
@@ -95,16 +83,7 @@ async fn a_substituted_plain_dump_never_reaches_the_target() {
             201,
         )
         .await;
-    let run = api
-        .expect(
-            &admin,
-            "POST",
-            &format!("/api/jobs/{}/run", job["id"].as_str().expect("id")),
-            None,
-            202,
-        )
-        .await;
-    let backup = finished(&api, &admin, run["executionId"].as_str().expect("id")).await;
+    let backup = api.run_job(&admin, job["id"].as_str().expect("id")).await;
     assert_eq!(backup["status"], "Success", "{backup}");
     let path = backup["path"].as_str().expect("path").to_owned();
     assert!(path.ends_with(".dump.gz.dbk"), "{path}");
@@ -147,7 +126,7 @@ async fn a_substituted_plain_dump_never_reaches_the_target() {
         .or_else(|| restore["id"].as_str())
         .expect("execution id")
         .to_owned();
-    let done = finished(&api, &admin, &id).await;
+    let done = api.finished_execution(&admin, &id).await;
     let created = pg_exists(&target);
     for db in [&legit, &evil, &target] {
         psql(

@@ -10,10 +10,8 @@ mod sso_common;
 
 use std::net::SocketAddr;
 
-use dbackup_host::app;
 use dbackup_tests::{
-    free_port, host_config, real_app_env, repo, session_cookie, sqlite_json, warm_real_app, Api,
-    Credential, RealApp, TempDir, TEST_PASSWORD,
+    free_port, session_cookie, sqlite_json, Api, Credential, RealApp, TEST_PASSWORD,
 };
 use serde_json::{json, Value};
 use sso_common::{blocking, session_user, Browser, Provider, SLUG};
@@ -370,15 +368,12 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
 #[tokio::test]
 async fn redirect_uri_and_secure_cookies_follow_the_public_url_not_the_host_header() {
     const PUBLIC: &str = "https://backup.example.test";
-    warm_real_app().await;
-    let dir = TempDir::new();
-    let mut env = real_app_env(&format!("http://127.0.0.1:{}", free_port()));
-    env.push(("SPIN_VARIABLE_PUBLIC_URL", PUBLIC.to_owned()));
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let mut config = host_config(repo().join("spin.toml"), &dir.join("data"), &env);
-    config.migrate = true;
-    let host = app::start(config).await.expect("the app starts");
-    let api = Api { addr: host.addr };
+    let app = RealApp::without_worker()
+        .var("SPIN_VARIABLE_PUBLIC_URL", PUBLIC)
+        .start()
+        .await;
+    let host = &app.host;
+    let api = app.api();
     let (_, admin) = api.signup("Admin", ADMIN_EMAIL, TEST_PASSWORD).await;
     let callback = format!("{PUBLIC}/api/auth/sso/{SLUG}/callback");
     let cb = callback.clone();
@@ -458,7 +453,7 @@ async fn redirect_uri_and_secure_cookies_follow_the_public_url_not_the_host_head
         .await;
     assert_eq!(resp.status, 201, "{}", resp.text());
     drop(provider);
-    host.shutdown().await;
+    app.shutdown().await;
 }
 
 /// The decoded value of `name` in a URL query.

@@ -6,57 +6,27 @@
 
 use std::time::{Duration, Instant};
 
-use dbackup_host::app::{self, RunningHost};
-use dbackup_host::worker::WorkerMode;
 use dbackup_identity::secretbox::SecretBox;
-use dbackup_tests::{
-    bin, free_port, host_config, psql, real_app_env, repo, sqlite_json, wait_for, warm_real_app,
-    Api, Credential, TempDir, TEST_PASSWORD,
-};
+use dbackup_tests::{free_port, psql, sqlite_json, wait_for, Api, Credential, RealApp, TempDir};
 use serde_json::{json, Value};
 
 struct App {
-    host: RunningHost,
+    real: RealApp,
     api: Api,
     admin: Credential,
     db: std::path::PathBuf,
-    encryption_key: String,
-    _dir: TempDir,
 }
 
-/// The real app with the cron trigger (the runner) and a spawned worker.
+/// The real app with the cron trigger (the runner) and a spawned worker, in `dir`.
 async fn start(dir: TempDir) -> App {
-    warm_real_app().await;
-    let env = real_app_env(&format!("http://127.0.0.1:{}", free_port()));
-    let port = free_port();
-    let mut env = env.clone();
-    env.push(("SPIN_VARIABLE_APP_URL", format!("http://127.0.0.1:{port}")));
-    let encryption_key = env
-        .iter()
-        .find(|(k, _)| *k == "SPIN_VARIABLE_ENCRYPTION_KEY")
-        .map(|(_, v)| v.clone())
-        .expect("encryption key");
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let data = dir.join("data");
-    let mut config = host_config(repo().join("spin.toml"), &data, &env);
-    config.listen = ([127, 0, 0, 1], port).into();
-    config.migrate = true;
-    config.cron = true;
-    config.worker = WorkerMode::Spawn {
-        binary: bin("dbackup-worker"),
-    };
-    let host = app::start(config).await.expect("the host starts");
-    let api = Api { addr: host.addr };
-    let (_, admin) = api
-        .signup("Admin", "admin@example.com", TEST_PASSWORD)
-        .await;
+    let real = RealApp::with_worker().dir(dir).app_url().start().await;
+    let api = real.api();
+    let admin = api.signup_admin().await;
     App {
-        host,
         api,
         admin,
-        db: data.join("dbackup.db"),
-        encryption_key,
-        _dir: dir,
+        db: real.db_path(),
+        real,
     }
 }
 
@@ -73,21 +43,7 @@ async fn run_job(app: &App, job: &str) -> Value {
         )
         .await;
     let id = run["executionId"].as_str().expect("id").to_owned();
-    let done = wait_for(Duration::from_secs(120), || async {
-        let v = app
-            .api
-            .expect(
-                &app.admin,
-                "GET",
-                &format!("/api/executions/{id}"),
-                None,
-                200,
-            )
-            .await;
-        (!matches!(v["status"].as_str(), Some("Pending" | "Running"))).then_some(v)
-    })
-    .await
-    .expect("the backup finishes");
+    let done = app.api.finished_execution(&app.admin, &id).await;
     assert_eq!(done["status"], "Success", "{done}");
     // Wait for post-processing (retention, notifications) to be over.
     let settled = format!(r#"SELECT "postProcessedAt" FROM "Execution" WHERE "id" = '{id}'"#);
@@ -145,7 +101,7 @@ async fn explorer_lists_locks_deletes_and_downloads_real_backups() {
     let app = start(dir).await;
     let (api, admin) = (&app.api, &app.admin);
 
-    let sealer = SecretBox::from_hex_key(&app.encryption_key).expect("box");
+    let sealer = SecretBox::from_hex_key(&app.real.encryption_key).expect("box");
     let s3_secret = sealer
         .encrypt(b"SECRET", "AdapterConfig.config.secretAccessKey:dead-s3")
         .expect("seal");
@@ -559,6 +515,6 @@ async fn explorer_lists_locks_deletes_and_downloads_real_backups() {
         eprintln!("explorer: {dest} → {} {}", resp.status, resp.text());
     }
 
-    app.host.shutdown().await;
+    app.real.shutdown().await;
     psql("postgres", &format!("DROP DATABASE IF EXISTS {src_db}"));
 }
