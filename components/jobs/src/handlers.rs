@@ -2,7 +2,8 @@
 
 use chrono::Utc;
 use dbackup_core::ApiError;
-use dbackup_jobs_core::{execution, job, queue, schedule};
+use dbackup_jobs_core::execution::{self, Trigger};
+use dbackup_jobs_core::{job, queue, schedule};
 use dbackup_web::gate::Ctx;
 use serde_json::json;
 use spin_sdk::http::Response;
@@ -99,8 +100,8 @@ pub fn delete(ctx: &Ctx) -> Answer {
 pub fn run(ctx: &Ctx) -> Answer {
     let j = load(ctx)?;
     let trigger = match &ctx.principal {
-        Some(p) if !p.is_cookie() => "Api",
-        _ => "Manual",
+        Some(p) if !p.is_cookie() => Trigger::Api,
+        _ => Trigger::Manual,
     };
     let id = dbackup_jobs_core::new_id()?;
     queue::enqueue_backup(&ctx.db, &id, &j.id, trigger, None, &now_iso())?;

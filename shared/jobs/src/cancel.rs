@@ -6,7 +6,7 @@ use dbackup_core::worker::Worker;
 use dbackup_core::ApiError;
 use serde_json::json;
 
-use crate::execution;
+use crate::execution::{self, ExecutionStatus};
 
 /// The 404 of an execution that does not exist.
 pub fn execution_not_found() -> ApiError {
@@ -27,7 +27,7 @@ pub async fn cancel(
         return Err(execution_not_found());
     }
     let message = format!("Cancelled by user {}", user_id.unwrap_or("unknown"));
-    let Some(task) = execution::finish(db, id, "Cancelled", &message, now)? else {
+    let Some(task) = execution::finish(db, id, ExecutionStatus::Cancelled, &message, now)? else {
         return Err(ApiError::new(409, "execution has already finished"));
     };
     if let Some(task) = task {

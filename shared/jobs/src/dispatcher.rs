@@ -14,7 +14,7 @@ use dbackup_identity::settings;
 use dbackup_protocol::tasks::{BackupRequest, RestoreRequest, TaskAccepted};
 use serde_json::{json, Value};
 
-use crate::execution;
+use crate::execution::{self, ExecutionKind, ExecutionStatus, Trigger};
 use crate::worker_request::{self, BackupParts, Key, RestoreParams};
 use crate::{describe, iso, job, sql};
 
@@ -41,7 +41,13 @@ pub async fn dispatch_queued(
                 "dbackup runner: execution {} failed to start: {e}",
                 claimed.id
             );
-            execution::finish(db, &claimed.id, "Failed", &describe(&e), &iso(Utc::now()))?;
+            execution::finish(
+                db,
+                &claimed.id,
+                ExecutionStatus::Failed,
+                &describe(&e),
+                &iso(Utc::now()),
+            )?;
         }
     }
     Ok(())
@@ -52,7 +58,7 @@ pub async fn dispatch_queued(
 pub struct Claimed {
     pub id: String,
     pub job_id: Option<String>,
-    pub kind: String,
+    pub kind: ExecutionKind,
     pub request: Option<Value>,
 }
 
@@ -85,7 +91,10 @@ pub fn claim_next(
     Ok(rows.first().map(|r| Claimed {
         id: r.text("id").unwrap_or_default(),
         job_id: r.text("jobId"),
-        kind: r.text("type").unwrap_or_else(|| "Backup".into()),
+        kind: r
+            .text("type")
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(ExecutionKind::Backup),
         request: r
             .text("request")
             .and_then(|t| serde_json::from_str(&t).ok()),
@@ -142,7 +151,7 @@ pub async fn start(
     signing_key_hex: &str,
 ) -> Result<(), ApiError> {
     let callback = worker_request::callback_url(app_url, &claimed.id);
-    let (answer, what) = if claimed.kind == "Restore" {
+    let (answer, what) = if claimed.kind == ExecutionKind::Restore {
         let request = restore_body(db, worker, sealer, claimed, &callback, signing_key_hex).await?;
         (worker.post("/v1/restores", &request).await?, "restore")
     } else {
@@ -195,7 +204,8 @@ fn backup_body(
     )?
     .first()
     .and_then(|r| r.text("triggerType"))
-    .unwrap_or_else(|| "Manual".into());
+    .and_then(|t| t.parse().ok())
+    .unwrap_or(Trigger::Manual);
     let parts = BackupParts {
         execution_id: claimed.id.clone(),
         source,

@@ -5,10 +5,10 @@
 use dbackup_core::db::{Db, Value as SqlValue};
 use dbackup_core::ApiError;
 use dbackup_protocol::events::{Event, EventBody, ResultEvent};
-use dbackup_protocol::tasks::TaskInfo;
+use dbackup_protocol::tasks::{Status as TaskStatus, TaskInfo};
 use serde_json::{json, Map, Value};
 
-use crate::execution::{log_entry, MAX_LOG_ENTRIES, TERMINAL};
+use crate::execution::{log_entry, ExecutionStatus, MAX_LOG_ENTRIES};
 use crate::sql::{self, Row};
 
 /// What applying one worker event did.
@@ -115,7 +115,7 @@ pub fn apply_event(
 struct Change {
     logs: Vec<Value>,
     metadata: Map<String, Value>,
-    status: String,
+    status: ExecutionStatus,
     size: Option<i64>,
     path: Option<String>,
     ended_at: Option<String>,
@@ -131,8 +131,11 @@ fn compute_change(row: &Row, kind: &str, event: &Value, at: &str) -> Change {
         .text("metadata")
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default();
-    let status = row.text("status").unwrap_or_else(|| "Running".into());
-    let terminal = TERMINAL.contains(&status.as_str());
+    let status = row
+        .text("status")
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(ExecutionStatus::Running);
+    let terminal = status.is_terminal();
     let stage = metadata
         .get("stage")
         .and_then(Value::as_str)
@@ -141,7 +144,7 @@ fn compute_change(row: &Row, kind: &str, event: &Value, at: &str) -> Change {
     let mut change = Change {
         logs: Vec::new(),
         metadata: Map::new(),
-        status: status.clone(),
+        status,
         size: None,
         path: None,
         ended_at: None,
@@ -182,12 +185,8 @@ fn compute_change(row: &Row, kind: &str, event: &Value, at: &str) -> Change {
         _ => {
             // result
             let worker_status = str_field(event, "status").unwrap_or("failed");
-            let new_status = match worker_status {
-                "succeeded" => "Success",
-                "partial" => "Partial",
-                "cancelled" => "Cancelled",
-                _ => "Failed",
-            };
+            let new_status = serde_json::from_value::<TaskStatus>(json!(worker_status))
+                .map_or(ExecutionStatus::Failed, ExecutionStatus::from_task);
             if terminal {
                 logs.push(log_entry(
                     at,
@@ -196,7 +195,7 @@ fn compute_change(row: &Row, kind: &str, event: &Value, at: &str) -> Change {
                     &format!("late result from the worker ignored ({worker_status}): the execution is already {status}"),
                 ));
             } else {
-                change.status = new_status.into();
+                change.status = new_status;
                 change.finished = true;
                 change.ended_at = Some(at.to_owned());
                 change.size = event.get("size").and_then(Value::as_i64);
@@ -224,16 +223,19 @@ fn compute_change(row: &Row, kind: &str, event: &Value, at: &str) -> Change {
                 }
                 metadata.insert("result".into(), Value::Object(result));
                 metadata.insert("stage".into(), json!(new_status_stage(new_status)));
-                if matches!(new_status, "Success" | "Partial") {
+                if matches!(
+                    new_status,
+                    ExecutionStatus::Success | ExecutionStatus::Partial
+                ) {
                     metadata.insert("percent".into(), json!(100));
                 }
                 let message = match new_status {
-                    "Success" => match change.size {
+                    ExecutionStatus::Success => match change.size {
                         Some(s) => format!("Completed: {s} bytes stored"),
                         None => "Completed".to_owned(),
                     },
-                    "Partial" => "Completed at some destinations only".to_owned(),
-                    "Cancelled" => "Cancelled".to_owned(),
+                    ExecutionStatus::Partial => "Completed at some destinations only".to_owned(),
+                    ExecutionStatus::Cancelled => "Cancelled".to_owned(),
                     _ => format!(
                         "ERROR: {}",
                         str_field(event, "error").unwrap_or("the worker reported a failure")
@@ -243,8 +245,8 @@ fn compute_change(row: &Row, kind: &str, event: &Value, at: &str) -> Change {
                     metadata.insert("error".into(), json!(e));
                 }
                 let level = match new_status {
-                    "Success" => "success",
-                    "Partial" | "Cancelled" => "warning",
+                    ExecutionStatus::Success => "success",
+                    ExecutionStatus::Partial | ExecutionStatus::Cancelled => "warning",
                     _ => "error",
                 };
                 logs.push(log_entry(at, level, new_status_stage(new_status), &message));
@@ -260,10 +262,10 @@ fn compute_change(row: &Row, kind: &str, event: &Value, at: &str) -> Change {
     change
 }
 
-fn new_status_stage(status: &str) -> &'static str {
+fn new_status_stage(status: ExecutionStatus) -> &'static str {
     match status {
-        "Success" | "Partial" => "Completed",
-        "Cancelled" => "Cancelled",
+        ExecutionStatus::Success | ExecutionStatus::Partial => "Completed",
+        ExecutionStatus::Cancelled => "Cancelled",
         _ => "Failed",
     }
 }

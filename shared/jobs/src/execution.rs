@@ -13,15 +13,15 @@ use serde_json::{json, Map, Value};
 
 use crate::sql::{self, Row};
 
+mod kinds;
+pub use kinds::{ExecutionKind, ExecutionStatus, Trigger};
+
 /// Default of SystemSetting `maxConcurrentJobs` (restores count too).
 pub const DEFAULT_MAX_CONCURRENT: i64 = dbackup_identity::settings::DEFAULT_MAX_CONCURRENT_JOBS;
 /// Default of SystemSetting `stallTimeoutMinutes`.
 pub const DEFAULT_STALL_MINUTES: i64 = dbackup_identity::settings::DEFAULT_STALL_TIMEOUT_MINUTES;
 /// Logs kept per execution (the first entry and the newest ones).
 pub const MAX_LOG_ENTRIES: usize = 2000;
-
-/// Terminal statuses.
-pub const TERMINAL: [&str; 4] = ["Success", "Partial", "Failed", "Cancelled"];
 
 /// One log entry `{timestamp, level, stage, message, details?}`.
 pub fn log_entry(at: &str, level: &str, stage: &str, message: &str) -> Value {
@@ -34,16 +34,16 @@ pub fn log_entry(at: &str, level: &str, stage: &str, message: &str) -> Value {
 pub fn finish(
     db: &dyn Db,
     id: &str,
-    status: &str,
+    status: ExecutionStatus,
     message: &str,
     now: &str,
 ) -> Result<Option<Option<String>>, ApiError> {
-    let level = if status == "Failed" {
+    let level = if status == ExecutionStatus::Failed {
         "error"
     } else {
         "warning"
     };
-    let entry = log_entry(now, level, status, message);
+    let entry = log_entry(now, level, status.as_str(), message);
     let rows = sql::query(
         db,
         r#"UPDATE "Execution"
@@ -52,10 +52,10 @@ pub fn finish(
             WHERE "id" = ? AND "status" IN ('Pending', 'Running')
         RETURNING "taskId""#,
         &[
-            status.into(),
+            status.as_str().into(),
             now.into(),
             entry.to_string().into(),
-            status.into(),
+            status.as_str().into(),
             message.into(),
             id.into(),
         ],
@@ -72,7 +72,7 @@ pub fn fail_stalled(
     now: &str,
 ) -> Result<Vec<(String, Option<String>)>, ApiError> {
     let message = format!("stalled: no sign of life from the worker for {minutes} minutes");
-    let entry = log_entry(now, "error", "Failed", &message);
+    let entry = log_entry(now, "error", ExecutionStatus::Failed.as_str(), &message);
     let rows = sql::query(
         db,
         r#"UPDATE "Execution"
@@ -337,8 +337,8 @@ pub fn last_of_job(db: &dyn Db, job_id: &str) -> Result<Option<ExecutionRef>, Ap
 pub struct Finished {
     pub id: String,
     pub job_id: Option<String>,
-    pub kind: String,
-    pub status: String,
+    pub kind: ExecutionKind,
+    pub status: ExecutionStatus,
     pub path: Option<String>,
     pub size: Option<i64>,
     pub started_at: String,
@@ -430,8 +430,14 @@ pub fn claim_finished(db: &dyn Db, now: DateTime<Utc>) -> Result<Option<Finished
             return Ok(Some(Finished {
                 id: r.text("id").unwrap_or_default(),
                 job_id: r.text("jobId"),
-                kind: r.text("type").unwrap_or_default(),
-                status: r.text("status").unwrap_or_default(),
+                kind: r
+                    .text("type")
+                    .and_then(|t| t.parse().ok())
+                    .unwrap_or(ExecutionKind::Backup),
+                status: r
+                    .text("status")
+                    .and_then(|t| t.parse().ok())
+                    .unwrap_or(ExecutionStatus::Failed),
                 path: r.text("path"),
                 size: r.int("size"),
                 started_at: r.text("startedAt").unwrap_or_default(),

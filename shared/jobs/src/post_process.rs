@@ -14,7 +14,7 @@ use dbackup_identity::secretbox::SecretBox;
 use serde_json::{json, Value};
 
 use crate::dispatcher::read_sidecar;
-use crate::execution::{self, log_entry, Finished, Step};
+use crate::execution::{self, log_entry, ExecutionKind, ExecutionStatus, Finished, Step};
 use crate::job::{self, StoredJob};
 use crate::retention::{self, Backup, RetentionPolicy};
 use crate::schedule::{self, Tz};
@@ -41,7 +41,12 @@ pub async fn run(
             execution::mark_post_processed(db, &f.id, &[], &iso(Utc::now()))?;
             continue;
         };
-        if f.kind == "Backup" && matches!(f.status.as_str(), "Success" | "Partial") {
+        if f.kind == ExecutionKind::Backup
+            && matches!(
+                f.status,
+                ExecutionStatus::Success | ExecutionStatus::Partial
+            )
+        {
             retention_all(db, worker, sealer, &f, &job).await?;
         }
         notify(db, notifier, sealer, &f, &job).await?;
@@ -202,8 +207,8 @@ async fn retention_one(
     Ok(logs)
 }
 
-fn wanted(events: &str, status: &str) -> bool {
-    let success = status == "Success";
+fn wanted(events: &str, status: ExecutionStatus) -> bool {
+    let success = status == ExecutionStatus::Success;
     match events {
         "SUCCESS_ONLY" => success,
         "FAILURE_ONLY" => !success,
@@ -218,7 +223,7 @@ async fn notify(
     f: &Finished,
     job: &StoredJob,
 ) -> Result<(), ApiError> {
-    if job.notification_ids.is_empty() || !wanted(&job.notification_events, &f.status) {
+    if job.notification_ids.is_empty() || !wanted(&job.notification_events, f.status) {
         return Ok(());
     }
     let source = store::load(db, sealer, &job.source_id)
@@ -240,16 +245,12 @@ async fn notify(
         (Some(a), Some(b)) => u64::try_from((b - a).num_milliseconds()).ok(),
         _ => None,
     };
-    let status = match f.status.as_str() {
-        "Success" => Status::Success,
-        "Partial" => Status::Partial,
+    let status = match f.status {
+        ExecutionStatus::Success => Status::Success,
+        ExecutionStatus::Partial => Status::Partial,
         _ => Status::Failure,
     };
-    let kind = if f.kind == "Restore" {
-        "Restore"
-    } else {
-        "Backup"
-    };
+    let kind = f.kind.as_str();
     let msg = Notification {
         title: format!("{kind} of job '{}' finished: {}", job.name, f.status),
         status,

@@ -6,7 +6,7 @@ use dbackup_core::db::Db;
 use dbackup_core::ApiError;
 use serde_json::{json, Value};
 
-use crate::execution::log_entry;
+use crate::execution::{log_entry, ExecutionKind, ExecutionStatus, Trigger};
 use crate::schedule;
 use crate::sql;
 
@@ -24,7 +24,7 @@ pub fn enqueue_backup(
     db: &dyn Db,
     id: &str,
     job_id: &str,
-    trigger: &str,
+    trigger: Trigger,
     scheduled_for: Option<&str>,
     now: &str,
 ) -> Result<Option<String>, ApiError> {
@@ -38,15 +38,17 @@ pub fn enqueue_backup(
         db,
         r#"INSERT INTO "Execution" ("id", "jobId", "type", "status", "logs", "startedAt", "metadata",
                "triggerType", "scheduledFor")
-           VALUES (?, ?, 'Backup', 'Pending', ?, ?, ?, ?, ?)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT DO NOTHING RETURNING "id""#,
         &[
             id.into(),
             job_id.into(),
+            ExecutionKind::Backup.as_str().into(),
+            ExecutionStatus::Pending.as_str().into(),
             logs.to_string().into(),
             now.into(),
             json!({"stage": "Queued", "percent": 0}).to_string().into(),
-            trigger.into(),
+            trigger.as_str().into(),
             scheduled_for.map(str::to_owned).into(),
         ],
     )?;
@@ -66,13 +68,16 @@ pub fn enqueue_restore(
     db.execute(
         r#"INSERT INTO "Execution" ("id", "jobId", "type", "status", "logs", "startedAt", "metadata",
                "triggerType", "request")
-           VALUES (?, ?, 'Restore', 'Pending', ?, ?, ?, 'Manual', ?)"#,
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"#,
         &[
             id.into(),
             job_id.map(str::to_owned).into(),
+            ExecutionKind::Restore.as_str().into(),
+            ExecutionStatus::Pending.as_str().into(),
             logs.to_string().into(),
             now.into(),
             json!({"stage": "Queued", "percent": 0}).to_string().into(),
+            Trigger::Manual.as_str().into(),
             request.to_string().into(),
         ],
     )?;
@@ -142,7 +147,7 @@ pub fn schedule_due(
                 db,
                 &new_id()?,
                 &id,
-                "Scheduler",
+                Trigger::Scheduler,
                 Some(&marker_iso),
                 &now_iso,
             )?;

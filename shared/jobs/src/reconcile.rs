@@ -11,7 +11,8 @@ use dbackup_identity::settings;
 use dbackup_protocol::tasks::{Status, TaskInfo};
 use serde_json::json;
 
-use crate::{events, execution, iso};
+use crate::execution::{self, ExecutionStatus};
+use crate::{events, iso};
 
 /// A Running execution quiet for this long is checked with the worker.
 pub const QUIET_SECS: i64 = 30;
@@ -56,7 +57,7 @@ pub async fn reconcile(
             execution::finish(
                 db,
                 &id,
-                "Failed",
+                ExecutionStatus::Failed,
                 "the dispatch to the worker did not complete",
                 &iso(now),
             )?;
@@ -69,7 +70,7 @@ pub async fn reconcile(
             execution::finish(
                 db,
                 &id,
-                "Failed",
+                ExecutionStatus::Failed,
                 "the worker no longer knows this task (it was restarted or crashed)",
                 &iso(now),
             )?;

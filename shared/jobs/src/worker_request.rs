@@ -11,6 +11,7 @@ use dbackup_protocol::tasks::{
 use dbackup_protocol::{Compression, PgMajor};
 use serde_json::{json, Map, Value};
 
+use crate::execution::Trigger;
 use crate::job::StoredJob;
 
 /// The callback URL the worker posts an execution's events to.
@@ -64,7 +65,7 @@ pub struct BackupParts {
     pub callback_url: String,
     pub signing_key_hex: String,
     pub now: DateTime<Utc>,
-    pub trigger: String,
+    pub trigger: Trigger,
 }
 
 /// `POST /v1/backups` body for `job` (a compression the worker does not know is a 400).
@@ -510,7 +511,7 @@ mod tests {
             callback_url: callback_url("http://127.0.0.1:3000/", "e1"),
             signing_key_hex: "cd".repeat(32),
             now: Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap(),
-            trigger: "Manual".into(),
+            trigger: Trigger::Manual,
         };
         let body = serde_json::to_value(backup_request(&job(), &parts).unwrap()).unwrap();
         assert_eq!(

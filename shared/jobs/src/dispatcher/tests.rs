@@ -2,7 +2,7 @@
 //! migrations.
 
 use super::*;
-use crate::execution::finish;
+use crate::execution::{finish, ExecutionStatus, Trigger};
 use crate::job;
 use crate::queue::{enqueue_backup, enqueue_restore};
 use crate::testutil::{TestDb, NOW};
@@ -25,8 +25,24 @@ fn spec(schedule: &str) -> job::JobSpec {
 fn claim_respects_the_cap_and_fifo() {
     let db = TestDb::migrated().with_adapters();
     job::insert(&db, "j1", &spec("@daily"), NOW).unwrap();
-    enqueue_backup(&db, "e1", "j1", "Manual", None, "2026-01-01T00:00:01.000Z").unwrap();
-    enqueue_backup(&db, "e2", "j1", "Manual", None, "2026-01-01T00:00:02.000Z").unwrap();
+    enqueue_backup(
+        &db,
+        "e1",
+        "j1",
+        Trigger::Manual,
+        None,
+        "2026-01-01T00:00:01.000Z",
+    )
+    .unwrap();
+    enqueue_backup(
+        &db,
+        "e2",
+        "j1",
+        Trigger::Manual,
+        None,
+        "2026-01-01T00:00:02.000Z",
+    )
+    .unwrap();
     enqueue_restore(
         &db,
         "e3",
@@ -45,10 +61,20 @@ fn claim_respects_the_cap_and_fifo() {
     assert!(claim_next(&db, 10, "sealed", NOW).unwrap().is_none());
     // Cancelling a finished execution changes nothing; a running one is cancelled once.
     assert_eq!(
-        finish(&db, "e1", "Cancelled", "cancelled by a user", NOW).unwrap(),
+        finish(
+            &db,
+            "e1",
+            ExecutionStatus::Cancelled,
+            "cancelled by a user",
+            NOW
+        )
+        .unwrap(),
         Some(None)
     );
-    assert_eq!(finish(&db, "e1", "Failed", "x", NOW).unwrap(), None);
+    assert_eq!(
+        finish(&db, "e1", ExecutionStatus::Failed, "x", NOW).unwrap(),
+        None
+    );
 }
 
 /// The runner's cap is the `maxConcurrentJobs` setting of the shared table: with 2, two of
@@ -59,7 +85,7 @@ fn claim_cap_follows_the_max_concurrent_jobs_setting() {
     let db = TestDb::migrated().with_adapters();
     job::insert(&db, "j1", &spec("@daily"), NOW).unwrap();
     for id in ["e1", "e2", "e3"] {
-        enqueue_backup(&db, id, "j1", "Manual", None, NOW).unwrap();
+        enqueue_backup(&db, id, "j1", Trigger::Manual, None, NOW).unwrap();
     }
     let claim_all = || {
         let max = settings::integer(&db, settings::MAX_CONCURRENT_JOBS).unwrap();

@@ -30,7 +30,7 @@ fn spec(schedule: &str) -> job::JobSpec {
 fn events_are_idempotent_and_build_logs_and_status() {
     let db = TestDb::migrated().with_adapters();
     job::insert(&db, "j1", &spec("@daily"), NOW).unwrap();
-    enqueue_backup(&db, "e1", "j1", "Manual", None, NOW).unwrap();
+    enqueue_backup(&db, "e1", "j1", Trigger::Manual, None, NOW).unwrap();
     claim_next(&db, 1, "sealed", NOW).unwrap().unwrap();
     let ev = |seq: i64, body: Value| {
         let mut b = body;
@@ -114,7 +114,7 @@ fn events_are_idempotent_and_build_logs_and_status() {
 fn a_late_result_does_not_revive_a_stalled_execution() {
     let db = TestDb::migrated().with_adapters();
     job::insert(&db, "j1", &spec("@daily"), NOW).unwrap();
-    enqueue_backup(&db, "e1", "j1", "Manual", None, NOW).unwrap();
+    enqueue_backup(&db, "e1", "j1", Trigger::Manual, None, NOW).unwrap();
     claim_next(&db, 1, "k", "2026-01-01T00:00:00.000Z").unwrap();
     set_task(&db, "e1", "t1", "2026-01-01T00:00:00.000Z").unwrap();
     // Not stalled yet at 00:05 with a 10-minute timeout …
@@ -137,7 +137,7 @@ fn a_late_result_does_not_revive_a_stalled_execution() {
     assert_eq!(v["status"], "Failed");
     assert!(v["error"].as_str().unwrap().starts_with("stalled"));
     // The next execution can run: the queue is not blocked.
-    enqueue_backup(&db, "e2", "j1", "Manual", None, NOW).unwrap();
+    enqueue_backup(&db, "e2", "j1", Trigger::Manual, None, NOW).unwrap();
     assert_eq!(claim_next(&db, 1, "k", NOW).unwrap().unwrap().id, "e2");
     // Post-processing is claimed once (e1 ended at 00:11).
     let at = utc(2026, 1, 1, 0, 12, 0);
@@ -162,8 +162,14 @@ impl Db for CancelBeforeEventWrite {
     ) -> Result<dbackup_core::db::Rows, dbackup_core::db::DbError> {
         if !self.fired.get() && sql.contains(r#"SET "lastSeq" = ?"#) {
             self.fired.set(true);
-            let cancelled = finish(&self.inner, "e1", "Cancelled", "Cancelled by user u1", NOW)
-                .map_err(|e| dbackup_core::db::DbError::new(e.message))?;
+            let cancelled = finish(
+                &self.inner,
+                "e1",
+                ExecutionStatus::Cancelled,
+                "Cancelled by user u1",
+                NOW,
+            )
+            .map_err(|e| dbackup_core::db::DbError::new(e.message))?;
             assert!(cancelled.is_some(), "the execution was running");
         }
         self.inner.execute(sql, params)
@@ -174,7 +180,7 @@ impl Db for CancelBeforeEventWrite {
 fn an_event_read_before_a_cancel_does_not_undo_it() {
     let db = TestDb::migrated().with_adapters();
     job::insert(&db, "j1", &spec("@daily"), NOW).unwrap();
-    enqueue_backup(&db, "e1", "j1", "Manual", None, NOW).unwrap();
+    enqueue_backup(&db, "e1", "j1", Trigger::Manual, None, NOW).unwrap();
     claim_next(&db, 1, "k", NOW).unwrap();
     set_task(&db, "e1", "t1", NOW).unwrap();
     let racing = CancelBeforeEventWrite {

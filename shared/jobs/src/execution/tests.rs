@@ -133,7 +133,7 @@ fn validation_names_the_field() {
 /// A finished execution for the post-processing tests, ended at `ended`.
 fn finished_execution(db: &TestDb, id: &str, ended: &str) {
     job::insert(db, "j1", &spec("@daily"), NOW).ok();
-    enqueue_backup(db, id, "j1", "Manual", None, NOW).unwrap();
+    enqueue_backup(db, id, "j1", Trigger::Manual, None, NOW).unwrap();
     db.execute(
         r#"UPDATE "Execution" SET "status" = 'Success', "endedAt" = ? WHERE "id" = ?"#,
         &[ended.into(), id.into()],
@@ -219,7 +219,7 @@ fn list_pages_with_a_cursor() {
             &db,
             &format!("e{i}"),
             "j1",
-            "Manual",
+            Trigger::Manual,
             None,
             &format!("2026-01-01T00:00:0{i}.000Z"),
         )

@@ -83,7 +83,7 @@ fn utc(s: &str) -> DateTime<Utc> {
 
 /// A Running execution `id` of job `j1` with worker task `task`, last heard of at [`NOW`].
 fn running(db: &TestDb, id: &str, task: &str) {
-    crate::queue::enqueue_backup(db, id, "j1", "Manual", None, NOW).unwrap();
+    crate::queue::enqueue_backup(db, id, "j1", execution::Trigger::Manual, None, NOW).unwrap();
     crate::dispatcher::claim_next(db, 5, "sealed", NOW)
         .unwrap()
         .unwrap();
@@ -94,7 +94,7 @@ fn running(db: &TestDb, id: &str, task: &str) {
 /// `POST /v1/backups` with `status` and `answer`.
 fn dispatch(db: &TestDb, ids: &[&str], status: u16, answer: Value) -> FakeWorker {
     for id in ids {
-        crate::queue::enqueue_backup(db, id, "j1", "Manual", None, NOW).unwrap();
+        crate::queue::enqueue_backup(db, id, "j1", execution::Trigger::Manual, None, NOW).unwrap();
     }
     let worker = FakeWorker::new();
     worker.answer("/v1/backups", status, answer);
@@ -161,7 +161,7 @@ fn a_backup_the_worker_refuses_or_cannot_take_fails_with_the_reason() {
     );
 
     // No worker at all: the execution fails rather than waiting for the watchdog.
-    crate::queue::enqueue_backup(&db, "e2", "j1", "Manual", None, NOW).unwrap();
+    crate::queue::enqueue_backup(&db, "e2", "j1", execution::Trigger::Manual, None, NOW).unwrap();
     block_on(dispatcher::dispatch_queued(
         &db,
         &FakeWorker::new(),
@@ -432,7 +432,14 @@ fn a_failed_backup_is_notified_without_retention() {
     let db = runner_db();
     running(&db, "e1", "t1");
     let ended = iso(Utc::now());
-    execution::finish(&db, "e1", "Failed", "pg_dump: connection refused", &ended).unwrap();
+    execution::finish(
+        &db,
+        "e1",
+        execution::ExecutionStatus::Failed,
+        "pg_dump: connection refused",
+        &ended,
+    )
+    .unwrap();
     let worker = FakeWorker::new();
     let outbox = Outbox::default();
     block_on(post_process::run(&db, &worker, &outbox, &sealer())).unwrap();
