@@ -11,6 +11,7 @@ use dbackup_core::worker::{Method, Refusal, Worker};
 use dbackup_core::ApiError;
 use dbackup_identity::secretbox::SecretBox;
 use dbackup_identity::settings;
+use dbackup_protocol::sidecar::sidecar_name;
 use dbackup_protocol::tasks::{BackupRequest, RestoreRequest, TaskAccepted};
 use serde_json::{json, Value};
 
@@ -221,7 +222,7 @@ fn backup_body(
 
 /// The `.meta.json` sidecar of an object (`null` when absent or unreadable).
 pub async fn read_sidecar(worker: &impl Worker, storage: &Value, name: &str) -> Value {
-    let body = json!({"storage": storage, "name": format!("{name}.meta.json")});
+    let body = json!({"storage": storage, "name": sidecar_name(name)});
     let Ok(bytes) = serde_json::to_vec(&body) else {
         return Value::Null;
     };

@@ -11,6 +11,8 @@ use dbackup_core::db::Db;
 use dbackup_core::worker::Worker;
 use dbackup_core::ApiError;
 use dbackup_identity::secretbox::SecretBox;
+use dbackup_protocol::sidecar::sidecar_name;
+use dbackup_protocol::{META_SUFFIX, PARTIAL_SUFFIX};
 use serde_json::{json, Value};
 
 use crate::dispatcher::read_sidecar;
@@ -131,7 +133,7 @@ async fn retention_one(
         let Some(name) = o["name"].as_str() else {
             continue;
         };
-        if name.ends_with(".meta.json") || name.ends_with(".partial") {
+        if name.ends_with(META_SUFFIX) || name.ends_with(PARTIAL_SUFFIX) {
             continue;
         }
         let sidecar = read_sidecar(worker, &storage, name).await;
@@ -162,7 +164,7 @@ async fn retention_one(
     let mut deleted = 0;
     for d in decisions.iter().filter(|d| !d.keep) {
         let mut failed = None;
-        for name in [d.name.clone(), format!("{}.meta.json", d.name)] {
+        for name in [d.name.clone(), sidecar_name(&d.name)] {
             match worker
                 .post_json(
                     "/v1/storage/delete",

@@ -8,7 +8,7 @@ use dbackup_protocol::storage::StorageSpec;
 use dbackup_protocol::tasks::{
     self, BackupRequest, CallbackSpec, DestinationSpec, EncryptionSpec, ObjectLocation, Privileged,
 };
-use dbackup_protocol::{Compression, PgMajor};
+use dbackup_protocol::{Compression, PgMajor, ENCRYPTED_SUFFIX};
 use serde_json::{json, Map, Value};
 
 use crate::execution::Trigger;
@@ -378,7 +378,9 @@ pub fn newer_dump(sidecar: &Value, target_version: &str) -> Option<String> {
 /// object of an encrypted job's execution does, or its sidecar says so. Either is enough, since
 /// storage is not trusted: a rewritten sidecar cannot lift the requirement the name carries.
 pub fn backup_is_encrypted(path: &str, sidecar: &Value) -> bool {
-    path.ends_with(".dbk") || sidecar.get("encryption").is_some_and(|e| !e.is_null())
+    // Stricter than `Sidecar::says_encrypted` (the worker's reading, where `false` means not
+    // encrypted): any non-null `encryption` asks for the key, as before.
+    path.ends_with(ENCRYPTED_SUFFIX) || sidecar.get("encryption").is_some_and(|e| !e.is_null())
 }
 
 /// `POST /v1/restores` body. `target` is the target source's worker connection; its
