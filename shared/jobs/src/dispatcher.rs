@@ -92,10 +92,7 @@ pub fn claim_next(
     Ok(rows.first().map(|r| Claimed {
         id: r.text("id").unwrap_or_default(),
         job_id: r.text("jobId"),
-        kind: r
-            .text("type")
-            .and_then(|t| t.parse().ok())
-            .unwrap_or(ExecutionKind::Backup),
+        kind: execution::column(r, "type").unwrap_or(ExecutionKind::Backup),
         request: r
             .text("request")
             .and_then(|t| serde_json::from_str(&t).ok()),
@@ -204,8 +201,7 @@ fn backup_body(
         &[claimed.id.as_str().into()],
     )?
     .first()
-    .and_then(|r| r.text("triggerType"))
-    .and_then(|t| t.parse().ok())
+    .and_then(|r| execution::column(r, "triggerType"))
     .unwrap_or(Trigger::Manual);
     let parts = BackupParts {
         execution_id: claimed.id.clone(),

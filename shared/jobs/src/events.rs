@@ -8,7 +8,7 @@ use dbackup_protocol::events::{Event, EventBody, ResultEvent};
 use dbackup_protocol::tasks::{Status as TaskStatus, TaskInfo};
 use serde_json::{json, Map, Value};
 
-use crate::execution::{log_entry, ExecutionStatus, MAX_LOG_ENTRIES};
+use crate::execution::{self, log_entry, ExecutionStatus, MAX_LOG_ENTRIES};
 use crate::sql::{self, Row};
 
 /// What applying one worker event did.
@@ -131,10 +131,7 @@ fn compute_change(row: &Row, kind: &str, event: &Value, at: &str) -> Change {
         .text("metadata")
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default();
-    let status = row
-        .text("status")
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(ExecutionStatus::Running);
+    let status = execution::column(row, "status").unwrap_or(ExecutionStatus::Running);
     let terminal = status.is_terminal();
     let stage = metadata
         .get("stage")

@@ -16,6 +16,11 @@ use crate::sql::{self, Row};
 mod kinds;
 pub use kinds::{ExecutionKind, ExecutionStatus, Trigger};
 
+/// A text column read as one of [`kinds`]' enums (`None`: NULL or not one of its values).
+pub(crate) fn column<T: std::str::FromStr>(r: &Row, name: &str) -> Option<T> {
+    r.text(name).and_then(|t| t.parse().ok())
+}
+
 /// Default of SystemSetting `maxConcurrentJobs` (restores count too).
 pub const DEFAULT_MAX_CONCURRENT: i64 = dbackup_identity::settings::DEFAULT_MAX_CONCURRENT_JOBS;
 /// Default of SystemSetting `stallTimeoutMinutes`.
@@ -430,14 +435,8 @@ pub fn claim_finished(db: &dyn Db, now: DateTime<Utc>) -> Result<Option<Finished
             return Ok(Some(Finished {
                 id: r.text("id").unwrap_or_default(),
                 job_id: r.text("jobId"),
-                kind: r
-                    .text("type")
-                    .and_then(|t| t.parse().ok())
-                    .unwrap_or(ExecutionKind::Backup),
-                status: r
-                    .text("status")
-                    .and_then(|t| t.parse().ok())
-                    .unwrap_or(ExecutionStatus::Failed),
+                kind: column(r, "type").unwrap_or(ExecutionKind::Backup),
+                status: column(r, "status").unwrap_or(ExecutionStatus::Failed),
                 path: r.text("path"),
                 size: r.int("size"),
                 started_at: r.text("startedAt").unwrap_or_default(),

@@ -5,21 +5,7 @@ use super::*;
 use crate::execution::{finish, ExecutionStatus, Trigger};
 use crate::job;
 use crate::queue::{enqueue_backup, enqueue_restore};
-use crate::testutil::{TestDb, NOW};
-
-fn spec(schedule: &str) -> job::JobSpec {
-    job::parse_input(
-        json!({
-            "name": "nightly", "schedule": schedule, "sourceId": "src",
-            "destinations": [{"destinationId": "dst1", "retention": {"mode": "SIMPLE", "simple": {"keepCount": 3}}},
-                             {"destinationId": "dst2"}],
-            "compression": "GZIP", "compressionLevel": 6, "encryptionProfileId": "prof",
-            "notificationIds": ["note"], "databases": ["shop"], "timezone": "Europe/Berlin"
-        }),
-        "UTC",
-    )
-    .unwrap()
-}
+use crate::testutil::{spec, TestDb, NOW};
 
 #[test]
 fn claim_respects_the_cap_and_fifo() {

@@ -3,26 +3,7 @@
 
 use super::*;
 use crate::job;
-use crate::testutil::TestDb;
-use chrono::TimeZone;
-
-fn utc(y: i32, m: u32, d: u32, h: u32, min: u32, s: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(y, m, d, h, min, s).single().unwrap()
-}
-
-fn spec(schedule: &str) -> job::JobSpec {
-    job::parse_input(
-        json!({
-            "name": "nightly", "schedule": schedule, "sourceId": "src",
-            "destinations": [{"destinationId": "dst1", "retention": {"mode": "SIMPLE", "simple": {"keepCount": 3}}},
-                             {"destinationId": "dst2"}],
-            "compression": "GZIP", "compressionLevel": 6, "encryptionProfileId": "prof",
-            "notificationIds": ["note"], "databases": ["shop"], "timezone": "Europe/Berlin"
-        }),
-        "UTC",
-    )
-    .unwrap()
-}
+use crate::testutil::{spec, utc, TestDb};
 
 fn ids() -> impl FnMut() -> Result<String, ApiError> {
     || crate::new_id()
