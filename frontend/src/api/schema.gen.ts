@@ -1921,7 +1921,7 @@ export interface components {
              * @enum {string}
              */
             status: "Pending" | "Running" | "Success" | "Partial" | "Failed" | "Cancelled";
-            /** @description `Scheduled`, `Manual` or `Api`. */
+            /** @description `Scheduler`, `Manual` or `Api`. */
             trigger: string | null;
             /**
              * @description `Backup` or `Restore`.

@@ -162,7 +162,7 @@ pub struct ExecutionView {
     /// `Pending`, `Running`, `Success`, `Partial`, `Failed` or `Cancelled`.
     #[cfg_attr(feature = "schema", schemars(extend("enum" = ["Pending", "Running", "Success", "Partial", "Failed", "Cancelled"])))]
     pub status: String,
-    /// `Scheduled`, `Manual` or `Api`.
+    /// `Scheduler`, `Manual` or `Api`.
     pub trigger: Option<String>,
     pub scheduled_for: Option<String>,
     pub started_at: String,
