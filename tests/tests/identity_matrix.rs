@@ -15,8 +15,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use dbackup_routes::{Access, ROUTES};
 use dbackup_identity::Permission;
+use dbackup_routes::{Access, ROUTES};
 use dbackup_tests::{Api, Credential, HttpResponse, RealApp, TEST_PASSWORD};
 use serde_json::{json, Value};
 

@@ -5,8 +5,8 @@
 //! as `GET /api/adapters/{id}/health` shows it ([`history`]).
 
 use dbackup_core::db::{Db, Value as DbValue};
-use dbackup_core::worker::Worker;
 use dbackup_core::time::Timestamp;
+use dbackup_core::worker::Worker;
 use dbackup_core::ApiError;
 use dbackup_identity::settings;
 use futures::StreamExt;

@@ -268,7 +268,7 @@ mod tests {
             DateTime::from_timestamp(1_795_000_000, 500_000_000)
         );
         assert_eq!(parse_rfc3339("2026-11-18"), None);
-            }
+    }
 
     #[test]
     fn arithmetic() {

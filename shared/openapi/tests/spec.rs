@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Command;
 
-use dbackup_routes::{Access, ROUTES};
 use dbackup_openapi::{document, document_json, operations};
+use dbackup_routes::{Access, ROUTES};
 use serde_json::Value;
 
 fn repo() -> PathBuf {

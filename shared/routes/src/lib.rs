@@ -490,20 +490,32 @@ mod tests {
                 Access::Permission(_) => Decision::Forbidden,
                 _ => Decision::Allow,
             };
-            assert_eq!(decide(rule.access, Some(&user(None))), expect_no_group, "{rule:?}");
+            assert_eq!(
+                decide(rule.access, Some(&user(None))),
+                expect_no_group,
+                "{rule:?}"
+            );
             let empty_key = Principal::ApiKey {
                 key_id: "k".into(),
                 user_id: "u".into(),
                 permissions: PermissionSet::new(),
             };
-            assert_eq!(decide(rule.access, Some(&empty_key)), expect_no_group, "{rule:?}");
+            assert_eq!(
+                decide(rule.access, Some(&empty_key)),
+                expect_no_group,
+                "{rule:?}"
+            );
             for p in Permission::ALL {
                 let expected = match rule.access {
                     Access::Permission(needed) if needed != *p => Decision::Forbidden,
                     _ => Decision::Allow,
                 };
                 let as_group = user(Some(grant("G", &[*p])));
-                assert_eq!(decide(rule.access, Some(&as_group)), expected, "{rule:?} {p}");
+                assert_eq!(
+                    decide(rule.access, Some(&as_group)),
+                    expected,
+                    "{rule:?} {p}"
+                );
                 let as_key = Principal::ApiKey {
                     key_id: "k".into(),
                     user_id: "u".into(),
@@ -523,7 +535,6 @@ mod tests {
             );
         }
     }
-
 
     #[test]
     fn finds_routes_with_parameters() {
