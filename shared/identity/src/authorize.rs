@@ -261,13 +261,13 @@ pub fn who_am_i(db: &dyn Db, principal: &Principal) -> Result<WhoAmI> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::api_keys::NewApiKeyRequest;
-    use crate::testutil::*;
+/// Principals for access tests here and in the route table's (feature `test-principals`).
+#[cfg(any(test, feature = "test-principals"))]
+pub mod test_principals {
+    use super::{GroupGrant, Permission, Principal};
 
-    fn user(group: Option<GroupGrant>) -> Principal {
+    /// A session user `u` in `group` (none: no permissions).
+    pub fn user(group: Option<GroupGrant>) -> Principal {
         Principal::User {
             user_id: "u".into(),
             session_id: "s".into(),
@@ -275,13 +275,22 @@ mod tests {
         }
     }
 
-    fn grant(name: &str, perms: &[Permission]) -> GroupGrant {
+    /// A group `name` holding `perms`.
+    pub fn grant(name: &str, perms: &[Permission]) -> GroupGrant {
         GroupGrant {
             id: "g".into(),
             name: name.into(),
             permissions: perms.iter().copied().collect(),
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api_keys::NewApiKeyRequest;
+    use crate::testutil::*;
+    use test_principals::{grant, user};
 
     #[test]
     fn authorize_and_require_name_the_permission() {

@@ -448,25 +448,10 @@ pub fn table_markdown() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dbackup_identity::authorize::test_principals::{grant, user};
     use dbackup_identity::authorize::{decide, Decision, Principal};
     use dbackup_identity::groups::GroupGrant;
     use dbackup_identity::permissions::{PermissionSet, SUPER_ADMIN_GROUP};
-
-    fn user(group: Option<GroupGrant>) -> Principal {
-        Principal::User {
-            user_id: "u".into(),
-            session_id: "s".into(),
-            group,
-        }
-    }
-
-    fn grant(name: &str, perms: &[Permission]) -> GroupGrant {
-        GroupGrant {
-            id: "g".into(),
-            name: name.into(),
-            permissions: perms.iter().copied().collect(),
-        }
-    }
 
     /// The matrix the HTTP tests check, here for every rule: anonymous, no group, each single
     /// permission (as a group and as an API key), SuperAdmin.
