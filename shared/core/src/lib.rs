@@ -1,5 +1,7 @@
-//! Code shared by dbackup's components, the host and the runner: the domain model, SQL access,
-//! migrations, errors and their HTTP mapping.
+//! What every dbackup crate uses: SQL access behind the [`db::Db`] trait, calls to the worker
+//! behind the [`worker::Worker`] trait, migrations, errors and their HTTP mapping ([`ApiError`]),
+//! time ([`time::Timestamp`]) and ids ([`id`]), the outbound-address rule ([`net`]) and the
+//! registry of values sealed with the server key ([`sealed`]).
 
 #![forbid(unsafe_code)]
 

@@ -1,5 +1,4 @@
-//! dbackup's identity logic, shared by the identity-aware components and tested
-//! natively: permissions and the access decision, password hashing, session JWTs and API keys, TOTP,
+//! dbackup's identity logic, used through the gate by every component and tested natively: permissions and the access decision, password hashing, session JWTs and API keys, TOTP,
 //! encryption of small secrets, brute-force lockout, CSRF, and the SQL for users, groups,
 //! sessions, API keys, 2FA, passkeys (WebAuthn) and the audit log (over [`dbackup_core::db::Db`]).
 //!

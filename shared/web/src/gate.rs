@@ -1,5 +1,5 @@
-//! The request gate of the identity-aware components (`auth`, `users`, `system`). Every API
-//! request passes it before its handler, in this order:
+//! The request gate of every HTTP component (all but `static`, and the worker's signed event
+//! callback in `executions`). Every API request passes it before its handler, in this order:
 //!
 //! 1. the route table (`dbackup_routes`): an unknown path is a JSON 404, a known path
 //!    with another method a 405 with `Allow`; rules of other components count as unknown;

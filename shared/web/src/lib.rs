@@ -1,7 +1,7 @@
-//! The glue every HTTP component uses: `spin:sqlite` as `dbackup_core::db::Db`, JSON responses,
-//! errors rendered once (429 with `Retry-After`), the 503 until the database is migrated, and
-//! the request [`gate`] (route table → credentials → authorization → CSRF) of the identity-aware
-//! components.
+//! The glue every component uses: `spin:sqlite` as `dbackup_core::db::Db`, the worker over Spin's
+//! outbound HTTP as `dbackup_core::worker::Worker` ([`worker`]), JSON responses, errors rendered
+//! once (429 with `Retry-After`), the 503 until the database is migrated, and the request
+//! [`gate`] (route table → credentials → authorization → CSRF).
 
 #![forbid(unsafe_code)]
 
