@@ -136,8 +136,7 @@ impl Ctx {
 
     /// The box that encrypts TOTP secrets, from the `encryption_key` variable.
     pub fn secret_box(&self) -> Result<SecretBox, ApiError> {
-        let key = variable("encryption_key")?;
-        Ok(SecretBox::from_hex_key(&key)?)
+        crate::secret_box()
     }
 
     /// Whether cookies set by this app are `Secure` (see [`cookie::secure_for`]).

@@ -82,13 +82,12 @@ impl Db for SpinDb {
     }
 }
 
-/// The box that seals secrets at rest, from the `encryption_key` variable (for components
-/// outside the request [`gate`], which has its own `Ctx::secret_box`).
+/// The box that seals secrets at rest, from the `encryption_key` variable: the one reader, used
+/// by `gate::Ctx::secret_box` and by code outside the request gate (runner, worker callbacks).
 pub fn secret_box() -> Result<dbackup_identity::secretbox::SecretBox, ApiError> {
     let key = spin_sdk::variables::get("encryption_key")
         .map_err(|e| ApiError::internal(format!("variable encryption_key: {e:?}")))?;
-    dbackup_identity::secretbox::SecretBox::from_hex_key(&key)
-        .map_err(|e| ApiError::internal(e.to_string()))
+    Ok(dbackup_identity::secretbox::SecretBox::from_hex_key(&key)?)
 }
 
 /// A JSON response.
