@@ -152,7 +152,9 @@ await step('the job editor picks databases from the list; manual entry when list
   await available.getByRole('checkbox', { name: database }).waitFor({ timeout: 30_000 });
   await dialog.getByLabel('Databases', { exact: true }).fill('');
   await available.getByRole('checkbox', { name: database }).check();
-  assert((await dialog.getByLabel('Databases', { exact: true }).inputValue()) === database, 'the box follows the checkbox');
+  const box = dialog.getByLabel('Databases', { exact: true });
+  await page.waitForFunction(([el, want]) => el.value === want, [await box.elementHandle(), database], { timeout: 5_000 }).catch(() => {});
+  assert((await box.inputValue()) === database, `the box follows the checkbox: ${await box.inputValue()}`);
   await snap('job-databases');
   await dialog.getByLabel('Search databases').fill(database.slice(0, 12));
   const shown = await available.getByRole('checkbox').count();

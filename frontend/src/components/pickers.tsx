@@ -203,7 +203,12 @@ export function DatabasePicker({ sourceId, value, onChange }: { sourceId: string
   const [text, setText] = useState(value.join(', '));
   const [query, setQuery] = useState('');
   const [showSystem, setShowSystem] = useState(false);
-  // Follow changes made by the checkboxes, not the ones typed here (keeps a trailing comma).
+  // A checkbox sets the box in the same render (no effect lag between the two).
+  const pick = (v: string[]) => {
+    setText(v.join(', '));
+    onChange(v);
+  };
+  // Follow changes made from outside (a reset), not the ones typed here (keeps a trailing comma).
   useEffect(() => {
     if (parseNames(text).join('\n') !== value.join('\n')) setText(value.join(', '));
   }, [value]);
@@ -244,7 +249,7 @@ export function DatabasePicker({ sourceId, value, onChange }: { sourceId: string
             {shown.map((d) => (
               <li key={d.name}>
                 <label className="flex items-center gap-2 text-sm">
-                  <input type="checkbox" className="h-4 w-4" checked={value.includes(d.name)} onChange={(e) => onChange(toggled(value, d.name, e.target.checked))} />
+                  <input type="checkbox" className="h-4 w-4" checked={value.includes(d.name)} onChange={(e) => pick(toggled(value, d.name, e.target.checked))} />
                   <span className="font-mono">{d.name}</span>
                   {d.system && <Badge>system</Badge>}
                 </label>
