@@ -7,6 +7,8 @@
 #![forbid(unsafe_code)]
 
 pub mod s3;
+pub mod spin;
+pub mod sqld;
 
 use anyhow::{anyhow, Context, Result};
 use bytes::Bytes;
