@@ -2,6 +2,82 @@
 
 use std::path::{Path, PathBuf};
 
+/// One client tool the worker runs: `names` are alternatives tried in order (the first one
+/// found is used), `engine` is the source engine that needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientTool {
+    pub engine: &'static str,
+    pub names: &'static [&'static str],
+}
+
+/// MariaDB/MySQL dump tool.
+pub const MARIADB_DUMP: &[&str] = &["mariadb-dump", "mysqldump"];
+/// MariaDB/MySQL client (probe, database list, restore).
+pub const MARIADB_CLIENT: &[&str] = &["mariadb", "mysql"];
+/// SQLite shell (`.backup`, probe, restore checks).
+pub const SQLITE: &[&str] = &["sqlite3"];
+/// Redis/Valkey client (`--rdb` dump, probe).
+pub const REDIS_CLI: &[&str] = &["redis-cli", "valkey-cli"];
+/// MongoDB dump tool (MongoDB's database tools).
+pub const MONGODUMP: &[&str] = &["mongodump"];
+/// MongoDB restore tool (MongoDB's database tools).
+pub const MONGORESTORE: &[&str] = &["mongorestore"];
+/// MongoDB shell (probe only).
+pub const MONGOSH: &[&str] = &["mongosh", "mongo"];
+
+/// Every client tool the worker looks for, in one place: the engines find their tools by
+/// these names, and `deploy/worker/Containerfile` must install each (tests/tests/deploy.rs
+/// checks it). PostgreSQL's are looked for as a set in each major's `bin` directory
+/// (`/usr/lib/postgresql/<major>/bin`, `DBACKUP_PG_BIN_DIRS`; see `engines::pg_tools`), and a
+/// task uses the set matching its server, so they are needed once per supported major.
+pub const CLIENT_TOOLS: &[ClientTool] = &[
+    ClientTool {
+        engine: "postgresql",
+        names: &["pg_dump"],
+    },
+    ClientTool {
+        engine: "postgresql",
+        names: &["pg_restore"],
+    },
+    ClientTool {
+        engine: "postgresql",
+        names: &["psql"],
+    },
+    ClientTool {
+        engine: "mariadb",
+        names: MARIADB_DUMP,
+    },
+    ClientTool {
+        engine: "mariadb",
+        names: MARIADB_CLIENT,
+    },
+    ClientTool {
+        engine: "sqlite",
+        names: SQLITE,
+    },
+    ClientTool {
+        engine: "redis",
+        names: REDIS_CLI,
+    },
+    ClientTool {
+        engine: "mongodb",
+        names: MONGODUMP,
+    },
+    ClientTool {
+        engine: "mongodb",
+        names: MONGORESTORE,
+    },
+    ClientTool {
+        engine: "mongodb",
+        names: MONGOSH,
+    },
+];
+
+/// The first of `names` found on `PATH` (see [`find_tool`]).
+pub fn find_first(names: &[&str]) -> Option<PathBuf> {
+    names.iter().find_map(|n| find_tool(n, &[]))
+}
+
 /// Finds the executable `name` in `dirs` (in order), then in the directories of `PATH`.
 pub fn find_tool(name: &str, dirs: &[PathBuf]) -> Option<PathBuf> {
     let path_dirs = std::env::var_os("PATH")

@@ -127,10 +127,7 @@ impl MariaConnection {
 }
 
 fn find(names: &[&str]) -> Result<PathBuf, String> {
-    names
-        .iter()
-        .find_map(|n| tools::find_tool(n, &[]))
-        .ok_or_else(|| format!("{} not found", names[0]))
+    tools::find_first(names).ok_or_else(|| format!("{} not found", names[0]))
 }
 
 /// Starts the dump of one database to stdout.
@@ -138,7 +135,7 @@ pub fn start_dump(
     conn: &MariaConnection,
     slot: &ChildSlot,
 ) -> Result<(Process, PrivateDir), String> {
-    let program = find(&["mariadb-dump", "mysqldump"])?;
+    let program = find(tools::MARIADB_DUMP)?;
     let (mut cmd, dir) = conn.command(&program)?;
     cmd.args([
         "--single-transaction",
@@ -159,7 +156,7 @@ const SYSTEM_SCHEMAS: &[&str] = &["information_schema", "mysql", "performance_sc
 
 /// The server's non-system databases.
 pub fn list_databases(conn: &MariaConnection, slot: &ChildSlot) -> Result<Vec<String>, String> {
-    let program = find(&["mariadb", "mysql"])?;
+    let program = find(tools::MARIADB_CLIENT)?;
     let (mut cmd, _dir) = conn.command(&program)?;
     cmd.args(["-N", "-B"]);
     let out = run_with_input(
@@ -178,7 +175,7 @@ pub fn list_databases(conn: &MariaConnection, slot: &ChildSlot) -> Result<Vec<St
 
 /// Version line of the dump tool.
 pub fn version() -> Option<String> {
-    find(&["mariadb-dump", "mysqldump"])
+    find(tools::MARIADB_DUMP)
         .ok()
         .and_then(|p| super::process::tool_version(&p))
 }
@@ -195,7 +192,7 @@ pub fn create_database_if_missing(
     privileged: Option<&super::Privileged>,
     slot: &ChildSlot,
 ) -> Result<(), String> {
-    let program = find(&["mariadb", "mysql"])?;
+    let program = find(tools::MARIADB_CLIENT)?;
     let admin = privileged.map(|p| MariaConnection {
         user: p.user.clone(),
         password: p.password.clone(),
@@ -213,7 +210,7 @@ pub fn start_restore(
     conn: &MariaConnection,
     slot: &ChildSlot,
 ) -> Result<(Process, PrivateDir), String> {
-    let program = find(&["mariadb", "mysql"])?;
+    let program = find(tools::MARIADB_CLIENT)?;
     let flags = untrusted_input_flags(&program)?;
     let (mut cmd, dir) = conn.command(&program)?;
     cmd.args(flags)

@@ -162,8 +162,8 @@ impl MongoConnection {
     }
 }
 
-fn find(name: &'static str) -> Result<std::path::PathBuf, String> {
-    tools::find_tool(name, &[]).ok_or_else(|| format!("{name} not found"))
+fn find(names: &[&str]) -> Result<std::path::PathBuf, String> {
+    tools::find_first(names).ok_or_else(|| format!("{} not found", names[0]))
 }
 
 /// `mongodump --archive` (stdout) of `conn.database`, or of everything.
@@ -171,7 +171,7 @@ pub fn start_dump(
     conn: &MongoConnection,
     slot: &ChildSlot,
 ) -> Result<(Process, PrivateDir), String> {
-    let program = find("mongodump")?;
+    let program = find(tools::MONGODUMP)?;
     let (mut cmd, dir) = conn.command(&program)?;
     cmd.arg("--archive");
     if let Some(db) = &conn.database {
@@ -183,7 +183,7 @@ pub fn start_dump(
 
 /// Version line of `mongodump`.
 pub fn version() -> Option<String> {
-    find("mongodump")
+    find(tools::MONGODUMP)
         .ok()
         .and_then(|p| super::process::tool_version(&p))
 }
@@ -202,7 +202,7 @@ pub fn start_restore(
     target: &MongoTarget,
     slot: &ChildSlot,
 ) -> Result<(Process, PrivateDir), String> {
-    let program = find("mongorestore")?;
+    let program = find(tools::MONGORESTORE)?;
     let mut conn = target.conn.clone();
     conn.database = None;
     let (mut cmd, dir) = conn.command(&program)?;

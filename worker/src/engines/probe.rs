@@ -26,10 +26,7 @@ const MYSQL_SYSTEM: &[&str] = &["information_schema", "mysql", "performance_sche
 const MONGO_SYSTEM: &[&str] = &["admin", "config", "local"];
 
 fn find(names: &[&'static str]) -> Result<PathBuf, Error> {
-    names
-        .iter()
-        .find_map(|n| tools::find_tool(n, &[]))
-        .ok_or(Error::ToolNotFound(names[0]))
+    tools::find_first(names).ok_or(Error::ToolNotFound(names[0]))
 }
 
 fn first_line(text: &str) -> Option<String> {
@@ -113,7 +110,7 @@ pub(crate) async fn mariadb(
         mariadb::ENGINE
     };
     let conn = mariadb::MariaConnection::from_fields(Fields::new(map))?;
-    let program = find(&["mariadb", "mysql"])?;
+    let program = find(tools::MARIADB_CLIENT)?;
     let (mut cmd, _defaults_dir) = conn.command(&program).map_err(Error::Internal)?;
     cmd.args(["-N", "-B", "--connect-timeout=10"]);
     let secrets: Vec<String> = conn.password.iter().cloned().collect();
@@ -192,7 +189,7 @@ pub(crate) async fn sqlite(config: &Config, map: Map<String, Value>) -> Result<P
             )));
         }
     }
-    let program = find(&["sqlite3"])?;
+    let program = find(tools::SQLITE)?;
     let mut cmd = tool_command(&program);
     cmd.arg("-bail").arg("-readonly").arg(&file.path);
     let out = run(config, "sqlite3", cmd, b"SELECT sqlite_version();\n", &[]).await?;
@@ -230,7 +227,7 @@ pub(crate) async fn redis(config: &Config, map: Map<String, Value>) -> Result<Pr
         redis::ENGINE
     };
     let conn = redis::RedisConnection::from_fields(Fields::new(map))?;
-    let program = find(&["redis-cli", "valkey-cli"])?;
+    let program = find(tools::REDIS_CLI)?;
     let mut cmd = tool_command(&program);
     cmd.arg("-h")
         .arg(&conn.host)
@@ -340,7 +337,7 @@ pub(crate) async fn mongodb(config: &Config, mut fields: Fields) -> Result<Probe
         }
         (None, None) => return Err(Error::InvalidBody("missing field `uri` or `host`".into())),
     };
-    let program = find(&["mongosh", "mongo"])?;
+    let program = find(tools::MONGOSH)?;
     let dir = PrivateDir::new().map_err(|e| Error::Internal(format!("temp dir: {e}")))?;
     let uri_json = serde_json::to_string(&uri).map_err(|e| Error::Internal(e.to_string()))?;
     let script = format!(

@@ -109,9 +109,7 @@ pub struct RdbTarget {
 }
 
 fn redis_cli() -> Result<PathBuf, String> {
-    tools::find_tool("redis-cli", &[])
-        .or_else(|| tools::find_tool("valkey-cli", &[]))
-        .ok_or_else(|| "redis-cli not found".to_owned())
+    tools::find_first(tools::REDIS_CLI).ok_or_else(|| "redis-cli not found".to_owned())
 }
 
 /// Starts `redis-cli --rdb -`.

@@ -47,7 +47,7 @@ impl SqliteFile {
 }
 
 fn sqlite3() -> Result<PathBuf, String> {
-    tools::find_tool("sqlite3", &[]).ok_or_else(|| "sqlite3 not found".to_owned())
+    tools::find_first(tools::SQLITE).ok_or_else(|| "sqlite3 not found".to_owned())
 }
 
 /// `'…'` SQL string literal.
