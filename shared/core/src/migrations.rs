@@ -58,6 +58,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0007_sso_linking",
         sql: include_str!("../../../migrations/0007_sso_linking.sql"),
     },
+    Migration {
+        version: 8,
+        name: "0008_worker_pool",
+        sql: include_str!("../../../migrations/0008_worker_pool.sql"),
+    },
 ];
 
 /// The schema version this build brings a database to (0 when there are no migrations).
@@ -682,6 +687,7 @@ mod tests {
         "ApiKey",
         "LoginThrottle",
         "JobDestination",
+        "Worker",
         "schema_migrations",
     ];
 

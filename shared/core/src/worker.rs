@@ -31,6 +31,27 @@ impl Method {
     }
 }
 
+/// Which worker of the pool a call goes to: the configured one (`worker_url`, the pool's
+/// `default` member) or a registered worker at its base URL (docs/WORKER.md, "A pool of
+/// workers").
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Target {
+    #[default]
+    Default,
+    /// A registered worker's base URL (`http://host:port`, no trailing slash).
+    At(String),
+}
+
+impl Target {
+    /// The registered worker at `url`, or the configured one when `url` is `None`.
+    pub fn from_url(url: Option<&str>) -> Self {
+        match url {
+            Some(u) => Target::At(u.trim_end_matches('/').to_owned()),
+            None => Target::Default,
+        }
+    }
+}
+
 /// The worker's raw answer: its status and body bytes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkerAnswer {
@@ -89,6 +110,24 @@ pub trait Worker {
         body: Option<Vec<u8>>,
     ) -> Result<WorkerAnswer, ApiError>;
 
+    /// Sends to the pool member `target`. A client that reaches only the configured worker keeps
+    /// this default: another target is a 503 "worker unreachable", never a silent fallback to
+    /// the configured worker.
+    async fn send_to(
+        &self,
+        target: &Target,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<WorkerAnswer, ApiError> {
+        match target {
+            Target::Default => self.send(method, path, body).await,
+            Target::At(url) => Err(ApiError::unavailable("worker unreachable").with_cause(
+                format!("{url}{path}: this client reaches only the configured worker"),
+            )),
+        }
+    }
+
     /// POSTs a JSON body and parses the JSON answer (an empty body is `null`).
     async fn post_json(&self, path: &str, body: &Value) -> Result<(u16, Value), ApiError> {
         let answer = self.send(Method::Post, path, Some(encode(body)?)).await?;
@@ -133,6 +172,40 @@ pub trait Worker {
     }
 }
 
+/// A client of the pool pointed at one member: every call of `worker` goes to `target` (the
+/// worker recorded on an execution, for its dispatch, status polls and cancel).
+pub struct On<'a, W: ?Sized> {
+    pub worker: &'a W,
+    pub target: Target,
+}
+
+impl<'a, W: Worker + ?Sized> On<'a, W> {
+    pub fn new(worker: &'a W, target: Target) -> Self {
+        On { worker, target }
+    }
+}
+
+impl<W: Worker + ?Sized> Worker for On<'_, W> {
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<WorkerAnswer, ApiError> {
+        self.worker.send_to(&self.target, method, path, body).await
+    }
+
+    async fn send_to(
+        &self,
+        target: &Target,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<WorkerAnswer, ApiError> {
+        self.worker.send_to(target, method, path, body).await
+    }
+}
+
 /// A request body as JSON bytes (a type that does not serialize is a 500).
 fn encode<T: Serialize + ?Sized>(body: &T) -> Result<Vec<u8>, ApiError> {
     serde_json::to_vec(body)
@@ -143,7 +216,7 @@ fn encode<T: Serialize + ?Sized>(body: &T) -> Result<Vec<u8>, ApiError> {
 /// completes before its future is first polled to the end.
 #[cfg(any(test, feature = "native-worker"))]
 pub mod native {
-    use super::{Method, Worker, WorkerAnswer};
+    use super::{Method, Target, Worker, WorkerAnswer};
     use crate::ApiError;
 
     /// The worker at `base_url` (e.g. `http://127.0.0.1:3001`), authenticated with `token`.
@@ -174,12 +247,37 @@ pub mod native {
             path: &str,
             body: Option<Vec<u8>>,
         ) -> Result<WorkerAnswer, ApiError> {
+            self.send_base(&self.base_url, method, path, body)
+        }
+
+        async fn send_to(
+            &self,
+            target: &Target,
+            method: Method,
+            path: &str,
+            body: Option<Vec<u8>>,
+        ) -> Result<WorkerAnswer, ApiError> {
+            match target {
+                Target::Default => self.send_base(&self.base_url, method, path, body),
+                Target::At(url) => self.send_base(url, method, path, body),
+            }
+        }
+    }
+
+    impl NativeWorker {
+        fn send_base(
+            &self,
+            base_url: &str,
+            method: Method,
+            path: &str,
+            body: Option<Vec<u8>>,
+        ) -> Result<WorkerAnswer, ApiError> {
             let unreachable = |e: String| {
                 ApiError::unavailable("worker unreachable").with_cause(format!("{path}: {e}"))
             };
             let request = ureq::http::Request::builder()
                 .method(method.as_str())
-                .uri(format!("{}{path}", self.base_url))
+                .uri(format!("{base_url}{path}"))
                 .header("authorization", format!("Bearer {}", self.token))
                 .header("content-type", "application/json")
                 .body(body.unwrap_or_default())
@@ -210,25 +308,31 @@ pub mod fake {
 
     use serde_json::Value;
 
-    use super::{Method, Worker, WorkerAnswer};
+    use super::{Method, Target, Worker, WorkerAnswer};
     use crate::ApiError;
 
-    /// One request the fake received (the body parsed as JSON, `null` when absent).
+    /// One request the fake received (the body parsed as JSON, `null` when absent), and the
+    /// pool member it was sent to.
     #[derive(Debug, Clone, PartialEq)]
     pub struct Recorded {
         pub method: Method,
         pub path: String,
         pub body: Value,
+        pub target: Target,
     }
 
     type Script = Rc<dyn Fn(&Value) -> WorkerAnswer>;
 
     /// A worker whose answers are scripted per path (exact path, or a prefix ending in `*`).
     /// A path with no script answers 503 "worker unreachable", like a worker that is down.
+    /// A pool member is scripted with its base URL before the path
+    /// (`"http://w2:3001/v1/backups"`); a request to a member falls back to the path's script
+    /// unless the member is [`FakeWorker::down`].
     #[derive(Default)]
     pub struct FakeWorker {
         scripts: RefCell<HashMap<String, Script>>,
         requests: RefCell<Vec<Recorded>>,
+        down: RefCell<Vec<String>>,
     }
 
     impl FakeWorker {
@@ -250,6 +354,12 @@ pub mod fake {
             self.scripts
                 .borrow_mut()
                 .insert(path.to_owned(), Rc::new(f));
+            self
+        }
+
+        /// The pool member at `url` answers nothing (503 "worker unreachable") from now on.
+        pub fn down(&self, url: &str) -> &Self {
+            self.down.borrow_mut().push(url.to_owned());
             self
         }
 
@@ -291,6 +401,16 @@ pub mod fake {
             path: &str,
             body: Option<Vec<u8>>,
         ) -> Result<WorkerAnswer, ApiError> {
+            self.send_to(&Target::Default, method, path, body).await
+        }
+
+        async fn send_to(
+            &self,
+            target: &Target,
+            method: Method,
+            path: &str,
+            body: Option<Vec<u8>>,
+        ) -> Result<WorkerAnswer, ApiError> {
             let body = body
                 .map(|b| serde_json::from_slice(&b).unwrap_or(Value::Null))
                 .unwrap_or(Value::Null);
@@ -298,8 +418,16 @@ pub mod fake {
                 method,
                 path: path.to_owned(),
                 body: body.clone(),
+                target: target.clone(),
             });
-            match self.script(path) {
+            let script = match target {
+                Target::Default => self.script(path),
+                Target::At(url) if self.down.borrow().contains(url) => None,
+                Target::At(url) => self
+                    .script(&format!("{url}{path}"))
+                    .or_else(|| self.script(path)),
+            };
+            match script {
                 Some(script) => Ok(script(&body)),
                 None => Err(ApiError::unavailable("worker unreachable")
                     .with_cause(format!("{path}: no script in the fake worker"))),

@@ -2,11 +2,12 @@
 //! is cancelled and its worker task asked to stop.
 
 use dbackup_core::db::Db;
-use dbackup_core::worker::Worker;
+use dbackup_core::worker::{On, Worker};
 use dbackup_core::ApiError;
 use serde_json::json;
 
 use crate::execution::{self, ExecutionStatus};
+use crate::pool;
 
 /// The 404 of an execution that does not exist.
 pub fn execution_not_found() -> ApiError {
@@ -16,6 +17,7 @@ pub fn execution_not_found() -> ApiError {
 /// Cancels execution `id` on behalf of `user_id` (named in its last log entry). 404 if absent,
 /// 409 when it has already finished. The status is Cancelled before the worker is asked: a
 /// worker that cannot be reached finishes the task on its own, and its late result is ignored.
+/// The task is stopped on the worker that runs it (`workerId`).
 pub async fn cancel(
     db: &dyn Db,
     worker: &impl Worker,
@@ -26,13 +28,14 @@ pub async fn cancel(
     if execution::get_view(db, id)?.is_none() {
         return Err(execution_not_found());
     }
+    let target = pool::assigned(db, id, chrono::Utc::now())?.target;
     let message = format!("Cancelled by user {}", user_id.unwrap_or("unknown"));
     let Some(task) = execution::finish(db, id, ExecutionStatus::Cancelled, &message, now)? else {
         return Err(ApiError::new(409, "execution has already finished"));
     };
     if let Some(task) = task {
         let path = format!("/v1/tasks/{task}/cancel");
-        match worker.post_json(&path, &json!({})).await {
+        match On::new(worker, target).post_json(&path, &json!({})).await {
             Ok((status, _)) if status < 300 || status == 404 => {}
             Ok((status, body)) => {
                 eprintln!("dbackup executions: cancel {task}: worker answered {status} {body}")

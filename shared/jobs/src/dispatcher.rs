@@ -7,51 +7,150 @@ use chrono::Utc;
 use dbackup_adapters_core::{store, worker_source, worker_storage};
 use dbackup_core::db::{Db, Value as SqlValue};
 use dbackup_core::sealed;
-use dbackup_core::worker::{Method, Refusal, Worker};
+use dbackup_core::worker::{Method, On, Refusal, Worker};
 use dbackup_core::ApiError;
 use dbackup_identity::secretbox::SecretBox;
-use dbackup_identity::settings;
 use dbackup_protocol::sidecar::sidecar_name;
 use dbackup_protocol::tasks::{BackupRequest, RestoreRequest, TaskAccepted};
 use serde_json::{json, Value};
 
 use crate::execution::{self, ExecutionKind, ExecutionStatus, Trigger};
+use crate::pool::{self, DEFAULT_WORKER};
 use crate::worker_request::{self, BackupParts, Key, RestoreParams};
 use crate::{describe, iso, job, sql};
 
-/// Claims and starts up to `maxConcurrentJobs` queued executions; each gets a fresh callback
-/// signing key, sealed on the row. `app_url` is the app's own base URL for the callbacks.
+/// Claims and starts queued executions on the pool ([`pool`]): each, oldest first, goes to a
+/// healthy member with a free slot serving its source's `workerLabel` (with only the configured
+/// worker, up to `maxConcurrentJobs` at once, as before the pool); one that no member can take
+/// now stays queued and the next is tried. Each gets a fresh callback signing key, sealed on the
+/// row. `app_url` is the app's own base URL for the callbacks. A registered worker that does not
+/// answer the dispatch takes no more work until its next heartbeat, and the execution goes back
+/// to the queue.
 pub async fn dispatch_queued(
     db: &dyn Db,
     worker: &impl Worker,
     sealer: &SecretBox,
     app_url: &str,
 ) -> Result<(), ApiError> {
-    let max = settings::integer(db, settings::MAX_CONCURRENT_JOBS)?;
-    for _ in 0..max {
+    let now = Utc::now();
+    let mut members = pool::members(db, now)?;
+    for q in pool::queued(db)? {
+        if !members.iter().any(|m| m.healthy && m.free() > 0) {
+            break;
+        }
+        let Some(i) = pool::choose(&members, q.label.as_deref()) else {
+            pool::note_waiting(db, &q, &members, now)?;
+            continue;
+        };
         let key_hex = crate::random_key_hex()?;
         let sealed = sealer
             .encrypt(key_hex.as_bytes(), &sealed::execution_callback_key())
             .map_err(|e| ApiError::internal(e.to_string()))?;
-        let now = iso(Utc::now());
-        let Some(claimed) = claim_next(db, max, &sealed, &now)? else {
-            break;
+        let member = &members[i];
+        let Some(claimed) = claim_on(db, &q.id, member, &sealed, &iso(Utc::now()))? else {
+            // Another runner took it, or filled the member: count again.
+            members = pool::members(db, now)?;
+            continue;
         };
-        if let Err(e) = start(db, worker, sealer, &claimed, app_url, &key_hex).await {
+        members[i].running += 1;
+        let member = members[i].clone();
+        let on = On::new(worker, member.target());
+        let Err(e) = start(db, &on, sealer, &claimed, app_url, &key_hex).await else {
+            continue;
+        };
+        if member.url.is_some() && e.status == 503 && e.message == "worker unreachable" {
             eprintln!(
-                "dbackup runner: execution {} failed to start: {e}",
-                claimed.id
+                "dbackup runner: worker {} unreachable: execution {} queued again ({e})",
+                member.name, claimed.id
             );
-            execution::finish(
-                db,
-                &claimed.id,
-                ExecutionStatus::Failed,
-                &describe(&e),
-                &iso(Utc::now()),
-            )?;
+            pool::mark_unreachable(db, &member.id, Utc::now())?;
+            members[i].healthy = false;
+            members[i].running -= 1;
+            requeue(db, &claimed.id, &member.name)?;
+            continue;
         }
+        eprintln!(
+            "dbackup runner: execution {} failed to start: {e}",
+            claimed.id
+        );
+        execution::finish(
+            db,
+            &claimed.id,
+            ExecutionStatus::Failed,
+            &describe(&e),
+            &iso(Utc::now()),
+        )?;
     }
     Ok(())
+}
+
+/// Claims Pending execution `id` for `member` if the member still has a free slot — one
+/// conditional UPDATE, so concurrent dispatchers never claim the same row or fill a member past
+/// its capacity. Records the member (`workerId`) and `sealed_key`.
+pub fn claim_on(
+    db: &dyn Db,
+    id: &str,
+    member: &pool::Member,
+    sealed_key: &str,
+    now: &str,
+) -> Result<Option<Claimed>, ApiError> {
+    let rows = sql::query(
+        db,
+        &format!(
+            r#"UPDATE "Execution"
+              SET "status" = 'Running', "startedAt" = ?, "heartbeatAt" = ?, "callbackKey" = ?,
+                  "workerId" = ?,
+                  "metadata" = json_remove(json_set(COALESCE("metadata", '{{}}'), '$.stage', 'Starting'), '$.waiting')
+            WHERE "id" = ? AND "status" = 'Pending'
+              AND (SELECT COUNT(*) FROM "Execution"
+                    WHERE "status" = 'Running'
+                      AND COALESCE("workerId", '{DEFAULT_WORKER}') = ?) < ?
+        RETURNING "id", "jobId", "type", "request""#
+        ),
+        &[
+            now.into(),
+            now.into(),
+            sealed_key.into(),
+            member.id.as_str().into(),
+            id.into(),
+            member.id.as_str().into(),
+            SqlValue::Integer(member.capacity),
+        ],
+    )?;
+    Ok(rows.first().map(claimed_of))
+}
+
+/// Puts a claimed execution whose worker did not answer the dispatch back in the queue.
+fn requeue(db: &dyn Db, id: &str, worker_name: &str) -> Result<(), ApiError> {
+    db.execute(
+        r#"UPDATE "Execution" SET "status" = 'Pending', "workerId" = NULL, "callbackKey" = NULL,
+                  "heartbeatAt" = NULL
+            WHERE "id" = ? AND "status" = 'Running' AND "taskId" IS NULL"#,
+        &[id.into()],
+    )?;
+    execution::append_logs(
+        db,
+        id,
+        &[execution::log_entry(
+            &iso(Utc::now()),
+            "warn",
+            "Queued",
+            &format!("Worker {worker_name} did not answer: queued again"),
+        )],
+        None,
+    )?;
+    Ok(())
+}
+
+fn claimed_of(r: &sql::Row) -> Claimed {
+    Claimed {
+        id: r.text("id").unwrap_or_default(),
+        job_id: r.text("jobId"),
+        kind: execution::column(r, "type").unwrap_or(ExecutionKind::Backup),
+        request: r
+            .text("request")
+            .and_then(|t| serde_json::from_str(&t).ok()),
+    }
 }
 
 /// An execution the dispatcher claimed.
@@ -63,7 +162,8 @@ pub struct Claimed {
     pub request: Option<Value>,
 }
 
-/// Claims the oldest Pending execution (FIFO) if fewer than `max_running` are Running — one
+/// Claims the oldest Pending execution (FIFO) if fewer than `max_running` are Running (on any
+/// worker; the dispatcher uses [`claim_on`], per member) — one
 /// conditional UPDATE, so concurrent dispatchers never claim the same row or exceed the cap.
 /// `sealed_key` (the sealed callback signing key) is stored with it.
 pub fn claim_next(
@@ -89,14 +189,7 @@ pub fn claim_next(
             SqlValue::Integer(max_running),
         ],
     )?;
-    Ok(rows.first().map(|r| Claimed {
-        id: r.text("id").unwrap_or_default(),
-        job_id: r.text("jobId"),
-        kind: execution::column(r, "type").unwrap_or(ExecutionKind::Backup),
-        request: r
-            .text("request")
-            .and_then(|t| serde_json::from_str(&t).ok()),
-    }))
+    Ok(rows.first().map(claimed_of))
 }
 
 /// Records the worker task of a dispatched execution (unless an event already did).

@@ -126,7 +126,8 @@ pub fn touch(db: &dyn Db, id: &str, now: &str) -> Result<(), ApiError> {
 }
 
 const VIEW_COLUMNS: &str = r#"e."id", e."jobId", e."type", e."status", e."startedAt", e."endedAt",
-    e."size", e."path", e."metadata", e."triggerType", e."scheduledFor", e."taskId", j."name" AS "jobName""#;
+    e."size", e."path", e."metadata", e."triggerType", e."scheduledFor", e."taskId", e."workerId",
+    (SELECT w."name" FROM "Worker" w WHERE w."id" = e."workerId") AS "workerName", j."name" AS "jobName""#;
 
 /// Progress of a running execution, from the worker's progress events (null until known).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -179,6 +180,11 @@ pub struct ExecutionView {
     pub result: Option<Value>,
     /// What retention did after the backup.
     pub retention: Option<Value>,
+    /// The pool member that runs or ran it: `default` (the configured `worker_url`) or a
+    /// registered worker's id (`GET /api/workers`); null until dispatched.
+    pub worker_id: Option<String>,
+    /// That worker's name.
+    pub worker_name: Option<String>,
     /// The log entries (`GET /api/executions/{id}` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "schema", schemars(with = "Option<Vec<Value>>"))]
@@ -236,6 +242,11 @@ fn view(r: &Row, logs: Option<Value>) -> ExecutionView {
         error: field("error"),
         result: field("result"),
         retention: field("retention"),
+        worker_name: r.text("workerName").or_else(|| {
+            (r.text("workerId").as_deref() == Some(crate::pool::DEFAULT_WORKER))
+                .then(|| crate::pool::DEFAULT_WORKER.to_owned())
+        }),
+        worker_id: r.text("workerId"),
         logs,
     }
 }

@@ -1,7 +1,7 @@
 //! dbackup's job logic, shared by the `jobs`, `executions` and `runner` components and testable
 //! natively (with a fake worker): the Job model and validation, schedules, retention, the
 //! worker requests, and the runner's services. One backup's way through it: [`queue`] (a
-//! Pending execution) → [`tick`] → [`dispatcher`] (claim, [`worker_request`], post) → the
+//! Pending execution) → [`tick`] → [`dispatcher`] (a [`pool`] member, claim, [`worker_request`], post) → the
 //! worker → [`callback`] (verify) → [`events`] (apply). [`execution`] is the row model and its
 //! views; [`reconcile`] is the watchdog and lost results, [`post_process`] retention and
 //! notifications.
@@ -15,6 +15,7 @@ pub mod events;
 pub mod execution;
 pub mod job;
 pub mod metrics;
+pub mod pool;
 pub mod post_process;
 pub mod queue;
 pub mod reconcile;

@@ -5,14 +5,14 @@
 
 use chrono::{DateTime, Duration, Utc};
 use dbackup_core::db::Db;
-use dbackup_core::worker::Worker;
+use dbackup_core::worker::{On, Target, Worker};
 use dbackup_core::ApiError;
 use dbackup_identity::settings;
 use dbackup_protocol::tasks::{Status, TaskInfo};
 use serde_json::json;
 
 use crate::execution::{self, ExecutionStatus};
-use crate::{events, iso};
+use crate::{events, iso, pool};
 
 /// A Running execution quiet for this long is checked with the worker.
 pub const QUIET_SECS: i64 = 30;
@@ -25,7 +25,8 @@ pub async fn cancel_task(worker: &impl Worker, task: &str) {
     }
 }
 
-/// Fails every Running execution silent for `stallTimeoutMinutes` and cancels its task.
+/// Fails every Running execution silent for `stallTimeoutMinutes` and cancels its task (on the
+/// worker that runs it).
 pub async fn watchdog(
     db: &dyn Db,
     worker: &impl Worker,
@@ -36,7 +37,8 @@ pub async fn watchdog(
     for (id, task) in execution::fail_stalled(db, &before, minutes, &iso(now))? {
         eprintln!("dbackup runner: execution {id} stalled: failed");
         if let Some(t) = task {
-            cancel_task(worker, &t).await;
+            let on = On::new(worker, pool::assigned(db, &id, now)?.target);
+            cancel_task(&on, &t).await;
         }
     }
     Ok(())
@@ -44,8 +46,10 @@ pub async fn watchdog(
 
 /// Running executions that have been quiet: asks the worker. A task it does not know (it was
 /// restarted or crashed) fails the execution; a task it reports finished (its result event
-/// was lost) is applied as the result; a running one counts as a sign of life. An unreachable
-/// worker changes nothing: the watchdog decides after the stall timeout.
+/// was lost) is applied as the result; a running one counts as a sign of life. Each is asked on
+/// the worker that runs it. An unreachable configured worker changes nothing (the watchdog
+/// decides after the stall timeout); an unreachable registered worker takes no new work, and
+/// once its heartbeats have stopped too it has died: its executions fail.
 pub async fn reconcile(
     db: &dyn Db,
     worker: &impl Worker,
@@ -63,8 +67,28 @@ pub async fn reconcile(
             )?;
             continue;
         };
-        let Ok((status, body)) = worker.get_json(&format!("/v1/tasks/{task}")).await else {
-            continue;
+        let assigned = pool::assigned(db, &id, now)?;
+        let on = On::new(worker, assigned.target.clone());
+        let (status, body) = match on.get_json(&format!("/v1/tasks/{task}")).await {
+            Ok(answer) => answer,
+            Err(e) => {
+                if matches!(assigned.target, Target::At(_)) && e.status == 503 {
+                    pool::mark_unreachable(db, &assigned.worker_id, now)?;
+                    if !assigned.heard_recently {
+                        execution::finish(
+                            db,
+                            &id,
+                            ExecutionStatus::Failed,
+                            &format!(
+                                "worker {} stopped answering and registering (it died or lost its network)",
+                                assigned.name
+                            ),
+                            &iso(now),
+                        )?;
+                    }
+                }
+                continue;
+            }
         };
         if status == 404 {
             execution::finish(

@@ -17,6 +17,7 @@ pub mod error;
 pub mod events;
 pub mod notify;
 pub mod probe;
+pub mod registration;
 pub mod seal;
 pub mod sidecar;
 pub mod signature;

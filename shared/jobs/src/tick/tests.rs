@@ -500,3 +500,190 @@ fn the_heartbeat_is_one_row() {
         Some("2026-01-01T00:00:10.000Z")
     );
 }
+
+// --- the pool of workers -------------------------------------------------------------------
+
+/// A registered worker `name` at `http://{name}:3001`, heard from just now.
+fn pool_member(db: &TestDb, name: &str, labels: &[&str], capacity: i64) {
+    db.exec(&format!(
+        r#"INSERT INTO "Worker" ("id", "name", "url", "labels", "capacity", "heartbeatSecs", "lastSeenAt")
+           VALUES ('{name}', '{name}', 'http://{name}:3001', '{}', {capacity}, 5, '{}')"#,
+        serde_json::to_string(labels).unwrap(),
+        iso(Utc::now())
+    ));
+}
+
+fn worker_of(db: &TestDb, id: &str) -> Option<String> {
+    db.text(&format!(
+        r#"SELECT "workerId" FROM "Execution" WHERE "id" = '{id}'"#
+    ))
+}
+
+/// The configured worker (1 slot), `wa` (2 slots) and `weu` (1 slot, label `eu`); `src-eu`
+/// pins `eu` (job `j-eu`).
+fn pool_db() -> TestDb {
+    let db = runner_db();
+    db.exec(
+        r#"INSERT INTO "SystemSetting" ("key", "value") VALUES ('maxConcurrentJobs', '1')
+           ON CONFLICT("key") DO UPDATE SET "value" = excluded."value""#,
+    );
+    pool_member(&db, "wa", &[], 2);
+    pool_member(&db, "weu", &["eu"], 1);
+    adapter(
+        &db,
+        "src-eu",
+        "postgres",
+        json!({"host": "db.eu", "port": 5432, "user": "app", "workerLabel": "eu"}),
+    );
+    let spec = job::parse_input(
+        json!({"name": "eu", "schedule": "0 3 * * *", "sourceId": "src-eu",
+               "destinations": [{"destinationId": "dst1"}]}),
+        "UTC",
+    )
+    .unwrap();
+    job::insert(&db, "j-eu", &spec, NOW).unwrap();
+    db
+}
+
+fn accept_everywhere(worker: &FakeWorker) {
+    let n = std::rc::Rc::new(std::cell::Cell::new(0));
+    worker.respond("/v1/backups", move |_| {
+        n.set(n.get() + 1);
+        WorkerAnswer {
+            status: 202,
+            body: json!({"taskId": format!("t{}", n.get())})
+                .to_string()
+                .into_bytes(),
+        }
+    });
+}
+
+#[test]
+fn the_pool_spreads_the_queue_by_capacity_and_pins_labelled_sources() {
+    let db = pool_db();
+    // The pinned backup first: it must wait for weu even while others have free slots.
+    crate::queue::enqueue_backup(&db, "eu1", "j-eu", execution::Trigger::Manual, None, NOW)
+        .unwrap();
+    crate::queue::enqueue_backup(&db, "eu2", "j-eu", execution::Trigger::Manual, None, NOW)
+        .unwrap();
+    for id in ["e1", "e2", "e3", "e4", "e5"] {
+        crate::queue::enqueue_backup(&db, id, "j1", execution::Trigger::Manual, None, NOW).unwrap();
+    }
+    let worker = FakeWorker::new();
+    accept_everywhere(&worker);
+    block_on(dispatcher::dispatch_queued(
+        &db,
+        &worker,
+        &sealer(),
+        APP_URL,
+    ))
+    .unwrap();
+
+    assert_eq!(worker_of(&db, "eu1").as_deref(), Some("weu"));
+    assert_eq!(view(&db, "eu2")["status"], "Pending");
+    // Unpinned: most free slots first — wa (2), then the configured worker (1).
+    let placed: Vec<_> = ["e1", "e2", "e3", "e4", "e5"]
+        .iter()
+        .map(|id| worker_of(&db, id))
+        .collect();
+    assert_eq!(
+        placed,
+        [
+            Some("wa".into()),
+            Some("default".into()),
+            Some("wa".into()),
+            None,
+            None
+        ]
+    );
+    // Each went to its member's URL; the execution shows the member.
+    let targets: Vec<_> = worker
+        .requests_to("/v1/backups")
+        .iter()
+        .map(|r| r.target.clone())
+        .collect();
+    use dbackup_core::worker::Target;
+    assert_eq!(
+        targets,
+        [
+            Target::At("http://weu:3001".into()),
+            Target::At("http://wa:3001".into()),
+            Target::Default,
+            Target::At("http://wa:3001".into()),
+        ]
+    );
+    let v = view(&db, "eu1");
+    assert_eq!(
+        (v["workerId"].as_str(), v["workerName"].as_str()),
+        (Some("weu"), Some("weu"))
+    );
+    // The waiting pinned backup says why, once.
+    block_on(dispatcher::dispatch_queued(
+        &db,
+        &worker,
+        &sealer(),
+        APP_URL,
+    ))
+    .unwrap();
+    let why: Vec<_> = messages(&view(&db, "eu2"))
+        .into_iter()
+        .filter(|m| m.contains("labelled eu"))
+        .collect();
+    assert_eq!(
+        why,
+        ["Every worker labelled eu is busy: waiting for a free slot"]
+    );
+    assert_eq!(
+        worker.requests_to("/v1/backups").len(),
+        4,
+        "no member over capacity"
+    );
+}
+
+#[test]
+fn a_member_that_does_not_answer_gets_no_work_and_its_dead_tasks_fail() {
+    let db = pool_db();
+    for id in ["e1", "e2"] {
+        crate::queue::enqueue_backup(&db, id, "j1", execution::Trigger::Manual, None, NOW).unwrap();
+    }
+    let worker = FakeWorker::new();
+    accept_everywhere(&worker);
+    worker.down("http://wa:3001");
+    block_on(dispatcher::dispatch_queued(
+        &db,
+        &worker,
+        &sealer(),
+        APP_URL,
+    ))
+    .unwrap();
+    // e1 tried wa (no answer: queued again, wa out), then both ran where there was room.
+    let wa = &crate::pool::members(&db, Utc::now()).unwrap()[1];
+    assert_eq!((wa.name.as_str(), wa.healthy), ("wa", false));
+    assert_eq!(worker_of(&db, "e2").as_deref(), Some("default"));
+    assert_eq!(view(&db, "e1")["status"], "Pending");
+    assert!(
+        messages(&view(&db, "e1")).contains(&"Worker wa did not answer: queued again".to_owned())
+    );
+
+    // A task on a member that stopped answering and registering fails; the cancel goes there.
+    db.exec(
+        r#"UPDATE "Execution" SET "status" = 'Running', "workerId" = 'weu', "taskId" = 'tx',
+                  "heartbeatAt" = '2026-01-01T00:00:00.000Z' WHERE "id" = 'e1'"#,
+    );
+    worker.down("http://weu:3001");
+    let later = Utc::now() + Duration::seconds(60);
+    block_on(reconcile::reconcile(&db, &worker, later)).unwrap();
+    let v = view(&db, "e1");
+    assert_eq!(v["status"], "Failed");
+    assert!(
+        messages(&v)
+            .iter()
+            .any(|m| m.contains("worker weu stopped answering")),
+        "{v}"
+    );
+    let polled = worker.requests_to("/v1/tasks/tx");
+    assert_eq!(
+        polled[0].target,
+        dbackup_core::worker::Target::At("http://weu:3001".into())
+    );
+}
