@@ -23,6 +23,29 @@ const SPINKUBE_APP_LABEL: &str = "core.spinkube.dev/app-name";
 /// The key of a `runtimeConfig.loadFromSecret` Secret that spin-operator reads.
 const RUNTIME_CONFIG_KEY: &str = "runtime-config.toml";
 
+/// The fields of spin-operator's `SpinAppSpec` (core.spinkube.dev/v1alpha1, spin-operator 0.4+
+/// `api/v1alpha1/spinapp_types.go`): a misspelt field would be dropped by the API server.
+const SPINAPP_SPEC_FIELDS: &[&str] = &[
+    "executor",
+    "image",
+    "imagePullSecrets",
+    "checks",
+    "replicas",
+    "enableAutoscaling",
+    "runtimeConfig",
+    "volumes",
+    "volumeMounts",
+    "variables",
+    "serviceAnnotations",
+    "deploymentAnnotations",
+    "podAnnotations",
+    "podLabels",
+    "resources",
+    "components",
+    "serviceAccountName",
+    "invocationLimits",
+];
+
 fn deploy_dir() -> PathBuf {
     repo().join("deploy")
 }
@@ -250,6 +273,13 @@ fn spinapp_names_every_component_and_variable_of_spin_toml() {
     let manifest = spin_manifest();
     let docs = documents();
     let app = &only(&docs, "SpinApp").yaml["spec"];
+    for key in app.as_hash().expect("spec").keys() {
+        let key = key.as_str().expect("spec keys are strings");
+        assert!(
+            SPINAPP_SPEC_FIELDS.contains(&key),
+            "spec.{key} is not a SpinApp field"
+        );
+    }
 
     // Components: the SpinApp's list is a selective deployment, so one missing here would not
     // run on SpinKube at all.
@@ -312,6 +342,11 @@ fn spinapp_names_every_component_and_variable_of_spin_toml() {
         .as_str()
         .expect("spec.runtimeConfig.loadFromSecret");
     let entries = secret_entries(secret(&docs, secret_name));
+    assert_eq!(
+        entries.keys().collect::<Vec<_>>(),
+        [RUNTIME_CONFIG_KEY],
+        "spin-operator expects the runtime config Secret to hold the one key {RUNTIME_CONFIG_KEY}"
+    );
     let text = entries
         .get(RUNTIME_CONFIG_KEY)
         .unwrap_or_else(|| panic!("Secret {secret_name} has no {RUNTIME_CONFIG_KEY} key"));
