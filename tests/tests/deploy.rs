@@ -725,6 +725,21 @@ fn containerfile_installs_every_tool_the_worker_looks_for() {
         text.contains("FROM docker.io/library/debian:bookworm"),
         "the runtime stage is Debian bookworm"
     );
+
+    // The build context is the repository root: local secrets and build output stay out.
+    let ignore = std::fs::read_to_string(deploy_dir().join("worker/Containerfile.dockerignore"))
+        .expect("deploy/worker/Containerfile.dockerignore");
+    let ignored: BTreeSet<&str> = ignore
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    for path in [".dbackup", "target", ".git"] {
+        assert!(
+            ignored.contains(path),
+            "Containerfile.dockerignore does not keep {path} out of the build context"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
