@@ -5,6 +5,7 @@
 use crate::run_cmd;
 use anyhow::{bail, Result};
 use std::net::TcpStream;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -262,7 +263,11 @@ pub struct IgnoredTests {
 /// task provides (Valkey) is required: its tests run even when it is missing, so they fail,
 /// unless `DBACKUP_REQUIRE_SERVERS=0` turns that into a skip. MongoDB cannot run on this
 /// machine kind, so its real-server test runs only against `MONGODB_TEST_URL`.
-pub fn ignored_tests() -> Vec<IgnoredTests> {
+///
+/// The Spin suites (`spin_suite`: the app under `spin up`; `libsql_server`: against a libSQL
+/// server; deploy's runtime config under `spin up`) are required — run, they fail without
+/// their tools — but `--no-spin` leaves them out like a group whose server is missing.
+pub fn ignored_tests(no_spin: bool) -> Vec<IgnoredTests> {
     let require = std::env::var("DBACKUP_REQUIRE_SERVERS").map_or(true, |v| v != "0");
     let valkey_missing = (!have("valkey-server")).then(|| {
         "valkey-server is not installed (the bookworm-backports install failed or needs root)"
@@ -282,11 +287,72 @@ pub fn ignored_tests() -> Vec<IgnoredTests> {
                 .then(|| "MONGODB_TEST_URL is not set".to_owned()),
         },
         IgnoredTests {
+            what: "Spin suites (spin up, libSQL server)",
+            filter: SPIN_SUITES,
+            skipped: no_spin.then(|| "--no-spin was given".to_owned()),
+        },
+        IgnoredTests {
             what: "throughput measurements",
             filter: "test(=throughput_100_mib)",
             skipped: Some("measurements, run by hand".to_owned()),
         },
     ]
+}
+
+/// The nextest filterset of the test binaries that need the Spin CLI, its trigger-cron plugin
+/// or the libSQL server (`sqld`).
+pub const SPIN_SUITES: &str =
+    "binary_id(dbackup-tests::spin_suite) | binary_id(dbackup-tests::libsql_server) \
+     | (binary_id(dbackup-tests::deploy) & test(=runtime_config_runs_under_spin_on_sqld))";
+
+/// Where the prebuilt Spin CLI, trigger-cron plugin and sqld come from: `../shared/tools`
+/// beside the checkout, else `/work/shared/tools`.
+fn spin_tools_installer(root: &Path) -> Option<PathBuf> {
+    [
+        root.join("../shared/tools/install.sh"),
+        PathBuf::from("/work/shared/tools/install.sh"),
+    ]
+    .into_iter()
+    .find(|p| p.is_file())
+}
+
+/// Whether Spin lists the trigger-cron plugin as installed.
+fn have_trigger_cron() -> bool {
+    Command::new("spin")
+        .args(["plugins", "list", "--installed"])
+        .output()
+        .is_ok_and(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .any(|l| l.starts_with("trigger-cron "))
+        })
+}
+
+/// `spin` and its trigger-cron plugin, and `sqld` if `with_sqld` (the Spin suites need all
+/// three, `cargo xtask up --spin` the first two): runs the tools' `install.sh` (idempotent,
+/// seconds) when it is there; without it, the tools must already be installed, else this fails
+/// naming `flag` (the way to do without them).
+pub fn ensure_spin_tools(root: &Path, with_sqld: bool, flag: &str) -> Result<()> {
+    if let Some(installer) = spin_tools_installer(root) {
+        run_cmd(&mut Command::new(installer))?;
+    }
+    let mut missing = Vec::new();
+    for program in ["spin", "sqld"] {
+        if !have(program) && (program == "spin" || with_sqld) {
+            missing.push(program);
+        }
+    }
+    if have("spin") && !have_trigger_cron() {
+        missing.push("the spin plugin trigger-cron");
+    }
+    if !missing.is_empty() {
+        bail!(
+            "{} not installed and no ../shared/tools/install.sh to install them from; \
+             install Spin 3.x (`spin plugins install trigger-cron`) and sqld, or pass {flag}",
+            missing.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// Prepares everything; returns `(name, value)` pairs for the test environment.

@@ -1,4 +1,4 @@
-//! Project tasks: `cargo xtask up | test | build | openapi | format-vectors | bench host | bench pipeline [--size-mb N] [--runs N] [--no-restore] [--worker PATH]`.
+//! Project tasks: `cargo xtask up [--spin] | test [--no-spin] | build | openapi | format-vectors | bench host | bench pipeline [--size-mb N] [--runs N] [--no-restore] [--worker PATH]`.
 //!
 //! Everything a fresh machine of the project's kind lacks (the wasm32-wasip2 target, Debian
 //! packages, test servers) is installed or started from here, so the README needs two commands.
@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const USAGE: &str =
-    "usage: cargo xtask <up [--listen IP:PORT] | test [-- nextest args] | build | openapi | format-vectors | bench host | bench pipeline [--size-mb N] [--runs N] [--no-restore] [--worker PATH]>";
+    "usage: cargo xtask <up [--listen IP:PORT] | up --spin [spin up args] | test [--no-spin] [-- nextest args] | build | openapi | format-vectors | bench host | bench pipeline [--size-mb N] [--runs N] [--no-restore] [--worker PATH]>";
 
 fn main() {
     if let Err(e) = run() {
@@ -313,6 +313,9 @@ fn format_vectors() -> Result<()> {
 }
 
 fn up(root: &Path, args: &[String]) -> Result<()> {
+    if args.first().map(String::as_str) == Some("--spin") {
+        return up_spin(root, &args[1..]);
+    }
     let bin = build(root, Profile::Release)?;
     let secrets = local_secrets(root)?;
     let mut cmd = Command::new(bin.join("dbackup"));
@@ -334,8 +337,95 @@ fn up(root: &Path, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn test(root: &Path, extra: &[String]) -> Result<()> {
+/// `cargo xtask up --spin [spin up args]`: the same app and generated secrets as `up`, served by
+/// the real `spin up` (state dir `.spin/`, where Spin keeps `sqlite_db.db`) on
+/// http://127.0.0.1:3000 (or `--listen`), with `dbackup-worker` started beside it as the README's
+/// "Running under Spin" says. Ctrl-C stops both.
+fn up_spin(root: &Path, args: &[String]) -> Result<()> {
+    infra::ensure_spin_tools(
+        root,
+        false,
+        "no --spin (plain `cargo xtask up` serves the app with dbackup's own host)",
+    )?;
+    build_components(root, false)?;
+    build_frontend(root)?;
+    run_cmd(cargo().args(["build", "--release", "-p", "dbackup-worker"]))?;
+    let worker_bin = target_dir(root)?.join("release/dbackup-worker");
+    let mut vars: Vec<(String, String)> = local_secrets(root)?
+        .into_iter()
+        .map(|(k, v)| (k.clone(), std::env::var(&k).unwrap_or(v)))
+        .collect();
+    let listen = args
+        .iter()
+        .position(|a| a == "--listen")
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+        .or_else(|| {
+            args.iter()
+                .find_map(|a| a.strip_prefix("--listen=").map(str::to_owned))
+        })
+        .unwrap_or_else(|| "127.0.0.1:3000".to_owned());
+    // Spin has no listen address to default `app_url` to (our host does): the worker's
+    // callbacks must reach this listener.
+    if std::env::var_os("SPIN_VARIABLE_APP_URL").is_none() {
+        vars.push(("SPIN_VARIABLE_APP_URL".into(), format!("http://{listen}")));
+    }
+    let worker_url = std::env::var("SPIN_VARIABLE_WORKER_URL")
+        .unwrap_or_else(|_| "http://127.0.0.1:3001".to_owned());
+    let worker_listen = worker_url
+        .strip_prefix("http://")
+        .map(|a| a.trim_end_matches('/'))
+        .with_context(|| {
+            format!("SPIN_VARIABLE_WORKER_URL must be http://IP:PORT, not {worker_url}")
+        })?
+        .to_owned();
+    let var = |name: &str| {
+        vars.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let state_dir = root.join(".spin");
+    std::fs::create_dir_all(&state_dir)?;
+    // The worker as the README starts it: the token in its environment, Spin's state dir as
+    // its data dir (local backups default to .spin/backups; DBACKUP_LOCAL_ROOTS passes through).
+    let mut worker = Command::new(&worker_bin)
+        .env("DBACKUP_WORKER_TOKEN", var("SPIN_VARIABLE_WORKER_TOKEN"))
+        .env("DBACKUP_WORKER_DATA_DIR", &state_dir)
+        .env("DBACKUP_WORKER_LISTEN", &worker_listen)
+        .spawn()
+        .with_context(|| format!("cannot start {}", worker_bin.display()))?;
+    let mut spin = Command::new("spin");
+    spin.args(["up", "--from", "spin.toml", "--state-dir"])
+        .arg(&state_dir)
+        .args(args);
+    if !args
+        .iter()
+        .any(|a| a == "--listen" || a.starts_with("--listen="))
+    {
+        spin.args(["--listen", &listen]);
+    }
+    spin.envs(vars.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    eprintln!("xtask: starting spin up on http://{listen} and the worker on {worker_listen} (Ctrl-C stops both)");
+    let status = spin.status().context("cannot start spin");
+    let _ = worker.kill();
+    let _ = worker.wait();
+    let status = status?;
+    if !status.success() {
+        bail!("spin up exited with {status}");
+    }
+    Ok(())
+}
+
+fn test(root: &Path, args: &[String]) -> Result<()> {
+    // `--no-spin` is ours, wherever it stands; the rest goes to nextest.
+    let no_spin = args.iter().any(|a| a == "--no-spin");
+    let extra: Vec<String> = args.iter().filter(|a| *a != "--no-spin").cloned().collect();
+    let extra = extra.as_slice();
     let env = infra::prepare()?;
+    if !no_spin {
+        infra::ensure_spin_tools(root, true, "--no-spin (cargo xtask test --no-spin)")?;
+    }
     let wasm_dir = build_components(root, true)?;
     build_frontend(root)?;
     // The web UI's unit tests (Vitest, a few seconds); the browser tests run under nextest.
@@ -356,7 +446,7 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
         cmd.args(["test", "--no-fail-fast"]);
     }
     let skipped = if nextest && !selects_ignored(extra) {
-        select_ignored(&mut cmd, infra::ignored_tests())
+        select_ignored(&mut cmd, infra::ignored_tests(no_spin))
     } else {
         Vec::new()
     };
