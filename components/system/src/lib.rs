@@ -1,6 +1,7 @@
 //! Serves `/api/health` (public, before the gate: it reports an unmigrated or unreachable
 //! database instead of failing with it), `/api/audit`, `/api/settings`, `/metrics` (Prometheus),
-//! `/api/system/config-*` (config self-backup and restore), `/api/openapi.json` (the OpenAPI
+//! `/api/system/config-*` (config self-backup and restore), `/api/workers` (the pool of
+//! workers), `/api/openapi.json` (the OpenAPI
 //! document), and JSON 404 for any other `/api` route. Routes and their permissions are in
 //! `dbackup_routes`.
 
@@ -10,6 +11,7 @@ mod health;
 mod metrics;
 mod openapi;
 mod settings;
+mod workers;
 
 use dbackup_routes as routes;
 use spin_sdk::http::{Method, Request, Response};
@@ -40,6 +42,18 @@ async fn handle(req: Request) -> Response {
             Ok(ctx) => {
                 let up = health::worker_status().await == dbackup_core::health::WorkerStatus::Ok;
                 let answer = metrics::response(&ctx.db, up);
+                ctx.finish(answer)
+            }
+            Err(refusal) => refusal,
+        };
+    }
+    if req.path().trim_end_matches('/') == "/api/workers" {
+        return match dbackup_web::gate::gate(req, "system") {
+            Ok(ctx) => {
+                let answer = match (ctx.rule.method, ctx.rule.pattern) {
+                    ("GET", "/api/workers") => workers::list(&ctx).await,
+                    _ => Err(ctx.unhandled()),
+                };
                 ctx.finish(answer)
             }
             Err(refusal) => refusal,

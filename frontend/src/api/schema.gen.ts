@@ -1489,6 +1489,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/workers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The pool of workers: the configured one and the registered ones
+         * @description `default` is the worker at the `worker_url` variable (capacity `maxConcurrentJobs`, healthy when it answers `/healthz` now); the others registered themselves (docs/WORKER.md, "A pool of workers") and are healthy while their heartbeats arrive. `running` counts their Running executions.
+         *
+         *     **Access:** requires the permission `settings:read`.
+         */
+        get: operations["listWorkers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/metrics": {
         parameters: {
             query?: never;
@@ -1928,6 +1950,13 @@ export interface components {
              * @enum {string}
              */
             type: "Backup" | "Restore";
+            /**
+             * @description The pool member that runs or ran it: `default` (the configured `worker_url`) or a
+             *     registered worker's id (`GET /api/workers`); null until dispatched.
+             */
+            workerId: string | null;
+            /** @description That worker's name. */
+            workerName: string | null;
         };
         /** @description The SMART tiers. */
         Gfs: {
@@ -2681,6 +2710,33 @@ export interface components {
             /** @description The cookie session's id and expiry (null for API keys). */
             session: components["schemas"]["SessionRef"] | null;
             user: components["schemas"]["User"];
+        };
+        /** @description A worker as `GET /api/workers` shows it. */
+        WorkerView: {
+            /**
+             * Format: int64
+             * @description Tasks it runs at once (`maxConcurrentJobs` for the configured worker).
+             */
+            capacity: number;
+            /**
+             * @description The configured worker: it answered `/healthz` just now; a registered one: its last
+             *     heartbeat is younger than three heartbeat intervals and no call to it went unanswered
+             *     since.
+             */
+            healthy: boolean;
+            /** @description `default` for the configured worker (`worker_url`), else the registered worker's id. */
+            id: string;
+            labels: string[];
+            /** @description Its last registration (null for the configured worker). */
+            lastSeenAt: string | null;
+            name: string;
+            /**
+             * Format: int64
+             * @description Its Running executions.
+             */
+            running: number;
+            url: string;
+            version: string | null;
         };
     };
     responses: {
@@ -5269,6 +5325,29 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listWorkers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every worker, the configured one first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkerView"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             default: components["responses"]["Error"];
         };
     };

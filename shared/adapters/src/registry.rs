@@ -321,6 +321,14 @@ const fn described(f: Field, description: &'static str) -> Field {
     Field { description, ..f }
 }
 
+/// A database source's optional pin to the workers carrying this label (docs/WORKER.md, "A pool
+/// of workers"); one DNS label, like the labels workers announce.
+const WORKER_LABEL: Field = Field {
+    format: Format::DnsLabel,
+    description: "Run only on workers with this label (DBACKUP_WORKER_LABELS); empty: any worker",
+    ..opt("workerLabel")
+};
+
 const PRIORITY_1_10: FieldType = FieldType::Integer { min: 1, max: 10 };
 
 const POSTGRES: &[Field] = &[
@@ -341,6 +349,7 @@ const POSTGRES: &[Field] = &[
         ]),
         false,
     ),
+    WORKER_LABEL,
 ];
 const MYSQL: &[Field] = &[
     host(),
@@ -348,6 +357,7 @@ const MYSQL: &[Field] = &[
     req("user"),
     secret("password", false),
     opt("database"),
+    WORKER_LABEL,
 ];
 const MONGODB: &[Field] = &[
     described(
@@ -366,11 +376,15 @@ const MONGODB: &[Field] = &[
     secret("password", false),
     opt("authDatabase"),
     opt("database"),
+    WORKER_LABEL,
 ];
-const SQLITE: &[Field] = &[abs_path(
-    "path",
-    "Absolute path of the database file on the worker's machine",
-)];
+const SQLITE: &[Field] = &[
+    abs_path(
+        "path",
+        "Absolute path of the database file on the worker's machine",
+    ),
+    WORKER_LABEL,
+];
 const REDIS: &[Field] = &[
     host(),
     port(6379),
@@ -378,6 +392,7 @@ const REDIS: &[Field] = &[
     secret("password", false),
     field("database", FieldType::Integer { min: 0, max: 15 }, false),
     field("tls", FieldType::Boolean, false),
+    WORKER_LABEL,
 ];
 const LOCAL: &[Field] = &[abs_path(
     "path",
@@ -542,11 +557,12 @@ const fn adapter(
 }
 
 // What binds the secrets of each adapter type (see `AdapterType::binds_secrets`).
-const POSTGRES_BINDS: &[&str] = &["host", "port", "user", "sslmode"];
-const MYSQL_BINDS: &[&str] = &["host", "port", "user"];
+// `workerLabel` decides which worker (which machine) receives the password: it binds too.
+const POSTGRES_BINDS: &[&str] = &["host", "port", "user", "sslmode", "workerLabel"];
+const MYSQL_BINDS: &[&str] = &["host", "port", "user", "workerLabel"];
 /// The URI carries hosts (and maybe a user) of its own: a new URI drops a kept password.
-const MONGODB_BINDS: &[&str] = &["uri", "host", "port", "user", "authDatabase"];
-const REDIS_BINDS: &[&str] = &["host", "port", "username", "tls"];
+const MONGODB_BINDS: &[&str] = &["uri", "host", "port", "user", "authDatabase", "workerLabel"];
+const REDIS_BINDS: &[&str] = &["host", "port", "username", "tls", "workerLabel"];
 /// The path style decides whether the bucket goes into the host name.
 const S3_BINDS: &[&str] = &[
     "endpoint",
@@ -688,7 +704,15 @@ mod tests {
             |id: &str| -> Vec<&str> { find(id).unwrap().fields.iter().map(|f| f.name).collect() };
         assert_eq!(
             keys("postgres"),
-            ["host", "port", "user", "password", "database", "sslmode"]
+            [
+                "host",
+                "port",
+                "user",
+                "password",
+                "database",
+                "sslmode",
+                "workerLabel"
+            ]
         );
         assert_eq!(keys("local"), ["path"]);
         assert_eq!(

@@ -11,7 +11,7 @@ use identity::{
 
 use dbackup_adapters_core::{api as adapter_api, store};
 use dbackup_config_core as config;
-use dbackup_jobs_core::{execution, job, queue, worker_request};
+use dbackup_jobs_core::{execution, job, pool, queue, worker_request};
 use dbackup_storage_core::explorer;
 use dbackup_vault_core as vault;
 
@@ -226,6 +226,9 @@ fn system() -> Vec<Op> {
         op("PATCH", "/api/settings", "updateSettings", "Change settings")
             .body::<SettingsUpdate>()
             .ok::<Settings>("Every setting after the change."),
+        op("GET", "/api/workers", "listWorkers", "The pool of workers: the configured one and the registered ones")
+            .describe("`default` is the worker at the `worker_url` variable (capacity `maxConcurrentJobs`, healthy when it answers `/healthz` now); the others registered themselves (docs/WORKER.md, \"A pool of workers\") and are healthy while their heartbeats arrive. `running` counts their Running executions.")
+            .ok::<Vec<pool::WorkerView>>("Every worker, the configured one first."),
         op("GET", "/metrics", "getMetrics", "Prometheus metrics")
             .describe("Also open to `Authorization: Bearer <metrics_token>` (the Spin variable `metrics_token`).")
             .raw(200, "text/plain", "Prometheus text exposition format 0.0.4."),

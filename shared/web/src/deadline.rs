@@ -52,7 +52,18 @@ impl<W: dbackup_core::worker::Worker> dbackup_core::worker::Worker for Bounded<W
         path: &str,
         body: Option<Vec<u8>>,
     ) -> Result<dbackup_core::worker::WorkerAnswer, dbackup_core::ApiError> {
-        within(self.limit, self.inner.send(method, path, body))
+        let target = dbackup_core::worker::Target::Default;
+        self.send_to(&target, method, path, body).await
+    }
+
+    async fn send_to(
+        &self,
+        target: &dbackup_core::worker::Target,
+        method: dbackup_core::worker::Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<dbackup_core::worker::WorkerAnswer, dbackup_core::ApiError> {
+        within(self.limit, self.inner.send_to(target, method, path, body))
             .await
             .unwrap_or_else(|| {
                 Err(dbackup_core::ApiError::new(
