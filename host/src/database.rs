@@ -92,6 +92,76 @@ pub struct Database {
 /// Idle connections kept per database.
 const MAX_IDLE: usize = 32;
 
+/// How long one statement on a libSQL server keeps being retried on fresh connections while the
+/// server cannot be reached, before its error reaches the component (which answers 503).
+const RECONNECT_WINDOW: std::time::Duration = std::time::Duration::from_secs(3);
+/// The first pause between two tries; it doubles up to [`RECONNECT_MAX_PAUSE`].
+const RECONNECT_FIRST_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
+const RECONNECT_MAX_PAUSE: std::time::Duration = std::time::Duration::from_millis(800);
+
+/// Why a statement on a libSQL server failed, judged from libSQL's error text (the Hrana errors
+/// are not exported as types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemoteFailure {
+    /// The server ran the statement and refused it (SQL error, constraint, busy …): the
+    /// connection is fine and the error is the component's.
+    Statement,
+    /// The server certainly did not run it: the connection's stream is gone (the server
+    /// restarted, or the stream expired) or the server cannot be reached at all. Safe to run
+    /// again on a fresh connection.
+    NotRun,
+    /// The connection broke while the statement was in flight: it may have run. The connection
+    /// is replaced, the statement is not repeated.
+    Unknown,
+}
+
+/// Classifies the text of a libSQL error from a remote connection.
+pub fn classify_remote_error(message: &str) -> RemoteFailure {
+    let m = message.to_ascii_lowercase();
+    // sqld refuses a stale baton before running anything (Hrana over HTTP: the stream is
+    // server-side state the baton names; a restarted server knows none).
+    let stream_gone = [
+        "invalid baton",
+        "baton that has already been used",
+        "stream for this baton was closed",
+        "stream_expired",
+        "stream has expired",
+    ];
+    // hyper's connect errors: the request was never sent.
+    let unreachable = [
+        "error trying to connect",
+        "tcp connect error",
+        "connection refused",
+    ];
+    if stream_gone
+        .iter()
+        .chain(&unreachable)
+        .any(|p| m.contains(p))
+    {
+        RemoteFailure::NotRun
+    } else if m.contains("http error")
+        || m.contains("stream closed")
+        || m.contains("unexpected response")
+        || m.contains("json error")
+        || m.contains("connection reset")
+        || m.contains("broken pipe")
+    {
+        RemoteFailure::Unknown
+    } else {
+        RemoteFailure::Statement
+    }
+}
+
+/// What [`Database::execute_remote`] did besides running the statement.
+pub struct RemoteOutcome {
+    pub result: Result<Rows, DbError>,
+    /// The connection to use from now on, when the old one was replaced.
+    pub replaced: Option<libsql::Connection>,
+    /// Whether the connection in use is broken (a transaction's stream was lost): it must not
+    /// go back to the pool, and its next statements fail.
+    pub broken: bool,
+}
+
 impl Database {
     /// Opens (creating if needed) the database. A local file is switched to WAL mode.
     pub async fn open(cfg: &DatabaseConfig) -> Result<Self> {
@@ -167,6 +237,84 @@ impl Database {
         if let Ok(mut idle) = self.idle.lock() {
             if idle.len() < MAX_IDLE {
                 idle.push(conn);
+            }
+        }
+    }
+
+    /// Forgets every idle connection (after the server restarted they all hold dead streams).
+    pub fn discard_idle(&self) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.clear();
+        }
+    }
+
+    /// Runs one statement on a libSQL server connection, surviving a server restart: when the
+    /// server did not run it (stale stream, server unreachable) and no transaction was open, it
+    /// runs again on a fresh connection, with backoff, for at most [`RECONNECT_WINDOW`]. A
+    /// statement that may have run is never repeated, and a transaction whose stream was lost is
+    /// never continued on another connection (its statements would run outside it): that
+    /// connection is reported broken and fails until the component lets it go. Either way the
+    /// idle pool is emptied, so the next request starts on a fresh connection.
+    pub async fn execute_remote(
+        &self,
+        conn: &libsql::Connection,
+        sql: &str,
+        params: &[Value],
+    ) -> RemoteOutcome {
+        let deadline = tokio::time::Instant::now() + RECONNECT_WINDOW;
+        let mut pause = RECONNECT_FIRST_PAUSE;
+        let mut current = conn.clone();
+        let mut replaced = None;
+        loop {
+            let in_transaction = !current.is_autocommit();
+            let result = run_statement(&current, sql, params).await;
+            let failure = match &result {
+                Ok(_) => None,
+                Err(e) => Some(classify_remote_error(&e.message)),
+            };
+            match failure {
+                None | Some(RemoteFailure::Statement) => {
+                    return RemoteOutcome {
+                        result,
+                        replaced,
+                        broken: false,
+                    }
+                }
+                Some(kind) => {
+                    self.discard_idle();
+                    if in_transaction {
+                        return RemoteOutcome {
+                            result,
+                            replaced,
+                            broken: true,
+                        };
+                    }
+                    // A fresh connection starts a new stream (no baton); opening it does not
+                    // touch the network.
+                    match self.connect().await {
+                        Ok(fresh) => {
+                            current = fresh.clone();
+                            replaced = Some(fresh);
+                        }
+                        Err(_) => {
+                            return RemoteOutcome {
+                                result,
+                                replaced,
+                                broken: true,
+                            }
+                        }
+                    }
+                    let now = tokio::time::Instant::now();
+                    if kind == RemoteFailure::Unknown || now + pause > deadline {
+                        return RemoteOutcome {
+                            result,
+                            replaced,
+                            broken: false,
+                        };
+                    }
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(RECONNECT_MAX_PAUSE);
+                }
             }
         }
     }
@@ -297,6 +445,34 @@ pub async fn migrate(db: &Database) -> Result<Vec<i64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remote_errors_are_classified_by_whether_the_statement_ran() {
+        // Texts as libSQL 0.9 renders them (captured against sqld 0.24 in libsql_server.rs).
+        for not_run in [
+            "Hrana: `api error: `status=400 Bad Request, body=Received an invalid baton``",
+            "Hrana: `api error: `status=400 Bad Request, body=The stream has expired due to inactivity``",
+            "Hrana: `http error: `error trying to connect: tcp connect error: Connection refused (os error 111)``",
+        ] {
+            assert_eq!(classify_remote_error(not_run), RemoteFailure::NotRun, "{not_run}");
+        }
+        for unknown in [
+            "Hrana: `http error: `connection closed before message completed``",
+            "Hrana: `stream closed: `cursor ended``",
+        ] {
+            assert_eq!(
+                classify_remote_error(unknown),
+                RemoteFailure::Unknown,
+                "{unknown}"
+            );
+        }
+        for statement in [
+            "Hrana: `stream error: `Error { message: \"SQLite error: no such table: x\", code: \"SQLITE_UNKNOWN\" }``",
+            "UNIQUE constraint failed: User.email",
+        ] {
+            assert_eq!(classify_remote_error(statement), RemoteFailure::Statement, "{statement}");
+        }
+    }
 
     #[test]
     fn runtime_config_parses_both_kinds() {

@@ -17,6 +17,8 @@ pub struct Connection {
     baseline_rowid: i64,
     baseline_total_changes: u64,
     inserted: bool,
+    /// A libSQL server connection whose transaction's stream was lost: never pooled again.
+    broken: bool,
 }
 
 impl Connection {
@@ -30,7 +32,9 @@ impl Connection {
 impl Drop for Connection {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
-            self.db.release(conn);
+            if !self.broken {
+                self.db.release(conn);
+            }
         }
     }
 }
@@ -66,6 +70,7 @@ impl sqlite::HostConnection for StoreData {
             baseline_rowid: conn.last_insert_rowid(),
             baseline_total_changes: conn.total_changes(),
             inserted: false,
+            broken: false,
             check_params: db.is_local(),
             conn: Some(conn),
             db,
@@ -82,8 +87,24 @@ impl sqlite::HostConnection for StoreData {
         let resource = self.table().get(&this)?;
         let conn = resource.conn()?.clone();
         let check_params = resource.check_params;
+        let db = resource.db.clone();
         let params: Vec<_> = parameters.into_iter().map(to_core).collect();
-        let result = run_statement_checked(&conn, &statement, &params, check_params).await;
+        let result = if db.is_local() {
+            run_statement_checked(&conn, &statement, &params, check_params).await
+        } else {
+            // A libSQL server: a statement it did not run (restart, outage) is retried on a
+            // fresh connection; see Database::execute_remote.
+            let outcome = db.execute_remote(&conn, &statement, &params).await;
+            let r = self.table().get_mut(&this)?;
+            if let Some(fresh) = outcome.replaced {
+                // A fresh connection starts from zero; the statement may already have run on it.
+                r.baseline_rowid = 0;
+                r.baseline_total_changes = 0;
+                r.conn = Some(fresh);
+            }
+            r.broken |= outcome.broken;
+            outcome.result
+        };
         if result.is_ok() && is_insert(&statement) {
             self.table().get_mut(&this)?.inserted = true;
         }

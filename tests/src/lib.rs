@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod journey;
 pub mod s3;
 pub mod spin;
 pub mod sqld;
@@ -586,6 +587,7 @@ pub struct RealAppBuilder {
     worker_addr: SocketAddr,
     cron: bool,
     app_url: bool,
+    runtime_config: Option<PathBuf>,
     env: Vec<(&'static str, String)>,
 }
 
@@ -605,6 +607,13 @@ impl RealAppBuilder {
     /// Listens on a port chosen up front and tells the app its URL (`SPIN_VARIABLE_APP_URL`).
     pub fn app_url(mut self) -> Self {
         self.app_url = true;
+        self
+    }
+
+    /// Reads the databases from a runtime-config file (`--runtime-config-file`), e.g. a libSQL
+    /// server's ([`sqld::Sqld::write_runtime_config`]).
+    pub fn runtime_config(mut self, path: impl Into<PathBuf>) -> Self {
+        self.runtime_config = Some(path.into());
         self
     }
 
@@ -645,6 +654,7 @@ impl RealAppBuilder {
         config.listen = listen;
         config.migrate = true;
         config.cron = self.cron;
+        config.runtime_config = self.runtime_config.clone();
         config.worker = match self.worker {
             WorkerChoice::None => WorkerMode::Disabled,
             WorkerChoice::Spawn => WorkerMode::Spawn {
@@ -710,6 +720,7 @@ impl RealApp {
             worker_addr,
             cron: false,
             app_url: false,
+            runtime_config: None,
         }
     }
 
