@@ -548,6 +548,36 @@ mod tests {
     }
 
     #[test]
+    fn no_spin_leaves_out_both_spin_binaries() {
+        let filter = |no_spin| {
+            let mut cmd = Command::new("cargo");
+            let lines = select_ignored(&mut cmd, infra::ignored_tests(no_spin));
+            let args: Vec<String> = cmd
+                .get_args()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            (args.last().cloned().unwrap_or_default(), lines)
+        };
+        let (with_spin, lines) = filter(false);
+        assert!(!with_spin.contains("spin_suite"), "{with_spin}");
+        assert!(!lines.iter().any(|l| l.contains("Spin")), "{lines:?}");
+        let (without, lines) = filter(true);
+        assert!(without.starts_with("not ("), "{without}");
+        for binary in [
+            "binary_id(dbackup-tests::spin_suite)",
+            "binary_id(dbackup-tests::libsql_server)",
+        ] {
+            assert!(without.contains(binary), "{without}");
+        }
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("xtask: SKIPPED Spin suites") && l.contains("--no-spin")),
+            "{lines:?}"
+        );
+    }
+
+    #[test]
     fn a_selection_of_the_user_is_left_alone() {
         let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert!(!selects_ignored(&args(&[
