@@ -94,11 +94,15 @@ pub struct Planned {
     pub run: bool,
 }
 
-/// The scheduler's part of a tick: for every enabled job, decide the due occurrence and move
-/// the job's marker with a compare-and-set (`WHERE lastScheduledAt IS <old>`), so exactly one
-/// of several racing schedulers wins each occurrence; the winner enqueues it. Jobs with an
-/// unparsable schedule or timezone are skipped (the API refuses them; this is for old rows).
-/// `new_id` supplies execution ids.
+/// The scheduler's part of a tick: for every enabled job, decide the due occurrence, enqueue
+/// it (at most one execution per occurrence: the unique `("jobId", "scheduledFor")` index), then
+/// move the job's marker with a compare-and-set (`WHERE lastScheduledAt IS <old>`), so exactly
+/// one of several racing schedulers reports each occurrence. The execution is written before
+/// the marker moves: a tick that fails between the two (the database went away, the answer to
+/// the insert was lost) leaves the marker behind and the next tick plans the same occurrence
+/// again — its insert is ignored — instead of a moved marker with nothing queued (a lost run).
+/// Jobs with an unparsable schedule or timezone are skipped (the API refuses them; this is for
+/// old rows). `new_id` supplies execution ids.
 pub fn schedule_due(
     db: &dyn Db,
     now: DateTime<Utc>,
@@ -128,6 +132,17 @@ pub fn schedule_due(
         let due = schedule::due(&cron, tz, base, now);
         let Some(marker) = due.marker else { continue };
         let marker_iso = crate::iso(marker);
+        let run = due.run.is_some();
+        if run {
+            enqueue_backup(
+                db,
+                &new_id()?,
+                &id,
+                Trigger::Scheduler,
+                Some(&marker_iso),
+                &now_iso,
+            )?;
+        }
         let won = sql::query(
             db,
             r#"UPDATE "Job" SET "lastScheduledAt" = ? WHERE "id" = ? AND "enabled" = 1
@@ -140,17 +155,6 @@ pub fn schedule_due(
         )?;
         if won.is_empty() {
             continue;
-        }
-        let run = due.run.is_some();
-        if run {
-            enqueue_backup(
-                db,
-                &new_id()?,
-                &id,
-                Trigger::Scheduler,
-                Some(&marker_iso),
-                &now_iso,
-            )?;
         }
         planned.push(Planned {
             job_id: id,

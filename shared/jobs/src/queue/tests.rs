@@ -99,3 +99,56 @@ fn two_schedulers_on_one_file_run_each_occurrence_once() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A `Db` whose statements starting with `prefix` fail `times` times (the database went away
+/// between two statements of a tick).
+struct Flaky<'a> {
+    db: &'a TestDb,
+    prefix: &'static str,
+    times: std::cell::Cell<u32>,
+}
+
+impl Db for Flaky<'_> {
+    fn execute(
+        &self,
+        sql: &str,
+        params: &[dbackup_core::db::Value],
+    ) -> Result<dbackup_core::db::Rows, dbackup_core::db::DbError> {
+        if sql.trim_start().starts_with(self.prefix) && self.times.get() > 0 {
+            self.times.set(self.times.get() - 1);
+            return Err(dbackup_core::db::DbError::new("database unavailable"));
+        }
+        self.db.execute(sql, params)
+    }
+}
+
+#[test]
+fn an_occurrence_survives_a_tick_that_fails_half_way() {
+    for prefix in ["INSERT", "UPDATE"] {
+        let db = TestDb::migrated().with_adapters();
+        job::insert(&db, "j1", &spec("*/5 * * * *"), "2026-01-01T00:01:00.000Z").unwrap();
+        let flaky = Flaky {
+            db: &db,
+            prefix,
+            times: std::cell::Cell::new(1),
+        };
+        // The tick at 00:05 fails half way (enqueue or marker); the next one plans it again.
+        assert!(schedule_due(&flaky, utc(2026, 1, 1, 0, 5, 3), ids()).is_err());
+        let p = schedule_due(&flaky, utc(2026, 1, 1, 0, 5, 13), ids()).unwrap();
+        assert_eq!(p.len(), 1, "{prefix}: {p:?}");
+        assert!(p[0].run);
+        assert_eq!(p[0].occurrence, "2026-01-01T00:05:00.000Z");
+        assert_eq!(
+            db.count(
+                r#"SELECT COUNT(*) FROM "Execution" WHERE "scheduledFor" = '2026-01-01T00:05:00.000Z'"#
+            ),
+            1,
+            "{prefix}: the occurrence runs exactly once"
+        );
+        // And only once: a later tick finds nothing new.
+        assert!(schedule_due(&flaky, utc(2026, 1, 1, 0, 5, 23), ids())
+            .unwrap()
+            .is_empty());
+        assert_eq!(db.count(r#"SELECT COUNT(*) FROM "Execution""#), 1);
+    }
+}
