@@ -3,10 +3,11 @@
 use std::path::{Path, PathBuf};
 
 /// One client tool the worker runs: `names` are alternatives tried in order (the first one
-/// found is used), `engine` is the source engine that needs it.
+/// found is used), `used_by` is the source engine (`postgresql`, …) or storage (`rclone`)
+/// that needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientTool {
-    pub engine: &'static str,
+    pub used_by: &'static str,
     pub names: &'static [&'static str],
 }
 
@@ -24,6 +25,8 @@ pub const MONGODUMP: &[&str] = &["mongodump"];
 pub const MONGORESTORE: &[&str] = &["mongorestore"];
 /// MongoDB shell (probe only).
 pub const MONGOSH: &[&str] = &["mongosh", "mongo"];
+/// rclone, the storage of FTP/WebDAV/SMB and the cloud drives.
+pub const RCLONE: &[&str] = &["rclone"];
 
 /// Every client tool the worker looks for, in one place: the engines find their tools by
 /// these names, and `deploy/worker/Containerfile` must install each (tests/tests/deploy.rs
@@ -32,44 +35,48 @@ pub const MONGOSH: &[&str] = &["mongosh", "mongo"];
 /// task uses the set matching its server, so they are needed once per supported major.
 pub const CLIENT_TOOLS: &[ClientTool] = &[
     ClientTool {
-        engine: "postgresql",
+        used_by: "postgresql",
         names: &["pg_dump"],
     },
     ClientTool {
-        engine: "postgresql",
+        used_by: "postgresql",
         names: &["pg_restore"],
     },
     ClientTool {
-        engine: "postgresql",
+        used_by: "postgresql",
         names: &["psql"],
     },
     ClientTool {
-        engine: "mariadb",
+        used_by: "mariadb",
         names: MARIADB_DUMP,
     },
     ClientTool {
-        engine: "mariadb",
+        used_by: "mariadb",
         names: MARIADB_CLIENT,
     },
     ClientTool {
-        engine: "sqlite",
+        used_by: "sqlite",
         names: SQLITE,
     },
     ClientTool {
-        engine: "redis",
+        used_by: "redis",
         names: REDIS_CLI,
     },
     ClientTool {
-        engine: "mongodb",
+        used_by: "mongodb",
         names: MONGODUMP,
     },
     ClientTool {
-        engine: "mongodb",
+        used_by: "mongodb",
         names: MONGORESTORE,
     },
     ClientTool {
-        engine: "mongodb",
+        used_by: "mongodb",
         names: MONGOSH,
+    },
+    ClientTool {
+        used_by: "rclone",
+        names: RCLONE,
     },
 ];
 
