@@ -45,7 +45,8 @@ pub struct Callback {
     host: String,
     port: u16,
     path: String,
-    key: [u8; 32],
+    /// The HMAC key: the execution's 32-byte key, or the worker token for registrations.
+    key: Arc<[u8]>,
     /// `https`: TLS with the worker's trust roots.
     tls: bool,
 }
@@ -118,7 +119,14 @@ impl Callback {
             .ok()
             .and_then(|k| k.try_into().ok())
             .ok_or_else(|| bad("signingKeyHex: expected 64 hex characters (32 bytes)"))?;
-        let uri: http::Uri = spec.url.parse().map_err(|_| bad("url: not a valid URL"))?;
+        Self::signed_with(&spec.url, Arc::from(key.as_slice())).map_err(|m| bad(&m))
+    }
+
+    /// A target at `url` (http or https) whose requests are signed with `key`; the error names
+    /// what is wrong with the URL (`url: …`).
+    pub fn signed_with(url: &str, key: Arc<[u8]>) -> Result<Self, String> {
+        let bad = |m: &str| m.to_owned();
+        let uri: http::Uri = url.parse().map_err(|_| bad("url: not a valid URL"))?;
         let tls = match uri.scheme_str() {
             Some("http") => false,
             Some("https") => true,
@@ -196,8 +204,8 @@ impl Emitter {
         execution_id: Option<String>,
         mut secrets: Vec<String>,
     ) -> (Arc<Emitter>, tokio::task::JoinHandle<()>) {
-        secrets.push(hex::encode(callback.key));
-        secrets.push(hex::encode_upper(callback.key));
+        secrets.push(hex::encode(&callback.key));
+        secrets.push(hex::encode_upper(&callback.key));
         let emitter = Arc::new(Emitter {
             task_id,
             execution_id,
@@ -376,7 +384,8 @@ async fn deliver(callback: &Callback, task_id: &str, seq: u64, body: String, is_
     }
 }
 
-async fn post(callback: &Callback, body: Bytes) -> Result<StatusCode, String> {
+/// POSTs `body` to `callback`, signed; the answer's status.
+pub(crate) async fn post(callback: &Callback, body: Bytes) -> Result<StatusCode, String> {
     let timestamp = chrono::Utc::now().timestamp().to_string();
     let signature = sign(&callback.key, &timestamp, &body);
     let stream = TcpStream::connect((callback.host.as_str(), callback.port))

@@ -27,6 +27,19 @@ pub const ENV_LOCAL_ROOTS: &str = "DBACKUP_LOCAL_ROOTS";
 /// Environment variable naming the dbackup data directory (the host passes its `--data-dir`):
 /// local storage stays out of it except for its `backups/` folder, the default root.
 pub const ENV_DATA_DIR: &str = "DBACKUP_WORKER_DATA_DIR";
+/// Environment variable naming the app's base URL (as this worker reaches it): set, the worker
+/// joins the app's pool by registering there (docs/WORKER.md, "A pool of workers").
+pub const ENV_APP_URL: &str = "DBACKUP_APP_URL";
+/// The worker's name in the pool (required with `DBACKUP_APP_URL`).
+pub const ENV_WORKER_NAME: &str = "DBACKUP_WORKER_NAME";
+/// Comma-separated labels (sources pin one with `workerLabel`).
+pub const ENV_WORKER_LABELS: &str = "DBACKUP_WORKER_LABELS";
+/// Tasks the app may send at once (1 to `DBACKUP_WORKER_MAX_TASKS`, default that).
+pub const ENV_WORKER_CAPACITY: &str = "DBACKUP_WORKER_CAPACITY";
+/// The base URL the app calls this worker at (default `http://<listen address>`).
+pub const ENV_ADVERTISE_URL: &str = "DBACKUP_WORKER_ADVERTISE_URL";
+/// Seconds between two registrations (2–300, default 15).
+pub const ENV_HEARTBEAT_SECS: &str = "DBACKUP_WORKER_HEARTBEAT_SECS";
 /// The data directory when `DBACKUP_WORKER_DATA_DIR` is not set: the host's default
 /// (`.dbackup` in the working directory).
 pub const DEFAULT_DATA_DIR: &str = ".dbackup";
@@ -58,6 +71,17 @@ pub struct Config {
     pub ca_file: Option<PathBuf>,
     /// Where local storage may live (every storage operation checks it).
     pub local_roots: LocalRoots,
+    /// Membership of an app's pool of workers (`DBACKUP_APP_URL` set).
+    pub pool: Option<PoolConfig>,
+}
+
+/// What the worker registers with, and where (`DBACKUP_APP_URL` and friends).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolConfig {
+    /// The app's base URL, without a trailing slash.
+    pub app_url: String,
+    /// The registration sent (name, advertised URL, labels, capacity, version, interval).
+    pub registration: dbackup_protocol::registration::Registration,
 }
 
 impl fmt::Debug for Config {
@@ -70,6 +94,7 @@ impl fmt::Debug for Config {
             .field("max_tasks", &self.max_tasks)
             .field("ca_file", &self.ca_file)
             .field("local_roots", &self.local_roots)
+            .field("pool", &self.pool)
             .finish()
     }
 }
@@ -149,6 +174,7 @@ impl Config {
             .map(PathBuf::from);
 
         let local_roots = local_roots(&lookup)?;
+        let pool = pool_config(&lookup, listen, max_tasks)?;
 
         let config = Config {
             listen,
@@ -158,6 +184,7 @@ impl Config {
             max_tasks,
             ca_file,
             local_roots,
+            pool,
         };
         config.validate()?;
         Ok(config)
@@ -214,6 +241,91 @@ where
         roots.push(data_dir.join(crate::storage::roots::DATA_BACKUPS));
     }
     Ok(LocalRoots::new(roots, Some(data_dir)))
+}
+
+/// The pool membership: `None` without `DBACKUP_APP_URL`; with it, every field checked with the
+/// bounds the app applies (`Registration::check`), named by its variable.
+fn pool_config<F>(
+    lookup: &F,
+    listen: SocketAddr,
+    max_tasks: usize,
+) -> Result<Option<PoolConfig>, ConfigError>
+where
+    F: Fn(&str) -> Option<OsString>,
+{
+    use dbackup_protocol::registration::{Registration, DEFAULT_HEARTBEAT_SECS};
+    let Some(app_url) = env_string(lookup, ENV_APP_URL)?.filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let app_url = app_url.trim().trim_end_matches('/').to_owned();
+    if !(app_url.starts_with("http://") || app_url.starts_with("https://")) {
+        return Err(ConfigError(format!(
+            "{ENV_APP_URL} must start with http:// or https://"
+        )));
+    }
+    let name = env_string(lookup, ENV_WORKER_NAME)?
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| ConfigError(format!("{ENV_WORKER_NAME} is required with {ENV_APP_URL}")))?;
+    let url = match env_string(lookup, ENV_ADVERTISE_URL)?.filter(|v| !v.trim().is_empty()) {
+        Some(u) => u.trim().trim_end_matches('/').to_owned(),
+        None if listen.ip().is_unspecified() => {
+            return Err(ConfigError(format!(
+                "{ENV_ADVERTISE_URL} is required when listening on {listen} (the app needs an address to call)"
+            )))
+        }
+        None => format!("http://{listen}"),
+    };
+    let labels = env_string(lookup, ENV_WORKER_LABELS)?
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let number = |key: &str| -> Result<Option<i64>, ConfigError> {
+        match env_string(lookup, key)? {
+            Some(v) if !v.trim().is_empty() => v
+                .trim()
+                .parse::<i64>()
+                .map(Some)
+                .map_err(|_| ConfigError(format!("{key} must be a number"))),
+            _ => Ok(None),
+        }
+    };
+    let max = i64::try_from(max_tasks).unwrap_or(64);
+    let capacity = number(ENV_WORKER_CAPACITY)?.unwrap_or(max);
+    if capacity > max {
+        return Err(ConfigError(format!(
+            "{ENV_WORKER_CAPACITY} ({capacity}) must not exceed {ENV_MAX_TASKS} ({max})"
+        )));
+    }
+    let heartbeat_secs = number(ENV_HEARTBEAT_SECS)?
+        .map_or(Ok(DEFAULT_HEARTBEAT_SECS), u32::try_from)
+        .unwrap_or(0);
+    let registration = Registration {
+        name,
+        url,
+        labels,
+        capacity,
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        heartbeat_secs,
+    };
+    if let Some((field, why)) = registration.check().into_iter().next() {
+        let var = match field {
+            "name" => ENV_WORKER_NAME,
+            "url" => ENV_ADVERTISE_URL,
+            "labels" => ENV_WORKER_LABELS,
+            "capacity" => ENV_WORKER_CAPACITY,
+            "heartbeatSecs" => ENV_HEARTBEAT_SECS,
+            other => other,
+        };
+        return Err(ConfigError(format!("{var}: {why}")));
+    }
+    Ok(Some(PoolConfig {
+        app_url,
+        registration,
+    }))
 }
 
 fn env_string<F>(lookup: &F, key: &str) -> Result<Option<String>, ConfigError>
@@ -291,6 +403,52 @@ mod tests {
         assert_eq!(c.listen, "127.0.0.1:3001".parse().unwrap());
         assert!(c.pg_bin_dirs.is_empty());
         assert_eq!(c.probe_timeout, DEFAULT_PROBE_TIMEOUT);
+    }
+
+    #[test]
+    fn pool_membership_from_the_environment() {
+        assert_eq!(load(&[(ENV_TOKEN, TOKEN)], &[]).unwrap().pool, None);
+        let c = load(
+            &[
+                (ENV_TOKEN, TOKEN),
+                (ENV_APP_URL, "http://app:3000/"),
+                (ENV_WORKER_NAME, "eu-1"),
+                (ENV_WORKER_LABELS, "eu, net-a,"),
+                (ENV_MAX_TASKS, "3"),
+            ],
+            &["--listen", "10.0.0.5:3001"],
+        )
+        .unwrap();
+        let pool = c.pool.unwrap();
+        assert_eq!(pool.app_url, "http://app:3000");
+        let r = pool.registration;
+        assert_eq!(
+            (
+                r.name.as_str(),
+                r.url.as_str(),
+                r.capacity,
+                r.heartbeat_secs
+            ),
+            ("eu-1", "http://10.0.0.5:3001", 3, 15)
+        );
+        assert_eq!(r.labels, ["eu", "net-a"]);
+        // Each bad value is named by its variable.
+        let err = |extra: &[(&str, &str)]| {
+            let mut vars = vec![
+                (ENV_TOKEN, TOKEN),
+                (ENV_APP_URL, "http://app:3000"),
+                (ENV_WORKER_NAME, "w"),
+            ];
+            vars.extend_from_slice(extra);
+            load(&vars, &[]).unwrap_err().to_string()
+        };
+        assert!(err(&[(ENV_WORKER_NAME, "")]).contains(ENV_WORKER_NAME));
+        assert!(err(&[(ENV_WORKER_LABELS, "a_b")]).contains(ENV_WORKER_LABELS));
+        assert!(err(&[(ENV_WORKER_CAPACITY, "9")]).contains(ENV_WORKER_CAPACITY));
+        assert!(err(&[(ENV_HEARTBEAT_SECS, "1")]).contains(ENV_HEARTBEAT_SECS));
+        assert!(err(&[(ENV_ADVERTISE_URL, "http://h/x")]).contains(ENV_ADVERTISE_URL));
+        assert!(err(&[(ENV_LISTEN, "0.0.0.0:3001")]).contains(ENV_ADVERTISE_URL));
+        assert!(err(&[(ENV_APP_URL, "app:3000")]).contains(ENV_APP_URL));
     }
 
     #[test]

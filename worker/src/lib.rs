@@ -12,6 +12,7 @@ mod http;
 pub mod multi;
 mod notify;
 pub mod outbound;
+mod register;
 mod seal_api;
 mod secrets;
 pub mod storage;
@@ -31,9 +32,10 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
 pub use config::{
-    Config, ConfigError, DEFAULT_DATA_DIR, DEFAULT_LISTEN, DEFAULT_MAX_TASKS,
-    DEFAULT_PROBE_TIMEOUT, ENV_CA_FILE, ENV_DATA_DIR, ENV_LISTEN, ENV_LOCAL_ROOTS, ENV_MAX_TASKS,
-    ENV_PG_BIN_DIRS, ENV_TOKEN, MIN_TOKEN_LEN,
+    Config, ConfigError, PoolConfig, DEFAULT_DATA_DIR, DEFAULT_LISTEN, DEFAULT_MAX_TASKS,
+    DEFAULT_PROBE_TIMEOUT, ENV_ADVERTISE_URL, ENV_APP_URL, ENV_CA_FILE, ENV_DATA_DIR,
+    ENV_HEARTBEAT_SECS, ENV_LISTEN, ENV_LOCAL_ROOTS, ENV_MAX_TASKS, ENV_PG_BIN_DIRS, ENV_TOKEN,
+    ENV_WORKER_CAPACITY, ENV_WORKER_LABELS, ENV_WORKER_NAME, MIN_TOKEN_LEN,
 };
 pub use error::Error;
 pub use secrets::{mask_secrets, MASK};
@@ -62,6 +64,10 @@ pub async fn serve(
     config.validate()?;
     callback::configure_tls(config.ca_file.as_deref())
         .map_err(|e| anyhow::anyhow!("{}: {e}", config::ENV_CA_FILE))?;
+    let heartbeat = config
+        .pool
+        .clone()
+        .map(|pool| tokio::spawn(register::heartbeat(pool, config.token.clone())));
     let state = Arc::new(http::State {
         config,
         tasks: tasks::Registry::default(),
@@ -99,6 +105,9 @@ pub async fn serve(
     }
 
     drop(listener);
+    if let Some(h) = heartbeat {
+        h.abort();
+    }
     // Running backups and restores are cancelled (children killed, partials removed).
     state.tasks.cancel_all();
     // Pending result events (including those of the tasks just cancelled) get a bounded wait.

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use dbackup_worker::{serve, Config, ENV_TOKEN};
 
 const USAGE: &str = "usage: dbackup-worker [--listen IP:PORT]
-environment: DBACKUP_WORKER_TOKEN (required, >= 32 chars), DBACKUP_WORKER_LISTEN (default 127.0.0.1:3001), DBACKUP_PG_BIN_DIRS (colon-separated), DBACKUP_WORKER_MAX_TASKS (default 4), DBACKUP_LOCAL_ROOTS (colon-separated, default <data-dir>/backups), DBACKUP_WORKER_DATA_DIR (default .dbackup)";
+environment: DBACKUP_WORKER_TOKEN (required, >= 32 chars), DBACKUP_WORKER_LISTEN (default 127.0.0.1:3001), DBACKUP_PG_BIN_DIRS (colon-separated), DBACKUP_WORKER_MAX_TASKS (default 4), DBACKUP_LOCAL_ROOTS (colon-separated, default <data-dir>/backups), DBACKUP_WORKER_DATA_DIR (default .dbackup); to join an app's pool of workers: DBACKUP_APP_URL, DBACKUP_WORKER_NAME (required with it), DBACKUP_WORKER_LABELS (comma-separated), DBACKUP_WORKER_CAPACITY (default DBACKUP_WORKER_MAX_TASKS), DBACKUP_WORKER_ADVERTISE_URL (default http://<listen address>), DBACKUP_WORKER_HEARTBEAT_SECS (default 15)";
 
 fn main() -> ExitCode {
     let args: Vec<_> = std::env::args_os().skip(1).collect();

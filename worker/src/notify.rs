@@ -144,6 +144,7 @@ mod tests {
             max_tasks: 1,
             ca_file: None,
             local_roots: crate::LocalRoots::none(),
+            pool: None,
         };
         let body = |host: &str| {
             json!({"smtp": {"host": host, "port": 25, "tls": "none"}, "from": "a@example.com",

@@ -176,6 +176,7 @@ async fn client_tool_gets_secrets_only_via_env_and_is_killed_on_timeout() {
         max_tasks: dbackup_worker::DEFAULT_MAX_TASKS,
         ca_file: None,
         local_roots: dbackup_worker::LocalRoots::new(vec![std::env::temp_dir()], None),
+        pool: None,
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(serve(listener, config, async move {

@@ -48,6 +48,7 @@ fn config_with(dirs: Vec<PathBuf>) -> Config {
         max_tasks: dbackup_worker::DEFAULT_MAX_TASKS,
         ca_file: None,
         local_roots: dbackup_worker::LocalRoots::new(vec![std::env::temp_dir()], None),
+        pool: None,
     }
 }
 

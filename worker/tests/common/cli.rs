@@ -14,6 +14,7 @@ pub fn config() -> Config {
         max_tasks: dbackup_worker::DEFAULT_MAX_TASKS,
         ca_file: None,
         local_roots: dbackup_worker::LocalRoots::new(vec![std::env::temp_dir()], None),
+        pool: None,
     }
 }
 

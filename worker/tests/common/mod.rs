@@ -82,6 +82,7 @@ impl Worker {
             max_tasks,
             ca_file,
             local_roots,
+            pool: None,
         };
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(serve(listener, config, async move {
