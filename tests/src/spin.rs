@@ -400,8 +400,9 @@ pub struct JourneyTimes {
 /// The whole user journey against `app`, every step asserted, through the HTTP API only (so it
 /// runs the same whatever database Spin was given): migrations by the runner's first tick
 /// (503 until then), sign-up, session, sign-out, sign-in, an API key; a PostgreSQL source with a
-/// few rows, a local destination, an encryption profile, a ZSTD encrypted job; run now →
-/// Success; the job on its schedule (every minute) → Success with trigger Scheduler; restore
+/// few rows (its connection tested through the worker), a local destination, an encryption
+/// profile, a ZSTD encrypted job; run now → Success, the backup listed, downloaded and decrypted
+/// through the storage explorer; the job on its schedule (every minute) → Success with trigger Scheduler; restore
 /// into a new database with equal rows; a config backup (run, list); `/metrics` (API key and
 /// metrics token); the static UI (`/`, an asset, a client-side route).
 pub async fn journey(app: &SpinApp) -> JourneyTimes {
@@ -588,6 +589,18 @@ pub async fn journey(app: &SpinApp) -> JourneyTimes {
         )
         .await;
     let profile_id = id(&profile);
+    // The adapters component reaches the worker through Spin's outbound HTTP (the
+    // `{{ worker_url }}` template in allowed_outbound_hosts): a connection test of the source.
+    let probe = api
+        .expect(
+            &admin,
+            "POST",
+            &format!("/api/adapters/{pg_id}/test"),
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(probe["ok"], true, "{probe}");
     let job = api
         .expect(
             &admin,
@@ -629,6 +642,44 @@ pub async fn journey(app: &SpinApp) -> JourneyTimes {
     );
     assert_eq!(exec["size"].as_u64(), Some(bytes.len() as u64), "{exec}");
     assert!(store.join(format!("{path}.meta.json")).is_file());
+
+    // The storage explorer (storage component → worker): the backup listed with its sidecar's
+    // metadata, downloaded through Spin byte for byte, and decrypted on request (a ZSTD frame).
+    let listed = api
+        .expect(
+            &admin,
+            "GET",
+            &format!("/api/storage/{disk_id}/backups"),
+            None,
+            200,
+        )
+        .await;
+    let item = listed["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|i| i["path"] == path.as_str()))
+        .unwrap_or_else(|| panic!("{path} is not listed: {listed}"));
+    assert_eq!(item["encrypted"], true, "{item}");
+    assert_eq!(item["compression"], "ZSTD", "{item}");
+    assert_eq!(item["jobId"], job_id.as_str(), "{item}");
+    let download = format!(
+        "/api/storage/{disk_id}/download?path={}",
+        crate::encode(&path)
+    );
+    let raw = api.call(&admin, "GET", &download, None).await;
+    assert_eq!(raw.status, 200, "{}", raw.text());
+    assert_eq!(
+        raw.body.as_ref(),
+        bytes.as_slice(),
+        "the downloaded backup differs"
+    );
+    let clear = api
+        .call(&admin, "GET", &format!("{download}&decrypt=true"), None)
+        .await;
+    assert_eq!(clear.status, 200, "{}", clear.text());
+    assert!(
+        clear.body.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]),
+        "the decrypted backup is not a ZSTD frame"
+    );
 
     // ----------------------------------------------------------------- on its schedule
     let listing = format!("/api/executions?jobId={job_id}&limit=50");
