@@ -21,6 +21,7 @@ const JobsPage = lazy(() => import('./pages/Jobs'));
 const HistoryPage = lazy(() => import('./pages/History'));
 const StoragePage = lazy(() => import('./pages/Storage'));
 const SsoProvidersPage = lazy(() => import('./pages/SsoProviders'));
+const WorkersPage = lazy(() => import('./pages/Workers'));
 
 /** Shows the login page until there is a session, then the app. */
 function AuthGate() {
@@ -180,6 +181,7 @@ const router = createBrowserRouter([
       { path: 'api-keys', element: <ApiKeysPage /> },
       { path: 'audit', element: <AuditPage /> },
       { path: 'settings', element: <SettingsPage /> },
+      { path: 'workers', element: <WorkersPage /> },
       { path: 'sso-providers', element: <SsoProvidersPage /> },
       { path: 'login', element: <Navigate to="/dashboard" replace /> },
       { path: 'profile', element: <ProfilePage /> },

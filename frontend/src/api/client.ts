@@ -235,6 +235,7 @@ export const api = {
   audit: (f: T.AuditFilter & { cursor?: string | null; limit?: number }) =>
     get<T.Page<T.AuditEntry>>(`/api/audit${query({ ...f })}`),
   settings: () => get<T.Settings>('/api/settings'),
+  workers: () => get<T.WorkerInfo[]>('/api/workers'),
   updateSettings: (b: Partial<T.Settings>) => patch<T.Settings>('/api/settings', b),
 
   // adapters & vault (issue 5)

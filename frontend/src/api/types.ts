@@ -56,6 +56,9 @@ export interface AuditFilter {
   to?: string;
 }
 
+/** One worker of the pool (`GET /api/workers`). */
+export type WorkerInfo = S['WorkerView'];
+
 /** `GET /api/settings`: the known settings, keyed by name. */
 export type Settings = S['Settings'];
 

@@ -21,6 +21,7 @@ export const NAV: NavItem[] = [
   { to: '/api-keys', label: 'API keys', anyOf: ['api-keys:read'], section: 'admin' },
   { to: '/audit', label: 'Audit log', anyOf: ['audit:read'], section: 'admin' },
   { to: '/settings', label: 'Settings', anyOf: ['settings:read'], section: 'admin' },
+  { to: '/workers', label: 'Workers', anyOf: ['settings:read'], section: 'admin' },
   { to: '/sso-providers', label: 'SSO providers', anyOf: ['settings:write'], section: 'admin' },
 ];
 

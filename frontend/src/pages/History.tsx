@@ -202,6 +202,7 @@ function ExecutionDetail({ id }: { id: string }) {
                 <span>started {fmt.dateTime(e.startedAt)}</span>
                 <span>duration {formatDuration(e.startedAt, e.endedAt)}</span>
                 <span>size {formatBytes(e.size)}</span>
+                {e.workerName && <span data-testid="execution-worker">worker {e.workerName}</span>}
                 {e.path && <span className="font-mono text-xs">{e.path}</span>}
               </div>
               {e.error && (
