@@ -112,7 +112,7 @@ pub async fn setup(api: &Api, admin: &Credential, pg: &PgPair, folder: &Path) ->
 }
 
 /// Creates an enabled job backing up `pg.src` (GZIP, encrypted, keep 10) on `schedule` (UTC);
-/// returns its id.
+/// returns it (as the API answered).
 pub async fn create_job(
     api: &Api,
     admin: &Credential,
@@ -120,21 +120,19 @@ pub async fn create_job(
     schedule: &str,
     ids: &JourneyIds,
     pg: &PgPair,
-) -> String {
-    let job = api
-        .expect(
-            admin,
-            "POST",
-            "/api/jobs",
-            Some(&json!({
-                "name": name, "schedule": schedule, "timezone": "UTC",
-                "sourceId": ids.source, "databases": [pg.src],
-                "destinations": [{"destinationId": ids.disk,
-                                  "retention": {"mode": "SIMPLE", "simple": {"keepCount": 10}}}],
-                "compression": "GZIP", "encryptionProfileId": ids.profile
-            })),
-            201,
-        )
-        .await;
-    job["id"].as_str().expect("job id").to_owned()
+) -> Value {
+    api.expect(
+        admin,
+        "POST",
+        "/api/jobs",
+        Some(&json!({
+            "name": name, "schedule": schedule, "timezone": "UTC",
+            "sourceId": ids.source, "databases": [pg.src],
+            "destinations": [{"destinationId": ids.disk,
+                              "retention": {"mode": "SIMPLE", "simple": {"keepCount": 10}}}],
+            "compression": "GZIP", "encryptionProfileId": ids.profile
+        })),
+        201,
+    )
+    .await
 }
