@@ -2,6 +2,7 @@
 //! "StorageSpec") and the `POST /v1/storage/{probe,check,list,stat,delete,get,put}` bodies and
 //! answers. Object names are relative to the spec's base (`path`, or `prefix` in the bucket).
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -22,6 +23,9 @@ pub enum StorageSpec {
     S3(S3Spec),
     /// A directory on an SFTP server.
     Sftp(SftpSpec),
+    /// A directory on any remote rclone reaches (FTP, WebDAV, SMB, cloud drives, …), through
+    /// the `rclone` tool (docs/STORAGE.md).
+    Rclone(RcloneSpec),
 }
 
 /// `{"kind":"local", "path"}`.
@@ -114,23 +118,61 @@ impl fmt::Debug for SftpSpec {
     }
 }
 
+/// `{"kind":"rclone", backend, options?, secretOptions?, path}`: an rclone remote defined by
+/// its backend type and options (rclone's own option names, e.g. `url`, `user`, `pass`). The
+/// worker passes them to rclone in its environment only and obscures the ones rclone treats as
+/// passwords itself; `secretOptions` are masked like every secret.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RcloneSpec {
+    /// rclone backend type (`webdav`, `ftp`, `smb`, `drive`, `b2`, …).
+    pub backend: String,
+    /// Non-secret options by rclone option name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
+    /// Secret options (passwords in clear text, tokens, keys) by rclone option name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secret_options: BTreeMap<String, String>,
+    /// Base path on the remote (`share/dir` for SMB, `bucket/dir` for buckets); may be empty.
+    #[serde(default)]
+    pub path: String,
+}
+
+impl fmt::Debug for RcloneSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let masked: BTreeMap<&str, &str> = self
+            .secret_options
+            .keys()
+            .map(|k| (k.as_str(), MASK))
+            .collect();
+        f.debug_struct("RcloneSpec")
+            .field("backend", &self.backend)
+            .field("options", &self.options)
+            .field("secret_options", &masked)
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
 impl fmt::Debug for StorageSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StorageSpec::Local(s) => s.fmt(f),
             StorageSpec::S3(s) => s.fmt(f),
             StorageSpec::Sftp(s) => s.fmt(f),
+            StorageSpec::Rclone(s) => s.fmt(f),
         }
     }
 }
 
 impl StorageSpec {
-    /// The kind name (`local`, `s3`, `sftp`).
+    /// The kind name (`local`, `s3`, `sftp`, `rclone`).
     pub fn kind(&self) -> &'static str {
         match self {
             StorageSpec::Local(_) => "local",
             StorageSpec::S3(_) => "s3",
             StorageSpec::Sftp(_) => "sftp",
+            StorageSpec::Rclone(_) => "rclone",
         }
     }
 
@@ -142,6 +184,12 @@ impl StorageSpec {
             StorageSpec::Sftp(s) => [&s.password, &s.private_key, &s.passphrase]
                 .into_iter()
                 .flatten()
+                .filter(|v| !v.is_empty())
+                .cloned()
+                .collect(),
+            StorageSpec::Rclone(s) => s
+                .secret_options
+                .values()
                 .filter(|v| !v.is_empty())
                 .cloned()
                 .collect(),
@@ -308,6 +356,7 @@ mod tests {
             json!({"kind":"local","path":"/abs/base"}),
             json!({"kind":"s3","endpoint":"http://127.0.0.1:19200","region":"us-east-1","bucket":"b","prefix":"opt/prefix","pathStyle":true,"accessKeyId":"AK","secretAccessKey":"SK"}),
             json!({"kind":"sftp","host":"127.0.0.1","port":2222,"username":"u","password":"p","privateKey":"-----BEGIN OPENSSH PRIVATE KEY-----","passphrase":"pp","hostKey":"ssh-ed25519 AAAA","path":"/base"}),
+            json!({"kind":"rclone","backend":"webdav","options":{"url":"http://127.0.0.1:8080","user":"u"},"secretOptions":{"pass":"p"},"path":"backups"}),
         ] {
             let spec: StorageSpec = serde_json::from_value(golden.clone()).unwrap();
             assert_eq!(serde_json::to_value(&spec).unwrap(), golden);
@@ -328,6 +377,12 @@ mod tests {
         assert!(
             serde_json::from_value::<StorageSpec>(json!({"kind": "ftp", "path": "/b"})).is_err()
         );
+        let rclone: StorageSpec = serde_json::from_value(json!({"kind": "rclone",
+            "backend": "ftp", "secretOptions": {"pass": "ftp-secret"}}))
+        .unwrap();
+        assert!(!format!("{rclone:?}").contains("ftp-secret"));
+        assert_eq!(rclone.secrets(), ["ftp-secret"]);
+        assert_eq!(rclone.kind(), "rclone");
     }
 
     #[test]

@@ -4,14 +4,18 @@
 //! [`Storage`] after the checks of [`SpecChecks`].
 
 pub mod local;
+pub mod rclone;
 pub mod roots;
 pub mod s3;
 pub mod sftp;
 
 use std::io::{self, Read, Write};
 
-pub use dbackup_protocol::storage::{LocalSpec, ObjectInfo, S3Spec, SftpSpec, StorageSpec};
+pub use dbackup_protocol::storage::{
+    LocalSpec, ObjectInfo, RcloneSpec, S3Spec, SftpSpec, StorageSpec,
+};
 pub use local::LocalStorage;
+pub use rclone::RcloneStorage;
 pub use roots::LocalRoots;
 pub use s3::S3Storage;
 pub use sftp::SftpStorage;
@@ -29,7 +33,7 @@ impl SpecChecks for StorageSpec {
     fn check_roots(&self, roots: &LocalRoots) -> io::Result<()> {
         match self {
             StorageSpec::Local(s) => roots.check(&s.path).map(drop),
-            StorageSpec::S3(_) | StorageSpec::Sftp(_) => Ok(()),
+            StorageSpec::S3(_) | StorageSpec::Sftp(_) | StorageSpec::Rclone(_) => Ok(()),
         }
     }
 
@@ -56,13 +60,15 @@ impl SpecChecks for StorageSpec {
                 }
                 Ok(())
             }
+            StorageSpec::Rclone(s) => rclone::validate(s),
         }
     }
 }
 
 /// Opens the backend a spec names. Local storage must lie within `roots` (checked before its
 /// base directory is created and again on the canonical directory); remote backends connect
-/// lazily or on open (SFTP) and report unreachable servers as errors.
+/// lazily or on open (SFTP) and report unreachable servers as errors; rclone remotes are
+/// checked against the installed rclone on open.
 pub fn open(spec: &StorageSpec, roots: &LocalRoots) -> io::Result<Box<dyn Storage>> {
     spec.validate()?;
     match spec {
@@ -74,6 +80,7 @@ pub fn open(spec: &StorageSpec, roots: &LocalRoots) -> io::Result<Box<dyn Storag
         }
         StorageSpec::S3(s) => Ok(Box::new(S3Storage::new(s)?)),
         StorageSpec::Sftp(s) => Ok(Box::new(SftpStorage::connect(s)?)),
+        StorageSpec::Rclone(s) => Ok(Box::new(RcloneStorage::new(s)?)),
     }
 }
 
