@@ -119,6 +119,9 @@ pub enum Format {
     /// A `mongodb://` / `mongodb+srv://` connection string; each host is checked like
     /// [`Format::Host`].
     MongoUri,
+    /// Pasted text that may span lines (a token or service-account JSON): line breaks and
+    /// tabs allowed, other control characters not.
+    Multiline,
 }
 
 /// One adapter: id (`AdapterConfig.adapterId`), kind, display name and config fields.
@@ -203,6 +206,10 @@ impl AdapterType {
                 }
                 Format::MongoUri => {
                     obj.insert("pattern".into(), json!("^mongodb(\\+srv)?://"));
+                }
+                Format::Multiline => {
+                    // The UI's schema forms render this as a text area.
+                    obj.insert("format".into(), json!("textarea"));
                 }
             }
             if f.secret {
@@ -454,6 +461,136 @@ const SFTP: &[Field] = &[
     ),
     abs_path("path", "Base directory on the server"),
 ];
+/// A pasted secret that may span lines (an OAuth token from `rclone authorize`, a JSON key).
+const fn pasted(name: &'static str, description: &'static str) -> Field {
+    Field {
+        format: Format::Multiline,
+        description,
+        ..secret(name, true)
+    }
+}
+/// The optional directory under a remote's root where backups go.
+const REMOTE_PATH: Field = described(
+    opt("path"),
+    "Directory under the remote's root (created when needed)",
+);
+const WEBDAV: &[Field] = &[
+    described(
+        url("url", true, false),
+        "WebDAV URL; Nextcloud/ownCloud: https://host/remote.php/dav/files/USER",
+    ),
+    with_default(
+        field(
+            "vendor",
+            FieldType::Enum(&["nextcloud", "owncloud", "other"]),
+            false,
+        ),
+        DefaultValue::Str("other"),
+    ),
+    opt("user"),
+    secret("password", false),
+    REMOTE_PATH,
+];
+const FTP: &[Field] = &[
+    host(),
+    port(21),
+    req("user"),
+    secret("password", true),
+    described(
+        with_default(
+            field(
+                "tls",
+                FieldType::Enum(&["none", "explicit", "implicit"]),
+                false,
+            ),
+            DefaultValue::Str("explicit"),
+        ),
+        "explicit: FTPS with AUTH TLS (port 21); implicit: FTPS from the first byte (port 990); none: the password travels in clear text",
+    ),
+    described(
+        with_default(
+            field("noCheckCertificate", FieldType::Boolean, false),
+            DefaultValue::Bool(false),
+        ),
+        "Accept any TLS certificate (self-signed servers)",
+    ),
+    REMOTE_PATH,
+];
+const SMB: &[Field] = &[
+    host(),
+    port(445),
+    described(req("share"), "Share name"),
+    req("user"),
+    secret("password", true),
+    described(opt("domain"), "Domain or workgroup (default WORKGROUP)"),
+    described(opt("path"), "Directory inside the share"),
+];
+const TOKEN_HELP: &str = "The token JSON printed by `rclone authorize`";
+const GDRIVE: &[Field] = &[
+    pasted("token", TOKEN_HELP),
+    described(opt("clientId"), "OAuth client id (default: rclone's)"),
+    secret("clientSecret", false),
+    described(opt("rootFolderId"), "Folder id to use as the root"),
+    described(opt("teamDrive"), "Shared drive id"),
+    REMOTE_PATH,
+];
+const DROPBOX: &[Field] = &[
+    pasted("token", TOKEN_HELP),
+    described(opt("clientId"), "OAuth client id (default: rclone's)"),
+    secret("clientSecret", false),
+    REMOTE_PATH,
+];
+const ONEDRIVE: &[Field] = &[
+    pasted("token", TOKEN_HELP),
+    described(req("driveId"), "Drive id (rclone config shows it)"),
+    with_default(
+        field(
+            "driveType",
+            FieldType::Enum(&["personal", "business", "documentLibrary"]),
+            false,
+        ),
+        DefaultValue::Str("personal"),
+    ),
+    described(opt("clientId"), "OAuth client id (default: rclone's)"),
+    secret("clientSecret", false),
+    REMOTE_PATH,
+];
+const B2: &[Field] = &[
+    described(req("account"), "Application key id (or account id)"),
+    described(secret("key", true), "Application key"),
+    req("bucket"),
+    REMOTE_PATH,
+];
+const AZUREBLOB: &[Field] = &[
+    described(req("account"), "Storage account name"),
+    described(secret("key", true), "Storage account key"),
+    req("container"),
+    REMOTE_PATH,
+];
+const GCS: &[Field] = &[
+    pasted("serviceAccountJson", "Service account key (JSON)"),
+    req("bucket"),
+    REMOTE_PATH,
+];
+const RCLONE: &[Field] = &[
+    Field {
+        format: Format::DnsLabel,
+        description: "rclone backend type (s3, swift, pcloud, mega, …; see rclone.org/overview)",
+        ..req("backend")
+    },
+    described(
+        field("options", FieldType::StringMap, false),
+        "rclone options of that backend by name (e.g. host, user); at most 32",
+    ),
+    described(
+        Field {
+            secret: true,
+            ..field("secretOptions", FieldType::StringMap, false)
+        },
+        "Secret rclone options (pass, key, token, …) in clear text; the worker obscures those rclone wants obscured",
+    ),
+    REMOTE_PATH,
+];
 const DISCORD: &[Field] = &[
     url("webhookUrl", true, true),
     with_default(opt("username"), DefaultValue::Str("dbackup")),
@@ -576,6 +713,18 @@ const S3_R2_BINDS: &[&str] = &["accountId", "bucket", "accessKeyId"];
 const MINIO_BINDS: &[&str] = &["endpoint", "bucket", "accessKeyId"];
 /// A new pinned host key is another server as far as the password is concerned.
 const SFTP_BINDS: &[&str] = &["host", "port", "username", "hostKey"];
+const WEBDAV_BINDS: &[&str] = &["url", "user"];
+/// `tls: none` (or accepting any certificate) would send the password in clear text.
+const FTP_BINDS: &[&str] = &["host", "port", "user", "tls", "noCheckCertificate"];
+const SMB_BINDS: &[&str] = &["host", "port", "share", "user", "domain"];
+/// The token belongs to the OAuth client.
+const OAUTH_BINDS: &[&str] = &["clientId"];
+const ONEDRIVE_BINDS: &[&str] = &["clientId", "driveId"];
+const BUCKET_BINDS: &[&str] = &["account", "bucket"];
+const AZURE_BINDS: &[&str] = &["account", "container"];
+const GCS_BINDS: &[&str] = &["bucket"];
+/// The options name the server (host, url, endpoint …).
+const RCLONE_BINDS: &[&str] = &["backend", "options"];
 /// The webhook URL is the secret itself: keeping it keeps its target.
 const NO_BINDS: &[&str] = &[];
 const API_URL_BINDS: &[&str] = &["apiUrl"];
@@ -618,6 +767,40 @@ pub static ADAPTERS: &[AdapterType] = &[
         one_of: &["password", "privateKey"],
         ..adapter("sftp", Kind::Storage, "SFTP", SFTP, SFTP_BINDS)
     },
+    adapter("ftp", Kind::Storage, "FTP / FTPS", FTP, FTP_BINDS),
+    adapter(
+        "webdav",
+        Kind::Storage,
+        "WebDAV (Nextcloud, ownCloud, …)",
+        WEBDAV,
+        WEBDAV_BINDS,
+    ),
+    adapter("smb", Kind::Storage, "SMB / CIFS share", SMB, SMB_BINDS),
+    adapter("gdrive", Kind::Storage, "Google Drive", GDRIVE, OAUTH_BINDS),
+    adapter("dropbox", Kind::Storage, "Dropbox", DROPBOX, OAUTH_BINDS),
+    adapter(
+        "onedrive",
+        Kind::Storage,
+        "Microsoft OneDrive",
+        ONEDRIVE,
+        ONEDRIVE_BINDS,
+    ),
+    adapter("b2", Kind::Storage, "Backblaze B2", B2, BUCKET_BINDS),
+    adapter(
+        "azureblob",
+        Kind::Storage,
+        "Azure Blob Storage",
+        AZUREBLOB,
+        AZURE_BINDS,
+    ),
+    adapter("gcs", Kind::Storage, "Google Cloud Storage", GCS, GCS_BINDS),
+    adapter(
+        "rclone",
+        Kind::Storage,
+        "Other rclone remote",
+        RCLONE,
+        RCLONE_BINDS,
+    ),
     adapter("discord", Kind::Notification, "Discord", DISCORD, NO_BINDS),
     adapter("slack", Kind::Notification, "Slack", SLACK, NO_BINDS),
     adapter(
@@ -695,7 +878,7 @@ mod tests {
                 assert!(a.field(name).is_some(), "{}.{name}", a.id);
             }
         }
-        assert_eq!(ADAPTERS.len(), 22);
+        assert_eq!(ADAPTERS.len(), 32);
     }
 
     #[test]
@@ -744,6 +927,16 @@ mod tests {
             ("s3-hetzner", &["prefix"]),
             ("minio", &["prefix"]),
             ("sftp", &["path"]),
+            ("ftp", &["path"]),
+            ("webdav", &["vendor", "path"]),
+            ("smb", &["path"]),
+            ("gdrive", &["rootFolderId", "teamDrive", "path"]),
+            ("dropbox", &["path"]),
+            ("onedrive", &["driveType", "path"]),
+            ("b2", &["path"]),
+            ("azureblob", &["path"]),
+            ("gcs", &["path"]),
+            ("rclone", &["path"]),
             ("discord", &["username", "avatarUrl"]),
             ("slack", &["channel", "username", "iconEmoji"]),
             ("teams", &[]),
@@ -797,6 +990,10 @@ mod tests {
     fn schema_snapshot() {
         insta::assert_json_snapshot!("postgres_schema", find("postgres").unwrap().describe());
         insta::assert_json_snapshot!("sftp_schema", find("sftp").unwrap().describe());
+        insta::assert_json_snapshot!("ftp_schema", find("ftp").unwrap().describe());
+        insta::assert_json_snapshot!("webdav_schema", find("webdav").unwrap().describe());
+        insta::assert_json_snapshot!("rclone_schema", find("rclone").unwrap().describe());
+        insta::assert_json_snapshot!("gdrive_schema", find("gdrive").unwrap().describe());
         let kinds = describe_all(Some(Kind::Notification));
         assert_eq!(kinds.len(), 8);
     }

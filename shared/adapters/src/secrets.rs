@@ -333,7 +333,7 @@ mod tests {
             (FieldType::String, Format::Email) => json!("dbackup@example.com"),
             (FieldType::String, Format::DnsLabel) => json!("home"),
             (FieldType::String, Format::MongoUri) => json!("mongodb://home.example/"),
-            (FieldType::String, Format::None) => json!("value"),
+            (FieldType::String, Format::None | Format::Multiline) => json!("value"),
         }
     }
 
@@ -354,7 +354,7 @@ mod tests {
             (FieldType::String, Format::Email) => json!("thief@elsewhere.example"),
             (FieldType::String, Format::DnsLabel) => json!("elsewhere"),
             (FieldType::String, Format::MongoUri) => json!("mongodb://u:new@elsewhere.example/"),
-            (FieldType::String, Format::None) => json!("elsewhere"),
+            (FieldType::String, Format::None | Format::Multiline) => json!("elsewhere"),
         };
         assert_ne!(Some(&v), current, "{}", f.name);
         v

@@ -125,6 +125,9 @@ fn check(ty: FieldType, format: Format, v: &Value) -> Result<(), String> {
         }
         FieldType::StringMap => {
             let map = v.as_object().ok_or("must be an object of strings")?;
+            if map.len() > 64 {
+                return Err("must have at most 64 entries".into());
+            }
             for (k, val) in map {
                 let ok_name = !k.is_empty()
                     && k.bytes()
@@ -140,11 +143,12 @@ fn check(ty: FieldType, format: Format, v: &Value) -> Result<(), String> {
 }
 
 fn check_format(format: Format, s: &str) -> Result<(), String> {
-    if s.chars().any(char::is_control) {
+    let allowed = |c: char| format == Format::Multiline && matches!(c, '\n' | '\r' | '\t');
+    if s.chars().any(|c| c.is_control() && !allowed(c)) {
         return Err("must not contain control characters".into());
     }
     match format {
-        Format::None => Ok(()),
+        Format::None | Format::Multiline => Ok(()),
         Format::Host => check_host(s),
         Format::AbsolutePath => {
             if s.starts_with('/') && !s.split('/').any(|seg| seg == "..") {

@@ -261,10 +261,162 @@ pub fn worker_storage(a: &Adapter) -> Result<Value, ApiError> {
             out.entry("port").or_insert(json!(22));
             Ok(Value::Object(out))
         }
+        "ftp" | "webdav" | "smb" | "gdrive" | "dropbox" | "onedrive" | "b2" | "azureblob"
+        | "gcs" | "rclone" => rclone_spec(a),
         other => Err(ApiError::internal(format!(
             "no storage kind for adapter {other}"
         ))),
     }
+}
+
+/// A config value as the string rclone reads from its environment.
+fn option_text(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// `dir` under `root` (`share/dir`, `bucket/dir`), without doubled or trailing slashes.
+fn under(root: &str, dir: Option<&str>) -> String {
+    let dir = dir.unwrap_or("").trim_matches('/');
+    let root = root.trim_matches('/');
+    match (root.is_empty(), dir.is_empty()) {
+        (_, true) => root.to_owned(),
+        (true, false) => dir.to_owned(),
+        (false, false) => format!("{root}/{dir}"),
+    }
+}
+
+/// The `{"kind":"rclone", backend, options, secretOptions, path}` StorageSpec of the adapter
+/// types stored through rclone (docs/STORAGE.md): our field names mapped to rclone's option
+/// names; secrets go to `secretOptions` in clear text (the worker obscures what rclone wants
+/// obscured).
+fn rclone_spec(a: &Adapter) -> Result<Value, ApiError> {
+    let c = &a.config;
+    let mut options = Map::new();
+    let mut secrets = Map::new();
+    let put = |out: &mut Map<String, Value>, from: &str, to: &str| {
+        if let Some(v) = get(c, from).and_then(option_text) {
+            out.insert(to.into(), json!(v));
+        }
+    };
+    let path = |k: &str| get(c, k).and_then(Value::as_str);
+    let (backend, base) = match a.adapter_id.as_str() {
+        "webdav" => {
+            required(a, "url")?;
+            put(&mut options, "url", "url");
+            put(&mut options, "vendor", "vendor");
+            put(&mut options, "user", "user");
+            put(&mut secrets, "password", "pass");
+            ("webdav".to_owned(), under("", path("path")))
+        }
+        "ftp" => {
+            required(a, "host")?;
+            put(&mut options, "host", "host");
+            put(&mut options, "port", "port");
+            put(&mut options, "user", "user");
+            put(&mut secrets, "password", "pass");
+            match get(c, "tls").and_then(Value::as_str).unwrap_or("explicit") {
+                "none" => {}
+                "implicit" => {
+                    options.insert("tls".into(), json!("true"));
+                }
+                _ => {
+                    options.insert("explicit_tls".into(), json!("true"));
+                }
+            }
+            if get(c, "noCheckCertificate").and_then(Value::as_bool) == Some(true) {
+                options.insert("no_check_certificate".into(), json!("true"));
+            }
+            // LIST instead of MLSD: servers answer MLSD of a missing directory with 501
+            // (RFC 3659) or 550, and rclone only takes 550 for "not found".
+            options.insert("disable_mlsd".into(), json!("true"));
+            ("ftp".to_owned(), under("", path("path")))
+        }
+        "smb" => {
+            required(a, "host")?;
+            put(&mut options, "host", "host");
+            put(&mut options, "port", "port");
+            put(&mut options, "user", "user");
+            put(&mut options, "domain", "domain");
+            put(&mut secrets, "password", "pass");
+            ("smb".to_owned(), under(str_of(a, "share")?, path("path")))
+        }
+        "gdrive" | "dropbox" | "onedrive" => {
+            required(a, "token")?;
+            put(&mut secrets, "token", "token");
+            put(&mut options, "clientId", "client_id");
+            put(&mut secrets, "clientSecret", "client_secret");
+            let backend = match a.adapter_id.as_str() {
+                "gdrive" => {
+                    put(&mut options, "rootFolderId", "root_folder_id");
+                    put(&mut options, "teamDrive", "team_drive");
+                    options.insert("scope".into(), json!("drive"));
+                    "drive"
+                }
+                "onedrive" => {
+                    put(&mut options, "driveId", "drive_id");
+                    put(&mut options, "driveType", "drive_type");
+                    "onedrive"
+                }
+                _ => "dropbox",
+            };
+            (backend.to_owned(), under("", path("path")))
+        }
+        "b2" => {
+            put(&mut options, "account", "account");
+            put(&mut secrets, "key", "key");
+            ("b2".to_owned(), under(str_of(a, "bucket")?, path("path")))
+        }
+        "azureblob" => {
+            put(&mut options, "account", "account");
+            put(&mut secrets, "key", "key");
+            (
+                "azureblob".to_owned(),
+                under(str_of(a, "container")?, path("path")),
+            )
+        }
+        "gcs" => {
+            put(
+                &mut secrets,
+                "serviceAccountJson",
+                "service_account_credentials",
+            );
+            // Uniform bucket-level access is the default for new buckets: no object ACLs.
+            options.insert("bucket_policy_only".into(), json!("true"));
+            ("gcs".to_owned(), under(str_of(a, "bucket")?, path("path")))
+        }
+        "rclone" => {
+            for (field, out) in [("options", &mut options), ("secretOptions", &mut secrets)] {
+                if let Some(map) = get(c, field).and_then(Value::as_object) {
+                    for (k, v) in map {
+                        if let Some(v) = option_text(v) {
+                            out.insert(k.clone(), json!(v));
+                        }
+                    }
+                }
+            }
+            (str_of(a, "backend")?.to_owned(), under("", path("path")))
+        }
+        other => {
+            return Err(ApiError::internal(format!(
+                "no rclone backend for adapter {other}"
+            )))
+        }
+    };
+    let mut out = Map::new();
+    out.insert("kind".into(), json!("rclone"));
+    out.insert("backend".into(), json!(backend));
+    if !options.is_empty() {
+        out.insert("options".into(), Value::Object(options));
+    }
+    if !secrets.is_empty() {
+        out.insert("secretOptions".into(), Value::Object(secrets));
+    }
+    out.insert("path".into(), json!(base));
+    Ok(Value::Object(out))
 }
 
 #[cfg(test)]
@@ -394,6 +546,44 @@ pub(crate) mod tests {
                 "minio": worker_storage(&adapter("minio", with(json!({"endpoint": "http://minio:9000"})))).unwrap(),
                 "sftp": worker_storage(&adapter("sftp", json!({"host": "h", "username": "u", "privateKey": "KEY", "hostKey": "SHA256:abc", "path": "/base"}))).unwrap(),
             })
+        );
+    }
+
+    /// Every type stored through rclone, mapped to rclone's backend and option names (the
+    /// cloud drives cannot be reached from the test machine: this mapping is what is tested).
+    #[test]
+    fn rclone_specs() {
+        let spec = |id: &str, config: Value| worker_storage(&adapter(id, config)).unwrap();
+        insta::assert_json_snapshot!(
+            "rclone_specs",
+            json!({
+                "webdav": spec("webdav", json!({"url": "https://cloud.example/remote.php/dav/files/ann", "vendor": "nextcloud", "user": "ann", "password": "pw", "path": "/backups/"})),
+                "ftp-explicit": spec("ftp", json!({"host": "ftp.example", "user": "u", "password": "pw", "path": "backups"})),
+                "ftp-implicit": spec("ftp", json!({"host": "ftp.example", "port": 990, "user": "u", "password": "pw", "tls": "implicit", "noCheckCertificate": true})),
+                "ftp-none": spec("ftp", json!({"host": "ftp.example", "user": "u", "password": "pw", "tls": "none"})),
+                "smb": spec("smb", json!({"host": "nas.lan", "share": "backups", "user": "u", "password": "pw", "domain": "WORKGROUP", "path": "db/"})),
+                "gdrive": spec("gdrive", json!({"token": "{\"access_token\":\"at\"}", "clientId": "cid", "clientSecret": "cs", "rootFolderId": "root1", "path": "dbackup"})),
+                "dropbox": spec("dropbox", json!({"token": "{\"access_token\":\"at\"}"})),
+                "onedrive": spec("onedrive", json!({"token": "{\"access_token\":\"at\"}", "driveId": "b!abc", "driveType": "business", "path": "Backups"})),
+                "b2": spec("b2", json!({"account": "kid", "key": "K001", "bucket": "bk", "path": "db"})),
+                "azureblob": spec("azureblob", json!({"account": "acct", "key": "a2V5", "container": "backups"})),
+                "gcs": spec("gcs", json!({"serviceAccountJson": "{\n  \"type\": \"service_account\"\n}", "bucket": "bk", "path": "x"})),
+                "rclone": spec("rclone", json!({"backend": "pcloud", "options": {"hostname": "eapi.pcloud.com"}, "secretOptions": {"token": "{}"}, "path": "dbackup"})),
+            })
+        );
+        // A pasted token may span lines; other control characters are refused.
+        let t = crate::registry::find("dropbox").unwrap();
+        assert!(crate::validate::validate(t, &json!({"token": "{\n\"a\": 1\n}"})).is_ok());
+        let e = crate::validate::validate(t, &json!({"token": "a\u{7}b"})).unwrap_err();
+        assert!(e.details.unwrap()["fields"]["token"].is_string());
+        // The generic type bounds its option map.
+        let r = crate::registry::find("rclone").unwrap();
+        let many: Map<String, Value> = (0..65).map(|i| (format!("o{i}"), json!("v"))).collect();
+        let e = crate::validate::validate(r, &json!({"backend": "pcloud", "options": many}))
+            .unwrap_err();
+        assert_eq!(
+            e.details.unwrap()["fields"]["options"],
+            "must have at most 64 entries"
         );
     }
 }
