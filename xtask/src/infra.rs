@@ -384,6 +384,17 @@ pub fn prepare() -> Result<Vec<(String, String)>> {
     ensure_postgres()?;
     ensure_oidc_provider()?;
     ensure_debian(&[("unzip", "unzip")])?;
+    // Storage through rclone (worker/tests/rclone_storage.rs): rclone itself (and its WebDAV
+    // server), smbd + smbpasswd, pyftpdlib under /usr/bin/python3.
+    ensure_debian(&[
+        ("rclone", "rclone"),
+        ("/usr/sbin/smbd", "samba"),
+        ("/usr/bin/smbpasswd", "samba-common-bin"),
+        (
+            "/usr/lib/python3/dist-packages/pyftpdlib/__init__.py",
+            "python3-pyftpdlib",
+        ),
+    ])?;
     ensure_pg_wheels()?;
     ensure_valkey();
     let openapi_validator =
