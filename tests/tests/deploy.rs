@@ -373,44 +373,42 @@ fn spinapp_names_every_component_and_variable_of_spin_toml() {
     }
 }
 
+/// The value of a literal `env` entry of a container.
+fn env_value<'a>(env: &BTreeMap<&str, &'a Yaml>, name: &str) -> Option<&'a str> {
+    env.get(name).and_then(|e| e["value"].as_str())
+}
+
+/// The SpinApp's literal value of variable `name`.
+fn spinapp_value<'a>(spinapp: &'a Doc, name: &str) -> &'a str {
+    spinapp.yaml["spec"]["variables"]
+        .as_vec()
+        .and_then(|vars| vars.iter().find(|v| v["name"].as_str() == Some(name)))
+        .and_then(|v| v["value"].as_str())
+        .unwrap_or_else(|| panic!("the SpinApp has no literal {name}"))
+}
+
+/// The in-cluster base URL of a Service (its first port).
+fn service_url(service: &Doc) -> String {
+    let namespace = service.yaml["metadata"]["namespace"]
+        .as_str()
+        .expect("namespace");
+    let port = service.yaml["spec"]["ports"][0]["port"]
+        .as_i64()
+        .expect("Service port");
+    format!(
+        "http://{}.{namespace}.svc.cluster.local:{port}",
+        service.name()
+    )
+}
+
 #[test]
 fn worker_manifests_fit_the_app_and_the_worker() {
     let docs = documents();
     let spinapp = only(&docs, "SpinApp");
-    let deployment = only(&docs, "Deployment");
-    let service = only(&docs, "Service");
     let policy = only(&docs, "NetworkPolicy");
-    let pod = &deployment.yaml["spec"]["template"];
-    let containers = pod["spec"]["containers"].as_vec().expect("containers");
-    assert_eq!(containers.len(), 1, "one worker container");
-    let worker = &containers[0];
-
-    // The token: from the same Secret key the app's worker_token reads, never on argv.
-    let env = worker["env"].as_vec().expect("the worker's env");
-    let env_by_name: BTreeMap<&str, &Yaml> = env
-        .iter()
-        .map(|e| (e["name"].as_str().expect("env name"), e))
-        .collect();
-    let known = [
-        dbackup_worker::ENV_LISTEN,
-        dbackup_worker::ENV_TOKEN,
-        dbackup_worker::ENV_MAX_TASKS,
-        dbackup_worker::ENV_DATA_DIR,
-        dbackup_worker::ENV_LOCAL_ROOTS,
-        dbackup_worker::ENV_CA_FILE,
-        dbackup_worker::ENV_PG_BIN_DIRS,
-    ];
-    for name in env_by_name.keys() {
-        assert!(
-            !name.starts_with("DBACKUP_") || known.contains(name),
-            "{}: {name} is not a variable the worker reads (worker/src/config.rs)",
-            deployment.file
-        );
-    }
-    let token = env_by_name
-        .get(dbackup_worker::ENV_TOKEN)
-        .unwrap_or_else(|| panic!("the worker has no {}", dbackup_worker::ENV_TOKEN));
-    let token_ref = secret_ref(token).expect("the worker token comes from a secretKeyRef");
+    let deployments: Vec<&Doc> = docs.iter().filter(|d| d.kind() == "Deployment").collect();
+    let services: Vec<&Doc> = docs.iter().filter(|d| d.kind() == "Service").collect();
+    assert!(!deployments.is_empty(), "no worker Deployment");
     let app_token_ref = spinapp.yaml["spec"]["variables"]
         .as_vec()
         .and_then(|vars| {
@@ -419,85 +417,145 @@ fn worker_manifests_fit_the_app_and_the_worker() {
         })
         .and_then(secret_ref)
         .expect("the SpinApp's worker_token comes from a secretKeyRef");
-    assert_eq!(
-        token_ref, app_token_ref,
-        "the worker and the app must read the token from the same Secret key"
+    let worker_url = spinapp_value(spinapp, "worker_url");
+    let app_url = spinapp_value(spinapp, "app_url");
+    let known = [
+        dbackup_worker::ENV_LISTEN,
+        dbackup_worker::ENV_TOKEN,
+        dbackup_worker::ENV_MAX_TASKS,
+        dbackup_worker::ENV_DATA_DIR,
+        dbackup_worker::ENV_LOCAL_ROOTS,
+        dbackup_worker::ENV_CA_FILE,
+        dbackup_worker::ENV_PG_BIN_DIRS,
+        dbackup_worker::ENV_APP_URL,
+        dbackup_worker::ENV_WORKER_NAME,
+        dbackup_worker::ENV_WORKER_LABELS,
+        dbackup_worker::ENV_WORKER_CAPACITY,
+        dbackup_worker::ENV_ADVERTISE_URL,
+        dbackup_worker::ENV_HEARTBEAT_SECS,
+    ];
+    let policy_selector = labels(&policy.yaml["spec"]["podSelector"]["matchLabels"]);
+    assert!(
+        !policy_selector.is_empty(),
+        "the NetworkPolicy selects no pods"
     );
-    assert!(secret_entries(secret(&docs, &token_ref.0)).contains_key(&token_ref.1));
-    for field in ["command", "args"] {
-        if let Some(argv) = worker[field].as_vec() {
-            for arg in argv.iter().filter_map(Yaml::as_str) {
-                assert!(
-                    !arg.contains("TOKEN") && !arg.contains("token"),
-                    "{field} mentions the token: {arg}"
-                );
+    let mut configured = 0;
+    let mut pool_names = BTreeSet::new();
+    let mut worker_ports = BTreeSet::new();
+
+    for deployment in deployments {
+        let what = format!("{} ({})", deployment.name(), deployment.file);
+        let pod = &deployment.yaml["spec"]["template"];
+        let containers = pod["spec"]["containers"].as_vec().expect("containers");
+        assert_eq!(containers.len(), 1, "{what}: one worker container");
+        let worker = &containers[0];
+        let env: BTreeMap<&str, &Yaml> = worker["env"]
+            .as_vec()
+            .expect("the worker's env")
+            .iter()
+            .map(|e| (e["name"].as_str().expect("env name"), e))
+            .collect();
+        for name in env.keys() {
+            assert!(
+                !name.starts_with("DBACKUP_") || known.contains(name),
+                "{what}: {name} is not a variable the worker reads (worker/src/config.rs)"
+            );
+        }
+
+        // The token: from the same Secret key the app's worker_token reads, never on argv.
+        let token = env
+            .get(dbackup_worker::ENV_TOKEN)
+            .unwrap_or_else(|| panic!("{what}: no {}", dbackup_worker::ENV_TOKEN));
+        let token_ref = secret_ref(token).expect("the worker token comes from a secretKeyRef");
+        assert_eq!(
+            token_ref, app_token_ref,
+            "{what}: the worker and the app must read the token from the same Secret key"
+        );
+        assert!(secret_entries(secret(&docs, &token_ref.0)).contains_key(&token_ref.1));
+        for field in ["command", "args"] {
+            if let Some(argv) = worker[field].as_vec() {
+                for arg in argv.iter().filter_map(Yaml::as_str) {
+                    assert!(
+                        !arg.to_ascii_lowercase().contains("token"),
+                        "{what}: {field} mentions the token: {arg}"
+                    );
+                }
             }
         }
-    }
 
-    // Ports: listen = containerPort = Service target = the app's worker_url port; the Service
-    // and the NetworkPolicy select the worker's pods.
-    let listen = env_by_name
-        .get(dbackup_worker::ENV_LISTEN)
-        .and_then(|e| e["value"].as_str())
-        .expect("DBACKUP_WORKER_LISTEN");
-    let port = port_of(listen);
-    let container_port = &worker["ports"][0];
-    assert_eq!(
-        container_port["containerPort"].as_i64(),
-        Some(i64::from(port))
-    );
-    let port_name = container_port["name"].as_str().unwrap_or_default();
-    let svc_port = &service.yaml["spec"]["ports"][0];
-    let target = &svc_port["targetPort"];
-    assert!(
-        target.as_i64() == Some(i64::from(port)) || target.as_str() == Some(port_name),
-        "the Service's targetPort is not the worker's port"
-    );
-    let pod_labels = labels(&pod["metadata"]["labels"]);
-    for (selector, what) in [
-        (&service.yaml["spec"]["selector"], "Service selector"),
-        (
-            &deployment.yaml["spec"]["selector"]["matchLabels"],
-            "Deployment selector",
-        ),
-        (
-            &policy.yaml["spec"]["podSelector"]["matchLabels"],
-            "NetworkPolicy podSelector",
-        ),
-    ] {
-        let selector = labels(selector);
-        assert!(!selector.is_empty(), "{what} is empty");
-        for (k, v) in &selector {
+        // Ports and selectors: listen = containerPort = its Service's target; the Deployment's,
+        // its Service's and the NetworkPolicy's selectors all match its pods.
+        let listen = env_value(&env, dbackup_worker::ENV_LISTEN).expect("DBACKUP_WORKER_LISTEN");
+        let port = port_of(listen);
+        worker_ports.insert(i64::from(port));
+        let container_port = &worker["ports"][0];
+        assert_eq!(
+            container_port["containerPort"].as_i64(),
+            Some(i64::from(port)),
+            "{what}: containerPort is not the listen port"
+        );
+        let port_name = container_port["name"].as_str().unwrap_or_default();
+        let pod_labels = labels(&pod["metadata"]["labels"]);
+        let matches = |selector: &BTreeMap<String, String>| {
+            !selector.is_empty() && selector.iter().all(|(k, v)| pod_labels.get(k) == Some(v))
+        };
+        assert!(
+            matches(&labels(&deployment.yaml["spec"]["selector"]["matchLabels"])),
+            "{what}: its selector does not match its pods"
+        );
+        assert!(
+            matches(&policy_selector),
+            "{what}: the NetworkPolicy does not cover its pods"
+        );
+        let mine: Vec<&&Doc> = services
+            .iter()
+            .filter(|s| matches(&labels(&s.yaml["spec"]["selector"])))
+            .collect();
+        assert_eq!(mine.len(), 1, "{what}: expected one Service selecting it");
+        let service = mine[0];
+        let target = &service.yaml["spec"]["ports"][0]["targetPort"];
+        assert!(
+            target.as_i64() == Some(i64::from(port)) || target.as_str() == Some(port_name),
+            "{what}: its Service's targetPort is not the worker's port"
+        );
+
+        // The configured worker is the app's worker_url; every other one registers with the
+        // app under its own name, at the address of its Service.
+        if service_url(service) == worker_url {
+            configured += 1;
+            assert!(
+                !env.contains_key(dbackup_worker::ENV_APP_URL),
+                "{what}: the configured worker (worker_url) is pool member `default` already"
+            );
+        } else {
             assert_eq!(
-                pod_labels.get(k),
-                Some(v),
-                "{what} {k}={v} does not match the worker's pods"
+                env_value(&env, dbackup_worker::ENV_APP_URL),
+                Some(app_url),
+                "{what}: not the configured worker, so it must register with the app (app_url)"
+            );
+            let name = env_value(&env, dbackup_worker::ENV_WORKER_NAME)
+                .unwrap_or_else(|| panic!("{what}: no {}", dbackup_worker::ENV_WORKER_NAME));
+            assert_ne!(
+                name, "default",
+                "{what}: `default` is the configured worker's name"
+            );
+            assert!(
+                pool_names.insert(name),
+                "{what}: worker name {name} used twice"
+            );
+            assert_eq!(
+                env_value(&env, dbackup_worker::ENV_ADVERTISE_URL),
+                Some(service_url(service).as_str()),
+                "{what}: DBACKUP_WORKER_ADVERTISE_URL must be its Service's address"
             );
         }
     }
-    let namespace = service.yaml["metadata"]["namespace"]
-        .as_str()
-        .expect("namespace");
-    let worker_url = spinapp.yaml["spec"]["variables"]
-        .as_vec()
-        .and_then(|vars| {
-            vars.iter()
-                .find(|v| v["name"].as_str() == Some("worker_url"))
-        })
-        .and_then(|v| v["value"].as_str())
-        .expect("the SpinApp's worker_url");
-    let svc_port_number = svc_port["port"].as_i64().expect("Service port");
-    let expected = format!(
-        "http://{}.{namespace}.svc.cluster.local:{svc_port_number}",
-        service.name()
-    );
     assert_eq!(
-        worker_url, expected,
-        "worker_url does not name the worker Service"
+        configured, 1,
+        "worker_url ({worker_url}) must name exactly one worker's Service"
     );
 
-    // Only the app's pods may reach the worker's port.
+    // Only the app's pods may reach the workers' port.
     let spec = &policy.yaml["spec"];
     let types: Vec<&str> = spec["policyTypes"]
         .as_vec()
@@ -522,17 +580,161 @@ fn worker_manifests_fit_the_app_and_the_worker() {
         "ingress must come from the SpinApp's pods ({SPINKUBE_APP_LABEL}={})",
         spinapp.name()
     );
-    let ports: Vec<i64> = rules[0]["ports"]
+    let ports: BTreeSet<i64> = rules[0]["ports"]
         .as_vec()
         .expect("ingress.ports")
         .iter()
         .filter_map(|p| p["port"].as_i64())
         .collect();
-    assert_eq!(
-        ports,
-        vec![i64::from(port)],
-        "ingress opens the worker's port only"
-    );
+    assert_eq!(ports, worker_ports, "ingress opens the workers' port only");
+}
+
+/// Reads one HTTP/1.1 request (head and `content-length` body) from `stream`.
+async fn read_request(stream: &mut tokio::net::TcpStream) -> (String, Vec<u8>) {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_string();
+            let len = head
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            while buf.len() < end + 4 + len {
+                let n = stream.read(&mut chunk).await.expect("read body");
+                assert!(n > 0, "connection closed mid-body");
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            return (head, buf[end + 4..end + 4 + len].to_vec());
+        }
+        let n = stream.read(&mut chunk).await.expect("read head");
+        assert!(n > 0, "connection closed before a request");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Every worker Deployment's environment starts the real `dbackup-worker` (container paths and
+/// the listen address mapped to the test's; the token is the example Secret's placeholder): it
+/// serves `/healthz`, and a pool member registers with the app under the manifest's name,
+/// labels and advertised URL (the app's side played by a listener that records the request).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_worker_manifest_starts_the_real_worker() {
+    use tokio::io::AsyncWriteExt;
+
+    let docs = documents();
+    let mut started = 0;
+    for deployment in docs.iter().filter(|d| d.kind() == "Deployment") {
+        let what = format!("{} ({})", deployment.name(), deployment.file);
+        let worker = &deployment.yaml["spec"]["template"]["spec"]["containers"][0];
+        let dir = dbackup_tests::TempDir::new();
+        let listen = std::net::SocketAddr::from(([127, 0, 0, 1], dbackup_tests::free_port()));
+        let app = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let app_addr = app.local_addr().expect("addr");
+
+        let mut cmd = tokio::process::Command::new(dbackup_tests::bin("dbackup-worker"));
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .current_dir(dir.path())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        let mut manifest_env = BTreeMap::new();
+        for entry in worker["env"].as_vec().expect("env") {
+            let name = entry["name"].as_str().expect("env name");
+            let value = match (entry["value"].as_str(), secret_ref(entry)) {
+                (Some(v), None) => v.to_owned(),
+                (None, Some((secret_name, key))) => secret_entries(secret(&docs, &secret_name))
+                    .remove(&key)
+                    .unwrap_or_else(|| panic!("{what}: {secret_name}.{key} missing")),
+                _ => panic!("{what}: {name} has neither a value nor a secretKeyRef"),
+            };
+            manifest_env.insert(name.to_owned(), value.clone());
+            let value = match name {
+                n if n == dbackup_worker::ENV_LISTEN => listen.to_string(),
+                n if n == dbackup_worker::ENV_APP_URL => format!("http://{app_addr}"),
+                n if n == dbackup_worker::ENV_DATA_DIR || n == dbackup_worker::ENV_LOCAL_ROOTS => {
+                    // Container paths: the same layout under the test's folder.
+                    let mapped = dir.join(value.trim_start_matches('/'));
+                    std::fs::create_dir_all(&mapped).expect("mapped dir");
+                    mapped.display().to_string()
+                }
+                _ => value,
+            };
+            cmd.env(name, value);
+        }
+        let mut child = cmd.spawn().expect("start dbackup-worker");
+
+        // Until it answers /healthz, or exits (a refused configuration), for at most 60 s.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let healthy = loop {
+            let up = dbackup_tests::request(listen, "GET", "/healthz", &[], None)
+                .await
+                .is_ok_and(|r| r.status == 200);
+            if up {
+                break Some(());
+            }
+            if Instant::now() > deadline || child.try_wait().ok().flatten().is_some() {
+                break None;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        if healthy.is_none() {
+            let _ = child.start_kill();
+            let out = child.wait_with_output().await.expect("worker output");
+            panic!(
+                "{what}: the worker did not serve /healthz with this environment: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+
+        if let Some(advertised) = manifest_env.get(dbackup_worker::ENV_ADVERTISE_URL) {
+            let accepted = tokio::time::timeout(Duration::from_secs(60), app.accept()).await;
+            let (mut stream, _) = accepted
+                .unwrap_or_else(|_| panic!("{what}: no registration within 60 s"))
+                .expect("accept");
+            let (head, body) = read_request(&mut stream).await;
+            let _ = stream
+                .write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\nconnection: close\r\n\r\n{\"id\":\"w1\"}",
+                )
+                .await;
+            assert!(
+                head.starts_with("POST /api/internal/workers/register "),
+                "{what}: {head}"
+            );
+            assert!(
+                head.to_ascii_lowercase()
+                    .contains("x-dbackup-signature: v1="),
+                "{what}: the registration is not signed"
+            );
+            let reg: serde_json::Value = serde_json::from_slice(&body).expect("registration JSON");
+            assert_eq!(
+                reg["name"].as_str(),
+                manifest_env
+                    .get(dbackup_worker::ENV_WORKER_NAME)
+                    .map(String::as_str)
+            );
+            assert_eq!(reg["url"].as_str(), Some(advertised.as_str()));
+            let labels: Vec<&str> = manifest_env
+                .get(dbackup_worker::ENV_WORKER_LABELS)
+                .map(|l| l.split(',').map(str::trim).collect())
+                .unwrap_or_default();
+            assert_eq!(reg["labels"], serde_json::json!(labels), "{what}");
+            eprintln!("{what}: registered as {reg}");
+        }
+        let _ = child.start_kill();
+        let _ = child.wait().await;
+        started += 1;
+    }
+    assert!(started > 0);
 }
 
 // ---------------------------------------------------------------------------------------------
