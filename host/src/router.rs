@@ -27,7 +27,8 @@ impl Route {
         }
     }
 
-    /// The route a component sees in `spin-component-route` (`/` for the catch-all).
+    /// The route a component sees in `spin-component-route` (empty for the catch-all, as Spin
+    /// sends it).
     fn component_route(&self) -> &str {
         self.prefix.as_str()
     }
@@ -56,9 +57,12 @@ impl Router {
         &self.routes
     }
 
-    /// Finds the most specific route for a request path (without query string).
+    /// Finds the most specific route for a request path (without query string). As in Spin,
+    /// repeated leading slashes count as one (`//api/x` is `/api/x`, path info included);
+    /// repeated slashes further in are kept.
     pub fn route(&self, path: &str) -> Option<RouteMatch<'_>> {
-        let path = if path.is_empty() { "/" } else { path };
+        let path = format!("/{}", path.trim_start_matches('/'));
+        let path = path.as_str();
         let trimmed = if path.len() > 1 {
             path.trim_end_matches('/')
         } else {
@@ -96,11 +100,7 @@ pub fn spin_headers(
     full_url: &str,
     client_addr: &str,
 ) -> Vec<(&'static str, String)> {
-    let component_route = if m.route.component_route().is_empty() {
-        "/".to_owned()
-    } else {
-        m.route.component_route().to_owned()
-    };
+    let component_route = m.route.component_route().to_owned();
     vec![
         ("spin-full-url", full_url.to_owned()),
         ("spin-path-info", m.path_info.clone()),
@@ -144,6 +144,22 @@ mod tests {
         assert_eq!(hit("/api"), ("system".into(), "".into()));
         assert_eq!(hit("/"), ("static".into(), "/".into()));
         assert_eq!(hit("/jobs/12"), ("static".into(), "/jobs/12".into()));
+    }
+
+    /// What Spin 3.5 does (seen with the hostprobe fixture under `spin up`).
+    #[test]
+    fn repeated_leading_slashes_count_as_one() {
+        assert_eq!(hit("//api/users/42"), ("users".into(), "/42".into()));
+        assert_eq!(hit("///api/users/42"), ("users".into(), "/42".into()));
+        assert_eq!(hit("//api/health"), ("system-health".into(), "".into()));
+        assert_eq!(hit("//x"), ("static".into(), "/x".into()));
+        assert_eq!(hit(""), ("static".into(), "/".into()));
+        // Further in they stay.
+        assert_eq!(
+            hit("/api//users/42"),
+            ("system".into(), "//users/42".into())
+        );
+        assert_eq!(hit("/api/users//42"), ("users".into(), "//42".into()));
     }
 
     #[test]

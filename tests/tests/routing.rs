@@ -39,9 +39,12 @@ async fn most_specific_route_wins_and_spin_headers_are_set() {
 
     // (request path, matched route, spin-path-info, spin-component-route)
     let cases = [
-        ("/", "/...", "/", "/"),
-        ("/hello/world", "/...", "/hello/world", "/"),
-        ("/apix", "/...", "/apix", "/"),
+        // Spin sends an empty spin-component-route for the catch-all.
+        ("/", "/...", "/", ""),
+        ("/hello/world", "/...", "/hello/world", ""),
+        ("/apix", "/...", "/apix", ""),
+        // Repeated leading slashes count as one, as in Spin.
+        ("//api/users/42", "/api/users/...", "/42", "/api/users"),
         ("/api", "/api/...", "", "/api"),
         ("/api/jobs/3", "/api/...", "/jobs/3", "/api"),
         // An exact route beats every wildcard, also with a trailing slash.
