@@ -51,6 +51,16 @@ fn every_adapter(receiver: &Receiver, sqlite_path: &str, local_path: &str) -> Ve
         json!({"adapterId": "sftp", "config": {"host": "127.0.0.1", "port": 2222, "username": "u",
                "password": secret("sftpPassword"), "privateKey": secret("sftpKey"),
                "passphrase": secret("sftpPassphrase"), "hostKey": "SHA256:abc", "path": "/srv"}}),
+        json!({"adapterId": "ftp", "config": {"host": "127.0.0.1", "user": "u", "password": secret("ftp"), "tls": "explicit", "path": "backups"}}),
+        json!({"adapterId": "webdav", "config": {"url": "http://127.0.0.1:9/remote.php/dav/files/u", "vendor": "nextcloud", "user": "u", "password": secret("webdav")}}),
+        json!({"adapterId": "smb", "config": {"host": "127.0.0.1", "share": "backups", "user": "u", "password": secret("smb"), "domain": "WORKGROUP"}}),
+        json!({"adapterId": "gdrive", "config": {"token": format!("{{\"access_token\":\"{}\"}}", secret("gdrive")), "clientSecret": secret("gdriveClient")}}),
+        json!({"adapterId": "dropbox", "config": {"token": secret("dropbox")}}),
+        json!({"adapterId": "onedrive", "config": {"token": secret("onedrive"), "driveId": "b!x", "driveType": "business"}}),
+        json!({"adapterId": "b2", "config": {"account": "kid", "key": secret("b2"), "bucket": "bk"}}),
+        json!({"adapterId": "azureblob", "config": {"account": "acct", "key": secret("azure"), "container": "c"}}),
+        json!({"adapterId": "gcs", "config": {"serviceAccountJson": format!("{{\n\"private_key\": \"{}\"\n}}", secret("gcs")), "bucket": "bk"}}),
+        json!({"adapterId": "rclone", "config": {"backend": "pcloud", "options": {"hostname": "eapi.pcloud.com"}, "secretOptions": {"token": secret("rclone")}}}),
         json!({"adapterId": "discord", "config": {"webhookUrl": receiver.url(&format!("/discord/{}", secret("discord")))}}),
         json!({"adapterId": "slack", "config": {"webhookUrl": receiver.url(&format!("/slack/{}", secret("slack"))), "channel": "#ops"}}),
         json!({"adapterId": "teams", "config": {"webhookUrl": receiver.url(&format!("/teams/{}", secret("teams")))}}),
@@ -96,7 +106,7 @@ async fn crud_for_every_adapter_with_secrets_sealed_and_masked() {
         .iter()
         .map(|t| t["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids.len(), 22, "{ids:?}");
+    assert_eq!(ids.len(), 32, "{ids:?}");
     let pg = types
         .as_array()
         .unwrap()
@@ -109,7 +119,7 @@ async fn crud_for_every_adapter_with_secrets_sealed_and_masked() {
     let storage = api
         .expect(&admin, "GET", "/api/adapter-types?type=storage", None, 200)
         .await;
-    assert_eq!(storage.as_array().unwrap().len(), 7);
+    assert_eq!(storage.as_array().unwrap().len(), 17);
 
     let mut created = Vec::new();
     for (i, spec) in every_adapter(&receiver, "/tmp/app.db", local.to_str().unwrap())
@@ -147,7 +157,7 @@ async fn crud_for_every_adapter_with_secrets_sealed_and_masked() {
 
     // List (all and by type), get.
     let all = api.expect(&admin, "GET", "/api/adapters", None, 200).await;
-    assert_eq!(all.as_array().unwrap().len(), 22);
+    assert_eq!(all.as_array().unwrap().len(), 32);
     assert!(!all.to_string().contains(CANARY));
     let notif = api
         .expect(&admin, "GET", "/api/adapters?type=notification", None, 200)
