@@ -301,8 +301,7 @@ fn rclone_running(verb: &str) -> bool {
     std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
         std::fs::read(e.path().join("cmdline")).is_ok_and(|raw| {
             let args: Vec<&[u8]> = raw.split(|b| *b == 0).collect();
-            args.first().is_some_and(|a| a.ends_with(b"rclone"))
-                && args.contains(&verb.as_bytes())
+            args.first().is_some_and(|a| a.ends_with(b"rclone")) && args.contains(&verb.as_bytes())
         })
     })
 }
@@ -569,4 +568,80 @@ fn unknown_backends_and_options_are_refused_by_name() {
         err(json!({"kind": "rclone", "backend": "local", "path": "/etc"}))
             .starts_with("storage.backend: rclone backend local is not allowed")
     );
+}
+
+/// Every adapter type's mapping (the reviewed snapshot of shared/adapters' `rclone_specs`) is
+/// accepted by the installed rclone: backend and option names exist, passwords are obscured
+/// in the child's environment, everything else passes as is. The cloud drives cannot be
+/// reached from here; this is what is checked of them.
+#[test]
+fn every_mapped_adapter_type_opens_with_the_installed_rclone() {
+    let snap = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/adapters/src/snapshots/dbackup_adapters_core__worker_spec__tests__rclone_specs.snap"
+    ))
+    .unwrap();
+    let body = snap.splitn(3, "\n---\n").nth(1).unwrap();
+    let specs: serde_json::Map<String, Value> = serde_json::from_str(body).unwrap();
+    assert_eq!(specs.len(), 12);
+    for (name, spec) in &specs {
+        let parsed: StorageSpec = serde_json::from_value(spec.clone()).unwrap();
+        let StorageSpec::Rclone(inner) = &parsed else {
+            panic!("{name}: not an rclone spec")
+        };
+        let storage = dbackup_worker::storage::RcloneStorage::new(inner)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let env: std::collections::BTreeMap<&str, &str> = storage
+            .child_env()
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(env["RCLONE_CONFIG_DBK_TYPE"], spec["backend"], "{name}");
+        for (option, value) in spec["options"].as_object().into_iter().flatten() {
+            let key = format!("RCLONE_CONFIG_DBK_{}", option.to_ascii_uppercase());
+            assert_eq!(Some(env[key.as_str()]), value.as_str(), "{name}.{option}");
+        }
+        for (option, value) in spec["secretOptions"].as_object().into_iter().flatten() {
+            let key = format!("RCLONE_CONFIG_DBK_{}", option.to_ascii_uppercase());
+            let passed = env[key.as_str()];
+            if option == "pass" {
+                assert_ne!(Some(passed), value.as_str(), "{name}: pass is obscured");
+                assert!(!passed.is_empty());
+            } else {
+                assert_eq!(Some(passed), value.as_str(), "{name}.{option}");
+            }
+        }
+        assert!(!storage.location("x").contains("pw"), "{name}");
+    }
+}
+
+/// Without rclone on PATH, or with one older than 1.60, opening an rclone storage says so.
+#[test]
+fn a_missing_or_old_rclone_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec: StorageSpec = serde_json::from_value(json!({"kind": "rclone", "backend": "webdav",
+        "options": {"url": "http://127.0.0.1:1"}}))
+    .unwrap();
+    // This test runs in its own process (nextest): PATH is ours to change.
+    std::env::set_var("PATH", dir.path());
+    let err = open_spec(&spec);
+    assert!(
+        err.contains("rclone is not installed on the worker") && err.contains("1.60"),
+        "{err}"
+    );
+    let fake = dir.path().join("rclone");
+    std::fs::write(&fake, "#!/bin/sh\necho 'rclone v1.53.3-DEV'\n").unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let err = open_spec(&spec);
+    assert!(
+        err.contains("rclone 1.53") && err.contains("too old"),
+        "{err}"
+    );
+}
+
+fn open_spec(spec: &StorageSpec) -> String {
+    match storage::open(spec, &dbackup_worker::LocalRoots::none()) {
+        Ok(_) => panic!("opened"),
+        Err(e) => e.to_string(),
+    }
 }
