@@ -687,3 +687,38 @@ fn a_member_that_does_not_answer_gets_no_work_and_its_dead_tasks_fail() {
         dbackup_core::worker::Target::At("http://weu:3001".into())
     );
 }
+
+#[test]
+fn a_restore_follows_its_target_source_label_and_a_cancel_goes_to_the_member() {
+    let db = pool_db();
+    crate::queue::enqueue_restore(
+        &db,
+        "r1",
+        None,
+        &json!({"destinationId": "dst1", "path": "nightly/x.dump", "targetSourceId": "src-eu"}),
+        NOW,
+    )
+    .unwrap();
+    crate::queue::enqueue_backup(&db, "e1", "j1", execution::Trigger::Manual, None, NOW).unwrap();
+    let queued = crate::pool::queued(&db).unwrap();
+    let labels: Vec<_> = queued
+        .iter()
+        .map(|q| (q.id.as_str(), q.label.as_deref()))
+        .collect();
+    assert_eq!(labels, [("r1", Some("eu")), ("e1", None)]);
+
+    // A Running execution on weu: the user's cancel stops the task there.
+    db.exec(
+        r#"UPDATE "Execution" SET "status" = 'Running', "workerId" = 'weu', "taskId" = 't9'
+            WHERE "id" = 'e1'"#,
+    );
+    let worker = FakeWorker::new();
+    worker.answer("http://weu:3001/v1/tasks/t9/cancel", 200, json!({}));
+    block_on(crate::cancel::cancel(&db, &worker, "e1", Some("u1"), NOW)).unwrap();
+    let sent = worker.requests_to("/v1/tasks/t9/cancel");
+    assert_eq!(
+        sent[0].target,
+        dbackup_core::worker::Target::At("http://weu:3001".into())
+    );
+    assert_eq!(view(&db, "e1")["status"], "Cancelled");
+}
