@@ -581,7 +581,7 @@ fn every_mapped_adapter_type_opens_with_the_installed_rclone() {
         "/../shared/adapters/src/snapshots/dbackup_adapters_core__worker_spec__tests__rclone_specs.snap"
     ))
     .unwrap();
-    let body = snap.splitn(3, "\n---\n").nth(1).unwrap();
+    let body = snap.split("\n---\n").nth(1).unwrap();
     let specs: serde_json::Map<String, Value> = serde_json::from_str(body).unwrap();
     assert_eq!(specs.len(), 12);
     for (name, spec) in &specs {
