@@ -3,6 +3,10 @@
 //! connections, measured with wrk against a release build on loopback.
 
 use crate::{build, infra, local_secrets, Profile};
+
+/// `cargo xtask bench hosts`: {our host, spin up} × {local file, libSQL server}.
+#[path = "bench_hosts.rs"]
+pub mod hosts;
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -41,20 +45,34 @@ fn parse_latency(text: &str, pct: &str) -> Option<f64> {
 }
 
 fn wrk(url: &str, connections: u32) -> Result<(f64, f64, f64)> {
+    wrk_with(url, connections, &[], 5)
+}
+
+/// wrk for `secs` seconds with `connections` (on at most 2 threads) and extra `headers`
+/// (`"name: value"`): (requests/s, p50 ms, p99 ms). Fails when any answer is not 2xx.
+pub fn wrk_with(
+    url: &str,
+    connections: u32,
+    headers: &[&str],
+    secs: u32,
+) -> Result<(f64, f64, f64)> {
     let threads = connections.min(2).to_string();
-    let out = Command::new("wrk")
-        .args([
-            "--latency",
-            "-d",
-            "5s",
-            "-t",
-            &threads,
-            "-c",
-            &connections.to_string(),
-            url,
-        ])
-        .output()
-        .context("cannot run wrk")?;
+    let mut cmd = Command::new("wrk");
+    cmd.args([
+        "--latency",
+        "--timeout",
+        "20s",
+        "-d",
+        &format!("{secs}s"),
+        "-t",
+        &threads,
+        "-c",
+        &connections.to_string(),
+    ]);
+    for h in headers {
+        cmd.args(["-H", h]);
+    }
+    let out = cmd.arg(url).output().context("cannot run wrk")?;
     let text = String::from_utf8_lossy(&out.stdout);
     if text.contains("Non-2xx") {
         bail!("{url} answered errors under load:\n{text}");

@@ -36,6 +36,9 @@ fn run() -> Result<()> {
         // Regenerates docs/format-vectors (the container's test vectors, docs/FORMAT.md).
         Some("format-vectors") => format_vectors(),
         Some("bench") if args.get(1).map(String::as_str) == Some("host") => bench::host(&root),
+        Some("bench") if args.get(1).map(String::as_str) == Some("hosts") => {
+            bench::hosts::hosts(&root)
+        }
         Some("bench") if args.get(1).map(String::as_str) == Some("pipeline") => {
             bench_pipeline::pipeline(&root, &args[2..])
         }
