@@ -340,23 +340,33 @@ fn run_to_end(
     })
 }
 
-/// The last non-empty line of rclone's stderr (its summary of the failure).
+/// rclone's summary of the failure: its last log line, without the date and time, with the
+/// `* cause` lines rclone lists under a multi-error line appended (`…: a; * b`).
 fn last_line(stderr: &str) -> String {
-    let line = stderr
+    let strip = |line: &str| -> String {
+        let line = line.trim();
+        // rclone prefixes its log lines with a date and time.
+        if line.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+            if let Some(rest) = line.splitn(3, ' ').nth(2) {
+                return rest.to_owned();
+            }
+        }
+        line.to_owned()
+    };
+    let lines: Vec<String> = stderr
         .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("no message")
-        .trim();
-    // rclone prefixes its log lines with a date and time.
-    let line = line
-        .splitn(3, ' ')
-        .collect::<Vec<_>>()
-        .get(2)
-        .filter(|_| line.as_bytes().first().is_some_and(u8::is_ascii_digit))
-        .map(|s| s.to_string())
-        .unwrap_or_else(|| line.to_owned());
-    line.chars().take(500).collect()
+        .filter(|l| !l.trim().is_empty())
+        .map(strip)
+        .collect();
+    let Some(head) = lines.iter().rposition(|l| !l.starts_with('*')) else {
+        return lines.last().cloned().unwrap_or_else(|| "no message".into());
+    };
+    let mut message = lines[head].clone();
+    for cause in &lines[head + 1..] {
+        message.push_str("; ");
+        message.push_str(cause);
+    }
+    message.chars().take(500).collect()
 }
 
 /// A running rclone child in its own process group; killed (the whole group) and reaped on
@@ -1092,6 +1102,10 @@ mod tests {
             "Failed to cat: directory not found"
         );
         assert_eq!(last_line("plain message"), "plain message");
+        assert_eq!(
+            last_line("2026/12/07 16:19:45 ERROR : x: upload failed\n2026/12/07 16:19:45 Failed to rcat with 2 errors:\n\t* EOF\n"),
+            "Failed to rcat with 2 errors:; * EOF"
+        );
         assert_eq!(last_line(""), "no message");
     }
 }
