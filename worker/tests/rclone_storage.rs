@@ -645,3 +645,73 @@ fn open_spec(spec: &StorageSpec) -> String {
         Err(e) => e.to_string(),
     }
 }
+
+/// Upload and download throughput of 128 MiB through each local server, and the peak RSS of
+/// the rclone child during the upload (`cargo nextest run -p dbackup-worker --test
+/// rclone_storage --run-ignored only --no-capture`).
+#[test]
+#[ignore = "a measurement, not a test: run by hand"]
+fn throughput_128_mib() {
+    const MIB: usize = 1 << 20;
+    let block: Vec<u8> = (0..MIB).map(|i| (i * 7 % 251) as u8).collect();
+    for kind in ["webdav", "ftp", "smb"] {
+        let (server, spec) = match kind {
+            "webdav" => webdav(),
+            "ftp" => ftp(false),
+            _ => smb(),
+        };
+        let s = open(&spec).unwrap();
+        let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let sampler = {
+            let (peak, done) = (peak.clone(), done.clone());
+            std::thread::spawn(move || {
+                while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+                        let Ok(raw) = std::fs::read(e.path().join("cmdline")) else {
+                            continue;
+                        };
+                        let args: Vec<&[u8]> = raw.split(|b| *b == 0).collect();
+                        if !(args.first().is_some_and(|a| a.ends_with(b"rclone"))
+                            && args.contains(&b"rcat".as_slice()))
+                        {
+                            continue;
+                        }
+                        let status =
+                            std::fs::read_to_string(e.path().join("status")).unwrap_or_default();
+                        if let Some(kib) = status
+                            .lines()
+                            .find(|l| l.starts_with("VmRSS:"))
+                            .and_then(|l| l.split_whitespace().nth(1))
+                            .and_then(|v| v.parse::<u64>().ok())
+                        {
+                            peak.fetch_max(kib, std::sync::atomic::Ordering::SeqCst);
+                        }
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            })
+        };
+        let started = Instant::now();
+        let mut w = s.put("bench/big.dump").unwrap();
+        for _ in 0..128 {
+            w.write_all(&block).unwrap();
+        }
+        w.commit().unwrap();
+        let up = started.elapsed();
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        sampler.join().unwrap();
+        let started = Instant::now();
+        let n = std::io::copy(&mut s.get("bench/big.dump").unwrap(), &mut std::io::sink()).unwrap();
+        let down = started.elapsed();
+        assert_eq!(n, 128 * MIB as u64);
+        println!(
+            "{kind}: upload {:.0} MiB/s, download {:.0} MiB/s, rclone rcat peak RSS {} MiB",
+            128.0 / up.as_secs_f64(),
+            128.0 / down.as_secs_f64(),
+            peak.load(std::sync::atomic::Ordering::SeqCst) / 1024
+        );
+        s.delete("bench/big.dump").unwrap();
+        drop(server);
+    }
+}
