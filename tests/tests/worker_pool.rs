@@ -197,6 +197,16 @@ async fn a_pool_of_three_workers_spreads_pins_and_survives_a_killed_worker() {
         done.iter().all(|r| r["status"] == "Success"),
         "all Success: {done:?}"
     );
+    let mut placed: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in &done {
+        *placed
+            .entry(r["workerId"].as_str().unwrap_or("?"))
+            .or_default() += 1;
+    }
+    eprintln!(
+        "worker_pool: ten backups placed {placed:?}, peak running {:?}",
+        peak.borrow()
+    );
     let used: BTreeSet<&str> = done.iter().filter_map(|r| r["workerId"].as_str()).collect();
     assert_eq!(
         used,
