@@ -129,9 +129,12 @@ fn webdav() -> (Server, Value) {
     (server, spec)
 }
 
-/// pyftpdlib (Debian's python3) on a temp dir: plain FTP or explicit FTPS (TLS required on
-/// both channels, a self-signed certificate).
-fn ftp(explicit_tls: bool) -> (Server, Value) {
+/// pyftpdlib (Debian's python3) on a temp dir: plain FTP (`tls` "none"), explicit FTPS (AUTH
+/// TLS) or implicit FTPS (TLS from the first byte: pyftpdlib has no such mode, so a handler
+/// that starts the TLS handshake on connect), TLS required on both channels, a self-signed
+/// certificate.
+fn ftp(tls: &str) -> (Server, Value) {
+    let explicit_tls = tls != "none";
     let python = PathBuf::from("/usr/bin/python3");
     let has_lib = Command::new(&python)
         .args(["-c", "import pyftpdlib"])
@@ -155,8 +158,13 @@ port, root, pwfile, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[
 user, pw = open(pwfile).read().strip().split(":", 1)
 auth = DummyAuthorizer()
 auth.add_user(user, pw, root, perm="elradfmwMT")
-if mode == "explicit":
-    handler = TLS_FTPHandler
+class Implicit(TLS_FTPHandler):
+    def handle(self):
+        self.secure_connection(self.ssl_context)
+        self._pbsz = True
+        TLS_FTPHandler.handle(self)
+if mode in ("explicit", "implicit"):
+    handler = TLS_FTPHandler if mode == "explicit" else Implicit
     handler.certfile, handler.keyfile = sys.argv[5], sys.argv[6]
     handler.tls_control_required = True
     handler.tls_data_required = True
@@ -186,7 +194,7 @@ FTPServer(("127.0.0.1", port), handler).serve_forever()
         .arg(port.to_string())
         .arg(&root)
         .arg(&pwfile)
-        .arg(if explicit_tls { "explicit" } else { "none" })
+        .arg(tls)
         .arg(&cert)
         .arg(&key);
     let server = Server::spawn(cmd, port, root, dir);
@@ -194,7 +202,12 @@ FTPServer(("127.0.0.1", port), handler).serve_forever()
     let mut options = json!({"host": "127.0.0.1", "port": port.to_string(), "user": "ftpuser",
         "disable_mlsd": "true"});
     if explicit_tls {
-        options["explicit_tls"] = json!("true");
+        let mode = if tls == "implicit" {
+            "tls"
+        } else {
+            "explicit_tls"
+        };
+        options[mode] = json!("true");
         options["no_check_certificate"] = json!("true");
         // pyftpdlib (pyOpenSSL) truncates TLS 1.3 data connections at close; rclone notices
         // ("corrupted on transfer", the partial stays a partial) but the upload fails.
@@ -521,7 +534,7 @@ fn webdav_wrong_password_is_a_clean_error() {
 
 #[test]
 fn ftp_round_trip_and_cut_upload() {
-    let (mut server, spec) = ftp(false);
+    let (mut server, spec) = ftp("none");
     let on_disk = server.root.join("backups");
     round_trip(&spec, &on_disk, FTP_PASS);
     server_stopped_mid_upload(&mut server, &spec, &on_disk);
@@ -529,7 +542,7 @@ fn ftp_round_trip_and_cut_upload() {
 
 #[test]
 fn ftps_explicit_round_trip() {
-    let (server, spec) = ftp(true);
+    let (server, spec) = ftp("explicit");
     let on_disk = server.root.join("backups");
     round_trip(&spec, &on_disk, FTP_PASS);
     // Without TLS the server refuses the login (tls_control_required).
@@ -540,6 +553,14 @@ fn ftps_explicit_round_trip() {
         .remove("explicit_tls");
     let err = open(&plain).unwrap().list("").unwrap_err().to_string();
     assert!(err.contains("rclone list on"), "{err}");
+    drop(server);
+}
+
+#[test]
+fn ftps_implicit_round_trip() {
+    let (server, spec) = ftp("implicit");
+    let on_disk = server.root.join("backups");
+    round_trip(&spec, &on_disk, FTP_PASS);
     drop(server);
 }
 
@@ -657,7 +678,7 @@ fn throughput_128_mib() {
     for kind in ["webdav", "ftp", "smb"] {
         let (server, spec) = match kind {
             "webdav" => webdav(),
-            "ftp" => ftp(false),
+            "ftp" => ftp("none"),
             _ => smb(),
         };
         let s = open(&spec).unwrap();
