@@ -451,7 +451,10 @@ const SFTP: &[Field] = &[
     req("username"),
     secret("password", false),
     described(
-        secret("privateKey", false),
+        Field {
+            format: Format::Multiline,
+            ..secret("privateKey", false)
+        },
         "OpenSSH private key (PEM text)",
     ),
     secret("passphrase", false),

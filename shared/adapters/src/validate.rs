@@ -279,6 +279,19 @@ mod tests {
     }
 
     #[test]
+    fn an_sftp_private_key_keeps_its_line_breaks() {
+        let sftp = find("sftp").unwrap();
+        let key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
+        let config = json!({"host": "h", "username": "u", "hostKey": "SHA256:x", "path": "/b", "privateKey": key});
+        let ok = validate(sftp, &config).unwrap();
+        assert_eq!(ok["privateKey"], json!(key));
+        // Line breaks only: other control characters stay refused.
+        let mut bad = config;
+        bad["privateKey"] = json!("key\u{7}");
+        assert!(validate(sftp, &bad).is_err());
+    }
+
+    #[test]
     fn one_of_and_marker() {
         let sftp = find("sftp").unwrap();
         let base = json!({"host": "h", "username": "u", "hostKey": "SHA256:x", "path": "/b"});
