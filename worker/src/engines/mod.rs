@@ -1,5 +1,6 @@
 //! Database engines; one module per engine.
 
+pub mod files;
 pub mod mariadb;
 pub mod mongodb;
 pub mod pg_tools;
@@ -55,6 +56,8 @@ pub enum Source {
     Redis(redis::RedisConnection),
     /// MongoDB (`database` none = every database in one archive).
     Mongo(mongodb::MongoConnection),
+    /// Directories streamed as a tar archive.
+    Files(files::FilesSource),
 }
 
 /// Where a restore writes to.
@@ -70,6 +73,8 @@ pub enum Target {
     Redis(redis::RdbTarget),
     /// MongoDB (`mongorestore`, renames via `--nsFrom/--nsTo`).
     Mongo(mongodb::MongoTarget),
+    /// A directory the files archive is extracted into.
+    Files(files::FilesTarget),
 }
 
 fn object_and_engine(body: Value, field: &str) -> Result<(Map<String, Value>, String), Error> {
@@ -116,6 +121,7 @@ impl Source {
             mongodb::ENGINE => {
                 mongodb::MongoConnection::from_fields(Fields::new(map)).map(Source::Mongo)
             }
+            files::ENGINE => files::FilesSource::from_fields(Fields::new(map)).map(Source::Files),
             other => return Err(Error::UnsupportedEngine(truncate(other, 64))),
         };
         parsed.map_err(|e| prefix_field("source", e))
@@ -129,6 +135,7 @@ impl Source {
             Source::Sqlite(_) => sqlite::ENGINE,
             Source::Redis(_) => redis::ENGINE,
             Source::Mongo(_) => mongodb::ENGINE,
+            Source::Files(_) => files::ENGINE,
         }
     }
 
@@ -140,6 +147,7 @@ impl Source {
             Source::Sqlite(f) => f.label(),
             Source::Redis(_) => "redis".into(),
             Source::Mongo(c) => c.database.clone().unwrap_or_else(|| "all".into()),
+            Source::Files(f) => f.label(),
         }
     }
 
@@ -194,6 +202,7 @@ impl Source {
             Source::Sqlite(_) => "db",
             Source::Redis(_) => "rdb",
             Source::Mongo(_) => "archive",
+            Source::Files(_) => "tar",
         }
     }
 
@@ -206,6 +215,7 @@ impl Source {
             Source::Sqlite(_) => sqlite::version(),
             Source::Redis(_) => redis::version(),
             Source::Mongo(_) => mongodb::version(),
+            Source::Files(_) => None,
         }
     }
 
@@ -215,6 +225,7 @@ impl Source {
     pub fn check_paths(&self, roots: &LocalRoots) -> std::io::Result<()> {
         match self {
             Source::Sqlite(f) => roots.check_file(&f.path, "source.path").map(drop),
+            Source::Files(f) => f.check_paths(roots),
             _ => Ok(()),
         }
     }
@@ -250,6 +261,13 @@ impl Source {
                 let (p, dir) = mongodb::start_dump(c, slot)?;
                 Dump::from_process(p, Some(dir))?
             }
+            Source::Files(f) => Dump {
+                reader: Box::new(f.start_dump(&config.local_roots)?),
+                process: None,
+                server_version: None,
+                tool_version: None,
+                _guard: None,
+            },
         })
     }
 }
@@ -330,6 +348,7 @@ impl Target {
                         }
                     })
             }
+            files::ENGINE => files::FilesTarget::from_fields(Fields::new(map)).map(Target::Files),
             mongodb::ENGINE => {
                 mongodb::MongoConnection::from_fields(Fields::new(map)).map(|conn| {
                     Target::Mongo(mongodb::MongoTarget {
@@ -352,6 +371,7 @@ impl Target {
             Target::Sqlite(_) => Some(sqlite::MAGIC),
             Target::Redis(_) => Some(b"REDIS"),
             Target::Mongo(_) => Some(mongodb::MAGIC),
+            Target::Files(_) => Some(files::HEADER_ENTRY.as_bytes()),
         }
     }
 
@@ -415,7 +435,7 @@ impl Target {
                 postgres::create_database_if_missing(c, pre.pg()?, privileged, slot)
             }
             Target::MariaDb(c) => mariadb::create_database_if_missing(c, privileged, slot),
-            Target::Sqlite(_) | Target::Redis(_) | Target::Mongo(_) => Ok(()),
+            Target::Sqlite(_) | Target::Redis(_) | Target::Mongo(_) | Target::Files(_) => Ok(()),
         }
     }
 
@@ -426,6 +446,7 @@ impl Target {
         match self {
             Target::Sqlite(f) => roots.check_file(&f.path, "target.path").map(drop),
             Target::Redis(t) => roots.check_file(&t.rdb_path, "target.rdbPath").map(drop),
+            Target::Files(t) => t.check_paths(roots),
             _ => Ok(()),
         }
     }
@@ -453,6 +474,7 @@ impl Target {
                 let (p, dir) = mongodb::start_restore(t, slot)?;
                 Restore::from_process(p, Some(dir))?
             }
+            Target::Files(t) => Restore::Files(files::Extract::start(t, &config.local_roots)?),
         })
     }
 
@@ -476,6 +498,7 @@ impl Target {
             }
             (Target::Sqlite(_), Restore::Placement(p)) => sqlite::finish_restore(p, slot),
             (Target::Redis(t), Restore::Placement(p)) => redis::finish_restore(p, t),
+            (_, Restore::Files(x)) => x.finish().map(|_| None),
             (_, Restore::Placement(_)) => Err("internal: placement for a server target".into()),
         }
     }
@@ -513,7 +536,7 @@ pub enum Restore {
     /// A client tool reading the dump on stdin.
     Process {
         /// The tool's stdin.
-        stdin: std::process::ChildStdin,
+        stdin: Box<dyn std::io::Write + Send>,
         /// The tool.
         process: process::Process,
         /// Keeps the defaults file alive.
@@ -521,6 +544,8 @@ pub enum Restore {
     },
     /// A file being placed.
     Placement(placement::Placement),
+    /// A files archive being extracted.
+    Files(files::Extract),
 }
 
 impl Restore {
@@ -543,6 +568,7 @@ impl Restore {
         match self {
             Restore::Process { stdin, .. } => stdin,
             Restore::Placement(p) => p,
+            Restore::Files(x) => x,
         }
     }
 }
