@@ -3,8 +3,8 @@
 //! (p50/p99) and throughput with 16 (wrk, 2 s each), and the runner's tick time. Writes the
 //! table into docs/BENCH.md (its own section) and prints it.
 //!
-//! Our host is the debug build (a release build takes over 15 minutes here); Spin runs the same
-//! release `.wasm` files. The worker runs beside both. The tick time is the span of the
+//! Our host is the debug build unless `--release` (a release build takes over 15 minutes here);
+//! Spin runs the same release `.wasm` files. The worker runs beside both. The tick time is the span of the
 //! database work of one idle tick (100 jobs, none due): for a libSQL server, from the start of
 //! the tick's first request to the end of its last one in sqld's request log; for a local
 //! file, from the first to the last SQLite file read/write/sync syscall of the app's
@@ -481,7 +481,7 @@ fn measure(root: &Path, bin: &Path, host: Host, store: Store) -> Result<Row> {
     })
 }
 
-fn table(rows: &[Row]) -> String {
+fn table(rows: &[Row], ours: &str) -> String {
     let mut out = String::from(
         "| host | database | health p50 ms | health p99 ms | health req/s (16 clients) | jobs p50 ms | jobs p99 ms | jobs req/s (16 clients) | idle tick ms (db events) |\n\
          |---|---|---:|---:|---:|---:|---:|---:|---:|\n",
@@ -499,7 +499,7 @@ fn table(rows: &[Row]) -> String {
         out.push_str(&format!(
             "| {} | {} | {:.1} | {:.1} | {:.0} | {:.1} | {:.1} | {:.0} | {} |\n",
             if r.host == Host::Ours {
-                "ours (debug)"
+                ours
             } else {
                 "spin up 3.5"
             },
@@ -545,7 +545,14 @@ fn write_section(root: &Path, body: &str) -> Result<()> {
     std::fs::write(&path, new).with_context(|| format!("cannot write {}", path.display()))
 }
 
-pub fn hosts(root: &Path) -> Result<()> {
+/// `args`: `--release` measures our host's release build (otherwise the debug build, which
+/// `cargo xtask test` already has; a release host build takes over 15 minutes here).
+pub fn hosts(root: &Path, args: &[String]) -> Result<()> {
+    let profile = match args {
+        [] => Profile::Debug,
+        [flag] if flag == "--release" => Profile::Release,
+        _ => bail!("usage: cargo xtask bench hosts [--release]"),
+    };
     infra::ensure_debian(&[("wrk", "wrk"), ("strace", "strace"), ("curl", "curl")])?;
     for program in ["sqld", "spin"] {
         if !infra::have(program) {
@@ -553,7 +560,12 @@ pub fn hosts(root: &Path) -> Result<()> {
         }
     }
     let started = Instant::now();
-    let bin: PathBuf = build(root, Profile::Debug)?;
+    let bin: PathBuf = build(root, profile)?;
+    let ours = if profile == Profile::Release {
+        "ours (release)"
+    } else {
+        "ours (debug)"
+    };
     let mut rows = Vec::new();
     for store in [Store::File, Store::Libsql] {
         for host in [Host::Ours, Host::Spin] {
@@ -568,7 +580,7 @@ pub fn hosts(root: &Path) -> Result<()> {
         .unwrap_or_default();
     let body = format!(
         "Measured {date} (load average at the end: {}), {} jobs listed, wrk {WRK_SECS} s per cell \
-         (p50/p99 with one client, req/s with 16 on 2 threads); our host is the debug build, \
+         (p50/p99 with one client, req/s with 16 on 2 threads); our host is the {ours} build, \
          Spin runs the same release components. Idle tick: the database work of one runner \
          tick with {} jobs none due (two ticks; in brackets the requests or syscalls seen) — \
          libSQL: first request start to last request end in sqld's log; local file: first to \
@@ -581,7 +593,7 @@ pub fn hosts(root: &Path) -> Result<()> {
             .join(" "),
         JOBS,
         JOBS,
-        table(&rows)
+        table(&rows, ours)
     );
     println!("{body}");
     write_section(root, &body)?;
