@@ -15,6 +15,7 @@ pub mod outbound;
 mod register;
 mod seal_api;
 mod secrets;
+pub mod ssh;
 pub mod storage;
 mod storage_api;
 pub mod stream;

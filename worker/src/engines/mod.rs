@@ -58,6 +58,8 @@ pub enum Source {
     Mongo(mongodb::MongoConnection),
     /// Directories streamed as a tar archive.
     Files(files::FilesSource),
+    /// Another source whose tools run on an SSH host (`ssh` in the source object).
+    Ssh(Box<Source>, crate::ssh::Login),
 }
 
 /// Where a restore writes to.
@@ -75,6 +77,36 @@ pub enum Target {
     Mongo(mongodb::MongoTarget),
     /// A directory the files archive is extracted into.
     Files(files::FilesTarget),
+    /// Another target whose tools run on an SSH host (`ssh` in the target object).
+    Ssh(Box<Target>, crate::ssh::Login),
+}
+
+/// Takes the optional `ssh` object out of a source/target; only engines whose tools stream
+/// through stdin/stdout may use it (`dump_only`: also Redis, whose restore places a file).
+fn take_ssh(
+    map: &mut Map<String, Value>,
+    engine: &str,
+    field: &str,
+    dump_only: bool,
+) -> Result<Option<crate::ssh::Login>, Error> {
+    let value = match map.remove("ssh") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(v) => v,
+    };
+    let allowed = match engine {
+        postgres::ENGINE | mariadb::ENGINE | mariadb::ENGINE_MYSQL => true,
+        redis::ENGINE | "valkey" => dump_only,
+        _ => false,
+    };
+    if !allowed {
+        return Err(Error::InvalidBody(format!(
+            "{field}.ssh: not supported for engine {}",
+            truncate(engine, 64)
+        )));
+    }
+    crate::ssh::Login::from_value(value, &format!("{field}.ssh"))
+        .map(Some)
+        .map_err(Error::InvalidBody)
 }
 
 fn object_and_engine(body: Value, field: &str) -> Result<(Map<String, Value>, String), Error> {
@@ -104,7 +136,8 @@ fn prefix_field(field: &str, e: Error) -> Error {
 impl Source {
     /// Parses the `source` object of a backup request.
     pub(crate) fn from_value(body: Value) -> Result<Self, Error> {
-        let (map, engine) = object_and_engine(body, "source")?;
+        let (mut map, engine) = object_and_engine(body, "source")?;
+        let ssh = take_ssh(&mut map, &engine, "source", true)?;
         let parsed = match engine.as_str() {
             postgres::ENGINE => {
                 postgres::PgConnection::from_fields(Fields::new(map)).map(Source::Postgres)
@@ -124,7 +157,11 @@ impl Source {
             files::ENGINE => files::FilesSource::from_fields(Fields::new(map)).map(Source::Files),
             other => return Err(Error::UnsupportedEngine(truncate(other, 64))),
         };
-        parsed.map_err(|e| prefix_field("source", e))
+        let parsed = parsed.map_err(|e| prefix_field("source", e))?;
+        Ok(match ssh {
+            Some(login) => Source::Ssh(Box::new(parsed), login),
+            None => parsed,
+        })
     }
 
     /// Engine name.
@@ -136,6 +173,7 @@ impl Source {
             Source::Redis(_) => redis::ENGINE,
             Source::Mongo(_) => mongodb::ENGINE,
             Source::Files(_) => files::ENGINE,
+            Source::Ssh(inner, _) => inner.engine(),
         }
     }
 
@@ -148,11 +186,15 @@ impl Source {
             Source::Redis(_) => "redis".into(),
             Source::Mongo(c) => c.database.clone().unwrap_or_else(|| "all".into()),
             Source::Files(f) => f.label(),
+            Source::Ssh(inner, _) => inner.database(),
         }
     }
 
     /// Whether several databases can go into one backup (a TAR of per-database dumps).
     pub fn supports_multi(&self) -> bool {
+        if let Source::Ssh(inner, _) = self {
+            return inner.supports_multi();
+        }
         matches!(
             self,
             Source::Postgres(_) | Source::MariaDb(_) | Source::Mongo(_)
@@ -174,6 +216,9 @@ impl Source {
                 database: Some(database.to_owned()),
                 ..c.clone()
             }),
+            Source::Ssh(inner, login) => {
+                Source::Ssh(Box::new(inner.with_database(database)), login.clone())
+            }
             other => other.clone(),
         }
     }
@@ -187,6 +232,9 @@ impl Source {
         match self {
             Source::Postgres(c) => postgres::list_databases(c, config, slot),
             Source::MariaDb(c) => mariadb::list_databases(c, slot),
+            Source::Ssh(inner, login) => {
+                slot.with_remote(login, || inner.list_databases(config, slot))
+            }
             Source::Mongo(_) => {
                 Err("MongoDB: leave `databases` out or empty to dump every database".into())
             }
@@ -203,6 +251,7 @@ impl Source {
             Source::Redis(_) => "rdb",
             Source::Mongo(_) => "archive",
             Source::Files(_) => "tar",
+            Source::Ssh(inner, _) => inner.extension(),
         }
     }
 
@@ -216,6 +265,8 @@ impl Source {
             Source::Redis(_) => redis::version(),
             Source::Mongo(_) => mongodb::version(),
             Source::Files(_) => None,
+            // The remote tool's version is not asked (PostgreSQL reports it per dump).
+            Source::Ssh(..) => None,
         }
     }
 
@@ -226,12 +277,17 @@ impl Source {
         match self {
             Source::Sqlite(f) => roots.check_file(&f.path, "source.path").map(drop),
             Source::Files(f) => f.check_paths(roots),
+            // Paths on the SSH host are that host's business.
+            Source::Ssh(..) => Ok(()),
             _ => Ok(()),
         }
     }
 
     /// Starts the dump. Blocking (SQLite makes its copy here).
     pub fn start_dump(&self, config: &Config, slot: &process::ChildSlot) -> Result<Dump, String> {
+        if let Source::Ssh(inner, login) = self {
+            return slot.with_remote(login, || inner.start_dump(config, slot));
+        }
         self.check_paths(&config.local_roots)
             .map_err(|e| e.to_string())?;
         Ok(match self {
@@ -268,6 +324,7 @@ impl Source {
                 tool_version: None,
                 _guard: None,
             },
+            Source::Ssh(..) => return Err("internal: nested SSH source".into()),
         })
     }
 }
@@ -326,7 +383,8 @@ impl Dump {
 impl Target {
     /// Parses the `target` object of a restore request.
     pub(crate) fn from_value(body: Value) -> Result<Self, Error> {
-        let (map, engine) = object_and_engine(body, "target")?;
+        let (mut map, engine) = object_and_engine(body, "target")?;
+        let ssh = take_ssh(&mut map, &engine, "target", false)?;
         let parsed = match engine.as_str() {
             postgres::ENGINE => {
                 postgres::PgConnection::from_fields(Fields::new(map)).map(Target::Postgres)
@@ -359,7 +417,11 @@ impl Target {
             }
             other => return Err(Error::UnsupportedEngine(truncate(other, 64))),
         };
-        parsed.map_err(|e| prefix_field("target", e))
+        let parsed = parsed.map_err(|e| prefix_field("target", e))?;
+        Ok(match ssh {
+            Some(login) => Target::Ssh(Box::new(parsed), login),
+            None => parsed,
+        })
     }
 
     /// Leading bytes every valid payload for this target starts with (checked before the
@@ -372,6 +434,7 @@ impl Target {
             Target::Redis(_) => Some(b"REDIS"),
             Target::Mongo(_) => Some(mongodb::MAGIC),
             Target::Files(_) => Some(files::HEADER_ENTRY.as_bytes()),
+            Target::Ssh(inner, _) => inner.payload_magic(),
         }
     }
 
@@ -385,6 +448,9 @@ impl Target {
         force: bool,
         slot: &process::ChildSlot,
     ) -> Result<Preflight, String> {
+        if let Target::Ssh(inner, login) = self {
+            return slot.with_remote(login, || inner.preflight(config, head, force, slot));
+        }
         Ok(match self {
             Target::Postgres(c) => Preflight {
                 pg: Some(postgres::plan_restore(c, config, head, force, slot)?),
@@ -400,6 +466,10 @@ impl Target {
     /// The same server, database `source` of a multi-database archive restored as `database`.
     pub fn for_database(&self, source: &str, database: &str) -> Result<Target, String> {
         match self {
+            Target::Ssh(inner, login) => Ok(Target::Ssh(
+                Box::new(inner.for_database(source, database)?),
+                login.clone(),
+            )),
             Target::Mongo(t) => {
                 mongodb::check_rename(source, database)?;
                 Ok(Target::Mongo(mongodb::MongoTarget {
@@ -435,6 +505,9 @@ impl Target {
                 postgres::create_database_if_missing(c, pre.pg()?, privileged, slot)
             }
             Target::MariaDb(c) => mariadb::create_database_if_missing(c, privileged, slot),
+            Target::Ssh(inner, login) => {
+                slot.with_remote(login, || inner.prepare(pre, privileged, slot))
+            }
             Target::Sqlite(_) | Target::Redis(_) | Target::Mongo(_) | Target::Files(_) => Ok(()),
         }
     }
@@ -447,6 +520,7 @@ impl Target {
             Target::Sqlite(f) => roots.check_file(&f.path, "target.path").map(drop),
             Target::Redis(t) => roots.check_file(&t.rdb_path, "target.rdbPath").map(drop),
             Target::Files(t) => t.check_paths(roots),
+            Target::Ssh(..) => Ok(()),
             _ => Ok(()),
         }
     }
@@ -458,6 +532,9 @@ impl Target {
         pre: &Preflight,
         slot: &process::ChildSlot,
     ) -> Result<Restore, String> {
+        if let Target::Ssh(inner, login) = self {
+            return slot.with_remote(login, || inner.start_restore(config, pre, slot));
+        }
         self.check_paths(&config.local_roots)
             .map_err(|e| e.to_string())?;
         Ok(match self {
@@ -475,6 +552,7 @@ impl Target {
                 Restore::from_process(p, Some(dir))?
             }
             Target::Files(t) => Restore::Files(files::Extract::start(t, &config.local_roots)?),
+            Target::Ssh(..) => return Err("internal: nested SSH target".into()),
         })
     }
 

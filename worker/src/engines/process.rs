@@ -57,6 +57,10 @@ pub fn tool_command(program: &Path) -> Command {
 pub struct ChildSlot {
     pgid: Mutex<Option<i32>>,
     killed: std::sync::atomic::AtomicBool,
+    /// While set, tools run on this SSH host instead of locally ([`ChildSlot::with_remote`]).
+    remote: Mutex<Option<crate::ssh::Login>>,
+    /// The running remote command's connection (closed by [`ChildSlot::kill`]).
+    remote_abort: Mutex<Option<tokio::task::AbortHandle>>,
 }
 
 impl ChildSlot {
@@ -71,9 +75,41 @@ impl ChildSlot {
         }
     }
 
-    /// Sends SIGKILL to the recorded process group (and any recorded later).
+    /// Runs `f` with every tool started through this slot running on the SSH host `login`.
+    pub fn with_remote<T>(&self, login: &crate::ssh::Login, f: impl FnOnce() -> T) -> T {
+        if let Ok(mut r) = self.remote.lock() {
+            *r = Some(login.clone());
+        }
+        let out = f();
+        if let Ok(mut r) = self.remote.lock() {
+            *r = None;
+        }
+        out
+    }
+
+    fn remote(&self) -> Option<crate::ssh::Login> {
+        self.remote.lock().ok().and_then(|r| r.clone())
+    }
+
+    fn set_remote_abort(&self, abort: Option<tokio::task::AbortHandle>) {
+        let set = abort.is_some();
+        if let Ok(mut slot) = self.remote_abort.lock() {
+            *slot = abort;
+        }
+        if set && self.killed.load(std::sync::atomic::Ordering::SeqCst) {
+            self.kill();
+        }
+    }
+
+    /// Sends SIGKILL to the recorded process group (and any recorded later); closes the
+    /// connection of a remote command.
     pub fn kill(&self) {
         self.killed.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Ok(slot) = self.remote_abort.lock() {
+            if let Some(abort) = &*slot {
+                abort.abort();
+            }
+        }
         if let Ok(slot) = self.pgid.lock() {
             if let Some(pgid) = *slot {
                 // SAFETY: kill(2) with a negative pid signals that process group; no memory
@@ -95,19 +131,103 @@ impl ChildSlot {
 pub struct Process {
     /// Tool name for messages.
     pub tool: String,
-    child: Child,
+    child: Kid,
     stderr: Option<JoinHandle<Vec<u8>>>,
     secrets: Vec<String>,
 }
 
+/// A local child process or a command on an SSH host.
+enum Kid {
+    Local(Child),
+    Remote(crate::ssh::RemoteChild),
+}
+
+/// Environment variables that carry a tool's password: over SSH they travel on stdin.
+const SECRET_ENV: &[&str] = &["PGPASSWORD", "MYSQL_PWD", "REDISCLI_AUTH"];
+
+/// Starts `cmd` on the SSH host `login`: the program by name (a version-matched PostgreSQL
+/// tool under `/usr/lib/postgresql/` by the same path), its arguments and non-secret settings
+/// quoted into the remote command line, its password variables sent as the first lines of
+/// stdin and exported by a fixed wrapper (see [`crate::ssh::remote_command`]). A MariaDB
+/// `--defaults-extra-file` (a local file) becomes `MYSQL_PWD` the same way.
+fn spawn_remote(
+    tool: &str,
+    cmd: &Command,
+    slot: &ChildSlot,
+    secrets: Vec<String>,
+    login: &crate::ssh::Login,
+) -> Result<Process, String> {
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let program = if program.starts_with("/usr/lib/postgresql/") {
+        program
+    } else {
+        Path::new(&program)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or(program)
+    };
+    let mut args = Vec::new();
+    let mut secret_vals: Vec<(String, String)> = Vec::new();
+    for arg in cmd.get_args() {
+        let arg = arg.to_string_lossy();
+        if let Some(file) = arg.strip_prefix("--defaults-extra-file=") {
+            let text = std::fs::read_to_string(file).map_err(|e| format!("defaults file: {e}"))?;
+            if let Some(password) = secrets.first() {
+                if text.contains("password=") {
+                    secret_vals.push(("MYSQL_PWD".into(), password.clone()));
+                }
+            }
+            continue;
+        }
+        args.push(arg.into_owned());
+    }
+    let mut env = Vec::new();
+    for (k, v) in cmd.get_envs() {
+        let (Some(v), k) = (v, k.to_string_lossy().into_owned()) else {
+            continue;
+        };
+        let v = v.to_string_lossy().into_owned();
+        if SECRET_ENV.contains(&k.as_str()) || secrets.contains(&v) {
+            secret_vals.push((k, v));
+        } else if !INHERITED.contains(&k.as_str()) {
+            env.push((k, v));
+        }
+    }
+    let mut prelude = Vec::new();
+    for (_, v) in &secret_vals {
+        if v.contains('\n') || v.contains('\r') || v.contains('\0') {
+            return Err(format!(
+                "{tool} over SSH: the password must not contain a line break"
+            ));
+        }
+        prelude.extend_from_slice(v.as_bytes());
+        prelude.push(b'\n');
+    }
+    let names: Vec<String> = secret_vals.into_iter().map(|(k, _)| k).collect();
+    let line = crate::ssh::remote_command(&program, &args, &env, &names);
+    let child = crate::ssh::RemoteChild::spawn(login, line, prelude)
+        .map_err(|e| format!("cannot start {tool} over SSH: {e}"))?;
+    slot.set_remote_abort(Some(child.abort_handle()));
+    Ok(Process {
+        tool: tool.to_owned(),
+        child: Kid::Remote(child),
+        stderr: None,
+        secrets,
+    })
+}
+
 impl Process {
-    /// Spawns `cmd`, records it in `slot`, and starts collecting its stderr.
+    /// Spawns `cmd`, records it in `slot`, and starts collecting its stderr. While the slot
+    /// names an SSH host ([`ChildSlot::with_remote`]) the tool runs there.
     pub fn spawn(
         tool: &str,
         cmd: &mut Command,
         slot: &ChildSlot,
         secrets: Vec<String>,
     ) -> Result<Process, String> {
+        if let Some(login) = slot.remote() {
+            return spawn_remote(tool, cmd, slot, secrets, &login);
+        }
         let mut child = cmd
             .spawn()
             .map_err(|e| format!("cannot start {tool}: {e}"))?;
@@ -139,49 +259,99 @@ impl Process {
         });
         Ok(Process {
             tool: tool.to_owned(),
-            child,
+            child: Kid::Local(child),
             stderr,
             secrets,
         })
     }
 
     /// The child's stdout (once).
-    pub fn take_stdout(&mut self) -> Option<std::process::ChildStdout> {
-        self.child.stdout.take()
+    pub fn take_stdout(&mut self) -> Option<Box<dyn Read + Send>> {
+        match &mut self.child {
+            Kid::Local(c) => c.stdout.take().map(|o| Box::new(o) as Box<dyn Read + Send>),
+            Kid::Remote(r) => r.take_stdout(),
+        }
     }
 
     /// The child's stdin (once).
-    pub fn take_stdin(&mut self) -> Option<std::process::ChildStdin> {
-        self.child.stdin.take()
+    pub fn take_stdin(&mut self) -> Option<Box<dyn std::io::Write + Send>> {
+        match &mut self.child {
+            Kid::Local(c) => c
+                .stdin
+                .take()
+                .map(|i| Box::new(i) as Box<dyn std::io::Write + Send>),
+            Kid::Remote(r) => r.take_stdin(),
+        }
     }
 
-    /// Kills the whole process group (used when the pipeline fails).
+    /// Kills the whole process group (used when the pipeline fails); a remote command's
+    /// connection is closed (the server ends the command).
     pub fn kill(&mut self) {
-        if let Ok(pid) = i32::try_from(self.child.id()) {
-            // SAFETY: see ChildSlot::kill.
-            unsafe {
-                libc::kill(-pid, libc::SIGKILL);
+        match &mut self.child {
+            Kid::Local(c) => {
+                if let Ok(pid) = i32::try_from(c.id()) {
+                    // SAFETY: see ChildSlot::kill.
+                    unsafe {
+                        libc::kill(-pid, libc::SIGKILL);
+                    }
+                }
             }
+            Kid::Remote(r) => r.kill(),
         }
     }
 
     /// Waits for exit; `Err` carries the tool's masked stderr when it failed.
     pub fn wait(mut self, slot: &ChildSlot) -> Result<String, String> {
-        drop(self.child.stdin.take());
-        let status = self
-            .child
-            .wait()
-            .map_err(|e| format!("waiting for {}: {e}", self.tool))?;
-        slot.set(None);
-        let stderr = self
-            .stderr
-            .take()
-            .and_then(|h| h.join().ok())
-            .unwrap_or_default();
+        let (status, stderr) = match &mut self.child {
+            Kid::Local(child) => {
+                drop(child.stdin.take());
+                let status = child
+                    .wait()
+                    .map_err(|e| format!("waiting for {}: {e}", self.tool))?;
+                slot.set(None);
+                let stderr = self
+                    .stderr
+                    .take()
+                    .and_then(|h| h.join().ok())
+                    .unwrap_or_default();
+                (
+                    if status.success() {
+                        Ok(())
+                    } else {
+                        Err(status.to_string())
+                    },
+                    stderr,
+                )
+            }
+            Kid::Remote(r) => {
+                let (end, stderr) = r.wait();
+                slot.set_remote_abort(None);
+                let status = match end {
+                    Ok(crate::ssh::RemoteEnd::Exit(0)) => Ok(()),
+                    Ok(crate::ssh::RemoteEnd::Exit(n)) => {
+                        Err(format!("exit status: {n}, over SSH"))
+                    }
+                    Ok(crate::ssh::RemoteEnd::Signal(s)) => Err(format!("signal {s}, over SSH")),
+                    Err(e) => {
+                        let stderr =
+                            mask_secrets(String::from_utf8_lossy(&stderr).trim(), &self.secrets);
+                        let last = stderr.lines().rev().find(|l| !l.trim().is_empty());
+                        return Err(format!(
+                            "{} over SSH: {e}{}",
+                            self.tool,
+                            last.map(|l| format!(
+                                " (last stderr line: {})",
+                                super::truncate(l, 300)
+                            ))
+                            .unwrap_or_default()
+                        ));
+                    }
+                };
+                (status, stderr)
+            }
+        };
         let stderr = mask_secrets(String::from_utf8_lossy(&stderr).trim(), &self.secrets);
-        if status.success() {
-            Ok(stderr)
-        } else {
+        if let Err(status) = status {
             let last = stderr
                 .lines()
                 .rev()
@@ -192,6 +362,8 @@ impl Process {
                 self.tool,
                 super::truncate(last, 500)
             ))
+        } else {
+            Ok(stderr)
         }
     }
 }
@@ -199,9 +371,19 @@ impl Process {
 impl Drop for Process {
     fn drop(&mut self) {
         // A process that was neither waited for nor finished is killed, never leaked.
-        if let Ok(None) = self.child.try_wait() {
-            self.kill();
-            let _ = self.child.wait();
+        match &mut self.child {
+            Kid::Local(child) => {
+                if let Ok(None) = child.try_wait() {
+                    if let Ok(pid) = i32::try_from(child.id()) {
+                        // SAFETY: see ChildSlot::kill.
+                        unsafe {
+                            libc::kill(-pid, libc::SIGKILL);
+                        }
+                    }
+                    let _ = child.wait();
+                }
+            }
+            Kid::Remote(_) => {} // RemoteChild closes its connection on drop
         }
     }
 }

@@ -12,114 +12,19 @@
 
 use std::future::Future;
 use std::io::{self, Read, Write};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-use russh::keys::{HashAlg, PrivateKeyWithHashAlg, PublicKey};
 use russh_sftp::client::SftpSession;
 use russh_sftp::protocol::{OpenFlags, StatusCode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::local::PARTIAL_SUFFIX;
 use super::{validate_name, ObjectInfo, ObjectWriter, SftpSpec, Storage};
+use crate::ssh::{block, runtime, Client};
 
-/// Timeout for connecting and for the SSH handshake + authentication.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// Timeout of one SFTP request.
 const OP_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// The runtime all SFTP sessions run on (two threads: SSH crypto for concurrent transfers).
-fn runtime() -> io::Result<&'static tokio::runtime::Runtime> {
-    static RT: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
-    RT.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("dbackup-sftp")
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())
-    })
-    .as_ref()
-    .map_err(|e| io::Error::other(format!("sftp runtime: {e}")))
-}
-
-/// Runs `fut` on the SFTP runtime and blocks the calling thread until it is done.
-fn block<T: Send + 'static>(fut: impl Future<Output = T> + Send + 'static) -> io::Result<T> {
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    runtime()?.spawn(async move {
-        let _ = tx.send(fut.await);
-    });
-    rx.recv()
-        .map_err(|_| io::Error::other("sftp: the operation was dropped"))
-}
-
-/// The pinned host key.
-#[derive(Debug, Clone)]
-enum Pin {
-    Key(Box<PublicKey>),
-    Fingerprint(String),
-}
-
-impl Pin {
-    fn parse(text: &str) -> io::Result<Pin> {
-        let text = text.trim();
-        if let Some(fp) = text.strip_prefix("SHA256:") {
-            return Ok(Pin::Fingerprint(fp.trim_end_matches('=').to_owned()));
-        }
-        PublicKey::from_openssh(text)
-            .map(|k| Pin::Key(Box::new(k)))
-            .map_err(|e| {
-                io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!(
-                        "storage.hostKey: expected an OpenSSH public key line (\"ssh-ed25519 AAAA…\") or a \"SHA256:…\" fingerprint ({e})"
-                    ),
-                )
-            })
-    }
-
-    fn matches(&self, key: &PublicKey) -> bool {
-        match self {
-            Pin::Key(pinned) => pinned.key_data() == key.key_data(),
-            Pin::Fingerprint(fp) => {
-                let seen = key.fingerprint(HashAlg::Sha256).to_string();
-                seen.strip_prefix("SHA256:")
-                    .map(|s| s.trim_end_matches('='))
-                    == Some(fp.as_str())
-            }
-        }
-    }
-}
-
-/// SSH client callbacks: only the host key check matters.
-struct Client {
-    pin: Pin,
-    /// The fingerprint of a refused key, for the error message.
-    refused: Arc<Mutex<Option<String>>>,
-}
-
-impl russh::client::Handler for Client {
-    type Error = russh::Error;
-
-    async fn check_server_key(
-        &mut self,
-        server_public_key: &russh::keys::PublicKeyOrCertificate,
-    ) -> Result<bool, Self::Error> {
-        let key = match server_public_key {
-            russh::keys::PublicKeyOrCertificate::PublicKey { key, .. } => key.clone(),
-            russh::keys::PublicKeyOrCertificate::Certificate(cert) => {
-                PublicKey::new(cert.public_key().clone(), "")
-            }
-        };
-        if self.pin.matches(&key) {
-            return Ok(true);
-        }
-        if let Ok(mut refused) = self.refused.lock() {
-            *refused = Some(key.fingerprint(HashAlg::Sha256).to_string());
-        }
-        Ok(false)
-    }
-}
 
 struct Session {
     handle: russh::client::Handle<Client>,
@@ -164,27 +69,16 @@ impl SftpStorage {
     /// Connects, checks the pinned host key, authenticates (private key first, then
     /// password) and opens the SFTP subsystem.
     pub fn connect(spec: &SftpSpec) -> io::Result<Self> {
-        let pin = Pin::parse(&spec.host_key)?;
-        let key = match &spec.private_key {
-            Some(pem) if !pem.trim().is_empty() => Some(
-                russh::keys::decode_secret_key(pem, spec.passphrase.as_deref()).map_err(|e| {
-                    let why = match (&e, &spec.passphrase) {
-                        (russh::keys::Error::KeyIsEncrypted, _) => {
-                            "the key is encrypted: a passphrase is required".to_owned()
-                        }
-                        (_, Some(_)) => format!("cannot decrypt the key (wrong passphrase?): {e}"),
-                        _ => format!("cannot read the key: {e}"),
-                    };
-                    io::Error::new(
-                        io::ErrorKind::InvalidInput,
-                        format!("storage.privateKey: {why}"),
-                    )
-                })?,
-            ),
-            _ => None,
+        let login = crate::ssh::Login {
+            host: spec.host.clone(),
+            port: spec.port,
+            user: spec.username.clone(),
+            password: spec.password.clone(),
+            private_key: spec.private_key.clone(),
+            passphrase: spec.passphrase.clone(),
+            host_key: spec.host_key.clone(),
         };
         let spec = spec.clone();
-        let address = format!("{}:{}", spec.host, spec.port);
         let display = format!(
             "sftp://{}@{}:{}{}",
             spec.username,
@@ -197,89 +91,7 @@ impl SftpStorage {
             trimmed => trimmed.to_owned(),
         };
         let session = block(async move {
-            let refused = Arc::new(Mutex::new(None));
-            let client = Client {
-                pin,
-                refused: refused.clone(),
-            };
-            let config = Arc::new(russh::client::Config {
-                inactivity_timeout: Some(Duration::from_secs(300)),
-                keepalive_interval: Some(Duration::from_secs(30)),
-                ..Default::default()
-            });
-            // Resolved and checked here, and the connection goes to the checked addresses.
-            let addrs = crate::outbound::resolve_async(&spec.host, spec.port)
-                .await
-                .map_err(|e| io::Error::new(e.kind(), format!("SFTP: {e}")))?;
-            let connect = russh::client::connect(config, addrs.as_slice(), client);
-            let mut handle = match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
-                Err(_) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        format!("SFTP: connecting to {address} timed out"),
-                    ))
-                }
-                Ok(Err(e)) => {
-                    if let Some(seen) = refused.lock().ok().and_then(|r| r.clone()) {
-                        return Err(io::Error::new(
-                            io::ErrorKind::PermissionDenied,
-                            format!(
-                                "SFTP: host key mismatch for {address}: the server presented {seen}, which is not the pinned hostKey; refusing to connect"
-                            ),
-                        ));
-                    }
-                    let kind = match &e {
-                        russh::Error::IO(io) => io.kind(),
-                        _ => io::ErrorKind::Other,
-                    };
-                    return Err(io::Error::new(
-                        kind,
-                        format!("SFTP: cannot connect to {address}: {e}"),
-                    ));
-                }
-                Ok(Ok(handle)) => handle,
-            };
-            let auth = async {
-                let mut ok = false;
-                if let Some(key) = key {
-                    let hash = handle.best_supported_rsa_hash().await?.flatten();
-                    ok = handle
-                        .authenticate_publickey(
-                            spec.username.clone(),
-                            PrivateKeyWithHashAlg::new(Arc::new(key), hash),
-                        )
-                        .await?
-                        .success();
-                }
-                if !ok {
-                    if let Some(password) = &spec.password {
-                        ok = handle
-                            .authenticate_password(spec.username.clone(), password.clone())
-                            .await?
-                            .success();
-                    }
-                }
-                Ok::<_, russh::Error>(ok)
-            };
-            match tokio::time::timeout(CONNECT_TIMEOUT, auth).await {
-                Ok(Ok(true)) => {}
-                Ok(Ok(false)) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::PermissionDenied,
-                        format!(
-                            "SFTP: authentication failed for user {:?} on {address} (wrong password or key not authorized)",
-                            spec.username
-                        ),
-                    ))
-                }
-                Ok(Err(e)) => return Err(io::Error::other(format!("SFTP authentication: {e}"))),
-                Err(_) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        "SFTP: authentication timed out",
-                    ))
-                }
-            }
+            let handle = crate::ssh::connect(login, "SFTP", "storage".into()).await?;
             let channel = handle
                 .channel_open_session()
                 .await
@@ -292,7 +104,7 @@ impl SftpStorage {
                 .await
                 .map_err(|e| sftp_error("session", e))?;
             sftp.set_timeout(OP_TIMEOUT.as_secs());
-            Ok(Session { handle, sftp })
+            Ok::<_, io::Error>(Session { handle, sftp })
         })??;
         Ok(SftpStorage {
             session: Arc::new(session),
@@ -770,22 +582,5 @@ impl Drop for SftpReader {
                 let _ = file.shutdown().await;
             });
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn host_key_pins_parse() {
-        let line =
-            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl test";
-        let key = PublicKey::from_openssh(line).unwrap();
-        assert!(Pin::parse(line).unwrap().matches(&key));
-        let fp = key.fingerprint(HashAlg::Sha256).to_string();
-        assert!(Pin::parse(&fp).unwrap().matches(&key));
-        assert!(!Pin::parse("SHA256:AAAA").unwrap().matches(&key));
-        assert!(Pin::parse("not a key").is_err());
     }
 }
