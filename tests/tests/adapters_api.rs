@@ -106,7 +106,7 @@ async fn crud_for_every_adapter_with_secrets_sealed_and_masked() {
         .iter()
         .map(|t| t["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids.len(), 32, "{ids:?}");
+    assert_eq!(ids.len(), 33, "{ids:?}"); // + files (issue 17)
     let pg = types
         .as_array()
         .unwrap()

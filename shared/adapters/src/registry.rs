@@ -65,6 +65,27 @@ pub enum FieldType {
     StringList,
     /// An object whose values are strings (HTTP headers).
     StringMap,
+    /// The SSH host a database's dump runs on: `{host, port?, user, password? | privateKey?,
+    /// passphrase?, hostKey}` ([`SSH_KEYS`]). A secret field: `password`, `privateKey` and
+    /// `passphrase` are sealed and masked, the other keys are shown; any change of the object
+    /// binds its secrets and the database password ([`crate::secrets::merge`]).
+    Ssh,
+}
+
+/// The keys of an [`FieldType::Ssh`] object, and which of them are secret.
+pub const SSH_KEYS: &[(&str, bool)] = &[
+    ("host", false),
+    ("port", false),
+    ("user", false),
+    ("password", true),
+    ("privateKey", true),
+    ("passphrase", true),
+    ("hostKey", false),
+];
+
+/// Whether `key` of an [`FieldType::Ssh`] object is secret.
+pub fn ssh_key_is_secret(key: &str) -> bool {
+    SSH_KEYS.iter().any(|(k, secret)| *k == key && *secret)
 }
 
 /// One config field.
@@ -176,6 +197,21 @@ impl AdapterType {
                 FieldType::StringMap => {
                     json!({"type": "object", "additionalProperties": {"type": "string"}})
                 }
+                FieldType::Ssh => json!({
+                    "type": "object",
+                    "properties": {
+                        "host": {"type": "string", "format": "hostname"},
+                        "port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 22},
+                        "user": {"type": "string"},
+                        "password": {"type": "string", "writeOnly": true, "x-secret": true},
+                        "privateKey": {"type": "string", "format": "textarea", "writeOnly": true, "x-secret": true},
+                        "passphrase": {"type": "string", "writeOnly": true, "x-secret": true},
+                        "hostKey": {"type": "string", "description": "Pinned host key: an OpenSSH public key line or a SHA256: fingerprint"},
+                    },
+                    "required": ["host", "user", "hostKey"],
+                    "anyOf": [{"required": ["password"]}, {"required": ["privateKey"]}],
+                    "additionalProperties": false,
+                }),
             };
             let obj = p.as_object_mut().expect("schema literal is an object");
             if !f.description.is_empty() {
@@ -212,7 +248,7 @@ impl AdapterType {
                     obj.insert("format".into(), json!("textarea"));
                 }
             }
-            if f.secret {
+            if f.secret && f.ty != FieldType::Ssh {
                 obj.insert("writeOnly".into(), json!(true));
                 obj.insert("x-secret".into(), json!(true));
             }
@@ -336,6 +372,14 @@ const WORKER_LABEL: Field = Field {
     ..opt("workerLabel")
 };
 
+/// A database source's optional SSH host: the dump (and restore) tool runs there, its output
+/// streams back over the SSH channel (docs/ADAPTERS.md, "Dumps over SSH").
+const SSH: Field = Field {
+    secret: true,
+    description: "Run the dump tool on this host over SSH: {host, port, user, password | privateKey, passphrase, hostKey}",
+    ..field("ssh", FieldType::Ssh, false)
+};
+
 const PRIORITY_1_10: FieldType = FieldType::Integer { min: 1, max: 10 };
 
 const POSTGRES: &[Field] = &[
@@ -357,6 +401,7 @@ const POSTGRES: &[Field] = &[
         false,
     ),
     WORKER_LABEL,
+    SSH,
 ];
 const MYSQL: &[Field] = &[
     host(),
@@ -365,6 +410,7 @@ const MYSQL: &[Field] = &[
     secret("password", false),
     opt("database"),
     WORKER_LABEL,
+    SSH,
 ];
 const MONGODB: &[Field] = &[
     described(
@@ -392,6 +438,18 @@ const SQLITE: &[Field] = &[
     ),
     WORKER_LABEL,
 ];
+const FILES: &[Field] = &[
+    Field {
+        format: Format::AbsolutePath,
+        description: "Absolute paths of the directories (or files) to back up on the worker's machine, inside its allowed roots (DBACKUP_LOCAL_ROOTS); each is restored as <target>/<its name>",
+        ..field("paths", FieldType::StringList, true)
+    },
+    Field {
+        description: "Glob patterns left out: without `/` they match a name anywhere (`*.log`, `node_modules`), with `/` a path relative to each directory (`cache/*`), with a leading `/` an absolute path",
+        ..field("excludes", FieldType::StringList, false)
+    },
+    WORKER_LABEL,
+];
 const REDIS: &[Field] = &[
     host(),
     port(6379),
@@ -400,6 +458,7 @@ const REDIS: &[Field] = &[
     field("database", FieldType::Integer { min: 0, max: 15 }, false),
     field("tls", FieldType::Boolean, false),
     WORKER_LABEL,
+    SSH,
 ];
 const LOCAL: &[Field] = &[abs_path(
     "path",
@@ -698,11 +757,12 @@ const fn adapter(
 
 // What binds the secrets of each adapter type (see `AdapterType::binds_secrets`).
 // `workerLabel` decides which worker (which machine) receives the password: it binds too.
-const POSTGRES_BINDS: &[&str] = &["host", "port", "user", "sslmode", "workerLabel"];
-const MYSQL_BINDS: &[&str] = &["host", "port", "user", "workerLabel"];
+/// `ssh`: the database password travels to the SSH host (on the remote tool's stdin).
+const POSTGRES_BINDS: &[&str] = &["host", "port", "user", "sslmode", "workerLabel", "ssh"];
+const MYSQL_BINDS: &[&str] = &["host", "port", "user", "workerLabel", "ssh"];
 /// The URI carries hosts (and maybe a user) of its own: a new URI drops a kept password.
 const MONGODB_BINDS: &[&str] = &["uri", "host", "port", "user", "authDatabase", "workerLabel"];
-const REDIS_BINDS: &[&str] = &["host", "port", "username", "tls", "workerLabel"];
+const REDIS_BINDS: &[&str] = &["host", "port", "username", "tls", "workerLabel", "ssh"];
 /// The path style decides whether the bucket goes into the host name.
 const S3_BINDS: &[&str] = &[
     "endpoint",
@@ -754,6 +814,13 @@ pub static ADAPTERS: &[AdapterType] = &[
     adapter("sqlite", Kind::Database, "SQLite", SQLITE, NO_BINDS),
     adapter("redis", Kind::Database, "Redis", REDIS, REDIS_BINDS),
     adapter("valkey", Kind::Database, "Valkey", REDIS, REDIS_BINDS),
+    adapter(
+        "files",
+        Kind::Database,
+        "Files and folders",
+        FILES,
+        NO_BINDS,
+    ),
     adapter("local", Kind::Storage, "Local filesystem", LOCAL, NO_BINDS),
     adapter("s3", Kind::Storage, "S3-compatible", S3, S3_BINDS),
     adapter("s3-aws", Kind::Storage, "Amazon S3", S3_AWS, S3_AWS_BINDS),
@@ -881,7 +948,7 @@ mod tests {
                 assert!(a.field(name).is_some(), "{}.{name}", a.id);
             }
         }
-        assert_eq!(ADAPTERS.len(), 32);
+        assert_eq!(ADAPTERS.len(), 33);
     }
 
     #[test]
@@ -901,6 +968,8 @@ mod tests {
             ]
         );
         assert_eq!(keys("local"), ["path"]);
+        assert_eq!(keys("files"), ["paths", "excludes", "workerLabel"]);
+        assert_eq!(find("files").unwrap().kind, Kind::Database);
         assert_eq!(
             find("s3").unwrap().secret_fields().collect::<Vec<_>>(),
             ["secretAccessKey"]

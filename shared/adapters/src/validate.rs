@@ -27,6 +27,7 @@ pub fn validate(adapter: &AdapterType, config: &Value) -> Result<Map<String, Val
         let value = match input.get(f.name) {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if s.is_empty() && !f.required => None,
+            Some(Value::Array(a)) if a.is_empty() && !f.required => None,
             Some(v) => Some(v),
         };
         let Some(value) = value else {
@@ -85,8 +86,67 @@ pub fn name(name: &str) -> Result<String, ApiError> {
     Ok(name.to_owned())
 }
 
+/// An [`FieldType::Ssh`] object; the message names the key (`host: …`).
+fn check_ssh(v: &Value) -> Result<(), String> {
+    let map = v.as_object().ok_or("must be an object {host, port, user, password | privateKey, hostKey}")?;
+    for (k, value) in map {
+        if !crate::registry::SSH_KEYS.iter().any(|(name, _)| name == k) {
+            let k: String = k.chars().take(64).collect();
+            return Err(format!("unknown key {k}"));
+        }
+        if value.as_str() == Some(MASK) {
+            return Err(format!(
+                "{k}: send the secret itself (the marker only keeps a stored secret on update)"
+            ));
+        }
+    }
+    let text = |k: &str, required: bool, max: usize| -> Result<Option<&str>, String> {
+        match map.get(k) {
+            None | Some(Value::Null) if required => Err(format!("{k}: is required")),
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.is_empty() && required => {
+                Err(format!("{k}: must not be empty"))
+            }
+            Some(Value::String(s)) if s.len() > max => Err(format!("{k}: is too long")),
+            Some(Value::String(s)) => Ok(Some(s.as_str()).filter(|s| !s.is_empty())),
+            Some(_) => Err(format!("{k}: must be a string")),
+        }
+    };
+    let host = text("host", true, 253)?.unwrap_or_default();
+    check_host(host).map_err(|e| format!("host: {e}"))?;
+    let user = text("user", true, 255)?.unwrap_or_default();
+    if user.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("user: must not contain whitespace or control characters".into());
+    }
+    let password = text("password", false, 1024)?;
+    let key = text("privateKey", false, 16 * 1024)?;
+    text("passphrase", false, 1024)?;
+    if password.is_none() && key.is_none() {
+        return Err("password or privateKey is required".into());
+    }
+    let host_key = text("hostKey", true, 16 * 1024)?.unwrap_or_default();
+    let host_key = host_key.trim();
+    let pinned = host_key.starts_with("SHA256:")
+        || (host_key.starts_with("ssh-") || host_key.starts_with("ecdsa-"))
+            && host_key.split_whitespace().count() >= 2;
+    if !pinned || host_key.chars().any(|c| c.is_control()) {
+        return Err(
+            "hostKey: an OpenSSH public key line (\"ssh-ed25519 AAAA…\") or a \"SHA256:…\" fingerprint"
+                .into(),
+        );
+    }
+    match map.get("port") {
+        None | Some(Value::Null) => Ok(()),
+        Some(p) => match p.as_i64() {
+            Some(p) if (1..=65535).contains(&p) => Ok(()),
+            _ => Err("port: must be an integer between 1 and 65535".into()),
+        },
+    }
+}
+
 fn check(ty: FieldType, format: Format, v: &Value) -> Result<(), String> {
     match ty {
+        FieldType::Ssh => check_ssh(v),
         FieldType::String => {
             let s = v.as_str().ok_or("must be a string")?;
             if s.is_empty() {
@@ -114,10 +174,16 @@ fn check(ty: FieldType, format: Format, v: &Value) -> Result<(), String> {
             if items.is_empty() {
                 return Err("must not be empty".into());
             }
+            if items.len() > 256 {
+                return Err("must have at most 256 items".into());
+            }
             for item in items {
                 let s = item.as_str().ok_or("must be a list of strings")?;
-                if format == Format::Email {
-                    check_format(Format::Email, s)?;
+                if s.is_empty() || s.len() > 4096 || s.chars().any(char::is_control) {
+                    return Err("items must be 1 to 4096 bytes without control characters".into());
+                }
+                if matches!(format, Format::Email | Format::AbsolutePath) {
+                    check_format(format, s)?;
                 }
             }
             // Email recipient lists carry the email format on the field itself.

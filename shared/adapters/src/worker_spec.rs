@@ -98,6 +98,11 @@ pub fn worker_source(a: &Adapter) -> Result<Value, ApiError> {
             out.insert("engine".into(), json!("sqlite"));
             out.insert("path".into(), json!(str_of(a, "path")?));
         }
+        "files" => {
+            out.insert("engine".into(), json!("files"));
+            out.insert("paths".into(), required(a, "paths")?.clone());
+            copy(&mut out, c, &[("excludes", "excludes")]);
+        }
         "redis" | "valkey" => {
             out.insert("engine".into(), json!(a.adapter_id));
             required(a, "host")?;
@@ -136,6 +141,10 @@ pub fn path_check(adapter_id: &str, config: &Map<String, Value>) -> Option<Value
     match adapter_id {
         "local" => Some(json!({"storage": {"kind": "local", "path": path}})),
         "sqlite" => Some(json!({"source": {"engine": "sqlite", "path": path}})),
+        "files" => Some(
+            json!({"source": {"engine": "files", "paths": config.get("paths"),
+                                          "excludes": config.get("excludes")}}),
+        ),
         _ => None,
     }
 }
@@ -147,6 +156,14 @@ pub fn path_verdict(adapter_id: &str, status: u16, body: &Value) -> Result<(), A
         200 => Ok(()),
         400 => {
             let why = body["details"].as_str().unwrap_or("is not allowed");
+            if adapter_id == "files" {
+                // `source.paths[1]: /etc is outside …`: the index names the path.
+                let why = why.strip_prefix("source.").unwrap_or(why);
+                return Err(
+                    ApiError::bad_request(format!("invalid files config: {why}"))
+                        .with_details(json!({"field": "paths", "fields": {"paths": why}})),
+                );
+            }
             let why = ["storage.path: ", "source.path: "]
                 .iter()
                 .find_map(|field| why.strip_prefix(field))
@@ -514,6 +531,35 @@ pub(crate) mod tests {
         assert_eq!(
             worker_source(&lite).unwrap(),
             json!({"engine": "sqlite", "path": "/data/app.db"})
+        );
+        let files = adapter(
+            "files",
+            json!({"paths": ["/srv/www"], "excludes": ["*.log"]}),
+        );
+        assert_eq!(
+            worker_source(&files).unwrap(),
+            json!({"engine": "files", "paths": ["/srv/www"], "excludes": ["*.log"]})
+        );
+        let files = adapter("files", json!({"paths": ["/srv/www", "/etc/app"]}));
+        assert_eq!(
+            worker_source(&files).unwrap(),
+            json!({"engine": "files", "paths": ["/srv/www", "/etc/app"]})
+        );
+        assert_eq!(
+            path_check("files", &files.config),
+            Some(
+                json!({"source": {"engine": "files", "paths": ["/srv/www", "/etc/app"], "excludes": null}})
+            )
+        );
+        let e = path_verdict(
+            "files",
+            400,
+            &json!({"details": "source.paths[1]: /etc/app is outside the directories allowed"}),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.message,
+            "invalid files config: paths[1]: /etc/app is outside the directories allowed"
         );
         let maria = adapter("mariadb", json!({"host": "h", "user": "root"}));
         assert_eq!(
