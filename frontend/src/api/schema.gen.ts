@@ -1684,6 +1684,11 @@ export interface components {
              * @default null
              */
             force?: boolean | null;
+            /**
+             * @description Files sources only: replace existing files (never directories); default false.
+             * @default null
+             */
+            overwrite?: boolean | null;
             /** @description The backup's object name, relative to the destination. */
             path: string;
             /**
@@ -1692,6 +1697,12 @@ export interface components {
              *     `true`/`false` (the older flag) is accepted and sends no account.
              */
             privileged?: components["schemas"]["PrivilegedInput"] | null;
+            /**
+             * @description Files sources only (required there): the absolute directory on the worker's machine
+             *     the archive is restored into (inside its allowed roots; created if missing).
+             * @default null
+             */
+            targetPath?: string | null;
             /** @description The database source to restore into. */
             targetSourceId: string;
         };

@@ -55,6 +55,19 @@ pub async fn queue(
         ))
         .with_details(json!({"field": "targetSourceId"})));
     }
+    let files_target = store::load(db, sealer, &params.target_source_id)?.adapter_id == "files";
+    if files_target && params.target_path.is_none() {
+        return Err(ApiError::bad_request(
+            "invalid targetPath: a files source restores into a directory; name it in targetPath",
+        )
+        .with_details(json!({"field": "targetPath"})));
+    }
+    if !files_target && params.target_path.is_some() {
+        return Err(
+            ApiError::bad_request("invalid targetPath: only for a files source")
+                .with_details(json!({"field": "targetPath"})),
+        );
+    }
     if !params.force {
         if let Some(why) = newer_dump_than_target(db, worker, sealer, params).await? {
             return Err(ApiError::new(409, why).with_details(json!({"field": "force"})));
@@ -78,6 +91,10 @@ pub async fn queue(
 pub fn audit_details(params: &RestoreParams) -> Value {
     let mut details = json!({"destinationId": params.destination_id, "path": params.path,
                              "targetSourceId": params.target_source_id});
+    if let Some(p) = &params.target_path {
+        details["targetPath"] = json!(p);
+        details["overwrite"] = json!(params.overwrite);
+    }
     if let Some(a) = &params.privileged_as {
         details["privileged"] = json!({"user": a.user,
             "password": a.password.as_ref().map(|_| "••••")});

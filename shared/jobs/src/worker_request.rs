@@ -133,6 +133,13 @@ pub struct RestoreRequest {
     /// Restore even where the worker's version check refuses (a dump of a newer server major).
     #[serde(default)]
     pub force: Option<bool>,
+    /// Files sources only (required there): the absolute directory on the worker's machine
+    /// the archive is restored into (inside its allowed roots; created if missing).
+    #[serde(default)]
+    pub target_path: Option<String>,
+    /// Files sources only: replace existing files (never directories); default false.
+    #[serde(default)]
+    pub overwrite: Option<bool>,
 }
 
 /// `privileged` in `POST /api/restores`.
@@ -183,6 +190,10 @@ pub struct RestoreParams {
     pub privileged_as: Option<PrivilegedAccount>,
     /// Restore even where the worker's version check refuses (a dump of a newer server major).
     pub force: bool,
+    /// Files sources: the directory restored into.
+    pub target_path: Option<String>,
+    /// Files sources: replace existing files.
+    pub overwrite: bool,
 }
 
 impl RestoreParams {
@@ -228,7 +239,36 @@ impl RestoreParams {
             }
         };
         let (privileged, privileged_as) = privileged_of(body.get("privileged"))?;
+        let target_path = match body.get("targetPath") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(p))
+                if p.starts_with('/')
+                    && p.len() <= 4096
+                    && !p.split('/').any(|s| s == "..")
+                    && !p.chars().any(char::is_control) =>
+            {
+                Some(p.clone())
+            }
+            Some(_) => {
+                return Err(ApiError::bad_request(
+                    "invalid targetPath: must be an absolute directory path (at most 4096 bytes, no ..)",
+                )
+                .with_details(json!({"field": "targetPath"})))
+            }
+        };
+        let overwrite = match body.get("overwrite") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                return Err(
+                    ApiError::bad_request("invalid overwrite: must be a boolean")
+                        .with_details(json!({"field": "overwrite"})),
+                )
+            }
+        };
         Ok(RestoreParams {
+            target_path,
+            overwrite,
             destination_id: text("destinationId")?,
             path,
             target_source_id: text("targetSourceId")?,
@@ -258,6 +298,10 @@ impl RestoreParams {
             "privileged": self.privileged,
             "force": self.force,
         });
+        if let Some(p) = &self.target_path {
+            v["targetPath"] = json!(p);
+            v["overwrite"] = json!(self.overwrite);
+        }
         if let Some(a) = &self.privileged_as {
             let mut account = json!({"user": a.user});
             if let Some(p) = &a.password {
@@ -397,6 +441,12 @@ pub fn restore_request(
     callback_url: &str,
     signing_key_hex: &str,
 ) -> tasks::RestoreRequest {
+    // A files source restores into the directory named in the request.
+    if target.get("engine").and_then(Value::as_str) == Some("files") {
+        target =
+            json!({"engine": "files", "path": params.target_path, "overwrite": params.overwrite});
+    }
+    let files = target.get("engine").and_then(Value::as_str) == Some("files");
     let source_db = sidecar.get("database").and_then(Value::as_str);
     // A multi-database backup (a TAR with a manifest) names its databases itself: the worker
     // applies the mapping per database; a single-database one is restored into the mapped name.
@@ -404,7 +454,7 @@ pub fn restore_request(
         .get("databases")
         .and_then(Value::as_array)
         .is_some_and(|d| d.len() > 1);
-    if !multi {
+    if !multi && !files {
         if let (Some(db), Some(obj)) = (params.target_database(source_db), target.as_object_mut()) {
             obj.insert("database".into(), json!(db));
         }
@@ -616,6 +666,45 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn a_files_source_restores_into_the_target_path() {
+        let p = RestoreParams::from_body(&json!({
+            "destinationId": "d1", "path": "files/x.tar.zst", "targetSourceId": "t",
+            "targetPath": "/srv/restored", "overwrite": true,
+        }))
+        .unwrap();
+        assert_eq!(p.target_path.as_deref(), Some("/srv/restored"));
+        assert!(p.overwrite);
+        let stored = p.to_stored(|_| Ok::<_, ()>(String::new())).unwrap();
+        assert_eq!(stored["targetPath"], "/srv/restored");
+        let body = restore(
+            "e1",
+            &p,
+            local(),
+            json!({"engine": "files", "paths": ["/srv/www"], "excludes": ["*.log"]}),
+            &json!({"database": "www", "sha256": "ab"}),
+            None,
+            "http://cb",
+            "00",
+        );
+        assert_eq!(
+            body["target"],
+            json!({"engine": "files", "path": "/srv/restored", "overwrite": true})
+        );
+        for bad in [json!("relative"), json!("/a/../b"), json!(5)] {
+            let e = RestoreParams::from_body(&json!({
+                "destinationId": "d1", "path": "x", "targetSourceId": "t", "targetPath": bad,
+            }))
+            .unwrap_err();
+            assert_eq!(e.status, 400);
+        }
+        let e = RestoreParams::from_body(&json!({
+            "destinationId": "d1", "path": "x", "targetSourceId": "t", "overwrite": "yes",
+        }))
+        .unwrap_err();
+        assert_eq!(e.status, 400);
     }
 
     #[test]

@@ -1334,3 +1334,40 @@ impl Drop for Extract {
         }
     }
 }
+
+/// `POST /v1/probe` for a files source: every path inside the roots, present and readable
+/// (a directory listed, a file opened). `databases` lists the paths.
+pub(crate) fn probe(
+    roots: &LocalRoots,
+    map: Map<String, Value>,
+) -> Result<super::ProbeResult, Error> {
+    let started = std::time::Instant::now();
+    let source = FilesSource::from_fields(Fields::new(map))?;
+    source
+        .check_paths(roots)
+        .map_err(|e| Error::InvalidBody(e.to_string()))?;
+    let mut databases = Vec::new();
+    for p in &source.paths {
+        let meta = fs::symlink_metadata(p)
+            .map_err(|e| Error::ConnectionFailed(format!("{}: {e}", p.display())))?;
+        let readable = if meta.is_dir() {
+            fs::read_dir(p).map(drop)
+        } else {
+            File::open(p).map(drop)
+        };
+        readable.map_err(|e| Error::ConnectionFailed(format!("{}: {e}", p.display())))?;
+        databases.push(super::ProbeDatabase {
+            name: p.to_string_lossy().into_owned(),
+            system: false,
+        });
+    }
+    Ok(super::ProbeResult {
+        ok: true,
+        engine: ENGINE.into(),
+        version: "tar (dbackup-files-tar 1)".into(),
+        major_version: 1,
+        edition: None,
+        databases,
+        latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    })
+}

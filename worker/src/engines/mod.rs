@@ -10,6 +10,7 @@ mod probe;
 pub mod process;
 pub mod redis;
 pub mod sqlite;
+mod ssh_probe;
 
 use std::io::Read;
 
@@ -33,12 +34,16 @@ pub(crate) async fn probe(config: &Config, body: Value) -> Result<ProbeResult, E
         Some(_) => return Err(Error::InvalidBody("engine: expected a string".into())),
         None => return Err(Error::InvalidBody("missing field `engine`".into())),
     };
+    if map.get("ssh").is_some_and(|v| !v.is_null()) {
+        return ssh_probe::probe(config, map).await;
+    }
     match engine.as_str() {
         postgres::ENGINE => postgres::probe(config, Fields::new(map)).await,
         mariadb::ENGINE | mariadb::ENGINE_MYSQL => probe::mariadb(config, map).await,
         sqlite::ENGINE => probe::sqlite(config, map).await,
         redis::ENGINE | "valkey" => probe::redis(config, map).await,
         "mongodb" => probe::mongodb(config, Fields::new(map)).await,
+        files::ENGINE => files::probe(&config.local_roots, map),
         other => Err(Error::UnsupportedEngine(truncate(other, 64))),
     }
 }
