@@ -90,9 +90,23 @@ async fn postgres_over_ssh_round_trip() {
     );
     let source = json!({"engine": "postgresql", "host": "127.0.0.1", "port": 5432,
                         "user": "postgres", "database": src, "ssh": ssh(&sshd)});
+    // The probe runs psql on the SSH host too.
+    let probe = w.probe(source.clone()).await;
+    assert_eq!(probe.status.as_u16(), 200, "{}", probe.text);
+    assert!(
+        probe.json["majorVersion"].as_u64().unwrap_or(0) >= 10,
+        "{}",
+        probe.text
+    );
+    assert!(probe.text.contains(&src), "{}", probe.text);
     let task = backup(&w, source, dir.path()).await;
     assert_eq!(task["status"], "succeeded", "{task}");
     let object = task["result"]["objectName"].as_str().unwrap().to_owned();
+    let log = std::fs::read_to_string(sshd.dir.path().join("sshd.log")).unwrap_or_default();
+    assert!(
+        log.contains(&format!("Accepted publickey for {USER}")),
+        "{log}"
+    );
     // Restored over SSH as well (pg_restore on the remote host reads the stream on stdin).
     let target = json!({"engine": "postgresql", "host": "127.0.0.1", "port": 5432,
                         "user": "postgres", "database": dst, "ssh": ssh(&sshd)});
@@ -235,6 +249,9 @@ async fn mariadb_over_ssh_round_trip_with_password() {
         json!({"engine": "mariadb", "host": "127.0.0.1", "port": 3306, "user": user,
                "password": password, "database": db, "ssh": ssh(&sshd)})
     };
+    let probe = w.probe(conn(&src)).await;
+    assert_eq!(probe.status.as_u16(), 200, "{}", probe.text);
+    assert!(probe.text.contains(&src), "{}", probe.text);
     let task = backup(&w, conn(&src), dir.path()).await;
     assert_eq!(task["status"], "succeeded", "{task}");
     let object = task["result"]["objectName"].as_str().unwrap().to_owned();
@@ -274,6 +291,15 @@ async fn redis_over_ssh_dump_restores() {
     }
     let source = json!({"engine": "redis", "host": "127.0.0.1", "port": src.port,
                         "password": password, "ssh": ssh(&sshd)});
+    let probe = w.probe(source.clone()).await;
+    assert_eq!(probe.status.as_u16(), 200, "{}", probe.text);
+    assert!(
+        probe.json["version"]
+            .as_str()
+            .is_some_and(|v| !v.is_empty()),
+        "{}",
+        probe.text
+    );
     let task = backup(&w, source, dir.path()).await;
     assert_eq!(task["status"], "succeeded", "{task}");
     let object = task["result"]["objectName"].as_str().unwrap().to_owned();
