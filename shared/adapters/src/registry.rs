@@ -935,9 +935,13 @@ mod tests {
             assert!(ADAPTERS[i + 1..].iter().all(|b| b.id != a.id), "{}", a.id);
             for f in a.fields {
                 if f.secret {
-                    // A secret map (headers) seals and masks each value.
+                    // A secret map (headers) seals and masks each value; an `ssh` object its
+                    // secret keys.
                     assert!(
-                        matches!(f.ty, FieldType::String | FieldType::StringMap),
+                        matches!(
+                            f.ty,
+                            FieldType::String | FieldType::StringMap | FieldType::Ssh
+                        ),
                         "{}.{}",
                         a.id,
                         f.name
@@ -964,9 +968,14 @@ mod tests {
                 "password",
                 "database",
                 "sslmode",
-                "workerLabel"
+                "workerLabel",
+                "ssh"
             ]
         );
+        for id in ["postgres", "mysql", "mariadb", "redis", "valkey"] {
+            assert_eq!(find(id).unwrap().field("ssh").unwrap().ty, FieldType::Ssh);
+            assert!(find(id).unwrap().binds_secrets("ssh"), "{id}");
+        }
         assert_eq!(keys("local"), ["path"]);
         assert_eq!(keys("files"), ["paths", "excludes", "workerLabel"]);
         assert_eq!(find("files").unwrap().kind, Kind::Database);

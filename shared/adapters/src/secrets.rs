@@ -60,9 +60,13 @@ pub fn open_value(sealer: &SecretBox, value: &Value, context: &str) -> Option<Va
         Value::String(_) => one(value),
         Value::Object(map) => map
             .iter()
-            .map(|(k, v)| match v.as_str() {
-                Some(s) if !dbackup_core::sealed::is_envelope(s) => Some((k.clone(), v.clone())),
-                _ => one(v).map(|p| (k.clone(), p)),
+            .map(|(k, v)| match v {
+                Value::String(s) if !dbackup_core::sealed::is_envelope(s) => {
+                    Some((k.clone(), v.clone()))
+                }
+                Value::String(_) => one(v).map(|p| (k.clone(), p)),
+                // An `ssh` object's port: never sealed.
+                other => Some((k.clone(), other.clone())),
             })
             .collect::<Option<Map<String, Value>>>()
             .map(Value::Object),
@@ -98,10 +102,24 @@ pub fn seal(
     let mut out = config.clone();
     for name in adapter.secret_fields() {
         if let Some(plain) = config.get(name) {
-            out.insert(
-                name.into(),
-                seal_value(sealer, plain, &context(row_id, name))?,
-            );
+            let ctx = context(row_id, name);
+            let sealed = match (is_ssh(adapter, name), plain) {
+                // An `ssh` object: only its secret keys are sealed (host, user, hostKey stay
+                // readable; a key rotation may seal them too, which opens the same way).
+                (true, Value::Object(map)) => Value::Object(
+                    map.iter()
+                        .map(|(k, v)| {
+                            if crate::registry::ssh_key_is_secret(k) {
+                                seal_value(sealer, v, &ctx).map(|s| (k.clone(), s))
+                            } else {
+                                Ok((k.clone(), v.clone()))
+                            }
+                        })
+                        .collect::<Result<_, _>>()?,
+                ),
+                _ => seal_value(sealer, plain, &ctx)?,
+            };
+            out.insert(name.into(), sealed);
         }
     }
     Ok(out)
@@ -151,11 +169,18 @@ pub fn mask(adapter: &AdapterType, config: &Map<String, Value>) -> Map<String, V
         }
     }
     for name in adapter.secret_fields() {
+        let ssh = is_ssh(adapter, name);
         let masked = match out.get(name) {
             None => continue,
             Some(Value::Object(map)) => Value::Object(
-                map.keys()
-                    .map(|k| (k.clone(), Value::String(MASK.into())))
+                map.iter()
+                    .map(|(k, v)| {
+                        if ssh && !crate::registry::ssh_key_is_secret(k) {
+                            (k.clone(), v.clone())
+                        } else {
+                            (k.clone(), Value::String(MASK.into()))
+                        }
+                    })
                     .collect(),
             ),
             Some(_) => Value::String(MASK.into()),
@@ -163,6 +188,12 @@ pub fn mask(adapter: &AdapterType, config: &Map<String, Value>) -> Map<String, V
         out.insert(name.into(), masked);
     }
     out
+}
+
+fn is_ssh(adapter: &AdapterType, name: &str) -> bool {
+    adapter
+        .field(name)
+        .is_some_and(|f| f.ty == crate::registry::FieldType::Ssh)
 }
 
 /// A PUT's (or a test-by-id's) config with every [`MASK`] replaced by the stored (decrypted)
@@ -311,6 +342,10 @@ mod tests {
 
     /// A valid value of `f` (secrets: a canary naming the field).
     fn sample(f: &Field) -> Value {
+        if f.ty == FieldType::Ssh {
+            return json!({"host": "db.example", "port": 22, "user": "backup",
+                          "password": format!("{}-canary", f.name), "hostKey": "SHA256:abcdef"});
+        }
         if f.secret && f.ty == FieldType::StringMap {
             return json!({"Authorization": format!("Bearer {}-canary", f.name), "X-Env": "prod"});
         }
@@ -327,6 +362,7 @@ mod tests {
             (FieldType::Enum(values), _) => json!(values[values.len() - 1]),
             (FieldType::StringList, _) => json!(["ops@example.com"]),
             (FieldType::StringMap, _) => json!({"X-Env": "prod"}),
+            (FieldType::Ssh, _) => unreachable!("handled above"),
             (FieldType::String, Format::Host) => json!("db.example"),
             (FieldType::String, Format::HttpUrl) => json!("https://home.example"),
             (FieldType::String, Format::AbsolutePath) => json!("/srv"),
@@ -348,6 +384,8 @@ mod tests {
                 .unwrap()),
             (FieldType::StringList, _) => json!(["thief@elsewhere.example"]),
             (FieldType::StringMap, _) => json!({"X-Other": "1"}),
+            (FieldType::Ssh, _) => json!({"host": "elsewhere.example", "user": "backup",
+                                          "password": "typed-again", "hostKey": "SHA256:abcdef"}),
             (FieldType::String, Format::Host) => json!("elsewhere.example"),
             (FieldType::String, Format::HttpUrl) => json!("https://elsewhere.example"),
             (FieldType::String, Format::AbsolutePath) => json!("/elsewhere"),

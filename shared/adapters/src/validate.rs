@@ -88,7 +88,9 @@ pub fn name(name: &str) -> Result<String, ApiError> {
 
 /// An [`FieldType::Ssh`] object; the message names the key (`host: …`).
 fn check_ssh(v: &Value) -> Result<(), String> {
-    let map = v.as_object().ok_or("must be an object {host, port, user, password | privateKey, hostKey}")?;
+    let map = v
+        .as_object()
+        .ok_or("must be an object {host, port, user, password | privateKey, hostKey}")?;
     for (k, value) in map {
         if !crate::registry::SSH_KEYS.iter().any(|(name, _)| name == k) {
             let k: String = k.chars().take(64).collect();

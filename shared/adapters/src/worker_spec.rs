@@ -128,6 +128,13 @@ pub fn worker_source(a: &Adapter) -> Result<Value, ApiError> {
             )))
         }
     }
+    // Dumps over SSH: the worker runs the tool on that host (validated by the registry).
+    if matches!(
+        a.adapter_id.as_str(),
+        "postgres" | "mysql" | "mariadb" | "redis" | "valkey"
+    ) {
+        copy(&mut out, c, &[("ssh", "ssh")]);
+    }
     Ok(Value::Object(out))
 }
 
