@@ -303,6 +303,85 @@ mod tests {
         v.as_object().unwrap().clone()
     }
 
+    /// An `ssh` object: its password/key sealed and masked, host/port/user/hostKey in clear;
+    /// kept through a PUT only while the whole object (and so its host) is unchanged, and the
+    /// database password is bound to it too.
+    #[test]
+    fn ssh_object_secrets() {
+        let sealer = SecretBox::from_hex_key(KEY).unwrap();
+        let pg = find("postgres").unwrap();
+        let plain = validate(
+            pg,
+            &json!({"host": "127.0.0.1", "user": "postgres", "password": "db-canary",
+                    "ssh": {"host": "db.example", "port": 2222, "user": "backup",
+                            "privateKey": "key-canary", "hostKey": "SHA256:abcdef"}}),
+        )
+        .unwrap();
+        let sealed = seal(&sealer, pg, "a1", &plain).unwrap();
+        let text = serde_json::to_string(&sealed).unwrap();
+        assert!(!text.contains("canary"), "{text}");
+        assert_eq!(sealed["ssh"]["host"], "db.example");
+        assert_eq!(sealed["ssh"]["port"], 2222);
+        assert_eq!(open(&sealer, pg, "a1", &sealed).unwrap(), plain);
+        let masked = mask(pg, &plain);
+        assert_eq!(
+            masked["ssh"],
+            json!({"host": "db.example", "port": 2222, "user": "backup",
+                   "privateKey": MASK, "hostKey": "SHA256:abcdef"})
+        );
+        assert_eq!(
+            merge(pg, &Value::Object(masked.clone()), &plain).unwrap(),
+            Value::Object(plain.clone())
+        );
+        let mut moved = masked.clone();
+        moved["ssh"]["host"] = json!("elsewhere.example");
+        let err = merge(pg, &Value::Object(moved), &plain).unwrap_err();
+        assert_eq!(err.status, 400);
+        assert!(
+            err.message.contains("password") && err.message.contains("ssh"),
+            "{}",
+            err.message
+        );
+        // Bad ssh objects: 400 naming the field and the key.
+        for (bad, why) in [
+            (
+                json!({"host": "h", "user": "u", "password": "p"}),
+                "hostKey",
+            ),
+            (
+                json!({"host": "h", "user": "u", "hostKey": "SHA256:x"}),
+                "password or privateKey",
+            ),
+            (
+                json!({"host": "a b", "user": "u", "password": "p", "hostKey": "SHA256:x"}),
+                "host",
+            ),
+            (
+                json!({"host": "h", "user": "u", "password": "p", "hostKey": "nope"}),
+                "hostKey",
+            ),
+            (
+                json!({"host": "h", "user": "u", "password": MASK, "hostKey": "SHA256:x"}),
+                "password",
+            ),
+            (
+                json!({"host": "h", "user": "u", "password": "p", "hostKey": "SHA256:x", "cmd": "x"}),
+                "unknown key",
+            ),
+            (
+                json!({"host": "h", "port": 0, "user": "u", "password": "p", "hostKey": "SHA256:x"}),
+                "port",
+            ),
+        ] {
+            let err = validate(pg, &json!({"host": "h", "user": "u", "ssh": bad})).unwrap_err();
+            let field = err.details.as_ref().unwrap()["fields"]["ssh"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            assert!(field.contains(why), "{bad}: {field}");
+        }
+    }
+
     #[test]
     fn seal_open_mask_merge() {
         let sealer = SecretBox::from_hex_key(KEY).unwrap();

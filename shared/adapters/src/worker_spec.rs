@@ -520,6 +520,14 @@ pub(crate) mod tests {
             json!({"engine": "postgresql", "host": "127.0.0.1", "port": 5432, "user": "postgres",
                    "password": "pw", "database": "postgres"})
         );
+        // Dumps over SSH: the ssh object goes to the worker as it is.
+        let ssh = json!({"host": "db.example", "port": 22, "user": "backup", "password": "s",
+                         "hostKey": "SHA256:abc"});
+        let pg = adapter(
+            "postgres",
+            json!({"host": "127.0.0.1", "user": "postgres", "ssh": ssh}),
+        );
+        assert_eq!(worker_source(&pg).unwrap()["ssh"], ssh);
         let redis = adapter(
             "valkey",
             json!({"host": "h", "username": "u", "password": "p", "database": 2, "tls": false}),
