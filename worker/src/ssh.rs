@@ -391,7 +391,17 @@ pub struct RemoteChild {
 impl RemoteChild {
     /// Connects (host key checked first), opens an exec channel for `command`, and sends
     /// `prelude` (the secret lines) before anything the caller writes to stdin.
-    pub fn spawn(login: &Login, command: String, prelude: Vec<u8>) -> Result<RemoteChild, String> {
+    /// `tool` names the command in messages.
+    pub fn spawn(
+        login: &Login,
+        tool: &str,
+        command: String,
+        prelude: Vec<u8>,
+    ) -> Result<RemoteChild, String> {
+        let lost = format!(
+            "the SSH connection to {}:{} closed before the remote {tool} exited",
+            login.host, login.port
+        );
         let login = login.clone();
         let handle = block(connect(login, "SSH", "source.ssh".into()))
             .and_then(|r| r)
@@ -464,9 +474,7 @@ impl RemoteChild {
                 }
             }
             writer.abort();
-            let result = end.ok_or_else(|| {
-                "the SSH connection closed before the remote command exited".to_owned()
-            });
+            let result = end.ok_or(lost);
             if let Err(e) = &result {
                 let _ = out_tx
                     .send(Err(io::Error::new(

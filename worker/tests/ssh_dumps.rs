@@ -216,11 +216,92 @@ async fn password_hidden_and_cut_connection_fails_cleanly() {
     let task = w.wait_task(&id).await;
     assert_eq!(task["status"], "failed", "{task}");
     let error = task["error"].as_str().unwrap();
-    assert!(error.contains("SSH"), "{error}");
+    assert!(
+        error.contains(&format!(
+            "SSH connection to 127.0.0.1:{} closed before the remote pg_dump exited",
+            sshd.port
+        )),
+        "{error}"
+    );
     assert!(!error.contains(&password), "{error}");
     eprintln!("cut mid-dump: {error} ({scans} cmdline scans)");
     psql("postgres", &format!("DROP DATABASE {db}"));
     psql("postgres", &format!("DROP ROLE {role}"));
+    w.stop().await.unwrap();
+}
+
+/// Cancel during a dump over SSH: the task ends cancelled and the remote pg_dump goes away
+/// (the worker closes the connection; sshd ends the session).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_ends_the_remote_dump() {
+    let sshd = Sshd::start();
+    let w = Worker::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = rand_name("sshcancel");
+    psql("postgres", &format!("CREATE DATABASE {db}"));
+    psql(
+        &db,
+        "CREATE TABLE big(id int, s text); INSERT INTO big SELECT i, md5(i::text) || md5((i+1)::text) FROM generate_series(1, 1000000) i;",
+    );
+    let id = w
+        .start_task(
+            "/v1/backups",
+            json!({
+                "source": {"engine": "postgresql", "host": "127.0.0.1", "port": 5432,
+                           "user": "postgres", "database": db, "ssh": ssh(&sshd)},
+                "compression": "NONE",
+                "destinations": [{"id": "d1", "storage": {"kind": "local", "path": dir.path()}}],
+                "jobName": "ssh",
+            }),
+        )
+        .await;
+    let remote_dumps = || -> usize {
+        std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| {
+                std::fs::read(e.path().join("cmdline")).is_ok_and(|c| {
+                    let text = String::from_utf8_lossy(&c);
+                    text.contains("pg_dump") && text.contains(&db) && !text.contains("sshd")
+                })
+            })
+            .count()
+    };
+    let started = Instant::now();
+    loop {
+        let t = w.call(Method::GET, &format!("/v1/tasks/{id}"), None).await;
+        assert_eq!(
+            t.json["status"], "running",
+            "finished before the cancel: {}",
+            t.json
+        );
+        if t.json["bytesIn"].as_u64().unwrap_or(0) > 4 * 1024 * 1024 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(90), "{}", t.json);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(remote_dumps() >= 1, "pg_dump runs under the SSH session");
+    let r = w
+        .call(Method::POST, &format!("/v1/tasks/{id}/cancel"), None)
+        .await;
+    assert_eq!(r.status.as_u16(), 202, "{}", r.text);
+    let task = w.wait_task(&id).await;
+    assert_eq!(task["status"], "cancelled", "{task}");
+    let started = Instant::now();
+    while remote_dumps() > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the remote pg_dump still runs 30 s after the cancel"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eprintln!(
+        "remote pg_dump gone {:?} after the cancel",
+        started.elapsed()
+    );
+    psql("postgres", &format!("DROP DATABASE {db}"));
     w.stop().await.unwrap();
 }
 

@@ -205,7 +205,7 @@ fn spawn_remote(
     }
     let names: Vec<String> = secret_vals.into_iter().map(|(k, _)| k).collect();
     let line = crate::ssh::remote_command(&program, &args, &env, &names);
-    let child = crate::ssh::RemoteChild::spawn(login, line, prelude)
+    let child = crate::ssh::RemoteChild::spawn(login, tool, line, prelude)
         .map_err(|e| format!("cannot start {tool} over SSH: {e}"))?;
     slot.set_remote_abort(Some(child.abort_handle()));
     Ok(Process {
