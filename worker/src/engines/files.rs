@@ -1371,3 +1371,90 @@ pub(crate) fn probe(
         latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pax_records_count_their_own_length() {
+        for n in 80..1100 {
+            let mut out = Vec::new();
+            pax_record(&mut out, "path", &vec![b'a'; n]);
+            let sp = out.iter().position(|b| *b == b' ').unwrap();
+            let len: usize = std::str::from_utf8(&out[..sp]).unwrap().parse().unwrap();
+            assert_eq!(len, out.len(), "value of {n} bytes");
+        }
+    }
+
+    #[test]
+    fn headers_round_trip_long_odd_names_and_huge_sizes() {
+        let names: [&[u8]; 4] = [
+            b"files/a/short.txt",
+            "files/ünïcødé/日本語 with space".as_bytes(),
+            b"files/line\nbreak",
+            &[b'n'; 300],
+        ];
+        for name in names {
+            for size in [0u64, 1, MAX_USTAR_SIZE, MAX_USTAR_SIZE + 1, 1 << 40] {
+                let mut out = Vec::new();
+                write_header(&mut out, name, b'0', 0o640, size, 1_700_000_000, b"");
+                let m = next_member(&mut out.as_slice()).unwrap().unwrap();
+                assert_eq!(m.name, name);
+                assert_eq!(m.size, size);
+                assert_eq!(m.mode, 0o640);
+                assert_eq!(m.mtime, 1_700_000_000);
+            }
+        }
+        let mut out = Vec::new();
+        let target = "../ünï/".repeat(40);
+        write_header(&mut out, b"files/l", b'2', 0o777, 0, 0, target.as_bytes());
+        let m = next_member(&mut out.as_slice()).unwrap().unwrap();
+        assert_eq!(m.link, target.as_bytes());
+        assert_eq!(m.typeflag, b'2');
+    }
+
+    #[test]
+    fn unsafe_member_paths_are_refused() {
+        assert_eq!(
+            safe_components(b"files/a/b/").unwrap(),
+            [&b"a"[..], &b"b"[..]]
+        );
+        for bad in [
+            &b"files/../x"[..],
+            b"files/a/../../x",
+            b"files/./x",
+            b"files//x",
+            b"files/",
+            b"/etc/passwd",
+            b"other/x",
+            b"files/a\0b",
+        ] {
+            assert!(safe_components(bad).is_err(), "{}", show(bad));
+        }
+    }
+
+    #[test]
+    fn config_bounds_name_the_field() {
+        let err = |v: Value| source_from_value(v).unwrap_err().to_string();
+        assert!(err(serde_json::json!({"engine": "files", "paths": []})).contains("paths"));
+        assert!(err(serde_json::json!({"engine": "files", "paths": ["rel"]})).contains("paths[0]"));
+        assert!(
+            err(serde_json::json!({"engine": "files", "paths": ["/a/x", "/b/x"]}))
+                .contains("paths[1]")
+        );
+        assert!(err(serde_json::json!({"engine": "files", "paths": ["/"]})).contains("paths[0]"));
+        let many: Vec<String> = (0..=MAX_PATHS).map(|i| format!("/d/{i}")).collect();
+        assert!(err(serde_json::json!({"engine": "files", "paths": many})).contains("paths"));
+        assert!(
+            err(serde_json::json!({"engine": "files", "paths": ["/a"], "excludes": ["a\nb"]}))
+                .contains("excludes[0]")
+        );
+        assert!(
+            err(serde_json::json!({"engine": "files", "paths": ["/a"], "extra": 1}))
+                .contains("extra")
+        );
+        let long = format!("/{}", "x".repeat(MAX_PATH_LEN));
+        assert!(err(serde_json::json!({"engine": "files", "paths": [long]})).contains("paths[0]"));
+    }
+}
