@@ -114,7 +114,7 @@ async fn crud_for_every_adapter_with_secrets_sealed_and_masked() {
         .find(|t| t["id"] == "postgres")
         .unwrap();
     assert_eq!(pg["type"], "database");
-    assert_eq!(pg["secretFields"], json!(["password"]));
+    assert_eq!(pg["secretFields"], json!(["password", "ssh"])); // ssh: its password/privateKey (issue 17)
     assert_eq!(pg["schema"]["properties"]["port"]["default"], 5432);
     let storage = api
         .expect(&admin, "GET", "/api/adapter-types?type=storage", None, 200)
