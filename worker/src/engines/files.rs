@@ -454,6 +454,8 @@ struct OpenFile {
     hasher: Sha256,
     entry: ManifestEntry,
     disk: PathBuf,
+    /// Shrank while read (logged once).
+    shrank: bool,
 }
 
 /// The archive as a reader. Each `read` produces the next bytes: a header, a chunk of the
@@ -644,6 +646,7 @@ impl TarDump {
                 hasher: Sha256::new(),
                 entry,
                 disk,
+                shrank: false,
             });
         } else {
             let what = if ft_is(&meta, libc::S_IFIFO) {
@@ -683,7 +686,9 @@ impl TarDump {
                 // The file shrank: the header promised `size` bytes, so zeros fill it; the
                 // manifest's hash is of what was stored.
                 self.buf[got..want].fill(0);
-                cur.remaining = want as u64;
+            }
+            if got < want && !cur.shrank {
+                cur.shrank = true;
                 let line = format!(
                     "{} shrank while it was read; stored with zeros at the end",
                     cur.disk.display()
@@ -1136,7 +1141,10 @@ impl Extractor {
             }
         }
         for (name, _, _, _) in &self.dirs {
-            if expected.remove(name).is_none() {
+            if expected
+                .remove(name)
+                .is_none_or(|e| e.kind != EntryType::Dir)
+            {
                 return Err(format!("{}: not in the manifest; refused", show(name)));
             }
         }
@@ -1412,6 +1420,41 @@ mod tests {
         let m = next_member(&mut out.as_slice()).unwrap().unwrap();
         assert_eq!(m.link, target.as_bytes());
         assert_eq!(m.typeflag, b'2');
+    }
+
+    #[test]
+    fn a_file_that_shrinks_while_read_is_padded_and_still_verifies() {
+        let root = tempfile::tempdir().unwrap();
+        let src = root.path().join("src");
+        fs::create_dir(&src).unwrap();
+        fs::write(src.join("log"), vec![b'x'; 3 * CHUNK]).unwrap();
+        let roots = LocalRoots::new(vec![root.path().to_owned()], None);
+        let source =
+            source_from_value(serde_json::json!({"engine": "files", "paths": [src]})).unwrap();
+        let mut dump = source.start_dump(&roots).unwrap();
+        let mut archive = Vec::new();
+        let mut block = [0u8; BLOCK];
+        while dump.current.is_none() {
+            let n = dump.read(&mut block).unwrap();
+            archive.extend_from_slice(&block[..n]);
+        }
+        // Opened: cut it short, the header already promised 3 chunks.
+        fs::OpenOptions::new()
+            .write(true)
+            .open(src.join("log"))
+            .unwrap()
+            .set_len(1000)
+            .unwrap();
+        dump.read_to_end(&mut archive).unwrap();
+        assert_eq!(dump.warnings.len(), 1, "{:?}", dump.warnings);
+        let dest = root.path().join("dest");
+        let target =
+            target_from_value(serde_json::json!({"engine": "files", "path": dest})).unwrap();
+        extract(&mut archive.as_slice(), &target, &roots).unwrap();
+        let back = fs::read(dest.join("src/log")).unwrap();
+        assert_eq!(back.len(), 3 * CHUNK);
+        assert!(back[..1000].iter().all(|b| *b == b'x'));
+        assert!(back[1000..].iter().all(|b| *b == 0));
     }
 
     #[test]
