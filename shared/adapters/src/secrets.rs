@@ -190,6 +190,62 @@ pub fn mask(adapter: &AdapterType, config: &Map<String, Value>) -> Map<String, V
     out
 }
 
+/// What an export without secrets keeps of the secret field `field` (sealed or plain): an
+/// `ssh` object without its password/privateKey/passphrase (so the document still says which
+/// host the tools run on); `None` for every other secret field (left out).
+pub fn without_secrets(adapter_id: &str, field: &str, value: &Value) -> Option<Value> {
+    let t = crate::registry::find(adapter_id)?;
+    match value {
+        Value::Object(map) if is_ssh(t, field) => Some(Value::Object(
+            map.iter()
+                .filter(|(k, _)| !crate::registry::ssh_key_is_secret(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        )),
+        _ => None,
+    }
+}
+
+/// The secret fields a restored config lacks: an absent secret field, or an `ssh` object
+/// without any of its secret keys (an absent `ssh` is no SSH, not a missing secret).
+pub fn missing_secrets(adapter: &AdapterType, config: &Map<String, Value>) -> Vec<&'static str> {
+    adapter
+        .secret_fields()
+        .filter(|f| match (is_ssh(adapter, f), config.get(*f)) {
+            (true, None) => false,
+            (true, Some(Value::Object(m))) => {
+                !m.keys().any(|k| crate::registry::ssh_key_is_secret(k))
+            }
+            (_, v) => v.is_none(),
+        })
+        .collect()
+}
+
+/// For a restore onto a stored adapter: marks the missing secret `field` of `incoming` as kept
+/// ([`MASK`]) where `stored` has it — the whole field, or an `ssh` object's secret keys — so
+/// [`merge`] puts the stored values back (and refuses if a binding field changed).
+pub fn mark_kept(
+    adapter: &AdapterType,
+    field: &str,
+    incoming: &mut Map<String, Value>,
+    stored: &Map<String, Value>,
+) {
+    let Some(kept) = stored.get(field) else {
+        return;
+    };
+    match (is_ssh(adapter, field), incoming.get_mut(field), kept) {
+        (true, Some(Value::Object(now)), Value::Object(old)) => {
+            for k in old.keys().filter(|k| crate::registry::ssh_key_is_secret(k)) {
+                now.insert(k.clone(), Value::String(MASK.into()));
+            }
+        }
+        (true, _, _) => {}
+        _ => {
+            incoming.insert(field.to_owned(), Value::String(MASK.into()));
+        }
+    }
+}
+
 fn is_ssh(adapter: &AdapterType, name: &str) -> bool {
     adapter
         .field(name)

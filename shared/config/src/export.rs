@@ -146,7 +146,10 @@ pub fn export(
                 })?;
                 config.insert(field, plain);
             } else {
-                config.remove(&field);
+                match dbackup_adapters_core::secrets::without_secrets(&adapter_id, &field, &value) {
+                    Some(kept) => config.insert(field, kept),
+                    None => config.remove(&field),
+                };
             }
         }
         adapter_names.insert(id, r.get("name").cloned().unwrap_or(Value::Null));

@@ -7,7 +7,7 @@ use dbackup_adapters_core::{registry, secrets, store, validate, worker_spec};
 use dbackup_core::db::Db;
 use dbackup_core::worker::Worker;
 use dbackup_core::ApiError;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::{about, bad, required, ChangeAction, Restorer};
 use crate::access;
@@ -87,10 +87,7 @@ impl Restorer<'_> {
             let Some(Value::Object(config)) = a.get("config") else {
                 return Err(bad("adapter", &name, "config", "must be an object"));
             };
-            let missing_secrets: Vec<&str> = t
-                .secret_fields()
-                .filter(|f| !config.contains_key(*f))
-                .collect();
+            let missing_secrets: Vec<&str> = secrets::missing_secrets(t, config);
             let may_write = |r: &Self| {
                 access::require(r.who, t.kind.permission(true))
                     .map_err(|e| about("adapter", &name, e))
@@ -101,9 +98,7 @@ impl Restorer<'_> {
                     let mut incoming = config.clone();
                     if stored.adapter_id == adapter_id {
                         for f in &missing_secrets {
-                            if stored.config.contains_key(*f) {
-                                incoming.insert((*f).to_owned(), json!(secrets::MASK));
-                            }
+                            secrets::mark_kept(t, f, &mut incoming, &stored.config);
                         }
                     }
                     let merged = match secrets::merge(t, &Value::Object(incoming), &stored.config)
@@ -115,7 +110,7 @@ impl Restorer<'_> {
                     let still_missing: Vec<&str> = missing_secrets
                         .iter()
                         .copied()
-                        .filter(|f| !merged.contains_key(*f))
+                        .filter(|f| secrets::missing_secrets(t, &merged).contains(f))
                         .collect();
                     let checked = checked_config(t, &name, &merged, &still_missing)?;
                     if stored.adapter_id == adapter_id && checked == stored.config {
@@ -184,6 +179,7 @@ mod tests {
     use super::*;
     use crate::testutil::TestDb;
     use crate::{export, ExportOptions};
+    use serde_json::json;
 
     /// The webhook's header values are secrets: exported only with secrets, restored sealed
     /// under the target's key (each value), and a document without them keeps the stored ones.
@@ -223,6 +219,60 @@ mod tests {
         restore(&target, &sealer(KEY_B), &bare, &admin(), now(), false).unwrap();
         let loaded = store::load(&target, &sealer(KEY_B), &id).unwrap();
         assert_eq!(loaded.config["headers"], config["headers"]);
+    }
+
+    /// A source with `ssh` (issue 17): an export without secrets keeps the SSH host, user and
+    /// pinned key but not the private key; restored into a new install the adapter says the
+    /// ssh secrets must be entered again, restored onto the stored adapter it keeps them. A
+    /// source without `ssh` restores without any ssh warning.
+    #[test]
+    fn ssh_secrets_travel_as_secrets() {
+        let source = TestDb::migrated();
+        let t = registry::find("postgres").unwrap();
+        let ssh = json!({"host": "db.example", "port": 22, "user": "backup",
+                         "privateKey": "ssh-key-secret", "hostKey": "SHA256:abcdef"});
+        let config = validate::validate(
+            t,
+            &json!({"host": "127.0.0.1", "user": "postgres", "password": "db-secret", "ssh": ssh}),
+        )
+        .unwrap();
+        store::insert(&source, &sealer(KEY_A), "p1", "remote", t, &config).unwrap();
+        let plain =
+            validate::validate(t, &json!({"host": "h", "user": "u", "password": "pw"})).unwrap();
+        store::insert(&source, &sealer(KEY_A), "p2", "local", t, &plain).unwrap();
+        let bare = export(&source, None, ExportOptions::default(), "t").unwrap();
+        let text = serde_json::to_string(&bare).unwrap();
+        assert!(
+            !text.contains("ssh-key-secret") && !text.contains("db-secret"),
+            "{text}"
+        );
+        let remote = bare
+            .adapters
+            .iter()
+            .find(|a| a["name"] == "remote")
+            .unwrap();
+        assert_eq!(
+            remote["config"]["ssh"],
+            json!({"host": "db.example", "port": 22, "user": "backup", "hostKey": "SHA256:abcdef"})
+        );
+
+        let fresh = TestDb::migrated();
+        let report = restore(&fresh, &sealer(KEY_B), &bare, &admin(), now(), false).unwrap();
+        let text = serde_json::to_string(&report).unwrap();
+        assert!(
+            text.contains(r#"adapter \"remote\": secrets not in the backup: password, ssh;"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"adapter \"local\": secrets not in the backup: password;"#),
+            "{text}"
+        );
+
+        // Onto the install that has them: kept.
+        restore(&source, &sealer(KEY_A), &bare, &admin(), now(), false).unwrap();
+        let id = find(&source, "database", "remote").unwrap().unwrap();
+        let loaded = store::load(&source, &sealer(KEY_A), &id).unwrap();
+        assert_eq!(loaded.config["ssh"], config["ssh"]);
     }
 }
 
