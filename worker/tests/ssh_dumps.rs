@@ -305,6 +305,58 @@ async fn cancel_ends_the_remote_dump() {
     w.stop().await.unwrap();
 }
 
+/// By hand (`--run-ignored only`): the same PostgreSQL dump (~100 MiB, compression NONE,
+/// encrypted) locally and over SSH; prints MiB/s of both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "throughput measurement, by hand"]
+async fn throughput_postgres_local_vs_ssh() {
+    let sshd = Sshd::start();
+    let w = Worker::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = rand_name("sshtput");
+    psql("postgres", &format!("CREATE DATABASE {db}"));
+    psql(
+        &db,
+        "CREATE TABLE big(id int, s text); INSERT INTO big SELECT i, md5(i::text) || md5((i+1)::text) FROM generate_series(1, 1500000) i;",
+    );
+    let mut line = String::new();
+    for over_ssh in [false, true, false, true] {
+        let mut source = json!({"engine": "postgresql", "host": "127.0.0.1", "port": 5432,
+                                "user": "postgres", "database": db});
+        if over_ssh {
+            source["ssh"] = ssh(&sshd);
+        }
+        let started = Instant::now();
+        let task = w
+            .run_task(
+                "/v1/backups",
+                json!({
+                    "source": source,
+                    "compression": "NONE",
+                    "encryption": {"keyHex": KEY_HEX},
+                    "destinations": [{"id": "d1", "storage": {"kind": "local", "path": dir.path()}}],
+                    "jobName": "tput",
+                }),
+            )
+            .await;
+        let secs = started.elapsed().as_secs_f64();
+        assert_eq!(task["status"], "succeeded", "{task}");
+        let bytes = task["result"]["bytesIn"]
+            .as_u64()
+            .or_else(|| task["bytesIn"].as_u64())
+            .unwrap_or(0);
+        let mib = bytes as f64 / 1048576.0;
+        line.push_str(&format!(
+            "{}: {mib:.0} MiB in {secs:.1} s = {:.0} MiB/s; ",
+            if over_ssh { "ssh" } else { "local" },
+            mib / secs
+        ));
+    }
+    eprintln!("throughput: {line}");
+    psql("postgres", &format!("DROP DATABASE {db}"));
+    w.stop().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mariadb_over_ssh_round_trip_with_password() {
     let sshd = Sshd::start();
