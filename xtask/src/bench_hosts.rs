@@ -580,7 +580,7 @@ pub fn hosts(root: &Path, args: &[String]) -> Result<()> {
         .unwrap_or_default();
     let body = format!(
         "Measured {date} (load average at the end: {}), {} jobs listed, wrk {WRK_SECS} s per cell \
-         (p50/p99 with one client, req/s with 16 on 2 threads); our host is the {ours} build, \
+         (p50/p99 with one client, req/s with 16 on 2 threads); our host: {ours}, \
          Spin runs the same release components. Idle tick: the database work of one runner \
          tick with {} jobs none due (two ticks; in brackets the requests or syscalls seen) — \
          libSQL: first request start to last request end in sqld's log; local file: first to \
