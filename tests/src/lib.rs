@@ -191,8 +191,22 @@ fn toml_quote(s: &str) -> String {
     out
 }
 
-/// A port nobody listens on right now (bound and released).
+/// A port nobody listens on right now (bound and released), picked at random below Linux's
+/// ephemeral range (32768–60999). A port the kernel hands out for `:0` is also what it gives
+/// outgoing connections, so one of the many clients of a parallel run could take it before the
+/// server that was to listen there binds it (seen in CI: "Address already in use").
 pub fn free_port() -> u16 {
+    use std::hash::{BuildHasher, Hasher};
+    const LOW: u16 = 20_000;
+    const HIGH: u16 = 32_767;
+    for _ in 0..1000 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        let port = LOW + (h.finish() % u64::from(HIGH - LOW + 1)) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
