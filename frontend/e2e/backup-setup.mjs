@@ -9,7 +9,7 @@
 // profile and reveals its key, creates a job with a destination and retention, checks its
 // next-runs preview, runs it (the execution view with its progress bar; cancelled while queued)
 // and pauses it. Output as e2e/journey.mjs.
-import { assert, start } from './lib.mjs';
+import { assert, chooseSource, start } from './lib.mjs';
 
 const ADMIN = { name: 'Bea Backup', email: 'bea@example.com', password: 'correct horse battery staple' };
 const CANARY = 'canary-Secret-7f3a';
@@ -120,7 +120,7 @@ await step('create a job with the editor', async () => {
   await page.getByRole('button', { name: 'New job' }).click();
   const dialog = page.getByRole('dialog');
   await dialog.getByLabel('Name', { exact: true }).fill('Nightly shop');
-  await dialog.getByLabel('Source', { exact: true }).selectOption({ label: 'Shop DB' });
+  await chooseSource(dialog, 'Shop DB');
   await dialog.getByLabel('Encryption profile', { exact: true }).selectOption({ label: 'Offsite key' });
   await dialog.getByLabel('Runs', { exact: true }).selectOption({ label: 'Every day at 02:00' });
   await dialog.getByLabel('Time zone', { exact: true }).fill('UTC');

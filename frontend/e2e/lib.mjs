@@ -53,6 +53,17 @@ export async function start(script, { allowedConsole = [] } = {}) {
       console.log(`FAILED: ${name}: ${(e && e.message) || e}`);
       console.log(`screenshot: ${file}`);
       console.log(`url: ${page.url()}`);
+      // What the user saw: an open dialog's text (e.g. the error that kept it open) and alerts.
+      const seen = await page
+        .evaluate(() => {
+          const text = (el) => (el.innerText || '').replace(/\s+/g, ' ').trim().slice(0, 1500);
+          const parts = [...document.querySelectorAll('[role=dialog], [role=alert]')].map((el) => `${el.getAttribute('role')}: ${text(el)}`);
+          const invalid = [...document.querySelectorAll('form :invalid')].map((el) => el.id || el.getAttribute('aria-label') || el.tagName);
+          if (invalid.length) parts.push(`invalid fields: ${invalid.join(', ')}`);
+          return parts;
+        })
+        .catch(() => []);
+      for (const line of seen) console.log(line);
       await ctx.close().catch(() => {});
       process.exit(1);
     }
@@ -99,4 +110,15 @@ export async function start(script, { allowedConsole = [] } = {}) {
 
 export function assert(cond, msg) {
   if (!cond) throw new Error(msg);
+}
+
+/**
+ * Chooses a job's source and waits until its database picker has settled (the list shown, or
+ * the reason it could not be listed), as a user would before going on: the list appearing
+ * above the form's later buttons moves them.
+ */
+export async function chooseSource(dialog, label) {
+  await dialog.getByLabel('Source', { exact: true }).selectOption({ label });
+  const picker = dialog.getByTestId('database-picker');
+  await picker.getByRole('group', { name: 'Available databases' }).or(picker.getByTestId('database-list-error')).waitFor({ timeout: 30_000 });
 }

@@ -8,7 +8,7 @@
 // "Connected" from the worker), creates a job for the database, runs it and follows the
 // execution page's live progress bar and logs to Success, then finds it in the history and
 // on the dashboard. Output as e2e/journey.mjs.
-import { assert, start } from './lib.mjs';
+import { assert, chooseSource, start } from './lib.mjs';
 
 const [storageDir, database] = [process.argv[3], process.argv[4]];
 if (!storageDir || !database) {
@@ -59,7 +59,7 @@ await step('a job for the database', async () => {
   await page.getByRole('button', { name: 'New job' }).click();
   const dialog = page.getByRole('dialog');
   await dialog.getByLabel('Name', { exact: true }).fill('Orders nightly');
-  await dialog.getByLabel('Source', { exact: true }).selectOption({ label: 'Orders' });
+  await chooseSource(dialog, 'Orders');
   await dialog.getByLabel('Databases', { exact: true }).fill(database);
   await dialog.getByRole('button', { name: 'Add destination' }).click();
   await dialog.getByRole('button', { name: 'Create job' }).click();

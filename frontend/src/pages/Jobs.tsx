@@ -182,13 +182,15 @@ function JobEditor({ job, onClose, onSaved }: { job: Job | null; onClose: () => 
   );
   const [cronMode, setCronMode] = useState(() => !PRESETS.some((p) => p.cron === body.schedule));
   const [error, setError] = useState<unknown>(null);
-  const set = (patch: Partial<JobBody>) => setBody({ ...body, ...patch });
-  const setDest = (i: number, d: JobDestination | null) => {
-    const next = [...body.destinations];
-    if (d) next[i] = d;
-    else next.splice(i, 1);
-    set({ destinations: next });
-  };
+  // Updates apply to the latest state, so two changes in one render never undo each other.
+  const set = (patch: Partial<JobBody>) => setBody((b) => ({ ...b, ...patch }));
+  const setDest = (i: number, d: JobDestination | null) =>
+    setBody((b) => {
+      const next = [...b.destinations];
+      if (d) next[i] = d;
+      else next.splice(i, 1);
+      return { ...b, destinations: next };
+    });
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setError(null);
@@ -295,7 +297,7 @@ function JobEditor({ job, onClose, onSaved }: { job: Job | null; onClose: () => 
         <Card className="space-y-2">
           <div className="flex items-center justify-between">
             <h3 className="font-medium">Destinations</h3>
-            <Button size="sm" variant="secondary" disabled={!dests.data?.length} onClick={() => set({ destinations: [...body.destinations, { destinationId: dests.data?.[0]?.id ?? '', retention: { mode: 'SIMPLE', simple: { keepCount: 7 } } }] })}>
+            <Button size="sm" variant="secondary" disabled={!dests.data?.length} onClick={() => setBody((b) => ({ ...b, destinations: [...b.destinations, { destinationId: dests.data?.[0]?.id ?? '', retention: { mode: 'SIMPLE', simple: { keepCount: 7 } } }] }))}>
               Add destination
             </Button>
           </div>
