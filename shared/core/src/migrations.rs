@@ -63,6 +63,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0008_worker_pool",
         sql: include_str!("../../../migrations/0008_worker_pool.sql"),
     },
+    Migration {
+        version: 9,
+        name: "0009_control_plane",
+        sql: include_str!("../../../migrations/0009_control_plane.sql"),
+    },
 ];
 
 /// The schema version this build brings a database to (0 when there are no migrations).
