@@ -8,6 +8,7 @@ mod config;
 pub mod engines;
 mod error;
 pub mod format;
+pub mod import_dbackup;
 mod http;
 pub mod multi;
 mod notify;

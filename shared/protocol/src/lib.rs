@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 pub mod compression;
+pub mod dbackup;
 pub mod error;
 pub mod events;
 pub mod notify;
