@@ -68,6 +68,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0009_control_plane",
         sql: include_str!("../../../migrations/0009_control_plane.sql"),
     },
+    Migration {
+        version: 10,
+        name: "0010_encryption_profile_kind",
+        sql: include_str!("../../../migrations/0010_encryption_profile_kind.sql"),
+    },
 ];
 
 /// The schema version this build brings a database to (0 when there are no migrations).
