@@ -2,10 +2,11 @@ import { useMemo, useState, type FormEvent } from 'react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, ApiError } from '../api/client';
 import type { Adapter, AdapterKind, AdapterTestResult, AdapterType } from '../api/types';
-import { Badge, Button, Dialog, Field, Input, PageHeader, Select, Switch, Table, Td, Textarea, Th } from '../components/ui';
+import { Badge, Button, Dialog, Field, Input, PageHeader, Select, Table, Td, Th } from '../components/ui';
+import { SchemaInput } from '../components/SchemaFields';
 import { ConfirmButton, Empty, ErrorAlert, QueryState } from '../components/common';
 import { useCan } from '../lib/session';
-import { fieldsOf, initialValues, SECRET_MASK, secretsToReenter, toConfig, type FormValues } from '../lib/schemaForm';
+import { fieldsOf, initialValues, secretsToReenter, toConfig, type FormValues } from '../lib/schemaForm';
 import { HealthGrid } from '../components/HealthGrid';
 import { DatabaseList } from '../components/pickers';
 import { useDateFormat } from '../lib/useDateFormat';
@@ -239,49 +240,16 @@ function AdapterDialog({ kind, types, adapter, onClose, onSaved }: { kind: Adapt
           )}
         </Field>
         {type &&
-          fieldsOf(type).map((f) => {
-            const v = values[f.name];
-            const set = (x: string | boolean) => setValues({ ...values, [f.name]: x });
-            const wide = f.kind === 'textarea' || f.kind === 'list' || f.kind === 'map';
-            return (
-              <div key={f.name} className={wide ? 'md:col-span-2' : undefined}>
-                <Field label={`${f.label}${f.required ? ' *' : ''}`} hint={f.description} error={fieldErrors[f.name] ?? reenter[f.name]}>
-                  {(id, d) =>
-                    f.kind === 'boolean' ? (
-                      <Switch id={id} aria-describedby={d} checked={v === true} onCheckedChange={set} />
-                    ) : f.kind === 'select' ? (
-                      <Select id={id} aria-describedby={d} value={String(v ?? '')} onChange={(e) => set(e.target.value)}>
-                        {!f.required && <option value="">—</option>}
-                        {f.options?.map((o) => (
-                          <option key={String(o)}>{String(o)}</option>
-                        ))}
-                      </Select>
-                    ) : f.kind === 'textarea' || f.kind === 'list' || f.kind === 'map' ? (
-                      <Textarea
-                        id={id}
-                        aria-describedby={d}
-                        value={String(v ?? '')}
-                        placeholder={f.kind === 'list' ? 'one per line' : f.kind === 'map' ? 'Name: value, one per line' : f.secret && adapter ? SECRET_MASK : undefined}
-                        onChange={(e) => set(e.target.value)}
-                        autoComplete="off"
-                      />
-                    ) : (
-                      <Input
-                        id={id}
-                        aria-describedby={d}
-                        type={f.kind === 'password' ? 'password' : f.kind === 'number' ? 'number' : 'text'}
-                        value={String(v ?? '')}
-                        min={f.min}
-                        max={f.max}
-                        autoComplete={f.secret ? 'new-password' : 'off'}
-                        onChange={(e) => set(e.target.value)}
-                      />
-                    )
-                  }
-                </Field>
-              </div>
-            );
-          })}
+          fieldsOf(type).map((f) => (
+            <SchemaInput
+              key={f.name}
+              field={f}
+              value={values[f.name]}
+              onChange={(x) => setValues((vs) => ({ ...vs, [f.name]: x }))}
+              editing={!!adapter}
+              errors={{ ...reenter, ...fieldErrors }}
+            />
+          ))}
         <div className="space-y-2 md:col-span-2">
           {result && <TestResult result={result} />}
           <ErrorAlert error={error} />

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareVersions } from './Storage';
+import { compareVersions, isFilesRestore, restoreTargets } from './Storage';
 
 describe('compareVersions (restore version warning)', () => {
   it('compares major then minor', () => {
@@ -12,5 +12,25 @@ describe('compareVersions (restore version warning)', () => {
     expect(compareVersions(null, '16')).toBeNull();
     expect(compareVersions('16', undefined)).toBeNull();
     expect(compareVersions('x', '16')).toBeNull();
+  });
+});
+
+describe('files restores', () => {
+  const sources = [
+    { id: 'pg', adapterId: 'postgres' },
+    { id: 'site', adapterId: 'files' },
+    { id: 'redis', adapterId: 'redis' },
+  ];
+  it('offers files sources for a files backup and database sources for a dump', () => {
+    expect(restoreTargets({ engine: 'files' }, sources).map((s) => s.id)).toEqual(['site']);
+    expect(restoreTargets({ engine: 'postgresql' }, sources).map((s) => s.id)).toEqual(['pg', 'redis']);
+    // A backup without its sidecar: anything, the target decides.
+    expect(restoreTargets({ engine: null }, sources)).toHaveLength(3);
+  });
+  it('asks for a target directory for a files backup or a files target', () => {
+    expect(isFilesRestore({ engine: 'files' })).toBe(true);
+    expect(isFilesRestore({ engine: null }, { adapterId: 'files' })).toBe(true);
+    expect(isFilesRestore({ engine: null }, { adapterId: 'postgres' })).toBe(false);
+    expect(isFilesRestore({ engine: 'postgresql' })).toBe(false);
   });
 });

@@ -3,7 +3,7 @@ import { useInfiniteQuery, useQuery, useQueryClient } from '@tanstack/react-quer
 import { Link, useNavigate, useParams } from 'react-router';
 import { api, ApiError, query, request } from '../api/client';
 import type { Adapter } from '../api/types';
-import { Badge, Button, Dialog, Field, Input, PageHeader, Select, Table, Td, Th } from '../components/ui';
+import { Badge, Button, Checkbox, Dialog, Field, Input, PageHeader, Select, Table, Td, Th } from '../components/ui';
 import { ConfirmButton, Empty, ErrorAlert, LoadMore, QueryState } from '../components/common';
 import { useCan } from '../lib/session';
 import { formatBytes } from '../lib/utils';
@@ -54,9 +54,26 @@ export const storageApi = {
     databaseMapping?: Record<string, string>;
     privileged?: { user: string; password?: string };
     force?: boolean;
+    /** A files backup: the directory to restore into, and whether existing files are replaced. */
+    targetPath?: string;
+    overwrite?: boolean;
   }) =>
     request<{ executionId: string }>('POST', '/api/restores', b),
 };
+
+/**
+ * Whether a restore is of a files backup (into a directory) rather than a database: the backup's
+ * sidecar says so, or (a backup without one) the chosen target is a files source.
+ */
+export function isFilesRestore(backup: Pick<StoredBackup, 'engine'>, target?: Pick<Adapter, 'adapterId'>): boolean {
+  return backup.engine === 'files' || target?.adapterId === 'files';
+}
+
+/** The sources a backup can be restored onto: files sources for a files backup, databases otherwise. */
+export function restoreTargets<T extends Pick<Adapter, 'adapterId'>>(backup: Pick<StoredBackup, 'engine'>, sources: T[]): T[] {
+  if (!backup.engine) return sources;
+  return sources.filter((s) => (s.adapterId === 'files') === (backup.engine === 'files'));
+}
 
 /** Compares "major.minor" of two versions (-1, 0, 1), or null when either is unknown. */
 export function compareVersions(a: string | null | undefined, b: string | null | undefined): number | null {
@@ -296,15 +313,33 @@ function RestoreDialog({
   );
   const [asUser, setAsUser] = useState('');
   const [asPassword, setAsPassword] = useState('');
+  const [targetPath, setTargetPath] = useState('');
+  const [overwrite, setOverwrite] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const target: Adapter | undefined = sources.data?.find((s) => s.id === targetId);
+  const targets = restoreTargets(backup, sources.data ?? []);
+  const target: Adapter | undefined = targets.find((s) => s.id === targetId);
+  const files = isFilesRestore(backup, target);
   const targetVersion = (target?.metadata?.engineVersion as string | undefined) ?? null;
-  const newer = compareVersions(backup.engineVersion, targetVersion) === 1;
+  const newer = !files && compareVersions(backup.engineVersion, targetVersion) === 1;
+  const pathError =
+    error instanceof ApiError && (error.details as { field?: unknown } | undefined)?.field === 'targetPath' ? error.message : undefined;
   const submit = async () => {
     setBusy(true);
     setError(null);
     try {
+      if (files) {
+        const r = await storageApi.restore({
+          destinationId,
+          path: backup.path,
+          targetSourceId: targetId,
+          targetPath: targetPath.trim(),
+          overwrite: overwrite || undefined,
+        });
+        onClose();
+        navigate(`/history/${enc(r.executionId)}`);
+        return;
+      }
       const databaseMapping = Object.fromEntries(
         Object.entries(mapping).filter(([, to]) => to.trim() !== ''),
       );
@@ -337,7 +372,7 @@ function RestoreDialog({
           {(fid) => (
             <Select id={fid} value={targetId} onChange={(e) => setTargetId(e.target.value)}>
               <option value="">Choose…</option>
-              {(sources.data ?? []).map((s) => (
+              {targets.map((s) => (
                 <option key={s.id} value={s.id}>
                   {s.name}
                 </option>
@@ -362,7 +397,38 @@ function RestoreDialog({
             may fail or lose features.
           </div>
         )}
-        {backup.databases.length > 0 && (
+        {files && (
+          <fieldset className="space-y-2" data-testid="files-restore">
+            <legend className="text-sm font-medium">Restore into a directory</legend>
+            <Field
+              label="Target directory"
+              hint="An absolute path on the worker's machine, inside its allowed roots (DBACKUP_LOCAL_ROOTS); each backed-up folder is restored as <directory>/<its name>."
+              error={pathError}
+            >
+              {(fid, d) => (
+                <Input
+                  id={fid}
+                  aria-describedby={d}
+                  value={targetPath}
+                  placeholder="/srv/restore"
+                  onChange={(e) => setTargetPath(e.target.value)}
+                  autoComplete="off"
+                  spellCheck={false}
+                />
+              )}
+            </Field>
+            <div className="flex items-start gap-2">
+              <Checkbox id="restore-overwrite" checked={overwrite} onCheckedChange={(c) => setOverwrite(c === true)} className="mt-0.5" />
+              <label htmlFor="restore-overwrite" className="text-sm">
+                Replace existing files
+                <span className="block text-xs text-muted">
+                  Off: a file that already exists fails the restore before anything is put in place. Directories are never replaced.
+                </span>
+              </label>
+            </div>
+          </fieldset>
+        )}
+        {!files && backup.databases.length > 0 && (
           <fieldset className="space-y-2">
             <legend className="text-sm font-medium">Database mapping</legend>
             <p className="text-xs text-muted">Restore each database under this name (created if missing).</p>
@@ -379,6 +445,7 @@ function RestoreDialog({
             ))}
           </fieldset>
         )}
+        {!files && (
         <fieldset className="space-y-2">
           <legend className="text-sm font-medium">Create the database as (optional)</legend>
           <p className="text-xs text-muted">
@@ -400,12 +467,13 @@ function RestoreDialog({
             )}
           </Field>
         </fieldset>
+        )}
         <ErrorAlert error={error} />
         <div className="flex justify-end gap-2">
           <Button variant="secondary" onClick={onClose}>
             Cancel
           </Button>
-          <Button disabled={!targetId || busy} onClick={submit}>
+          <Button disabled={!targetId || busy || (files && !targetPath.trim())} onClick={submit}>
             {busy ? 'Starting…' : 'Start restore'}
           </Button>
         </div>
