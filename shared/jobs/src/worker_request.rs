@@ -106,6 +106,7 @@ pub fn backup_request(job: &StoredJob, parts: &BackupParts) -> Result<BackupRequ
             url: parts.callback_url.clone(),
             signing_key_hex: parts.signing_key_hex.clone(),
         }),
+        verify_after_upload: None,
     })
 }
 

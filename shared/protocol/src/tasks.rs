@@ -101,6 +101,10 @@ pub struct BackupRequest {
     /// Where to send signed events; absent = poll-only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback: Option<CallbackSpec>,
+    /// Read each destination's object back after upload and check it ([`Verification`]);
+    /// absent = on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_after_upload: Option<bool>,
 }
 
 /// Location of a stored object.
@@ -316,6 +320,44 @@ pub struct BackupResult {
     pub destinations: Vec<DestinationReport>,
     /// Problems that did not fail the backup (e.g. a sidecar not written), `; `-joined.
     pub warning: Option<String>,
+    /// The read-back check of each destination, in request order (empty from workers that
+    /// predate it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub verification: Vec<Verification>,
+}
+
+/// Outcome of reading a destination's object back after upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum VerificationStatus {
+    /// Read back whole: every container chunk authenticated (encrypted objects), size and
+    /// SHA-256 equal to what was written.
+    Verified,
+    /// Read back but different, or unreadable: the destination counts as failed.
+    Failed,
+    /// Not checked: verification off, or the upload itself failed.
+    Skipped,
+}
+
+/// The read-back check of one destination (`verification[]` of a backup's result and of
+/// `GET /api/executions/{id}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verification {
+    /// The request's destination id.
+    pub destination_id: String,
+    /// `Verified`, `Failed` or `Skipped`.
+    pub status: VerificationStatus,
+    /// When the check ended (RFC 3339, UTC).
+    pub checked_at: String,
+    /// What was checked, or why it failed or was skipped.
+    pub detail: String,
+}
+
+impl Verification {
+    /// Whether this check failed.
+    pub fn failed(&self) -> bool {
+        self.status == VerificationStatus::Failed
+    }
 }
 
 /// What happened at one destination: `{id, ok: true, path}` or `{id, ok: false, error}`.
@@ -466,13 +508,42 @@ impl TaskResult {
         }
     }
 
-    /// The status a task with this result ends in: `partial` when a destination failed.
+    /// The status a task with this result ends in: `partial` when a destination failed,
+    /// `failed` when every one did (each read back wrong: the upload itself went through).
     pub fn status(&self) -> Status {
-        let failed = self.destinations().is_some_and(|d| d.iter().any(|d| !d.ok));
-        if failed {
+        let dests = self.destinations().unwrap_or_default();
+        if !dests.is_empty() && dests.iter().all(|d| !d.ok) {
+            Status::Failed
+        } else if dests.iter().any(|d| !d.ok) {
             Status::Partial
         } else {
             Status::Succeeded
+        }
+    }
+
+    /// Why a result whose [`status`](Self::status) is `failed` failed: every destination's
+    /// error, `; `-joined.
+    pub fn failure(&self) -> Option<String> {
+        if self.status() != Status::Failed {
+            return None;
+        }
+        let errors: Vec<String> = self
+            .destinations()
+            .unwrap_or_default()
+            .iter()
+            .map(|d| format!("{}: {}", d.id, d.error.as_deref().unwrap_or("failed")))
+            .collect();
+        Some(format!(
+            "storage: every destination failed ({})",
+            errors.join("; ")
+        ))
+    }
+
+    /// A backup's read-back checks.
+    pub fn verification(&self) -> &[Verification] {
+        match self {
+            TaskResult::Backup(b) => &b.verification,
+            _ => &[],
         }
     }
 }
@@ -541,6 +612,7 @@ pub(crate) mod tests {
                 DestinationReport::failed("d2", "storage: refused"),
             ],
             warning: None,
+            verification: Vec::new(),
         }
     }
 
@@ -594,6 +666,37 @@ pub(crate) mod tests {
         assert_eq!(serde_json::to_value(&parsed).unwrap(), multi);
         assert_eq!(parsed.engine_version(), Some("16.4"));
         assert_eq!(parsed.status(), Status::Succeeded);
+    }
+
+    #[test]
+    fn verification_is_what_the_api_shows() {
+        let mut backup = backup_result();
+        backup.verification = vec![Verification {
+            destination_id: "d1".into(),
+            status: VerificationStatus::Verified,
+            checked_at: "2026-12-07T19:00:00Z".into(),
+            detail: "read back 10 bytes".into(),
+        }];
+        let value = serde_json::to_value(&backup).unwrap();
+        assert_eq!(
+            value["verification"],
+            json!([{"destinationId": "d1", "status": "Verified",
+                    "checkedAt": "2026-12-07T19:00:00Z", "detail": "read back 10 bytes"}])
+        );
+        let parsed: TaskResult = serde_json::from_value(value).unwrap();
+        assert_eq!(parsed.verification().len(), 1);
+        assert!(!parsed.verification()[0].failed());
+        // Every destination failed (e.g. each read back wrong): the task failed, naming them.
+        backup.destinations[0] = DestinationReport::failed("d1", "verification: sha256 differs");
+        let all_failed = TaskResult::Backup(backup);
+        assert_eq!(all_failed.status(), Status::Failed);
+        let why = all_failed.failure().unwrap();
+        assert!(
+            why.contains("d1: verification: sha256 differs")
+                && why.contains("d2: storage: refused"),
+            "{why}"
+        );
+        assert_eq!(TaskResult::Backup(backup_result()).failure(), None);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 mod compress;
 mod hash;
+mod verify;
 
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -16,6 +17,7 @@ pub use compress::{
     Compressor, Decompressor, DEFAULT_BROTLI_LEVEL, DEFAULT_GZIP_LEVEL, DEFAULT_ZSTD_LEVEL,
 };
 pub use hash::{HashReader, HashWriter};
+pub use verify::{verify_object, Written};
 
 use crate::format::{BackupKey, Compression, DecryptReader, EncryptWriter, FormatError, MAGIC};
 

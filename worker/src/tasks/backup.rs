@@ -9,11 +9,13 @@ use dbackup_protocol::events::LogLevel;
 use dbackup_protocol::sidecar::{sidecar_name, SidecarEncryption, SIDECAR_VERSION};
 use dbackup_protocol::tasks::{
     BackupRequest, BackupResult, DestinationReport, DestinationSpec, Stage, TaskKind, TaskResult,
+    VerificationStatus,
 };
 use dbackup_protocol::{Compression, Sidecar, ENCRYPTED_SUFFIX};
 use serde_json::{json, Value};
 
 use super::registry::{start, Registry, Task};
+use super::verify::{verify_destinations, Target};
 use super::{encryption_key, plan_callback, TaskCallback};
 use crate::engines::Source;
 use crate::error::Error;
@@ -45,6 +47,9 @@ fn sanitize(segment: &str) -> String {
     }
 }
 
+/// Dump warnings logged one by one; the rest are counted (the manifest lists them all).
+const MAX_WARNINGS: usize = 50;
+
 /// A validated backup.
 pub struct BackupPlan {
     source: Source,
@@ -60,6 +65,8 @@ pub struct BackupPlan {
     job_name: String,
     meta: Option<Value>,
     callback: Option<TaskCallback>,
+    /// Read every object back after upload (`verifyAfterUpload`, default on).
+    verify: bool,
 }
 
 impl BackupPlan {
@@ -198,6 +205,7 @@ impl BackupPlan {
             job_name: req.job_name,
             meta: req.meta,
             callback,
+            verify: req.verify_after_upload.unwrap_or(true),
         })
     }
 }
@@ -404,6 +412,7 @@ pub fn run_backup(config: &Config, task: &Task, plan: &BackupPlan) -> Result<Tas
     let mut server_version = None;
     let mut databases = vec![plan.source.database()];
     let mut process = None;
+    let mut warnings = None;
     let streamed = match &plan.multi {
         None => {
             let dump = plan.source.start_dump(config, &task.slot)?;
@@ -421,6 +430,7 @@ pub fn run_backup(config: &Config, task: &Task, plan: &BackupPlan) -> Result<Tas
                 );
             }
             process = dump.process;
+            warnings = dump.warnings;
             stream::run_backup_fanout(
                 dump.reader,
                 plan.compression,
@@ -469,6 +479,20 @@ pub fn run_backup(config: &Config, task: &Task, plan: &BackupPlan) -> Result<Tas
             streamed
         }
     };
+    // A files source: entries skipped, files that shrank while read (named, in the manifest).
+    let warnings = warnings.map(|w| w.take()).unwrap_or_default();
+    for line in warnings.iter().take(MAX_WARNINGS) {
+        task.log(LogLevel::Warning, line);
+    }
+    if warnings.len() > MAX_WARNINGS {
+        task.log(
+            LogLevel::Warning,
+            &format!(
+                "… and {} more (every one is in the archive's manifest)",
+                warnings.len() - MAX_WARNINGS
+            ),
+        );
+    }
     if streamed.is_err() {
         if let Some(p) = process.as_mut() {
             p.kill();
@@ -517,6 +541,56 @@ pub fn run_backup(config: &Config, task: &Task, plan: &BackupPlan) -> Result<Tas
     }
     if dests.iter().all(|d| d.error.is_some()) {
         return Err(all_failed(&dests));
+    }
+
+    if plan.verify {
+        task.set_stage(Stage::Verifying);
+    }
+    let targets: Vec<Target<'_>> = dests
+        .iter()
+        .map(|d| Target {
+            id: &d.id,
+            storage: d.storage.as_deref().filter(|_| d.error.is_none()),
+        })
+        .collect();
+    let written = stream::Written {
+        size: summary.bytes_out,
+        sha256: &summary.sha256,
+    };
+    let checks = verify_destinations(
+        &targets,
+        &object_name,
+        plan.key.as_ref(),
+        written,
+        plan.verify,
+        &task.progress.cancelled,
+    );
+    drop(targets);
+    // A cancel during the read-back comes after every object was committed: the backup
+    // stands, unverified.
+    let cancelled = task.progress.cancelled.load(Ordering::SeqCst);
+    let mut verification = Vec::with_capacity(checks.len());
+    for (dest, (mut check, secs)) in dests.iter_mut().zip(checks) {
+        if cancelled && check.status == VerificationStatus::Failed {
+            check.status = VerificationStatus::Skipped;
+            check.detail = "cancelled before the read-back finished".into();
+        }
+        match check.status {
+            VerificationStatus::Verified => task.log(
+                LogLevel::Info,
+                &format!("{}: verified in {secs:.2} s ({})", dest.id, check.detail),
+            ),
+            VerificationStatus::Failed => {
+                // The object stays where it is (evidence); without a sidecar and with the
+                // destination failed, the execution says not to rely on it.
+                dest.fail(format!(
+                    "verification after upload failed: {}",
+                    check.detail
+                ));
+            }
+            VerificationStatus::Skipped => {}
+        }
+        verification.push(check);
     }
 
     let sidecar = Sidecar {
@@ -578,6 +652,7 @@ pub fn run_backup(config: &Config, task: &Task, plan: &BackupPlan) -> Result<Tas
         server_version: sidecar.server_version,
         destinations: dests.iter().map(Dest::report).collect(),
         warning: (!warnings.is_empty()).then(|| warnings.join("; ")),
+        verification,
     }))
 }
 

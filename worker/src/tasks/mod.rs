@@ -8,6 +8,7 @@
 
 mod backup;
 mod registry;
+mod verify;
 mod restore;
 
 use dbackup_protocol::tasks::{CallbackSpec, EncryptionSpec};

@@ -88,7 +88,7 @@ impl Task {
     fn finish(&self, outcome: Result<TaskResult, String>) {
         let cancelled = self.progress.cancelled.load(Ordering::SeqCst);
         let (status, error) = match &outcome {
-            Ok(result) => (result.status(), None),
+            Ok(result) => (result.status(), result.failure()),
             Err(_) if cancelled => (Status::Cancelled, Some("cancelled".to_owned())),
             Err(e) => (Status::Failed, Some(e.clone())),
         };

@@ -208,6 +208,7 @@ fn finished_task(id: &str, execution_id: &str) -> TaskInfo {
                 Some("/backups/one/nightly/x.dump.gz".into()),
             )],
             warning: None,
+            verification: Vec::new(),
         })),
     }
 }
