@@ -5,22 +5,33 @@
 //! whole header as associated data, so a flipped bit, a truncation, a reordering, a swapped
 //! header field or a wrong key fails authentication at the chunk it touches, before any of
 //! that chunk's plaintext is returned.
+//!
+//! Version 2 (write-only, "public" profiles) has the same chunks under a per-object content key
+//! agreed by X25519 with an ephemeral key pair (its public half follows the 32-byte header) and
+//! the recipient's public key, through HKDF-SHA256: whoever holds only the public key can write
+//! backups but not read them.
 
 use std::fmt;
 use std::io::{self, Read, Write};
 
 use aes_gcm::aead::{AeadInPlace, KeyInit};
 use aes_gcm::{Aes256Gcm, Key, Nonce, Tag};
+use curve25519_dalek::montgomery::MontgomeryPoint;
+use hkdf::Hkdf;
 use sha2::{Digest, Sha256};
 
 /// First eight bytes of every container.
 pub const MAGIC: &[u8; 8] = b"DBKENC01";
-/// Format version written by this code.
+/// Format version of containers sealed with a symmetric key.
 pub const VERSION: u8 = 1;
+/// Format version of containers sealed to an X25519 public key (write-only profiles).
+pub const VERSION_PUBLIC: u8 = 2;
 /// Cipher id for AES-256-GCM (the only one).
 pub const CIPHER_AES_256_GCM: u8 = 1;
-/// Header length in bytes.
+/// Header length in bytes (version 1; the common part of every version).
 pub const HEADER_LEN: usize = 32;
+/// Header length of a version 2 container: the common 32 bytes and the ephemeral public key.
+pub const PUBLIC_HEADER_LEN: usize = HEADER_LEN + 32;
 /// GCM tag length.
 pub const TAG_LEN: usize = 16;
 /// Nonce prefix length.
@@ -37,35 +48,175 @@ pub const MAX_CHUNK_SIZE: u32 = 16 << 20;
 pub const KEY_LEN: usize = 32;
 /// Domain separator for the key fingerprint.
 const FINGERPRINT_DOMAIN: &[u8] = b"dbackup key fingerprint v1\0";
+/// Domain separator for the fingerprint of an X25519 public key.
+pub const PUBLIC_FINGERPRINT_DOMAIN: &[u8] = b"dbackup public key fingerprint v1\0";
+/// HKDF-SHA256 `info` of a version 2 content key.
+pub const HKDF_INFO: &[u8] = b"dbackup x25519 content key v2";
 
-/// A 32-byte encryption key.
-#[derive(Clone)]
-pub struct BackupKey([u8; KEY_LEN]);
+/// What a [`BackupKey`] holds, and so what it can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// A 32-byte AES key: seals and opens version 1 containers.
+    Symmetric,
+    /// An X25519 public key: seals version 2 containers, opens nothing.
+    Public,
+    /// An X25519 private key: opens version 2 containers sealed to its public key.
+    Private,
+}
 
-impl fmt::Debug for BackupKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "BackupKey({})", self.fingerprint_hex())
+impl KeyKind {
+    fn name(self) -> &'static str {
+        match self {
+            KeyKind::Symmetric => "a symmetric key",
+            KeyKind::Public => "a public key",
+            KeyKind::Private => "a private key",
+        }
     }
 }
 
+#[derive(Clone)]
+enum Material {
+    Symmetric([u8; KEY_LEN]),
+    Public([u8; 32]),
+    Private { secret: [u8; 32], public: [u8; 32] },
+}
+
+/// An encryption key: a profile's symmetric key, or one half of an X25519 key pair (a
+/// write-only profile's public key, or the private key a restore brings along).
+#[derive(Clone)]
+pub struct BackupKey(Material);
+
+impl fmt::Debug for BackupKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BackupKey({:?} {})", self.kind(), self.fingerprint_hex())
+    }
+}
+
+/// The X25519 public key of `secret` (RFC 7748, the scalar clamped).
+pub fn x25519_public(secret: &[u8; 32]) -> [u8; 32] {
+    MontgomeryPoint::mul_base_clamped(*secret).to_bytes()
+}
+
+/// X25519(`secret`, `public`); `None` for the all-zero result of a low-order public key.
+fn x25519(secret: &[u8; 32], public: &[u8; 32]) -> Option<[u8; 32]> {
+    let shared = MontgomeryPoint(*public).mul_clamped(*secret).to_bytes();
+    (shared != [0u8; 32]).then_some(shared)
+}
+
+/// The content key of a version 2 container: `HKDF-SHA256(salt = ephemeral public ‖ recipient
+/// public, ikm = X25519 shared secret, info = HKDF_INFO)`, 32 bytes.
+fn content_key(shared: &[u8; 32], ephemeral: &[u8; 32], recipient: &[u8; 32]) -> [u8; KEY_LEN] {
+    let mut salt = [0u8; 64];
+    salt[..32].copy_from_slice(ephemeral);
+    salt[32..].copy_from_slice(recipient);
+    let mut okm = [0u8; KEY_LEN];
+    // 32 bytes is far below HKDF-SHA256's 8160-byte limit: expand cannot fail.
+    let _ = Hkdf::<Sha256>::new(Some(&salt), shared).expand(HKDF_INFO, &mut okm);
+    okm
+}
+
+fn aes(key: &[u8; KEY_LEN]) -> Aes256Gcm {
+    Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key))
+}
+
+fn parse_32(text: &str) -> Result<[u8; 32], FormatError> {
+    let bytes = hex::decode(text.trim()).map_err(|_| FormatError::BadKey)?;
+    bytes.try_into().map_err(|_| FormatError::BadKey)
+}
+
 impl BackupKey {
-    /// Wraps raw key bytes.
+    /// Wraps raw symmetric key bytes.
     pub fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
-        BackupKey(bytes)
+        BackupKey(Material::Symmetric(bytes))
     }
 
-    /// Parses 64 hex characters (surrounding whitespace ignored).
+    /// Parses a symmetric key: 64 hex characters (surrounding whitespace ignored).
     pub fn from_hex(text: &str) -> Result<Self, FormatError> {
-        let bytes = hex::decode(text.trim()).map_err(|_| FormatError::BadKey)?;
-        let bytes: [u8; KEY_LEN] = bytes.try_into().map_err(|_| FormatError::BadKey)?;
-        Ok(BackupKey(bytes))
+        Ok(BackupKey(Material::Symmetric(parse_32(text)?)))
     }
 
-    /// `SHA-256("dbackup key fingerprint v1\0" ‖ key)[..8]`: identifies the key without revealing it.
+    /// An X25519 public key (raw 32 bytes): seals version 2 containers.
+    pub fn from_public_bytes(public: [u8; 32]) -> Self {
+        BackupKey(Material::Public(public))
+    }
+
+    /// An X25519 private key (raw 32 bytes, RFC 7748): opens version 2 containers.
+    pub fn from_private_bytes(secret: [u8; 32]) -> Self {
+        BackupKey(Material::Private {
+            secret,
+            public: x25519_public(&secret),
+        })
+    }
+
+    /// Parses an X25519 public key: 64 hex characters.
+    pub fn public_from_hex(text: &str) -> Result<Self, FormatError> {
+        Ok(Self::from_public_bytes(parse_32(text)?))
+    }
+
+    /// Parses an X25519 private key: 64 hex characters.
+    pub fn private_from_hex(text: &str) -> Result<Self, FormatError> {
+        Ok(Self::from_private_bytes(parse_32(text)?))
+    }
+
+    /// A fresh X25519 key pair from OS randomness: `(public, private)`.
+    pub fn generate_pair() -> io::Result<(BackupKey, BackupKey)> {
+        let private = Self::from_private_bytes(random_bytes()?);
+        Ok((
+            private.public_half().unwrap_or_else(|| private.clone()),
+            private,
+        ))
+    }
+
+    /// What this key is.
+    pub fn kind(&self) -> KeyKind {
+        match self.0 {
+            Material::Symmetric(_) => KeyKind::Symmetric,
+            Material::Public(_) => KeyKind::Public,
+            Material::Private { .. } => KeyKind::Private,
+        }
+    }
+
+    /// The public key of a key-pair half (`None` for a symmetric key).
+    pub fn public_bytes(&self) -> Option<[u8; 32]> {
+        match &self.0 {
+            Material::Symmetric(_) => None,
+            Material::Public(p) | Material::Private { public: p, .. } => Some(*p),
+        }
+    }
+
+    /// The public half of a key-pair half as a key (`None` for a symmetric key).
+    pub fn public_half(&self) -> Option<BackupKey> {
+        self.public_bytes().map(Self::from_public_bytes)
+    }
+
+    /// The public key as 64 hex characters (`None` for a symmetric key).
+    pub fn public_hex(&self) -> Option<String> {
+        self.public_bytes().map(hex::encode)
+    }
+
+    /// The secret as 64 hex characters: a symmetric key or a private key (`None` for a public
+    /// key). For key generation and exports only: never log it.
+    pub fn secret_hex(&self) -> Option<String> {
+        match &self.0 {
+            Material::Symmetric(k) => Some(hex::encode(k)),
+            Material::Private { secret, .. } => Some(hex::encode(secret)),
+            Material::Public(_) => None,
+        }
+    }
+
+    /// Identifies the key without revealing it: `SHA-256("dbackup key fingerprint v1\0" ‖
+    /// key)[..8]` for a symmetric key, `SHA-256("dbackup public key fingerprint v1\0" ‖
+    /// public key)[..8]` for either half of a key pair (both halves share it).
     pub fn fingerprint(&self) -> [u8; FINGERPRINT_LEN] {
+        let (domain, bytes) = match &self.0 {
+            Material::Symmetric(k) => (FINGERPRINT_DOMAIN, k),
+            Material::Public(p) | Material::Private { public: p, .. } => {
+                (PUBLIC_FINGERPRINT_DOMAIN, p)
+            }
+        };
         let digest = Sha256::new()
-            .chain_update(FINGERPRINT_DOMAIN)
-            .chain_update(self.0)
+            .chain_update(domain)
+            .chain_update(bytes)
             .finalize();
         let mut out = [0u8; FINGERPRINT_LEN];
         out.copy_from_slice(&digest[..FINGERPRINT_LEN]);
@@ -75,10 +226,6 @@ impl BackupKey {
     /// The fingerprint as 16 lowercase hex characters.
     pub fn fingerprint_hex(&self) -> String {
         hex::encode(self.fingerprint())
-    }
-
-    fn cipher(&self) -> Aes256Gcm {
-        Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&self.0))
     }
 }
 
@@ -93,18 +240,30 @@ pub struct Header {
     pub compression: Compression,
     /// Plaintext bytes per chunk (every chunk but the last is exactly this long).
     pub chunk_size: u32,
-    /// Fingerprint of the key that encrypted the chunks.
+    /// Fingerprint of the key that encrypted the chunks (version 2: of the recipient's public
+    /// key).
     pub key_fingerprint: [u8; FINGERPRINT_LEN],
     /// Random per-file nonce prefix.
     pub nonce_prefix: [u8; NONCE_PREFIX_LEN],
+    /// Version 2 only: the ephemeral X25519 public key (header bytes 32..64).
+    pub ephemeral_public: Option<[u8; 32]>,
 }
 
 impl Header {
-    /// Serializes the header (layout in `docs/FORMAT.md`).
-    pub fn to_bytes(&self) -> [u8; HEADER_LEN] {
-        let mut out = [0u8; HEADER_LEN];
+    /// The container version: 1 (symmetric) or 2 (sealed to a public key).
+    pub fn version(&self) -> u8 {
+        if self.ephemeral_public.is_some() {
+            VERSION_PUBLIC
+        } else {
+            VERSION
+        }
+    }
+
+    /// Serializes the header (layout in `docs/FORMAT.md`): 32 bytes, 64 for version 2.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = vec![0u8; HEADER_LEN];
         out[..8].copy_from_slice(MAGIC);
-        out[8] = VERSION;
+        out[8] = self.version();
         out[9] = CIPHER_AES_256_GCM;
         out[10] = self.compression.id();
         out[11] = 0;
@@ -112,15 +271,19 @@ impl Header {
         out[16..24].copy_from_slice(&self.key_fingerprint);
         out[24..31].copy_from_slice(&self.nonce_prefix);
         out[31] = 0;
+        if let Some(e) = &self.ephemeral_public {
+            out.extend_from_slice(e);
+        }
         out
     }
 
-    /// Parses and validates a header.
+    /// Parses and validates the common 32 header bytes. For version 2 the ephemeral public key
+    /// (the next 32 bytes) is left `None`: [`DecryptReader`] reads it.
     pub fn parse(bytes: &[u8; HEADER_LEN]) -> Result<Self, FormatError> {
         if &bytes[..8] != MAGIC {
             return Err(FormatError::NotEncrypted);
         }
-        if bytes[8] != VERSION {
+        if bytes[8] != VERSION && bytes[8] != VERSION_PUBLIC {
             return Err(FormatError::UnsupportedVersion(bytes[8]));
         }
         if bytes[9] != CIPHER_AES_256_GCM {
@@ -144,6 +307,7 @@ impl Header {
             chunk_size,
             key_fingerprint,
             nonce_prefix,
+            ephemeral_public: None,
         })
     }
 
@@ -186,6 +350,19 @@ pub enum FormatError {
     TruncatedOrCorrupt(u64),
     /// The file holds more than 2^32 chunks.
     TooLarge,
+    /// The key is of the wrong kind for this container: `container` is its version, `key` what
+    /// was supplied (a symmetric key for a version 2 container, a key-pair half for version 1,
+    /// or a public key, which opens nothing).
+    WrongKeyKind {
+        /// The container's version.
+        container: u8,
+        /// What was supplied.
+        key: KeyKind,
+        /// The fingerprint in the header.
+        fingerprint: String,
+    },
+    /// The container's ephemeral public key is of low order (no shared secret): forged.
+    BadEphemeralKey,
 }
 
 impl fmt::Display for FormatError {
@@ -196,7 +373,10 @@ impl fmt::Display for FormatError {
                 f.write_str("not a dbackup encrypted file (magic DBKENC01 missing)")
             }
             FormatError::UnsupportedVersion(v) => {
-                write!(f, "unsupported container version {v} (this build reads 1)")
+                write!(
+                    f,
+                    "unsupported container version {v} (this build reads 1 and 2)"
+                )
             }
             FormatError::UnsupportedCipher(c) => write!(f, "unsupported cipher id {c}"),
             FormatError::BadHeader(what) => write!(f, "invalid container header: {what}"),
@@ -219,6 +399,27 @@ impl fmt::Display for FormatError {
                 "truncated or corrupt: the file ends inside chunk {n}, which does not authenticate"
             ),
             FormatError::TooLarge => f.write_str("too many chunks (more than 2^32)"),
+            FormatError::WrongKeyKind {
+                container: VERSION_PUBLIC,
+                key,
+                fingerprint,
+            } => write!(
+                f,
+                "wrong kind of key: the file is encrypted to the public key {fingerprint} \
+                 (a write-only profile) and only its private key opens it, not {}",
+                key.name()
+            ),
+            FormatError::WrongKeyKind {
+                key, fingerprint, ..
+            } => write!(
+                f,
+                "wrong kind of key: the file is encrypted with the symmetric key {fingerprint}, \
+                 not to a key pair; {} does not open it",
+                key.name()
+            ),
+            FormatError::BadEphemeralKey => {
+                f.write_str("invalid container header: the ephemeral public key is of low order")
+            }
         }
     }
 }
@@ -263,25 +464,39 @@ pub fn random_bytes<const N: usize>() -> io::Result<[u8; N]> {
 
 /// Streaming encryptor: buffers at most one chunk. Call [`EncryptWriter::finish`]; dropping
 /// it without finishing leaves an unterminated container that readers reject as truncated.
+/// A symmetric key writes version 1; a public key (or a private key: its public half) writes
+/// version 2.
 pub struct EncryptWriter<W: Write> {
     inner: W,
     cipher: Aes256Gcm,
     header: Header,
-    aad: [u8; HEADER_LEN],
+    aad: Vec<u8>,
     buf: Vec<u8>,
     counter: u64,
     header_written: bool,
 }
 
 impl<W: Write> EncryptWriter<W> {
-    /// Starts a container with a random nonce prefix.
+    /// Starts a container with a random nonce prefix (and, for a public key, a fresh
+    /// ephemeral key pair).
     pub fn new(
         inner: W,
         key: &BackupKey,
         compression: Compression,
         chunk_size: u32,
     ) -> io::Result<Self> {
-        Self::with_nonce_prefix(inner, key, compression, chunk_size, random_bytes()?)
+        let ephemeral = match key.kind() {
+            KeyKind::Symmetric => None,
+            _ => Some(random_bytes()?),
+        };
+        Self::with_parameters(
+            inner,
+            key,
+            compression,
+            chunk_size,
+            random_bytes()?,
+            ephemeral,
+        )
     }
 
     /// Starts a container with a given nonce prefix (test vectors only: never reuse a prefix
@@ -293,21 +508,67 @@ impl<W: Write> EncryptWriter<W> {
         chunk_size: u32,
         nonce_prefix: [u8; NONCE_PREFIX_LEN],
     ) -> io::Result<Self> {
+        let ephemeral = match key.kind() {
+            KeyKind::Symmetric => None,
+            _ => Some(random_bytes()?),
+        };
+        Self::with_parameters(inner, key, compression, chunk_size, nonce_prefix, ephemeral)
+    }
+
+    /// Starts a container with a given nonce prefix and, for a key-pair key, ephemeral private
+    /// key (test vectors only: both must be fresh random values for real objects).
+    pub fn with_parameters(
+        inner: W,
+        key: &BackupKey,
+        compression: Compression,
+        chunk_size: u32,
+        nonce_prefix: [u8; NONCE_PREFIX_LEN],
+        ephemeral_secret: Option<[u8; 32]>,
+    ) -> io::Result<Self> {
         if !(MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE).contains(&chunk_size) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "chunk size out of range",
             ));
         }
+        let (cipher, ephemeral_public) = match (&key.0, ephemeral_secret) {
+            (Material::Symmetric(k), _) => (aes(k), None),
+            (
+                Material::Public(recipient)
+                | Material::Private {
+                    public: recipient, ..
+                },
+                Some(e),
+            ) => {
+                let ephemeral = x25519_public(&e);
+                let shared = x25519(&e, recipient).ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "the public key is of low order (not a usable X25519 key)",
+                    )
+                })?;
+                (
+                    aes(&content_key(&shared, &ephemeral, recipient)),
+                    Some(ephemeral),
+                )
+            }
+            (_, None) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "a public-key container needs an ephemeral key",
+                ))
+            }
+        };
         let header = Header {
             compression,
             chunk_size,
             key_fingerprint: key.fingerprint(),
             nonce_prefix,
+            ephemeral_public,
         };
         Ok(EncryptWriter {
             inner,
-            cipher: key.cipher(),
+            cipher,
             aad: header.to_bytes(),
             header,
             buf: Vec::with_capacity(chunk_size as usize + TAG_LEN),
@@ -372,12 +633,13 @@ impl<W: Write> Write for EncryptWriter<W> {
 }
 
 /// Streaming decryptor: returns a chunk's plaintext only after its tag verified. Holds one
-/// chunk (plus one byte of look-ahead) in memory.
+/// chunk (plus one byte of look-ahead) in memory. Opens version 1 with the symmetric key,
+/// version 2 with the private key.
 pub struct DecryptReader<R: Read> {
     inner: R,
     cipher: Aes256Gcm,
     header: Header,
-    aad: [u8; HEADER_LEN],
+    aad: Vec<u8>,
     /// Ciphertext of the current chunk; after decryption, its plaintext.
     buf: Vec<u8>,
     pos: usize,
@@ -390,7 +652,8 @@ pub struct DecryptReader<R: Read> {
 }
 
 impl<R: Read> DecryptReader<R> {
-    /// Reads and checks the header (including the key fingerprint).
+    /// Reads and checks the header (including the key's kind and fingerprint): a wrong key
+    /// is refused here, before any chunk is read.
     pub fn new(mut inner: R, key: &BackupKey) -> Result<Self, FormatError> {
         let mut raw = [0u8; HEADER_LEN];
         read_full(&mut inner, &mut raw)
@@ -404,17 +667,39 @@ impl<R: Read> DecryptReader<R> {
                     Ok(())
                 }
             })?;
-        let header = Header::parse(&raw)?;
-        if header.key_fingerprint != key.fingerprint() {
-            return Err(FormatError::WrongKey {
-                expected: hex::encode(header.key_fingerprint),
-                actual: key.fingerprint_hex(),
-            });
-        }
+        let mut header = Header::parse(&raw)?;
+        let mut aad = raw.to_vec();
+        let fingerprint = hex::encode(header.key_fingerprint);
+        let wrong_kind = |container: u8| FormatError::WrongKeyKind {
+            container,
+            key: key.kind(),
+            fingerprint: fingerprint.clone(),
+        };
+        let cipher = match (raw[8], &key.0) {
+            (VERSION, Material::Symmetric(k)) => {
+                check_fingerprint(&header, key)?;
+                aes(k)
+            }
+            (VERSION, _) => return Err(wrong_kind(VERSION)),
+            (_, Material::Private { secret, public }) => {
+                let mut ephemeral = [0u8; 32];
+                let n = read_full(&mut inner, &mut ephemeral)
+                    .map_err(|_| FormatError::BadHeader("unreadable"))?;
+                if n < ephemeral.len() {
+                    return Err(FormatError::Truncated(0));
+                }
+                header.ephemeral_public = Some(ephemeral);
+                aad.extend_from_slice(&ephemeral);
+                check_fingerprint(&header, key)?;
+                let shared = x25519(secret, &ephemeral).ok_or(FormatError::BadEphemeralKey)?;
+                aes(&content_key(&shared, &ephemeral, public))
+            }
+            (_, _) => return Err(wrong_kind(VERSION_PUBLIC)),
+        };
         Ok(DecryptReader {
             inner,
-            cipher: key.cipher(),
-            aad: raw,
+            cipher,
+            aad,
             header,
             buf: Vec::with_capacity(header.chunk_size as usize + TAG_LEN),
             pos: 0,
@@ -518,6 +803,16 @@ impl<R: Read> Read for DecryptReader<R> {
         self.pos += n;
         Ok(n)
     }
+}
+
+fn check_fingerprint(header: &Header, key: &BackupKey) -> Result<(), FormatError> {
+    if header.key_fingerprint != key.fingerprint() {
+        return Err(FormatError::WrongKey {
+            expected: hex::encode(header.key_fingerprint),
+            actual: key.fingerprint_hex(),
+        });
+    }
+    Ok(())
 }
 
 /// Reads until `buf` is full or EOF; returns the bytes read.

@@ -181,11 +181,17 @@ fn header_rejections() {
         FormatError::NotEncrypted
     );
     let mut sealed = seal(&k, b"abc", 16);
-    sealed[8] = 2;
+    sealed[8] = 3;
     assert_eq!(
         open(&k, &sealed).unwrap_err(),
-        FormatError::UnsupportedVersion(2)
+        FormatError::UnsupportedVersion(3)
     );
+    // A version 1 object relabelled 2 asks for a private key (and would fail chunk 0 anyway).
+    sealed[8] = 2;
+    assert!(matches!(
+        open(&k, &sealed).unwrap_err(),
+        FormatError::WrongKeyKind { container: 2, .. }
+    ));
     assert!(BackupKey::from_hex("abcd").is_err());
     assert!(BackupKey::from_hex(&"zz".repeat(32)).is_err());
     assert_eq!(
@@ -226,6 +232,167 @@ fn verify_vectors() {
             "{name}: this build no longer produces the vector"
         );
     }
+}
+
+#[test]
+fn verify_public_vectors() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/format-vectors");
+    for (name, fresh) in vectors::all_public() {
+        let path = dir.join(format!("{name}.json"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (write it with `cargo xtask format-vectors`)",
+                path.display()
+            )
+        });
+        let stored: vectors::PublicVector = serde_json::from_str(&text).unwrap();
+        let private = BackupKey::private_from_hex(&stored.recipient_private_key_hex).unwrap();
+        assert_eq!(
+            private.public_hex().unwrap(),
+            stored.recipient_public_key_hex
+        );
+        assert_eq!(
+            private.fingerprint_hex(),
+            stored.key_fingerprint_hex,
+            "{name}"
+        );
+        let sealed = hex::decode(&stored.ciphertext_hex).unwrap();
+        assert_eq!(sealed[8], VERSION_PUBLIC);
+        assert_eq!(
+            hex::encode(&sealed[32..64]),
+            stored.ephemeral_public_key_hex
+        );
+        let plain = open(&private, &sealed).unwrap();
+        assert_eq!(hex::encode(plain), stored.plaintext_hex, "{name}");
+        assert_eq!(
+            stored, fresh,
+            "{name}: this build no longer produces the vector"
+        );
+    }
+}
+
+/// RFC 7748 section 6.1: this X25519 is the standard one (so the browser's WebCrypto and
+/// Python's `cryptography` agree with it).
+#[test]
+fn x25519_matches_rfc_7748() {
+    let alice: [u8; 32] =
+        hex::decode("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a")
+            .unwrap()
+            .try_into()
+            .unwrap();
+    let bob_public: [u8; 32] =
+        hex::decode("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f")
+            .unwrap()
+            .try_into()
+            .unwrap();
+    assert_eq!(
+        hex::encode(x25519_public(&alice)),
+        "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"
+    );
+    assert_eq!(
+        hex::encode(x25519(&alice, &bob_public).unwrap()),
+        "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742"
+    );
+}
+
+fn seal_to(public: &BackupKey, plain: &[u8], chunk: u32) -> Vec<u8> {
+    let mut w = EncryptWriter::new(Vec::new(), public, Compression::None, chunk).unwrap();
+    for piece in plain.chunks(7) {
+        w.write_all(piece).unwrap();
+    }
+    w.finish().unwrap()
+}
+
+#[test]
+fn public_key_round_trip_and_fresh_ephemeral_keys() {
+    let (public, private) = BackupKey::generate_pair().unwrap();
+    assert_eq!(public.kind(), KeyKind::Public);
+    assert_eq!(private.kind(), KeyKind::Private);
+    assert_eq!(public.fingerprint(), private.fingerprint());
+    assert_eq!(public.secret_hex(), None);
+    for len in [0, 1, 16, 17, 1000] {
+        let plain = data(len);
+        let sealed = seal_to(&public, &plain, 16);
+        let chunks = if len == 0 { 1 } else { len.div_ceil(16) };
+        assert_eq!(sealed.len(), PUBLIC_HEADER_LEN + len + chunks * TAG_LEN);
+        assert_eq!(open(&private, &sealed).unwrap(), plain, "len {len}");
+    }
+    // Two objects sealed to the same key share no ephemeral key.
+    let (a, b) = (seal_to(&public, b"x", 16), seal_to(&public, b"x", 16));
+    assert_ne!(a[32..64], b[32..64]);
+}
+
+#[test]
+fn public_key_containers_refuse_wrong_keys_before_any_chunk() {
+    let (public, private) = BackupKey::generate_pair().unwrap();
+    let (_, other_private) = BackupKey::generate_pair().unwrap();
+    let sealed = seal_to(&public, &data(100), 16);
+    // Header only: every refusal below happens before a chunk is read.
+    let header = &sealed[..PUBLIC_HEADER_LEN];
+    match DecryptReader::new(Cursor::new(header), &other_private).err() {
+        Some(FormatError::WrongKey { expected, actual }) => {
+            assert_eq!(expected, private.fingerprint_hex());
+            assert_eq!(actual, other_private.fingerprint_hex());
+        }
+        other => panic!("{other:?}"),
+    }
+    for wrong in [public.clone(), key(1)] {
+        let e = DecryptReader::new(Cursor::new(header), &wrong)
+            .err()
+            .unwrap();
+        assert!(
+            matches!(e, FormatError::WrongKeyKind { container: 2, .. }),
+            "{e:?}"
+        );
+        assert!(
+            e.to_string().contains("only its private key opens it"),
+            "{e}"
+        );
+    }
+    // A version 1 container refuses a key-pair half.
+    let v1 = seal(&key(1), b"hello", 16);
+    let e = DecryptReader::new(Cursor::new(&v1), &private)
+        .err()
+        .unwrap();
+    assert!(
+        matches!(e, FormatError::WrongKeyKind { container: 1, .. }),
+        "{e:?}"
+    );
+    // A header cut inside the ephemeral key.
+    assert_eq!(
+        DecryptReader::new(Cursor::new(&sealed[..40]), &private).err(),
+        Some(FormatError::Truncated(0))
+    );
+}
+
+#[test]
+fn public_key_containers_detect_tampering() {
+    let (public, private) = BackupKey::generate_pair().unwrap();
+    let plain = data(50);
+    let sealed = seal_to(&public, &plain, 16);
+    for i in 0..sealed.len() {
+        let mut t = sealed.clone();
+        t[i] ^= 0x01;
+        let result = open(&private, &t);
+        assert!(result.is_err(), "flipped byte {i} went unnoticed");
+    }
+    // Swapping the ephemeral key for another (valid) one: chunk 0 fails.
+    let mut t = sealed.clone();
+    t[32..64].copy_from_slice(&x25519_public(&[9u8; 32]));
+    assert_eq!(open(&private, &t), Err(FormatError::CorruptChunk(0)));
+    // A low-order ephemeral key (all zero) is refused by name.
+    let mut t = sealed.clone();
+    t[32..64].fill(0);
+    assert_eq!(open(&private, &t).err(), Some(FormatError::BadEphemeralKey));
+    // A public key of low order cannot be written to.
+    let zero = BackupKey::from_public_bytes([0u8; 32]);
+    assert!(EncryptWriter::new(Vec::new(), &zero, Compression::None, 16).is_err());
+    // Truncation at a chunk boundary is still named.
+    let per = 16 + TAG_LEN;
+    assert_eq!(
+        open(&private, &sealed[..PUBLIC_HEADER_LEN + 2 * per]),
+        Err(FormatError::Truncated(2))
+    );
 }
 
 // ---- property tests: tampering never releases plaintext of the tampered chunk ----
