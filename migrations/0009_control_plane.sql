@@ -1,7 +1,8 @@
 -- 0009_control_plane: what keeps the control plane's reads bounded at 1,000 jobs and 100,000
 -- executions (issue 20, docs/BENCH.md "control plane"):
 -- - indexes that make each list query an index range: executions newest first (all, by job, by
---   status, by type) with the id as tie-break for the keyset cursor, jobs by name;
+--   status, by type) with the id as tie-break for the keyset cursor, jobs by name, the audit
+--   log by resource, action or user;
 -- - ExecutionStat, per (jobId, type, status) the number of executions and the duration histogram
 --   of the finished ones, kept by triggers: `GET /metrics` reads it instead of aggregating the
 --   whole history on every scrape.
@@ -19,6 +20,11 @@ DROP INDEX "Execution_startedAt_idx";
 DROP INDEX "Execution_jobId_startedAt_idx";
 DROP INDEX "Execution_status_startedAt_idx";
 CREATE INDEX "Job_name_id_idx" ON "Job" ("name", "id");
+-- The audit log's filtered pages (GET /api/audit?resource|action|userId, newest first): without
+-- them a filter sorted every matching row of a 500,000-row log.
+CREATE INDEX "AuditLog_resource_createdAt_id_idx" ON "AuditLog" ("resource", "createdAt", "id");
+CREATE INDEX "AuditLog_action_createdAt_id_idx" ON "AuditLog" ("action", "createdAt", "id");
+CREATE INDEX "AuditLog_userId_createdAt_id_idx" ON "AuditLog" ("userId", "createdAt", "id");
 
 -- jobId '' = no job (manual restores, deleted jobs). `durations` counts the executions with an
 -- `endedAt`, `durationSum` sums their seconds and each `le<N>` counts those that took at most N
@@ -89,7 +95,7 @@ CREATE TRIGGER "Execution_stat_update"
     AFTER UPDATE OF "jobId", "type", "status", "startedAt", "endedAt" ON "Execution" BEGIN
     UPDATE "ExecutionStat" SET
         "n" = "n" - 1,
-        "durations" = "durations" - OLD."endedAt" IS NOT NULL,
+        "durations" = "durations" - (OLD."endedAt" IS NOT NULL),
         "durationSum" = "durationSum" - COALESCE(MAX(0.0, (julianday(OLD."endedAt") - julianday(OLD."startedAt")) * 86400.0), 0.0),
         "le1" = "le1" - COALESCE(MAX(0.0, (julianday(OLD."endedAt") - julianday(OLD."startedAt")) * 86400.0) <= 1, 0),
         "le5" = "le5" - COALESCE(MAX(0.0, (julianday(OLD."endedAt") - julianday(OLD."startedAt")) * 86400.0) <= 5, 0),
@@ -127,7 +133,7 @@ END;
 CREATE TRIGGER "Execution_stat_delete" AFTER DELETE ON "Execution" BEGIN
     UPDATE "ExecutionStat" SET
         "n" = "n" - 1,
-        "durations" = "durations" - OLD."endedAt" IS NOT NULL,
+        "durations" = "durations" - (OLD."endedAt" IS NOT NULL),
         "durationSum" = "durationSum" - COALESCE(MAX(0.0, (julianday(OLD."endedAt") - julianday(OLD."startedAt")) * 86400.0), 0.0),
         "le1" = "le1" - COALESCE(MAX(0.0, (julianday(OLD."endedAt") - julianday(OLD."startedAt")) * 86400.0) <= 1, 0),
         "le5" = "le5" - COALESCE(MAX(0.0, (julianday(OLD."endedAt") - julianday(OLD."startedAt")) * 86400.0) <= 5, 0),

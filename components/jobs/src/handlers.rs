@@ -29,13 +29,33 @@ fn view(ctx: &Ctx, j: &job::StoredJob) -> Result<job::JobView, ApiError> {
     Ok(j.to_view(Utc::now(), last))
 }
 
-/// `GET /api/jobs` → `{items: [job…]}`.
+/// `GET /api/jobs[?limit=1..200&cursor=]` → `{items: [job…], nextCursor}`: every job by name,
+/// or with `limit` one page of them (keyset cursor).
 pub fn list(ctx: &Ctx) -> Answer {
-    let items = job::list(&ctx.db)?
+    let q = |k: &str| dbackup_jobs_core::query_param(&ctx.query, k).filter(|v| !v.is_empty());
+    let limit = match q("limit") {
+        None => None,
+        Some(v) => Some(
+            v.parse::<i64>()
+                .ok()
+                .filter(|l| (1..=job::MAX_PAGE).contains(l))
+                .ok_or_else(|| ApiError::bad_request("invalid limit: must be 1 to 200"))?,
+        ),
+    };
+    let cursor = q("cursor");
+    let page = job::list_page(&ctx.db, cursor.as_deref(), limit)?;
+    let ids: Vec<String> = page.jobs.iter().map(|j| j.id.clone()).collect();
+    let mut last = execution::last_of_jobs(&ctx.db, &ids)?;
+    let now = Utc::now();
+    let items = page
+        .jobs
         .iter()
-        .map(|j| view(ctx, j))
-        .collect::<Result<Vec<_>, _>>()?;
-    dbackup_web::ok(&job::JobList { items })
+        .map(|j| j.to_view(now, last.remove(&j.id)))
+        .collect();
+    dbackup_web::ok(&job::JobList {
+        items,
+        next_cursor: page.next_cursor,
+    })
 }
 
 /// `POST /api/jobs` → 201 with the job.

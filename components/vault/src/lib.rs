@@ -47,22 +47,24 @@ fn get(ctx: &Ctx) -> Result<Response, ApiError> {
 /// `POST` `{name, description?, key?}` → 201 with the profile (never the key).
 fn create(ctx: &Ctx) -> Result<Response, ApiError> {
     let body: vault::NewProfile = ctx.body()?;
+    let kind = body.checked_kind()?;
     let (key, origin) = match body.key.as_deref() {
         Some(k) => (vault::parse_key(k)?, "imported"),
         None => (vault::generate_key()?, "generated"),
     };
-    let profile = vault::create(
+    let profile = vault::create_of_kind(
         &ctx.db,
         &ctx.secret_box()?,
         &body.name,
         body.description.as_deref(),
         &key,
+        kind,
     )?;
     ctx.audit(
         "create",
         "encryption-profile",
         Some(&profile.id),
-        json!({"name": profile.name, "fingerprint": profile.fingerprint, "key": origin}),
+        json!({"name": profile.name, "fingerprint": profile.fingerprint, "key": origin, "kind": kind}),
     )?;
     dbackup_web::created(&profile)
 }

@@ -698,6 +698,7 @@ mod tests {
         "LoginThrottle",
         "JobDestination",
         "Worker",
+        "ExecutionStat",
         "schema_migrations",
     ];
 

@@ -302,8 +302,9 @@ pub fn list_view(db: &dyn Db, q: &ListQuery) -> Result<ExecutionPage, ApiError> 
         let (started, id) = c
             .split_once('|')
             .ok_or_else(|| ApiError::bad_request("invalid cursor"))?;
-        sql_text.push_str(r#" AND (e."startedAt" < ? OR (e."startedAt" = ? AND e."id" < ?))"#);
-        params.extend([started.into(), started.into(), id.into()]);
+        // A row value: an index range on (startedAt, id), where the OR form scanned from the top.
+        sql_text.push_str(r#" AND (e."startedAt", e."id") < (?, ?)"#);
+        params.extend([started.into(), id.into()]);
     }
     sql_text.push_str(r#" ORDER BY e."startedAt" DESC, e."id" DESC LIMIT ?"#);
     params.push(SqlValue::Integer(q.limit + 1));
@@ -346,6 +347,42 @@ pub fn last_of_job(db: &dyn Db, job_id: &str) -> Result<Option<ExecutionRef>, Ap
         started_at: r.text("startedAt").unwrap_or_default(),
         ended_at: r.text("endedAt"),
     }))
+}
+
+/// The last execution of each of `job_ids` (short form, for the job list): one query per 500
+/// ids, each job's newest found by an index search on `Execution(jobId, startedAt, id)`.
+pub fn last_of_jobs(
+    db: &dyn Db,
+    job_ids: &[String],
+) -> Result<std::collections::HashMap<String, ExecutionRef>, ApiError> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in job_ids.chunks(500) {
+        let marks = vec!["(?)"; chunk.len()].join(", ");
+        let params: Vec<SqlValue> = chunk.iter().map(|i| i.as_str().into()).collect();
+        let rows = sql::query(
+            db,
+            &format!(
+                r#"WITH ids("jobId") AS (VALUES {marks})
+                   SELECT ids."jobId" AS "jobId", e."id", e."status", e."startedAt", e."endedAt"
+                     FROM ids JOIN "Execution" e ON e."id" = (
+                          SELECT x."id" FROM "Execution" x WHERE x."jobId" = ids."jobId"
+                           ORDER BY x."startedAt" DESC, x."id" DESC LIMIT 1)"#
+            ),
+            &params,
+        )?;
+        for r in rows {
+            out.insert(
+                r.text("jobId").unwrap_or_default(),
+                ExecutionRef {
+                    id: r.text("id").unwrap_or_default(),
+                    status: r.text("status").unwrap_or_default(),
+                    started_at: r.text("startedAt").unwrap_or_default(),
+                    ended_at: r.text("endedAt"),
+                },
+            );
+        }
+    }
+    Ok(out)
 }
 
 /// A finished execution whose post-processing (retention, notifications) is claimed.

@@ -286,13 +286,13 @@ pub fn check_references(db: &dyn Db, spec: &JobSpec) -> Result<(), ApiError> {
     if let Some(p) = &spec.encryption_profile_id {
         let found = sql::query(
             db,
-            r#"SELECT "id" FROM "EncryptionProfile" WHERE "id" = ?"#,
+            r#"SELECT "id" FROM "EncryptionProfile" WHERE "id" = ? AND "kind" <> 'dbackup-import'"#,
             &[p.as_str().into()],
         )?;
         if found.is_empty() {
             return Err(invalid(
                 "encryptionProfileId",
-                format!("no encryption profile {p:?}"),
+                format!("no encryption profile {p:?} that encrypts backups (a DBackup import profile only reads DBackup's backups)"),
             ));
         }
     }

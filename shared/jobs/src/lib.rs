@@ -29,6 +29,8 @@ pub mod worker_request;
 
 #[cfg(test)]
 pub(crate) mod testutil;
+#[cfg(test)]
+mod query_plans;
 
 pub use dbackup_core::query::query_param;
 

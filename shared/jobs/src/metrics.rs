@@ -87,11 +87,13 @@ pub fn render(db: &dyn Db, worker_up: bool) -> Result<String, ApiError> {
         "gauge",
         "Executions in the history by job, type and status.",
     );
+    // ExecutionStat (migration 0009) holds the counts per (job, type, status), kept by triggers:
+    // a scrape reads one small row per combination, not the history.
     let rows = db.execute(
-        r#"SELECT COALESCE(e."jobId", '') AS job_id, COALESCE(j."name", '') AS job_name,
-                  e."type" AS type, e."status" AS status, COUNT(*) AS n
-             FROM "Execution" e LEFT JOIN "Job" j ON j."id" = e."jobId"
-            GROUP BY 1, 2, 3, 4 ORDER BY 1, 3, 4"#,
+        r#"SELECT s."jobId" AS job_id, COALESCE(j."name", '') AS job_name,
+                  s."type" AS type, s."status" AS status, s."n" AS n
+             FROM "ExecutionStat" s LEFT JOIN "Job" j ON j."id" = s."jobId" AND s."jobId" <> ''
+            WHERE s."n" > 0 ORDER BY 1, 3, 4"#,
         &[],
     )?;
     for row in &rows.rows {
@@ -109,7 +111,7 @@ pub fn render(db: &dyn Db, worker_up: bool) -> Result<String, ApiError> {
     let jobs = db.execute(
         r#"SELECT j."id" AS job_id, j."name" AS job_name,
                   (SELECT CAST(strftime('%s', e."endedAt") AS INTEGER) FROM "Execution" e
-                    WHERE e."jobId" = j."id" AND e."type" = 'Backup' AND e."status" = 'Success'
+                    WHERE e."jobId" = j."id" AND e."status" = 'Success' AND e."type" = 'Backup'
                       AND e."endedAt" IS NOT NULL
                     ORDER BY e."endedAt" DESC LIMIT 1) AS last_success,
                   (SELECT e."size" FROM "Execution" e
@@ -163,40 +165,41 @@ pub fn render(db: &dyn Db, worker_up: bool) -> Result<String, ApiError> {
         "histogram",
         "Duration of finished successful or partial backups.",
     );
+    let bucket_sums: String = DURATION_BUCKETS
+        .iter()
+        .map(|b| format!(r#", COALESCE(SUM("le{b}"), 0) AS "le{b}""#))
+        .collect();
     let durations = db.execute(
-        r#"SELECT (julianday("endedAt") - julianday("startedAt")) * 86400.0 AS secs
-             FROM "Execution"
-            WHERE "type" = 'Backup' AND "status" IN ('Success', 'Partial')
-              AND "endedAt" IS NOT NULL"#,
+        &format!(
+            r#"SELECT COALESCE(SUM("durations"), 0) AS count, COALESCE(SUM("durationSum"), 0.0) AS sum{bucket_sums}
+                 FROM "ExecutionStat" WHERE "type" = 'Backup' AND "status" IN ('Success', 'Partial')"#
+        ),
         &[],
     )?;
-    let secs: Vec<f64> = durations
-        .rows
-        .iter()
-        .map(|r| number(&durations, r, "secs").max(0.0))
-        .collect();
+    let d = durations.rows.first().map(Vec::as_slice).unwrap_or(&[]);
     for bound in DURATION_BUCKETS {
-        let n = secs.iter().filter(|s| **s <= bound).count();
+        let n = number(&durations, d, &format!("le{bound}"));
         let _ = writeln!(
             out,
             "dbackup_backup_duration_seconds_bucket{{le=\"{bound}\"}} {n}"
         );
     }
+    let count = number(&durations, d, "count");
     let _ = writeln!(
         out,
-        "dbackup_backup_duration_seconds_bucket{{le=\"+Inf\"}} {}",
-        secs.len()
+        "dbackup_backup_duration_seconds_bucket{{le=\"+Inf\"}} {count}"
     );
     let _ = writeln!(
         out,
         "dbackup_backup_duration_seconds_sum {}",
-        secs.iter().sum::<f64>()
+        number(&durations, d, "sum")
     );
-    let _ = writeln!(out, "dbackup_backup_duration_seconds_count {}", secs.len());
+    let _ = writeln!(out, "dbackup_backup_duration_seconds_count {count}");
 
     let counts = db.execute(
-        r#"SELECT SUM("status" = 'Pending') AS pending, SUM("status" = 'Running') AS running
-             FROM "Execution""#,
+        r#"SELECT COALESCE(SUM(CASE WHEN "status" = 'Pending' THEN "n" END), 0) AS pending,
+                  COALESCE(SUM(CASE WHEN "status" = 'Running' THEN "n" END), 0) AS running
+             FROM "ExecutionStat" WHERE "status" IN ('Pending', 'Running')"#,
         &[],
     )?;
     let (pending, running) = counts.rows.first().map_or((0.0, 0.0), |r| {

@@ -383,7 +383,11 @@ fn vault() -> Vec<Op> {
 
 fn jobs() -> Vec<Op> {
     vec![
-        op("GET", "/api/jobs", "listJobs", "Backup jobs").ok::<job::JobList>("Jobs."),
+        op("GET", "/api/jobs", "listJobs", "Backup jobs, by name")
+            .describe("Without `limit` every job (`nextCursor` null); with `limit` one page, the next one with `cursor`.")
+            .query::<i64>("limit", false, "1–200; without it, every job.")
+            .query::<String>("cursor", false, "`nextCursor` of the previous page.")
+            .ok::<job::JobList>("Jobs."),
         op("POST", "/api/jobs", "createJob", "Create a backup job")
             .describe("The source, destinations, encryption profile and notification channels must exist (400 naming the field).")
             .body::<job::JobInput>()

@@ -25,12 +25,30 @@ pub struct EncryptionSpec {
     /// Expected fingerprint (16 hex characters); checked against the key when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_fingerprint: Option<String>,
+    /// What `keyHex` holds; absent = a symmetric profile key. A backup to a write-only profile
+    /// sends its X25519 public key (`public`), a restore of such a backup the private key the
+    /// user brought for that task (`private`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_kind: Option<KeyKind>,
+}
+
+/// `encryption.keyKind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyKind {
+    /// A 32-byte AES key (container version 1).
+    Symmetric,
+    /// An X25519 public key: seals container version 2, opens nothing.
+    Public,
+    /// An X25519 private key: opens container version 2.
+    Private,
 }
 
 impl fmt::Debug for EncryptionSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EncryptionSpec")
             .field("key_fingerprint", &self.key_fingerprint)
+            .field("key_kind", &self.key_kind)
             .finish_non_exhaustive()
     }
 }

@@ -24,6 +24,9 @@ pub struct Profile {
     pub description: Option<String>,
     /// 16 hex characters, as in backup headers.
     pub fingerprint: String,
+    /// [`KIND_SYMMETRIC`] (our backups), [`KIND_DBACKUP_IMPORT`] (reads DBackup's backups
+    /// only) or `public` (write-only).
+    pub kind: String,
     pub created_at: String,
     pub updated_at: String,
     /// Jobs that encrypt with this profile.
@@ -39,6 +42,35 @@ pub struct NewProfile {
     pub description: Option<String>,
     /// 64 hex characters to import; absent: a random key is generated.
     pub key: Option<String>,
+    /// `symmetric` (default) or `dbackup-import` (a DBackup profile's key, 64 hex characters
+    /// in `key`, required: it only reads DBackup's backups and is never offered to a job).
+    #[serde(default)]
+    pub kind: Option<String>,
+}
+
+/// Kind of our own profiles: the key encrypts and decrypts `DBKENC01` containers.
+pub const KIND_SYMMETRIC: &str = "symmetric";
+/// Kind of a key brought over from DBackup: reads DBackup's backups (restore, decrypted
+/// download), never encrypts a backup.
+pub const KIND_DBACKUP_IMPORT: &str = "dbackup-import";
+
+impl NewProfile {
+    /// The kind asked for (400 naming `kind` for another one, or `key` when a DBackup import
+    /// has none).
+    pub fn checked_kind(&self) -> Result<&'static str, ApiError> {
+        match self.kind.as_deref() {
+            None | Some(KIND_SYMMETRIC) => Ok(KIND_SYMMETRIC),
+            Some(KIND_DBACKUP_IMPORT) if self.key.is_none() => Err(ApiError::bad_request(
+                "key: a DBackup import profile needs the DBackup key (64 hex characters)",
+            )
+            .with_details(json!({"field": "key"}))),
+            Some(KIND_DBACKUP_IMPORT) => Ok(KIND_DBACKUP_IMPORT),
+            Some(other) => Err(ApiError::bad_request(format!(
+                "kind: {other:?} is not one of symmetric, dbackup-import"
+            ))
+            .with_details(json!({"field": "kind"}))),
+        }
+    }
 }
 
 /// Body of `POST /api/encryption-profiles/{id}/reveal`: the caller's password again.
@@ -96,7 +128,7 @@ fn text(rows: &Rows, row: &[DbValue], name: &str) -> Option<String> {
 }
 
 const COLUMNS: &str =
-    r#""id", "name", "description", "fingerprint", "createdAt", "updatedAt", "secretKey""#;
+    r#""id", "name", "description", "fingerprint", "createdAt", "updatedAt", "secretKey", "kind""#;
 
 /// The jobs that encrypt with profile `id`.
 pub fn jobs_using(db: &dyn Db, id: &str) -> Result<Vec<JobRef>, ApiError> {
@@ -135,6 +167,7 @@ fn profile(
         name: text(rows, row, "name").unwrap_or_default(),
         description: text(rows, row, "description"),
         fingerprint,
+        kind: text(rows, row, "kind").unwrap_or_else(|| KIND_SYMMETRIC.into()),
         created_at: text(rows, row, "createdAt").unwrap_or_default(),
         updated_at: text(rows, row, "updatedAt").unwrap_or_default(),
         id,
@@ -183,6 +216,45 @@ pub fn create(
     description: Option<&str>,
     key: &[u8; 32],
 ) -> Result<Profile, ApiError> {
+    create_of_kind(db, sealer, name, description, key, KIND_SYMMETRIC)
+}
+
+/// The kind of profile `id` ([`KIND_SYMMETRIC`] for rows older than the column); 404 if absent.
+pub fn kind_of(db: &dyn Db, id: &str) -> Result<String, ApiError> {
+    let rows = db.execute(
+        r#"SELECT "kind" FROM "EncryptionProfile" WHERE "id" = ?"#,
+        &[id.into()],
+    )?;
+    let row = rows.rows.first().ok_or_else(profile_not_found)?;
+    Ok(row
+        .first()
+        .and_then(DbValue::as_str)
+        .unwrap_or(KIND_SYMMETRIC)
+        .to_owned())
+}
+
+/// The ids of every [`KIND_DBACKUP_IMPORT`] profile, by name.
+pub fn dbackup_import_ids(db: &dyn Db) -> Result<Vec<String>, ApiError> {
+    let rows = db.execute(
+        r#"SELECT "id" FROM "EncryptionProfile" WHERE "kind" = ? ORDER BY "name", "id""#,
+        &[KIND_DBACKUP_IMPORT.into()],
+    )?;
+    Ok(rows
+        .rows
+        .iter()
+        .filter_map(|r| r.first().and_then(DbValue::as_str).map(str::to_owned))
+        .collect())
+}
+
+/// [`create`] for a profile of `kind` ([`KIND_SYMMETRIC`] or [`KIND_DBACKUP_IMPORT`]).
+pub fn create_of_kind(
+    db: &dyn Db,
+    sealer: &SecretBox,
+    name: &str,
+    description: Option<&str>,
+    key: &[u8; 32],
+    kind: &str,
+) -> Result<Profile, ApiError> {
     let name = validate::name(name)?;
     let fingerprint = fingerprint_hex(key);
     let existing = db.execute(
@@ -198,14 +270,15 @@ pub fn create(
     let id = new_id()?;
     let sealed = sealer.encrypt(key, &context(&id)).map_err(ApiError::from)?;
     db.execute(
-        r#"INSERT INTO "EncryptionProfile" ("id", "name", "description", "secretKey", "fingerprint")
-           VALUES (?, ?, ?, ?, ?)"#,
+        r#"INSERT INTO "EncryptionProfile" ("id", "name", "description", "secretKey", "fingerprint", "kind")
+           VALUES (?, ?, ?, ?, ?, ?)"#,
         &[
             id.as_str().into(),
             name.into(),
             description.filter(|d| !d.trim().is_empty()).into(),
             sealed.into(),
             fingerprint.into(),
+            kind.into(),
         ],
     )?;
     get(db, sealer, &id)
@@ -303,5 +376,29 @@ mod tests {
             assert_eq!(e.details.unwrap()["field"], "key");
         }
         assert_ne!(generate_key().unwrap(), generate_key().unwrap());
+    }
+
+    #[test]
+    fn kinds_are_checked() {
+        let new = |kind: Option<&str>, key: Option<&str>| NewProfile {
+            name: "n".into(),
+            description: None,
+            key: key.map(str::to_owned),
+            kind: kind.map(str::to_owned),
+        };
+        assert_eq!(new(None, None).checked_kind().unwrap(), KIND_SYMMETRIC);
+        let k = "ab".repeat(32);
+        assert_eq!(
+            new(Some("dbackup-import"), Some(&k))
+                .checked_kind()
+                .unwrap(),
+            KIND_DBACKUP_IMPORT
+        );
+        let e = new(Some("dbackup-import"), None)
+            .checked_kind()
+            .unwrap_err();
+        assert_eq!(e.details.unwrap()["field"], "key");
+        let e = new(Some("other"), Some(&k)).checked_kind().unwrap_err();
+        assert_eq!(e.details.unwrap()["field"], "kind");
     }
 }
