@@ -1,6 +1,8 @@
 //! The Job: what the API accepts (validated before anything is written), how it is stored (Job +
 //! JobDestination + JobNotification, in one transaction) and how it is shown.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use dbackup_core::db::{Db, Value as SqlValue};
 use dbackup_core::ApiError;
@@ -460,39 +462,102 @@ const JOB_COLUMNS: &str = r#""id", "name", "schedule", "timezone", "enabled", "s
     "compression", "compressionLevel", "encryptionProfileId", "notificationEvents", "createdAt",
     "updatedAt", "lastScheduledAt", "destinationId", "retention""#;
 
-fn from_row(db: &dyn Db, r: &Row) -> Result<StoredJob, ApiError> {
-    let id = r.text("id").unwrap_or_default();
-    let mut destinations = Vec::new();
-    for d in sql::query(
-        db,
-        r#"SELECT "destinationId", "retention" FROM "JobDestination" WHERE "jobId" = ? ORDER BY "position""#,
-        &[id.as_str().into()],
-    )? {
-        let policy = d
-            .text("retention")
-            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-            .and_then(|v| RetentionPolicy::from_json(&v).ok())
-            .unwrap_or_default();
-        destinations.push((d.text("destinationId").unwrap_or_default(), policy));
+/// How many ids one `IN (…)` carries (SQLite allows 32,766 parameters; a page is at most 200).
+const IN_CHUNK: usize = 500;
+
+/// `"?, ?, …"` for `n` parameters.
+fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+/// The destinations and notification channels of `ids`, two queries per [`IN_CHUNK`] ids (the
+/// job list used to ask twice per job: on a libSQL server each is an HTTP round trip).
+#[allow(clippy::type_complexity)]
+fn children(
+    db: &dyn Db,
+    ids: &[String],
+) -> Result<
+    (
+        HashMap<String, Vec<(String, RetentionPolicy)>>,
+        HashMap<String, Vec<String>>,
+    ),
+    ApiError,
+> {
+    let mut destinations: HashMap<String, Vec<(String, RetentionPolicy)>> = HashMap::new();
+    let mut notifications: HashMap<String, Vec<String>> = HashMap::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        let params: Vec<SqlValue> = chunk.iter().map(|i| i.as_str().into()).collect();
+        let marks = placeholders(chunk.len());
+        for d in sql::query(
+            db,
+            &format!(
+                r#"SELECT "jobId", "destinationId", "retention" FROM "JobDestination"
+                    WHERE "jobId" IN ({marks}) ORDER BY "jobId", "position""#
+            ),
+            &params,
+        )? {
+            destinations
+                .entry(d.text("jobId").unwrap_or_default())
+                .or_default()
+                .push((
+                    d.text("destinationId").unwrap_or_default(),
+                    parse_retention(d.text("retention")),
+                ));
+        }
+        for n in sql::query(
+            db,
+            &format!(
+                r#"SELECT "jobId", "adapterConfigId" FROM "JobNotification"
+                    WHERE "jobId" IN ({marks}) ORDER BY "jobId", "adapterConfigId""#
+            ),
+            &params,
+        )? {
+            if let Some(a) = n.text("adapterConfigId") {
+                notifications
+                    .entry(n.text("jobId").unwrap_or_default())
+                    .or_default()
+                    .push(a);
+            }
+        }
     }
-    if destinations.is_empty() {
-        // A row written by the seed schema only.
-        let policy = r
-            .text("retention")
-            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-            .and_then(|v| RetentionPolicy::from_json(&v).ok())
-            .unwrap_or_default();
-        destinations.push((r.text("destinationId").unwrap_or_default(), policy));
-    }
-    let notification_ids = sql::query(
-        db,
-        r#"SELECT "adapterConfigId" FROM "JobNotification" WHERE "jobId" = ? ORDER BY "adapterConfigId""#,
-        &[id.as_str().into()],
-    )?
-    .iter()
-    .filter_map(|n| n.text("adapterConfigId"))
-    .collect();
-    Ok(StoredJob {
+    Ok((destinations, notifications))
+}
+
+fn parse_retention(text: Option<String>) -> RetentionPolicy {
+    text.and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .and_then(|v| RetentionPolicy::from_json(&v).ok())
+        .unwrap_or_default()
+}
+
+/// The jobs of `rows` with their destinations and channels.
+fn from_rows(db: &dyn Db, rows: &[Row]) -> Result<Vec<StoredJob>, ApiError> {
+    let ids: Vec<String> = rows.iter().filter_map(|r| r.text("id")).collect();
+    let (mut destinations, mut notifications) = children(db, &ids)?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let id = r.text("id").unwrap_or_default();
+            let mut dests = destinations.remove(&id).unwrap_or_default();
+            if dests.is_empty() {
+                // A row written by the seed schema only.
+                dests.push((
+                    r.text("destinationId").unwrap_or_default(),
+                    parse_retention(r.text("retention")),
+                ));
+            }
+            let notification_ids = notifications.remove(&id).unwrap_or_default();
+            from_row(r, id, dests, notification_ids)
+        })
+        .collect())
+}
+
+fn from_row(
+    r: &Row,
+    id: String,
+    destinations: Vec<(String, RetentionPolicy)>,
+    notification_ids: Vec<String>,
+) -> StoredJob {
+    StoredJob {
         name: r.text("name").unwrap_or_default(),
         schedule: r.text("schedule").unwrap_or_default(),
         timezone: r.text("timezone").unwrap_or_else(|| "UTC".into()),
@@ -514,7 +579,7 @@ fn from_row(db: &dyn Db, r: &Row) -> Result<StoredJob, ApiError> {
         updated_at: r.text("updatedAt").unwrap_or_default(),
         last_scheduled_at: r.text("lastScheduledAt"),
         id,
-    })
+    }
 }
 
 /// One job, or `None`.
@@ -524,19 +589,60 @@ pub fn get(db: &dyn Db, id: &str) -> Result<Option<StoredJob>, ApiError> {
         &format!(r#"SELECT {JOB_COLUMNS} FROM "Job" WHERE "id" = ?"#),
         &[id.into()],
     )?;
-    rows.first().map(|r| from_row(db, r)).transpose()
+    Ok(from_rows(db, &rows)?.into_iter().next())
 }
 
 /// Every job, by name.
 pub fn list(db: &dyn Db) -> Result<Vec<StoredJob>, ApiError> {
-    sql::query(
-        db,
-        &format!(r#"SELECT {JOB_COLUMNS} FROM "Job" ORDER BY "name", "id""#),
-        &[],
-    )?
-    .iter()
-    .map(|r| from_row(db, r))
-    .collect()
+    Ok(list_page(db, None, None)?.jobs)
+}
+
+/// The largest page of `GET /api/jobs?limit=`.
+pub const MAX_PAGE: i64 = 200;
+
+/// A page of jobs by name.
+#[derive(Debug, Clone)]
+pub struct StoredJobPage {
+    pub jobs: Vec<StoredJob>,
+    /// `<name>|<id>` of the page's last job when more follow.
+    pub next_cursor: Option<String>,
+}
+
+/// The jobs after `cursor` (`<name>|<id>` of the previous page's last job), by name then id,
+/// at most `limit` of them (`None`: all). An index range on `Job(name, id)`; the destinations
+/// and channels of the page come with two more queries (not two per job).
+pub fn list_page(
+    db: &dyn Db,
+    cursor: Option<&str>,
+    limit: Option<i64>,
+) -> Result<StoredJobPage, ApiError> {
+    let mut text = format!(r#"SELECT {JOB_COLUMNS} FROM "Job""#);
+    let mut params: Vec<SqlValue> = Vec::new();
+    if let Some(c) = cursor {
+        // Ids never hold '|'; names may.
+        let (name, id) = c
+            .rsplit_once('|')
+            .ok_or_else(|| ApiError::bad_request("invalid cursor: expected <name>|<id>"))?;
+        text.push_str(r#" WHERE ("name", "id") > (?, ?)"#);
+        params.extend([name.into(), id.into()]);
+    }
+    text.push_str(r#" ORDER BY "name", "id""#);
+    if let Some(l) = limit {
+        text.push_str(" LIMIT ?");
+        params.push(SqlValue::Integer(l + 1));
+    }
+    let mut rows = sql::query(db, &text, &params)?;
+    let more = limit.is_some_and(|l| rows.len() as i64 > l);
+    if let Some(l) = limit {
+        rows.truncate(usize::try_from(l).unwrap_or(0));
+    }
+    let jobs = from_rows(db, &rows)?;
+    let next_cursor = if more {
+        jobs.last().map(|j| format!("{}|{}", j.name, j.id))
+    } else {
+        None
+    };
+    Ok(StoredJobPage { jobs, next_cursor })
 }
 
 /// One destination of a job as shown, with its retention and position.
@@ -590,6 +696,10 @@ pub struct JobView {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct JobList {
     pub items: Vec<JobView>,
+    /// With `limit`: pass as `cursor` for the next page; null at the end and without `limit`
+    /// (which lists every job).
+    #[serde(rename = "nextCursor")]
+    pub next_cursor: Option<String>,
 }
 
 /// `GET /api/jobs/{id}/next-runs`.

@@ -14,9 +14,12 @@ use crate::{job, metrics};
 /// Tables that grow with use: a plan must never read all of them.
 const LARGE: [&str; 5] = ["Execution", "Job", "JobDestination", "AuditLog", "HealthCheckLog"];
 
+/// A statement as sent: its SQL and parameters.
+type Sent = (String, Vec<Value>);
+
 struct Recorder<'a> {
     db: &'a TestDb,
-    seen: RefCell<Vec<(String, Vec<Value>)>>,
+    seen: RefCell<Vec<Sent>>,
 }
 
 impl Db for Recorder<'_> {
@@ -27,7 +30,7 @@ impl Db for Recorder<'_> {
 }
 
 impl Recorder<'_> {
-    fn take(&self) -> Vec<(String, Vec<Value>)> {
+    fn take(&self) -> Vec<Sent> {
         self.seen.borrow_mut().drain(..).collect()
     }
 }
@@ -119,7 +122,7 @@ fn list_queries_are_index_ranges() {
         db: &db,
         seen: RefCell::new(Vec::new()),
     };
-    let mut cases: Vec<(&str, Vec<(String, Vec<Value>)>)> = Vec::new();
+    let mut cases: Vec<(&str, Vec<Sent>)> = Vec::new();
 
     let first = job::list_page(&rec, None, Some(50)).unwrap();
     assert_eq!(first.jobs.len(), 50);
