@@ -159,6 +159,16 @@ impl BackupPlan {
         stream::Compressor::<io::Sink>::new(req.compression, req.compression_level, io::sink())
             .map_err(|e| Error::InvalidBody(format!("compressionLevel: {e}")))?;
         let key = req.encryption.as_ref().map(encryption_key).transpose()?;
+        if key
+            .as_ref()
+            .is_some_and(|k| k.kind() == crate::format::KeyKind::Private)
+        {
+            // A write-only profile sends its public key; a private key never belongs here.
+            return Err(Error::InvalidBody(
+                "encryption.keyKind: a backup is sealed with a symmetric or a public key, not a private key"
+                    .into(),
+            ));
+        }
         if req.job_name.is_empty() {
             return Err(Error::InvalidBody("jobName: must not be empty".into()));
         }

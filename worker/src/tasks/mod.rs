@@ -8,10 +8,10 @@
 
 mod backup;
 mod registry;
-mod verify;
 mod restore;
+mod verify;
 
-use dbackup_protocol::tasks::{CallbackSpec, EncryptionSpec};
+use dbackup_protocol::tasks::{CallbackSpec, EncryptionSpec, KeyKind};
 use serde_json::Value;
 
 pub use backup::{run_backup, start_backup, BackupPlan};
@@ -25,11 +25,16 @@ use crate::callback::Callback;
 use crate::error::Error;
 use crate::format::BackupKey;
 
-/// The key of a request's `encryption`, checked against `keyFingerprint` when one is given
-/// (400 otherwise).
+/// The key of a request's `encryption` (of the kind `keyKind` says: a symmetric key, a
+/// write-only profile's public key, or the private key of a restore), checked against
+/// `keyFingerprint` when one is given (400 otherwise).
 pub(crate) fn encryption_key(spec: &EncryptionSpec) -> Result<BackupKey, Error> {
-    let key = BackupKey::from_hex(&spec.key_hex)
-        .map_err(|e| Error::InvalidBody(format!("encryption.keyHex: {e}")))?;
+    let key = match spec.key_kind.unwrap_or(KeyKind::Symmetric) {
+        KeyKind::Symmetric => BackupKey::from_hex(&spec.key_hex),
+        KeyKind::Public => BackupKey::public_from_hex(&spec.key_hex),
+        KeyKind::Private => BackupKey::private_from_hex(&spec.key_hex),
+    }
+    .map_err(|e| Error::InvalidBody(format!("encryption.keyHex: {e}")))?;
     if let Some(expected) = &spec.key_fingerprint {
         if !expected.eq_ignore_ascii_case(&key.fingerprint_hex()) {
             return Err(Error::InvalidBody(
