@@ -7,7 +7,7 @@ use std::io::{self, Read};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::{copy_large, describe_io_error, CountingReader, HashReader};
-use crate::format::{BackupKey, DecryptReader};
+use crate::format::{BackupKey, DecryptReader, KeyKind};
 
 /// What the writer computed while writing the object.
 #[derive(Debug, Clone, Copy)]
@@ -36,7 +36,10 @@ pub fn verify_object<R: Read>(
             e
         }
     };
-    let authenticated = match key {
+    // A write-only profile's public key seals but cannot open: its objects are compared by
+    // size and SHA-256 only (which already proves them byte for byte what was written).
+    let opener = key.filter(|k| k.kind() != KeyKind::Public);
+    let authenticated = match opener {
         Some(key) => {
             let mut plain = DecryptReader::new(&mut hashed, key)
                 .map_err(|e| stopped(format!("container header: {e}")))?;
@@ -64,6 +67,11 @@ pub fn verify_object<R: Read>(
     }
     Ok(if authenticated {
         format!("read back {size} bytes: every container chunk authenticated, SHA-256 equal")
+    } else if key.is_some() {
+        format!(
+            "read back {size} bytes: SHA-256 equal (write-only profile: the worker holds no \
+             private key to authenticate the chunks)"
+        )
     } else {
         format!("read back {size} bytes: SHA-256 equal")
     })
@@ -150,6 +158,23 @@ mod tests {
         assert!(e.starts_with("container header:"), "{e}");
         // A plain object replaced by another of the same length.
         let e = check(b"abcd", None, 4, &"00".repeat(32)).unwrap_err();
+        assert!(e.contains("SHA-256"), "{e}");
+    }
+
+    #[test]
+    fn a_write_only_backup_is_compared_by_its_hash() {
+        let (public, private) = BackupKey::generate_pair().unwrap();
+        let mut w = EncryptWriter::new(HashWriter::new(Vec::new()), &public, Compression::None, 64)
+            .unwrap();
+        w.write_all(&[5u8; 500]).unwrap();
+        let (mut bytes, size, sha) = w.finish().unwrap().finish().unwrap();
+        let ok = check(&bytes, Some(&public), size, &sha).unwrap();
+        assert!(ok.contains("SHA-256 equal (write-only profile"), "{ok}");
+        // The private key (never on the worker for a backup) would authenticate the chunks.
+        let ok = check(&bytes, Some(&private), size, &sha).unwrap();
+        assert!(ok.contains("every container chunk authenticated"), "{ok}");
+        bytes[100] ^= 4;
+        let e = check(&bytes, Some(&public), size, &sha).unwrap_err();
         assert!(e.contains("SHA-256"), "{e}");
     }
 
