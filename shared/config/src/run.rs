@@ -144,6 +144,7 @@ pub async fn run(
             Some(EncryptionSpec {
                 key_hex,
                 key_fingerprint: Some(fingerprint),
+                key_kind: None,
             })
         }
         None => None,

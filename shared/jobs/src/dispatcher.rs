@@ -11,7 +11,7 @@ use dbackup_core::worker::{Method, On, Refusal, Worker};
 use dbackup_core::ApiError;
 use dbackup_identity::secretbox::SecretBox;
 use dbackup_protocol::sidecar::sidecar_name;
-use dbackup_protocol::tasks::{BackupRequest, RestoreRequest, TaskAccepted};
+use dbackup_protocol::tasks::{BackupRequest, KeyKind, RestoreRequest, TaskAccepted};
 use serde_json::{json, Value};
 
 use crate::execution::{self, ExecutionKind, ExecutionStatus, Trigger};
@@ -214,6 +214,7 @@ fn profile_key(db: &dyn Db, sealer: &SecretBox, id: &str) -> Result<Key, ApiErro
     Ok(Key {
         profile_id: id.to_owned(),
         key_hex,
+        kind: KeyKind::Symmetric,
     })
 }
 

@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use dbackup_core::ApiError;
 use dbackup_protocol::storage::StorageSpec;
 use dbackup_protocol::tasks::{
-    self, BackupRequest, CallbackSpec, DestinationSpec, EncryptionSpec, ObjectLocation, Privileged,
+    self, BackupRequest, CallbackSpec, DestinationSpec, EncryptionSpec, KeyKind, ObjectLocation,
+    Privileged,
 };
 use dbackup_protocol::{Compression, PgMajor, ENCRYPTED_SUFFIX};
 use serde_json::{json, Map, Value};
@@ -32,6 +33,9 @@ pub fn object_timestamp(t: DateTime<Utc>) -> String {
 pub struct Key {
     pub profile_id: String,
     pub key_hex: String,
+    /// What `key_hex` is: a symmetric profile key, a write-only profile's public key (backups)
+    /// or the private key a restore of its backup brought.
+    pub kind: KeyKind,
 }
 
 impl Key {
@@ -39,6 +43,7 @@ impl Key {
         EncryptionSpec {
             key_hex: self.key_hex.clone(),
             key_fingerprint: None,
+            key_kind: (self.kind != KeyKind::Symmetric).then_some(self.kind),
         }
     }
 }
@@ -560,6 +565,7 @@ mod tests {
             key: Some(Key {
                 profile_id: "prof".into(),
                 key_hex: "ab".repeat(32),
+                kind: KeyKind::Symmetric,
             }),
             callback_url: callback_url("http://127.0.0.1:3000/", "e1"),
             signing_key_hex: "cd".repeat(32),
