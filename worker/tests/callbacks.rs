@@ -530,3 +530,71 @@ async fn https_callbacks_trust_the_configured_ca_only() {
     );
     w.stop().await.unwrap();
 }
+
+/// A files source whose file shrinks while it is read: the backup still succeeds (zeros fill
+/// the size its header promised), and the execution log gets a warning naming the file.
+#[tokio::test]
+async fn a_file_that_shrinks_during_a_files_backup_is_a_logged_warning() {
+    let receiver = Receiver::start(0).await;
+    let w = Worker::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir(&tree).unwrap();
+    let file = tree.join("growing log.txt");
+    let mut data = vec![0u8; 64 << 20];
+    for (i, b) in data.iter_mut().enumerate() {
+        *b = (i.wrapping_mul(2_654_435_761) >> 13) as u8;
+    }
+    std::fs::write(&file, &data).unwrap();
+    drop(data);
+    let r = call(
+        &w,
+        "/v1/backups",
+        json!({
+            "executionId": "exec-shrink",
+            "source": {"engine": "files", "paths": [tree]},
+            "compression": "ZSTD",
+            "encryption": {"keyHex": KEY_HEX},
+            "destinations": [{"id": "d1", "storage": {"kind": "local", "path": dir.path().join("b")}}], "jobName": "j",
+            "callback": {"url": receiver.url(), "signingKeyHex": SIGNING_KEY_HEX},
+        }),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
+    let id = r.json["taskId"].as_str().unwrap().to_owned();
+    let started = std::time::Instant::now();
+    let read = loop {
+        let t = w.call(Method::GET, &format!("/v1/tasks/{id}"), None).await;
+        assert_eq!(
+            t.json["status"], "running",
+            "finished before the cut: {}",
+            t.json
+        );
+        let read = t.json["bytesIn"].as_u64().unwrap_or(0);
+        if read > 1 << 20 {
+            break read;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "{}", t.json);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_len(32 << 20)
+        .unwrap();
+    let task = wait_task(&w, &id).await;
+    assert_eq!(task["status"], "succeeded", "{task}");
+    let events = receiver.until_result().await;
+    let warnings: Vec<&str> = events
+        .iter()
+        .filter(|(_, e)| e["type"] == "log" && e["level"] == "warning")
+        .filter_map(|(_, e)| e["message"].as_str())
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?} (cut after {read} bytes)");
+    assert!(
+        warnings[0].contains(&format!("{} shrank while it was read", file.display()))
+            && warnings[0].contains("from byte 33554432 to 67108864"),
+        "{warnings:?}"
+    );
+}

@@ -434,9 +434,10 @@ const MONGODB: &[Field] = &[
 const SQLITE: &[Field] = &[
     abs_path(
         "path",
-        "Absolute path of the database file on the worker's machine",
+        "Absolute path of the database file on the worker's machine (on the SSH host when ssh is set)",
     ),
     WORKER_LABEL,
+    SSH,
 ];
 const FILES: &[Field] = &[
     Field {
@@ -763,6 +764,9 @@ const MYSQL_BINDS: &[&str] = &["host", "port", "user", "workerLabel", "ssh"];
 /// The URI carries hosts (and maybe a user) of its own: a new URI drops a kept password.
 const MONGODB_BINDS: &[&str] = &["uri", "host", "port", "user", "authDatabase", "workerLabel"];
 const REDIS_BINDS: &[&str] = &["host", "port", "username", "tls", "workerLabel", "ssh"];
+/// Only the SSH login is secret: kept while the ssh object is unchanged; it goes to the
+/// worker `workerLabel` picks.
+const SQLITE_BINDS: &[&str] = &["workerLabel", "ssh"];
 /// The path style decides whether the bucket goes into the host name.
 const S3_BINDS: &[&str] = &[
     "endpoint",
@@ -811,7 +815,7 @@ pub static ADAPTERS: &[AdapterType] = &[
         one_of: &["uri", "host"],
         ..adapter("mongodb", Kind::Database, "MongoDB", MONGODB, MONGODB_BINDS)
     },
-    adapter("sqlite", Kind::Database, "SQLite", SQLITE, NO_BINDS),
+    adapter("sqlite", Kind::Database, "SQLite", SQLITE, SQLITE_BINDS),
     adapter("redis", Kind::Database, "Redis", REDIS, REDIS_BINDS),
     adapter("valkey", Kind::Database, "Valkey", REDIS, REDIS_BINDS),
     adapter(
@@ -976,6 +980,12 @@ mod tests {
             assert_eq!(find(id).unwrap().field("ssh").unwrap().ty, FieldType::Ssh);
             assert!(find(id).unwrap().binds_secrets("ssh"), "{id}");
         }
+        // SQLite's only secrets are the ssh object's own (kept while ssh is unchanged).
+        assert_eq!(
+            find("sqlite").unwrap().field("ssh").unwrap().ty,
+            FieldType::Ssh
+        );
+        assert!(find("sqlite").unwrap().binds_secrets("ssh"));
         assert_eq!(keys("local"), ["path"]);
         assert_eq!(keys("files"), ["paths", "excludes", "workerLabel"]);
         assert_eq!(find("files").unwrap().kind, Kind::Database);
@@ -1002,6 +1012,7 @@ mod tests {
             ("mongodb", &["database"]),
             ("redis", &["database"]),
             ("valkey", &["database"]),
+            ("sqlite", &["path"]),
             ("s3", &["prefix"]),
             ("s3-aws", &["prefix"]),
             ("s3-r2", &["prefix"]),

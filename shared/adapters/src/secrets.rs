@@ -359,6 +359,37 @@ mod tests {
         v.as_object().unwrap().clone()
     }
 
+    /// A SQLite file on an SSH host: the key is its only secret, sealed and masked, kept
+    /// through a PUT while ssh is unchanged, refused (400 naming ssh) when ssh.host moves.
+    #[test]
+    fn sqlite_over_ssh_keeps_its_key_only_for_the_same_host() {
+        let sealer = SecretBox::from_hex_key(KEY).unwrap();
+        let lite = find("sqlite").unwrap();
+        let plain = validate(
+            lite,
+            &json!({"path": "/srv/app.db",
+                    "ssh": {"host": "db.example", "user": "backup",
+                            "privateKey": "key-canary", "hostKey": "SHA256:abcdef"}}),
+        )
+        .unwrap();
+        let sealed = seal(&sealer, lite, "a1", &plain).unwrap();
+        assert!(!serde_json::to_string(&sealed).unwrap().contains("canary"));
+        let masked = mask(lite, &plain);
+        assert_eq!(masked["ssh"]["privateKey"], MASK);
+        assert_eq!(
+            merge(lite, &Value::Object(masked.clone()), &plain).unwrap(),
+            Value::Object(plain.clone())
+        );
+        let mut moved_path = masked.clone();
+        moved_path["path"] = json!("/srv/other.db");
+        assert!(merge(lite, &Value::Object(moved_path), &plain).is_ok());
+        let mut moved = masked.clone();
+        moved["ssh"]["host"] = json!("elsewhere.example");
+        let err = merge(lite, &Value::Object(moved), &plain).unwrap_err();
+        assert_eq!(err.status, 400);
+        assert!(err.message.contains("ssh"), "{}", err.message);
+    }
+
     /// An `ssh` object: its password/key sealed and masked, host/port/user/hostKey in clear;
     /// kept through a PUT only while the whole object (and so its host) is unchanged, and the
     /// database password is bound to it too.
@@ -586,6 +617,11 @@ mod tests {
 
             for name in t.binds_secrets {
                 let f = t.field(name).unwrap();
+                if f.secret && t.secret_fields().all(|s| s == *name) {
+                    // An ssh object that is the only secret (SQLite over SSH) binds its own
+                    // keys: sqlite_over_ssh_keeps_its_key_only_for_the_same_host.
+                    continue;
+                }
                 let mut c = masked.clone();
                 c.insert((*name).into(), elsewhere(f, stored.get(*name)));
                 let err = merge(t, &Value::Object(c.clone()), &stored)

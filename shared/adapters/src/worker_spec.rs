@@ -131,7 +131,7 @@ pub fn worker_source(a: &Adapter) -> Result<Value, ApiError> {
     // Dumps over SSH: the worker runs the tool on that host (validated by the registry).
     if matches!(
         a.adapter_id.as_str(),
-        "postgres" | "mysql" | "mariadb" | "redis" | "valkey"
+        "postgres" | "mysql" | "mariadb" | "redis" | "valkey" | "sqlite"
     ) {
         copy(&mut out, c, &[("ssh", "ssh")]);
     }
@@ -147,6 +147,8 @@ pub fn path_check(adapter_id: &str, config: &Map<String, Value>) -> Option<Value
     let path = config.get("path");
     match adapter_id {
         "local" => Some(json!({"storage": {"kind": "local", "path": path}})),
+        // A file on an SSH host is that host's: the probe opens it there.
+        "sqlite" if config.get("ssh").is_some_and(|s| !s.is_null()) => None,
         "sqlite" => Some(json!({"source": {"engine": "sqlite", "path": path}})),
         "files" => Some(
             json!({"source": {"engine": "files", "paths": config.get("paths"),
@@ -547,6 +549,12 @@ pub(crate) mod tests {
             worker_source(&lite).unwrap(),
             json!({"engine": "sqlite", "path": "/data/app.db"})
         );
+        // Over SSH: the ssh object travels, and the path is not the worker's to check.
+        let ssh =
+            json!({"host": "db.example", "user": "b", "password": "s", "hostKey": "SHA256:x"});
+        let lite = adapter("sqlite", json!({"path": "/data/app.db", "ssh": ssh}));
+        assert_eq!(worker_source(&lite).unwrap()["ssh"], ssh);
+        assert_eq!(path_check("sqlite", &lite.config), None);
         let files = adapter(
             "files",
             json!({"paths": ["/srv/www"], "excludes": ["*.log"]}),

@@ -265,6 +265,10 @@ pub struct ManifestEntry {
     pub target: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_hex: Option<String>,
+    /// The file shrank while it was read: its end is zeros the file never had (the hash
+    /// is of what was stored).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shrank: bool,
 }
 
 impl ManifestEntry {
@@ -470,7 +474,37 @@ pub struct TarDump {
     manifest: Manifest,
     done: bool,
     /// Warnings (skipped entries, files that changed while read), also in the manifest.
-    pub warnings: Vec<String>,
+    pub warnings: Warnings,
+}
+
+/// Warnings of a dump, shared with the task that logs them into the execution log.
+#[derive(Debug, Clone, Default)]
+pub struct Warnings(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Warnings {
+    fn push(&self, line: String) {
+        if let Ok(mut w) = self.0.lock() {
+            w.push(line);
+        }
+    }
+
+    /// Takes the warnings gathered so far.
+    pub fn take(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .map(|mut w| std::mem::take(&mut *w))
+            .unwrap_or_default()
+    }
+
+    /// How many are waiting.
+    pub fn len(&self) -> usize {
+        self.0.lock().map(|w| w.len()).unwrap_or(0)
+    }
+
+    /// Whether none is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl TarDump {
@@ -532,7 +566,7 @@ impl TarDump {
                 skipped: Vec::new(),
             },
             done: false,
-            warnings: Vec::new(),
+            warnings: Warnings::default(),
         })
     }
 
@@ -592,6 +626,7 @@ impl TarDump {
             sha256: None,
             target: None,
             target_hex: None,
+            shrank: false,
         };
         if ft.is_dir() {
             let mut names = Vec::new();
@@ -689,9 +724,12 @@ impl TarDump {
             }
             if got < want && !cur.shrank {
                 cur.shrank = true;
+                cur.entry.shrank = true;
                 let line = format!(
-                    "{} shrank while it was read; stored with zeros at the end",
-                    cur.disk.display()
+                    "{} shrank while it was read: stored with zeros from byte {} to {} (its size when the backup started); the manifest marks it shrank",
+                    cur.disk.display(),
+                    cur.size - cur.remaining + got as u64,
+                    cur.size
                 );
                 eprintln!("dbackup-worker: files: {line}");
                 self.warnings.push(line);
@@ -1446,7 +1484,19 @@ mod tests {
             .set_len(1000)
             .unwrap();
         dump.read_to_end(&mut archive).unwrap();
-        assert_eq!(dump.warnings.len(), 1, "{:?}", dump.warnings);
+        let warnings = dump.warnings.take();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("log shrank while it was read")
+                && warnings[0].contains("from byte 1000 to"),
+            "{warnings:?}"
+        );
+        // The manifest (last member) marks the file.
+        let text = String::from_utf8_lossy(&archive);
+        assert!(
+            text.contains("\"shrank\":true"),
+            "no shrank mark in the manifest"
+        );
         let dest = root.path().join("dest");
         let target =
             target_from_value(serde_json::json!({"engine": "files", "path": dest})).unwrap();

@@ -99,7 +99,7 @@ fn take_ssh(
         Some(v) => v,
     };
     let allowed = match engine {
-        postgres::ENGINE | mariadb::ENGINE | mariadb::ENGINE_MYSQL => true,
+        postgres::ENGINE | mariadb::ENGINE | mariadb::ENGINE_MYSQL | sqlite::ENGINE => true,
         redis::ENGINE | "valkey" => dump_only,
         _ => false,
     };
@@ -256,6 +256,8 @@ impl Source {
             Source::Redis(_) => "rdb",
             Source::Mongo(_) => "archive",
             Source::Files(_) => "tar",
+            // Over SSH a SQLite database travels as its `.dump` (sqlite::start_remote_dump).
+            Source::Ssh(inner, _) if matches!(**inner, Source::Sqlite(_)) => "sql",
             Source::Ssh(inner, _) => inner.extension(),
         }
     }
@@ -291,6 +293,11 @@ impl Source {
     /// Starts the dump. Blocking (SQLite makes its copy here).
     pub fn start_dump(&self, config: &Config, slot: &process::ChildSlot) -> Result<Dump, String> {
         if let Source::Ssh(inner, login) = self {
+            if let Source::Sqlite(f) = &**inner {
+                return slot.with_remote(login, || {
+                    Dump::from_process(sqlite::start_remote_dump(f, slot)?, None)
+                });
+            }
             return slot.with_remote(login, || inner.start_dump(config, slot));
         }
         self.check_paths(&config.local_roots)
@@ -314,6 +321,7 @@ impl Source {
                     process: None,
                     server_version: None,
                     tool_version: None,
+                    warnings: None,
                     _guard: Some(dir),
                 }
             }
@@ -322,13 +330,17 @@ impl Source {
                 let (p, dir) = mongodb::start_dump(c, slot)?;
                 Dump::from_process(p, Some(dir))?
             }
-            Source::Files(f) => Dump {
-                reader: Box::new(f.start_dump(&config.local_roots)?),
-                process: None,
-                server_version: None,
-                tool_version: None,
-                _guard: None,
-            },
+            Source::Files(f) => {
+                let tar = f.start_dump(&config.local_roots)?;
+                Dump {
+                    warnings: Some(tar.warnings.clone()),
+                    reader: Box::new(tar),
+                    process: None,
+                    server_version: None,
+                    tool_version: None,
+                    _guard: None,
+                }
+            }
             Source::Ssh(..) => return Err("internal: nested SSH source".into()),
         })
     }
@@ -344,6 +356,9 @@ pub struct Dump {
     pub server_version: Option<String>,
     /// Version line of the tool matched to the server, when chosen per task.
     pub tool_version: Option<String>,
+    /// What the dump noticed without failing (a files source: skipped entries, files that
+    /// shrank while read), for the execution log.
+    pub warnings: Option<files::Warnings>,
     _guard: Option<process::PrivateDir>,
 }
 
@@ -356,6 +371,7 @@ impl Dump {
             server_version,
             tool_version,
             _guard,
+            ..
         } = self;
         crate::multi::PartSource {
             reader,
@@ -380,6 +396,7 @@ impl Dump {
             process: Some(p),
             server_version: None,
             tool_version: None,
+            warnings: None,
             _guard: guard,
         })
     }
@@ -435,7 +452,8 @@ impl Target {
         match self {
             Target::Postgres(_) => Some(b"PGDMP"),
             Target::MariaDb(_) => None,
-            Target::Sqlite(_) => Some(sqlite::MAGIC),
+            // A database file or a `.dump`'s SQL text (sqlite::payload_of, in preflight).
+            Target::Sqlite(_) => None,
             Target::Redis(_) => Some(b"REDIS"),
             Target::Mongo(_) => Some(mongodb::MAGIC),
             Target::Files(_) => Some(files::HEADER_ENTRY.as_bytes()),
@@ -459,11 +477,16 @@ impl Target {
         Ok(match self {
             Target::Postgres(c) => Preflight {
                 pg: Some(postgres::plan_restore(c, config, head, force, slot)?),
+                ..Preflight::default()
             },
             Target::Redis(t) => {
                 redis::check_rdb_version(t, head)?;
                 Preflight::default()
             }
+            Target::Sqlite(_) => Preflight {
+                sqlite: Some(sqlite::payload_of(head)?),
+                ..Preflight::default()
+            },
             _ => Preflight::default(),
         })
     }
@@ -538,6 +561,12 @@ impl Target {
         slot: &process::ChildSlot,
     ) -> Result<Restore, String> {
         if let Target::Ssh(inner, login) = self {
+            if let Target::Sqlite(f) = &**inner {
+                let payload = pre.sqlite()?;
+                return slot.with_remote(login, || {
+                    sqlite::start_remote_restore(f, payload, slot).map(Restore::Tool)
+                });
+            }
             return slot.with_remote(login, || inner.start_restore(config, pre, slot));
         }
         self.check_paths(&config.local_roots)
@@ -550,7 +579,10 @@ impl Target {
                 let (p, dir) = mariadb::start_restore(c, slot)?;
                 Restore::from_process(p, Some(dir))?
             }
-            Target::Sqlite(f) => Restore::Placement(sqlite::start_restore(f)?),
+            Target::Sqlite(f) => match pre.sqlite()? {
+                sqlite::Payload::File => Restore::Placement(sqlite::start_restore(f)?),
+                sqlite::Payload::Sql => Restore::Tool(sqlite::start_sql_restore(f, slot)?),
+            },
             Target::Redis(t) => Restore::Placement(redis::start_restore(t)?),
             Target::Mongo(t) => {
                 let (p, dir) = mongodb::start_restore(t, slot)?;
@@ -568,6 +600,8 @@ impl Target {
         slot: &process::ChildSlot,
     ) -> Result<Option<std::path::PathBuf>, String> {
         match (self, restore) {
+            (Target::Ssh(_, login), Restore::Tool(t)) => slot.with_remote(login, || t.finish(slot)),
+            (_, Restore::Tool(t)) => t.finish(slot),
             (
                 _,
                 Restore::Process {
@@ -585,15 +619,31 @@ impl Target {
             (_, Restore::Placement(_)) => Err("internal: placement for a server target".into()),
         }
     }
+
+    /// Ends a restore whose stream failed without swapping anything in; returns the tool's
+    /// own error when it has one (it explains a broken pipe better than the pipe does).
+    pub fn abort_restore(&self, restore: Restore, slot: &process::ChildSlot) -> Option<String> {
+        match (self, restore) {
+            (Target::Ssh(_, login), Restore::Tool(t)) => slot.with_remote(login, || t.abort(slot)),
+            (_, Restore::Tool(t)) => t.abort(slot),
+            (_, other) => self.finish_restore(other, slot).err(),
+        }
+    }
 }
 
 /// What [`Target::preflight`] decided.
 #[derive(Debug, Default)]
 pub struct Preflight {
     pg: Option<postgres::PgRestorePlan>,
+    sqlite: Option<sqlite::Payload>,
 }
 
 impl Preflight {
+    fn sqlite(&self) -> Result<sqlite::Payload, String> {
+        self.sqlite
+            .ok_or_else(|| "internal: SQLite restore without preflight".to_owned())
+    }
+
     fn pg(&self) -> Result<&postgres::PgRestorePlan, String> {
         self.pg
             .as_ref()
@@ -629,6 +679,8 @@ pub enum Restore {
     Placement(placement::Placement),
     /// A files archive being extracted.
     Files(files::Extract),
+    /// A SQLite target fed through a tool (SQL text, or any payload over SSH).
+    Tool(sqlite::ToolRestore),
 }
 
 impl Restore {
@@ -652,6 +704,7 @@ impl Restore {
             Restore::Process { stdin, .. } => stdin,
             Restore::Placement(p) => p,
             Restore::Files(x) => x,
+            Restore::Tool(t) => t,
         }
     }
 }

@@ -91,6 +91,11 @@ impl ChildSlot {
         self.remote.lock().ok().and_then(|r| r.clone())
     }
 
+    /// Whether tools started now run on an SSH host.
+    pub fn is_remote(&self) -> bool {
+        self.remote.lock().is_ok_and(|r| r.is_some())
+    }
+
     fn set_remote_abort(&self, abort: Option<tokio::task::AbortHandle>) {
         let set = abort.is_some();
         if let Ok(mut slot) = self.remote_abort.lock() {

@@ -150,6 +150,10 @@ fn run_probe(config: &Config, source: &Source, slot: &ChildSlot) -> Result<Found
             let edition = field("server_name:").or_else(|| Some(redis::ENGINE.to_owned()));
             Ok((version, edition, Vec::new()))
         }
+        Source::Sqlite(f) => {
+            let version = super::sqlite::remote_probe(f, slot)?;
+            Ok((version, None, Vec::new()))
+        }
         _ => Err("probe over SSH: not supported for this engine".into()),
     }
 }

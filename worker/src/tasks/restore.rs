@@ -469,7 +469,7 @@ fn stream_into(
         return Err("cancelled".into());
     }
     if let Err(e) = copied {
-        let tool = target.finish_restore(restore, &task.slot).err();
+        let tool = target.abort_restore(restore, &task.slot);
         return Err(context(match tool {
             Some(tool) if e.kind() == io::ErrorKind::BrokenPipe => tool,
             _ => format!("restore stream: {}", describe_io_error(&e)),
