@@ -2,12 +2,17 @@
 //! the key. Streams; memory stays flat whatever the size.
 //!
 //! ```text
-//! dbackup-recover [--key-hex HEX | --key-file PATH] [--compression NONE|GZIP|ZSTD|BROTLI]
-//!                 [-o OUTPUT] INPUT
+//! dbackup-recover [--key-hex HEX | --key-file PATH | --private-key-hex HEX | --private-key-file PATH]
+//!                 [--compression NONE|GZIP|ZSTD|BROTLI] [-o OUTPUT] INPUT
+//! dbackup-recover keygen
 //! ```
 //!
 //! Encrypted objects (`DBKENC01` header) need a key and carry their compression in the
 //! header; given a key, anything else is refused (it is not the encrypted backup expected).
+//! Version 1 objects open with the profile's symmetric key (`--key-*`), version 2 objects
+//! (write-only profiles) with the private key of the profile's key pair (`--private-key-*`).
+//! `keygen` prints a fresh X25519 key pair as `{"publicKey": "<64 hex>", "privateKey":
+//! "<64 hex>"}`: the public key goes into a write-only profile, the private key stays with you.
 //! Unencrypted objects take the compression from `--compression` or the file name
 //! (`.gz`, `.zst`, `.br`). `INPUT` may be `-` for stdin; output goes to stdout unless `-o`.
 //! With `-o`, output is written to `OUTPUT.partial` and renamed only after the whole input
@@ -25,8 +30,9 @@ use std::process::ExitCode;
 use dbackup_worker::format::{BackupKey, Compression};
 use dbackup_worker::stream::{describe_io_error, open_restore_stream};
 
-const USAGE: &str = "usage: dbackup-recover [--key-hex HEX | --key-file PATH] \
-[--compression NONE|GZIP|ZSTD|BROTLI] [-o OUTPUT] INPUT|-";
+const USAGE: &str = "usage: dbackup-recover [--key-hex HEX | --key-file PATH | \
+--private-key-hex HEX | --private-key-file PATH] [--compression NONE|GZIP|ZSTD|BROTLI] \
+[-o OUTPUT] INPUT|-\n       dbackup-recover keygen";
 
 struct Args {
     key: Option<BackupKey>,
@@ -53,6 +59,21 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
                     .map_err(|e| format!("cannot read key file {path}: {e}"))?;
                 key = Some(BackupKey::from_hex(&text).map_err(|e| format!("{path}: {e}"))?);
             }
+            "--private-key-hex" => {
+                key = Some(
+                    BackupKey::private_from_hex(&value("--private-key-hex")?)
+                        .map_err(|e| format!("--private-key-hex: {e}"))?,
+                )
+            }
+            "--private-key-file" => {
+                let path = value("--private-key-file")?;
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("cannot read key file {path}: {e}"))?;
+                key = Some(
+                    BackupKey::private_from_hex(private_key_text(&text))
+                        .map_err(|e| format!("{path}: {e}"))?,
+                );
+            }
             "--compression" => {
                 let v = value("--compression")?;
                 compression = Some(
@@ -78,6 +99,37 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
         output,
         input: input.ok_or("missing INPUT")?,
     })
+}
+
+/// A private key file holds the 64 hex characters, or the JSON `keygen` printed (its
+/// `privateKey` is used).
+fn private_key_text(text: &str) -> &str {
+    let trimmed = text.trim();
+    if trimmed.starts_with('{') {
+        if let Some(start) = trimmed.find("\"privateKey\"") {
+            let rest = &trimmed[start + "\"privateKey\"".len()..];
+            let rest = rest.trim_start().trim_start_matches(':').trim_start();
+            if let Some(rest) = rest.strip_prefix('"') {
+                if let Some(end) = rest.find('"') {
+                    return &rest[..end];
+                }
+            }
+        }
+    }
+    trimmed
+}
+
+/// `keygen`: a fresh X25519 key pair as one JSON line.
+fn keygen() -> Result<(), String> {
+    let (public, private) =
+        BackupKey::generate_pair().map_err(|e| format!("no randomness: {e}"))?;
+    let line = serde_json::json!({
+        "publicKey": public.public_hex(),
+        "privateKey": private.secret_hex(),
+        "fingerprint": public.fingerprint_hex(),
+    });
+    println!("{line}");
+    Ok(())
 }
 
 fn run(args: Args) -> Result<(), String> {
@@ -124,7 +176,22 @@ fn run(args: Args) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args(std::env::args().skip(1)) {
+    let mut argv: Vec<String> = std::env::args().skip(1).collect();
+    if argv.first().map(String::as_str) == Some("keygen") {
+        argv.remove(0);
+        if !argv.is_empty() {
+            eprintln!("dbackup-recover: keygen takes no arguments\n{USAGE}");
+            return ExitCode::from(2);
+        }
+        return match keygen() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("dbackup-recover: {message}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    let args = match parse_args(argv) {
         Ok(args) => args,
         Err(message) => {
             if message.is_empty() {

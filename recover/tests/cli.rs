@@ -127,3 +127,79 @@ fn errors_are_named_and_leave_no_output() {
     let (code, _, stderr) = recover(&["--key-hex", "zz"]);
     assert_eq!(code, 2, "{stderr}");
 }
+
+/// `keygen` prints a key pair; a backup sealed to its public key (container version 2) opens
+/// with `--private-key-hex` or a `--private-key-file` holding keygen's JSON, and with nothing
+/// else: the symmetric option, another private key, and no key are refused by name, leaving no
+/// output file.
+#[test]
+fn keygen_and_write_only_backups() {
+    let (code, out, err) = recover(&["keygen"]);
+    assert_eq!(code, 0, "{err}");
+    let pair: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let public_hex = pair["publicKey"].as_str().unwrap();
+    let private_hex = pair["privateKey"].as_str().unwrap();
+    assert_eq!((public_hex.len(), private_hex.len()), (64, 64));
+    let private = BackupKey::private_from_hex(private_hex).unwrap();
+    assert_eq!(private.public_hex().unwrap(), public_hex);
+    assert_eq!(pair["fingerprint"], private.fingerprint_hex());
+    let (code, out, _) = recover(&["keygen"]);
+    assert_eq!(code, 0);
+    let other: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_ne!(other["privateKey"], pair["privateKey"]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = plain();
+    let public = BackupKey::public_from_hex(public_hex).unwrap();
+    let mut sealed = Vec::new();
+    run_backup_stream(
+        &data[..],
+        Compression::Zstd,
+        None,
+        Some(&public),
+        &mut sealed,
+        &Progress::default(),
+    )
+    .unwrap();
+    assert_eq!(sealed[8], 2);
+    let input = dir.path().join("b.dump.zst.dbk");
+    std::fs::write(&input, &sealed).unwrap();
+    let input = input.to_str().unwrap();
+
+    let (code, out, err) = recover(&["--private-key-hex", private_hex, input]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out == data, "decrypted output differs");
+    let key_file = dir.path().join("pair.json");
+    std::fs::write(&key_file, serde_json::to_vec_pretty(&pair).unwrap()).unwrap();
+    let output = dir.path().join("out.dump");
+    let (code, _, err) = recover(&[
+        "--private-key-file",
+        key_file.to_str().unwrap(),
+        "-o",
+        output.to_str().unwrap(),
+        input,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(std::fs::read(&output).unwrap() == data);
+
+    let refused = dir.path().join("refused.dump");
+    let other_private = other["privateKey"].as_str().unwrap();
+    for (args, expect) in [
+        (
+            vec!["--key-hex", KEY_HEX],
+            "only its private key opens it, not a symmetric key",
+        ),
+        (vec!["--private-key-hex", other_private], "wrong key"),
+        (vec![], "encrypted"),
+    ] {
+        let mut all = args.clone();
+        all.extend(["-o", refused.to_str().unwrap(), input]);
+        let (code, _, err) = recover(&all);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(err.contains(expect), "{args:?}: {err}");
+        assert!(!refused.exists());
+    }
+    let (code, _, err) = recover(&["--private-key-hex", "abcd", input]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--private-key-hex"), "{err}");
+}
