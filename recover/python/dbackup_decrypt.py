@@ -4,10 +4,14 @@
     python3 dbackup_decrypt.py --key-file key.hex -o shop.dump nightly/2026-11-27T03-00-00Z_shop.dump.zst.dbk
     python3 dbackup_decrypt.py --key-file key.hex backup.sql.gz.dbk | mariadb shop
     python3 dbackup_decrypt.py backup.db.br -o app.db          # unencrypted: compression from the suffix
+    python3 dbackup_decrypt.py --private-key-file private.key backup.dump.zst.dbk -o shop.dump
+                                                               # write-only profile (version 2)
 
 Reads the DBKENC01 container described in FORMAT.md: a 32-byte header, then AES-256-GCM
 chunks with STREAM nonces (nonce prefix || chunk index || last-chunk flag) and the header as
-associated data. Every chunk is authenticated before any of its bytes are decompressed or
+associated data. Version 2 (write-only profiles) adds the 32-byte ephemeral X25519 public key
+to the header; the chunks' key is HKDF-SHA256 of X25519(private key, ephemeral key), so
+only the holder of the profile's private key opens it. Every chunk is authenticated before any of its bytes are decompressed or
 written; a wrong key, a modified byte, reordered chunks or a truncated file stop the run with
 a message naming the cause and exit status 1. With -o the output is written to a temporary
 file and renamed only when everything authenticated and decompressed, so nothing is left
@@ -31,6 +35,9 @@ TAG_LEN = 16
 MIN_CHUNK = 16
 MAX_CHUNK = 16 << 20
 FINGERPRINT_DOMAIN = b"dbackup key fingerprint v1\0"
+PUBLIC_FINGERPRINT_DOMAIN = b"dbackup public key fingerprint v1\0"
+HKDF_INFO = b"dbackup x25519 content key v2"
+PUBLIC_HEADER_LEN = 64
 COMPRESSIONS = {0: "none", 1: "gzip", 2: "zstd", 3: "brotli"}
 SUFFIXES = {".gz": "gzip", ".zst": "zstd", ".br": "brotli"}
 BLOCK = 1 << 16
@@ -46,6 +53,54 @@ class UsageError(Exception):
 
 def fingerprint(key):
     return hashlib.sha256(FINGERPRINT_DOMAIN + key).digest()[:8].hex()
+
+
+def public_fingerprint(public):
+    return hashlib.sha256(PUBLIC_FINGERPRINT_DOMAIN + public).digest()[:8].hex()
+
+
+def parse_private_key(text):
+    """64 hex characters, or the JSON `dbackup-recover keygen` printed (its privateKey)."""
+    text = text.strip()
+    if text.startswith("{"):
+        import json
+
+        try:
+            text = str(json.loads(text).get("privateKey", ""))
+        except (ValueError, AttributeError):
+            text = ""
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        key = b""
+    if len(key) != 32:
+        raise UsageError("the private key must be 64 hex characters (32 bytes)")
+    return key
+
+
+def x25519_content_key(private, ephemeral_public):
+    """(recipient public key, chunk key) of a version 2 container (FORMAT.md)."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric.x25519 import (
+        X25519PrivateKey,
+        X25519PublicKey,
+    )
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    sk = X25519PrivateKey.from_private_bytes(private)
+    public = sk.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    try:
+        shared = sk.exchange(X25519PublicKey.from_public_bytes(ephemeral_public))
+    except ValueError:
+        shared = b"\0" * 32
+    if shared == b"\0" * 32:
+        raise DataError("invalid container header: the ephemeral public key is of low order")
+    key = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=ephemeral_public + public, info=HKDF_INFO
+    ).derive(shared)
+    return public, key
 
 
 def parse_key(text):
@@ -78,8 +133,8 @@ def parse_header(header):
         raise DataError("truncated: the file ends inside the header")
     version, cipher, compression, reserved1 = header[8], header[9], header[10], header[11]
     (chunk_size,) = struct.unpack(">I", header[12:16])
-    if version != 1:
-        raise DataError("unsupported container version %d (this script reads 1)" % version)
+    if version not in (1, 2):
+        raise DataError("unsupported container version %d (this script reads 1 and 2)" % version)
     if cipher != 1:
         raise DataError("unsupported cipher id %d" % cipher)
     if compression not in COMPRESSIONS:
@@ -89,6 +144,7 @@ def parse_header(header):
     if not MIN_CHUNK <= chunk_size <= MAX_CHUNK:
         raise DataError("invalid container header: chunk size %d out of range" % chunk_size)
     return {
+        "version": version,
         "compression": COMPRESSIONS[compression],
         "chunk_size": chunk_size,
         "fingerprint": header[16:24].hex(),
@@ -241,14 +297,37 @@ def decompressed(chunks, compression):
         raise DataError("unknown compression %s" % compression)
 
 
-def recover(src, key, compression_hint, out):
-    """Writes the recovered backup of the open binary file `src` to `out`."""
+def recover(src, key, compression_hint, out, private=None):
+    """Writes the recovered backup of the open binary file `src` to `out`. `key` opens
+    version 1 containers, `private` (an X25519 private key) version 2 ones."""
     head = read_exactly(src, HEADER_LEN)
     if head[: len(MAGIC)] == MAGIC:
-        if key is None:
-            raise UsageError("the backup is encrypted: give the key with --key-file or --key-hex")
+        if key is None and private is None:
+            raise UsageError(
+                "the backup is encrypted: give the key with --key-file or --key-hex "
+                "(--private-key-file for a write-only profile)"
+            )
         header = parse_header(head)
-        actual = fingerprint(key)
+        if header["version"] == 2:
+            if private is None:
+                raise DataError(
+                    "wrong kind of key: the file is encrypted to the public key %s (a write-only "
+                    "profile) and only its private key opens it (--private-key-file)"
+                    % header["fingerprint"]
+                )
+            ephemeral = read_exactly(src, PUBLIC_HEADER_LEN - HEADER_LEN)
+            if len(ephemeral) < PUBLIC_HEADER_LEN - HEADER_LEN:
+                raise DataError("truncated: the file ends inside the header")
+            public, key = x25519_content_key(private, ephemeral)
+            actual = public_fingerprint(public)
+            head = head + ephemeral
+        else:
+            if key is None:
+                raise DataError(
+                    "wrong kind of key: the file is encrypted with the symmetric key %s, not to "
+                    "a key pair; give it with --key-file" % header["fingerprint"]
+                )
+            actual = fingerprint(key)
         if header["fingerprint"] != actual:
             raise DataError(
                 "wrong key: the file was encrypted with key %s, this key is %s"
@@ -286,6 +365,14 @@ def main(argv=None):
     p.add_argument("--key-file", help="file holding the 64 hex characters of the key (key.hex)")
     p.add_argument("--key-hex", help="the key as 64 hex characters (visible in ps; prefer --key-file)")
     p.add_argument(
+        "--private-key-file",
+        help="write-only profiles: file holding the private key (64 hex, or keygen's JSON)",
+    )
+    p.add_argument(
+        "--private-key-hex",
+        help="write-only profiles: the private key as 64 hex (visible in ps; prefer the file)",
+    )
+    p.add_argument(
         "--compression",
         choices=["none", "gzip", "zstd", "brotli"],
         help="compression of an unencrypted input (default: from its suffix)",
@@ -302,6 +389,14 @@ def main(argv=None):
             key = parse_key(args.key_hex)
         elif os.environ.get("DBACKUP_KEY_HEX"):
             key = parse_key(os.environ["DBACKUP_KEY_HEX"])
+        private = None
+        if args.private_key_file and args.private_key_hex:
+            raise UsageError("give either --private-key-file or --private-key-hex, not both")
+        if args.private_key_file:
+            with open(args.private_key_file, "r", encoding="ascii", errors="replace") as kf:
+                private = parse_private_key(kf.read())
+        elif args.private_key_hex:
+            private = parse_private_key(args.private_key_hex)
         hint = args.compression or hint_from_name(args.input)
         with open(args.input, "rb") as src:
             if args.output:
@@ -309,7 +404,7 @@ def main(argv=None):
                 fd, tmp = tempfile.mkstemp(prefix=".dbackup-recover-", dir=directory)
                 try:
                     with os.fdopen(fd, "wb") as out:
-                        recover(src, key, hint, out)
+                        recover(src, key, hint, out, private)
                         out.flush()
                         os.fsync(out.fileno())
                     os.replace(tmp, args.output)
@@ -320,7 +415,7 @@ def main(argv=None):
                         pass
                     raise
             else:
-                recover(src, key, hint, sys.stdout.buffer)
+                recover(src, key, hint, sys.stdout.buffer, private)
                 sys.stdout.buffer.flush()
     except UsageError as e:
         print("dbackup_decrypt: %s" % e, file=sys.stderr)
