@@ -931,8 +931,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Backup jobs
-         * @description **Access:** requires the permission `jobs:read`.
+         * Backup jobs, by name
+         * @description Without `limit` every job (`nextCursor` null); with `limit` one page, the next one with `cursor`.
+         *
+         *     **Access:** requires the permission `jobs:read`.
          */
         get: operations["listJobs"];
         put?: never;
@@ -2107,6 +2109,11 @@ export interface components {
         /** @description `GET /api/jobs`. */
         JobList: {
             items: components["schemas"]["JobView"][];
+            /**
+             * @description With `limit`: pass as `cursor` for the next page; null at the end and without `limit`
+             *     (which lists every job).
+             */
+            nextCursor: string | null;
         };
         /** @description A job that uses an adapter or key. */
         JobRef: {
@@ -2252,6 +2259,12 @@ export interface components {
             description?: string | null;
             /** @description 64 hex characters to import; absent: a random key is generated. */
             key?: string | null;
+            /**
+             * @description `symmetric` (default) or `dbackup-import` (a DBackup profile's key, 64 hex characters
+             *     in `key`, required: it only reads DBackup's backups and is never offered to a job).
+             * @default null
+             */
+            kind?: string | null;
             name: string;
         };
         /** @description Body of `POST /api/users` (and, without `groupId`, of sign-up). */
@@ -2325,6 +2338,11 @@ export interface components {
             id: string;
             /** @description Jobs that encrypt with this profile. */
             jobs: components["schemas"]["JobRef"][];
+            /**
+             * @description [`KIND_SYMMETRIC`] (our backups), [`KIND_DBACKUP_IMPORT`] (reads DBackup's backups
+             *     only) or `public` (write-only).
+             */
+            kind: string;
             name: string;
             updatedAt: string;
         };
@@ -4292,7 +4310,12 @@ export interface operations {
     };
     listJobs: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `nextCursor` of the previous page. */
+                cursor?: string;
+                /** @description 1–200; without it, every job. */
+                limit?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -4308,6 +4331,7 @@ export interface operations {
                     "application/json": components["schemas"]["JobList"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["Error"];
