@@ -219,6 +219,14 @@ fn compute_change(row: &Row, kind: &str, event: &Value, at: &str) -> Change {
                     }
                 }
                 metadata.insert("result".into(), Value::Object(result));
+                // Per destination: the read-back check after upload (a backup's result).
+                if let Some(v) = event
+                    .get("result")
+                    .and_then(|r| r.get("verification"))
+                    .filter(|v| v.is_array())
+                {
+                    metadata.insert("verification".into(), v.clone());
+                }
                 metadata.insert("stage".into(), json!(new_status_stage(new_status)));
                 if matches!(
                     new_status,

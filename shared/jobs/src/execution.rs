@@ -180,6 +180,10 @@ pub struct ExecutionView {
     pub result: Option<Value>,
     /// What retention did after the backup.
     pub retention: Option<Value>,
+    /// A backup's read-back check per destination after upload, in the job's destination
+    /// order (null for restores and until the result is in).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<Vec<VerificationDoc>>"))]
+    pub verification: Option<Value>,
     /// The pool member that runs or ran it: `default` (the configured `worker_url`) or a
     /// registered worker's id (`GET /api/workers`); null until dispatched.
     pub worker_id: Option<String>,
@@ -189,6 +193,27 @@ pub struct ExecutionView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "schema", schemars(with = "Option<Vec<Value>>"))]
     pub logs: Option<Value>,
+}
+
+/// `verification[]` of an execution, for the API document (the value is the worker's
+/// `dbackup_protocol::tasks::Verification`, stored as it arrived).
+#[cfg(feature = "schema")]
+#[derive(schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct VerificationDoc {
+    /// The destination (adapter config id).
+    pub destination_id: String,
+    /// `Verified`: read back whole, every container chunk authenticated (encrypted backups)
+    /// and the SHA-256 equal to the one computed while writing; `Failed`: different or
+    /// unreadable (the destination then counts as failed); `Skipped`: not read back
+    /// (verification off for the job, or the upload failed).
+    #[schemars(extend("enum" = ["Verified", "Failed", "Skipped"]))]
+    pub status: String,
+    /// When the check ended.
+    pub checked_at: String,
+    /// What was checked, or why it failed or was skipped.
+    pub detail: String,
 }
 
 /// One page of executions.
@@ -242,6 +267,7 @@ fn view(r: &Row, logs: Option<Value>) -> ExecutionView {
         error: field("error"),
         result: field("result"),
         retention: field("retention"),
+        verification: metadata.get("verification").cloned(),
         worker_name: r.text("workerName").or_else(|| {
             (r.text("workerId").as_deref() == Some(crate::pool::DEFAULT_WORKER))
                 .then(|| crate::pool::DEFAULT_WORKER.to_owned())

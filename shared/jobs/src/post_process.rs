@@ -6,7 +6,9 @@
 
 use chrono::Utc;
 use dbackup_adapters_core::notify::Deliver;
-use dbackup_adapters_core::{render_notification, store, worker_storage, Notification, Status};
+use dbackup_adapters_core::{
+    render_notification, store, worker_storage, Notification, NotificationField, Status,
+};
 use dbackup_core::db::Db;
 use dbackup_core::worker::Worker;
 use dbackup_core::ApiError;
@@ -240,6 +242,28 @@ async fn notify(
                 .unwrap_or_else(|_| id.clone())
         })
         .collect();
+    // A destination whose object read back wrong after upload is named with what differed.
+    let fields: Vec<NotificationField> = f
+        .metadata
+        .get("verification")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|v| v["status"] == "Failed")
+        .map(|v| {
+            let id = v["destinationId"].as_str().unwrap_or_default();
+            let name = job
+                .destinations
+                .iter()
+                .position(|(d, _)| d == id)
+                .and_then(|i| destinations.get(i))
+                .map_or(id, String::as_str);
+            NotificationField {
+                name: format!("Verification failed at {name}"),
+                value: v["detail"].as_str().unwrap_or_default().to_owned(),
+            }
+        })
+        .collect();
     let duration_ms = match (
         parse_iso(&f.started_at),
         f.ended_at.as_deref().and_then(parse_iso),
@@ -266,7 +290,7 @@ async fn notify(
             .get("error")
             .and_then(Value::as_str)
             .map(str::to_owned),
-        fields: Vec::new(),
+        fields,
     };
     for id in job
         .notification_ids

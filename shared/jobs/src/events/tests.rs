@@ -92,6 +92,45 @@ fn events_are_idempotent_and_build_logs_and_status() {
 }
 
 #[test]
+fn the_read_back_checks_of_a_backup_are_shown_per_destination() {
+    let db = TestDb::migrated().with_adapters();
+    job::insert(&db, "j1", &spec("@daily"), NOW).unwrap();
+    enqueue_backup(&db, "e1", "j1", Trigger::Manual, None, NOW).unwrap();
+    claim_next(&db, 1, "sealed", NOW).unwrap().unwrap();
+    let verification = json!([
+        {"destinationId": "dst1", "status": "Verified", "checkedAt": "2026-01-01T00:00:01.000Z",
+         "detail": "read back 40 bytes: every container chunk authenticated, SHA-256 equal"},
+        {"destinationId": "dst2", "status": "Failed", "checkedAt": "2026-01-01T00:00:01.000Z",
+         "detail": "read back: chunk 3 failed authentication"},
+    ]);
+    let event = json!({"type": "result", "seq": 1, "taskId": "t1", "status": "partial",
+        "size": 40, "sha256": "ab", "objectName": "nightly/x.dump",
+        "destinations": [{"id": "dst1", "ok": true},
+            {"id": "dst2", "ok": false, "error": "verification after upload failed: read back: chunk 3 failed authentication"}],
+        "result": {"objectName": "nightly/x.dump", "verification": verification}});
+    apply_event(&db, "e1", &event, NOW).unwrap();
+    let v = serde_json::to_value(get_view(&db, "e1").unwrap().unwrap()).unwrap();
+    assert_eq!(v["status"], "Partial");
+    assert_eq!(v["verification"], verification);
+    // In the list too; null for an execution without a result.
+    let page = list_view(
+        &db,
+        &ListQuery {
+            limit: 10,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        serde_json::to_value(&page.items[0]).unwrap()["verification"],
+        verification
+    );
+    enqueue_backup(&db, "e2", "j1", Trigger::Manual, None, NOW).unwrap();
+    let v = serde_json::to_value(get_view(&db, "e2").unwrap().unwrap()).unwrap();
+    assert!(v["verification"].is_null());
+}
+
+#[test]
 fn a_late_result_does_not_revive_a_stalled_execution() {
     let db = TestDb::migrated().with_adapters();
     job::insert(&db, "j1", &spec("@daily"), NOW).unwrap();

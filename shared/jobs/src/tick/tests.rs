@@ -453,6 +453,31 @@ fn a_failed_backup_is_notified_without_retention() {
 }
 
 #[test]
+fn a_backup_that_reads_back_wrong_is_notified_naming_the_check() {
+    let db = runner_db();
+    running(&db, "e1", "t1");
+    let ended = iso(Utc::now());
+    let detail = "read back: chunk 3 failed authentication (corrupted, reordered or tampered)";
+    let result = json!({"seq": 1, "taskId": "t1", "type": "result", "at": ended,
+        "status": "failed", "error": "storage: every destination failed (dst1: verification after upload failed)",
+        "size": 40, "objectName": "nightly/c.dump.gz",
+        "destinations": [{"id": "dst1", "ok": false, "error": "verification after upload failed"}],
+        "result": {"objectName": "nightly/c.dump.gz", "verification": [{"destinationId": "dst1",
+            "status": "Failed", "checkedAt": ended, "detail": detail}]}});
+    crate::events::apply_event(&db, "e1", &result, &ended).unwrap();
+    assert_eq!(view(&db, "e1")["status"], "Failed");
+    let worker = FakeWorker::new();
+    let outbox = Outbox::default();
+    block_on(post_process::run(&db, &worker, &outbox, &sealer())).unwrap();
+    let sent = outbox.0.borrow();
+    let OutboundMessage::Http { body, .. } = &sent[0] else {
+        panic!("discord is an HTTP channel")
+    };
+    assert!(body.contains("Verification failed at "), "{body}");
+    assert!(body.contains("chunk 3 failed authentication"), "{body}");
+}
+
+#[test]
 fn a_signed_event_is_applied_and_a_forged_one_refused() {
     let db = runner_db();
     let worker = dispatch(&db, &["e1"], 202, json!({"taskId": "t1"}));
