@@ -350,6 +350,23 @@ async fn restore_body(
     let target = worker_source(&store::load(db, sealer, &params.target_source_id)?)?;
     let sidecar = read_sidecar(worker, &storage, &params.path).await;
     let storage = worker_request::storage_spec(&params.destination_id, storage)?;
+    // A DBackup backup: its own key and format (crate::dbackup_import).
+    if crate::dbackup_import::is_dbackup_backup(&params.path, &sidecar) {
+        let meta = crate::dbackup_import::meta_of(&sidecar)?;
+        let spec = crate::dbackup_import::import_spec(db, sealer, &params, &meta)?;
+        let mut request = worker_request::restore_request(
+            &claimed.id,
+            &params,
+            storage,
+            target,
+            &crate::dbackup_import::as_our_sidecar(&meta),
+            None,
+            callback,
+            signing_key_hex,
+        );
+        request.dbackup = Some(spec);
+        return Ok(request);
+    }
     // The key: the profile named in the sidecar, else the job's (when the object is encrypted).
     let profile = sidecar
         .pointer("/meta/encryptionProfileId")

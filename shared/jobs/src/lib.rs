@@ -10,6 +10,7 @@
 
 pub mod callback;
 pub mod cancel;
+pub mod dbackup_import;
 pub mod dispatcher;
 pub mod events;
 pub mod execution;

@@ -68,6 +68,7 @@ pub async fn queue(
                 .with_details(json!({"field": "targetPath"})),
         );
     }
+    check_dbackup_backup(db, worker, sealer, params).await?;
     if !params.force {
         if let Some(why) = newer_dump_than_target(db, worker, sealer, params).await? {
             return Err(ApiError::new(409, why).with_details(json!({"field": "force"})));
@@ -95,11 +96,38 @@ pub fn audit_details(params: &RestoreParams) -> Value {
         details["targetPath"] = json!(p);
         details["overwrite"] = json!(params.overwrite);
     }
+    if let Some(p) = &params.encryption_profile_id {
+        details["encryptionProfileId"] = json!(p);
+    }
+    if params.accept_unauthenticated {
+        // Recorded: the caller restored an object nothing authenticates.
+        details["acceptUnauthenticated"] = json!(true);
+    }
     if let Some(a) = &params.privileged_as {
         details["privileged"] = json!({"user": a.user,
             "password": a.password.as_ref().map(|_| "••••")});
     }
     details
+}
+
+/// A DBackup backup is refused here, before it is queued, for what its restore would lack: the
+/// import profile, the consent to an unauthenticated object (crate::dbackup_import). A sidecar
+/// that cannot be read is checked again when the restore is dispatched.
+async fn check_dbackup_backup(
+    db: &dyn Db,
+    worker: &impl Worker,
+    sealer: &SecretBox,
+    params: &RestoreParams,
+) -> Result<(), ApiError> {
+    let Ok(storage) = destination_spec(db, sealer, &params.destination_id) else {
+        return Ok(());
+    };
+    let sidecar = read_sidecar(worker, &storage, &params.path).await;
+    if crate::dbackup_import::is_dbackup_backup(&params.path, &sidecar) {
+        let meta = crate::dbackup_import::meta_of(&sidecar)?;
+        crate::dbackup_import::import_spec(db, sealer, params, &meta)?;
+    }
+    Ok(())
 }
 
 /// Refuses early what the worker would refuse later: a PostgreSQL dump of a newer major than
@@ -202,9 +230,9 @@ mod tests {
     fn an_unreadable_sidecar_or_unknown_version_skips_the_check() {
         let db = TestDb::migrated().with_adapters();
         let w = FakeWorker::new();
-        // No engine version recorded: the worker is not asked.
+        // No engine version recorded: the worker is asked for the sidecar only (is it DBackup's?).
         block_on(queue(&db, &w, &sealer(), &params(request()), "now")).unwrap();
-        assert!(w.requests().is_empty());
+        assert!(w.requests().iter().all(|r| r.path == "/v1/storage/get"));
         pg_target(&db, "15.4");
         w.answer("/v1/storage/get", 503, json!({"error": "storage down"}));
         block_on(queue(&db, &w, &sealer(), &params(request()), "now")).unwrap();

@@ -146,6 +146,14 @@ pub struct RestoreRequest {
     /// Files sources only: replace existing files (never directories); default false.
     #[serde(default)]
     pub overwrite: Option<bool>,
+    /// A DBackup backup (docs/STORAGE.md "Coming from DBackup"): the "DBackup import" profile
+    /// holding its key; absent = the only such profile.
+    #[serde(default)]
+    pub encryption_profile_id: Option<String>,
+    /// A DBackup backup that is not encrypted cannot be authenticated: restore it anyway
+    /// (audited). Default false: refused.
+    #[serde(default)]
+    pub accept_unauthenticated: Option<bool>,
 }
 
 /// `privileged` in `POST /api/restores`.
@@ -200,6 +208,10 @@ pub struct RestoreParams {
     pub target_path: Option<String>,
     /// Files sources: replace existing files.
     pub overwrite: bool,
+    /// DBackup backups: the "DBackup import" profile to decrypt with.
+    pub encryption_profile_id: Option<String>,
+    /// DBackup backups: restore an unencrypted (unauthenticated) one.
+    pub accept_unauthenticated: bool,
 }
 
 impl RestoreParams {
@@ -272,7 +284,31 @@ impl RestoreParams {
                 )
             }
         };
+        let accept_unauthenticated = match body.get("acceptUnauthenticated") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                return Err(
+                    ApiError::bad_request("invalid acceptUnauthenticated: must be a boolean")
+                        .with_details(json!({"field": "acceptUnauthenticated"})),
+                )
+            }
+        };
+        let encryption_profile_id = match body.get("encryptionProfileId") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(p)) if !p.trim().is_empty() && p.len() <= 128 => {
+                Some(p.trim().to_owned())
+            }
+            Some(_) => {
+                return Err(ApiError::bad_request(
+                    "invalid encryptionProfileId: must be a profile id",
+                )
+                .with_details(json!({"field": "encryptionProfileId"})))
+            }
+        };
         Ok(RestoreParams {
+            encryption_profile_id,
+            accept_unauthenticated,
             target_path,
             overwrite,
             destination_id: text("destinationId")?,
@@ -307,6 +343,12 @@ impl RestoreParams {
         if let Some(p) = &self.target_path {
             v["targetPath"] = json!(p);
             v["overwrite"] = json!(self.overwrite);
+        }
+        if let Some(p) = &self.encryption_profile_id {
+            v["encryptionProfileId"] = json!(p);
+        }
+        if self.accept_unauthenticated {
+            v["acceptUnauthenticated"] = json!(true);
         }
         if let Some(a) = &self.privileged_as {
             let mut account = json!({"user": a.user});
@@ -493,6 +535,7 @@ pub fn restore_request(
             password: a.password.clone(),
         }),
         database_mapping: mapping,
+        dbackup: None,
         callback: Some(CallbackSpec {
             url: callback_url.to_owned(),
             signing_key_hex: signing_key_hex.to_owned(),

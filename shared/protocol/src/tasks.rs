@@ -193,6 +193,10 @@ pub struct RestoreRequest {
     /// (`{"shop": "shop_copy"}`); absent = every database under its own name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database_mapping: Option<BTreeMap<String, String>>,
+    /// The object is DBackup's (its `.meta.json` gives IV, tag and compression): decrypted with
+    /// this key, authenticated whole before the target is touched (`verify` is implied).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dbackup: Option<crate::dbackup::DbackupImport>,
     /// Where to send signed events; absent = poll-only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback: Option<CallbackSpec>,

@@ -207,6 +207,25 @@ pub async fn download_request(
     let mut body = json!({"storage": storage, "name": path});
     if decrypt {
         let sidecar = read_sidecar(worker, storage, path).await?;
+        if crate::explorer::item(
+            &Listed {
+                name: path.to_owned(),
+                size: 0,
+                modified_unix: 0,
+            },
+            &sidecar,
+        )
+        .origin
+        .is_some()
+        {
+            // Its one GCM tag covers the whole object: a streamed download would hand out
+            // plaintext before it is authenticated. Restores read it twice (docs/STORAGE.md).
+            return Err(ApiError::bad_request(
+                "a DBackup backup is not downloaded decrypted: restore it (it is authenticated \
+                 whole first), or download it as stored",
+            )
+            .with_details(json!({"field": "decrypt"})));
+        }
         if !sidecar["encryption"].is_object() {
             return Err(ApiError::bad_request("the backup is not encrypted"));
         }

@@ -157,6 +157,10 @@ pub struct BackupItem {
     pub execution_id: Option<String>,
     /// Locked backups are never deleted (by hand or by retention).
     pub locked: bool,
+    /// `dbackup` for a backup DBackup wrote (restored with a "DBackup import" profile, or with
+    /// `acceptUnauthenticated` when not encrypted); absent for ours.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
 }
 
 /// One page of the storage explorer.
@@ -180,6 +184,11 @@ fn modified_iso(object: &Listed) -> Option<String> {
 /// The explorer's item for `object` and its sidecar (`null` when it has none: then only the
 /// storage's facts are known, and `hasMetadata` is false).
 pub fn item(object: &Listed, sidecar: &Value) -> BackupItem {
+    if !object.name.ends_with(dbackup_protocol::ENCRYPTED_SUFFIX) {
+        if let Ok(d) = dbackup_protocol::dbackup::DbackupMeta::parse(sidecar) {
+            return dbackup_item(object, sidecar, &d);
+        }
+    }
     let meta = &sidecar["meta"];
     let has = sidecar.is_object();
     let str_of = |v: &Value| v.as_str().map(str::to_owned);
@@ -214,6 +223,43 @@ pub fn item(object: &Listed, sidecar: &Value) -> BackupItem {
         sha256: str_of(&sidecar["sha256"]),
         execution_id: str_of(&meta["executionId"]).or_else(|| str_of(&sidecar["executionId"])),
         locked: is_locked(sidecar),
+        origin: None,
+    }
+}
+
+/// The item of a backup DBackup wrote (its sidecar: `dbackup_protocol::dbackup`).
+fn dbackup_item(
+    object: &Listed,
+    sidecar: &Value,
+    d: &dbackup_protocol::dbackup::DbackupMeta,
+) -> BackupItem {
+    let str_of = |v: &Value| v.as_str().map(str::to_owned);
+    BackupItem {
+        path: object.name.clone(),
+        size: object.size,
+        modified_at: modified_iso(object),
+        created_at: d.timestamp.clone().or_else(|| modified_iso(object)),
+        has_metadata: true,
+        job_id: None,
+        job_name: Some(d.job_name.clone()),
+        source_id: None,
+        databases: json!(d.databases),
+        engine: Some(d.engine.clone()),
+        engine_version: d.engine_version.clone(),
+        format: str_of(&sidecar["originalFileName"])
+            .filter(|n| n.contains(".sql"))
+            .map(|_| "sql".to_owned()),
+        compression: match d.compression {
+            dbackup_protocol::Compression::None => None,
+            c => serde_json::to_value(c).ok().and_then(|v| str_of(&v)),
+        },
+        encrypted: d.encryption.is_some(),
+        key_fingerprint: None,
+        encryption_profile_id: None,
+        sha256: None,
+        execution_id: None,
+        locked: is_locked(sidecar),
+        origin: Some("dbackup".into()),
     }
 }
 
@@ -365,6 +411,51 @@ mod tests {
         assert_eq!(bare["locked"], false);
         assert_eq!(bare["size"], 1234);
         assert_eq!(bare["createdAt"], "2026-01-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn dbackups_objects_are_listed_as_such() {
+        let object = Listed {
+            name: "Nightly PG/Nightly_PG_2025-03-01T02-00-00-000Z.sql.gz.enc".into(),
+            size: 99,
+            modified_unix: 1_767_225_600,
+        };
+        let sidecar = json!({
+            "version": 1, "jobId": "c1", "jobName": "Nightly PG", "sourceName": "prod",
+            "sourceType": "postgres", "sourceId": "s1",
+            "databases": {"count": 1, "names": ["shop"]}, "engineVersion": "16.4",
+            "timestamp": "2025-03-01T02:00:00.000Z",
+            "originalFileName": "Nightly_PG_2025-03-01T02-00-00-000Z.sql.gz.enc",
+            "compression": "GZIP",
+            "encryption": {"enabled": true, "profileId": "p1", "algorithm": "aes-256-gcm",
+                           "iv": "00".repeat(16), "authTag": "ab".repeat(16)},
+        });
+        let v = serde_json::to_value(item(&object, &sidecar)).unwrap();
+        assert_eq!(v["origin"], "dbackup");
+        assert_eq!(v["engine"], "postgresql");
+        assert_eq!(v["engineVersion"], "16.4");
+        assert_eq!(v["createdAt"], "2025-03-01T02:00:00.000Z");
+        assert_eq!(v["jobName"], "Nightly PG");
+        assert_eq!(v["databases"], json!(["shop"]));
+        assert_eq!(v["compression"], "GZIP");
+        assert_eq!(v["encrypted"], true);
+        assert!(v["jobId"].is_null() && v["encryptionProfileId"].is_null());
+        let mut plain = sidecar.clone();
+        plain.as_object_mut().unwrap().remove("encryption");
+        let v = serde_json::to_value(item(&object, &plain)).unwrap();
+        assert_eq!(
+            (v["encrypted"].clone(), v["origin"].clone()),
+            (json!(false), json!("dbackup"))
+        );
+        // One of ours whose sidecar was rewritten to look like DBackup's: still ours.
+        let ours = Listed {
+            name: "n/x.dump.zst.dbk".into(),
+            ..object
+        };
+        assert!(serde_json::to_value(item(&ours, &sidecar))
+            .unwrap()
+            .get("origin")
+            .is_none());
     }
 
     #[test]

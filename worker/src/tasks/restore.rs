@@ -22,9 +22,12 @@ use super::{encryption_key, plan_callback, TaskCallback};
 use crate::engines::{Preflight, Target};
 use crate::error::Error;
 use crate::format::BackupKey;
+use crate::import_dbackup;
 use crate::storage::{self as storage_mod, SpecChecks, Storage, StorageSpec};
 use crate::stream::{self, describe_io_error, HashReader, Progress};
 use crate::Config;
+use dbackup_protocol::dbackup::{DbackupImport, DbackupMeta};
+use std::sync::OnceLock;
 
 /// Bytes of a restore's payload read before the target is touched (format header checks).
 const HEAD_BYTES: usize = 4096;
@@ -46,7 +49,79 @@ pub struct RestorePlan {
     /// The object must be a `DBKENC01` container: a key was given or its name ends in `.dbk`
     /// (its sidecar can add the requirement at run time, never lift it).
     container_required: bool,
+    /// A DBackup object (`crate::import_dbackup`): its key, if any, and the caller's consent to
+    /// an unauthenticated one.
+    dbackup: Option<DbackupPlan>,
     callback: Option<TaskCallback>,
+}
+
+/// [`RestorePlan::dbackup`].
+struct DbackupPlan {
+    key: Option<[u8; 32]>,
+    accept_unauthenticated: bool,
+    /// Its sidecar, read when the task starts.
+    meta: OnceLock<DbackupMeta>,
+}
+
+fn dbackup_plan(spec: &DbackupImport) -> Result<DbackupPlan, Error> {
+    let key = match &spec.key_hex {
+        None => None,
+        Some(h) => Some(
+            hex::decode(h.trim())
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or_else(|| {
+                    Error::InvalidBody("dbackup.keyHex: must be 64 hex characters".into())
+                })?,
+        ),
+    };
+    Ok(DbackupPlan {
+        key,
+        accept_unauthenticated: spec.accept_unauthenticated,
+        meta: OnceLock::new(),
+    })
+}
+
+/// Reads and checks a DBackup object's sidecar (required: it holds the IV and the tag), and
+/// refuses before anything is read what the plan cannot restore.
+fn load_dbackup_meta(storage: &dyn Storage, name: &str, plan: &DbackupPlan) -> Result<(), String> {
+    let reader = storage
+        .get(&sidecar_name(name))
+        .map_err(|e| format!("the DBackup object's sidecar {}: {e}", sidecar_name(name)))?;
+    let mut text = Vec::new();
+    reader
+        .take(MAX_SIDECAR_BYTES)
+        .read_to_end(&mut text)
+        .map_err(|e| format!("reading the DBackup sidecar: {}", describe_io_error(&e)))?;
+    let value: Value =
+        serde_json::from_slice(&text).map_err(|_| "the DBackup sidecar is not JSON".to_owned())?;
+    let meta = DbackupMeta::parse(&value).map_err(|e| format!("the DBackup sidecar: {e}"))?;
+    match (&meta.encryption, plan.key) {
+        (Some(_), None) => {
+            return Err(
+                "the DBackup object is encrypted: choose the \"DBackup import\" profile \
+                        holding its key"
+                    .into(),
+            )
+        }
+        (None, Some(_)) => {
+            return Err(
+                "the DBackup sidecar says the object is not encrypted, but a key was \
+                        given: refused (a sidecar cannot lift the requirement)"
+                    .into(),
+            )
+        }
+        (None, None) if !plan.accept_unauthenticated => {
+            return Err(
+                "the DBackup object is not encrypted, so nothing authenticates it: \
+                        restore it only with acceptUnauthenticated: true"
+                    .into(),
+            )
+        }
+        _ => {}
+    }
+    let _ = plan.meta.set(meta);
+    Ok(())
 }
 
 impl RestorePlan {
@@ -115,6 +190,16 @@ impl RestorePlan {
             .unwrap_or_else(|| Compression::from_object_name(&req.source.object_name));
         let container_required =
             key.is_some() || req.source.object_name.ends_with(ENCRYPTED_SUFFIX);
+        let dbackup = req.dbackup.as_ref().map(dbackup_plan).transpose()?;
+        if dbackup.is_some() && container_required {
+            return Err(Error::InvalidBody(
+                "dbackup: a DBackup object is never a DBKENC01 container (no encryption key, no .dbk name)"
+                    .into(),
+            ));
+        }
+        if let (Some((_, secrets)), Some(k)) = (&mut callback, &req.dbackup) {
+            secrets.extend(k.key_hex.clone());
+        }
         Ok(RestorePlan {
             target,
             key,
@@ -129,6 +214,7 @@ impl RestorePlan {
             target_database_given,
             expected_sha256: req.expected_sha256.map(|s| s.to_ascii_lowercase()),
             container_required,
+            dbackup,
             callback,
         })
     }
@@ -142,6 +228,10 @@ impl RestorePlan {
         reader: R,
         container_required: bool,
     ) -> Result<Box<dyn Read + Send + 'a>, String> {
+        if let Some(d) = &self.dbackup {
+            let meta = d.meta.get().ok_or("the DBackup sidecar was not read")?;
+            return import_dbackup::open(reader, meta, d.key.as_ref(), d.accept_unauthenticated);
+        }
         stream::open_restore_stream_requiring(
             reader,
             self.key.as_ref(),
@@ -187,12 +277,16 @@ pub fn run_restore(config: &Config, task: &Task, plan: &RestorePlan) -> Result<T
             .map_err(|e| format!("cannot open {}: {e}", plan.object_name))
     };
     let magic = plan.target.payload_magic();
+    if let Some(d) = &plan.dbackup {
+        load_dbackup_meta(storage.as_ref(), &plan.object_name, d)?;
+    }
     // Storage is not trusted: where an encrypted backup is expected, a plaintext object is
     // someone else's dump. The sidecar may say so too (it can only add the requirement).
     let container_required =
         plan.container_required || sidecar_says_encrypted(storage.as_ref(), &plan.object_name);
     let mut verified_sha = None;
-    if plan.verify {
+    // A DBackup object's one tag covers all of it: always read it whole first.
+    if plan.verify || plan.dbackup.is_some() {
         task.set_stage(Stage::Verifying);
         let hashed = HashReader::new(open()?);
         let (count, sha) = verify_stream(hashed, plan, container_required, magic, task)?;
@@ -264,7 +358,7 @@ pub fn run_restore(config: &Config, task: &Task, plan: &RestorePlan) -> Result<T
     Ok(TaskResult::Restore(RestoreResult {
         object_name: plan.object_name.clone(),
         bytes_restored: task.progress.bytes_in.load(Ordering::Relaxed),
-        verified: plan.verify,
+        verified: plan.verify || plan.dbackup.is_some(),
         sha256: verified_sha.map(|(_, s)| s),
         safety_copy,
     }))
@@ -434,7 +528,7 @@ fn run_restore_multi(
     Ok(MultiRestoreResult {
         object_name: plan.object_name.clone(),
         bytes_restored: task.progress.bytes_in.load(Ordering::Relaxed),
-        verified: plan.verify,
+        verified: plan.verify || plan.dbackup.is_some(),
         databases: restored,
         server_version: manifest.server_version,
         target_version: preflight
