@@ -44,13 +44,15 @@ fn get(ctx: &Ctx) -> Result<Response, ApiError> {
     dbackup_web::ok(&vault::get(&ctx.db, &ctx.secret_box()?, ctx.param("id")?)?)
 }
 
-/// `POST` `{name, description?, key?}` → 201 with the profile (never the key).
+/// `POST` `{name, description?, key?, kind?, publicKey?}` → 201 with the profile (never the key).
 fn create(ctx: &Ctx) -> Result<Response, ApiError> {
     let body: vault::NewProfile = ctx.body()?;
     let kind = body.checked_kind()?;
-    let (key, origin) = match body.key.as_deref() {
-        Some(k) => (vault::parse_key(k)?, "imported"),
-        None => (vault::generate_key()?, "generated"),
+    let (key, origin) = match (body.public_key.as_deref(), body.key.as_deref()) {
+        // A write-only profile: only the public key is stored (checked_kind made it present).
+        (Some(p), _) => (vault::parse_public_key(p)?, "public key"),
+        (None, Some(k)) => (vault::parse_key(k)?, "imported"),
+        (None, None) => (vault::generate_key()?, "generated"),
     };
     let profile = vault::create_of_kind(
         &ctx.db,
@@ -145,6 +147,9 @@ fn recovery_kit(ctx: &Ctx, password: Option<&str>) -> Result<Response, ApiError>
         )
         .into());
     }
+    // A write-only profile's kit would hold only its public key: the private key, never here,
+    // is what recovers its backups (with dbackup-recover or the kit's script of another profile).
+    vault::refuse_write_only(&ctx.db, id, "kind")?;
     let (key, fingerprint) = vault::key_hex(&ctx.db, &sealer, id)?;
     let now = chrono::DateTime::from_timestamp_millis(ctx.now.millis()).unwrap_or_default();
     let zip = kit::build(&profile.name, &fingerprint, &key, now);

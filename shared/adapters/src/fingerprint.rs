@@ -16,6 +16,20 @@ pub fn fingerprint_hex(key: &[u8; 32]) -> String {
     hex::encode(&digest[..8])
 }
 
+/// Domain separator of a write-only profile's fingerprint (the worker's
+/// `PUBLIC_FINGERPRINT_DOMAIN`).
+const PUBLIC_DOMAIN: &[u8] = b"dbackup public key fingerprint v1\0";
+
+/// `hex(SHA-256("dbackup public key fingerprint v1\0" ‖ public key)[..8])`: the fingerprint of a
+/// write-only profile's X25519 public key, as written into its version 2 backup headers.
+pub fn public_fingerprint_hex(public: &[u8; 32]) -> String {
+    let digest = Sha256::new()
+        .chain_update(PUBLIC_DOMAIN)
+        .chain_update(public)
+        .finalize();
+    hex::encode(&digest[..8])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -140,6 +140,8 @@ pub async fn run(
     let storage = storage_of(db, sealer, &destination_id)?;
     let encryption = match &c.encryption_profile_id {
         Some(id) => {
+            // Config backups are read back by this server: a write-only profile cannot do that.
+            vault::refuse_write_only(db, id, "encryptionProfileId")?;
             let (key_hex, fingerprint) = vault::key_hex(db, sealer, id)?;
             Some(EncryptionSpec {
                 key_hex,

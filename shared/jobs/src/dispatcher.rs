@@ -211,11 +211,58 @@ fn profile_key(db: &dyn Db, sealer: &SecretBox, id: &str) -> Result<Key, ApiErro
             e
         }
     })?;
+    // A write-only profile holds only its public key: backups are sealed to it.
+    let kind = match dbackup_vault_core::kind_of(db, id)?.as_str() {
+        dbackup_vault_core::KIND_PUBLIC => KeyKind::Public,
+        _ => KeyKind::Symmetric,
+    };
     Ok(Key {
         profile_id: id.to_owned(),
         key_hex,
-        kind: KeyKind::Symmetric,
+        kind,
     })
+}
+
+/// The key a restore sends: the profile's own, or — for a write-only profile, whose stored key
+/// is public — the private key the restore request brought (a 400 naming `privateKey` without
+/// one). The worker checks the private key against the backup's header before it touches the
+/// target.
+fn restore_key(profile: Key, params: &RestoreParams) -> Result<Key, ApiError> {
+    if profile.kind != KeyKind::Public {
+        return Ok(profile);
+    }
+    let private = params.private_key.as_ref().ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "privateKey: the backup was sealed to the write-only encryption profile {}; \
+             the restore needs that key pair's private key",
+            profile.profile_id
+        ))
+        .with_details(json!({"field": "privateKey"}))
+    })?;
+    Ok(Key {
+        profile_id: profile.profile_id,
+        key_hex: private.0.clone(),
+        kind: KeyKind::Private,
+    })
+}
+
+/// Removes a restore's sealed private key from its stored request once the worker holds the
+/// task: it is kept (sealed) only while the restore waits for a worker.
+fn forget_private_key(db: &dyn Db, claimed: &Claimed) -> Result<(), ApiError> {
+    let Some(mut request) = claimed.request.clone() else {
+        return Ok(());
+    };
+    let Some(obj) = request.as_object_mut() else {
+        return Ok(());
+    };
+    if obj.remove("privateKeySealed").is_none() {
+        return Ok(());
+    }
+    db.execute(
+        r#"UPDATE "Execution" SET "request" = ? WHERE "id" = ?"#,
+        &[request.to_string().into(), claimed.id.as_str().into()],
+    )?;
+    Ok(())
 }
 
 fn worker_refused(what: &str, refusal: &Refusal) -> ApiError {
@@ -252,6 +299,7 @@ pub async fn start(
     };
     let TaskAccepted { task_id: task } = answer.map_err(|r| worker_refused(what, &r))?;
     set_task(db, &claimed.id, &task, &iso(Utc::now()))?;
+    forget_private_key(db, claimed)?;
     execution::append_logs(
         db,
         &claimed.id,
@@ -383,7 +431,7 @@ async fn restore_body(
         worker_request::backup_is_encrypted(&params.path, &sidecar),
         profile,
     ) {
-        (true, Some(p)) => Some(profile_key(db, sealer, &p)?),
+        (true, Some(p)) => Some(restore_key(profile_key(db, sealer, &p)?, &params)?),
         (true, None) => {
             return Err(ApiError::bad_request(
                 "the backup is encrypted and its encryption profile is unknown",

@@ -75,6 +75,23 @@ pub async fn queue(
         }
     }
     let job_id = job_of_backup(db, &params.path)?;
+    // A backup of a job with a write-only profile opens only with the private key: ask now
+    // (the dispatcher checks again with the profile the backup's sidecar names).
+    if params.private_key.is_none() {
+        let profile = match &job_id {
+            Some(j) => crate::job::get(db, j)?.and_then(|j| j.encryption_profile_id),
+            None => None,
+        };
+        if let Some(p) = profile {
+            if dbackup_vault_core::kind_of(db, &p)? == dbackup_vault_core::KIND_PUBLIC {
+                return Err(ApiError::bad_request(
+                    "privateKey: the backup was sealed to a write-only encryption profile; \
+                     send that key pair's private key",
+                )
+                .with_details(json!({"field": "privateKey"})));
+            }
+        }
+    }
     let id = crate::new_id()?;
     let stored = params.to_stored(|p| {
         sealer
@@ -265,5 +282,62 @@ mod tests {
             details["privileged"],
             json!({"user": "postgres", "password": "••••"})
         );
+    }
+
+    #[test]
+    fn a_write_only_profiles_backup_needs_the_private_key_which_is_stored_sealed() {
+        let db = TestDb::migrated().with_adapters();
+        let profile = dbackup_vault_core::create_of_kind(
+            &db,
+            &sealer(),
+            "write-only",
+            None,
+            &[0xcd; 32],
+            dbackup_vault_core::KIND_PUBLIC,
+        )
+        .unwrap();
+        db.exec(&format!(
+            r#"INSERT INTO "Job" ("id", "name", "schedule", "sourceId", "destinationId", "encryptionProfileId")
+               VALUES ('j1', 'nightly', '0 3 * * *', 'src', 'dst1', '{}')"#,
+            profile.id
+        ));
+        db.exec(
+            r#"INSERT INTO "Execution" ("id", "jobId", "type", "status", "logs", "path")
+               VALUES ('b1', 'j1', 'Backup', 'Success', '[]', 'nightly/a.sql.gz')"#,
+        );
+        let w = FakeWorker::new();
+        let e = block_on(queue(&db, &w, &sealer(), &params(request()), "now")).unwrap_err();
+        assert_eq!(
+            (e.status, e.details.unwrap()["field"].clone()),
+            (400, json!("privateKey"))
+        );
+        for bad in [json!("abcd"), json!("zz".repeat(32)), json!(7)] {
+            let mut body = request();
+            body["privateKey"] = bad;
+            let e = RestoreParams::from_body(&body).unwrap_err();
+            assert_eq!(e.details.unwrap()["field"], "privateKey");
+        }
+        let canary = "c0ffee".repeat(10) + "c0de";
+        let mut body = request();
+        body["privateKey"] = json!(canary.to_uppercase());
+        let p = params(body);
+        assert!(!format!("{p:?}").contains(&canary));
+        let id = block_on(queue(&db, &w, &sealer(), &p, "now")).unwrap();
+        let stored = db
+            .text(&format!(
+                r#"SELECT "request" FROM "Execution" WHERE "id" = '{id}'"#
+            ))
+            .unwrap();
+        assert!(!stored.to_lowercase().contains(&canary), "{stored}");
+        assert!(stored.contains("privateKeySealed"), "{stored}");
+        assert!(!audit_details(&p).to_string().contains(&canary));
+        let back = RestoreParams::from_stored(&serde_json::from_str(&stored).unwrap(), |s| {
+            sealer()
+                .decrypt(s, &dbackup_core::sealed::restore_privileged_password())
+                .map(|b| String::from_utf8(b).unwrap())
+                .map_err(|e| ApiError::internal(e.to_string()))
+        })
+        .unwrap();
+        assert_eq!(back.private_key.unwrap().0, canary);
     }
 }

@@ -146,6 +146,11 @@ pub struct RestoreRequest {
     /// Files sources only: replace existing files (never directories); default false.
     #[serde(default)]
     pub overwrite: Option<bool>,
+    /// A backup made with a write-only (public-key) encryption profile: the X25519 private key
+    /// of that profile's key pair, 64 hex characters. Used for this restore only: sealed while
+    /// it waits for a worker, erased once the worker took the task, never logged or shown.
+    #[serde(default)]
+    pub private_key: Option<String>,
     /// A DBackup backup (docs/STORAGE.md "Coming from DBackup"): the "DBackup import" profile
     /// holding its key; absent = the only such profile.
     #[serde(default)]
@@ -190,6 +195,17 @@ impl std::fmt::Debug for PrivilegedAccount {
     }
 }
 
+/// The private key a restore of a write-only profile's backup brings (64 lowercase hex);
+/// `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PrivateKey(pub String);
+
+impl std::fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PrivateKey(<redacted>)")
+    }
+}
+
 /// A validated `POST /api/restores` body, as stored on the Restore execution.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RestoreParams {
@@ -208,6 +224,8 @@ pub struct RestoreParams {
     pub target_path: Option<String>,
     /// Files sources: replace existing files.
     pub overwrite: bool,
+    /// Write-only profiles: the private key brought for this restore (never printed).
+    pub private_key: Option<PrivateKey>,
     /// DBackup backups: the "DBackup import" profile to decrypt with.
     pub encryption_profile_id: Option<String>,
     /// DBackup backups: restore an unencrypted (unauthenticated) one.
@@ -306,7 +324,22 @@ impl RestoreParams {
                 .with_details(json!({"field": "encryptionProfileId"})))
             }
         };
+        let private_key = match body.get("privateKey") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(k))
+                if k.trim().len() == 64 && k.trim().bytes().all(|b| b.is_ascii_hexdigit()) =>
+            {
+                Some(PrivateKey(k.trim().to_ascii_lowercase()))
+            }
+            Some(_) => {
+                return Err(ApiError::bad_request(
+                    "invalid privateKey: must be 64 hex characters (the X25519 private key)",
+                )
+                .with_details(json!({"field": "privateKey"})))
+            }
+        };
         Ok(RestoreParams {
+            private_key,
             encryption_profile_id,
             accept_unauthenticated,
             target_path,
@@ -350,6 +383,9 @@ impl RestoreParams {
         if self.accept_unauthenticated {
             v["acceptUnauthenticated"] = json!(true);
         }
+        if let Some(k) = &self.private_key {
+            v["privateKeySealed"] = json!(seal(&k.0)?);
+        }
         if let Some(a) = &self.privileged_as {
             let mut account = json!({"user": a.user});
             if let Some(p) = &a.password {
@@ -366,6 +402,9 @@ impl RestoreParams {
         unseal: impl Fn(&str) -> Result<String, dbackup_core::ApiError>,
     ) -> Result<Self, dbackup_core::ApiError> {
         let mut params = Self::from_body(stored)?;
+        if let Some(sealed) = stored.get("privateKeySealed").and_then(Value::as_str) {
+            params.private_key = Some(PrivateKey(unseal(sealed)?));
+        }
         if let Some(a) = stored.get("privilegedAs") {
             let user = a.get("user").and_then(Value::as_str).unwrap_or_default();
             let password = match a.get("passwordSealed").and_then(Value::as_str) {

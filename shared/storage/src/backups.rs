@@ -234,6 +234,7 @@ pub async fn download_request(
             .ok_or_else(|| {
                 ApiError::bad_request("the backup's encryption profile is not recorded")
             })?;
+        dbackup_vault_core::refuse_write_only(db, profile, "decrypt")?;
         let (key_hex, _) = dbackup_vault_core::key_hex(db, sealer, profile).map_err(|e| {
             if e.status == 404 {
                 ApiError::bad_request("the backup's encryption profile no longer exists")

@@ -5,7 +5,7 @@
 
 #![forbid(unsafe_code)]
 
-use dbackup_adapters_core::fingerprint::fingerprint_hex;
+use dbackup_adapters_core::fingerprint::{fingerprint_hex, public_fingerprint_hex};
 use dbackup_adapters_core::store::{new_id, JobRef};
 use dbackup_adapters_core::validate;
 use dbackup_core::db::{Db, Rows, Value as DbValue};
@@ -42,10 +42,16 @@ pub struct NewProfile {
     pub description: Option<String>,
     /// 64 hex characters to import; absent: a random key is generated.
     pub key: Option<String>,
-    /// `symmetric` (default) or `dbackup-import` (a DBackup profile's key, 64 hex characters
-    /// in `key`, required: it only reads DBackup's backups and is never offered to a job).
+    /// `symmetric` (default), `dbackup-import` (a DBackup profile's key, 64 hex characters
+    /// in `key`, required: it only reads DBackup's backups and is never offered to a job) or
+    /// `public` (write-only: only `publicKey` is stored; backups are sealed to it and only the
+    /// matching private key, which the server never sees, opens them).
     #[serde(default)]
     pub kind: Option<String>,
+    /// `kind: "public"` only (required there): the X25519 public key, 64 hex characters
+    /// (`dbackup-recover keygen`'s `publicKey`, or generated in the browser).
+    #[serde(default, rename = "publicKey")]
+    pub public_key: Option<String>,
 }
 
 /// Kind of our own profiles: the key encrypts and decrypts `DBKENC01` containers.
@@ -53,12 +59,30 @@ pub const KIND_SYMMETRIC: &str = "symmetric";
 /// Kind of a key brought over from DBackup: reads DBackup's backups (restore, decrypted
 /// download), never encrypts a backup.
 pub const KIND_DBACKUP_IMPORT: &str = "dbackup-import";
+/// Kind of a write-only profile: the server holds only an X25519 public key, seals backups to
+/// it (container version 2) and cannot open them; a restore brings the private key.
+pub const KIND_PUBLIC: &str = "public";
 
 impl NewProfile {
     /// The kind asked for (400 naming `kind` for another one, or `key` when a DBackup import
     /// has none).
     pub fn checked_kind(&self) -> Result<&'static str, ApiError> {
+        if self.public_key.is_some() && self.kind.as_deref() != Some(KIND_PUBLIC) {
+            return Err(ApiError::bad_request(
+                "publicKey: only for kind \"public\" (a write-only profile)",
+            )
+            .with_details(json!({"field": "publicKey"})));
+        }
         match self.kind.as_deref() {
+            Some(KIND_PUBLIC) if self.key.is_some() => Err(ApiError::bad_request(
+                "key: a write-only profile holds no secret key; send its publicKey",
+            )
+            .with_details(json!({"field": "key"}))),
+            Some(KIND_PUBLIC) if self.public_key.is_none() => Err(ApiError::bad_request(
+                "publicKey: a write-only profile needs its X25519 public key (64 hex characters)",
+            )
+            .with_details(json!({"field": "publicKey"}))),
+            Some(KIND_PUBLIC) => Ok(KIND_PUBLIC),
             None | Some(KIND_SYMMETRIC) => Ok(KIND_SYMMETRIC),
             Some(KIND_DBACKUP_IMPORT) if self.key.is_none() => Err(ApiError::bad_request(
                 "key: a DBackup import profile needs the DBackup key (64 hex characters)",
@@ -66,7 +90,7 @@ impl NewProfile {
             .with_details(json!({"field": "key"}))),
             Some(KIND_DBACKUP_IMPORT) => Ok(KIND_DBACKUP_IMPORT),
             Some(other) => Err(ApiError::bad_request(format!(
-                "kind: {other:?} is not one of symmetric, dbackup-import"
+                "kind: {other:?} is not one of symmetric, dbackup-import, public"
             ))
             .with_details(json!({"field": "kind"}))),
         }
@@ -108,6 +132,23 @@ pub fn generate_key() -> Result<[u8; 32], ApiError> {
     getrandom::fill(&mut key)
         .map_err(|e| ApiError::internal(format!("randomness unavailable: {e}")))?;
     Ok(key)
+}
+
+/// Parses a write-only profile's public key: 64 hex characters, not all zero (400 naming
+/// `publicKey` otherwise).
+pub fn parse_public_key(text: &str) -> Result<[u8; 32], ApiError> {
+    let bad = || {
+        ApiError::bad_request("publicKey must be 64 hex characters (an X25519 public key)")
+            .with_details(json!({"field": "publicKey"}))
+    };
+    let bytes: [u8; 32] = hex::decode(text.trim())
+        .map_err(|_| bad())?
+        .try_into()
+        .map_err(|_| bad())?;
+    if bytes == [0u8; 32] {
+        return Err(bad());
+    }
+    Ok(bytes)
 }
 
 /// Parses an imported key: exactly 64 hex characters (400 naming `key` otherwise).
@@ -256,7 +297,12 @@ pub fn create_of_kind(
     kind: &str,
 ) -> Result<Profile, ApiError> {
     let name = validate::name(name)?;
-    let fingerprint = fingerprint_hex(key);
+    // A write-only profile's "key" is its public key, fingerprinted as the worker writes it.
+    let fingerprint = if kind == KIND_PUBLIC {
+        public_fingerprint_hex(key)
+    } else {
+        fingerprint_hex(key)
+    };
     let existing = db.execute(
         r#"SELECT "name" FROM "EncryptionProfile" WHERE "fingerprint" = ?"#,
         &[fingerprint.as_str().into()],
@@ -321,18 +367,39 @@ pub fn rename(
 }
 
 /// The key of profile `id` as 64 hex characters, and its fingerprint (for the worker's
-/// `encryption: {keyHex, keyFingerprint}`, and for reveal). 404 if absent.
+/// `encryption: {keyHex, keyFingerprint}`, and for reveal). 404 if absent. For a write-only
+/// profile this is its public key (see [`KIND_PUBLIC`]).
 pub fn key_hex(db: &dyn Db, sealer: &SecretBox, id: &str) -> Result<(String, String), ApiError> {
     let rows = db.execute(
-        r#"SELECT "secretKey" FROM "EncryptionProfile" WHERE "id" = ?"#,
+        r#"SELECT "secretKey", "kind" FROM "EncryptionProfile" WHERE "id" = ?"#,
         &[id.into()],
     )?;
-    let sealed = rows
-        .scalar()
+    let row = rows.rows.first().ok_or_else(profile_not_found)?;
+    let sealed = row
+        .first()
         .and_then(DbValue::as_str)
         .ok_or_else(profile_not_found)?;
     let key = unseal(sealer, id, Some(sealed))?;
-    Ok((hex::encode(key), fingerprint_hex(&key)))
+    let fingerprint = if row.get(1).and_then(DbValue::as_str) == Some(KIND_PUBLIC) {
+        public_fingerprint_hex(&key)
+    } else {
+        fingerprint_hex(&key)
+    };
+    Ok((hex::encode(key), fingerprint))
+}
+
+/// A symmetric key for something that must decrypt with the server's key (a decrypted
+/// download, a config backup): a write-only profile is a 400 naming `field` — the server holds
+/// no key that opens its backups.
+pub fn refuse_write_only(db: &dyn Db, id: &str, field: &str) -> Result<(), ApiError> {
+    if kind_of(db, id)? == KIND_PUBLIC {
+        return Err(ApiError::bad_request(format!(
+            "{field}: the encryption profile is write-only (public key): the server cannot \
+             decrypt its backups; restore with the private key or use dbackup-recover"
+        ))
+        .with_details(json!({"field": field})));
+    }
+    Ok(())
 }
 
 /// Deletes profile `id`: 404 if absent, 409 naming the jobs that use it.
@@ -385,6 +452,7 @@ mod tests {
             description: None,
             key: key.map(str::to_owned),
             kind: kind.map(str::to_owned),
+            public_key: None,
         };
         assert_eq!(new(None, None).checked_kind().unwrap(), KIND_SYMMETRIC);
         let k = "ab".repeat(32);
@@ -400,5 +468,50 @@ mod tests {
         assert_eq!(e.details.unwrap()["field"], "key");
         let e = new(Some("other"), Some(&k)).checked_kind().unwrap_err();
         assert_eq!(e.details.unwrap()["field"], "kind");
+    }
+
+    #[test]
+    fn write_only_profiles_are_checked() {
+        let public = |kind: Option<&str>, key: Option<&str>, public: Option<&str>| NewProfile {
+            name: "n".into(),
+            description: None,
+            key: key.map(str::to_owned),
+            kind: kind.map(str::to_owned),
+            public_key: public.map(str::to_owned),
+        };
+        let p = "cd".repeat(32);
+        assert_eq!(
+            public(Some("public"), None, Some(&p))
+                .checked_kind()
+                .unwrap(),
+            KIND_PUBLIC
+        );
+        for (kind, key, pk, field) in [
+            (Some("public"), None, None, "publicKey"),
+            (Some("public"), Some(p.as_str()), Some(p.as_str()), "key"),
+            (None, None, Some(p.as_str()), "publicKey"),
+            (Some("symmetric"), None, Some(p.as_str()), "publicKey"),
+        ] {
+            let e = public(kind, key, pk).checked_kind().unwrap_err();
+            assert_eq!(e.status, 400);
+            assert_eq!(
+                e.details.unwrap()["field"],
+                field,
+                "{kind:?} {key:?} {pk:?}"
+            );
+        }
+        assert_eq!(parse_public_key(&p).unwrap(), [0xcd; 32]);
+        for bad in ["", "zz", &"00".repeat(32), &"ab".repeat(31)] {
+            let e = parse_public_key(bad).unwrap_err();
+            assert_eq!(e.details.unwrap()["field"], "publicKey");
+        }
+        // The fingerprint the worker writes into version 2 headers (vector 05's public key).
+        let vector =
+            hex::decode("79a631eede1bf9c98f12032cdeadd0e7a079398fc786b88cc846ec89af85a51a")
+                .unwrap();
+        assert_eq!(
+            public_fingerprint_hex(&vector.try_into().unwrap()),
+            "53dc2b5eeb9a3ef6"
+        );
     }
 }
