@@ -203,3 +203,66 @@ fn keygen_and_write_only_backups() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--private-key-hex"), "{err}");
 }
+
+/// The recovery kit's Python script (`recover/python/dbackup_decrypt.py`, run with
+/// `/usr/bin/python3` and `cryptography`) opens a write-only backup with the private key file
+/// (keygen's JSON), byte for byte; another private key is refused with no output left.
+#[test]
+fn python_script_decrypts_write_only_backups() {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("python/dbackup_decrypt.py");
+    let ready = Command::new("/usr/bin/python3")
+        .args(["-c", "import cryptography"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ready,
+        "/usr/bin/python3 with cryptography is needed (apt-get install python3-cryptography)"
+    );
+    let (public, private) = BackupKey::generate_pair().unwrap();
+    let (_, other) = BackupKey::generate_pair().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = plain();
+    let mut sealed = Vec::new();
+    run_backup_stream(
+        &data[..],
+        Compression::Gzip,
+        None,
+        Some(&public),
+        &mut sealed,
+        &Progress::default(),
+    )
+    .unwrap();
+    let input = dir.path().join("b.dump.gz.dbk");
+    std::fs::write(&input, &sealed).unwrap();
+    let run = |key: &BackupKey, output: &std::path::Path| {
+        let key_file = dir.path().join("private.json");
+        let json =
+            serde_json::json!({"publicKey": key.public_hex(), "privateKey": key.secret_hex()});
+        std::fs::write(&key_file, json.to_string()).unwrap();
+        let out = Command::new("/usr/bin/python3")
+            .arg(&script)
+            .arg("--private-key-file")
+            .arg(&key_file)
+            .arg("-o")
+            .arg(output)
+            .arg(&input)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let output = dir.path().join("out.dump");
+    let (code, err) = run(&private, &output);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        std::fs::read(&output).unwrap() == data,
+        "python output differs"
+    );
+    let refused = dir.path().join("refused.dump");
+    let (code, err) = run(&other, &refused);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("wrong key"), "{err}");
+    assert!(!refused.exists());
+}
