@@ -4,6 +4,7 @@
 
 use chrono::Utc;
 use dbackup_core::ApiError;
+use dbackup_jobs_core::dispatcher;
 use dbackup_jobs_core::queue::ExecutionAccepted;
 use dbackup_jobs_core::restore::{self, SIDECAR_TIMEOUT};
 use dbackup_jobs_core::worker_request::RestoreParams;
@@ -27,5 +28,9 @@ pub async fn create(ctx: &Ctx) -> Result<Response, ApiError> {
         Some(&id),
         restore::audit_details(&params),
     )?;
+    // Started at once when a slot is free (the same claim as the runner's); else queued.
+    let sealer = ctx.secret_box();
+    let app_url = dbackup_web::app_url();
+    dispatcher::dispatch_now(&ctx.db, &SpinWorker, sealer.as_ref(), &app_url, &id).await;
     dbackup_web::json_of(202, &ExecutionAccepted { execution_id: id })
 }

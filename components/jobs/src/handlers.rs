@@ -3,8 +3,9 @@
 use chrono::Utc;
 use dbackup_core::ApiError;
 use dbackup_jobs_core::execution::{self, Trigger};
-use dbackup_jobs_core::{job, queue, schedule};
+use dbackup_jobs_core::{dispatcher, job, queue, schedule};
 use dbackup_web::gate::Ctx;
+use dbackup_web::worker::SpinWorker;
 use serde_json::json;
 use spin_sdk::http::Response;
 
@@ -115,9 +116,10 @@ pub fn delete(ctx: &Ctx) -> Answer {
     dbackup_web::no_content()
 }
 
-/// `POST /api/jobs/{id}/run` → 202 `{executionId}`: a Pending execution; the runner starts it
-/// on its next tick (every 10 s) when a slot is free.
-pub fn run(ctx: &Ctx) -> Answer {
+/// `POST /api/jobs/{id}/run` → 202 `{executionId}`: a Pending execution, started on the worker
+/// before the answer when a slot is free (`dispatcher::dispatch_now`); otherwise the runner
+/// starts it once one is.
+pub async fn run(ctx: &Ctx) -> Answer {
     let j = load(ctx)?;
     let trigger = match &ctx.principal {
         Some(p) if !p.is_cookie() => Trigger::Api,
@@ -126,6 +128,9 @@ pub fn run(ctx: &Ctx) -> Answer {
     let id = dbackup_jobs_core::new_id()?;
     queue::enqueue_backup(&ctx.db, &id, &j.id, trigger, None, &now_iso())?;
     ctx.audit("EXECUTE", RESOURCE, Some(&j.id), json!({"executionId": id}))?;
+    let sealer = ctx.secret_box();
+    let app_url = dbackup_web::app_url();
+    dispatcher::dispatch_now(&ctx.db, &SpinWorker, sealer.as_ref(), &app_url, &id).await;
     dbackup_web::json_of(202, &queue::ExecutionAccepted { execution_id: id })
 }
 

@@ -19,11 +19,6 @@ wit_bindgen::generate!({
     world: "spin-cron",
 });
 
-/// The app's own base URL for worker callbacks (Spin variable `app_url`).
-fn app_url() -> String {
-    spin_sdk::variables::get("app_url").unwrap_or_else(|_| "http://127.0.0.1:3000".to_owned())
-}
-
 struct Runner;
 
 impl Guest for Runner {
@@ -40,7 +35,7 @@ impl Guest for Runner {
         maintenance::run_if_due(&db, Timestamp::from_secs(secs))
             .map_err(|e| Error::Other(format!("maintenance: {e}")))?;
         let sealer = dbackup_web::secret_box();
-        let app_url = app_url();
+        let app_url = dbackup_web::app_url();
         let cx = TickContext {
             worker: &SpinWorker,
             notifier: &SpinNotifier,

@@ -32,55 +32,112 @@ pub async fn dispatch_queued(
     sealer: &SecretBox,
     app_url: &str,
 ) -> Result<(), ApiError> {
+    dispatch(db, worker, sealer, app_url, None).await
+}
+
+/// "Run now", a restore: the request that queued execution `id` starts it at once when a slot
+/// is free and the runner is alive ([`crate::tick::runner_alive`]), instead of leaving it to the
+/// next runner tick (up to 10 s later). It is the tick's
+/// own dispatch ([`dispatch_queued`]: the same FIFO order, pool choice and conditional claim
+/// [`claim_on`], so an execution never starts twice however requests and ticks interleave),
+/// stopped once `id` has been looked at: executions queued before it that can start now start
+/// first (they are ahead in line), and at most the free slots are used. Whatever it cannot
+/// start stays Pending for the tick, the backstop. Errors are logged, never returned: the
+/// execution is queued either way, so the request still answers 202.
+pub async fn dispatch_now(
+    db: &dyn Db,
+    worker: &impl Worker,
+    sealer: Result<&SecretBox, &ApiError>,
+    app_url: &str,
+    id: &str,
+) {
+    let result = match (sealer, crate::tick::runner_alive(db, Utc::now())) {
+        (_, Ok(false)) => return,
+        (_, Err(e)) => Err(e),
+        (Err(e), _) => Err(e.clone()),
+        (Ok(sealer), Ok(true)) => dispatch(db, worker, sealer, app_url, Some(id)).await,
+    };
+    if let Err(e) = result {
+        eprintln!("dbackup: run now: execution {id} left to the runner: {e}");
+    }
+}
+
+/// The dispatch loop; with `until`, it stops after that execution's turn.
+async fn dispatch(
+    db: &dyn Db,
+    worker: &impl Worker,
+    sealer: &SecretBox,
+    app_url: &str,
+    until: Option<&str>,
+) -> Result<(), ApiError> {
     let now = Utc::now();
     let mut members = pool::members(db, now)?;
     for q in pool::queued(db)? {
         if !members.iter().any(|m| m.healthy && m.free() > 0) {
             break;
         }
-        let Some(i) = pool::choose(&members, q.label.as_deref()) else {
-            pool::note_waiting(db, &q, &members, now)?;
-            continue;
-        };
-        let key_hex = crate::random_key_hex()?;
-        let sealed = sealer
-            .encrypt(key_hex.as_bytes(), &sealed::execution_callback_key())
-            .map_err(|e| ApiError::internal(e.to_string()))?;
-        let member = &members[i];
-        let Some(claimed) = claim_on(db, &q.id, member, &sealed, &iso(Utc::now()))? else {
-            // Another runner took it, or filled the member: count again.
-            members = pool::members(db, now)?;
-            continue;
-        };
-        members[i].running += 1;
-        let member = members[i].clone();
-        let on = On::new(worker, member.target());
-        let Err(e) = start(db, &on, sealer, &claimed, app_url, &key_hex).await else {
-            continue;
-        };
-        if member.url.is_some() && e.status == 503 && e.message == "worker unreachable" {
-            eprintln!(
-                "dbackup runner: worker {} unreachable: execution {} queued again ({e})",
-                member.name, claimed.id
-            );
-            pool::mark_unreachable(db, &member.id, Utc::now())?;
-            members[i].healthy = false;
-            members[i].running -= 1;
-            requeue(db, &claimed.id, &member.name)?;
-            continue;
+        start_queued(db, worker, sealer, app_url, &q, &mut members, now).await?;
+        if until == Some(q.id.as_str()) {
+            break;
         }
-        eprintln!(
-            "dbackup runner: execution {} failed to start: {e}",
-            claimed.id
-        );
-        execution::finish(
-            db,
-            &claimed.id,
-            ExecutionStatus::Failed,
-            &describe(&e),
-            &iso(Utc::now()),
-        )?;
     }
+    Ok(())
+}
+
+/// One queued execution's turn: choose a member, claim it there, start it (or note that it
+/// waits, or put it back when a registered member does not answer, or fail it). Another
+/// dispatcher having claimed it first ends the turn too (and `members` is counted again).
+async fn start_queued(
+    db: &dyn Db,
+    worker: &impl Worker,
+    sealer: &SecretBox,
+    app_url: &str,
+    q: &pool::Queued,
+    members: &mut Vec<pool::Member>,
+    now: chrono::DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let Some(i) = pool::choose(members, q.label.as_deref()) else {
+        pool::note_waiting(db, q, members, now)?;
+        return Ok(());
+    };
+    let key_hex = crate::random_key_hex()?;
+    let sealed = sealer
+        .encrypt(key_hex.as_bytes(), &sealed::execution_callback_key())
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let member = &members[i];
+    let Some(claimed) = claim_on(db, &q.id, member, &sealed, &iso(Utc::now()))? else {
+        // Another dispatcher took it, or filled the member: count again.
+        *members = pool::members(db, now)?;
+        return Ok(());
+    };
+    members[i].running += 1;
+    let member = members[i].clone();
+    let on = On::new(worker, member.target());
+    let Err(e) = start(db, &on, sealer, &claimed, app_url, &key_hex).await else {
+        return Ok(());
+    };
+    if member.url.is_some() && e.status == 503 && e.message == "worker unreachable" {
+        eprintln!(
+            "dbackup runner: worker {} unreachable: execution {} queued again ({e})",
+            member.name, claimed.id
+        );
+        pool::mark_unreachable(db, &member.id, Utc::now())?;
+        members[i].healthy = false;
+        members[i].running -= 1;
+        requeue(db, &claimed.id, &member.name)?;
+        return Ok(());
+    }
+    eprintln!(
+        "dbackup runner: execution {} failed to start: {e}",
+        claimed.id
+    );
+    execution::finish(
+        db,
+        &claimed.id,
+        ExecutionStatus::Failed,
+        &describe(&e),
+        &iso(Utc::now()),
+    )?;
     Ok(())
 }
 

@@ -77,5 +77,25 @@ pub fn record_heartbeat(db: &dyn Db, now: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// How recent the runner's heartbeat must be for a request to dispatch at once
+/// ([`crate::dispatcher::dispatch_now`]): a few of its 10 s ticks, with room for a slow one.
+pub const RUNNER_ALIVE_SECS: i64 = 120;
+
+/// Whether the runner ticked within [`RUNNER_ALIVE_SECS`] of `now`. A request starts work at
+/// once only beside a live runner: without one nothing would watch, reconcile or post-process
+/// it (and an app run without its runner keeps everything queued, as it always did).
+pub fn runner_alive(db: &dyn Db, now: DateTime<Utc>) -> Result<bool, ApiError> {
+    let rows = crate::sql::query(
+        db,
+        "SELECT value FROM SystemSetting WHERE key = 'runner.lastTickAt'",
+        &[],
+    )?;
+    Ok(rows
+        .first()
+        .and_then(|r| r.text("value"))
+        .and_then(|t| crate::parse_iso(&t))
+        .is_some_and(|at| (now - at).num_seconds() < RUNNER_ALIVE_SECS))
+}
+
 #[cfg(test)]
 mod tests;

@@ -90,6 +90,13 @@ pub fn secret_box() -> Result<dbackup_identity::secretbox::SecretBox, ApiError> 
     Ok(dbackup_identity::secretbox::SecretBox::from_hex_key(&key)?)
 }
 
+/// The app's own base URL as the worker reaches it (the `app_url` variable; the worker's
+/// callbacks go there): read by the runner and by the requests that dispatch at once ("Run now",
+/// restores).
+pub fn app_url() -> String {
+    spin_sdk::variables::get("app_url").unwrap_or_else(|_| "http://127.0.0.1:3000".to_owned())
+}
+
 /// A JSON response.
 pub fn json(status: u16, body: &serde_json::Value) -> Response {
     Response::builder()
