@@ -31,8 +31,11 @@ pub struct JobInput {
     #[serde(default)]
     pub databases: Vec<String>,
     pub destinations: Vec<DestinationInput>,
+    /// `NONE`, `GZIP`, `ZSTD` or `BROTLI`; absent: `ZSTD` at level 3 (multi-threaded; the
+    /// fastest and smallest in docs/BENCH.md's compression table).
     #[serde(default)]
     pub compression: Option<String>,
+    /// Absent: the worker's default for the compression (3 for ZSTD, 6 for GZIP).
     #[serde(default)]
     pub compression_level: Option<i64>,
     #[serde(default)]
@@ -80,6 +83,11 @@ fn invalid(field: &str, message: impl Into<String>) -> ApiError {
     ApiError::bad_request(format!("invalid {field}: {message}"))
         .with_details(json!({"field": field, "message": message}))
 }
+
+/// The compression of a job created without one.
+pub const DEFAULT_COMPRESSION: &str = "ZSTD";
+/// Its level.
+pub const DEFAULT_ZSTD_LEVEL: i64 = 3;
 
 /// The compression level range the worker accepts for `compression` (None: no level allowed).
 pub fn level_range(compression: &str) -> Option<(i64, i64)> {
@@ -166,16 +174,22 @@ impl JobInput {
                 .map_err(|e| invalid(&format!("destinations[{i}].retention"), e.0))?;
             destinations.push((id, policy));
         }
+        // No compression given: ZSTD at level 3, the default since it beats GZIP on time and
+        // size (docs/BENCH.md).
+        let compression_level = match (&self.compression, self.compression_level) {
+            (None, None) => Some(DEFAULT_ZSTD_LEVEL),
+            (_, level) => level,
+        };
         let compression = self
             .compression
             .as_deref()
-            .unwrap_or("NONE")
+            .unwrap_or(DEFAULT_COMPRESSION)
             .trim()
             .to_ascii_uppercase();
         if !["NONE", "GZIP", "ZSTD", "BROTLI"].contains(&compression.as_str()) {
             return Err(invalid("compression", "must be NONE, GZIP, ZSTD or BROTLI"));
         }
-        if let Some(level) = self.compression_level {
+        if let Some(level) = compression_level {
             match level_range(&compression) {
                 None => {
                     return Err(invalid(
@@ -227,7 +241,7 @@ impl JobInput {
             databases,
             destinations,
             compression,
-            compression_level: self.compression_level,
+            compression_level,
             encryption_profile_id,
             notification_ids,
             notification_events,
