@@ -1649,6 +1649,11 @@ export interface components {
             /** @description Locked backups are never deleted (by hand or by retention). */
             locked: boolean;
             modifiedAt: string | null;
+            /**
+             * @description `dbackup` for a backup DBackup wrote (restored with a "DBackup import" profile, or with
+             *     `acceptUnauthenticated` when not encrypted); absent for ours.
+             */
+            origin?: string | null;
             /** @description The object name (pass as `?path=`). */
             path: string;
             sha256: string | null;
@@ -1673,6 +1678,12 @@ export interface components {
          */
         BackupRestoreRequest: {
             /**
+             * @description A DBackup backup that is not encrypted cannot be authenticated: restore it anyway
+             *     (audited). Default false: refused.
+             * @default null
+             */
+            acceptUnauthenticated?: boolean | null;
+            /**
              * @description `{from: to}` database renames.
              * @default null
              */
@@ -1681,6 +1692,12 @@ export interface components {
             } | null;
             /** @description The storage destination holding the backup. */
             destinationId: string;
+            /**
+             * @description A DBackup backup (docs/STORAGE.md "Coming from DBackup"): the "DBackup import" profile
+             *     holding its key; absent = the only such profile.
+             * @default null
+             */
+            encryptionProfileId?: string | null;
             /**
              * @description Restore even where the worker's version check refuses (a dump of a newer server major).
              * @default null
@@ -1693,6 +1710,13 @@ export interface components {
             overwrite?: boolean | null;
             /** @description The backup's object name, relative to the destination. */
             path: string;
+            /**
+             * @description A backup made with a write-only (public-key) encryption profile: the X25519 private key
+             *     of that profile's key pair, 64 hex characters. Used for this restore only: sealed while
+             *     it waits for a worker, erased once the worker took the task, never logged or shown.
+             * @default null
+             */
+            privateKey?: string | null;
             /**
              * @description `{user, password?}`: the account that creates the target database (which is then
              *     handed to the target's own user); the password is sealed at rest and never shown.
@@ -1964,6 +1988,11 @@ export interface components {
              */
             type: "Backup" | "Restore";
             /**
+             * @description A backup's read-back check per destination after upload, in the job's destination
+             *     order (null for restores and until the result is in).
+             */
+            verification: components["schemas"]["VerificationDoc"][] | null;
+            /**
              * @description The pool member that runs or ran it: `default` (the configured `worker_url`) or a
              *     registered worker's id (`GET /api/workers`); null until dispatched.
              */
@@ -2082,10 +2111,15 @@ export interface components {
         };
         /** @description The request body of `POST /api/jobs` and `PUT /api/jobs/{id}` (PUT replaces the job). */
         JobInput: {
-            /** @default null */
+            /**
+             * @description `NONE`, `GZIP`, `ZSTD` or `BROTLI`; absent: `ZSTD` at level 3 (multi-threaded; the
+             *     fastest and smallest in docs/BENCH.md's compression table).
+             * @default null
+             */
             compression?: string | null;
             /**
              * Format: int64
+             * @description Absent: the worker's default for the compression (3 for ZSTD, 6 for GZIP).
              * @default null
              */
             compressionLevel?: number | null;
@@ -2105,6 +2139,12 @@ export interface components {
             sourceId: string;
             /** @default null */
             timezone?: string | null;
+            /**
+             * @description Read every destination's object back after upload and check it (chunks authenticated,
+             *     SHA-256 compared); absent: on. Off saves a second transfer of each object.
+             * @default null
+             */
+            verifyAfterUpload?: boolean | null;
         };
         /** @description `GET /api/jobs`. */
         JobList: {
@@ -2156,6 +2196,8 @@ export interface components {
             /** @description IANA timezone the schedule runs in. */
             timezone: string;
             updatedAt: string;
+            /** @description Each destination's object is read back after upload and checked (default true). */
+            verifyAfterUpload: boolean;
         };
         /** @description Outcome of the last run. */
         LastRun: {
@@ -2260,12 +2302,20 @@ export interface components {
             /** @description 64 hex characters to import; absent: a random key is generated. */
             key?: string | null;
             /**
-             * @description `symmetric` (default) or `dbackup-import` (a DBackup profile's key, 64 hex characters
-             *     in `key`, required: it only reads DBackup's backups and is never offered to a job).
+             * @description `symmetric` (default), `dbackup-import` (a DBackup profile's key, 64 hex characters
+             *     in `key`, required: it only reads DBackup's backups and is never offered to a job) or
+             *     `public` (write-only: only `publicKey` is stored; backups are sealed to it and only the
+             *     matching private key, which the server never sees, opens them).
              * @default null
              */
             kind?: string | null;
             name: string;
+            /**
+             * @description `kind: "public"` only (required there): the X25519 public key, 64 hex characters
+             *     (`dbackup-recover keygen`'s `publicKey`, or generated in the browser).
+             * @default null
+             */
+            publicKey?: string | null;
         };
         /** @description Body of `POST /api/users` (and, without `groupId`, of sign-up). */
         NewUser: {
@@ -2722,6 +2772,26 @@ export interface components {
             name?: string | null;
             timeFormat?: string | null;
             timezone?: string | null;
+        };
+        /**
+         * @description `verification[]` of an execution, for the API document (the value is the worker's
+         *     `dbackup_protocol::tasks::Verification`, stored as it arrived).
+         */
+        VerificationDoc: {
+            /** @description When the check ended. */
+            checkedAt: string;
+            /** @description The destination (adapter config id). */
+            destinationId: string;
+            /** @description What was checked, or why it failed or was skipped. */
+            detail: string;
+            /**
+             * @description `Verified`: read back whole, every container chunk authenticated (encrypted backups)
+             *     and the SHA-256 equal to the one computed while writing; `Failed`: different or
+             *     unreadable (the destination then counts as failed); `Skipped`: not read back
+             *     (verification off for the job, or the upload failed).
+             * @enum {string}
+             */
+            status: "Verified" | "Failed" | "Skipped";
         };
         /** @description Body of `POST /api/auth/2fa/verify`. */
         VerifyRequest: {

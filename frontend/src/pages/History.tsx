@@ -3,7 +3,7 @@ import { useInfiniteQuery, useQuery, useQueryClient } from '@tanstack/react-quer
 import { Link, useNavigate, useParams } from 'react-router';
 import { api, itemsOf } from '../api/client';
 import type { Execution, ExecutionStatus, LogEntry } from '../api/types';
-import { Button, Card, Field, PageHeader, Select, Table, Td, Th } from '../components/ui';
+import { Badge, Button, Card, Field, PageHeader, Select, Table, Td, Th } from '../components/ui';
 import { StatusBadge } from '../components/StatusBadge';
 import { ConfirmButton, Empty, LoadMore, QueryState } from '../components/common';
 import { useCan } from '../lib/session';
@@ -148,6 +148,49 @@ function groupLogs(logs: LogEntry[]): [string, LogEntry[]][] {
   return groups;
 }
 
+/** One destination's read-back check after upload (`verification[]` of an execution). */
+interface VerificationCheck {
+  destinationId: string;
+  status: 'Verified' | 'Failed' | 'Skipped';
+  checkedAt: string;
+  detail: string;
+}
+
+/** Per destination: was the stored object read back and found equal to what was written? */
+function Verification({ checks }: { checks: VerificationCheck[] }) {
+  const fmt = useDateFormat();
+  const storages = useQuery({ queryKey: ['adapters', 'storage'], queryFn: () => api.adapters('storage'), retry: false });
+  const name = (id: string) => itemsOf(storages.data).find((a) => a.id === id)?.name ?? id;
+  const tone = (s: VerificationCheck['status']) => (s === 'Verified' ? 'success' : s === 'Failed' ? 'danger' : 'neutral');
+  return (
+    <Card data-testid="execution-verification">
+      <h2 className="mb-2 font-semibold">Verification after upload</h2>
+      <Table>
+        <thead>
+          <tr>
+            <Th>Destination</Th>
+            <Th>Result</Th>
+            <Th>Checked</Th>
+            <Th>Detail</Th>
+          </tr>
+        </thead>
+        <tbody>
+          {checks.map((c) => (
+            <tr key={c.destinationId} data-testid="verification-row">
+              <Td>{name(c.destinationId)}</Td>
+              <Td>
+                <Badge tone={tone(c.status)}>{c.status}</Badge>
+              </Td>
+              <Td>{fmt.dateTime(c.checkedAt)}</Td>
+              <Td className="text-xs">{c.detail}</Td>
+            </tr>
+          ))}
+        </tbody>
+      </Table>
+    </Card>
+  );
+}
+
 function ExecutionDetail({ id }: { id: string }) {
   const fmt = useDateFormat();
   const navigate = useNavigate();
@@ -212,6 +255,9 @@ function ExecutionDetail({ id }: { id: string }) {
               )}
               <ProgressBar execution={e} />
             </Card>
+            {Array.isArray(e.verification) && e.verification.length > 0 && (
+              <Verification checks={e.verification as VerificationCheck[]} />
+            )}
             <Card>
               <div className="mb-2 flex items-center justify-between">
                 <h2 className="font-semibold">Logs</h2>

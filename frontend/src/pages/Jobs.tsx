@@ -33,6 +33,7 @@ function jobBody(j: Job): JobBody {
     encryptionProfileId: j.encryptionProfileId ?? null,
     notificationIds: j.notificationIds ?? [],
     notificationEvents: j.notificationEvents,
+    verifyAfterUpload: j.verifyAfterUpload,
   };
 }
 
@@ -245,6 +246,10 @@ function JobEditor({ job, onClose, onSaved }: { job: Job | null; onClose: () => 
             {(id, d) => <Input id={id} aria-describedby={d} type="number" value={body.compressionLevel ?? ''} disabled={body.compression === 'NONE'} onChange={(e) => set({ compressionLevel: e.target.value === '' ? undefined : Number(e.target.value) })} />}
           </Field>
         </div>
+        <label className="flex items-center gap-2 text-sm" title="After the upload, each destination's object is read back, authenticated chunk by chunk and its SHA-256 compared (a second transfer on remote storage).">
+          <Switch checked={body.verifyAfterUpload !== false} onCheckedChange={(c) => set({ verifyAfterUpload: c })} aria-label="Verify after upload" />
+          Verify each destination's copy after upload
+        </label>
 
         <Card className="space-y-2">
           <h3 className="font-medium">What to back up</h3>

@@ -326,6 +326,7 @@ pub fn export(
             ("compressionLevel", r.get("compressionLevel").cloned()),
             ("retention", Some(json_column(&r, "retention", json!({})))),
             ("notificationEvents", r.get("notificationEvents").cloned()),
+            ("verifyAfterUpload", Some(flag(&r, "verifyAfterUpload"))),
             ("databases", Some(json_column(&r, "databases", json!([])))),
             ("source", Some(adapter_name(text(&r, "sourceId")))),
             ("encryptionProfile", Some(profile)),

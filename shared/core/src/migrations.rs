@@ -73,6 +73,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0010_encryption_profile_kind",
         sql: include_str!("../../../migrations/0010_encryption_profile_kind.sql"),
     },
+    Migration {
+        version: 11,
+        name: "0011_verify_after_upload",
+        sql: include_str!("../../../migrations/0011_verify_after_upload.sql"),
+    },
 ];
 
 /// The schema version this build brings a database to (0 when there are no migrations).

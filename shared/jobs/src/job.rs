@@ -44,6 +44,10 @@ pub struct JobInput {
     pub notification_ids: Vec<String>,
     #[serde(default)]
     pub notification_events: Option<String>,
+    /// Read every destination's object back after upload and check it (chunks authenticated,
+    /// SHA-256 compared); absent: on. Off saves a second transfer of each object.
+    #[serde(default)]
+    pub verify_after_upload: Option<bool>,
 }
 
 /// One destination of a job, with its retention.
@@ -76,6 +80,7 @@ pub struct JobSpec {
     pub encryption_profile_id: Option<String>,
     pub notification_ids: Vec<String>,
     pub notification_events: String,
+    pub verify_after_upload: bool,
 }
 
 fn invalid(field: &str, message: impl Into<String>) -> ApiError {
@@ -245,6 +250,7 @@ impl JobInput {
             encryption_profile_id,
             notification_ids,
             notification_events,
+            verify_after_upload: self.verify_after_upload.unwrap_or(true),
         })
     }
 }
@@ -367,8 +373,9 @@ pub fn insert_in_transaction(
     db.execute(
             r#"INSERT INTO "Job" ("id", "name", "schedule", "enabled", "compression", "retention",
                  "notificationEvents", "createdAt", "updatedAt", "sourceId", "destinationId",
-                 "encryptionProfileId", "databases", "timezone", "compressionLevel", "lastScheduledAt")
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"#,
+                 "encryptionProfileId", "databases", "timezone", "compressionLevel", "lastScheduledAt",
+                 "verifyAfterUpload")
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"#,
             &[
                 id.into(),
                 spec.name.as_str().into(),
@@ -386,6 +393,7 @@ pub fn insert_in_transaction(
                 spec.timezone.as_str().into(),
                 spec.compression_level.into(),
                 now.into(),
+                spec.verify_after_upload.into(),
             ],
         )?;
     write_links(db, id, spec)
@@ -409,7 +417,7 @@ pub fn update_in_transaction(
         r#"UPDATE "Job" SET "name" = ?, "schedule" = ?, "enabled" = ?, "compression" = ?,
                  "retention" = ?, "notificationEvents" = ?, "updatedAt" = ?, "sourceId" = ?,
                  "destinationId" = ?, "encryptionProfileId" = ?, "databases" = ?, "timezone" = ?,
-                 "compressionLevel" = ?,
+                 "compressionLevel" = ?, "verifyAfterUpload" = ?,
                  "lastScheduledAt" = CASE WHEN "schedule" = ? AND "timezone" IS ? AND "enabled" = ?
                                           THEN "lastScheduledAt" ELSE ? END
                WHERE "id" = ? RETURNING "id""#,
@@ -427,6 +435,7 @@ pub fn update_in_transaction(
             Value::from(spec.databases.clone()).to_string().into(),
             spec.timezone.as_str().into(),
             spec.compression_level.into(),
+            spec.verify_after_upload.into(),
             spec.schedule.as_str().into(),
             spec.timezone.as_str().into(),
             spec.enabled.into(),
@@ -467,6 +476,7 @@ pub struct StoredJob {
     pub encryption_profile_id: Option<String>,
     pub notification_ids: Vec<String>,
     pub notification_events: String,
+    pub verify_after_upload: bool,
     pub created_at: String,
     pub updated_at: String,
     pub last_scheduled_at: Option<String>,
@@ -474,7 +484,7 @@ pub struct StoredJob {
 
 const JOB_COLUMNS: &str = r#""id", "name", "schedule", "timezone", "enabled", "sourceId", "databases",
     "compression", "compressionLevel", "encryptionProfileId", "notificationEvents", "createdAt",
-    "updatedAt", "lastScheduledAt", "destinationId", "retention""#;
+    "updatedAt", "lastScheduledAt", "destinationId", "retention", "verifyAfterUpload""#;
 
 /// How many ids one `IN (…)` carries (SQLite allows 32,766 parameters; a page is at most 200).
 const IN_CHUNK: usize = 500;
@@ -589,6 +599,7 @@ fn from_row(
         notification_events: r
             .text("notificationEvents")
             .unwrap_or_else(|| "ALWAYS".into()),
+        verify_after_upload: r.int("verifyAfterUpload") != Some(0),
         created_at: r.text("createdAt").unwrap_or_default(),
         updated_at: r.text("updatedAt").unwrap_or_default(),
         last_scheduled_at: r.text("lastScheduledAt"),
@@ -698,6 +709,8 @@ pub struct JobView {
     /// `ALWAYS`, `FAILURE_ONLY` or `SUCCESS_ONLY`.
     #[cfg_attr(feature = "schema", schemars(extend("enum" = ["ALWAYS", "FAILURE_ONLY", "SUCCESS_ONLY"])))]
     pub notification_events: String,
+    /// Each destination's object is read back after upload and checked (default true).
+    pub verify_after_upload: bool,
     pub created_at: String,
     pub updated_at: String,
     /// The next scheduled run (UTC), null when disabled.
@@ -778,6 +791,7 @@ impl StoredJob {
             encryption_profile_id: self.encryption_profile_id.clone(),
             notification_ids: self.notification_ids.clone(),
             notification_events: self.notification_events.clone(),
+            verify_after_upload: self.verify_after_upload,
             created_at: self.created_at.clone(),
             updated_at: self.updated_at.clone(),
             next_run_at,

@@ -111,7 +111,7 @@ pub fn backup_request(job: &StoredJob, parts: &BackupParts) -> Result<BackupRequ
             url: parts.callback_url.clone(),
             signing_key_hex: parts.signing_key_hex.clone(),
         }),
-        verify_after_upload: None,
+        verify_after_upload: Some(job.verify_after_upload),
     })
 }
 
@@ -306,10 +306,10 @@ impl RestoreParams {
             None | Some(Value::Null) => false,
             Some(Value::Bool(b)) => *b,
             Some(_) => {
-                return Err(
-                    ApiError::bad_request("invalid acceptUnauthenticated: must be a boolean")
-                        .with_details(json!({"field": "acceptUnauthenticated"})),
+                return Err(ApiError::bad_request(
+                    "invalid acceptUnauthenticated: must be a boolean",
                 )
+                .with_details(json!({"field": "acceptUnauthenticated"})))
             }
         };
         let encryption_profile_id = match body.get("encryptionProfileId") {
@@ -632,6 +632,7 @@ mod tests {
             encryption_profile_id: Some("prof".into()),
             notification_ids: vec![],
             notification_events: "ALWAYS".into(),
+            verify_after_upload: false,
             created_at: String::new(),
             updated_at: String::new(),
             last_scheduled_at: None,
@@ -672,7 +673,53 @@ mod tests {
                          "timezone": "Europe/Berlin"},
                 "callback": {"url": "http://127.0.0.1:3000/api/internal/executions/e1/events",
                              "signingKeyHex": "cd".repeat(32)},
+                "verifyAfterUpload": false,
             })
+        );
+    }
+
+    /// `verifyAfterUpload` of a job: on unless turned off, stored, shown and sent to the worker.
+    #[test]
+    fn verify_after_upload_is_a_job_option_default_on() {
+        use crate::testutil::{spec, TestDb, NOW};
+        let db = TestDb::migrated().with_adapters();
+        let on = spec("@daily");
+        assert!(on.verify_after_upload);
+        crate::job::insert(&db, "on", &on, NOW).unwrap();
+        let mut off = crate::job::parse_input(
+            json!({"name": "off", "schedule": "@daily", "sourceId": "src",
+                   "destinations": [{"destinationId": "dst1"}], "verifyAfterUpload": false}),
+            "UTC",
+        )
+        .unwrap();
+        crate::job::insert(&db, "off", &off, NOW).unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+        for (id, want) in [("on", true), ("off", false)] {
+            let stored = crate::job::get(&db, id).unwrap().unwrap();
+            assert_eq!(stored.verify_after_upload, want);
+            let view = serde_json::to_value(stored.to_view(now, None)).unwrap();
+            assert_eq!(view["verifyAfterUpload"], want);
+            let parts = BackupParts {
+                execution_id: "e1".into(),
+                source: json!({"engine": "postgresql"}),
+                destinations: vec![("dst1".into(), local())],
+                key: None,
+                callback_url: "http://h/cb".into(),
+                signing_key_hex: "cd".repeat(32),
+                now,
+                trigger: Trigger::Manual,
+            };
+            let body = serde_json::to_value(backup_request(&stored, &parts).unwrap()).unwrap();
+            assert_eq!(body["verifyAfterUpload"], want);
+        }
+        // A PUT turns it back on.
+        off.verify_after_upload = true;
+        assert!(crate::job::update(&db, "off", &off, NOW).unwrap());
+        assert!(
+            crate::job::get(&db, "off")
+                .unwrap()
+                .unwrap()
+                .verify_after_upload
         );
     }
 

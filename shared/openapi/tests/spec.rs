@@ -295,6 +295,7 @@ fn samples() -> Vec<(&'static str, Value)> {
         encryption_profile_id: None,
         notification_ids: vec![],
         notification_events: "FAILURE_ONLY".into(),
+        verify_after_upload: true,
         created_at: "2026-01-01T00:00:00.000Z".into(),
         updated_at: "2026-01-01T00:00:00.000Z".into(),
         last_scheduled_at: None,

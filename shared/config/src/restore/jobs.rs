@@ -74,6 +74,7 @@ impl Restorer<'_> {
                 encryption_profile_id: opt_str(j, "encryptionProfile"),
                 notification_ids: strings(j, "notifications", "job", &raw)?,
                 notification_events: opt_str(j, "notificationEvents"),
+                verify_after_upload: j.get("verifyAfterUpload").and_then(Value::as_bool),
             };
             let mut spec = input
                 .validate(&default_tz)
@@ -165,6 +166,7 @@ fn same(stored: &job::StoredJob, spec: &job::JobSpec) -> bool {
         && stored.encryption_profile_id == spec.encryption_profile_id
         && sorted(&stored.notification_ids) == sorted(&spec.notification_ids)
         && stored.notification_events == spec.notification_events
+        && stored.verify_after_upload == spec.verify_after_upload
 }
 
 #[cfg(test)]
