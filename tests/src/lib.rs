@@ -10,6 +10,7 @@ pub mod journey;
 pub mod s3;
 pub mod spin;
 pub mod sqld;
+pub mod sshd;
 
 use anyhow::{anyhow, Context, Result};
 use bytes::Bytes;

@@ -6,28 +6,11 @@
 //! PostgreSQL source (also over SSH) → equal data. A PUT that moves `ssh.host` while keeping
 //! the masked key is refused.
 
-use std::io::Write;
-use std::path::Path;
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
+use dbackup_tests::sshd::Sshd;
 use dbackup_tests::{free_port, RealApp, TempDir};
 use serde_json::json;
-
-struct Sshd {
-    child: Child,
-    port: u16,
-    host_key: String,
-    client_key: String,
-    log: std::path::PathBuf,
-}
-
-impl Drop for Sshd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn run(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
@@ -39,63 +22,6 @@ fn run(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
-/// `sshd -D` on a free loopback port: root may log in with the generated key only.
-fn start_sshd(dir: &Path) -> Sshd {
-    assert!(
-        Path::new("/usr/sbin/sshd").exists(),
-        "/usr/sbin/sshd missing: apt-get install openssh-server (cargo xtask test does)"
-    );
-    for name in ["hostkey", "clientkey"] {
-        run(Command::new("ssh-keygen")
-            .args(["-q", "-t", "ed25519", "-N", "", "-C", "dbackup-test", "-f"])
-            .arg(dir.join(name)));
-    }
-    std::fs::copy(dir.join("clientkey.pub"), dir.join("authorized_keys")).expect("copy");
-    std::fs::create_dir_all("/run/sshd").expect("/run/sshd");
-    let port = free_port();
-    let config = dir.join("sshd_config");
-    let mut f = std::fs::File::create(&config).expect("config");
-    write!(
-        f,
-        "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/hostkey\nPidFile {d}/sshd.pid\n\
-         AuthorizedKeysFile {d}/authorized_keys\nPasswordAuthentication no\n\
-         KbdInteractiveAuthentication no\nPubkeyAuthentication yes\nUsePAM no\n\
-         PermitRootLogin prohibit-password\nAllowUsers root\nStrictModes no\n",
-        d = dir.display()
-    )
-    .expect("write");
-    drop(f);
-    let log = dir.join("sshd.log");
-    let child = Command::new("/usr/sbin/sshd")
-        .arg("-D")
-        .arg("-f")
-        .arg(&config)
-        .arg("-E")
-        .arg(&log)
-        .spawn()
-        .expect("sshd");
-    let sshd = Sshd {
-        child,
-        port,
-        host_key: std::fs::read_to_string(dir.join("hostkey.pub"))
-            .expect("host key")
-            .trim()
-            .to_owned(),
-        client_key: std::fs::read_to_string(dir.join("clientkey")).expect("client key"),
-        log,
-    };
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "sshd did not listen: {}",
-            std::fs::read_to_string(&sshd.log).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    sshd
-}
-
 fn psql(db: &str, sql: &str) -> String {
     run(Command::new("psql")
         .args(["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1"])
@@ -105,7 +31,7 @@ fn psql(db: &str, sql: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_source_over_ssh_through_the_app() {
     let work = TempDir::new();
-    let sshd = start_sshd(work.path());
+    let sshd = Sshd::start(work.path());
     let suffix = free_port();
     let src = format!("sshjsrc{suffix}");
     let dst = format!("sshjdst{suffix}");

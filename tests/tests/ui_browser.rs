@@ -396,6 +396,111 @@ async fn storage_explorer_and_restore_in_chromium() {
     .expect("drop the databases");
 }
 
+/// `ssh-files.mjs` (issue 17's forms): with the worker and runner running and a private sshd
+/// (root by key), a PostgreSQL source made with the "Run the dump over SSH" sub-form tests
+/// "Failed" with another pinned host key and "Connected" with the right one, is created, shows
+/// its SSH host on edit with the key masked and saves unchanged; a files source from list rows
+/// is backed up and restored from the Storage page into a target directory. Checked here: the
+/// restored tree (minus the excluded `*.log`) equals the source, and sshd logged the key login.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ssh_source_and_files_restore_in_chromium() {
+    let roots = std::env::var("DBACKUP_LOCAL_ROOTS").unwrap_or_default();
+    let tmp = std::env::temp_dir();
+    assert!(
+        roots
+            .split(':')
+            .any(|r| !r.is_empty() && tmp.starts_with(r)),
+        "this test needs DBACKUP_LOCAL_ROOTS to include {} (got {roots:?})",
+        tmp.display()
+    );
+    let work = TempDir::new();
+    let sshd = dbackup_tests::sshd::Sshd::start(work.path());
+    // Another host's key, for the refused pin.
+    let other = work.join("otherkey");
+    let status = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&other)
+        .status()
+        .expect("ssh-keygen");
+    assert!(status.success());
+    let other_key = std::fs::read_to_string(other.with_extension("pub"))
+        .expect("other key")
+        .trim()
+        .to_owned();
+    let site = work.join("site");
+    std::fs::create_dir_all(site.join("assets/img")).expect("mkdir");
+    std::fs::write(site.join("index.html"), "<h1>hi</h1>").expect("write");
+    std::fs::write(site.join("assets/img/logo 1.png"), vec![0x89u8; 70_000]).expect("write");
+    std::fs::write(site.join("assets/ünï code.txt"), "odd name").expect("write");
+    std::fs::write(site.join("app.log"), "excluded").expect("write");
+    let restored = work.join("restored");
+    let storage = TempDir::new();
+    let host = start_with_worker(&work.join("data"), true).await;
+    let s = |p: &std::path::Path| p.to_string_lossy().into_owned();
+    run_script(
+        host.addr,
+        "ssh-files.mjs",
+        &[
+            &sshd.port.to_string(),
+            &s(&sshd.client_key_path),
+            &sshd.host_key,
+            &other_key,
+            &s(&site),
+            &s(&restored),
+            &s(storage.path()),
+        ],
+        &[
+            "sign up",
+            "a PostgreSQL source with the SSH sub-form: a wrong host key fails, the pinned one connects",
+            "editing shows the SSH host and keeps the key write-only",
+            "a files source from list rows: paths and excludes",
+            "a files backup restored into a chosen directory from the Storage page",
+            "no uncaught errors in the page",
+        ],
+    )
+    .await;
+    host.shutdown().await;
+    assert!(
+        sshd.log_text().contains("Accepted publickey for root"),
+        "{}",
+        sshd.log_text()
+    );
+    /// Relative path → contents of every file under `dir`.
+    fn tree(dir: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+        fn walk(
+            base: &std::path::Path,
+            dir: &std::path::Path,
+            out: &mut std::collections::BTreeMap<String, Vec<u8>>,
+        ) {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(base, &p, out);
+                } else {
+                    let rel = p.strip_prefix(base).expect("under base");
+                    out.insert(
+                        rel.to_string_lossy().into_owned(),
+                        std::fs::read(&p).expect("read"),
+                    );
+                }
+            }
+        }
+        let mut out = std::collections::BTreeMap::new();
+        walk(dir, dir, &mut out);
+        out
+    }
+    let mut want = tree(&site);
+    want.remove("app.log");
+    assert_eq!(
+        tree(&restored.join("site")).keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>()
+    );
+    assert!(
+        tree(&restored.join("site")) == want,
+        "restored contents differ"
+    );
+}
+
 /// tests/oidc/provider.mjs (node-oidc-provider) on a free loopback port, killed on drop.
 struct OidcProvider {
     child: std::process::Child,
