@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod servers;
+
 const TOKEN: &str = "bench-token-0123456789abcdef-0123456789abcdef";
 /// Approximate bytes of `pg_dump -Fp` text per generated row.
 const ROW_BYTES: u64 = 240;
@@ -150,6 +152,8 @@ fn vm_hwm_mib(pid: u32) -> f64 {
 struct Run {
     wall: f64,
     rss_mib: f64,
+    /// Peak resident set of the worker's `rclone` children (summed), sampled every 50 ms.
+    rclone_rss_mib: f64,
     /// The worker's own CPU time (user + system, all threads; not its children).
     cpu: f64,
     task: String,
@@ -167,6 +171,36 @@ fn cpu_seconds(pid: u32) -> f64 {
             Some(ticks / 100.0)
         })
         .unwrap_or(0.0)
+}
+
+/// Resident set (MiB) of the `rclone` processes whose parent is `pid`, summed.
+fn rclone_children_rss_mib(pid: u32) -> f64 {
+    let mut kib = 0.0;
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        let Some((head, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let ppid = rest
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse::<u32>().ok());
+        if ppid != Some(pid) || !head.ends_with("(rclone") {
+            continue;
+        }
+        kib += std::fs::read_to_string(e.path().join("status"))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|v| v.parse::<f64>().ok())
+            })
+            .unwrap_or(0.0);
+    }
+    kib / 1024.0
 }
 
 /// Spawns a worker, runs one task (`route` with `body`), returns wall time, peak RSS, task JSON.
@@ -195,7 +229,9 @@ fn run_task(worker_bin: &Path, route: &str, body: &str) -> Result<Run> {
     let id = json_field(&answer, "taskId")
         .with_context(|| format!("no task id in {answer}"))?
         .to_owned();
+    let mut rclone_rss_mib = 0.0f64;
     loop {
+        rclone_rss_mib = rclone_rss_mib.max(rclone_children_rss_mib(worker.0.id()));
         let task = curl("GET", &format!("{base}/v1/tasks/{id}"), None)?;
         if json_field(&task, "status") != Some("running") {
             let wall = started.elapsed().as_secs_f64();
@@ -207,6 +243,7 @@ fn run_task(worker_bin: &Path, route: &str, body: &str) -> Result<Run> {
             return Ok(Run {
                 wall,
                 rss_mib,
+                rclone_rss_mib,
                 cpu,
                 task,
             });
@@ -338,14 +375,27 @@ pub fn pipeline(root: &Path, args: &[String]) -> Result<()> {
     let source = format!(
         r#"{{"engine": "postgresql", "host": "127.0.0.1", "port": 5432, "user": "postgres", "database": "{db}"}}"#
     );
-    let scenarios: [(&str, &str, bool, &str); 4] = [
+    // SFTP (native) and the rclone-backed stores that have a local server.
+    let (_sftp, sftp) = servers::sftp(&work)?;
+    let (_ftp, ftp) = servers::ftp(&work)?;
+    let (_webdav, webdav) = servers::webdav(&work)?;
+    let (_smb, smb) = servers::smb(&work)?;
+    // Every backup reads its object back after upload (verifyAfterUpload, default on); the
+    // two "verify off" rows measure what that costs (docs/BENCH.md).
+    let scenarios: [(&str, &str, bool, &str); 10] = [
         ("ZSTD-3 + AES-GCM → local", "ZSTD", true, &local),
+        ("ZSTD-3 + AES-GCM → local, verify off", "ZSTD", true, &local),
         ("GZIP-6 → local", "GZIP", false, &local),
         ("NONE → local", "NONE", false, &local),
         ("ZSTD-3 + AES-GCM → S3", "ZSTD", true, &s3),
+        ("ZSTD-3 + AES-GCM → S3, verify off", "ZSTD", true, &s3),
+        ("ZSTD-3 + AES-GCM → SFTP", "ZSTD", true, &sftp),
+        ("ZSTD-3 + AES-GCM → FTP (rclone)", "ZSTD", true, &ftp),
+        ("ZSTD-3 + AES-GCM → WebDAV (rclone)", "ZSTD", true, &webdav),
+        ("ZSTD-3 + AES-GCM → SMB (rclone)", "ZSTD", true, &smb),
     ];
-    let mut rows: Vec<[String; 7]> = Vec::new();
-    let row = |name: &str, wall: f64, stored: Option<f64>, run: Option<&Run>| -> [String; 7] {
+    let mut rows: Vec<[String; 8]> = Vec::new();
+    let row = |name: &str, wall: f64, stored: Option<f64>, run: Option<&Run>| -> [String; 8] {
         [
             name.to_owned(),
             format!("{wall:.2}"),
@@ -354,6 +404,8 @@ pub fn pipeline(root: &Path, args: &[String]) -> Result<()> {
             stored.map_or("–".into(), |s| format!("{:.0}", s / 1e6)),
             run.map_or("–".into(), |r| format!("{:.2}", r.cpu)),
             run.map_or("–".into(), |r| format!("{:.1}", r.rss_mib)),
+            run.filter(|r| r.rclone_rss_mib > 0.0)
+                .map_or("–".into(), |r| format!("{:.1}", r.rclone_rss_mib)),
         ]
     };
     rows.push(row("pg_dump -Fp > /dev/null (floor)", floor, None, None));
@@ -371,8 +423,9 @@ pub fn pipeline(root: &Path, args: &[String]) -> Result<()> {
         } else {
             String::new()
         };
+        let verify = !name.ends_with("verify off");
         let body = format!(
-            r#"{{"source": {source}, "compression": "{compression}"{enc}, "destinations": [{{"id": "d", "storage": {dest}}}], "jobName": "bench{i}"}}"#
+            r#"{{"source": {source}, "compression": "{compression}"{enc}, "destinations": [{{"id": "d", "storage": {dest}}}], "jobName": "bench{i}", "verifyAfterUpload": {verify}}}"#
         );
         let mut measured = Vec::with_capacity(runs);
         for r in 0..runs {
@@ -394,7 +447,10 @@ pub fn pipeline(root: &Path, args: &[String]) -> Result<()> {
             size,
             Some(&run),
         ));
-        objects.push((name.to_owned(), dest.to_owned(), object, *encrypted));
+        if verify {
+            // The same object as the row above: no second restore.
+            objects.push((name.to_owned(), dest.to_owned(), object, *encrypted));
+        }
     }
 
     if !restores {
@@ -477,7 +533,7 @@ fn median_run(mut runs: Vec<Run>) -> Run {
     run
 }
 
-fn print_table(db: &str, text_size: f64, fc_dump: &Path, rows: Vec<[String; 7]>) {
+fn print_table(db: &str, text_size: f64, fc_dump: &Path, rows: Vec<[String; 8]>) {
     let fc_size = std::fs::metadata(fc_dump).map_or(0.0, |m| m.len() as f64);
     println!(
         "\npipeline benchmark: database {db}, pg_dump -Fp text {:.0} MB, -Fc -Z0 {:.0} MB\n",
@@ -492,6 +548,7 @@ fn print_table(db: &str, text_size: f64, fc_dump: &Path, rows: Vec<[String; 7]>)
         "stored MB",
         "worker CPU s",
         "peak RSS MiB",
+        "rclone RSS MiB",
     ];
     println!("| {} |", header.join(" | "));
     println!("|{}", "---|".repeat(header.len()));
