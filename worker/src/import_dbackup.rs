@@ -212,10 +212,28 @@ impl<R: Read> Read for Payload<R> {
         if self.finished || buf.is_empty() {
             return Ok(0);
         }
-        let n = match &mut self.decoder {
-            Decoder::None(r) => r.read(buf)?,
-            Decoder::Gzip(d) => d.read(buf)?,
-            Decoder::Brotli(d) => d.read(buf)?,
+        let read = match &mut self.decoder {
+            Decoder::None(r) => r.read(buf),
+            Decoder::Gzip(d) => d.read(buf),
+            Decoder::Brotli(d) => d.read(buf),
+        };
+        let n = match read {
+            Ok(n) => n,
+            // Bytes that do not decompress are most likely bytes that were changed: read to
+            // the end so that a tag mismatch is reported as what it is (an error of the
+            // stored stream itself, or a dump DBackup wrote corrupt, stays as it is).
+            Err(e) => {
+                self.finished = true;
+                let mut rest = [0u8; 8192];
+                loop {
+                    match self.decoder.stored().read(&mut rest) {
+                        Ok(0) => return Err(e),
+                        Ok(_) => {}
+                        Err(auth) if auth.to_string() == AUTH_FAILED => return Err(auth),
+                        Err(_) => return Err(e),
+                    }
+                }
+            }
         };
         if n == 0 {
             // The decompressor's end is not the object's: read the rest, so that the tag is
@@ -312,6 +330,10 @@ mod tests {
         // A flipped byte anywhere, a wrong key, a wrong tag, a truncation: refused at the end.
         let mut tampered = sealed.clone();
         tampered[sealed.len() / 2] ^= 1;
+        // Through the decompressor too: the changed byte breaks gzip first, and the error
+        // reported is still the tag's.
+        let mut r = open(&tampered[..], &m, Some(&key), false).unwrap();
+        assert_eq!(read_all(&mut r).unwrap_err().to_string(), AUTH_FAILED);
         for (data, k) in [
             (&tampered[..], key),
             (&sealed[..], [8u8; 32]),

@@ -248,7 +248,7 @@ export const api = {
     post<T.AdapterTestResult>('/api/adapters/test', b),
   testAdapter: (a: string) => post<T.AdapterTestResult>(`/api/adapters/${id(a)}/test`),
   encryptionProfiles: () => list<T.EncryptionProfile>('/api/encryption-profiles'),
-  createEncryptionProfile: (b: { name: string; key?: string }) =>
+  createEncryptionProfile: (b: { name: string; key?: string; kind?: 'symmetric' | 'dbackup-import' | 'public'; publicKey?: string }) =>
     post<T.EncryptionProfile>('/api/encryption-profiles', b),
   deleteEncryptionProfile: (p: string) => del(`/api/encryption-profiles/${id(p)}`),
   revealEncryptionProfile: (p: string, password: string) =>

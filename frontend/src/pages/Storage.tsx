@@ -28,6 +28,8 @@ export interface StoredBackup {
   keyFingerprint: string | null;
   encryptionProfileId: string | null;
   locked: boolean;
+  /** `dbackup`: written by DBackup (restored with a "DBackup import" profile). */
+  origin?: 'dbackup' | null;
 }
 
 interface BackupPage {
@@ -57,6 +59,10 @@ export const storageApi = {
     /** A files backup: the directory to restore into, and whether existing files are replaced. */
     targetPath?: string;
     overwrite?: boolean;
+    /** A DBackup backup: the "DBackup import" profile (absent = the only one). */
+    encryptionProfileId?: string;
+    /** A DBackup backup that is not encrypted: restore it although nothing authenticates it. */
+    acceptUnauthenticated?: boolean;
   }) =>
     request<{ executionId: string }>('POST', '/api/restores', b),
 };
@@ -222,6 +228,11 @@ function Backups({ destinationId }: { destinationId: string }) {
                     <p className="break-all font-mono text-xs text-muted">{b.path}</p>
                     {b.engine && (
                       <p className="text-xs text-muted">
+                        {b.origin === 'dbackup' && (
+                          <Badge tone="info" className="mr-1" title="Written by DBackup">
+                            DBackup
+                          </Badge>
+                        )}
                         {b.engine}
                         {b.engineVersion ? ` ${b.engineVersion}` : ''}
                         {b.compression ? ` · ${b.compression}` : ''}
@@ -250,7 +261,7 @@ function Backups({ destinationId }: { destinationId: string }) {
                           </a>
                         </Button>
                       )}
-                      {canDownload && b.encrypted && (
+                      {canDownload && b.encrypted && b.origin !== 'dbackup' && (
                         <Button asChild size="sm" variant="ghost">
                           <a href={storageApi.downloadUrl(destinationId, b.path, true)} download>
                             Decrypted
@@ -315,6 +326,16 @@ function RestoreDialog({
   const [asPassword, setAsPassword] = useState('');
   const [targetPath, setTargetPath] = useState('');
   const [overwrite, setOverwrite] = useState(false);
+  const dbackup = backup.origin === 'dbackup';
+  const importProfiles = useQuery({
+    queryKey: ['encryption-profiles'],
+    queryFn: api.encryptionProfiles,
+    retry: false,
+    enabled: dbackup && backup.encrypted,
+  });
+  const imports = (importProfiles.data ?? []).filter((p) => p.kind === 'dbackup-import');
+  const [profileId, setProfileId] = useState('');
+  const [acceptUnauthenticated, setAcceptUnauthenticated] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const targets = restoreTargets(backup, sources.data ?? []);
@@ -351,6 +372,8 @@ function RestoreDialog({
         privileged: asUser.trim() ? { user: asUser.trim(), password: asPassword || undefined } : undefined,
         // The warning above was shown: starting anyway is the user's decision.
         force: newer || undefined,
+        encryptionProfileId: dbackup && profileId ? profileId : undefined,
+        acceptUnauthenticated: dbackup && !backup.encrypted ? acceptUnauthenticated : undefined,
       });
       onClose();
       navigate(`/history/${enc(r.executionId)}`);
@@ -428,6 +451,42 @@ function RestoreDialog({
             </div>
           </fieldset>
         )}
+        {dbackup && backup.encrypted && (
+          <Field label="DBackup key" hint="An encryption profile of kind “DBackup import” holding the key DBackup encrypted this backup with.">
+            {(fid, d) => (
+              <Select id={fid} aria-describedby={d} value={profileId} onChange={(e) => setProfileId(e.target.value)}>
+                <option value="">{imports.length === 1 ? imports[0].name : 'Choose…'}</option>
+                {imports.length > 1 &&
+                  imports.map((p) => (
+                    <option key={p.id} value={p.id}>
+                      {p.name}
+                    </option>
+                  ))}
+              </Select>
+            )}
+          </Field>
+        )}
+        {dbackup && !backup.encrypted && (
+          <div
+            role="alert"
+            data-testid="unauthenticated-warning"
+            className="space-y-2 rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-900 dark:border-amber-800 dark:bg-amber-950/50 dark:text-amber-200"
+          >
+            <p>
+              This DBackup backup is not encrypted, so nothing proves it is the dump DBackup wrote: anyone who could write to this
+              storage could have replaced it.
+            </p>
+            <div className="flex items-start gap-2">
+              <Checkbox
+                id="restore-unauthenticated"
+                checked={acceptUnauthenticated}
+                onCheckedChange={(c) => setAcceptUnauthenticated(c === true)}
+                className="mt-0.5"
+              />
+              <label htmlFor="restore-unauthenticated">Restore it anyway (recorded in the audit log)</label>
+            </div>
+          </div>
+        )}
         {!files && backup.databases.length > 0 && (
           <fieldset className="space-y-2">
             <legend className="text-sm font-medium">Database mapping</legend>
@@ -473,7 +532,10 @@ function RestoreDialog({
           <Button variant="secondary" onClick={onClose}>
             Cancel
           </Button>
-          <Button disabled={!targetId || busy || (files && !targetPath.trim())} onClick={submit}>
+          <Button
+            disabled={!targetId || busy || (files && !targetPath.trim()) || (dbackup && !backup.encrypted && !acceptUnauthenticated)}
+            onClick={submit}
+          >
             {busy ? 'Starting…' : 'Start restore'}
           </Button>
         </div>

@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from '../api/client';
 import type { EncryptionProfile } from '../api/types';
-import { Button, Dialog, Field, Input, PageHeader, Table, Td, Th } from '../components/ui';
+import { Badge, Button, Checkbox, Dialog, Field, Input, PageHeader, Table, Td, Th } from '../components/ui';
 import { ConfirmButton, Empty, ErrorAlert, QueryState } from '../components/common';
 import { useCan } from '../lib/session';
 import { useDateFormat } from '../lib/useDateFormat';
@@ -38,7 +38,14 @@ export default function VaultPage() {
             <tbody>
               {profiles.data?.map((p) => (
                 <tr key={p.id}>
-                  <Td className="font-medium">{p.name}</Td>
+                  <Td className="font-medium">
+                    {p.name}
+                    {p.kind === 'dbackup-import' && (
+                      <Badge tone="info" className="ml-2" title="A key brought from DBackup: it only reads DBackup's backups">
+                        DBackup import
+                      </Badge>
+                    )}
+                  </Td>
                   <Td className="font-mono text-xs">{p.fingerprint ?? '—'}</Td>
                   <Td>{fmt.dateTime(p.createdAt)}</Td>
                   {canWrite && (
@@ -75,12 +82,14 @@ export default function VaultPage() {
 function CreateProfile({ onClose, onCreated }: { onClose: () => void; onCreated: () => void }) {
   const [name, setName] = useState('');
   const [key, setKey] = useState('');
+  const [fromDbackup, setFromDbackup] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setError(null);
     try {
-      await api.createEncryptionProfile(key.trim() ? { name, key: key.trim() } : { name });
+      const kind = fromDbackup ? ('dbackup-import' as const) : undefined;
+      await api.createEncryptionProfile(key.trim() ? { name, key: key.trim(), kind } : { name, kind });
       onCreated();
     } catch (err) {
       setError(err);
@@ -93,12 +102,22 @@ function CreateProfile({ onClose, onCreated }: { onClose: () => void; onCreated:
         <Field label="Import a key (optional)" hint="64 hex characters. Leave empty to generate a random key.">
           {(id, d) => <Input id={id} aria-describedby={d} value={key} onChange={(e) => setKey(e.target.value)} pattern="[0-9a-fA-F]{64}" autoComplete="off" className="font-mono" />}
         </Field>
+        <div className="flex items-start gap-2">
+          <Checkbox id="profile-dbackup" checked={fromDbackup} onCheckedChange={(c) => setFromDbackup(c === true)} className="mt-0.5" />
+          <label htmlFor="profile-dbackup" className="text-sm">
+            A key from DBackup
+            <span className="block text-xs text-muted">
+              Restores the backups DBackup made with it (paste the key from DBackup&apos;s vault or its recovery kit&apos;s master.key). It never
+              encrypts new backups.
+            </span>
+          </label>
+        </div>
         <ErrorAlert error={error} />
         <div className="flex justify-end gap-2">
           <Button variant="secondary" onClick={onClose}>
             Cancel
           </Button>
-          <Button type="submit">{key.trim() ? 'Import' : 'Generate'}</Button>
+          <Button type="submit" disabled={fromDbackup && !key.trim()}>{key.trim() ? 'Import' : 'Generate'}</Button>
         </div>
       </form>
     </Dialog>
