@@ -8,6 +8,7 @@ import { ConfirmButton, Empty, ErrorAlert, LoadMore, QueryState } from '../compo
 import { useCan } from '../lib/session';
 import { formatBytes } from '../lib/utils';
 import { useDateFormat } from '../lib/useDateFormat';
+import { PrivateKeyField, privateKeyToSend } from './WriteOnlyProfile';
 
 /** One backup of `GET /api/storage/{destinationId}/backups` (components/storage). */
 export interface StoredBackup {
@@ -59,6 +60,8 @@ export const storageApi = {
     /** A files backup: the directory to restore into, and whether existing files are replaced. */
     targetPath?: string;
     overwrite?: boolean;
+    /** A backup of a write-only profile: its private key (64 hex), for this restore only. */
+    privateKey?: string;
     /** A DBackup backup: the "DBackup import" profile (absent = the only one). */
     encryptionProfileId?: string;
     /** A DBackup backup that is not encrypted: restore it although nothing authenticates it. */
@@ -326,6 +329,19 @@ function RestoreDialog({
   const [asPassword, setAsPassword] = useState('');
   const [targetPath, setTargetPath] = useState('');
   const [overwrite, setOverwrite] = useState(false);
+  // A backup sealed to a write-only profile opens only with the private key the user brings.
+  const [privateKey, setPrivateKey] = useState('');
+  const profiles = useQuery({
+    queryKey: ['encryption-profiles'],
+    queryFn: api.encryptionProfiles,
+    retry: false,
+    enabled: backup.encrypted,
+  });
+  const writeOnly =
+    backup.encrypted &&
+    (profiles.data ?? []).some(
+      (p) => p.kind === 'public' && (p.id === backup.encryptionProfileId || p.fingerprint === backup.keyFingerprint),
+    );
   const dbackup = backup.origin === 'dbackup';
   const importProfiles = useQuery({
     queryKey: ['encryption-profiles'],
@@ -372,6 +388,7 @@ function RestoreDialog({
         privileged: asUser.trim() ? { user: asUser.trim(), password: asPassword || undefined } : undefined,
         // The warning above was shown: starting anyway is the user's decision.
         force: newer || undefined,
+        privateKey: writeOnly ? privateKeyToSend(privateKey) : undefined,
         encryptionProfileId: dbackup && profileId ? profileId : undefined,
         acceptUnauthenticated: dbackup && !backup.encrypted ? acceptUnauthenticated : undefined,
       });
@@ -487,6 +504,7 @@ function RestoreDialog({
             </div>
           </div>
         )}
+        {writeOnly && <PrivateKeyField value={privateKey} onChange={setPrivateKey} />}
         {!files && backup.databases.length > 0 && (
           <fieldset className="space-y-2">
             <legend className="text-sm font-medium">Database mapping</legend>

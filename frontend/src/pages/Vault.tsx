@@ -7,6 +7,7 @@ import { ConfirmButton, Empty, ErrorAlert, QueryState } from '../components/comm
 import { useCan } from '../lib/session';
 import { useDateFormat } from '../lib/useDateFormat';
 import { saveBlob } from '../lib/utils';
+import { WriteOnlyProfileDialog } from './WriteOnlyProfile';
 
 export default function VaultPage() {
   const fmt = useDateFormat();
@@ -14,12 +15,26 @@ export default function VaultPage() {
   const qc = useQueryClient();
   const profiles = useQuery({ queryKey: ['encryption-profiles'], queryFn: api.encryptionProfiles, retry: false });
   const [creating, setCreating] = useState(false);
+  const [creatingWriteOnly, setCreatingWriteOnly] = useState(false);
   const [revealing, setRevealing] = useState<EncryptionProfile | null>(null);
   const [kit, setKit] = useState<EncryptionProfile | null>(null);
   const refresh = () => qc.invalidateQueries({ queryKey: ['encryption-profiles'] });
   return (
     <div>
-      <PageHeader title="Vault" actions={canWrite && !profiles.error && <Button onClick={() => setCreating(true)}>New encryption profile</Button>}>
+      <PageHeader
+        title="Vault"
+        actions={
+          canWrite &&
+          !profiles.error && (
+            <div className="flex gap-2">
+              <Button variant="secondary" onClick={() => setCreatingWriteOnly(true)}>
+                New write-only profile
+              </Button>
+              <Button onClick={() => setCreating(true)}>New encryption profile</Button>
+            </div>
+          )
+        }
+      >
         Encryption keys for backups. Without its key a backup cannot be restored: keep a recovery kit.
       </PageHeader>
       <QueryState query={profiles} what="encryption profiles">
@@ -46,17 +61,28 @@ export default function VaultPage() {
                       </Badge>
                     )}
                   </Td>
-                  <Td className="font-mono text-xs">{p.fingerprint ?? '—'}</Td>
+                  <Td className="font-mono text-xs">
+                    {p.fingerprint ?? '—'}
+                    {p.kind === 'public' && (
+                      <span className="ml-2 rounded bg-subtle px-1.5 py-0.5 font-sans text-xs text-muted" title="Only a public key is stored: dbackup cannot decrypt these backups; restores ask for the private key">
+                        write-only
+                      </span>
+                    )}
+                  </Td>
                   <Td>{fmt.dateTime(p.createdAt)}</Td>
                   {canWrite && (
                     <Td className="whitespace-nowrap text-right">
                       <div className="inline-flex gap-1">
-                        <Button size="sm" variant="secondary" onClick={() => setRevealing(p)}>
-                          Reveal key
-                        </Button>
-                        <Button size="sm" variant="secondary" onClick={() => setKit(p)}>
-                          Recovery kit
-                        </Button>
+                        {p.kind !== 'public' && (
+                          <>
+                            <Button size="sm" variant="secondary" onClick={() => setRevealing(p)}>
+                              Reveal key
+                            </Button>
+                            <Button size="sm" variant="secondary" onClick={() => setKit(p)}>
+                              Recovery kit
+                            </Button>
+                          </>
+                        )}
                         <ConfirmButton
                           label="Delete"
                           title={`Delete ${p.name}?`}
@@ -75,6 +101,9 @@ export default function VaultPage() {
       {creating && <CreateProfile onClose={() => setCreating(false)} onCreated={() => (setCreating(false), refresh())} />}
       {revealing && <Reveal profile={revealing} onClose={() => setRevealing(null)} onKit={() => (setRevealing(null), setKit(revealing))} />}
       {kit && <RecoveryKit profile={kit} onClose={() => setKit(null)} />}
+      {creatingWriteOnly && (
+        <WriteOnlyProfileDialog onClose={() => setCreatingWriteOnly(false)} onCreated={() => (setCreatingWriteOnly(false), refresh())} />
+      )}
     </div>
   );
 }
