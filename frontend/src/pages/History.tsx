@@ -2,13 +2,14 @@ import { useEffect, useRef, useState } from 'react';
 import { useInfiniteQuery, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate, useParams } from 'react-router';
 import { api, itemsOf } from '../api/client';
-import type { Execution, ExecutionStatus, LogEntry } from '../api/types';
+import type { Execution, ExecutionStatus } from '../api/types';
 import { Badge, Button, Card, Field, PageHeader, Select, Table, Td, Th } from '../components/ui';
 import { StatusBadge } from '../components/StatusBadge';
 import { ConfirmButton, Empty, LoadMore, QueryState } from '../components/common';
 import { useCan } from '../lib/session';
 import { formatBytes, formatDuration } from '../lib/utils';
 import { useDateFormat } from '../lib/useDateFormat';
+import { formatMs, stageGroups } from '../lib/logStages';
 
 const LIVE: ExecutionStatus[] = ['Pending', 'Running'];
 
@@ -137,15 +138,12 @@ export function ProgressBar({ execution }: { execution: Execution }) {
   );
 }
 
-function groupLogs(logs: LogEntry[]): [string, LogEntry[]][] {
-  const groups: [string, LogEntry[]][] = [];
-  for (const l of logs) {
-    const stage = l.stage ?? 'General';
-    const last = groups[groups.length - 1];
-    if (last && last[0] === stage) last[1].push(l);
-    else groups.push([stage, [l]]);
-  }
-  return groups;
+
+/** What went through the data stages: the bytes the worker read, else the stored size. */
+function stageBytes(e: Execution): number | null {
+  const p = e.progress ?? {};
+  const read = typeof p.bytesIn === 'number' ? p.bytesIn : null;
+  return read ?? (typeof e.size === 'number' ? e.size : null);
 }
 
 /** One destination's read-back check after upload (`verification[]` of an execution). */
@@ -267,10 +265,13 @@ function ExecutionDetail({ id }: { id: string }) {
               </div>
               <div className="max-h-[28rem] overflow-y-auto font-mono text-xs">
                 {count === 0 && <p className="text-muted">No log lines yet.</p>}
-                {groupLogs(e.logs ?? []).map(([stage, lines], i) => (
-                  <details key={`${stage}-${i}`} open className="mb-2">
+                {stageGroups(e.logs ?? [], e.endedAt, Date.now(), stageBytes(e)).map(({ stage, lines, ms, bytesPerSec }) => (
+                  <details key={stage} open className="mb-2" data-testid="log-stage">
                     <summary className="cursor-pointer font-sans text-sm font-medium">
-                      {stage} <span className="text-muted">({lines.length})</span>
+                      {stage}{' '}
+                      <span className="text-muted">
+                        ({[`${lines.length} ${lines.length === 1 ? 'line' : 'lines'}`, ms != null ? formatMs(ms) : null, bytesPerSec != null ? `${formatBytes(bytesPerSec)}/s` : null].filter(Boolean).join(' · ')})
+                      </span>
                     </summary>
                     {lines.map((l, j) => (
                       <div key={j} className={l.level === 'error' ? 'text-danger' : l.level === 'warn' ? 'text-warn' : ''}>

@@ -9,6 +9,7 @@ import { useCan } from '../lib/session';
 import { useDateFormat } from '../lib/useDateFormat';
 import { StatusBadge } from '../components/StatusBadge';
 import { DatabasePicker } from '../components/pickers';
+import { COMPRESSION_TABLE, compressionHint } from '../lib/compression';
 
 /** Simple-mode schedules and the cron they stand for. */
 export const PRESETS: { label: string; cron: string }[] = [
@@ -179,7 +180,7 @@ function JobEditor({ job, onClose, onSaved }: { job: Job | null; onClose: () => 
   const [body, setBody] = useState<JobBody>(
     job
       ? jobBody(job)
-      : { name: '', schedule: PRESETS[1].cron, timezone: Intl.DateTimeFormat().resolvedOptions().timeZone, enabled: true, sourceId: '', databases: [], destinations: [], compression: 'GZIP', notificationEvents: 'FAILURE_ONLY', notificationIds: [], encryptionProfileId: null },
+      : { name: '', schedule: PRESETS[1].cron, timezone: Intl.DateTimeFormat().resolvedOptions().timeZone, enabled: true, sourceId: '', databases: [], destinations: [], compression: 'ZSTD', notificationEvents: 'FAILURE_ONLY', notificationIds: [], encryptionProfileId: null },
   );
   const [cronMode, setCronMode] = useState(() => !PRESETS.some((p) => p.cron === body.schedule));
   const [error, setError] = useState<unknown>(null);
@@ -233,11 +234,21 @@ function JobEditor({ job, onClose, onSaved }: { job: Job | null; onClose: () => 
               </Select>
             )}
           </Field>
-          <Field label="Compression">
-            {(id) => (
-              <Select id={id} value={body.compression} onChange={(e) => set({ compression: e.target.value as Compression })}>
-                {['NONE', 'GZIP', 'ZSTD', 'BROTLI'].map((c) => (
-                  <option key={c}>{c}</option>
+          <Field
+            label="Compression"
+            hint={
+              <>
+                {compressionHint(body.compression)}{' '}
+                <span title={COMPRESSION_TABLE.filter((r) => r.seconds !== null).map((r) => `${r.label}: ${r.storedMb} MB, ${r.seconds} s, ${r.cpuSeconds} CPU-s`).join('\n')}>(measured: docs/BENCH.md)</span>
+              </>
+            }
+          >
+            {(id, d) => (
+              <Select id={id} aria-describedby={d} value={body.compression} onChange={(e) => set({ compression: e.target.value as Compression })}>
+                {['ZSTD', 'GZIP', 'NONE', 'BROTLI'].map((c) => (
+                  <option key={c} value={c}>
+                    {c === 'ZSTD' ? 'ZSTD (default)' : c}
+                  </option>
                 ))}
               </Select>
             )}
