@@ -7,6 +7,9 @@ use crate::{build, infra, local_secrets, Profile};
 /// `cargo xtask bench hosts`: {our host, spin up} × {local file, libSQL server}.
 #[path = "bench_hosts.rs"]
 pub mod hosts;
+/// `cargo xtask bench run-now`: click → worker task started and → Success.
+#[path = "bench_run_now.rs"]
+pub mod run_now;
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

@@ -25,7 +25,7 @@ const WRK_SECS: u32 = 3;
 const TICK_SECS: u64 = 10;
 
 /// A child process group, killed on drop.
-struct Group(Child);
+pub(crate) struct Group(Child);
 
 impl Drop for Group {
     fn drop(&mut self) {
@@ -37,7 +37,7 @@ impl Drop for Group {
     }
 }
 
-fn spawn(cmd: &mut Command, log: &Path) -> Result<Group> {
+pub(crate) fn spawn(cmd: &mut Command, log: &Path) -> Result<Group> {
     let out = std::fs::File::create(log).with_context(|| format!("create {}", log.display()))?;
     let err = out.try_clone()?;
     cmd.stdin(Stdio::null())
@@ -75,13 +75,13 @@ struct Row {
     ticks: Vec<(f64, usize)>,
 }
 
-fn free_port() -> Result<u16> {
+pub(crate) fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
 }
 
-fn random_hex() -> Result<String> {
+pub(crate) fn random_hex() -> Result<String> {
     use std::io::Read;
     let mut buf = [0u8; 32];
     std::fs::File::open("/dev/urandom")?.read_exact(&mut buf)?;
@@ -95,7 +95,7 @@ fn unix_now() -> f64 {
         .unwrap_or(0.0)
 }
 
-fn wait_port(port: u16, what: &str, timeout: Duration) -> Result<()> {
+pub(crate) fn wait_port(port: u16, what: &str, timeout: Duration) -> Result<()> {
     let start = Instant::now();
     while start.elapsed() < timeout {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -107,7 +107,7 @@ fn wait_port(port: u16, what: &str, timeout: Duration) -> Result<()> {
 }
 
 /// One request with curl: (status, headers, body).
-fn curl(
+pub(crate) fn curl(
     method: &str,
     url: &str,
     cookie: Option<&str>,
@@ -142,14 +142,14 @@ fn curl(
 }
 
 /// A JSON string field `"name":"value"` of a flat answer (no JSON parser in xtask).
-fn json_field(body: &str, name: &str) -> Option<String> {
+pub(crate) fn json_field(body: &str, name: &str) -> Option<String> {
     let key = format!("\"{name}\":\"");
     let start = body.find(&key)? + key.len();
     let end = body[start..].find('"')?;
     Some(body[start..start + end].to_owned())
 }
 
-fn expect(
+pub(crate) fn expect(
     method: &str,
     url: &str,
     cookie: Option<&str>,
@@ -229,7 +229,7 @@ fn tick_spans(events: &[(f64, f64)], boundaries: &[f64]) -> Vec<(f64, usize)> {
 }
 
 /// Every descendant process of `pid` (Spin starts its triggers as child processes).
-fn descendants(pid: u32) -> Vec<u32> {
+pub(crate) fn descendants(pid: u32) -> Vec<u32> {
     let mut parents: Vec<(u32, u32)> = Vec::new();
     if let Ok(dir) = std::fs::read_dir("/proc") {
         for e in dir.flatten() {

@@ -1,4 +1,4 @@
-//! Project tasks: `cargo xtask up [--spin] | test [--no-spin] | build | openapi | format-vectors | bench host | bench hosts [--release] | bench pipeline [--size-mb N] [--runs N] [--no-restore] [--worker PATH]`.
+//! Project tasks: `cargo xtask up [--spin] | test [--no-spin] | build | openapi | format-vectors | bench host | bench hosts [--release] | bench run-now [--runs N] [--host ours|spin|both] [--label TEXT] [--app DIR --bin DIR] | bench pipeline [--size-mb N] [--runs N] [--no-restore] [--worker PATH]`.
 //!
 //! Everything a fresh machine of the project's kind lacks (the wasm32-wasip2 target, Debian
 //! packages, test servers) is installed or started from here, so the README needs two commands.
@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const USAGE: &str =
-    "usage: cargo xtask <up [--listen IP:PORT] | up --spin [spin up args] | test [--no-spin] [-- nextest args] | build | openapi | format-vectors | bench host | bench hosts [--release] | bench pipeline [--size-mb N] [--runs N] [--no-restore] [--worker PATH]>";
+    "usage: cargo xtask <up [--listen IP:PORT] | up --spin [spin up args] | test [--no-spin] [-- nextest args] | build | openapi | format-vectors | bench host | bench hosts [--release] | bench run-now [--runs N] [--host ours|spin|both] [--label TEXT] [--app DIR --bin DIR] | bench pipeline [--size-mb N] [--runs N] [--no-restore] [--worker PATH]>";
 
 fn main() {
     if let Err(e) = run() {
@@ -38,6 +38,9 @@ fn run() -> Result<()> {
         Some("bench") if args.get(1).map(String::as_str) == Some("host") => bench::host(&root),
         Some("bench") if args.get(1).map(String::as_str) == Some("hosts") => {
             bench::hosts::hosts(&root, &args[2..])
+        }
+        Some("bench") if args.get(1).map(String::as_str) == Some("run-now") => {
+            bench::run_now::run_now(&root, &args[2..])
         }
         Some("bench") if args.get(1).map(String::as_str) == Some("pipeline") => {
             bench_pipeline::pipeline(&root, &args[2..])
