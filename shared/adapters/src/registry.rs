@@ -442,7 +442,7 @@ const SQLITE: &[Field] = &[
 const FILES: &[Field] = &[
     Field {
         format: Format::AbsolutePath,
-        description: "Absolute paths of the directories (or files) to back up on the worker's machine, inside its allowed roots (DBACKUP_LOCAL_ROOTS); each is restored as <target>/<its name>",
+        description: "Absolute paths of the directories (or files) to back up on the worker's machine, inside its allowed roots (DBACKUP_LOCAL_ROOTS) — or on the SSH host when ssh is set (read over SFTP); each is restored as <target>/<its name>",
         ..field("paths", FieldType::StringList, true)
     },
     Field {
@@ -450,6 +450,7 @@ const FILES: &[Field] = &[
         ..field("excludes", FieldType::StringList, false)
     },
     WORKER_LABEL,
+    SSH,
 ];
 const REDIS: &[Field] = &[
     host(),
@@ -764,8 +765,8 @@ const MYSQL_BINDS: &[&str] = &["host", "port", "user", "workerLabel", "ssh"];
 /// The URI carries hosts (and maybe a user) of its own: a new URI drops a kept password.
 const MONGODB_BINDS: &[&str] = &["uri", "host", "port", "user", "authDatabase", "workerLabel"];
 const REDIS_BINDS: &[&str] = &["host", "port", "username", "tls", "workerLabel", "ssh"];
-/// Only the SSH login is secret: kept while the ssh object is unchanged; it goes to the
-/// worker `workerLabel` picks.
+/// SQLite and files: only the SSH login is secret, kept while the ssh object is unchanged;
+/// it goes to the worker `workerLabel` picks.
 const SQLITE_BINDS: &[&str] = &["workerLabel", "ssh"];
 /// The path style decides whether the bucket goes into the host name.
 const S3_BINDS: &[&str] = &[
@@ -823,7 +824,7 @@ pub static ADAPTERS: &[AdapterType] = &[
         Kind::Database,
         "Files and folders",
         FILES,
-        NO_BINDS,
+        SQLITE_BINDS,
     ),
     adapter("local", Kind::Storage, "Local filesystem", LOCAL, NO_BINDS),
     adapter("s3", Kind::Storage, "S3-compatible", S3, S3_BINDS),
@@ -987,7 +988,7 @@ mod tests {
         );
         assert!(find("sqlite").unwrap().binds_secrets("ssh"));
         assert_eq!(keys("local"), ["path"]);
-        assert_eq!(keys("files"), ["paths", "excludes", "workerLabel"]);
+        assert_eq!(keys("files"), ["paths", "excludes", "workerLabel", "ssh"]);
         assert_eq!(find("files").unwrap().kind, Kind::Database);
         assert_eq!(
             find("s3").unwrap().secret_fields().collect::<Vec<_>>(),
@@ -1013,6 +1014,7 @@ mod tests {
             ("redis", &["database"]),
             ("valkey", &["database"]),
             ("sqlite", &["path"]),
+            ("files", &["paths", "excludes"]),
             ("s3", &["prefix"]),
             ("s3-aws", &["prefix"]),
             ("s3-r2", &["prefix"]),

@@ -526,6 +526,7 @@ mod tests {
             (FieldType::Integer { min, .. }, _) => json!(min),
             (FieldType::Boolean, _) => json!(false),
             (FieldType::Enum(values), _) => json!(values[values.len() - 1]),
+            (FieldType::StringList, Format::AbsolutePath) => json!(["/srv"]),
             (FieldType::StringList, _) => json!(["ops@example.com"]),
             (FieldType::StringMap, _) => json!({"X-Env": "prod"}),
             (FieldType::Ssh, _) => unreachable!("handled above"),
@@ -548,6 +549,7 @@ mod tests {
                 .iter()
                 .find(|v| current.and_then(Value::as_str) != Some(**v))
                 .unwrap()),
+            (FieldType::StringList, Format::AbsolutePath) => json!(["/elsewhere"]),
             (FieldType::StringList, _) => json!(["thief@elsewhere.example"]),
             (FieldType::StringMap, _) => json!({"X-Other": "1"}),
             (FieldType::Ssh, _) => json!({"host": "elsewhere.example", "user": "backup",

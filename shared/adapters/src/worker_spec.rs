@@ -131,7 +131,7 @@ pub fn worker_source(a: &Adapter) -> Result<Value, ApiError> {
     // Dumps over SSH: the worker runs the tool on that host (validated by the registry).
     if matches!(
         a.adapter_id.as_str(),
-        "postgres" | "mysql" | "mariadb" | "redis" | "valkey" | "sqlite"
+        "postgres" | "mysql" | "mariadb" | "redis" | "valkey" | "sqlite" | "files"
     ) {
         copy(&mut out, c, &[("ssh", "ssh")]);
     }
@@ -147,8 +147,8 @@ pub fn path_check(adapter_id: &str, config: &Map<String, Value>) -> Option<Value
     let path = config.get("path");
     match adapter_id {
         "local" => Some(json!({"storage": {"kind": "local", "path": path}})),
-        // A file on an SSH host is that host's: the probe opens it there.
-        "sqlite" if config.get("ssh").is_some_and(|s| !s.is_null()) => None,
+        // Files on an SSH host are that host's: the probe opens them there.
+        "sqlite" | "files" if config.get("ssh").is_some_and(|s| !s.is_null()) => None,
         "sqlite" => Some(json!({"source": {"engine": "sqlite", "path": path}})),
         "files" => Some(
             json!({"source": {"engine": "files", "paths": config.get("paths"),
@@ -555,6 +555,9 @@ pub(crate) mod tests {
         let lite = adapter("sqlite", json!({"path": "/data/app.db", "ssh": ssh}));
         assert_eq!(worker_source(&lite).unwrap()["ssh"], ssh);
         assert_eq!(path_check("sqlite", &lite.config), None);
+        let tree = adapter("files", json!({"paths": ["/srv/www"], "ssh": ssh}));
+        assert_eq!(worker_source(&tree).unwrap()["ssh"], ssh);
+        assert_eq!(path_check("files", &tree.config), None);
         let files = adapter(
             "files",
             json!({"paths": ["/srv/www"], "excludes": ["*.log"]}),

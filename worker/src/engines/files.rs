@@ -19,7 +19,7 @@ use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -173,7 +173,15 @@ impl FilesSource {
     /// Starts the archive: a reader producing it as it is read.
     pub fn start_dump(&self, roots: &LocalRoots) -> Result<TarDump, String> {
         self.check_paths(roots).map_err(|e| e.to_string())?;
-        TarDump::new(self)
+        TarDump::new(self, Box::new(LocalFs))
+    }
+
+    /// The same archive of directories on an SSH host, walked and read over SFTP (pinned host
+    /// key first). The paths are that host's: its own permissions decide what is read.
+    pub fn start_remote_dump(&self, login: &crate::ssh::Login) -> Result<TarDump, String> {
+        let remote =
+            crate::storage::sftp::RemoteFiles::connect(login.clone()).map_err(|e| e.to_string())?;
+        TarDump::new(self, Box::new(remote))
     }
 }
 
@@ -452,7 +460,7 @@ struct DirFrame {
 }
 
 struct OpenFile {
-    file: File,
+    file: Box<dyn Read + Send>,
     remaining: u64,
     size: u64,
     hasher: Sha256,
@@ -465,6 +473,7 @@ struct OpenFile {
 /// The archive as a reader. Each `read` produces the next bytes: a header, a chunk of the
 /// current file, or the manifest at the end. Memory: one chunk plus the manifest.
 pub struct TarDump {
+    fs: Box<dyn SourceFs>,
     buf: Vec<u8>,
     pos: usize,
     roots: Vec<Root>,
@@ -508,7 +517,7 @@ impl Warnings {
 }
 
 impl TarDump {
-    fn new(source: &FilesSource) -> Result<Self, String> {
+    fn new(source: &FilesSource, fs: Box<dyn SourceFs>) -> Result<Self, String> {
         let header = serde_json::json!({
             "format": FORMAT,
             "version": 1,
@@ -547,10 +556,11 @@ impl TarDump {
             .collect();
         roots.reverse();
         for r in &roots {
-            fs::symlink_metadata(&r.path)
+            fs.lstat(&r.path)
                 .map_err(|e| format!("source: {}: {e}", r.path.display()))?;
         }
         Ok(TarDump {
+            fs,
             buf,
             pos: 0,
             roots,
@@ -600,7 +610,7 @@ impl TarDump {
     /// Emits the header of the entry at `disk` (pushing a frame for a directory, opening a
     /// file). Returns without output for skipped entries.
     fn add_entry(&mut self, disk: PathBuf, member: Vec<u8>, rel: PathBuf) -> io::Result<()> {
-        let meta = match fs::symlink_metadata(&disk) {
+        let meta = match self.fs.lstat(&disk) {
             Ok(m) => m,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 self.skip(&disk, "vanished while the backup ran");
@@ -613,9 +623,8 @@ impl TarDump {
                 "more than {MAX_ENTRIES} entries; split the source into several jobs"
             )));
         }
-        let ft = meta.file_type();
-        let mode = meta.mode() & 0o7777;
-        let mtime = mtime_of(&meta);
+        let mode = meta.mode;
+        let mtime = meta.mtime;
         let (path, path_hex) = encode_name(&member);
         let mut entry = ManifestEntry {
             path,
@@ -628,15 +637,11 @@ impl TarDump {
             target_hex: None,
             shrank: false,
         };
-        if ft.is_dir() {
-            let mut names = Vec::new();
-            let listing = fs::read_dir(&disk)
+        if meta.kind == MetaKind::Dir {
+            let mut names = self
+                .fs
+                .list(&disk)
                 .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", disk.display())))?;
-            for item in listing {
-                let item =
-                    item.map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", disk.display())))?;
-                names.push(item.file_name());
-            }
             names.sort_by(|a, b| b.as_bytes().cmp(a.as_bytes()));
             let mut dir_member = member.clone();
             dir_member.push(b'/');
@@ -648,21 +653,19 @@ impl TarDump {
                 rel,
                 pending: names,
             });
-        } else if ft.is_symlink() {
-            let target = fs::read_link(&disk)
+        } else if meta.kind == MetaKind::Symlink {
+            let target = self
+                .fs
+                .read_link(&disk)
                 .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", disk.display())))?;
-            let tb = target.as_os_str().as_bytes();
+            let tb = target.as_slice();
             write_header(&mut self.buf, &member, b'2', 0o777, 0, mtime, tb);
             entry.kind = EntryType::Symlink;
             entry.mode = 0o777;
             (entry.target, entry.target_hex) = encode_name(tb);
             self.manifest.entries.push(entry);
-        } else if ft.is_file() {
-            let file = match OpenOptions::new()
-                .read(true)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-                .open(&disk)
-            {
+        } else if meta.kind == MetaKind::File {
+            let (file, size) = match self.fs.open(&disk) {
                 Ok(f) => f,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {
                     self.skip(&disk, "vanished while the backup ran");
@@ -670,7 +673,6 @@ impl TarDump {
                 }
                 Err(e) => return Err(io::Error::new(e.kind(), format!("{}: {e}", disk.display()))),
             };
-            let size = file.metadata()?.len();
             write_header(&mut self.buf, &member, b'0', mode, size, mtime, b"");
             entry.kind = EntryType::File;
             entry.size = size;
@@ -684,12 +686,10 @@ impl TarDump {
                 shrank: false,
             });
         } else {
-            let what = if ft_is(&meta, libc::S_IFIFO) {
-                "a FIFO"
-            } else if ft_is(&meta, libc::S_IFSOCK) {
-                "a socket"
-            } else {
-                "a device or special file"
+            let what = match meta.kind {
+                MetaKind::Fifo => "a FIFO",
+                MetaKind::Socket => "a socket",
+                _ => "a device or special file",
             };
             self.skip(&disk, &format!("{what}, not stored"));
         }
@@ -797,8 +797,85 @@ impl TarDump {
     }
 }
 
-fn ft_is(meta: &fs::Metadata, kind: libc::mode_t) -> bool {
-    meta.mode() & libc::S_IFMT == kind
+/// The type of a directory entry, from its `st_mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MetaKind {
+    Dir,
+    File,
+    Symlink,
+    Fifo,
+    Socket,
+    Other,
+}
+
+impl MetaKind {
+    /// From the file-type bits of a POSIX `st_mode`.
+    pub(crate) fn from_mode(mode: u32) -> MetaKind {
+        match mode & libc::S_IFMT {
+            libc::S_IFDIR => MetaKind::Dir,
+            libc::S_IFREG => MetaKind::File,
+            libc::S_IFLNK => MetaKind::Symlink,
+            libc::S_IFIFO => MetaKind::Fifo,
+            libc::S_IFSOCK => MetaKind::Socket,
+            _ => MetaKind::Other,
+        }
+    }
+}
+
+/// What the walk needs of an entry (`lstat`: a symlink is not followed).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EntryMeta {
+    pub kind: MetaKind,
+    /// Permission bits (`& 0o7777`).
+    pub mode: u32,
+    /// Modification time, seconds since the epoch.
+    pub mtime: u64,
+}
+
+/// Where a files source's trees are read: this machine, or an SSH host over SFTP
+/// (`storage::sftp::RemoteFiles`).
+pub(crate) trait SourceFs: Send {
+    /// The entry itself (a symlink is not followed).
+    fn lstat(&self, path: &Path) -> io::Result<EntryMeta>;
+    /// A directory's entry names (without `.` and `..`).
+    fn list(&self, path: &Path) -> io::Result<Vec<std::ffi::OsString>>;
+    /// A symlink's target, as stored.
+    fn read_link(&self, path: &Path) -> io::Result<Vec<u8>>;
+    /// Opens a regular file for reading; its reader and its size now.
+    fn open(&self, path: &Path) -> io::Result<(Box<dyn Read + Send>, u64)>;
+}
+
+/// The worker's own filesystem.
+struct LocalFs;
+
+impl SourceFs for LocalFs {
+    fn lstat(&self, path: &Path) -> io::Result<EntryMeta> {
+        let meta = fs::symlink_metadata(path)?;
+        Ok(EntryMeta {
+            kind: MetaKind::from_mode(meta.mode()),
+            mode: meta.mode() & 0o7777,
+            mtime: mtime_of(&meta),
+        })
+    }
+
+    fn list(&self, path: &Path) -> io::Result<Vec<std::ffi::OsString>> {
+        fs::read_dir(path)?
+            .map(|item| item.map(|i| i.file_name()))
+            .collect()
+    }
+
+    fn read_link(&self, path: &Path) -> io::Result<Vec<u8>> {
+        Ok(fs::read_link(path)?.into_os_string().into_vec())
+    }
+
+    fn open(&self, path: &Path) -> io::Result<(Box<dyn Read + Send>, u64)> {
+        let file = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(path)?;
+        let size = file.metadata()?.len();
+        Ok((Box::new(file), size))
+    }
 }
 
 fn now() -> u64 {

@@ -100,7 +100,8 @@ fn take_ssh(
     };
     let allowed = match engine {
         postgres::ENGINE | mariadb::ENGINE | mariadb::ENGINE_MYSQL | sqlite::ENGINE => true,
-        redis::ENGINE | "valkey" => dump_only,
+        // Files: the trees are read over SFTP; a restore writes on the worker's machine.
+        redis::ENGINE | "valkey" | files::ENGINE => dump_only,
         _ => false,
     };
     if !allowed {
@@ -296,6 +297,17 @@ impl Source {
             if let Source::Sqlite(f) = &**inner {
                 return slot.with_remote(login, || {
                     Dump::from_process(sqlite::start_remote_dump(f, slot)?, None)
+                });
+            }
+            if let Source::Files(f) = &**inner {
+                let tar = f.start_remote_dump(login)?;
+                return Ok(Dump {
+                    warnings: Some(tar.warnings.clone()),
+                    reader: Box::new(tar),
+                    process: None,
+                    server_version: None,
+                    tool_version: None,
+                    _guard: None,
                 });
             }
             return slot.with_remote(login, || inner.start_dump(config, slot));

@@ -91,6 +91,11 @@ impl ChildSlot {
         self.remote.lock().ok().and_then(|r| r.clone())
     }
 
+    /// The SSH host tools run on now, if any.
+    pub fn remote_login(&self) -> Option<crate::ssh::Login> {
+        self.remote()
+    }
+
     /// Whether tools started now run on an SSH host.
     pub fn is_remote(&self) -> bool {
         self.remote.lock().is_ok_and(|r| r.is_some())

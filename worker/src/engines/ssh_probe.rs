@@ -154,6 +154,21 @@ fn run_probe(config: &Config, source: &Source, slot: &ChildSlot) -> Result<Found
             let version = super::sqlite::remote_probe(f, slot)?;
             Ok((version, None, Vec::new()))
         }
+        Source::Files(f) => {
+            // Over SFTP: each path must be there (the walk reads what the SSH user may).
+            use super::files::SourceFs;
+            let login = slot
+                .remote_login()
+                .ok_or("internal: files probe without an SSH host")?;
+            let remote =
+                crate::storage::sftp::RemoteFiles::connect(login).map_err(|e| e.to_string())?;
+            for (i, p) in f.paths.iter().enumerate() {
+                remote
+                    .lstat(p)
+                    .map_err(|e| format!("paths[{i}]: {}: {e}", p.display()))?;
+            }
+            Ok(("sftp".into(), None, Vec::new()))
+        }
         _ => Err("probe over SSH: not supported for this engine".into()),
     }
 }

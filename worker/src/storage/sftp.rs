@@ -584,3 +584,86 @@ impl Drop for SftpReader {
         }
     }
 }
+
+/// Read-only access to an SSH host's files for a files source (`engines::files`): the trees
+/// are walked and read over SFTP on one connection (the pinned host key checked first).
+pub(crate) struct RemoteFiles {
+    session: Arc<Session>,
+}
+
+impl RemoteFiles {
+    /// Connects as `login` and opens the SFTP subsystem; errors name `source.ssh`.
+    pub(crate) fn connect(login: crate::ssh::Login) -> io::Result<Self> {
+        let session = block(async move {
+            let handle = crate::ssh::connect(login, "SSH", "source.ssh".into()).await?;
+            let channel = handle
+                .channel_open_session()
+                .await
+                .map_err(|e| io::Error::other(format!("SFTP: opening a channel: {e}")))?;
+            channel
+                .request_subsystem(true, "sftp")
+                .await
+                .map_err(|e| io::Error::other(format!("SFTP: subsystem request: {e}")))?;
+            let sftp = SftpSession::new(channel.into_stream())
+                .await
+                .map_err(|e| sftp_error("session", e))?;
+            sftp.set_timeout(OP_TIMEOUT.as_secs());
+            Ok::<_, io::Error>(Session { handle, sftp })
+        })??;
+        Ok(RemoteFiles {
+            session: Arc::new(session),
+        })
+    }
+
+    fn text(path: &std::path::Path) -> io::Result<String> {
+        path.to_str().map(str::to_owned).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{}: not UTF-8 (SFTP names are text)", path.display()),
+            )
+        })
+    }
+}
+
+impl crate::engines::files::SourceFs for RemoteFiles {
+    fn lstat(&self, path: &std::path::Path) -> io::Result<crate::engines::files::EntryMeta> {
+        let p = Self::text(path)?;
+        let session = self.session.clone();
+        let attrs = block(async move { timed("lstat", session.sftp.symlink_metadata(p)).await })??;
+        let mode = attrs.permissions.unwrap_or(0);
+        Ok(crate::engines::files::EntryMeta {
+            kind: crate::engines::files::MetaKind::from_mode(mode),
+            mode: mode & 0o7777,
+            mtime: u64::from(attrs.mtime.unwrap_or(0)),
+        })
+    }
+
+    fn list(&self, path: &std::path::Path) -> io::Result<Vec<std::ffi::OsString>> {
+        let p = Self::text(path)?;
+        let session = self.session.clone();
+        let names = block(async move {
+            timed("read_dir", session.sftp.read_dir(p))
+                .await
+                .map(|dir| dir.map(|e| e.file_name()).collect::<Vec<_>>())
+        })??;
+        Ok(names.into_iter().map(std::ffi::OsString::from).collect())
+    }
+
+    fn read_link(&self, path: &std::path::Path) -> io::Result<Vec<u8>> {
+        let p = Self::text(path)?;
+        let session = self.session.clone();
+        let target = block(async move { timed("readlink", session.sftp.read_link(p)).await })??;
+        Ok(target.into_bytes())
+    }
+
+    fn open(&self, path: &std::path::Path) -> io::Result<(Box<dyn Read + Send>, u64)> {
+        let p = Self::text(path)?;
+        let session = self.session.clone();
+        let (file, size) = block(async move {
+            let file = timed("open", session.sftp.open(p)).await?;
+            let attrs = timed("fstat", file.metadata()).await?;
+            Ok::<_, io::Error>((file, attrs.size.unwrap_or(0)))
+        })??;
+        Ok((Box::new(SftpReader { file: Some(file) }), size))
+    }
+}
