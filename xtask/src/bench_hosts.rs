@@ -25,7 +25,7 @@ const WRK_SECS: u32 = 3;
 const TICK_SECS: u64 = 10;
 
 /// A child process group, killed on drop.
-pub(crate) struct Group(Child);
+pub(crate) struct Group(pub(crate) Child);
 
 impl Drop for Group {
     fn drop(&mut self) {

@@ -1,4 +1,4 @@
-//! Project tasks: `cargo xtask up [--spin] | test [--no-spin] | build | openapi | format-vectors | bench host | bench hosts [--release] | bench run-now [--runs N] [--host ours|spin|both] [--label TEXT] [--app DIR --bin DIR] | bench pipeline [--size-mb N] [--runs N] [--no-restore] [--worker PATH]`.
+//! Project tasks: `cargo xtask up [--spin] | test [--no-spin] | build | openapi | format-vectors | bench host | bench hosts [--release] | bench control-plane [--jobs N] [--executions M] [--seconds S] [--clients C] [--spin] [--release] [--wasm-dir DIR] [--label TEXT] | bench run-now [--runs N] [--host ours|spin|both] [--label TEXT] [--app DIR --bin DIR] | bench pipeline [--size-mb N] [--runs N] [--no-restore] [--worker PATH]`.
 //!
 //! Everything a fresh machine of the project's kind lacks (the wasm32-wasip2 target, Debian
 //! packages, test servers) is installed or started from here, so the README needs two commands.
@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod bench_control_plane;
 mod bench_pipeline;
 mod infra;
 
@@ -14,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const USAGE: &str =
-    "usage: cargo xtask <up [--listen IP:PORT] | up --spin [spin up args] | test [--no-spin] [-- nextest args] | build | openapi | format-vectors | bench host | bench hosts [--release] | bench run-now [--runs N] [--host ours|spin|both] [--label TEXT] [--app DIR --bin DIR] | bench pipeline [--size-mb N] [--runs N] [--no-restore] [--worker PATH]>";
+    "usage: cargo xtask <up [--listen IP:PORT] | up --spin [spin up args] | test [--no-spin] [-- nextest args] | build | openapi | format-vectors | bench host | bench hosts [--release] | bench control-plane [--jobs N] [--executions M] [--seconds S] [--clients C] [--spin] [--release] [--wasm-dir DIR] [--label TEXT] | bench run-now [--runs N] [--host ours|spin|both] [--label TEXT] [--app DIR --bin DIR] | bench pipeline [--size-mb N] [--runs N] [--no-restore] [--worker PATH]>";
 
 fn main() {
     if let Err(e) = run() {
@@ -41,6 +42,9 @@ fn run() -> Result<()> {
         }
         Some("bench") if args.get(1).map(String::as_str) == Some("run-now") => {
             bench::run_now::run_now(&root, &args[2..])
+        }
+        Some("bench") if args.get(1).map(String::as_str) == Some("control-plane") => {
+            bench_control_plane::control_plane(&root, &args[2..])
         }
         Some("bench") if args.get(1).map(String::as_str) == Some("pipeline") => {
             bench_pipeline::pipeline(&root, &args[2..])
