@@ -263,7 +263,7 @@ impl<R: Read> Read for Payload<R> {
 mod tests {
     use super::*;
     use aes_gcm::aead::consts::U16;
-    use aes_gcm::aead::{AeadInPlace, KeyInit as _};
+    use aes_gcm::aead::AeadInPlace;
     use aes_gcm::AesGcm;
     use std::io::Write;
 
