@@ -170,7 +170,7 @@ pub fn export(
     let mut fingerprints: Map<String, Value> = Map::new();
     for r in rows(
         db,
-        r#"SELECT "id", "name", "description", "fingerprint" FROM "EncryptionProfile" ORDER BY "name", "id""#,
+        r#"SELECT "id", "name", "description", "fingerprint", "kind" FROM "EncryptionProfile" ORDER BY "name", "id""#,
         &[],
     )? {
         let id = text(&r, "id").unwrap_or_default();
@@ -179,6 +179,11 @@ pub fn export(
             ("description", r.get("description").cloned()),
             ("fingerprint", r.get("fingerprint").cloned()),
         ]);
+        // Only a profile that is not symmetric names its kind (a write-only profile's `key` is
+        // its public key, and a restore must not turn it into a symmetric one).
+        if let Some(kind) = text(&r, "kind").filter(|k| k != vault::KIND_SYMMETRIC) {
+            p.insert("kind".into(), json!(kind));
+        }
         if secrets {
             let (key, fingerprint) = vault::key_hex(db, need(sealer)?, &id)?;
             p.insert("key".into(), json!(key));

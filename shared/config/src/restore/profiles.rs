@@ -1,7 +1,7 @@
 //! Encryption profiles, restored as `POST /api/encryption-profiles` imports a key
 //! ([`vault::create`]); matched by key fingerprint, so a key is never stored twice.
 
-use dbackup_adapters_core::fingerprint::fingerprint_hex;
+use dbackup_adapters_core::fingerprint::{fingerprint_hex, public_fingerprint_hex};
 use dbackup_adapters_core::validate;
 use dbackup_core::ApiError;
 use dbackup_vault_core as vault;
@@ -56,7 +56,27 @@ impl Restorer<'_> {
                     "is not 64 hex characters",
                 )
             })?;
-            if fingerprint_hex(&key) != fingerprint {
+            // The kind as exported (absent: symmetric); a write-only profile's key is its
+            // public key, fingerprinted as such.
+            let kind = match opt_str(p, "kind").as_deref() {
+                None | Some(vault::KIND_SYMMETRIC) => vault::KIND_SYMMETRIC,
+                Some(vault::KIND_PUBLIC) => vault::KIND_PUBLIC,
+                Some(vault::KIND_DBACKUP_IMPORT) => vault::KIND_DBACKUP_IMPORT,
+                Some(_) => {
+                    return Err(bad(
+                        "encryptionProfile",
+                        &name,
+                        "kind",
+                        "is not one of symmetric, dbackup-import, public",
+                    ))
+                }
+            };
+            let derived = if kind == vault::KIND_PUBLIC {
+                public_fingerprint_hex(&key)
+            } else {
+                fingerprint_hex(&key)
+            };
+            if derived != fingerprint {
                 return Err(bad(
                     "encryptionProfile",
                     &name,
@@ -65,8 +85,15 @@ impl Restorer<'_> {
                 ));
             }
             may_write(self)?;
-            let created = vault::create(self.db, self.sealer, &name, description.as_deref(), &key)
-                .map_err(|e| about("encryptionProfile", &name, e))?;
+            let created = vault::create_of_kind(
+                self.db,
+                self.sealer,
+                &name,
+                description.as_deref(),
+                &key,
+                kind,
+            )
+            .map_err(|e| about("encryptionProfile", &name, e))?;
             self.change("encryptionProfile", ChangeAction::Create, &name, None);
             self.profiles.insert(fingerprint, created.id);
         }
@@ -130,5 +157,36 @@ mod tests {
             ),
         ];
         refused_naming(cases, 400);
+    }
+
+    /// A write-only profile travels with its kind: exported with `kind: "public"` and its
+    /// public key, restored into another vault as write-only again (same fingerprint), never
+    /// as a symmetric profile whose "key" would be a public value.
+    #[test]
+    fn a_write_only_profile_keeps_its_kind_through_export_and_restore() {
+        let from = install();
+        let public = [0x5a; 32];
+        let made = vault::create_of_kind(&from, &sealer(), "wo", None, &public, vault::KIND_PUBLIC)
+            .unwrap();
+        let options = crate::export::ExportOptions {
+            include_secrets: true,
+            include_password_hashes: false,
+        };
+        let exported = crate::export::export(&from, Some(&sealer()), options, "t").unwrap();
+        let p = exported
+            .encryption_profiles
+            .iter()
+            .find(|p| p.get("name") == Some(&json!("wo")))
+            .cloned()
+            .unwrap();
+        assert_eq!(p.get("kind"), Some(&json!("public")));
+        let to = install();
+        let mut doc = document(&to);
+        doc.encryption_profiles = vec![p];
+        restore(&to, &sealer(), &doc, &admin(), now(), false).unwrap();
+        let id = vault::find_by_fingerprint(&to, &made.fingerprint)
+            .unwrap()
+            .unwrap();
+        assert_eq!(vault::kind_of(&to, &id).unwrap(), vault::KIND_PUBLIC);
     }
 }
