@@ -1010,7 +1010,7 @@ export interface paths {
         put?: never;
         /**
          * Run a job now
-         * @description Queues a Pending execution; the runner starts it on its next tick when a slot is free.
+         * @description Queues a Pending execution and starts it on the worker before answering when a slot under maxConcurrentJobs is free and the runner is alive; otherwise the runner starts it once a slot is.
          *
          *     **Access:** requires the permission `jobs:execute`.
          */
@@ -1164,7 +1164,9 @@ export interface paths {
         put?: never;
         /**
          * Restore a backup into a source
-         * @description **Access:** requires the permission `storage:restore`.
+         * @description Queues a Restore execution and, like a run now, starts it before answering when a slot is free.
+         *
+         *     **Access:** requires the permission `storage:restore`.
          */
         post: operations["createRestore"];
         delete?: never;

@@ -401,7 +401,7 @@ fn jobs() -> Vec<Op> {
         op("DELETE", "/api/jobs/{id}", "deleteJob", "Delete a job (its history stays, detached)")
             .no_content("Deleted."),
         op("POST", "/api/jobs/{id}/run", "runJob", "Run a job now")
-            .describe("Queues a Pending execution; the runner starts it on its next tick when a slot is free.")
+            .describe("Queues a Pending execution and starts it on the worker before answering when a slot under maxConcurrentJobs is free and the runner is alive; otherwise the runner starts it once a slot is.")
             .json::<queue::ExecutionAccepted>(202, "Queued.")
             .errors(&[409]),
         op("GET", "/api/jobs/{id}/next-runs", "getJobNextRuns", "A job's next scheduled runs")
@@ -449,6 +449,7 @@ fn executions() -> Vec<Op> {
             "createRestore",
             "Restore a backup into a source",
         )
+        .describe("Queues a Restore execution and, like a run now, starts it before answering when a slot is free.")
         .body::<worker_request::RestoreRequest>()
         .json::<queue::ExecutionAccepted>(202, "Queued.")
         .errors(&[409]),
