@@ -327,6 +327,24 @@ async fn journey(target: Target, hosts_n: usize, label: &str) {
     assert!(head.starts_with(b"DBKENC01"), "the backup is not encrypted");
     assert!(target.file(&store, &format!("{path}.meta.json")).is_file());
     assert_eq!(exec["progress"]["percent"], 100);
+    // Verification after upload: the object was read back from its destination, every chunk
+    // authenticated and its SHA-256 compared (issue 18 item 1).
+    let checks = exec["verification"].as_array().expect("verification");
+    assert_eq!(checks.len(), 1, "{exec}");
+    assert_eq!(checks[0]["destinationId"], "disk", "{exec}");
+    assert_eq!(checks[0]["status"], "Verified", "{exec}");
+    assert!(
+        checks[0]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("every container chunk authenticated, SHA-256 equal")),
+        "{exec}"
+    );
+    assert!(
+        checks[0]["checkedAt"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')),
+        "{exec}"
+    );
     // Restore it into a new database.
     let restore = api
         .expect(
