@@ -1,10 +1,14 @@
-//! A WebDAV destination (stored through rclone) end to end, through the host with the real
-//! worker, PostgreSQL and `rclone serve webdav` on loopback: the adapter created and tested
-//! through the API → a PostgreSQL job runs twice → Success, the objects and sidecars on the
-//! WebDAV server's disk → retention (keep 1) deletes the older → the explorer lists and
-//! downloads the exact bytes → a restore into a new database gives equal data → the explorer
-//! deletes the backup. No secret on any process's command line, none in the app's answers.
+//! Storage through rclone end to end, through the host with the real worker and PostgreSQL,
+//! against real servers on loopback: WebDAV (`rclone serve webdav`), FTP and explicit FTPS
+//! (pyftpdlib from Debian's `python3-pyftpdlib`, a self-signed certificate) and SMB (Debian's
+//! `smbd` with a private config and share). For each: the adapter created and tested through
+//! the API → a PostgreSQL job runs twice → Success, the objects and sidecars on the server's
+//! disk → retention (keep 1) deletes the older → the explorer lists and downloads the exact
+//! bytes → a restore into a new database gives equal data → the explorer deletes the backup.
+//! No secret on any process's command line, none in the app's answers or execution logs.
+//! smbd needs root (`cargo xtask test` runs as root and installs rclone, samba, pyftpdlib).
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -13,61 +17,265 @@ use dbackup_tests::{free_port, psql, sqlite_json, wait_for, Api, Credential, Rea
 use serde_json::{json, Value};
 
 const DAV_PASS: &str = "dav-App-Secret-6e2a9";
+const FTP_PASS: &str = "ftp-App-Secret-41c0d";
+const SMB_PASS: &str = "smb-App-Secret-9b27e";
+const SMB_USER: &str = "dbackup-smb";
 
-/// `rclone serve webdav` on `root` with user `davuser` (password in an htpasswd file, never on
-/// a command line); killed on drop.
-struct Dav {
+/// A server this test started: killed and reaped on drop.
+struct Server {
     child: Child,
-    port: u16,
 }
 
-impl Dav {
-    fn start(dir: &Path, root: &Path) -> Dav {
-        let rclone = ["/usr/bin/rclone", "/usr/local/bin/rclone"]
-            .into_iter()
-            .map(PathBuf::from)
-            .find(|p| p.is_file())
-            .expect("rclone is missing: apt-get install rclone (cargo xtask test does)");
-        let hash = Command::new("openssl")
-            .args(["passwd", "-apr1", DAV_PASS])
-            .output()
-            .expect("openssl");
-        assert!(hash.status.success());
-        let htpasswd = dir.join("htpasswd");
-        std::fs::write(
-            &htpasswd,
-            format!("davuser:{}\n", String::from_utf8_lossy(&hash.stdout).trim()),
-        )
-        .expect("htpasswd");
-        let port = free_port();
-        let log = std::fs::File::create(dir.join("dav.log")).expect("log");
-        let child = Command::new(rclone)
-            .env("RCLONE_CONFIG", "")
-            .args(["serve", "webdav"])
-            .arg(root)
-            .args(["--addr", &format!("127.0.0.1:{port}"), "--htpasswd"])
-            .arg(&htpasswd)
+impl Server {
+    /// Spawns `cmd` (output into `dir/server.log`) and waits until `port` listens.
+    fn spawn(mut cmd: Command, port: u16, dir: &Path) -> Server {
+        let log = dir.join("server.log");
+        let out = std::fs::File::create(&log).expect("log");
+        let child = cmd
             .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
+            .stdout(out.try_clone().expect("log"))
+            .stderr(out)
             .spawn()
-            .expect("rclone serve webdav");
+            .unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+        let server = Server { child };
         let started = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
                 started.elapsed() < Duration::from_secs(30),
-                "webdav server did not listen"
+                "server did not listen on {port}: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        Dav { child, port }
+        server
     }
 }
 
-impl Drop for Dav {
+impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A program from PATH or the sbin/bin directories; panics naming the package when missing.
+fn require(program: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/usr/bin")])
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!("{program} is missing: apt-get install rclone samba python3-pyftpdlib (cargo xtask test does)")
+        })
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// A storage server for one journey: the adapter to create, where its objects land on disk,
+/// and the password that must never show.
+struct Store {
+    _server: Server,
+    adapter_id: &'static str,
+    name: &'static str,
+    config: Value,
+    /// The server's directory of the adapter's `path` (`dbackup/prod`).
+    on_disk: PathBuf,
+    secret: &'static str,
+}
+
+/// `rclone serve webdav` on `dir/dav`, user `davuser` from an htpasswd file (the password is
+/// on no command line).
+fn webdav(dir: &Path) -> Store {
+    let root = dir.join("dav");
+    std::fs::create_dir_all(&root).expect("dav root");
+    let hash = run(Command::new("openssl").args(["passwd", "-apr1", DAV_PASS]));
+    let htpasswd = dir.join("htpasswd");
+    std::fs::write(&htpasswd, format!("davuser:{hash}\n")).expect("htpasswd");
+    let port = free_port();
+    let mut cmd = Command::new(require("rclone"));
+    cmd.env("RCLONE_CONFIG", "")
+        .args(["serve", "webdav"])
+        .arg(&root)
+        .args(["--addr", &format!("127.0.0.1:{port}"), "--htpasswd"])
+        .arg(&htpasswd);
+    Store {
+        _server: Server::spawn(cmd, port, dir),
+        adapter_id: "webdav",
+        name: "Nextcloud",
+        config: json!({"url": format!("http://127.0.0.1:{port}/"), "vendor": "other",
+                       "user": "davuser", "password": DAV_PASS, "path": "dbackup/prod"}),
+        on_disk: root.join("dbackup/prod"),
+        secret: DAV_PASS,
+    }
+}
+
+/// pyftpdlib on `dir/ftp`: plain FTP (`tls` "none") or explicit FTPS (AUTH TLS required on
+/// both channels, a self-signed certificate, so the adapter sets noCheckCertificate). The
+/// server offers TLS 1.2 at most: pyftpdlib (pyOpenSSL) truncates TLS 1.3 data connections
+/// at close, which rclone rightly reports as a corrupted transfer.
+fn ftp(dir: &Path, tls: &'static str) -> Store {
+    let python = PathBuf::from("/usr/bin/python3");
+    assert!(
+        Command::new(&python)
+            .args(["-c", "import pyftpdlib"])
+            .status()
+            .is_ok_and(|s| s.success()),
+        "/usr/bin/python3 cannot import pyftpdlib: apt-get install python3-pyftpdlib (cargo xtask test does)"
+    );
+    let root = dir.join("ftp");
+    std::fs::create_dir_all(&root).expect("ftp root");
+    let script = dir.join("ftpd.py");
+    std::fs::write(
+        &script,
+        r#"import sys
+from pyftpdlib.authorizers import DummyAuthorizer
+from pyftpdlib.handlers import FTPHandler, TLS_FTPHandler
+from pyftpdlib.servers import FTPServer
+port, root, pwfile, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+user, pw = open(pwfile).read().strip().split(":", 1)
+auth = DummyAuthorizer()
+auth.add_user(user, pw, root, perm="elradfmwMT")
+if mode == "explicit":
+    from OpenSSL import SSL
+    handler = TLS_FTPHandler
+    handler.certfile, handler.keyfile = sys.argv[5], sys.argv[6]
+    handler.ssl_options = (handler.ssl_options or 0) | SSL.OP_NO_TLSv1_3
+    handler.tls_control_required = True
+    handler.tls_data_required = True
+else:
+    handler = FTPHandler
+handler.authorizer = auth
+FTPServer(("127.0.0.1", port), handler).serve_forever()
+"#,
+    )
+    .expect("ftpd.py");
+    let pwfile = dir.join("users");
+    std::fs::write(&pwfile, format!("ftpuser:{FTP_PASS}\n")).expect("users");
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    if tls != "none" {
+        run(Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            ])
+            .args(["-subj", "/CN=127.0.0.1", "-keyout"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert));
+    }
+    let port = free_port();
+    let mut cmd = Command::new(python);
+    cmd.arg(&script)
+        .arg(port.to_string())
+        .arg(&root)
+        .arg(&pwfile)
+        .arg(tls)
+        .arg(&cert)
+        .arg(&key);
+    let mut config = json!({"host": "127.0.0.1", "port": port, "user": "ftpuser",
+                            "password": FTP_PASS, "tls": tls, "path": "dbackup/prod"});
+    if tls != "none" {
+        config["noCheckCertificate"] = json!(true);
+    }
+    Store {
+        _server: Server::spawn(cmd, port, dir),
+        adapter_id: "ftp",
+        name: if tls == "none" {
+            "Old FTP box"
+        } else {
+            "FTPS box"
+        },
+        config,
+        on_disk: root.join("dbackup/prod"),
+        secret: FTP_PASS,
+    }
+}
+
+/// The SMB test user (a Unix account smbd maps to), created once under a file lock (tests
+/// run as parallel processes; worker/tests/rclone_storage.rs uses the same account).
+fn ensure_smb_user() {
+    use std::os::fd::AsRawFd;
+    let lock = std::fs::File::create("/tmp/dbackup-smb-user.lock").expect("lock");
+    // SAFETY: flock on a descriptor we own; released when `lock` is closed.
+    assert_eq!(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) }, 0);
+    let exists = Command::new("id")
+        .arg(SMB_USER)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !exists {
+        run(Command::new("useradd").args(["-M", "-s", "/usr/sbin/nologin", SMB_USER]));
+    }
+}
+
+/// smbd with a private smb.conf, passdb and share `backups` (on `dir/smb/share`), on a free
+/// port; the password goes to smbpasswd on stdin.
+fn smb(dir: &Path) -> Store {
+    let smbd = require("smbd");
+    let smbpasswd = require("smbpasswd");
+    ensure_smb_user();
+    let d = dir.join("smb");
+    for sub in [
+        "private", "lock", "state", "cache", "pid", "ncalrpc", "share",
+    ] {
+        std::fs::create_dir_all(d.join(sub)).expect("smb dir");
+    }
+    let port = free_port();
+    let conf = d.join("smb.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[global]\n  smb ports = {port}\n  bind interfaces only = yes\n  interfaces = 127.0.0.1\n\
+             \x20 private dir = {d}/private\n  lock directory = {d}/lock\n  state directory = {d}/state\n\
+             \x20 cache directory = {d}/cache\n  pid directory = {d}/pid\n  ncalrpc dir = {d}/ncalrpc\n\
+             \x20 log file = {d}/log.smbd\n  passdb backend = tdbsam:{d}/private/passdb.tdb\n\
+             \x20 server role = standalone server\n  map to guest = never\n  load printers = no\n\
+             \x20 printcap name = /dev/null\n  disable spoolss = yes\n  disable netbios = yes\n\
+             \x20 server min protocol = SMB2\n\
+             [backups]\n  path = {d}/share\n  read only = no\n  force user = root\n  valid users = {SMB_USER}\n",
+            d = d.display()
+        ),
+    )
+    .expect("smb.conf");
+    let mut add = Command::new(smbpasswd)
+        .arg("-c")
+        .arg(&conf)
+        .args(["-s", "-a", SMB_USER])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("smbpasswd");
+    add.stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{SMB_PASS}\n{SMB_PASS}\n").as_bytes())
+        .expect("smbpasswd stdin");
+    assert!(
+        add.wait().expect("smbpasswd").success(),
+        "smbpasswd -a failed"
+    );
+    let mut cmd = Command::new(smbd);
+    cmd.args(["--foreground", "--no-process-group", "--debug-stdout", "-s"])
+        .arg(&conf);
+    Store {
+        _server: Server::spawn(cmd, port, &d),
+        adapter_id: "smb",
+        name: "NAS",
+        config: json!({"host": "127.0.0.1", "port": port, "share": "backups", "user": SMB_USER,
+                       "password": SMB_PASS, "path": "dbackup/prod"}),
+        on_disk: d.join("share/dbackup/prod"),
+        secret: SMB_PASS,
     }
 }
 
@@ -104,7 +312,9 @@ async fn create(api: &Api, admin: &Credential, body: Value) -> String {
     let a = api
         .expect(admin, "POST", "/api/adapters", Some(&body), 201)
         .await;
-    assert!(!a.to_string().contains(DAV_PASS), "{a}");
+    for secret in [DAV_PASS, FTP_PASS, SMB_PASS] {
+        assert!(!a.to_string().contains(secret), "{a}");
+    }
     a["id"].as_str().expect("id").to_owned()
 }
 
@@ -124,10 +334,11 @@ async fn run_job(api: &Api, admin: &Credential, db: &Path, job: &str) -> Value {
     done
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_job_to_webdav_backs_up_lists_restores_and_keeps_one() {
+/// The journey through the app for one storage server (see the module comment).
+async fn journey(kind: &str, start: impl FnOnce(&Path) -> Store) {
+    let started = Instant::now();
     let pid = std::process::id();
-    let (src_db, copy_db) = (format!("davsrc_{pid}"), format!("davcopy_{pid}"));
+    let (src_db, copy_db) = (format!("{kind}src_{pid}"), format!("{kind}copy_{pid}"));
     for db in [&src_db, &copy_db] {
         psql("postgres", &format!("DROP DATABASE IF EXISTS {db}"));
     }
@@ -138,9 +349,9 @@ async fn postgres_job_to_webdav_backs_up_lists_restores_and_keeps_one() {
          INSERT INTO item SELECT g, 'item ' || g FROM generate_series(1, 5000) g;",
     );
     let dir = TempDir::new();
-    let dav_root = dir.join("dav");
-    std::fs::create_dir_all(&dav_root).expect("dav root");
-    let dav = Dav::start(&dir.join(""), &dav_root);
+    let store = start(dir.path());
+    let secret = store.secret;
+    let base = dir.path().to_owned();
     let real = RealApp::with_worker().dir(dir).app_url().start().await;
     let api = real.api();
     let admin = api.signup_admin().await;
@@ -160,27 +371,26 @@ async fn postgres_job_to_webdav_backs_up_lists_restores_and_keeps_one() {
                "config": {"host": "127.0.0.1", "port": 5432, "user": "postgres", "database": "postgres"}}),
     )
     .await;
-    let dav_config = json!({"url": format!("http://127.0.0.1:{}/", dav.port), "vendor": "other",
-                            "user": "davuser", "password": DAV_PASS, "path": "dbackup/prod"});
+    let config = store.config.clone();
     // Test connection before saving (the worker writes, reads back and deletes a probe).
     let probe = api
         .expect(
             &admin,
             "POST",
             "/api/adapters/test",
-            Some(&json!({"adapterId": "webdav", "config": dav_config})),
+            Some(&json!({"adapterId": store.adapter_id, "config": config})),
             200,
         )
         .await;
     assert_eq!(probe["ok"], true, "{probe}");
-    let mut wrong = dav_config.clone();
+    let mut wrong = config.clone();
     wrong["password"] = json!("not-the-password");
     let refused = api
         .expect(
             &admin,
             "POST",
             "/api/adapters/test",
-            Some(&json!({"adapterId": "webdav", "config": wrong})),
+            Some(&json!({"adapterId": store.adapter_id, "config": wrong})),
             200,
         )
         .await;
@@ -189,7 +399,7 @@ async fn postgres_job_to_webdav_backs_up_lists_restores_and_keeps_one() {
     let dest = create(
         &api,
         &admin,
-        json!({"name": "Nextcloud", "type": "storage", "adapterId": "webdav", "config": dav_config}),
+        json!({"name": store.name, "type": "storage", "adapterId": store.adapter_id, "config": config}),
     )
     .await;
     let job = api
@@ -198,7 +408,7 @@ async fn postgres_job_to_webdav_backs_up_lists_restores_and_keeps_one() {
             "POST",
             "/api/jobs",
             Some(&json!({
-                "name": "to-webdav", "schedule": "@yearly", "sourceId": pg, "databases": [src_db],
+                "name": format!("to-{kind}"), "schedule": "@yearly", "sourceId": pg, "databases": [src_db],
                 "destinations": [{"destinationId": dest,
                                   "retention": {"mode": "SIMPLE", "simple": {"keepCount": 1}}}],
                 "compression": "GZIP",
@@ -208,16 +418,16 @@ async fn postgres_job_to_webdav_backs_up_lists_restores_and_keeps_one() {
         .await;
     let job = job["id"].as_str().expect("job id").to_owned();
 
-    let store = dav_root.join("dbackup/prod");
+    let on_disk = store.on_disk.clone();
     let first = run_job(&api, &admin, &db, &job).await;
     let first_path = first["path"].as_str().expect("path").to_owned();
     assert!(
-        store.join(&first_path).is_file(),
-        "{first_path} not on the WebDAV server: {:?}",
-        files_under(&dav_root)
+        on_disk.join(&first_path).is_file(),
+        "{first_path} not on the {kind} server: {:?}",
+        files_under(&base)
     );
     assert!(
-        argv_with(DAV_PASS).is_empty(),
+        argv_with(secret).is_empty(),
         "the password is on a command line"
     );
     // Object names carry a timestamp in seconds: keep the two runs apart.
@@ -228,11 +438,13 @@ async fn postgres_job_to_webdav_backs_up_lists_restores_and_keeps_one() {
 
     // Retention kept the newest only; its sidecar beside it; no partial left.
     assert_eq!(
-        files_under(&store),
+        files_under(&on_disk),
         vec![path.clone(), format!("{path}.meta.json")],
         "retention (keep 1) and atomic uploads"
     );
-    let size = std::fs::metadata(store.join(&path)).expect("object").len();
+    let size = std::fs::metadata(on_disk.join(&path))
+        .expect("object")
+        .len();
     assert_eq!(second["size"].as_u64(), Some(size), "{second}");
 
     // The explorer lists it (with its metadata) and downloads the exact bytes.
@@ -264,7 +476,9 @@ async fn postgres_job_to_webdav_backs_up_lists_restores_and_keeps_one() {
     assert_eq!(dl.status, 200, "{}", dl.text());
     assert_eq!(
         dl.body.as_ref(),
-        std::fs::read(store.join(&path)).expect("object").as_slice()
+        std::fs::read(on_disk.join(&path))
+            .expect("object")
+            .as_slice()
     );
 
     // Restore into a new database: equal rows.
@@ -300,11 +514,7 @@ async fn postgres_job_to_webdav_backs_up_lists_restores_and_keeps_one() {
         204,
     )
     .await;
-    assert!(
-        files_under(&store).is_empty(),
-        "{:?}",
-        files_under(&dav_root)
-    );
+    assert!(files_under(&on_disk).is_empty(), "{:?}", files_under(&base));
     let logs: String = sqlite_json(
         &db,
         &format!(r#"SELECT "logs" FROM "Execution" WHERE "jobId" = '{job}'"#),
@@ -312,10 +522,31 @@ async fn postgres_job_to_webdav_backs_up_lists_restores_and_keeps_one() {
     .iter()
     .map(|r| r["logs"].as_str().unwrap_or_default().to_owned())
     .collect();
-    assert!(!logs.contains(DAV_PASS));
+    assert!(!logs.contains(secret));
 
-    drop(dav);
+    drop(store);
     for db in [&src_db, &copy_db] {
         psql("postgres", &format!("DROP DATABASE IF EXISTS {db}"));
     }
+    eprintln!("{kind} journey: {:.1} s", started.elapsed().as_secs_f64());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_job_to_webdav_backs_up_lists_restores_and_keeps_one() {
+    journey("webdav", webdav).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_job_to_ftp_backs_up_lists_restores_and_keeps_one() {
+    journey("ftp", |d| ftp(d, "none")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_job_to_ftps_backs_up_lists_restores_and_keeps_one() {
+    journey("ftps", |d| ftp(d, "explicit")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_job_to_smb_backs_up_lists_restores_and_keeps_one() {
+    journey("smb", smb).await;
 }
