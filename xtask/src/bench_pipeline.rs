@@ -136,6 +136,13 @@ fn json_field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
     }
 }
 
+/// A task's top-level `status`: its last `"status"` key (the result's per-destination
+/// verifications carry one of their own, before it).
+fn task_status(task: &str) -> Option<&str> {
+    let at = task.rfind("\"status\":")?;
+    json_field(&task[at..], "status")
+}
+
 /// Peak resident set of a process, in MiB.
 fn vm_hwm_mib(pid: u32) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -210,6 +217,8 @@ fn run_task(worker_bin: &Path, route: &str, body: &str) -> Result<Run> {
         .arg("--listen")
         .arg(format!("127.0.0.1:{port}"))
         .env("DBACKUP_WORKER_TOKEN", TOKEN)
+        // The local destination lives in the bench's work directory under the temp dir.
+        .env("DBACKUP_LOCAL_ROOTS", std::env::temp_dir())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -233,11 +242,11 @@ fn run_task(worker_bin: &Path, route: &str, body: &str) -> Result<Run> {
     loop {
         rclone_rss_mib = rclone_rss_mib.max(rclone_children_rss_mib(worker.0.id()));
         let task = curl("GET", &format!("{base}/v1/tasks/{id}"), None)?;
-        if json_field(&task, "status") != Some("running") {
+        if task_status(&task) != Some("running") {
             let wall = started.elapsed().as_secs_f64();
             let rss_mib = vm_hwm_mib(worker.0.id());
             let cpu = cpu_seconds(worker.0.id()) - cpu_before;
-            if json_field(&task, "status") != Some("succeeded") {
+            if task_status(&task) != Some("succeeded") {
                 bail!("task failed: {task}");
             }
             return Ok(Run {
