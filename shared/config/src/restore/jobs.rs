@@ -190,7 +190,8 @@ mod tests {
             (job("schedule", json!("0 3 * *")), "job", "schedule"),
             (job("timezone", json!("Mars/Olympus")), "job", "timezone"),
             (job("compression", json!("RAR")), "job", "compression"),
-            (job("compressionLevel", json!(5)), "job", "compressionLevel"),
+            // Without a compression the job is ZSTD (1–19): 50 is out of range.
+            (job("compressionLevel", json!(50)), "job", "compressionLevel"),
             (
                 job("compressionLevel", json!("max")),
                 "job",
