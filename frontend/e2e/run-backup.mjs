@@ -88,6 +88,11 @@ await step('run now: the live view follows the execution to Success', async () =
   const main = await page.locator('main').textContent();
   assert(/size \d/.test(main), 'the size is shown');
   assert(main.includes(`_${database}.dump`), `the dump of ${database} is named: ${main}`);
+  // Verification after upload: the destination's copy was read back and found equal.
+  const check = page.getByTestId('verification-row').first();
+  await check.waitFor();
+  const verified = (await check.textContent()) ?? '';
+  assert(verified.includes('Verified') && verified.includes('SHA-256 equal'), `verification after upload: ${verified}`);
   await snap('execution-success');
 });
 
