@@ -140,20 +140,17 @@ mod run_now {
     /// A worker that accepts every backup with task `t-<executionId>`.
     fn accepting() -> FakeWorker {
         let worker = FakeWorker::new();
-        worker.respond("/v1/backups", |body| WorkerAnswerOf::task(body));
+        worker.respond("/v1/backups", task_answer);
         worker
     }
 
-    struct WorkerAnswerOf;
-    impl WorkerAnswerOf {
-        fn task(body: &Value) -> dbackup_core::worker::WorkerAnswer {
-            let id = body["executionId"].as_str().unwrap_or("?");
-            dbackup_core::worker::WorkerAnswer {
-                status: 202,
-                body: json!({"taskId": format!("t-{id}")})
-                    .to_string()
-                    .into_bytes(),
-            }
+    fn task_answer(body: &Value) -> dbackup_core::worker::WorkerAnswer {
+        let id = body["executionId"].as_str().unwrap_or("?");
+        dbackup_core::worker::WorkerAnswer {
+            status: 202,
+            body: json!({"taskId": format!("t-{id}")})
+                .to_string()
+                .into_bytes(),
         }
     }
 
