@@ -282,7 +282,11 @@ async fn backup_events_are_signed_ordered_retried_and_masked() {
         .filter(|(_, e)| e["type"] == "stage")
         .map(|(_, e)| e["stage"].as_str().unwrap())
         .collect();
-    assert_eq!(stages, ["queued", "dumping", "storing"], "{types:?}");
+    assert_eq!(
+        stages,
+        ["queued", "dumping", "storing", "verifying"],
+        "{types:?}"
+    );
     assert!(types.contains(&"log"), "{types:?}");
     let progress: Vec<&Value> = events
         .iter()

@@ -257,7 +257,7 @@ pub enum Stage {
     Dumping,
     /// A backup's destinations commit and the sidecars are written.
     Storing,
-    /// A restore reads and authenticates the whole object.
+    /// A restore reads and authenticates the whole object; a backup reads each stored copy back.
     Verifying,
     /// A restore checks versions and creates the target database.
     Preparing,
