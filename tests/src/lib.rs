@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------------------------------------
 // Paths
@@ -1024,6 +1024,70 @@ pub fn psql(db: &str, sql: &str) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// An `ACCESS EXCLUSIVE` lock on a PostgreSQL table, held by a `psql` session until dropped:
+/// a `pg_dump` started meanwhile waits for it, so a test can act on a backup that is certainly
+/// still dumping, whatever the machine's load.
+pub struct PgTableLock {
+    child: std::process::Child,
+    /// Kept open: psql ends its session at the end of its input.
+    _stdin: std::process::ChildStdin,
+}
+
+impl PgTableLock {
+    /// Takes the lock in `db` on `table` and returns once PostgreSQL shows it granted.
+    pub fn hold(db: &str, table: &str) -> Self {
+        use std::io::Write;
+        let mut child = std::process::Command::new("psql")
+            .args([
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-d",
+                db,
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("run psql");
+        let mut stdin = child.stdin.take().expect("psql stdin");
+        writeln!(
+            stdin,
+            "SET application_name = 'dbackup-test-lock'; BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE;"
+        )
+        .expect("write to psql");
+        let granted = format!(
+            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+             WHERE a.application_name = 'dbackup-test-lock' AND a.datname = '{db}' \
+             AND l.mode = 'AccessExclusiveLock' AND l.granted AND l.relation IS NOT NULL"
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while psql(db, &granted) == "0" {
+            assert!(
+                Instant::now() < deadline,
+                "the lock on {table} was not granted"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self {
+            child,
+            _stdin: stdin,
+        }
+    }
+}
+
+impl Drop for PgTableLock {
+    /// Ends the session: PostgreSQL releases the lock with it.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 pub fn sqlite_json(db: &Path, sql: &str) -> Vec<Value> {

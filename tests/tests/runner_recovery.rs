@@ -5,7 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use dbackup_tests::{psql, spawn_worker, sqlite_json, wait_for, Api, Credential, RealApp};
+use dbackup_tests::{
+    psql, spawn_worker, sqlite_json, wait_for, Api, Credential, PgTableLock, RealApp,
+};
 use serde_json::{json, Value};
 
 async fn execution(api: &Api, who: &Credential, id: &str) -> Value {
@@ -18,12 +20,12 @@ async fn worker_killed_mid_backup_fails_the_execution_and_the_queue_moves_on() {
     let db_name = format!("recovery_src_{}", std::process::id());
     psql("postgres", &format!("DROP DATABASE IF EXISTS {db_name}"));
     psql("postgres", &format!("CREATE DATABASE {db_name}"));
-    // Big enough that the backup is still running when the worker is killed.
+    // A held table lock keeps pg_dump waiting, so the backup is certainly still dumping when the
+    // worker is killed or the execution cancelled (a size-based delay lost the race under load).
     psql(
         &db_name,
-        "CREATE TABLE blob (id int PRIMARY KEY, a text, b text, c text); \
-         INSERT INTO blob SELECT g, md5(g::text), md5((g * 7)::text), repeat(md5((g * 13)::text), 4) \
-         FROM generate_series(1, 1500000) g;",
+        "CREATE TABLE blob (id int PRIMARY KEY, a text); \
+         INSERT INTO blob SELECT g, md5(g::text) FROM generate_series(1, 1000) g;",
     );
 
     let app = RealApp::with_external_worker().app_url();
@@ -59,6 +61,7 @@ async fn worker_killed_mid_backup_fails_the_execution_and_the_queue_moves_on() {
     let run = format!("/api/jobs/{}/run", job["id"].as_str().expect("id"));
 
     // Run; kill the worker as soon as its task exists.
+    let lock = PgTableLock::hold(&db_name, "blob");
     let first = api.expect(&admin, "POST", &run, None, 202).await;
     let first = first["executionId"].as_str().expect("id").to_owned();
     let sql = format!(
@@ -101,6 +104,8 @@ async fn worker_killed_mid_backup_fails_the_execution_and_the_queue_moves_on() {
         .collect();
     assert!(complete.is_empty(), "{complete:?}");
 
+    drop(lock);
+
     // The single slot is free again: the next run succeeds.
     let second = api.expect(&admin, "POST", &run, None, 202).await;
     let second = second["executionId"].as_str().expect("id").to_owned();
@@ -109,6 +114,7 @@ async fn worker_killed_mid_backup_fails_the_execution_and_the_queue_moves_on() {
     assert!(store.join(done["path"].as_str().expect("path")).is_file());
 
     // Cancel a running backup: the execution is Cancelled at once, the worker task stops.
+    let lock = PgTableLock::hold(&db_name, "blob");
     let third = api.expect(&admin, "POST", &run, None, 202).await;
     let third = third["executionId"].as_str().expect("id").to_owned();
     let sql = format!(
@@ -152,6 +158,7 @@ async fn worker_killed_mid_backup_fails_the_execution_and_the_queue_moves_on() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let v = execution(&api, &admin, &third).await;
     assert_eq!(v["status"], "Cancelled");
+    drop(lock);
 
     app.shutdown().await;
     let _ = worker.start_kill();
