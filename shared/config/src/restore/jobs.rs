@@ -191,7 +191,11 @@ mod tests {
             (job("timezone", json!("Mars/Olympus")), "job", "timezone"),
             (job("compression", json!("RAR")), "job", "compression"),
             // Without a compression the job is ZSTD (1–19): 50 is out of range.
-            (job("compressionLevel", json!(50)), "job", "compressionLevel"),
+            (
+                job("compressionLevel", json!(50)),
+                "job",
+                "compressionLevel",
+            ),
             (
                 job("compressionLevel", json!("max")),
                 "job",
