@@ -12,7 +12,13 @@ use crate::testutil::TestDb;
 use crate::{job, metrics};
 
 /// Tables that grow with use: a plan must never read all of them.
-const LARGE: [&str; 5] = ["Execution", "Job", "JobDestination", "AuditLog", "HealthCheckLog"];
+const LARGE: [&str; 5] = [
+    "Execution",
+    "Job",
+    "JobDestination",
+    "AuditLog",
+    "HealthCheckLog",
+];
 
 /// A statement as sent: its SQL and parameters.
 type Sent = (String, Vec<Value>);
@@ -24,7 +30,9 @@ struct Recorder<'a> {
 
 impl Db for Recorder<'_> {
     fn execute(&self, sql: &str, params: &[Value]) -> Result<Rows, DbError> {
-        self.seen.borrow_mut().push((sql.to_owned(), params.to_vec()));
+        self.seen
+            .borrow_mut()
+            .push((sql.to_owned(), params.to_vec()));
         self.db.execute(sql, params)
     }
 }
@@ -178,10 +186,15 @@ fn list_queries_are_index_ranges() {
     ] {
         let items = page(q).items;
         assert!(!items.is_empty(), "{name}");
-        assert!(items.iter().all(|e| e.logs.is_none()), "{name}: logs in a list");
+        assert!(
+            items.iter().all(|e| e.logs.is_none()),
+            "{name}: logs in a list"
+        );
         cases.push((name, rec.take()));
     }
-    execution::get_view(&rec, "e00042").unwrap().expect("e00042");
+    execution::get_view(&rec, "e00042")
+        .unwrap()
+        .expect("e00042");
     cases.push(("GET /api/executions/{id}", rec.take()));
 
     for (resource, action) in [(Some("JOB"), None), (None, Some("CREATE")), (None, None)] {
@@ -235,7 +248,9 @@ fn metrics_read_no_history() {
 fn execution_stat_follows_the_history() {
     let db = filled();
     db.exec(r#"UPDATE "Execution" SET "status" = 'Partial', "endedAt" = strftime('%Y-%m-%dT%H:%M:%fZ', "startedAt", '+2 hours') WHERE "id" LIKE 'e001%'"#);
-    db.exec(r#"UPDATE "Execution" SET "status" = 'Running', "endedAt" = NULL WHERE "id" LIKE 'e002%'"#);
+    db.exec(
+        r#"UPDATE "Execution" SET "status" = 'Running', "endedAt" = NULL WHERE "id" LIKE 'e002%'"#,
+    );
     db.exec(r#"DELETE FROM "JobDestination" WHERE "jobId" = 'job005'"#);
     db.exec(r#"DELETE FROM "Job" WHERE "id" = 'job005'"#);
     db.exec(r#"DELETE FROM "Execution" WHERE "id" LIKE 'e003%'"#);
