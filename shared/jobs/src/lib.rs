@@ -29,9 +29,9 @@ pub mod tick;
 pub mod worker_request;
 
 #[cfg(test)]
-pub(crate) mod testutil;
-#[cfg(test)]
 mod query_plans;
+#[cfg(test)]
+pub(crate) mod testutil;
 
 pub use dbackup_core::query::query_param;
 
