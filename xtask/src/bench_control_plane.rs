@@ -599,38 +599,8 @@ fn measure(
             spawn(&mut cmd, &dir.join("app.log"))?
         }
     };
-    let start = Instant::now();
-    loop {
-        if let Ok((status, _, _)) =
-            crate::bench::hosts::curl("GET", &format!("{base}/api/jobs"), None, None)
-        {
-            if status != 0 && status != 503 {
-                break;
-            }
-        }
-        if start.elapsed() > Duration::from_secs(300) {
-            let log = std::fs::read_to_string(dir.join("app.log")).unwrap_or_default();
-            bail!("{name}: the app is not ready after 300 s:\n{log}");
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let (head, signup) = expect(
-        "POST",
-        &format!("{base}/api/auth/signup"),
-        None,
-        Some(
-            r#"{"name":"Bench","email":"bench@example.com","password":"correct horse battery staple"}"#,
-        ),
-        201,
-    )?;
-    let cookie = head
-        .lines()
-        .filter_map(|l| l.split_once(':'))
-        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
-        .find_map(|(_, v)| v.trim().strip_prefix("dbackup_session="))
-        .and_then(|v| v.split(';').next())
-        .map(str::to_owned)
-        .context("signup set no session cookie")?;
+    crate::bench::hosts::wait_ready(&base, &dir.join("app.log"), name)?;
+    let (cookie, signup) = crate::bench::hosts::sign_up(&base)?;
     let user = json_field(&signup, "id").unwrap_or_default();
     let post = |path: &str, body: String| -> Result<String> {
         let (_, text) = expect(

@@ -165,6 +165,46 @@ pub(crate) fn expect(
 
 /// Seconds since midnight of a `HH:MM:SS.ffffff` wall-clock time (UTC, as sqld and strace print
 /// it on this machine).
+/// Waits until the app at `base` answers `/api/jobs` with neither nothing nor 503 (ready and
+/// migrated: Spin migrates on the runner's first tick); after 300 s fails with the app's log.
+pub(crate) fn wait_ready(base: &str, log: &Path, name: &str) -> Result<()> {
+    let start = Instant::now();
+    loop {
+        if let Ok((status, _, _)) = curl("GET", &format!("{base}/api/jobs"), None, None) {
+            if status != 0 && status != 503 {
+                return Ok(());
+            }
+        }
+        if start.elapsed() > Duration::from_secs(300) {
+            let log = std::fs::read_to_string(log).unwrap_or_default();
+            bail!("{name}: the app is not ready after 300 s:\n{log}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Signs up the bench's admin on a fresh app: its session cookie value and the sign-up answer.
+pub(crate) fn sign_up(base: &str) -> Result<(String, String)> {
+    let (head, body) = expect(
+        "POST",
+        &format!("{base}/api/auth/signup"),
+        None,
+        Some(
+            r#"{"name":"Bench","email":"bench@example.com","password":"correct horse battery staple"}"#,
+        ),
+        201,
+    )?;
+    let cookie = head
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+        .find_map(|(_, v)| v.trim().strip_prefix("dbackup_session="))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned)
+        .context("signup set no session cookie")?;
+    Ok((cookie, body))
+}
+
 fn day_secs(hms: &str) -> Option<f64> {
     let mut parts = hms.split(':');
     let h: f64 = parts.next()?.parse().ok()?;
@@ -354,37 +394,8 @@ fn measure(root: &Path, bin: &Path, host: Host, store: Store) -> Result<Row> {
         }
     };
     // Ready and migrated (Spin migrates on the runner's first tick).
-    let start = Instant::now();
-    loop {
-        if let Ok((status, _, _)) = curl("GET", &format!("{base}/api/jobs"), None, None) {
-            if status != 0 && status != 503 {
-                break;
-            }
-        }
-        if start.elapsed() > Duration::from_secs(300) {
-            let log = std::fs::read_to_string(dir.join("app.log")).unwrap_or_default();
-            bail!("{name}: the app is not ready after 300 s:\n{log}");
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-
-    let (head, _) = expect(
-        "POST",
-        &format!("{base}/api/auth/signup"),
-        None,
-        Some(
-            r#"{"name":"Bench","email":"bench@example.com","password":"correct horse battery staple"}"#,
-        ),
-        201,
-    )?;
-    let cookie = head
-        .lines()
-        .filter_map(|l| l.split_once(':'))
-        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
-        .find_map(|(_, v)| v.trim().strip_prefix("dbackup_session="))
-        .and_then(|v| v.split(';').next())
-        .map(str::to_owned)
-        .context("signup set no session cookie")?;
+    wait_ready(&base, &dir.join("app.log"), &name)?;
+    let (cookie, _) = sign_up(&base)?;
     let adapter = |body: String| -> Result<String> {
         let (_, text) = expect(
             "POST",

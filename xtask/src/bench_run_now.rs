@@ -18,7 +18,7 @@
 //! "before" rows stay beside the "after" ones.
 
 use crate::bench::hosts::{
-    curl, expect, free_port, json_field, random_hex, spawn, wait_port, Group,
+    curl, expect, free_port, json_field, random_hex, sign_up, spawn, wait_port, wait_ready, Group,
 };
 use crate::{build, Profile};
 use anyhow::{bail, Context, Result};
@@ -160,36 +160,8 @@ fn measure(app: &Path, bin: &Path, host: Host, runs: usize) -> Result<Vec<Sample
             spawn(&mut cmd, &dir.join("app.log"))?
         }
     };
-    let ready = Instant::now();
-    loop {
-        if let Ok((status, _, _)) = curl("GET", &format!("{base}/api/jobs"), None, None) {
-            if status != 0 && status != 503 {
-                break;
-            }
-        }
-        if ready.elapsed() > Duration::from_secs(300) {
-            let log = std::fs::read_to_string(dir.join("app.log")).unwrap_or_default();
-            bail!("{}: the app is not ready after 300 s:\n{log}", host.name());
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let (head, _) = expect(
-        "POST",
-        &format!("{base}/api/auth/signup"),
-        None,
-        Some(
-            r#"{"name":"Bench","email":"bench@example.com","password":"correct horse battery staple"}"#,
-        ),
-        201,
-    )?;
-    let cookie = head
-        .lines()
-        .filter_map(|l| l.split_once(':'))
-        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
-        .find_map(|(_, v)| v.trim().strip_prefix("dbackup_session="))
-        .and_then(|v| v.split(';').next())
-        .map(str::to_owned)
-        .context("signup set no session cookie")?;
+    wait_ready(&base, &dir.join("app.log"), host.name())?;
+    let (cookie, _) = sign_up(&base)?;
     let post = |path: &str, body: String| -> Result<String> {
         let (_, text) = expect(
             "POST",
