@@ -566,21 +566,7 @@ async fn a_file_that_shrinks_during_a_files_backup_is_a_logged_warning() {
     .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
     let id = r.json["taskId"].as_str().unwrap().to_owned();
-    let started = std::time::Instant::now();
-    let read = loop {
-        let t = w.call(Method::GET, &format!("/v1/tasks/{id}"), None).await;
-        assert_eq!(
-            t.json["status"], "running",
-            "finished before the cut: {}",
-            t.json
-        );
-        let read = t.json["bytesIn"].as_u64().unwrap_or(0);
-        if read > 1 << 20 {
-            break read;
-        }
-        assert!(started.elapsed() < Duration::from_secs(60), "{}", t.json);
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    };
+    let read = w.wait_bytes_in(&id, 1 << 20).await;
     std::fs::OpenOptions::new()
         .write(true)
         .open(&file)

@@ -194,20 +194,7 @@ async fn password_hidden_and_cut_connection_fails_cleanly() {
             }),
         )
         .await;
-    let started = Instant::now();
-    loop {
-        let t = w.call(Method::GET, &format!("/v1/tasks/{id}"), None).await;
-        assert_eq!(
-            t.json["status"], "running",
-            "finished before the cut: {}",
-            t.json
-        );
-        if t.json["bytesIn"].as_u64().unwrap_or(0) > 8 * 1024 * 1024 {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(90), "{}", t.json);
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    w.wait_bytes_in(&id, 8 * 1024 * 1024).await;
     done.store(true, Ordering::SeqCst);
     let (scans, leaks) = scanner.join().unwrap();
     assert!(scans > 0);
@@ -714,20 +701,7 @@ async fn sqlite_over_ssh_wrong_key_and_cut_connection() {
             }),
         )
         .await;
-    let started = Instant::now();
-    loop {
-        let t = w.call(Method::GET, &format!("/v1/tasks/{id}"), None).await;
-        assert_eq!(
-            t.json["status"], "running",
-            "finished before the cut: {}",
-            t.json
-        );
-        if t.json["bytesIn"].as_u64().unwrap_or(0) > 8 * 1024 * 1024 {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(90), "{}", t.json);
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    w.wait_bytes_in(&id, 8 * 1024 * 1024).await;
     sshd.kill_all();
     let task = w.wait_task(&id).await;
     assert_eq!(task["status"], "failed", "{task}");

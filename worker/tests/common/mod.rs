@@ -163,6 +163,28 @@ impl Worker {
         panic!("task {id} did not finish");
     }
 
+    /// Polls a running task until it has read more than `min` bytes (at most 90 s), asserting it
+    /// still runs meanwhile (a test that cuts something mid-task needs it unfinished); the bytes.
+    pub async fn wait_bytes_in(&self, id: &str, min: u64) -> u64 {
+        let started = std::time::Instant::now();
+        loop {
+            let t = self
+                .call(Method::GET, &format!("/v1/tasks/{id}"), None)
+                .await;
+            assert_eq!(
+                t.json["status"], "running",
+                "finished before the cut: {}",
+                t.json
+            );
+            let read = t.json["bytesIn"].as_u64().unwrap_or(0);
+            if read > min {
+                return read;
+            }
+            assert!(started.elapsed() < Duration::from_secs(90), "{}", t.json);
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     pub async fn probe(&self, body: serde_json::Value) -> Reply {
         self.post("/v1/probe", Some(TOKEN), &body.to_string()).await
     }
