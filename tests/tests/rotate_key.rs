@@ -109,12 +109,18 @@ fn sealed_values(db: &Path) -> Vec<Found> {
     let mut found = Vec::new();
     let tables = sqlite_json(
         db,
-        r#"SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
-           ORDER BY name"#,
+        r#"SELECT name, sql LIKE '%WITHOUT ROWID%' AS keyed FROM sqlite_master
+           WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"#,
     );
     for t in tables {
         let table = t["name"].as_str().expect("name");
-        for row in sqlite_json(db, &format!(r#"SELECT * FROM "{table}" ORDER BY rowid"#)) {
+        // A WITHOUT ROWID table has no rowid; its scan runs in primary-key order.
+        let order = if t["keyed"] == 1 {
+            ""
+        } else {
+            " ORDER BY rowid"
+        };
+        for row in sqlite_json(db, &format!(r#"SELECT * FROM "{table}"{order}"#)) {
             let row = row.as_object().expect("row").clone();
             for (column, value) in &row {
                 let Some(text) = value.as_str() else { continue };
