@@ -31,6 +31,29 @@ struct Session {
     sftp: SftpSession,
 }
 
+impl Session {
+    /// Connects as `login` and opens the SFTP subsystem; errors say `label` and name `field`.
+    fn open(login: crate::ssh::Login, label: &'static str, field: &str) -> io::Result<Self> {
+        let field = field.to_owned();
+        block(async move {
+            let handle = crate::ssh::connect(login, label, field).await?;
+            let channel = handle
+                .channel_open_session()
+                .await
+                .map_err(|e| io::Error::other(format!("SFTP: opening a channel: {e}")))?;
+            channel
+                .request_subsystem(true, "sftp")
+                .await
+                .map_err(|e| io::Error::other(format!("SFTP: subsystem request: {e}")))?;
+            let sftp = SftpSession::new(channel.into_stream())
+                .await
+                .map_err(|e| sftp_error("session", e))?;
+            sftp.set_timeout(OP_TIMEOUT.as_secs());
+            Ok::<_, io::Error>(Session { handle, sftp })
+        })?
+    }
+}
+
 /// A directory on an SFTP server, over one SSH connection opened by [`SftpStorage::connect`].
 pub struct SftpStorage {
     session: Arc<Session>,
@@ -90,22 +113,7 @@ impl SftpStorage {
             "" if spec.path.starts_with('/') => "/".to_owned(),
             trimmed => trimmed.to_owned(),
         };
-        let session = block(async move {
-            let handle = crate::ssh::connect(login, "SFTP", "storage".into()).await?;
-            let channel = handle
-                .channel_open_session()
-                .await
-                .map_err(|e| io::Error::other(format!("SFTP: opening a channel: {e}")))?;
-            channel
-                .request_subsystem(true, "sftp")
-                .await
-                .map_err(|e| io::Error::other(format!("SFTP: subsystem request: {e}")))?;
-            let sftp = SftpSession::new(channel.into_stream())
-                .await
-                .map_err(|e| sftp_error("session", e))?;
-            sftp.set_timeout(OP_TIMEOUT.as_secs());
-            Ok::<_, io::Error>(Session { handle, sftp })
-        })??;
+        let session = Session::open(login, "SFTP", "storage")?;
         Ok(SftpStorage {
             session: Arc::new(session),
             display: format!("{display}{base}"),
@@ -594,22 +602,7 @@ pub(crate) struct RemoteFiles {
 impl RemoteFiles {
     /// Connects as `login` and opens the SFTP subsystem; errors name `source.ssh`.
     pub(crate) fn connect(login: crate::ssh::Login) -> io::Result<Self> {
-        let session = block(async move {
-            let handle = crate::ssh::connect(login, "SSH", "source.ssh".into()).await?;
-            let channel = handle
-                .channel_open_session()
-                .await
-                .map_err(|e| io::Error::other(format!("SFTP: opening a channel: {e}")))?;
-            channel
-                .request_subsystem(true, "sftp")
-                .await
-                .map_err(|e| io::Error::other(format!("SFTP: subsystem request: {e}")))?;
-            let sftp = SftpSession::new(channel.into_stream())
-                .await
-                .map_err(|e| sftp_error("session", e))?;
-            sftp.set_timeout(OP_TIMEOUT.as_secs());
-            Ok::<_, io::Error>(Session { handle, sftp })
-        })??;
+        let session = Session::open(login, "SSH", "source.ssh")?;
         Ok(RemoteFiles {
             session: Arc::new(session),
         })
