@@ -51,6 +51,26 @@ async fn restore(w: &Worker, object: &str, dir: &std::path::Path, target: Value)
     .await
 }
 
+/// Kills sshd's processes under a running task and checks it ends Failed naming the cause:
+/// either the connection closed first or the remote tool's SIGKILL was reported over the channel
+/// first (a race; both are clean). The task's error.
+async fn cut_mid_task(w: &Worker, sshd: &mut Sshd, id: &str, tool: &str) -> String {
+    sshd.kill_all();
+    let task = w.wait_task(id).await;
+    assert_eq!(task["status"], "failed", "{task}");
+    let error = task["error"].as_str().unwrap().to_owned();
+    let closed = format!(
+        "SSH connection to 127.0.0.1:{} closed before the remote {tool} exited",
+        sshd.port
+    );
+    let killed = format!("{tool} failed (signal KILL, over SSH)");
+    assert!(
+        error.contains(&closed) || error.contains(&killed),
+        "{error}"
+    );
+    error
+}
+
 /// Every process command line on the machine, scanned until `done`; returns how many scans
 /// ran and the command lines that contained `secret`.
 fn scan_cmdlines(
@@ -199,19 +219,7 @@ async fn password_hidden_and_cut_connection_fails_cleanly() {
     let (scans, leaks) = scanner.join().unwrap();
     assert!(scans > 0);
     assert!(leaks.is_empty(), "password in a command line: {leaks:?}");
-    sshd.kill_all();
-    let task = w.wait_task(&id).await;
-    assert_eq!(task["status"], "failed", "{task}");
-    let error = task["error"].as_str().unwrap();
-    // Killing sshd's processes either closes the connection first or reports the remote tool's
-    // SIGKILL over the channel first: both are a clean Failed naming the cause.
-    assert!(
-        error.contains(&format!(
-            "SSH connection to 127.0.0.1:{} closed before the remote pg_dump exited",
-            sshd.port
-        )) || error.contains("pg_dump failed (signal KILL, over SSH)"),
-        "{error}"
-    );
+    let error = cut_mid_task(&w, &mut sshd, &id, "pg_dump").await;
     assert!(!error.contains(&password), "{error}");
     eprintln!("cut mid-dump: {error} ({scans} cmdline scans)");
     psql("postgres", &format!("DROP DATABASE {db}"));
@@ -704,19 +712,7 @@ async fn sqlite_over_ssh_wrong_key_and_cut_connection() {
         )
         .await;
     w.wait_bytes_in(&id, 8 * 1024 * 1024).await;
-    sshd.kill_all();
-    let task = w.wait_task(&id).await;
-    assert_eq!(task["status"], "failed", "{task}");
-    let error = task["error"].as_str().unwrap();
-    // Killing sshd's processes either closes the connection first or reports the remote tool's
-    // SIGKILL over the channel first: both are a clean Failed naming the cause.
-    assert!(
-        error.contains(&format!(
-            "SSH connection to 127.0.0.1:{} closed before the remote sqlite3 exited",
-            sshd.port
-        )) || error.contains("sqlite3 failed (signal KILL, over SSH)"),
-        "{error}"
-    );
+    let error = cut_mid_task(&w, &mut sshd, &id, "sqlite3").await;
     // No object that looks complete (local storage writes under a hidden partial name).
     let mut left = Vec::new();
     let mut dirs = vec![dir.path().to_owned()];
